@@ -1,0 +1,84 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"prewarm/internal/warm"
+)
+
+// postInstances sets the desired capacity and, with force_stop: true and a
+// req_id, stops that one job: POST /instances.
+func (s *Server) postInstances(r *http.Request) (any, error) {
+	f, err := readFields(r)
+	if err != nil {
+		return nil, err
+	}
+	capacity, err := f.integer("DesiredCapacity")
+	if err != nil {
+		return nil, err
+	}
+	if capacity == nil {
+		return nil, warm.Invalid("DesiredCapacity", "is required (0..%d)", warm.MaxCapacity)
+	}
+	id, err := f.str("req_id")
+	if err != nil {
+		return nil, err
+	}
+	forceStop, err := f.boolean("force_stop")
+	if err != nil {
+		return nil, err
+	}
+	id = strings.TrimSpace(id)
+	if forceStop && id == "" {
+		return nil, warm.Invalid("req_id", "is required with force_stop")
+	}
+	if err := warm.CheckCapacity("DesiredCapacity", *capacity); err != nil {
+		return nil, err
+	}
+	if forceStop {
+		// Stop first: a stop of an unknown job must not change the capacity.
+		if _, err := s.cfg.Service.Stop(r.Context(), id); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.cfg.Service.SetCapacity(r.Context(), *capacity); err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("desired capacity set to %d", *capacity)
+	if forceStop {
+		msg += "; job " + id + " stopped"
+	}
+	s.cfg.Log.Info("instances updated", "desired", *capacity, "stopped", forceStop, "job", id)
+	return instancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: msg}, nil
+}
+
+// getInstances reports the desired capacity and the live agents: GET /instances.
+func (s *Server) getInstances(r *http.Request) (any, error) {
+	desired, err := s.cfg.Store.DesiredCapacity(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	agents, err := s.cfg.Store.Agents(r.Context(), s.cfg.Now().Add(-s.cfg.LiveWindow))
+	if err != nil {
+		return nil, err
+	}
+	if desired < 0 { // never set: every agent works
+		desired = len(agents)
+	}
+	resp := instancesStatus{
+		instancesResponse: instancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: "query success"},
+		DesiredCapacity:   desired,
+		Agents:            []agentJSON{},
+	}
+	for _, a := range agents {
+		state := "standby"
+		if a.Active {
+			state = "active"
+		}
+		resp.Agents = append(resp.Agents, agentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency,
+			Busy: a.Busy, State: state, LastHeartbeat: timestamp(a.LastHeartbeat)})
+	}
+	return resp, nil
+}

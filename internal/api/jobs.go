@@ -1,0 +1,214 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"prewarm/internal/report"
+	"prewarm/internal/warm"
+)
+
+// postPrewarm starts a job: POST /prewarm.
+func (s *Server) postPrewarm(r *http.Request) (any, error) {
+	f, err := readFields(r)
+	if err != nil {
+		return nil, err
+	}
+	var spec warm.JobSpec
+	for _, step := range []func() error{
+		func() (err error) { spec.URLs, err = f.strings("url_list"); return },
+		func() (err error) { spec.CFDomain, err = f.str("cf_domain"); return },
+		func() (err error) { spec.TargetType, err = f.str("target_type"); return },
+		func() (err error) { spec.POPs, err = f.strings("pops"); return },
+		func() (err error) { spec.Countries, err = f.strings("countries"); return },
+		func() (err error) { spec.Regions, err = f.strings("regions"); return },
+		func() (err error) { spec.TimeoutMinutes, err = f.number("timeout"); return },
+		func() (err error) { spec.Headers, err = f.strings("header"); return },
+		func() (err error) { spec.InstanceCount, err = f.integer("instance_count"); return },
+		func() (err error) { spec.NeedInvalidate, err = f.boolean("need_invalidate"); return },
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	if spec.NeedInvalidate {
+		return nil, &httpError{http.StatusUnprocessableEntity,
+			"need_invalidate: invalidation before warming is not available in this version; invalidate first, then submit the job"}
+	}
+	job, err := s.cfg.Service.Submit(r.Context(), spec)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Log.Info("job accepted", "job", job.ID, "urls", job.URLCount, "pops", len(job.Targets))
+	return submitResponse{Status: "Success", ErrorURLs: []string{}, RequestID: job.ID,
+		Timestamp: timestamp(s.cfg.Now()), TimeoutAt: timestamp(job.TimeoutAt)}, nil
+}
+
+func reqID(r *http.Request) (string, error) {
+	id := strings.TrimSpace(r.URL.Query().Get("req_id"))
+	if id == "" {
+		return "", warm.Invalid("req_id", "query parameter is required")
+	}
+	return id, nil
+}
+
+func (s *Server) progress(p *warm.Progress) progressResponse {
+	return progressResponse{
+		RequestID:           p.ID,
+		DownloadSize:        p.DownloadSize,
+		TotalSize:           p.TotalSize,
+		PercentageComplete:  p.Percent(),
+		AvailableTaskCount:  p.Available(),
+		InProgressTaskCount: p.Running(),
+		DownloadCount:       p.Done,
+		TotalCount:          p.Total,
+		CreatedAt:           timestamp(p.CreatedAt),
+		LastUpdateTime:      timestamp(p.UpdatedAt),
+		Timestamp:           timestamp(s.cfg.Now()),
+		Status:              string(p.Status),
+		SuccessCount:        p.OK,
+		FailedCount:         p.Failed,
+		TimeoutAt:           timestamp(p.TimeoutAt),
+		Planned:             p.Planned,
+		Message:             p.Message,
+	}
+}
+
+// getPrewarm reports a job's progress: GET /prewarm?req_id=ID.
+func (s *Server) getPrewarm(r *http.Request) (any, error) {
+	id, err := reqID(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.cfg.Store.Progress(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return s.progress(p), nil
+}
+
+// getSummary reports a job's failures: GET /summary?req_id=ID.
+func (s *Server) getSummary(r *http.Request) (any, error) {
+	id, err := reqID(r)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := s.cfg.Store.Summary(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return summaryResponse{
+		RequestID:            id,
+		FailurePOPs:          sum.FailurePOPs,
+		FailureURLs:          sum.FailureURLs,
+		FailurePOPURLsReport: s.reportURL(r, id),
+		Timestamp:            timestamp(s.cfg.Now()),
+		CreatedAt:            timestamp(sum.Job.CreatedAt),
+		LastUpdateTime:       timestamp(sum.Job.UpdatedAt),
+		Status:               string(sum.Job.Status),
+		Message:              sum.Job.Message,
+	}, nil
+}
+
+// reportURL is the absolute, signed link to a job's CSV report.
+func (s *Server) reportURL(r *http.Request, id string) string {
+	base := strings.TrimSuffix(s.cfg.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			scheme = p
+		}
+		base = scheme + "://" + r.Host
+	}
+	return fmt.Sprintf("%s/reports/%s.csv?token=%s", base, id, reportToken(s.cfg.ReportSecret, id))
+}
+
+// getReport streams a job's failed tasks as CSV: GET /reports/ID.csv, with
+// the API key or the link's token. ?tasks=all lists every task.
+func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".csv")
+	if !ok || id == "" {
+		s.writeError(w, r, errNotFoundRoute)
+		return
+	}
+	if token := r.URL.Query().Get("token"); token == "" || !validReportToken(s.cfg.ReportSecret, id, token) {
+		if err := s.auth.check(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if _, err := s.cfg.Store.Job(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	filter := warm.TaskFilter{FailedOnly: r.URL.Query().Get("tasks") != "all", POP: r.URL.Query().Get("pop")}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="prewarm-%s.csv"`, id))
+	out, err := report.NewCSV(w)
+	if err == nil {
+		err = s.cfg.Store.Tasks(r.Context(), id, filter, out.Write)
+	}
+	if err == nil {
+		err = out.Close()
+	}
+	if err != nil {
+		// Headers are gone; all that can be done is to log and cut the body.
+		s.cfg.Log.Error("report failed", "job", id, "err", err)
+	}
+}
+
+// listJobs lists recent jobs: GET /jobs?status=IN_PROGRESS&limit=50.
+func (s *Server) listJobs(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	f := warm.JobFilter{Status: warm.Status(strings.ToUpper(q.Get("status")))}
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, warm.Invalid("status", "%q is not a job status", q.Get("status"))
+	}
+	if l := q.Get("limit"); l != "" {
+		if _, err := fmt.Sscanf(l, "%d", &f.Limit); err != nil || f.Limit < 1 || f.Limit > 1000 {
+			return nil, warm.Invalid("limit", "must be a number in 1..1000")
+		}
+	}
+	jobs, err := s.cfg.Store.ListJobs(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]progressResponse, len(jobs))
+	for i := range jobs {
+		out[i] = s.progress(&jobs[i])
+	}
+	return map[string]any{"jobs": out}, nil
+}
+
+// getJob is a job's progress with its POPs: GET /jobs/{id}.
+func (s *Server) getJob(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	p, err := s.cfg.Store.Progress(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	pops, err := s.cfg.Store.POPs(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	resp := jobResponse{progressResponse: s.progress(p), CFDomain: p.CFDomain, TargetType: p.TargetType,
+		URLCount: p.URLCount, Report: s.reportURL(r, id)}
+	for _, pop := range pops {
+		resp.POPs = append(resp.POPs, popJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
+			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes})
+	}
+	return resp, nil
+}
+
+// stopJob force-stops one job: POST /jobs/{id}/stop.
+func (s *Server) stopJob(r *http.Request) (any, error) {
+	job, err := s.cfg.Service.Stop(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "success", "message": "job " + job.ID + " stopped", "timestamp": timestamp(s.cfg.Now())}, nil
+}

@@ -1,0 +1,95 @@
+package api
+
+import "time"
+
+// timestamp formats times as the original did: UTC, microseconds, no zone.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000")
+}
+
+type submitResponse struct {
+	Status       string   `json:"status"`
+	ErrorMessage string   `json:"error_message"`
+	ErrorURLs    []string `json:"error_urls"`
+	RequestID    string   `json:"request_id"`
+	Timestamp    string   `json:"timestamp"`
+	TimeoutAt    string   `json:"timeout_at"`
+}
+
+type progressResponse struct {
+	RequestID           string `json:"request_id"`
+	DownloadSize        int64  `json:"download_size"`
+	TotalSize           int64  `json:"total_size"`
+	PercentageComplete  int    `json:"percentage_complete"`
+	AvailableTaskCount  int64  `json:"available_task_count"`
+	InProgressTaskCount int64  `json:"in_progress_task_count"`
+	DownloadCount       int64  `json:"download_count"`
+	TotalCount          int64  `json:"total_count"`
+	CreatedAt           string `json:"created_at"`
+	LastUpdateTime      string `json:"last_update_time"`
+	Timestamp           string `json:"timestamp"`
+	Status              string `json:"status"`
+	// Beyond the original.
+	SuccessCount int64  `json:"success_count"`
+	FailedCount  int64  `json:"failed_count"`
+	TimeoutAt    string `json:"timeout_at"`
+	Planned      bool   `json:"planned"`
+	Message      string `json:"message,omitempty"`
+}
+
+type summaryResponse struct {
+	RequestID            string   `json:"request_id"`
+	FailurePOPs          []string `json:"failure_pops"`
+	FailureURLs          []string `json:"failure_urls"`
+	FailurePOPURLsReport string   `json:"failure_pop_urls_report"`
+	Timestamp            string   `json:"timestamp"`
+	CreatedAt            string   `json:"created_at"`
+	LastUpdateTime       string   `json:"last_update_time"`
+	Status               string   `json:"status"`
+	Message              string   `json:"message,omitempty"`
+}
+
+type instancesResponse struct {
+	Status    string `json:"status"`
+	Timestamp string `json:"timestamp"`
+	Message   string `json:"message"`
+}
+
+type instancesStatus struct {
+	instancesResponse
+	DesiredCapacity int         `json:"desiredcapacity"`
+	Agents          []agentJSON `json:"agents"`
+}
+
+type agentJSON struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Host          string `json:"host"`
+	Concurrency   int    `json:"concurrency"`
+	Busy          int    `json:"busy"`
+	State         string `json:"state"`
+	LastHeartbeat string `json:"last_heartbeat"`
+}
+
+type popJSON struct {
+	Code      string   `json:"code"`
+	Addresses []string `json:"addresses"`
+	Error     string   `json:"error,omitempty"`
+	Skipped   bool     `json:"skipped,omitempty"`
+	Done      int64    `json:"done"`
+	OK        int64    `json:"ok"`
+	Failed    int64    `json:"failed"`
+	Bytes     int64    `json:"bytes"`
+}
+
+type jobResponse struct {
+	progressResponse
+	CFDomain   string    `json:"cf_domain"`
+	TargetType string    `json:"target_type"`
+	URLCount   int       `json:"url_count"`
+	POPs       []popJSON `json:"pops,omitempty"`
+	Report     string    `json:"report,omitempty"`
+}

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+
+	"prewarm/internal/edge"
+	"prewarm/internal/fetch"
+	"prewarm/internal/fleet"
+	"prewarm/internal/queue"
+	"prewarm/internal/warm"
+)
+
+// fetchFlags are the flags of every process that fetches (serve, agent, run).
+type fetchFlags struct {
+	dnsServer      string
+	edgesFile      string
+	allowPrivate   bool
+	caFile         string
+	concurrency    int
+	connectTimeout time.Duration
+	taskTimeout    time.Duration
+}
+
+func (f *fetchFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.dnsServer, "dns-server", "", "DNS server (host:port) used to find POP addresses (default: /etc/resolv.conf)")
+	fs.StringVar(&f.edgesFile, "edges", "", "edges file (YAML or JSON) naming your own edges and their addresses")
+	fs.BoolVar(&f.allowPrivate, "allow-private-edges", false, "allow edge addresses in private and loopback ranges")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust when fetching over HTTPS")
+	fs.IntVar(&f.concurrency, "concurrency", 64, "fetches in flight per agent")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 5*time.Second, "TCP connect and TLS handshake timeout, per attempt")
+	fs.DurationVar(&f.taskTimeout, "task-timeout", 10*time.Minute, "longest time one task (URL × POP, all attempts) may take")
+}
+
+func (f *fetchFlags) validate() error {
+	if f.concurrency < 1 || f.concurrency > 10000 {
+		return fmt.Errorf("--concurrency %d: use 1..10000", f.concurrency)
+	}
+	if f.connectTimeout <= 0 || f.taskTimeout <= 0 {
+		return errors.New("--connect-timeout and --task-timeout must be positive")
+	}
+	return nil
+}
+
+// fetching is what a fetching process builds from its fetch flags.
+type fetching struct {
+	catalog  *edge.Catalog
+	resolver *edge.Resolver
+	client   *fetch.Client
+}
+
+func (f *fetchFlags) build(pools int) (*fetching, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	cat, err := loadCatalog(f.edgesFile)
+	if err != nil {
+		return nil, err
+	}
+	res, err := edge.NewResolver(cat, edge.ResolverConfig{DNSServer: f.dnsServer, AllowPrivate: f.allowPrivate})
+	if err != nil {
+		return nil, err
+	}
+	roots, err := fetch.LoadRoots(f.caFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg := fetch.DefaultConfig()
+	cfg.RootCAs = roots
+	cfg.ConnectTimeout = f.connectTimeout
+	cfg.TaskTimeout = f.taskTimeout
+	cfg.UserAgent = "prewarm/" + version()
+	cfg.ConnsPerAddr = f.concurrency * max(pools, 1)
+	return &fetching{catalog: cat, resolver: res, client: fetch.New(cfg)}, nil
+}
+
+// Timing of queued steps. A batch starts no fetch after batchBudget, so one
+// run of a step lasts at most the budget plus the slowest task.
+const (
+	batchBudget   = 30 * time.Second
+	planBudget    = 30 * time.Second
+	planChunk     = 2000
+	batchSize     = 250
+	probeParallel = 64
+)
+
+func queueConfig(log *slog.Logger, taskTimeout time.Duration) queue.Config {
+	return queue.Config{
+		Logger:       log,
+		PollInterval: 250 * time.Millisecond,
+		StepTimeout:  batchBudget + taskTimeout + 30*time.Second,
+	}
+}
+
+// openQueue opens the database named by --database (empty: the embedded
+// SQLite database in dataDir).
+func openQueue(ctx context.Context, database, dataDir string, cfg queue.Config) (*queue.Queue, error) {
+	switch {
+	case database == "" || database == "sqlite":
+		return queue.OpenSQLite(ctx, dataDir, cfg)
+	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
+		return nil, errors.New("--database postgres://… is not supported by this build yet; use the embedded database (omit --database)")
+	}
+	return nil, fmt.Errorf("--database %q: use postgres://… or omit it for the embedded database", database)
+}
+
+// startAgents starts n agents in this process, sharing one fetch client.
+func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *warm.Cancels, n, concurrency int, name string, log *slog.Logger) []*fleet.Agent {
+	host, _ := os.Hostname()
+	agents := make([]*fleet.Agent, n)
+	for i := range n {
+		id := uuid.NewString()
+		agentName := name
+		if agentName == "" {
+			agentName = host
+		}
+		if n > 1 {
+			agentName = fmt.Sprintf("%s-%d", agentName, i+1)
+		}
+		pool := warm.NewPool(fe.client, concurrency)
+		a := &fleet.Agent{
+			Info:   warm.Agent{ID: id, Name: agentName, Host: host, Concurrency: concurrency},
+			Store:  q.Store(),
+			Pool:   pool,
+			Config: fleet.DefaultConfig,
+			Log:    log,
+			Now:    time.Now,
+		}
+		runner := &warm.Runner{
+			Store: q.Store(), Pool: pool, Cancels: cancels, AgentID: id, Log: log, Now: time.Now,
+			FlushEvery: 200, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second, Budget: batchBudget,
+		}
+		a.Switch = q.NewSwitch(ctx, id, func(ctx context.Context, jobID string, batch int) error {
+			return runner.Run(ctx, jobID, batch, a.Drain())
+		})
+		agents[i] = a
+	}
+	return agents
+}
+
+func newPlanner(q *queue.Queue, fe *fetching, log *slog.Logger) *warm.Planner {
+	return &warm.Planner{
+		Store: q.Store(), Resolver: fe.resolver, Prober: fe.client, Log: log, Now: time.Now,
+		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, Budget: planBudget,
+	}
+}

@@ -1,0 +1,139 @@
+// Package cli is prewarm's command line: serve (API, dashboard and
+// in-process agents), agent, pops and version. Every flag has a PREWARM_*
+// environment fallback; flags win over the environment, which wins over the
+// defaults.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Version is set at build time (-ldflags "-X prewarm/internal/cli.Version=v1.2.3").
+var Version = ""
+
+// version reports the build's version, or its VCS revision.
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+// NewRoot builds the command tree.
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "prewarm",
+		Short: "Fill CDN edge caches before real traffic arrives",
+		Long: `prewarm fetches every URL you give it through every CDN edge location (POP) you
+choose, so the first real viewer gets a cache HIT and your origin is spared the
+stampede. It speaks the API of the CloudFront Extensions Pre-warming solution.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd.Flags())
+		},
+	}
+	root.AddCommand(newServe(), newPops(), newVersion())
+	return root
+}
+
+// Main runs the CLI and returns the process's exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := NewRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(stderr, "prewarm:", err)
+		var ec exitCode
+		if errors.As(err, &ec) {
+			return int(ec)
+		}
+		return 1
+	}
+	return 0
+}
+
+// exitCode is returned by commands that end with a specific status.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// applyEnv sets every flag not given on the command line from its
+// PREWARM_* variable (--max-urls ← PREWARM_MAX_URLS). Lists are
+// comma-separated.
+func applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" {
+			return
+		}
+		name := "PREWARM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return
+		}
+		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice {
+			err = sv.Replace(splitList(v))
+		} else {
+			err = f.Value.Set(v)
+		}
+		if err != nil {
+			err = fmt.Errorf("%s=%q: %w", name, v, err)
+		}
+	})
+	return err
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// newLogger builds the process's logger from --log-format and --log-level.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func newVersion() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "prewarm", version())
+		},
+	}
+}

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"prewarm/internal/api"
+	"prewarm/internal/fleet"
+	"prewarm/internal/queue"
+	"prewarm/internal/warm"
+)
+
+type serveFlags struct {
+	fetchFlags
+	listen    string
+	dataDir   string
+	database  string
+	apiKeys   []string
+	noAuth    bool
+	agents    int
+	maxURLs   int
+	publicURL string
+	logFormat string
+	logLevel  string
+}
+
+func newServe() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the API, the dashboard and in-process agents",
+		Long: `Serve the prewarm API (the Pre-warming API: POST/GET /prewarm, POST/GET
+/instances, GET /summary) with agents running in the same process. State lives
+in an embedded SQLite database in --data-dir unless --database names a
+PostgreSQL server shared with other serve and agent processes.
+
+Every flag can also be set by an environment variable: --api-key is
+PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
+		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
+  PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
+  prewarm serve --api-key secret --agents 2 --concurrency 128`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, &f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.listen, "listen", ":8080", "address the API listens on")
+	fs.StringVar(&f.dataDir, "data-dir", "prewarm-data", "directory of the embedded database")
+	fs.StringVar(&f.database, "database", "", "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
+	fs.StringSliceVar(&f.apiKeys, "api-key", nil, "API key clients send as x-api-key (repeat for several)")
+	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
+	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
+	fs.IntVar(&f.maxURLs, "max-urls", warm.DefaultLimits.MaxURLs, "most URLs one job may list")
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: from each request)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.fetchFlags.register(fs)
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, f *serveFlags) error {
+	log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	if len(f.apiKeys) == 0 && !f.noAuth {
+		return errors.New("no API key: pass --api-key KEY (or set PREWARM_API_KEY), or --no-auth to serve an open API")
+	}
+	for _, k := range f.apiKeys {
+		if len(k) < 8 {
+			return errors.New("--api-key: keys must be at least 8 characters")
+		}
+	}
+	if f.agents < 0 || f.agents > 64 {
+		return fmt.Errorf("--agents %d: use 0..64", f.agents)
+	}
+	if f.maxURLs < 1 {
+		return fmt.Errorf("--max-urls %d: must be at least 1", f.maxURLs)
+	}
+	fe, err := f.fetchFlags.build(f.agents + 1)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	q, err := openQueue(ctx, f.database, f.dataDir, queueConfig(log, f.taskTimeout))
+	if err != nil {
+		return err
+	}
+	st := q.Store()
+	secret, err := st.Secret(ctx, "reports")
+	if err != nil {
+		q.Close(context.Background())
+		return err
+	}
+	cancels := warm.NewCancels()
+	limits := warm.DefaultLimits
+	limits.MaxURLs = f.maxURLs
+	svc := &warm.Service{Store: st, Selector: fe.catalog, Limits: limits, Cancels: cancels, NewID: uuid.NewString, Now: time.Now}
+	planner := newPlanner(q, fe, log)
+	if err := q.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: svc.Timeout}); err != nil {
+		q.Close(context.Background())
+		return err
+	}
+	agents := startAgents(ctx, q, fe, cancels, f.agents, f.concurrency, "", log)
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		wg.Go(func() { _ = a.Run(ctx) })
+	}
+
+	srv := &http.Server{
+		Handler: api.New(api.Config{
+			Service: svc, Store: st, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
+			LiveWindow: fleet.DefaultConfig.LiveWindow, Log: log, Now: time.Now,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		stop()
+		wg.Wait()
+		q.Close(context.Background())
+		return fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	log.Info("prewarm serving", "version", version(), "listen", ln.Addr().String(), "agents", f.agents,
+		"concurrency", f.concurrency, "database", databaseName(f.database, f.dataDir), "auth", !f.noAuth)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	stop()
+	wg.Wait()
+	if cerr := q.Close(shutdown); cerr != nil {
+		log.Warn("closing the queue", "err", cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func databaseName(database, dataDir string) string {
+	if database == "" {
+		return "sqlite:" + dataDir
+	}
+	return "postgres"
+}

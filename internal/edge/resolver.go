@@ -1,0 +1,245 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"prewarm/internal/warm"
+)
+
+// ResolverConfig tunes a Resolver.
+type ResolverConfig struct {
+	// DNSServer is "host:port" of the DNS server to ask; empty means the
+	// first nameserver of /etc/resolv.conf.
+	DNSServer string
+	// AllowPrivate lets loopback, private and link-local addresses be
+	// used as edges (tests, a cache fleet on a private network).
+	AllowPrivate bool
+	Timeout      time.Duration
+}
+
+// Resolver finds the addresses of a job's POPs.
+type Resolver struct {
+	catalog *Catalog
+	cfg     ResolverConfig
+	client  *dns.Client
+}
+
+var _ warm.Resolver = (*Resolver)(nil)
+
+// NewResolver returns a resolver for the sites of catalog.
+func NewResolver(catalog *Catalog, cfg ResolverConfig) (*Resolver, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.DNSServer == "" {
+		conf, err := dns.ClientConfigFromFile("/etc/resolv.conf")
+		if err != nil || len(conf.Servers) == 0 {
+			return nil, fmt.Errorf("no DNS server given and none found in /etc/resolv.conf: %v", err)
+		}
+		cfg.DNSServer = net.JoinHostPort(conf.Servers[0], conf.Port)
+	} else if _, _, err := net.SplitHostPort(cfg.DNSServer); err != nil {
+		cfg.DNSServer = net.JoinHostPort(cfg.DNSServer, "53")
+	}
+	return &Resolver{catalog: catalog, cfg: cfg, client: &dns.Client{Timeout: cfg.Timeout}}, nil
+}
+
+// Resolve finds every target's addresses. Problems are reported per POP,
+// never as an error: a POP that does not resolve is a failed POP of the job
+// (or a skipped one, when the target was only implied by a country or
+// continent).
+func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.Target) []warm.POPState {
+	out := make([]warm.POPState, len(targets))
+	var dist string
+	var distErr error
+	var distOnce sync.Once
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		out[i] = warm.POPState{Code: t.Code, Explicit: t.Explicit}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var addrs []string
+			var err error
+			if site, ok := r.catalog.Lookup(t.Code); ok && site.FromFile {
+				addrs, err = r.siteAddresses(ctx, site)
+			} else {
+				distOnce.Do(func() { dist, distErr = r.distribution(ctx, cfDomain) })
+				if distErr != nil {
+					out[i].Error = distErr.Error()
+					return
+				}
+				name := dist + "." + strings.ToLower(t.Code) + ".cloudfront.net"
+				addrs, err = r.lookupIPs(ctx, name)
+				if errors.Is(err, errNoAddress) && !t.Explicit {
+					out[i].Skipped = true
+					return
+				}
+			}
+			if err == nil {
+				addrs, err = r.admit(addrs)
+			}
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Addresses = addrs
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+var errNoAddress = errors.New("does not resolve")
+
+// distribution follows cfDomain's CNAME chain to its *.cloudfront.net name and
+// returns the distribution label (d111111abcdef8). A custom domain is what
+// most users paste; the original built POP names from its first label and
+// never reached a POP.
+func (r *Resolver) distribution(ctx context.Context, cfDomain string) (string, error) {
+	name := strings.ToLower(strings.TrimSuffix(cfDomain, "."))
+	chain := []string{name}
+	for range 10 {
+		if label, ok := strings.CutSuffix(name, ".cloudfront.net"); ok && label != "" && !strings.Contains(label, ".") {
+			return label, nil
+		}
+		target, err := r.cname(ctx, name)
+		if err != nil {
+			return "", fmt.Errorf("cf_domain %s: %w", cfDomain, err)
+		}
+		if target == "" {
+			break
+		}
+		name = target
+		chain = append(chain, name)
+	}
+	return "", fmt.Errorf("cf_domain %s does not lead to a *.cloudfront.net name (chain: %s)", cfDomain, strings.Join(chain, " → "))
+}
+
+func (r *Resolver) cname(ctx context.Context, name string) (string, error) {
+	msg, err := r.query(ctx, name, dns.TypeCNAME)
+	if err != nil {
+		return "", err
+	}
+	for _, rr := range msg.Answer {
+		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(strings.TrimSuffix(c.Hdr.Name, "."), name) {
+			return strings.ToLower(strings.TrimSuffix(c.Target, ".")), nil
+		}
+	}
+	return "", nil
+}
+
+// lookupIPs asks for A and AAAA records and keeps every address.
+func (r *Resolver) lookupIPs(ctx context.Context, name string) ([]string, error) {
+	var addrs []string
+	var nx bool
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		msg, err := r.query(ctx, name, qtype)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if msg.Rcode == dns.RcodeNameError {
+			nx = true
+			break
+		}
+		for _, rr := range msg.Answer {
+			switch a := rr.(type) {
+			case *dns.A:
+				addrs = append(addrs, a.A.String())
+			case *dns.AAAA:
+				addrs = append(addrs, a.AAAA.String())
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		why := "no A or AAAA record"
+		if nx {
+			why = "NXDOMAIN"
+		}
+		return nil, fmt.Errorf("%s %w (%s)", name, errNoAddress, why)
+	}
+	slices.Sort(addrs)
+	return slices.Compact(addrs), nil
+}
+
+func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	m.RecursionDesired = true
+	var resp *dns.Msg
+	var err error
+	for attempt := range 2 { // UDP loses packets; one retry
+		resp, _, err = r.client.ExchangeContext(ctx, m, r.cfg.DNSServer)
+		if err == nil && resp.Truncated {
+			tcp := &dns.Client{Net: "tcp", Timeout: r.cfg.Timeout}
+			resp, _, err = tcp.ExchangeContext(ctx, m, r.cfg.DNSServer)
+		}
+		if err == nil || ctx.Err() != nil || attempt == 1 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DNS query to %s: %w", r.cfg.DNSServer, err)
+	}
+	if resp.Rcode != dns.RcodeSuccess && resp.Rcode != dns.RcodeNameError {
+		return nil, fmt.Errorf("DNS server %s answered %s", r.cfg.DNSServer, dns.RcodeToString[resp.Rcode])
+	}
+	return resp, nil
+}
+
+// siteAddresses returns an edges-file site's addresses, resolving host names.
+func (r *Resolver) siteAddresses(ctx context.Context, site Site) ([]string, error) {
+	var out []string
+	for _, a := range site.Addresses {
+		if _, err := netip.ParseAddr(a); err == nil {
+			out = append(out, a)
+			continue
+		}
+		ips, err := r.lookupIPs(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ips...)
+	}
+	return out, nil
+}
+
+// admit drops addresses an edge must not have unless the operator allows
+// them: a warm that reaches into the operator's own network is a request
+// forgery waiting to happen.
+func (r *Resolver) admit(addrs []string) ([]string, error) {
+	if r.cfg.AllowPrivate {
+		return addrs, nil
+	}
+	var ok, refused []string
+	for _, a := range addrs {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			refused = append(refused, a)
+			continue
+		}
+		ip = ip.Unmap()
+		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+			ip.IsMulticast() || cgnat.Contains(ip) {
+			refused = append(refused, a)
+			continue
+		}
+		ok = append(ok, a)
+	}
+	if len(ok) == 0 {
+		return nil, fmt.Errorf("refused private or loopback address %s (allow with --allow-private-edges)", strings.Join(refused, ", "))
+	}
+	return ok, nil
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")

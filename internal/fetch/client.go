@@ -1,0 +1,318 @@
+package fetch
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// Config tunes the client.
+type Config struct {
+	RootCAs        *x509.CertPool // nil: the system's roots
+	ConnectTimeout time.Duration  // TCP connect and TLS handshake, per attempt
+	TaskTimeout    time.Duration  // one task, every attempt included
+	Attempts       int            // tries per task, rotating through the POP's addresses
+	// Backoff is the wait before attempt n+1 (n ≥ 1).
+	Backoff   func(n int) time.Duration
+	UserAgent string
+	// ConnsPerAddr is how many idle connections to keep per edge address;
+	// the agent's concurrency, so every fetcher can reuse one.
+	ConnsPerAddr int
+	// ReadBufferSize is the transport's read buffer per connection; large
+	// buffers let big bodies arrive in few system calls.
+	ReadBufferSize int
+	Now            func() time.Time
+}
+
+// DefaultConfig is a client for one agent.
+func DefaultConfig() Config {
+	return Config{
+		ConnectTimeout: 5 * time.Second,
+		TaskTimeout:    10 * time.Minute,
+		Attempts:       3,
+		Backoff:        func(n int) time.Duration { return time.Duration(n*n) * 200 * time.Millisecond },
+		UserAgent:      "prewarm",
+		ConnsPerAddr:   64,
+		ReadBufferSize: 128 << 10,
+		Now:            time.Now,
+	}
+}
+
+// LoadRoots returns the system's roots plus the PEM certificates in caFile
+// (a private CA, a self-run cache fleet's certificate).
+func LoadRoots(caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca file %s: no PEM certificate found", caFile)
+	}
+	return pool, nil
+}
+
+// Client fetches through edges. It is safe for concurrent use.
+type Client struct {
+	cfg        Config
+	mu         sync.Mutex
+	transports map[string]*http.Transport // by edge address
+	next       atomic.Uint64              // spreads first attempts over a POP's addresses
+	bufs       sync.Pool
+}
+
+var _ warm.Fetcher = (*Client)(nil)
+
+// New returns a client.
+func New(cfg Config) *Client {
+	d := DefaultConfig()
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = d.ConnectTimeout
+	}
+	if cfg.TaskTimeout <= 0 {
+		cfg.TaskTimeout = d.TaskTimeout
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = d.Attempts
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = d.Backoff
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = d.UserAgent
+	}
+	if cfg.ConnsPerAddr <= 0 {
+		cfg.ConnsPerAddr = d.ConnsPerAddr
+	}
+	if cfg.ReadBufferSize <= 0 {
+		cfg.ReadBufferSize = d.ReadBufferSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Client{cfg: cfg, transports: make(map[string]*http.Transport)}
+	c.bufs.New = func() any { b := make([]byte, 256<<10); return &b }
+	return c
+}
+
+// Close drops idle connections.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.transports {
+		t.CloseIdleConnections()
+	}
+}
+
+// transport returns the transport that dials addr, whatever the URL's host.
+func (c *Client) transport(addr string) *http.Transport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.transports[addr]; t != nil {
+		return t
+	}
+	dialer := &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy: nil, // a warm must reach the edge itself, never a proxy
+		DialContext: func(ctx context.Context, network, hostPort string) (net.Conn, error) {
+			_, port, err := net.SplitHostPort(hostPort)
+			if err != nil {
+				return nil, err
+			}
+			return dialer.DialContext(ctx, network, net.JoinHostPort(addr, port))
+		},
+		TLSClientConfig:     &tls.Config{RootCAs: c.cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout: c.cfg.ConnectTimeout,
+		MaxIdleConnsPerHost: c.cfg.ConnsPerAddr,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true, // count and discard the bytes the edge sends
+		ReadBufferSize:      c.cfg.ReadBufferSize,
+		WriteBufferSize:     4 << 10,
+	}
+	c.transports[addr] = t
+	return t
+}
+
+// Fetch downloads r.URL through the POP's addresses, discarding the body,
+// with up to Attempts tries. 2xx and 3xx are success; redirects are not
+// followed (the edge caches the redirect itself).
+func (c *Client) Fetch(ctx context.Context, r warm.FetchRequest) warm.Result {
+	return c.do(ctx, r, http.MethodGet, nil, true)
+}
+
+// Probe finds r.URL's size without its body: HEAD, or where HEAD is refused
+// or says nothing of the length, a one-byte range GET.
+func (c *Client) Probe(ctx context.Context, r warm.FetchRequest) (int64, warm.Result) {
+	var size int64 = -1
+	res := c.do(ctx, r, http.MethodHead, func(resp *http.Response) {
+		size = resp.ContentLength
+	}, false)
+	if res.StatusCode == 0 && !res.OK {
+		return -1, res // no answer at all: no use asking again differently
+	}
+	if res.OK && size >= 0 {
+		return size, res
+	}
+	if res.OK || res.StatusCode == http.StatusMethodNotAllowed || res.StatusCode == http.StatusNotImplemented || res.StatusCode == http.StatusForbidden {
+		ranged := r
+		ranged.Headers = append(append([]string{}, r.Headers...), "Range: bytes=0-0")
+		res = c.do(ctx, ranged, http.MethodGet, func(resp *http.Response) {
+			size = rangeTotal(resp)
+		}, false)
+	}
+	return size, res
+}
+
+// rangeTotal reads the full size from a range answer.
+func rangeTotal(resp *http.Response) int64 {
+	if resp.StatusCode == http.StatusPartialContent {
+		if cr := resp.Header.Get("Content-Range"); cr != "" {
+			if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+				if n, err := strconv.ParseInt(strings.TrimSpace(cr[i+1:]), 10, 64); err == nil {
+					return n
+				}
+			}
+		}
+		return -1
+	}
+	return resp.ContentLength
+}
+
+func (c *Client) do(ctx context.Context, r warm.FetchRequest, method string, inspect func(*http.Response), body bool) warm.Result {
+	if len(r.Addresses) == 0 {
+		return warm.Result{Error: "no address to connect to"}
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return warm.Result{Error: "bad URL: " + err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.TaskTimeout)
+	defer cancel()
+	start := int(c.next.Add(1))
+	var res warm.Result
+	for attempt := 1; attempt <= c.cfg.Attempts; attempt++ {
+		addr := r.Addresses[(start+attempt-1)%len(r.Addresses)]
+		res = c.once(ctx, method, u, r.Headers, addr, inspect, body)
+		res.Attempts = attempt
+		if res.OK || !retryable(res.StatusCode) || ctx.Err() != nil || attempt == c.cfg.Attempts {
+			break
+		}
+		select {
+		case <-time.After(c.cfg.Backoff(attempt)):
+		case <-ctx.Done():
+		}
+	}
+	return res
+}
+
+// retryable: no answer, or an answer that may differ next time.
+func retryable(status int) bool {
+	return status == 0 || status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+}
+
+func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []string, addr string, inspect func(*http.Response), body bool) warm.Result {
+	res := warm.Result{EdgeIP: addr}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	for _, h := range headers {
+		name, value := warm.ParseHeader(h)
+		req.Header.Set(name, value)
+	}
+	t0 := c.cfg.Now()
+	resp, err := c.transport(addr).RoundTrip(req)
+	res.TTFB = c.cfg.Now().Sub(t0)
+	if err != nil {
+		res.Duration = res.TTFB
+		res.Error = describe(err, addr)
+		return res
+	}
+	res.StatusCode = resp.StatusCode
+	res.CacheStatus = CacheStatus(resp.Header)
+	res.ServedBy = ServedBy(resp.Header)
+	if inspect != nil {
+		inspect(resp)
+	}
+	if body {
+		res.Bytes, err = c.drain(resp.Body)
+	}
+	resp.Body.Close()
+	res.Duration = c.cfg.Now().Sub(t0)
+	switch {
+	case err != nil:
+		res.Error = fmt.Sprintf("read body after %d bytes: %s", res.Bytes, describe(err, addr))
+	case resp.StatusCode >= 200 && resp.StatusCode < 400:
+		res.OK = true
+	default:
+		res.Error = "HTTP " + resp.Status
+	}
+	return res
+}
+
+// drain reads a body into a pooled buffer and drops it. io.Copy to
+// io.Discard would use Discard's small buffer; reading into a large one
+// directly (the transport's reader hands big reads straight to the socket)
+// moves a large object in far fewer calls.
+func (c *Client) drain(body io.Reader) (int64, error) {
+	bp := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		m, err := body.Read(buf)
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// describe shortens network errors to what an operator needs.
+func describe(err error, addr string) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connect " + addr + ": connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by " + addr
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection closed early by " + addr
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}

@@ -1,0 +1,75 @@
+package queue
+
+import (
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"prewarm/internal/warm"
+)
+
+// Queue names.
+const (
+	QueueControl = "control"
+	QueueWarm    = "warm"
+)
+
+// PlanArgs plans a job. Args stay small (ids only): a job's URLs live in the
+// store, not in the queue.
+type PlanArgs struct {
+	JobID string `json:"job_id"`
+}
+
+// Kind names the River job kind.
+func (PlanArgs) Kind() string { return "prewarm_plan" }
+
+// InsertOpts routes planning to the control queue.
+func (PlanArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25} }
+
+// TimeoutArgs ends a job at its deadline.
+type TimeoutArgs struct {
+	JobID string `json:"job_id"`
+}
+
+// Kind names the River job kind.
+func (TimeoutArgs) Kind() string { return "prewarm_timeout" }
+
+// InsertOpts routes timeouts to the control queue.
+func (TimeoutArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25} }
+
+// WarmArgs fetches one batch: a POP × a range of URLs.
+type WarmArgs struct {
+	JobID string `json:"job_id"`
+	Batch int    `json:"batch"`
+}
+
+// Kind names the River job kind.
+func (WarmArgs) Kind() string { return "prewarm_warm" }
+
+// InsertOpts routes batches to the warm queue. Attempts are counted only for
+// failures (database errors, a rescued batch), not for the budget snoozes of
+// a long batch.
+func (WarmArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueWarm, MaxAttempts: 25} }
+
+// stepParams turns domain steps into River insert parameters.
+func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {
+	params := make([]river.InsertManyParams, len(steps))
+	for i, s := range steps {
+		var args river.JobArgs
+		switch s.Kind {
+		case warm.StepPlan:
+			args = PlanArgs{JobID: s.JobID}
+		case warm.StepTimeout:
+			args = TimeoutArgs{JobID: s.JobID}
+		case warm.StepWarm:
+			args = WarmArgs{JobID: s.JobID, Batch: s.Batch}
+		default:
+			return nil, fmt.Errorf("unknown step kind %q", s.Kind)
+		}
+		params[i] = river.InsertManyParams{Args: args}
+		if !s.At.IsZero() {
+			params[i].InsertOpts = &river.InsertOpts{ScheduledAt: s.At}
+		}
+	}
+	return params, nil
+}

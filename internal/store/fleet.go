@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// Heartbeat records the agent and returns the live agents, ranked by start
+// time, and the desired capacity.
+func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time) ([]warm.Agent, int, error) {
+	_, err := s.db.Exec(ctx, `INSERT INTO agents (id, name, host, concurrency, busy, active, started_at, last_heartbeat)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+		ON CONFLICT (id) DO UPDATE SET busy = excluded.busy, active = excluded.active, last_heartbeat = excluded.last_heartbeat`,
+		a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat))
+	if err != nil {
+		return nil, 0, fmt.Errorf("heartbeat: %w", err)
+	}
+	live, err := s.Agents(ctx, liveSince)
+	if err != nil {
+		return nil, 0, err
+	}
+	desired, err := s.DesiredCapacity(ctx)
+	return live, desired, err
+}
+
+// Agents lists agents whose last heartbeat is not older than liveSince,
+// oldest first.
+func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT id, name, host, concurrency, busy, active, started_at, last_heartbeat
+		FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`, micros(liveSince))
+	if err != nil {
+		return nil, fmt.Errorf("agents: %w", err)
+	}
+	defer rows.Close()
+	var out []warm.Agent
+	for rows.Next() {
+		var a warm.Agent
+		var started, beat int64
+		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat); err != nil {
+			return nil, err
+		}
+		a.StartedAt, a.LastHeartbeat = fromMicros(started), fromMicros(beat)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RemoveAgent forgets an agent that shut down cleanly, so standbys take over
+// at once instead of after the liveness window.
+func (s *Store) RemoveAgent(ctx context.Context, id string) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM agents WHERE id = $1`, id)
+	return err
+}

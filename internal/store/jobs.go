@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// CreateJob records a job with its URLs and queues its planning and its
+// timeout, all in one transaction.
+func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) error {
+	targets, err := json.Marshal(job.Targets)
+	if err != nil {
+		return err
+	}
+	headers, err := json.Marshal(job.Headers)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, status, message, cf_domain, target_type, targets, headers,
+			timeout_us, need_invalidate, url_count, created_at, updated_at, timeout_at)
+			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$10,$11)`,
+			job.ID, string(job.Status), job.CFDomain, job.TargetType, string(targets), string(headers),
+			job.Timeout.Microseconds(), job.NeedInvalidate, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt))
+		if err != nil {
+			return fmt.Errorf("insert job: %w", err)
+		}
+		if err := s.insertURLs(ctx, tx, job.ID, urls); err != nil {
+			return err
+		}
+		return s.enq.Enqueue(ctx, tx,
+			warm.Step{Kind: warm.StepPlan, JobID: job.ID},
+			warm.Step{Kind: warm.StepTimeout, JobID: job.ID, At: job.TimeoutAt})
+	})
+}
+
+func (s *Store) insertURLs(ctx context.Context, tx Tx, jobID string, urls []string) error {
+	per := s.chunkRows(2)
+	args := make([]any, 0, 2*per+1)
+	for from := 0; from < len(urls); from += per {
+		to := min(from+per, len(urls))
+		args = append(args[:0], jobID)
+		for i := from; i < to; i++ {
+			args = append(args, i, urls[i])
+		}
+		var b strings.Builder
+		for i := range to - from {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "($1,$%d,$%d)", 2*i+2, 2*i+3)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO job_urls (job_id, idx, url) VALUES "+b.String(), args...); err != nil {
+			return fmt.Errorf("insert urls: %w", err)
+		}
+	}
+	return nil
+}
+
+const jobColumns = `id, status, message, cf_domain, target_type, targets, headers, timeout_us,
+	need_invalidate, url_count, created_at, updated_at, timeout_at`
+
+const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
+	planned_urls, planned`
+
+type jobScan struct {
+	job                                   warm.Job
+	counts                                warm.Counts
+	targets, headers                      string
+	timeoutUS, created, updated, deadline int64
+}
+
+func (js *jobScan) dest(withCounts bool) []any {
+	j := &js.job
+	d := []any{&j.ID, (*string)(&j.Status), &j.Message, &j.CFDomain, &j.TargetType, &js.targets, &js.headers,
+		&js.timeoutUS, &j.NeedInvalidate, &j.URLCount, &js.created, &js.updated, &js.deadline}
+	if withCounts {
+		c := &js.counts
+		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned)
+	}
+	return d
+}
+
+func (js *jobScan) finish() (*warm.Job, error) {
+	j := js.job
+	if err := json.Unmarshal([]byte(js.targets), &j.Targets); err != nil {
+		return nil, fmt.Errorf("job %s targets: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(js.headers), &j.Headers); err != nil {
+		return nil, fmt.Errorf("job %s headers: %w", j.ID, err)
+	}
+	j.Timeout = time.Duration(js.timeoutUS) * time.Microsecond
+	j.CreatedAt, j.UpdatedAt, j.TimeoutAt = fromMicros(js.created), fromMicros(js.updated), fromMicros(js.deadline)
+	return &j, nil
+}
+
+// Job reads a job.
+func (s *Store) Job(ctx context.Context, id string) (*warm.Job, error) {
+	var js jobScan
+	err := s.db.Reader().QueryRow(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = $1", id).Scan(js.dest(false)...)
+	if err != nil {
+		return nil, notFound(err, "job "+id)
+	}
+	return js.finish()
+}
+
+// Progress reads a job and its counters: one row, plus the running batches'
+// claims for the tasks in progress.
+func (s *Store) Progress(ctx context.Context, id string) (*warm.Progress, error) {
+	var js jobScan
+	err := s.db.Reader().QueryRow(ctx, "SELECT "+jobColumns+", "+countColumns+" FROM jobs WHERE id = $1", id).Scan(js.dest(true)...)
+	if err != nil {
+		return nil, notFound(err, "job "+id)
+	}
+	job, err := js.finish()
+	if err != nil {
+		return nil, err
+	}
+	p := &warm.Progress{Job: *job, Counts: js.counts}
+	if !job.Status.Terminal() {
+		if p.InProgress, err = s.inProgress(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// ListJobs lists jobs, newest first.
+func (s *Store) ListJobs(ctx context.Context, f warm.JobFilter) ([]warm.Progress, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := "SELECT " + jobColumns + ", " + countColumns + " FROM jobs"
+	args := []any{limit}
+	if f.Status != "" {
+		q += " WHERE status = $2"
+		args = append(args, string(f.Status))
+	}
+	q += " ORDER BY created_at DESC, id LIMIT $1"
+	rows, err := s.db.Reader().Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []warm.Progress
+	for rows.Next() {
+		var js jobScan
+		if err := rows.Scan(js.dest(true)...); err != nil {
+			return nil, err
+		}
+		job, err := js.finish()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, warm.Progress{Job: *job, Counts: js.counts})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Few jobs run at once, so reading their claims one by one is cheap.
+	for i := range out {
+		if !out[i].Status.Terminal() {
+			if out[i].InProgress, err = s.inProgress(ctx, out[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// inProgress is the number of tasks claimed by running batches and not yet
+// recorded.
+func (s *Store) inProgress(ctx context.Context, jobID string) (int64, error) {
+	var n int64
+	err := s.db.Reader().QueryRow(ctx, `SELECT COALESCE(SUM(claimed - done), 0) FROM batches
+		WHERE job_id = $1 AND state = 'running'`, jobID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("job %s in progress: %w", jobID, err)
+	}
+	return max(n, 0), nil
+}
+
+// Transition moves a job between states if it is in one of from.
+func (s *Store) Transition(ctx context.Context, id string, from []warm.Status, to warm.Status, msg string) (bool, error) {
+	args := []any{id, string(to), msg, micros(s.now())}
+	marks := make([]string, len(from))
+	for i, st := range from {
+		args = append(args, string(st))
+		marks[i] = fmt.Sprintf("$%d", i+5)
+	}
+	n, err := s.db.Exec(ctx, `UPDATE jobs SET status = $2, message = $3, updated_at = $4
+		WHERE id = $1 AND status IN (`+strings.Join(marks, ",")+`)`, args...)
+	if err != nil {
+		return false, fmt.Errorf("job %s to %s: %w", id, to, err)
+	}
+	if n == 0 {
+		var one int
+		if err := s.db.Reader().QueryRow(ctx, "SELECT 1 FROM jobs WHERE id = $1", id).Scan(&one); err != nil {
+			return false, notFound(err, "job "+id)
+		}
+	}
+	return n > 0, nil
+}

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"prewarm/internal/warm"
+)
+
+// SavePOPs records what resolution found for each target and fixes the job's
+// task count: every URL through every usable POP.
+func (s *Store) SavePOPs(ctx context.Context, jobID string, pops []warm.POPState) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		usable := 0
+		for i, p := range pops {
+			addrs, err := json.Marshal(p.Addresses)
+			if err != nil {
+				return err
+			}
+			if p.Usable() {
+				usable++
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO job_pops (job_id, code, position, explicit, addresses, error, skipped)
+				VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (job_id, code) DO NOTHING`,
+				jobID, p.Code, i, p.Explicit, string(addrs), p.Error, p.Skipped)
+			if err != nil {
+				return fmt.Errorf("insert pop %s: %w", p.Code, err)
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE jobs SET total_count = url_count * $2, updated_at = $3 WHERE id = $1`,
+			jobID, usable, micros(s.now()))
+		return err
+	})
+}
+
+// POPs lists a job's POPs in the order they were targeted.
+func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, done, ok, failed, bytes, reached
+		FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("pops of %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	var out []warm.POPState
+	for rows.Next() {
+		var p warm.POPState
+		var addrs string
+		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.Done, &p.OK, &p.Failed, &p.Bytes, &p.Reached); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(addrs), &p.Addresses); err != nil {
+			return nil, fmt.Errorf("pop %s addresses: %w", p.Code, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// URLs reads a range of a job's URLs.
+func (s *Store) URLs(ctx context.Context, jobID string, from, to int) ([]warm.URL, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT idx, url, size, error, probed FROM job_urls
+		WHERE job_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`, jobID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("urls of %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	out := make([]warm.URL, 0, to-from)
+	for rows.Next() {
+		var u warm.URL
+		if err := rows.Scan(&u.Index, &u.URL, &u.Size, &u.Error, &u.Probed); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// SavePlanChunk writes one planned range: probe results, the failed tasks of
+// URLs that failed the probe, the batches and their queue entries, and the
+// checkpoint — in one transaction.
+func (s *Store) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChunk) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		if err := s.saveProbes(ctx, tx, jobID, c.URLs); err != nil {
+			return err
+		}
+		if _, err := s.insertResults(ctx, tx, jobID, c.Failed); err != nil {
+			return err
+		}
+		var okSize int64
+		for _, u := range c.URLs {
+			if u.Error == "" && u.Size > 0 {
+				okSize += u.Size
+			}
+		}
+		var usable int64
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM job_pops WHERE job_id = $1 AND error = '' AND NOT skipped`, jobID).Scan(&usable)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE jobs SET total_size = total_size + $2, planned_urls = $3, updated_at = $4 WHERE id = $1`,
+			jobID, okSize*usable, c.PlannedURLs, micros(s.now()))
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		return s.insertBatches(ctx, tx, jobID, c.Batches)
+	})
+}
+
+func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
+	per := s.chunkRows(3)
+	args := make([]any, 0, 3*per+1)
+	for from := 0; from < len(urls); from += per {
+		part := urls[from:min(from+per, len(urls))]
+		args = append(args[:0], jobID)
+		for _, u := range part {
+			args = append(args, u.Index, u.Size, u.Error)
+		}
+		// UPDATE … FROM (VALUES …) updates many rows in one statement on both
+		// engines, which both name the columns of VALUES column1, column2, ….
+		_, err := tx.Exec(ctx, `UPDATE job_urls SET size = v.column2, error = v.column3, probed = TRUE
+			FROM (VALUES `+valuesCast(len(part))+`) AS v
+			WHERE job_urls.job_id = $1 AND job_urls.idx = v.column1`, args...)
+		if err != nil {
+			return fmt.Errorf("save probes: %w", err)
+		}
+	}
+	return nil
+}
+
+// valuesCast is valuesList for (idx, size, error) rows with explicit types,
+// which PostgreSQL needs for parameters inside VALUES.
+func valuesCast(rows int) string {
+	b := make([]byte, 0, rows*48)
+	for r := range rows {
+		if r > 0 {
+			b = append(b, ',')
+		}
+		n := 2 + 3*r
+		b = fmt.Appendf(b, "(CAST($%d AS INTEGER),CAST($%d AS BIGINT),CAST($%d AS TEXT))", n, n+1, n+2)
+	}
+	return string(b)
+}
+
+func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches []warm.Batch) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	per := s.chunkRows(4)
+	args := make([]any, 0, 4*per+2)
+	for from := 0; from < len(batches); from += per {
+		part := batches[from:min(from+per, len(batches))]
+		args = append(args[:0], jobID, micros(s.now()))
+		var rows []byte
+		for i, b := range part {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			n := 3 + 4*i
+			rows = fmt.Appendf(rows, "($1,$%d,$%d,$%d,$%d,'pending',$2)", n, n+1, n+2, n+3)
+			args = append(args, b.Seq, b.POP, b.From, b.To)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO batches (job_id, seq, pop, url_from, url_to, state, updated_at)
+			VALUES `+string(rows)+` ON CONFLICT (job_id, seq) DO NOTHING`, args...)
+		if err != nil {
+			return fmt.Errorf("insert batches: %w", err)
+		}
+	}
+	steps := make([]warm.Step, len(batches))
+	for i, b := range batches {
+		steps[i] = warm.Step{Kind: warm.StepWarm, JobID: jobID, Batch: b.Seq}
+	}
+	return s.enq.Enqueue(ctx, tx, steps...)
+}
+
+// FinishPlanning marks the job planned and ends it if nothing is left: FAILED
+// when no URL passed the probe, FINISHED when every task is already done.
+func (s *Store) FinishPlanning(ctx context.Context, jobID string) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		now := micros(s.now())
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET planned = TRUE, updated_at = $2 WHERE id = $1`, jobID, now); err != nil {
+			return err
+		}
+		var anyOK int
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM job_urls WHERE job_id = $1 AND error = '' LIMIT 1) t`, jobID).Scan(&anyOK)
+		if err != nil {
+			return err
+		}
+		if anyOK == 0 {
+			_, err := tx.Exec(ctx, `UPDATE jobs SET status = 'FAILED', message = 'every URL failed the size probe', updated_at = $2
+				WHERE id = $1 AND status = 'IN_PROGRESS'`, jobID, now)
+			return err
+		}
+		return s.maybeFinish(ctx, tx, jobID)
+	})
+}
+
+// maybeFinish ends a fully planned job whose every task is done.
+func (s *Store) maybeFinish(ctx context.Context, tx Tx, jobID string) error {
+	_, err := tx.Exec(ctx, `UPDATE jobs SET status = 'FINISHED', updated_at = $2
+		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count`, jobID, micros(s.now()))
+	return err
+}

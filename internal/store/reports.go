@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// failedPOPs is the SQL condition for a POP that failed as a whole: it did
+// not resolve, or fetches were tried through it and none got an HTTP answer.
+const failedPOPs = `(p.error <> '' OR (p.attempted > 0 AND NOT p.reached))`
+
+// Summary lists a job's failed POPs and failed URLs. A URL fails when its
+// probe failed or a fetch of it failed at a POP that itself answered (a 404
+// is the URL's failure, not the POP's).
+func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
+	job, err := s.Job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := s.db.Reader()
+	sum := &warm.Summary{Job: *job, FailurePOPs: []string{}, FailureURLs: []string{}}
+	rows, err := r.Query(ctx, `SELECT p.code FROM job_pops p WHERE p.job_id = $1 AND `+failedPOPs+` ORDER BY p.position`, id)
+	if err != nil {
+		return nil, fmt.Errorf("failed pops: %w", err)
+	}
+	if sum.FailurePOPs, err = collectStrings(rows, sum.FailurePOPs); err != nil {
+		return nil, err
+	}
+	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND (u.error <> '' OR EXISTS (
+			SELECT 1 FROM results f JOIN job_pops p ON p.job_id = f.job_id AND p.code = f.pop
+			WHERE f.job_id = u.job_id AND f.url_idx = u.idx AND NOT f.ok AND NOT `+failedPOPs+`))
+		ORDER BY u.idx`, id)
+	if err != nil {
+		return nil, fmt.Errorf("failed urls: %w", err)
+	}
+	if sum.FailureURLs, err = collectStrings(rows, sum.FailureURLs); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+func collectStrings(rows Rows, out []string) ([]string, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Tasks streams a job's recorded tasks, ordered by POP then URL, to fn. With
+// FailedOnly it also yields one row per POP that failed as a whole and has no
+// tasks (it did not resolve), so a report names every failure.
+func (s *Store) Tasks(ctx context.Context, jobID string, f warm.TaskFilter, fn func(warm.TaskRow) error) error {
+	r := s.db.Reader()
+	if f.FailedOnly {
+		rows, err := r.Query(ctx, `SELECT p.code, p.error FROM job_pops p WHERE p.job_id = $1 AND p.error <> ''
+			AND ($2 = '' OR p.code = $2) ORDER BY p.position`, jobID, f.POP)
+		if err != nil {
+			return fmt.Errorf("failed pops: %w", err)
+		}
+		var popRows []warm.TaskRow
+		for rows.Next() {
+			var t warm.TaskRow
+			if err := rows.Scan(&t.POP, &t.Error); err != nil {
+				rows.Close()
+				return err
+			}
+			t.URLIndex = -1
+			popRows = append(popRows, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, t := range popRows {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+	}
+	var where strings.Builder
+	where.WriteString("r.job_id = $1 AND ($2 = '' OR r.pop = $2)")
+	if f.FailedOnly {
+		where.WriteString(" AND NOT r.ok")
+	}
+	limit := ""
+	if f.Limit > 0 {
+		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := r.Query(ctx, `SELECT r.pop, r.url_idx, u.url, r.ok, r.status_code, r.bytes, r.cache_status, r.served_by,
+		r.edge_ip, r.ttfb_us, r.duration_us, r.attempts, r.error, r.at
+		FROM results r JOIN job_urls u ON u.job_id = r.job_id AND u.idx = r.url_idx
+		WHERE `+where.String()+` ORDER BY r.pop, r.url_idx`+limit, jobID, f.POP)
+	if err != nil {
+		return fmt.Errorf("tasks of %s: %w", jobID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t warm.TaskRow
+		var ttfb, dur, at int64
+		err := rows.Scan(&t.POP, &t.URLIndex, &t.URL, &t.OK, &t.StatusCode, &t.Bytes, &t.CacheStatus, &t.ServedBy,
+			&t.EdgeIP, &ttfb, &dur, &t.Attempts, &t.Error, &at)
+		if err != nil {
+			return err
+		}
+		t.TTFB, t.Duration, t.At = time.Duration(ttfb)*time.Microsecond, time.Duration(dur)*time.Microsecond, fromMicros(at)
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"prewarm/internal/warm"
+)
+
+// Batch reads one batch.
+func (s *Store) Batch(ctx context.Context, jobID string, seq int) (warm.Batch, error) {
+	b := warm.Batch{JobID: jobID, Seq: seq}
+	err := s.db.Reader().QueryRow(ctx, `SELECT pop, url_from, url_to FROM batches WHERE job_id = $1 AND seq = $2`,
+		jobID, seq).Scan(&b.POP, &b.From, &b.To)
+	if err != nil {
+		return b, notFound(err, fmt.Sprintf("batch %d of job %s", seq, jobID))
+	}
+	return b, nil
+}
+
+// PendingTasks lists the batch's URLs that passed the probe and have no
+// result at the batch's POP yet.
+func (s *Store) PendingTasks(ctx context.Context, b warm.Batch) ([]warm.Task, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT u.idx, u.url FROM job_urls u
+		WHERE u.job_id = $1 AND u.idx >= $2 AND u.idx < $3 AND u.error = ''
+		AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = u.job_id AND r.pop = $4 AND r.url_idx = u.idx)
+		ORDER BY u.idx`, b.JobID, b.From, b.To, b.POP)
+	if err != nil {
+		return nil, fmt.Errorf("pending tasks: %w", err)
+	}
+	defer rows.Close()
+	tasks := make([]warm.Task, 0, b.Size())
+	for rows.Next() {
+		var t warm.Task
+		if err := rows.Scan(&t.URLIndex, &t.URL); err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	return tasks, rows.Err()
+}
+
+// ClaimBatch marks a batch as being fetched by an agent, so its tasks count
+// as in progress.
+func (s *Store) ClaimBatch(ctx context.Context, b warm.Batch, agentID string, tasks int) error {
+	_, err := s.db.Exec(ctx, `UPDATE batches SET state = 'running', agent = $3, claimed = $4, done = 0, updated_at = $5
+		WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq, agentID, tasks, micros(s.now()))
+	if err != nil {
+		return fmt.Errorf("claim batch %d of %s: %w", b.Seq, b.JobID, err)
+	}
+	return nil
+}
+
+// RecordResults writes a batch's results and moves it to state, in one
+// transaction with the job's and POP's counters, then finishes the job if
+// that was its last task.
+func (s *Store) RecordResults(ctx context.Context, b warm.Batch, results []warm.Result, state warm.BatchState) (warm.Status, error) {
+	if len(results) == 0 && state == warm.BatchRunning {
+		return s.status(ctx, b.JobID) // a quiet batch checking whether its job still runs
+	}
+	err := s.inTx(ctx, func(tx Tx) error {
+		n, err := s.insertResults(ctx, tx, b.JobID, results)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE batches SET state = $3, done = done + $4,
+			claimed = CASE WHEN $3 = 'running' THEN claimed ELSE 0 END, updated_at = $5
+			WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq, string(state), n, micros(s.now()))
+		if err != nil {
+			return fmt.Errorf("batch state: %w", err)
+		}
+		if n > 0 {
+			return s.maybeFinish(ctx, tx, b.JobID)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.status(ctx, b.JobID)
+}
+
+func (s *Store) status(ctx context.Context, jobID string) (warm.Status, error) {
+	var st string
+	if err := s.db.Reader().QueryRow(ctx, `SELECT status FROM jobs WHERE id = $1`, jobID).Scan(&st); err != nil {
+		return "", notFound(err, "job "+jobID)
+	}
+	return warm.Status(st), nil
+}
+
+// resultColumns are written per task; the order matches resultArgs.
+const resultColumns = `job_id, pop, url_idx, ok, status_code, bytes, cache_status, served_by, edge_ip,
+	ttfb_us, duration_us, attempts, error, at`
+
+const resultWidth = 13 // columns after job_id
+
+func resultArgs(args []any, r *warm.Result) []any {
+	return append(args, r.POP, r.URLIndex, r.OK, r.StatusCode, r.Bytes, r.CacheStatus, r.ServedBy, r.EdgeIP,
+		r.TTFB.Microseconds(), r.Duration.Microseconds(), r.Attempts, r.Error, micros(r.At))
+}
+
+// insertResults writes results, skipping any already recorded, and adds what
+// was new to the job's and POPs' counters. It returns how many were new.
+func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results []warm.Result) (int, error) {
+	type popDelta struct {
+		done, ok, failed, bytes, attempted int64
+		reached                            bool
+	}
+	var job popDelta
+	pops := map[string]*popDelta{}
+	per := s.chunkRows(resultWidth)
+	args := make([]any, 0, resultWidth*per+1)
+	for from := 0; from < len(results); from += per {
+		part := results[from:min(from+per, len(results))]
+		args = append(args[:0], jobID)
+		var rows []byte
+		for i := range part {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			rows = append(rows, "($1"...)
+			for c := range resultWidth {
+				rows = fmt.Appendf(rows, ",$%d", 2+i*resultWidth+c)
+			}
+			rows = append(rows, ')')
+			args = resultArgs(args, &part[i])
+		}
+		q, err := tx.Query(ctx, `INSERT INTO results (`+resultColumns+`) VALUES `+string(rows)+`
+			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts`, args...)
+		if err != nil {
+			return 0, fmt.Errorf("insert results: %w", err)
+		}
+		for q.Next() {
+			var pop string
+			var ok bool
+			var bytes int64
+			var code, attempts int
+			if err := q.Scan(&pop, &ok, &bytes, &code, &attempts); err != nil {
+				q.Close()
+				return 0, err
+			}
+			d := pops[pop]
+			if d == nil {
+				d = &popDelta{}
+				pops[pop] = d
+			}
+			for _, x := range []*popDelta{d, &job} {
+				x.done++
+				x.bytes += bytes
+				if ok {
+					x.ok++
+				} else {
+					x.failed++
+				}
+				x.reached = x.reached || code != 0
+				if attempts > 0 {
+					x.attempted++
+				}
+			}
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return 0, err
+		}
+	}
+	if job.done == 0 {
+		return 0, nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE jobs SET done_count = done_count + $2, ok_count = ok_count + $3,
+		failed_count = failed_count + $4, download_size = download_size + $5, updated_at = $6 WHERE id = $1`,
+		jobID, job.done, job.ok, job.failed, job.bytes, micros(s.now()))
+	if err != nil {
+		return 0, fmt.Errorf("job counters: %w", err)
+	}
+	for code, d := range pops {
+		_, err := tx.Exec(ctx, `UPDATE job_pops SET done = done + $3, ok = ok + $4, failed = failed + $5,
+			bytes = bytes + $6, attempted = attempted + $7, reached = (reached OR $8) WHERE job_id = $1 AND code = $2`,
+			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached)
+		if err != nil {
+			return 0, fmt.Errorf("pop counters: %w", err)
+		}
+	}
+	return int(job.done), nil
+}

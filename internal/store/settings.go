@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+const desiredCapacityKey = "desired_capacity"
+
+// DesiredCapacity is how many agents should take work. Unset, it is -1.
+func (s *Store) DesiredCapacity(ctx context.Context) (int, error) {
+	var v string
+	err := s.db.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, desiredCapacityKey).Scan(&v)
+	if errors.Is(err, ErrNoRows) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("desired capacity: %w", err)
+	}
+	return strconv.Atoi(v)
+}
+
+// SetDesiredCapacity sets how many agents take work.
+func (s *Store) SetDesiredCapacity(ctx context.Context, n int) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, desiredCapacityKey, strconv.Itoa(n))
+	if err != nil {
+		return fmt.Errorf("set desired capacity: %w", err)
+	}
+	return nil
+}
+
+// Secret returns the named random secret, creating it on first use. Every
+// node on the database shares it (report links signed on one node open on
+// another).
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	key := "secret:" + name
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+		key, hex.EncodeToString(fresh))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	var v string
+	if err := s.db.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v); err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return hex.DecodeString(v)
+}

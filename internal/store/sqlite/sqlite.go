@@ -1,0 +1,162 @@
+// Package sqlite opens prewarm's embedded database: a SQLite file in the data
+// directory, in WAL mode, with one writer connection (shared with the queue,
+// which needs that) and a small pool of readers, so progress reads never wait
+// behind a write.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+
+	"prewarm/internal/store"
+)
+
+// DB is an open embedded database.
+type DB struct {
+	W    *sql.DB // the one writer connection; the queue uses it too
+	R    *sql.DB // readers
+	lock *os.File
+}
+
+var _ store.DB = (*DB)(nil)
+
+// Open opens (creating if needed) the database in dir and applies the
+// schema. It locks the directory: two processes on one SQLite file would
+// each believe the other's running work was orphaned.
+func Open(ctx context.Context, dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "prewarm.lock"), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("lock file: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another prewarm process (use PostgreSQL to run several): %w", dir, err)
+	}
+	path := filepath.Join(dir, "prewarm.db")
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		lock.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	db := &DB{W: w, R: r, lock: lock}
+	if err := w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := store.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the pools and releases the directory.
+func (d *DB) Close() error {
+	err := errors.Join(d.R.Close(), d.W.Close())
+	if d.lock != nil {
+		d.lock.Close()
+	}
+	return err
+}
+
+// Dialect describes SQLite.
+func (d *DB) Dialect() store.Dialect { return store.Dialect{Name: "sqlite", MaxParams: 32766} }
+
+// Reader is the read pool.
+func (d *DB) Reader() store.Querier { return querier{d.R} }
+
+// Exec runs a statement on the writer.
+func (d *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return querier{d.W}.Exec(ctx, q, args...)
+}
+
+// Query runs a query on the writer.
+func (d *DB) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
+	return querier{d.W}.Query(ctx, q, args...)
+}
+
+// QueryRow runs a one-row query on the writer.
+func (d *DB) QueryRow(ctx context.Context, q string, args ...any) store.Row {
+	return querier{d.W}.QueryRow(ctx, q, args...)
+}
+
+// Begin starts a write transaction.
+func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
+	tx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sqlTx{querier{tx}, tx}, nil
+}
+
+// execer is what *sql.DB and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+type querier struct{ e execer }
+
+func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error) {
+	res, err := q.e.ExecContext(ctx, s, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, error) {
+	rows, err := q.e.QueryContext(ctx, s, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
+	return sqlRow{q.e.QueryRowContext(ctx, s, args...)}
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+type sqlRow struct{ *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	if err := r.Row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNoRows
+	} else {
+		return err
+	}
+}
+
+type sqlTx struct {
+	querier
+	tx *sql.Tx
+}
+
+func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
+func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
+func (t sqlTx) Driver() any                    { return t.tx }

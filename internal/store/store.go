@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// Enqueuer queues steps inside the store's transaction, so that state and the
+// work it calls for commit together. The queue package implements it.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tx Tx, steps ...warm.Step) error
+}
+
+// Store implements warm.Store over a DB.
+type Store struct {
+	db  DB
+	enq Enqueuer
+	now func() time.Time
+}
+
+var _ warm.Store = (*Store)(nil)
+
+// New returns a store over db whose queued work goes through enq.
+func New(db DB, enq Enqueuer, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, enq: enq, now: now}
+}
+
+// DB returns the database the store works on.
+func (s *Store) DB() DB { return s.db }
+
+// inTx runs fn in a transaction, committing if it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx Tx) error) (err error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// notFound turns a missing row into warm.ErrNotFound.
+func notFound(err error, what string) error {
+	if errors.Is(err, ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, warm.ErrNotFound)
+	}
+	return err
+}
+
+// valuesList builds "($1,$2,$3),($4,$5,$6)…" for rows of width columns,
+// starting after the first `offset` parameters.
+func valuesList(rows, width, offset int) string {
+	var b strings.Builder
+	n := offset
+	for r := range rows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range width {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// chunkRows is how many rows of width columns fit in one statement.
+func (s *Store) chunkRows(width int) int {
+	return max(1, min(1000, s.db.Dialect().MaxParams/width-1))
+}

@@ -1,0 +1,499 @@
+// Package storetest is the one conformance suite every database behind the
+// store must pass: the embedded SQLite and PostgreSQL run the same tests.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"prewarm/internal/store"
+	"prewarm/internal/warm"
+)
+
+// Opener returns a fresh, migrated, empty database for one test.
+type Opener func(t *testing.T) store.DB
+
+// recorder is an Enqueuer that remembers what was queued: the suite checks
+// the store's side of queuing; the queue has its own end-to-end tests.
+type recorder struct {
+	mu    sync.Mutex
+	steps []warm.Step
+	fail  error
+}
+
+func (r *recorder) Enqueue(_ context.Context, _ store.Tx, steps ...warm.Step) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.steps = append(r.steps, steps...)
+	return nil
+}
+
+func (r *recorder) kinds() map[warm.StepKind]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[warm.StepKind]int{}
+	for _, s := range r.steps {
+		out[s.Kind]++
+	}
+	return out
+}
+
+type fixture struct {
+	t   *testing.T
+	ctx context.Context
+	s   *store.Store
+	q   *recorder
+	now time.Time
+}
+
+func newFixture(t *testing.T, open Opener) *fixture {
+	f := &fixture{t: t, ctx: context.Background(), q: &recorder{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	f.s = store.New(open(t), f.q, func() time.Time { return f.now })
+	return f
+}
+
+func (f *fixture) job(id string, urls ...string) *warm.Job {
+	f.t.Helper()
+	j := &warm.Job{ID: id, Status: warm.StatusCreated, CFDomain: "d1.cloudfront.net", TargetType: "pop",
+		Targets: []warm.Target{{Code: "AAA1-P1", Explicit: true}, {Code: "BBB1-P1", Explicit: true}},
+		Headers: []string{"X-A: 1"}, Timeout: 5 * time.Minute, URLCount: len(urls),
+		CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(5 * time.Minute)}
+	if err := f.s.CreateJob(f.ctx, j, urls); err != nil {
+		f.t.Fatalf("CreateJob: %v", err)
+	}
+	return j
+}
+
+func (f *fixture) must(err error) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) progress(id string) *warm.Progress {
+	f.t.Helper()
+	p, err := f.s.Progress(f.ctx, id)
+	f.must(err)
+	return p
+}
+
+// planned makes a job IN_PROGRESS with two usable POPs and every URL in one
+// batch per POP, probed fine.
+func (f *fixture) planned(id string, n int) []warm.Batch {
+	f.t.Helper()
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("https://example.test/%d", i)
+	}
+	f.job(id, urls...)
+	_, err := f.s.Transition(f.ctx, id, []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+	f.must(err)
+	f.must(f.s.SavePOPs(f.ctx, id, []warm.POPState{
+		{Code: "AAA1-P1", Explicit: true, Addresses: []string{"192.0.2.1"}},
+		{Code: "BBB1-P1", Explicit: true, Addresses: []string{"192.0.2.2", "192.0.2.3"}},
+	}))
+	us, err := f.s.URLs(f.ctx, id, 0, n)
+	f.must(err)
+	for i := range us {
+		us[i].Size, us[i].Probed = 100, true
+	}
+	batches := []warm.Batch{{JobID: id, Seq: 0, POP: "AAA1-P1", From: 0, To: n}, {JobID: id, Seq: 1, POP: "BBB1-P1", From: 0, To: n}}
+	f.must(f.s.SavePlanChunk(f.ctx, id, warm.PlanChunk{URLs: us, Batches: batches, PlannedURLs: n}))
+	f.must(f.s.FinishPlanning(f.ctx, id))
+	return batches
+}
+
+func results(pop string, from, to int, ok bool) []warm.Result {
+	var out []warm.Result
+	for i := from; i < to; i++ {
+		r := warm.Result{URLIndex: i, POP: pop, OK: ok, StatusCode: 200, Bytes: 100, Attempts: 1, CacheStatus: "MISS",
+			EdgeIP: "192.0.2.1", TTFB: 3 * time.Millisecond, Duration: 5 * time.Millisecond, At: time.Unix(1700000000, 0).UTC()}
+		if !ok {
+			r.StatusCode, r.Bytes, r.Error = 404, 0, "HTTP 404 Not Found"
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Run runs the suite.
+func Run(t *testing.T, open Opener) {
+	tests := map[string]func(t *testing.T, f *fixture){
+		"CreateJobRoundTrip":            testCreateJob,
+		"CreateJobRollsBackOnQueueFail": testCreateJobRollback,
+		"Transition":                    testTransition,
+		"PlanAndPending":                testPlanAndPending,
+		"ResultsCountOnce":              testResultsCountOnce,
+		"FinishAndInProgress":           testFinishAndInProgress,
+		"AllProbesFailed":               testAllProbesFailed,
+		"SummaryAndTasks":               testSummaryAndTasks,
+		"ListJobs":                      testListJobs,
+		"Settings":                      testSettings,
+		"Agents":                        testAgents,
+	}
+	names := make([]string, 0, len(tests))
+	for name := range tests {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { tests[name](t, newFixture(t, open)) })
+	}
+}
+
+func testCreateJob(t *testing.T, f *fixture) {
+	j := f.job("j1", "https://a.test/1", "https://a.test/2")
+	got, err := f.s.Job(f.ctx, "j1")
+	f.must(err)
+	if got.CFDomain != j.CFDomain || got.Status != warm.StatusCreated || got.URLCount != 2 ||
+		!slices.Equal(got.Headers, j.Headers) || !slices.Equal(got.Targets, j.Targets) ||
+		!got.TimeoutAt.Equal(j.TimeoutAt) || got.Timeout != j.Timeout || !got.CreatedAt.Equal(j.CreatedAt) {
+		t.Fatalf("round trip: got %+v, want %+v", got, j)
+	}
+	if k := f.q.kinds(); k[warm.StepPlan] != 1 || k[warm.StepTimeout] != 1 {
+		t.Fatalf("queued %v, want one plan and one timeout", k)
+	}
+	if f.q.steps[1].At != j.TimeoutAt {
+		t.Fatalf("timeout queued at %v, want %v", f.q.steps[1].At, j.TimeoutAt)
+	}
+	us, err := f.s.URLs(f.ctx, "j1", 0, 10)
+	f.must(err)
+	if len(us) != 2 || us[1].URL != "https://a.test/2" || us[1].Index != 1 || us[0].Size != -1 {
+		t.Fatalf("urls: %+v", us)
+	}
+	if _, err := f.s.Job(f.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
+		t.Fatalf("unknown job: %v, want ErrNotFound", err)
+	}
+	if _, err := f.s.Progress(f.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
+		t.Fatalf("unknown progress: %v, want ErrNotFound", err)
+	}
+}
+
+func testCreateJobRollback(t *testing.T, f *fixture) {
+	f.q.fail = errors.New("queue down")
+	j := &warm.Job{ID: "j1", Status: warm.StatusCreated, Targets: []warm.Target{}, URLCount: 1, CreatedAt: f.now, TimeoutAt: f.now}
+	if err := f.s.CreateJob(f.ctx, j, []string{"https://a.test/"}); err == nil {
+		t.Fatal("CreateJob succeeded though queuing failed")
+	}
+	if _, err := f.s.Job(f.ctx, "j1"); !errors.Is(err, warm.ErrNotFound) {
+		t.Fatalf("job left behind after a failed create: %v", err)
+	}
+}
+
+func testTransition(t *testing.T, f *fixture) {
+	f.job("j1", "https://a.test/")
+	ok, err := f.s.Transition(f.ctx, "j1", []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+	if err != nil || !ok {
+		t.Fatalf("CREATED → IN_PROGRESS: %v %v", ok, err)
+	}
+	ok, err = f.s.Transition(f.ctx, "j1", []warm.Status{warm.StatusCreated}, warm.StatusStopped, "x")
+	if err != nil || ok {
+		t.Fatalf("from a state it is not in: %v %v", ok, err)
+	}
+	f.now = f.now.Add(time.Minute)
+	ok, err = f.s.Transition(f.ctx, "j1", []warm.Status{warm.StatusCreated, warm.StatusInProgress}, warm.StatusStopped, "by request")
+	if err != nil || !ok {
+		t.Fatalf("IN_PROGRESS → STOPPED: %v %v", ok, err)
+	}
+	p := f.progress("j1")
+	if p.Status != warm.StatusStopped || p.Message != "by request" || !p.UpdatedAt.Equal(f.now) {
+		t.Fatalf("after stop: %+v", p.Job)
+	}
+	if _, err := f.s.Transition(f.ctx, "nope", []warm.Status{warm.StatusCreated}, warm.StatusStopped, ""); !errors.Is(err, warm.ErrNotFound) {
+		t.Fatalf("unknown job: %v", err)
+	}
+}
+
+func testPlanAndPending(t *testing.T, f *fixture) {
+	f.job("j1", "https://a.test/0", "https://a.test/1", "https://a.test/2")
+	f.must(f.s.SavePOPs(f.ctx, "j1", []warm.POPState{
+		{Code: "AAA1-P1", Explicit: true, Addresses: []string{"192.0.2.1"}},
+		{Code: "BBB1-P1", Explicit: true, Error: "does not resolve"},
+		{Code: "CCC1-P1", Skipped: true},
+		{Code: "DDD1-P1", Addresses: []string{"192.0.2.4"}},
+	}))
+	pops, err := f.s.POPs(f.ctx, "j1")
+	f.must(err)
+	if len(pops) != 4 || pops[0].Code != "AAA1-P1" || pops[1].Error == "" || !pops[2].Skipped || pops[3].Addresses[0] != "192.0.2.4" {
+		t.Fatalf("pops: %+v", pops)
+	}
+	if p := f.progress("j1"); p.Total != 6 {
+		t.Fatalf("total %d, want 3 URLs × 2 usable POPs", p.Total)
+	}
+	us, err := f.s.URLs(f.ctx, "j1", 0, 3)
+	f.must(err)
+	us[0].Size, us[1].Size, us[2].Size = 10, 20, -1
+	us[2].Error = "size probe: HTTP 404 Not Found"
+	for i := range us {
+		us[i].Probed = true
+	}
+	batches := []warm.Batch{{JobID: "j1", Seq: 0, POP: "AAA1-P1", From: 0, To: 3}, {JobID: "j1", Seq: 1, POP: "DDD1-P1", From: 0, To: 3}}
+	failed := []warm.Result{{URLIndex: 2, POP: "AAA1-P1", Error: us[2].Error}, {URLIndex: 2, POP: "DDD1-P1", Error: us[2].Error}}
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Failed: failed, Batches: batches, PlannedURLs: 3}))
+	p := f.progress("j1")
+	if p.PlannedURLs != 3 || p.TotalSize != 60 || p.Done != 2 || p.Failed != 2 || p.Planned {
+		t.Fatalf("after chunk: %+v", p.Counts)
+	}
+	if k := f.q.kinds(); k[warm.StepWarm] != 2 {
+		t.Fatalf("queued %v, want two warm steps", k)
+	}
+	got, err := f.s.URLs(f.ctx, "j1", 0, 3)
+	f.must(err)
+	if got[1].Size != 20 || !got[1].Probed || got[2].Error == "" {
+		t.Fatalf("probes not saved: %+v", got)
+	}
+	b, err := f.s.Batch(f.ctx, "j1", 1)
+	f.must(err)
+	if b != batches[1] {
+		t.Fatalf("batch: %+v, want %+v", b, batches[1])
+	}
+	if _, err := f.s.Batch(f.ctx, "j1", 9); !errors.Is(err, warm.ErrNotFound) {
+		t.Fatalf("unknown batch: %v", err)
+	}
+	tasks, err := f.s.PendingTasks(f.ctx, b)
+	f.must(err)
+	if len(tasks) != 2 || tasks[0].URL != "https://a.test/0" || tasks[1].URLIndex != 1 {
+		t.Fatalf("pending tasks (URL 2 failed its probe): %+v", tasks)
+	}
+	_, err = f.s.RecordResults(f.ctx, b, results("DDD1-P1", 0, 1, true), warm.BatchRunning)
+	f.must(err)
+	tasks, err = f.s.PendingTasks(f.ctx, b)
+	f.must(err)
+	if len(tasks) != 1 || tasks[0].URLIndex != 1 {
+		t.Fatalf("pending after one result: %+v", tasks)
+	}
+	// A replayed chunk (a planner retried after a crash before its
+	// checkpoint committed elsewhere) changes nothing it already wrote.
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Failed: failed, Batches: batches[:1], PlannedURLs: 3}))
+	if p := f.progress("j1"); p.Done != 3 || p.Failed != 2 {
+		t.Fatalf("replayed chunk counted twice: %+v", p.Counts)
+	}
+}
+
+func testResultsCountOnce(t *testing.T, f *fixture) {
+	batches := f.planned("j1", 10)
+	rs := append(results("AAA1-P1", 0, 8, true), results("AAA1-P1", 8, 10, false)...)
+	for range 3 { // a batch re-run after a crash sends the same results again
+		st, err := f.s.RecordResults(f.ctx, batches[0], rs, warm.BatchRunning)
+		f.must(err)
+		if st != warm.StatusInProgress {
+			t.Fatalf("status %s", st)
+		}
+	}
+	p := f.progress("j1")
+	if p.Done != 10 || p.OK != 8 || p.Failed != 2 || p.DownloadSize != 800 || p.Total != 20 || p.TotalSize != 2000 {
+		t.Fatalf("counters: %+v", p.Counts)
+	}
+	pops, err := f.s.POPs(f.ctx, "j1")
+	f.must(err)
+	if a := pops[0]; a.Done != 10 || a.OK != 8 || a.Failed != 2 || a.Bytes != 800 || !a.Reached {
+		t.Fatalf("pop counters: %+v", a)
+	}
+	if pops[1].Done != 0 {
+		t.Fatalf("other pop counted: %+v", pops[1])
+	}
+	// Concurrent writers of overlapping results still count each task once.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			_, err := f.s.RecordResults(f.ctx, batches[1], results("BBB1-P1", i, 10, true), warm.BatchRunning)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := f.progress("j1"); p.Done != 20 || p.Status != warm.StatusFinished || p.Percent() != 100 {
+		t.Fatalf("after all: %+v %s", p.Counts, p.Status)
+	}
+}
+
+func testFinishAndInProgress(t *testing.T, f *fixture) {
+	batches := f.planned("j1", 4)
+	f.must(f.s.ClaimBatch(f.ctx, batches[0], "agent-1", 4))
+	p := f.progress("j1")
+	if p.InProgress != 4 || p.Available() != 4 {
+		t.Fatalf("after claim: in progress %d available %d", p.InProgress, p.Available())
+	}
+	_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, 3, true), warm.BatchRunning)
+	f.must(err)
+	if p := f.progress("j1"); p.InProgress != 1 || p.Done != 3 || p.Available() != 4 {
+		t.Fatalf("after 3 results: %+v avail %d", p.Counts, p.Available())
+	}
+	// Interrupted: the claim is released, the rest waits.
+	_, err = f.s.RecordResults(f.ctx, batches[0], nil, warm.BatchPending)
+	f.must(err)
+	if p := f.progress("j1"); p.InProgress != 0 || p.Available() != 5 {
+		t.Fatalf("after release: %+v avail %d", p.Counts, p.Available())
+	}
+	_, err = f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 3, 4, true), warm.BatchDone)
+	f.must(err)
+	st, err := f.s.RecordResults(f.ctx, batches[1], results("BBB1-P1", 0, 4, false), warm.BatchDone)
+	f.must(err)
+	if st != warm.StatusFinished {
+		t.Fatalf("status after last task: %s", st)
+	}
+	p = f.progress("j1")
+	if p.Status != warm.StatusFinished || p.Available() != 0 || p.Running() != 0 {
+		t.Fatalf("finished job: %s avail %d running %d", p.Status, p.Available(), p.Running())
+	}
+	// A job not fully planned does not finish even when its counts match.
+	f.job("j2", "https://a.test/")
+	_, err = f.s.Transition(f.ctx, "j2", []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+	f.must(err)
+	f.must(f.s.SavePOPs(f.ctx, "j2", []warm.POPState{{Code: "AAA1-P1", Addresses: []string{"192.0.2.1"}}}))
+	b := warm.Batch{JobID: "j2", Seq: 0, POP: "AAA1-P1", From: 0, To: 1}
+	us, _ := f.s.URLs(f.ctx, "j2", 0, 1)
+	f.must(f.s.SavePlanChunk(f.ctx, "j2", warm.PlanChunk{URLs: us, Batches: []warm.Batch{b}, PlannedURLs: 1}))
+	st, err = f.s.RecordResults(f.ctx, b, results("AAA1-P1", 0, 1, true), warm.BatchDone)
+	f.must(err)
+	if st != warm.StatusInProgress {
+		t.Fatalf("unplanned job finished: %s", st)
+	}
+	f.must(f.s.FinishPlanning(f.ctx, "j2"))
+	if p := f.progress("j2"); p.Status != warm.StatusFinished || !p.Planned {
+		t.Fatalf("planned and done: %s", p.Status)
+	}
+}
+
+func testAllProbesFailed(t *testing.T, f *fixture) {
+	f.job("j1", "https://a.test/0", "https://a.test/1")
+	_, err := f.s.Transition(f.ctx, "j1", []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+	f.must(err)
+	f.must(f.s.SavePOPs(f.ctx, "j1", []warm.POPState{{Code: "AAA1-P1", Addresses: []string{"192.0.2.1"}}}))
+	us, _ := f.s.URLs(f.ctx, "j1", 0, 2)
+	var failed []warm.Result
+	for i := range us {
+		us[i].Error, us[i].Probed = "size probe: HTTP 404 Not Found", true
+		failed = append(failed, warm.Result{URLIndex: i, POP: "AAA1-P1", Error: us[i].Error})
+	}
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Failed: failed, PlannedURLs: 2}))
+	f.must(f.s.FinishPlanning(f.ctx, "j1"))
+	p := f.progress("j1")
+	if p.Status != warm.StatusFailed || p.Message == "" || p.Done != 2 || p.Failed != 2 {
+		t.Fatalf("all probes failed: %s %q %+v", p.Status, p.Message, p.Counts)
+	}
+	sum, err := f.s.Summary(f.ctx, "j1")
+	f.must(err)
+	if len(sum.FailureURLs) != 2 || len(sum.FailurePOPs) != 0 {
+		t.Fatalf("summary: %+v", sum)
+	}
+}
+
+func testSummaryAndTasks(t *testing.T, f *fixture) {
+	f.job("j1", "https://a.test/0", "https://a.test/1")
+	_, err := f.s.Transition(f.ctx, "j1", []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+	f.must(err)
+	f.must(f.s.SavePOPs(f.ctx, "j1", []warm.POPState{
+		{Code: "LIVE1-P1", Addresses: []string{"192.0.2.1"}},
+		{Code: "DEAD1-P1", Addresses: []string{"192.0.2.9"}},
+		{Code: "GONE1-P1", Error: "d1.gone1-p1.cloudfront.net does not resolve (NXDOMAIN)"},
+		{Code: "SKIP1-P1", Skipped: true},
+	}))
+	live := warm.Batch{JobID: "j1", Seq: 0, POP: "LIVE1-P1", From: 0, To: 2}
+	dead := warm.Batch{JobID: "j1", Seq: 1, POP: "DEAD1-P1", From: 0, To: 2}
+	us, _ := f.s.URLs(f.ctx, "j1", 0, 2)
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: []warm.Batch{live, dead}, PlannedURLs: 2}))
+	f.must(f.s.FinishPlanning(f.ctx, "j1"))
+	_, err = f.s.RecordResults(f.ctx, live, append(results("LIVE1-P1", 0, 1, true), results("LIVE1-P1", 1, 2, false)...), warm.BatchDone)
+	f.must(err)
+	refused := []warm.Result{
+		{URLIndex: 0, POP: "DEAD1-P1", Attempts: 3, Error: "connect 192.0.2.9: connection refused", EdgeIP: "192.0.2.9"},
+		{URLIndex: 1, POP: "DEAD1-P1", Attempts: 3, Error: "connect 192.0.2.9: connection refused", EdgeIP: "192.0.2.9"},
+	}
+	st, err := f.s.RecordResults(f.ctx, dead, refused, warm.BatchDone)
+	f.must(err)
+	if st != warm.StatusFinished {
+		t.Fatalf("status %s", st)
+	}
+	sum, err := f.s.Summary(f.ctx, "j1")
+	f.must(err)
+	if !slices.Equal(sum.FailurePOPs, []string{"DEAD1-P1", "GONE1-P1"}) {
+		t.Fatalf("failure pops %v", sum.FailurePOPs)
+	}
+	if !slices.Equal(sum.FailureURLs, []string{"https://a.test/1"}) {
+		t.Fatalf("failure urls %v (a dead POP is the POP's failure, not its URLs')", sum.FailureURLs)
+	}
+	var rows []warm.TaskRow
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != 4 || rows[0].POP != "GONE1-P1" || rows[0].URL != "" || rows[1].POP != "DEAD1-P1" ||
+		rows[3].POP != "LIVE1-P1" || rows[3].StatusCode != 404 || rows[3].URL != "https://a.test/1" {
+		t.Fatalf("failed tasks: %+v", rows)
+	}
+	rows = rows[:0]
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{POP: "LIVE1-P1"}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != 2 || !rows[0].OK || rows[0].TTFB != 3*time.Millisecond || rows[0].CacheStatus != "MISS" {
+		t.Fatalf("tasks of one pop: %+v", rows)
+	}
+}
+
+func testListJobs(t *testing.T, f *fixture) {
+	f.job("old", "https://a.test/")
+	f.now = f.now.Add(time.Minute)
+	f.job("new", "https://a.test/")
+	_, err := f.s.Transition(f.ctx, "old", []warm.Status{warm.StatusCreated}, warm.StatusStopped, "")
+	f.must(err)
+	jobs, err := f.s.ListJobs(f.ctx, warm.JobFilter{})
+	f.must(err)
+	if len(jobs) != 2 || jobs[0].ID != "new" || jobs[1].ID != "old" {
+		t.Fatalf("list: %v", jobs)
+	}
+	jobs, err = f.s.ListJobs(f.ctx, warm.JobFilter{Status: warm.StatusStopped, Limit: 5})
+	f.must(err)
+	if len(jobs) != 1 || jobs[0].ID != "old" {
+		t.Fatalf("list stopped: %v", jobs)
+	}
+}
+
+func testSettings(t *testing.T, f *fixture) {
+	n, err := f.s.DesiredCapacity(f.ctx)
+	f.must(err)
+	if n != -1 {
+		t.Fatalf("unset capacity %d, want -1", n)
+	}
+	f.must(f.s.SetDesiredCapacity(f.ctx, 3))
+	f.must(f.s.SetDesiredCapacity(f.ctx, 0))
+	if n, _ := f.s.DesiredCapacity(f.ctx); n != 0 {
+		t.Fatalf("capacity %d, want 0", n)
+	}
+	a, err := f.s.Secret(f.ctx, "reports")
+	f.must(err)
+	b, err := f.s.Secret(f.ctx, "reports")
+	f.must(err)
+	if len(a) != 32 || string(a) != string(b) {
+		t.Fatal("secret not stable")
+	}
+}
+
+func testAgents(t *testing.T, f *fixture) {
+	beat := func(id string, started time.Time) []warm.Agent {
+		live, _, err := f.s.Heartbeat(f.ctx, warm.Agent{ID: id, Name: id, Host: "h", Concurrency: 8, StartedAt: started, LastHeartbeat: f.now}, f.now.Add(-10*time.Second))
+		f.must(err)
+		return live
+	}
+	beat("b", f.now.Add(-time.Minute))
+	live := beat("a", f.now)
+	if len(live) != 2 || live[0].ID != "b" {
+		t.Fatalf("live agents ranked by start: %+v", live)
+	}
+	f.now = f.now.Add(20 * time.Second)
+	live = beat("a", f.now.Add(-20*time.Second))
+	if len(live) != 1 || live[0].ID != "a" {
+		t.Fatalf("silent agent still live: %+v", live)
+	}
+	f.must(f.s.RemoveAgent(f.ctx, "a"))
+	all, err := f.s.Agents(f.ctx, time.Time{})
+	f.must(err)
+	if len(all) != 1 || all[0].ID != "b" {
+		t.Fatalf("after remove: %+v", all)
+	}
+}

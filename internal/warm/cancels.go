@@ -1,0 +1,52 @@
+package warm
+
+import (
+	"context"
+	"sync"
+)
+
+// Cancels lets a stop decided in this process abort the fetches of that job
+// running in this process at once. Other processes learn of it from the
+// store within a status interval.
+type Cancels struct {
+	mu   sync.Mutex
+	jobs map[string]map[*context.CancelFunc]struct{}
+}
+
+// NewCancels returns an empty registry.
+func NewCancels() *Cancels {
+	return &Cancels{jobs: make(map[string]map[*context.CancelFunc]struct{})}
+}
+
+// Watch derives a context that Cancel(jobID) cancels. Call the returned
+// release when the work is over.
+func (c *Cancels) Watch(ctx context.Context, jobID string) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	key := &cancel
+	c.mu.Lock()
+	set := c.jobs[jobID]
+	if set == nil {
+		set = make(map[*context.CancelFunc]struct{})
+		c.jobs[jobID] = set
+	}
+	set[key] = struct{}{}
+	c.mu.Unlock()
+	return ctx, func() {
+		cancel()
+		c.mu.Lock()
+		delete(set, key)
+		if len(set) == 0 && c.jobs[jobID] != nil && len(c.jobs[jobID]) == 0 {
+			delete(c.jobs, jobID)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Cancel aborts every watched context of the job.
+func (c *Cancels) Cancel(jobID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for cancel := range c.jobs[jobID] {
+		(*cancel)()
+	}
+}

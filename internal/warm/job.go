@@ -1,0 +1,133 @@
+package warm
+
+import "time"
+
+// Status is where a job is in its life. The names are the original product's
+// documented states.
+type Status string
+
+// Job states. A job moves CREATED → IN_PROGRESS → one of the terminal states.
+const (
+	StatusCreated    Status = "CREATED"
+	StatusInProgress Status = "IN_PROGRESS"
+	StatusFinished   Status = "FINISHED" // every task done; some may have failed
+	StatusTimeout    Status = "TIMEOUT"  // the job's own deadline passed first
+	StatusStopped    Status = "STOPPED"  // force-stopped by a user
+	StatusFailed     Status = "FAILED"   // nothing could be attempted
+)
+
+// Terminal reports whether no more work happens for a job in this state.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusFinished, StatusTimeout, StatusStopped, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is one of the known states.
+func (s Status) Valid() bool {
+	return s == StatusCreated || s == StatusInProgress || s.Terminal()
+}
+
+// Target is one POP chosen for a job.
+type Target struct {
+	Code string `json:"code"`
+	// Explicit targets were named by the user (or by one of the original
+	// product's curated maps). Targets expanded from a country or continent
+	// are not explicit: one that no longer resolves is skipped, not failed,
+	// because the catalog is a historical union of POP ids.
+	Explicit bool `json:"explicit"`
+}
+
+// Job is a request to warm a list of URLs through a set of POPs.
+type Job struct {
+	ID             string
+	Status         Status
+	Message        string // why a job failed, timed out or was stopped
+	CFDomain       string
+	TargetType     string
+	Targets        []Target
+	Headers        []string // "Name: value", sent on every fetch
+	Timeout        time.Duration
+	NeedInvalidate bool
+	URLCount       int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	TimeoutAt      time.Time
+}
+
+// Counts are a job's task counters. They are kept by the store as results
+// arrive, so reading them costs one row whatever the size of the job.
+type Counts struct {
+	Total        int64 // tasks planned: URLs × usable POPs
+	Done         int64 // tasks finished, ok or failed
+	OK           int64
+	Failed       int64
+	InProgress   int64 // tasks claimed by a running batch and not yet done
+	DownloadSize int64 // bytes fetched
+	TotalSize    int64 // expected bytes: probed size × usable POPs
+	PlannedURLs  int   // URLs whose batches are queued
+	Planned      bool  // every URL is planned; Total is final
+}
+
+
+// Percent is floor(100 × done / total), the original's percentage_complete
+// but counting tasks, not bytes, so a finished job always reads 100.
+func (c Counts) Percent() int {
+	if c.Total <= 0 {
+		return 0
+	}
+	return int(100 * c.Done / c.Total)
+}
+
+// Progress is a job with its counters.
+type Progress struct {
+	Job
+	Counts
+}
+
+// Available is the number of tasks waiting for an agent; none once the job
+// has ended, since its queued tasks are dropped.
+func (p Progress) Available() int64 {
+	if p.Status.Terminal() {
+		return 0
+	}
+	return max(p.Total-p.Done-p.InProgress, 0)
+}
+
+// Running is the number of tasks being fetched; none once the job has ended.
+func (p Progress) Running() int64 {
+	if p.Status.Terminal() {
+		return 0
+	}
+	return p.InProgress
+}
+
+// POPState is what planning learned about one target POP, and how its tasks
+// went.
+type POPState struct {
+	Code      string
+	Explicit  bool
+	Addresses []string // where to connect; empty when the POP is not usable
+	Error     string   // why the POP is not usable (does not resolve, refused address)
+	Skipped   bool     // an implicit target that does not resolve: left out, not a failure
+	Done      int64
+	OK        int64
+	Failed    int64
+	Bytes     int64
+	// Reached is set once any fetch through the POP got an HTTP answer, so a
+	// POP whose every connection failed can be told apart from one that
+	// answered 404s.
+	Reached bool
+}
+
+// Usable reports whether tasks are planned for the POP.
+func (p POPState) Usable() bool { return p.Error == "" && !p.Skipped && len(p.Addresses) > 0 }
+
+// Summary is the failure report of a job.
+type Summary struct {
+	Job         Job
+	FailurePOPs []string
+	FailureURLs []string
+}

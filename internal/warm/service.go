@@ -1,0 +1,83 @@
+package warm
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Service is what the API (and the CLI) asks of the domain.
+type Service struct {
+	Store    Store
+	Selector Selector
+	Limits   Limits
+	Cancels  *Cancels
+	NewID    func() string
+	Now      func() time.Time
+}
+
+// Submit checks a job request, records the job and queues its planning. The
+// answer comes back before any planning: accepting a job is cheap whatever
+// its size.
+func (s *Service) Submit(ctx context.Context, spec JobSpec) (*Job, error) {
+	job, urls, err := NewJob(spec, s.Selector, s.Limits, s.NewID(), s.Now())
+	if err != nil {
+		return nil, err
+	}
+	if spec.InstanceCount != nil {
+		if err := s.Store.SetDesiredCapacity(ctx, *spec.InstanceCount); err != nil {
+			return nil, fmt.Errorf("set desired capacity: %w", err)
+		}
+	}
+	if err := s.Store.CreateJob(ctx, job, urls); err != nil {
+		return nil, fmt.Errorf("create job: %w", err)
+	}
+	return job, nil
+}
+
+// Stop force-stops one job: its queued tasks are dropped and its fetches in
+// flight aborted. Other jobs are untouched. Stopping a job that already
+// ended is a conflict.
+func (s *Service) Stop(ctx context.Context, id string) (*Job, error) {
+	ok, err := s.Store.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusStopped, "stopped by request")
+	if err != nil {
+		return nil, err
+	}
+	job, err := s.Store.Job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return job, fmt.Errorf("job %s is already %s: %w", id, job.Status, ErrConflict)
+	}
+	s.Cancels.Cancel(id)
+	return job, nil
+}
+
+// Timeout ends a job whose deadline passed, unless it already ended.
+func (s *Service) Timeout(ctx context.Context, id string) error {
+	p, err := s.Store.Progress(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Status.Terminal() {
+		return nil
+	}
+	if now := s.Now(); now.Before(p.TimeoutAt) {
+		return fmt.Errorf("job %s times out at %s, not yet", id, p.TimeoutAt.Format(time.RFC3339))
+	}
+	msg := fmt.Sprintf("timed out after %s with %d of %d tasks done", p.Timeout, p.Done, p.Total)
+	if _, err := s.Store.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusTimeout, msg); err != nil {
+		return err
+	}
+	s.Cancels.Cancel(id)
+	return nil
+}
+
+// SetCapacity sets how many agents take work; the rest stand by.
+func (s *Service) SetCapacity(ctx context.Context, n int) error {
+	if err := CheckCapacity("DesiredCapacity", n); err != nil {
+		return err
+	}
+	return s.Store.SetDesiredCapacity(ctx, n)
+}

@@ -1,0 +1,267 @@
+package warm
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Limits bound what one job may ask for. They are the operator's to set; the
+// defaults fit one machine.
+type Limits struct {
+	MaxURLs    int // URLs per job after de-duplication
+	MaxTargets int // POPs per job
+	MaxURLLen  int
+}
+
+// DefaultLimits are used where the operator set nothing.
+var DefaultLimits = Limits{MaxURLs: 100_000, MaxTargets: 1000, MaxURLLen: 8192}
+
+// Defaults and bounds of a job's own settings.
+const (
+	DefaultTimeout   = 30 * time.Minute
+	MaxTimeout       = 7 * 24 * time.Hour
+	MaxCapacity      = 300
+	MaxHeaders       = 64
+	targetTypePOP    = "pop"
+	targetTypeRegion = "region"
+	targetTypeCtry   = "country"
+)
+
+// Selector chooses a job's POPs from a target type and the user's keys. The
+// POP catalog implements it.
+type Selector interface {
+	Select(targetType string, keys []string) ([]Target, error)
+}
+
+// JobSpec is a job request as the user sent it, decoded but not yet checked.
+type JobSpec struct {
+	URLs           []string
+	CFDomain       string
+	TargetType     string
+	POPs           []string
+	Countries      []string
+	Regions        []string
+	TimeoutMinutes *float64
+	Headers        []string
+	InstanceCount  *int
+	NeedInvalidate bool
+}
+
+// NewJob checks a spec and builds the job it asks for, with its de-duplicated
+// URL list. Every problem is an *InputError naming the field, or an
+// *InvalidURLsError listing the URLs that are not absolute http(s) URLs.
+func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*Job, []string, error) {
+	urls, err := cleanURLs(spec.URLs, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	cf := strings.TrimSpace(spec.CFDomain)
+	if cf == "" {
+		return nil, nil, Invalid("cf_domain", "is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)")
+	}
+	if !validHostName(cf) {
+		return nil, nil, Invalid("cf_domain", "%q is not a host name", cf)
+	}
+	targetType := strings.ToLower(strings.TrimSpace(spec.TargetType))
+	var keys []string
+	switch targetType {
+	case "", targetTypePOP:
+		targetType, keys = targetTypePOP, spec.POPs
+	case targetTypeCtry:
+		keys = spec.Countries
+	case targetTypeRegion:
+		keys = spec.Regions
+	default:
+		return nil, nil, Invalid("target_type", "%q is not one of pop, country, region", spec.TargetType)
+	}
+	targets, err := sel.Select(targetType, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(targets) == 0 {
+		return nil, nil, Invalid(listField(targetType), "selects no POP")
+	}
+	if len(targets) > lim.MaxTargets {
+		return nil, nil, &InputError{Field: listField(targetType), TooLarge: true,
+			Msg: fmt.Sprintf("selects %d POPs; the limit is %d", len(targets), lim.MaxTargets)}
+	}
+	timeout, err := jobTimeout(spec.TimeoutMinutes)
+	if err != nil {
+		return nil, nil, err
+	}
+	headers, err := cleanHeaders(spec.Headers)
+	if err != nil {
+		return nil, nil, err
+	}
+	if spec.InstanceCount != nil {
+		if err := CheckCapacity("instance_count", *spec.InstanceCount); err != nil {
+			return nil, nil, err
+		}
+	}
+	now = now.UTC()
+	job := &Job{
+		ID:             id,
+		Status:         StatusCreated,
+		CFDomain:       strings.ToLower(strings.TrimSuffix(cf, ".")),
+		TargetType:     targetType,
+		Targets:        targets,
+		Headers:        headers,
+		Timeout:        timeout,
+		NeedInvalidate: spec.NeedInvalidate,
+		URLCount:       len(urls),
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		TimeoutAt:      now.Add(timeout),
+	}
+	return job, urls, nil
+}
+
+// CheckCapacity validates a desired instance count.
+func CheckCapacity(field string, n int) error {
+	if n < 0 || n > MaxCapacity {
+		return Invalid(field, "%d is outside 0..%d", n, MaxCapacity)
+	}
+	return nil
+}
+
+func listField(targetType string) string {
+	switch targetType {
+	case targetTypeCtry:
+		return "countries"
+	case targetTypeRegion:
+		return "regions"
+	}
+	return "pops"
+}
+
+// cleanURLs trims, checks and de-duplicates (keeping order) the URL list.
+func cleanURLs(raw []string, lim Limits) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, Invalid("url_list", "is required and must list at least one URL")
+	}
+	seen := make(map[string]struct{}, len(raw))
+	urls := make([]string, 0, len(raw))
+	var bad []string
+	for _, u := range raw {
+		u = strings.TrimSpace(u)
+		if !validURL(u, lim.MaxURLLen) {
+			bad = append(bad, u)
+			continue
+		}
+		if _, dup := seen[u]; dup {
+			continue
+		}
+		seen[u] = struct{}{}
+		urls = append(urls, u)
+	}
+	if len(bad) > 0 {
+		return nil, &InvalidURLsError{URLs: bad}
+	}
+	if len(urls) > lim.MaxURLs {
+		return nil, &InputError{Field: "url_list", TooLarge: true,
+			Msg: fmt.Sprintf("%d URLs; the limit is %d per job", len(urls), lim.MaxURLs)}
+	}
+	return urls, nil
+}
+
+func validURL(raw string, maxLen int) bool {
+	if raw == "" || len(raw) > maxLen || strings.ContainsAny(raw, " \t\r\n") {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		var n int
+		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostName accepts a DNS name (letters, digits, hyphens, underscores,
+// dots) of sane length.
+func validHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			ok := r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func jobTimeout(minutes *float64) (time.Duration, error) {
+	if minutes == nil {
+		return DefaultTimeout, nil
+	}
+	m := *minutes
+	if math.IsNaN(m) || math.IsInf(m, 0) || m <= 0 {
+		return 0, Invalid("timeout", "must be a positive number of minutes")
+	}
+	d := time.Duration(m * float64(time.Minute))
+	if d > MaxTimeout || d < time.Second {
+		return 0, Invalid("timeout", "%v minutes is outside 1 second .. %d minutes", m, int(MaxTimeout/time.Minute))
+	}
+	return d, nil
+}
+
+// cleanHeaders checks "Name: value" entries. Host is refused: each fetch's
+// Host is its URL's host, so that TLS and the CDN's routing agree.
+func cleanHeaders(raw []string) ([]string, error) {
+	if len(raw) > MaxHeaders {
+		return nil, Invalid("header", "%d headers; the limit is %d", len(raw), MaxHeaders)
+	}
+	out := make([]string, 0, len(raw))
+	for i, h := range raw {
+		field := fmt.Sprintf("header[%d]", i)
+		name, value, ok := strings.Cut(h, ":")
+		if !ok {
+			return nil, Invalid(field, "%q has no colon; write \"Name: value\"", h)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !validToken(name) {
+			return nil, Invalid(field, "%q is not a valid header name", name)
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return nil, Invalid(field, "the value of %s holds a line break", name)
+		}
+		if strings.EqualFold(name, "Host") {
+			return nil, Invalid(field, "Host cannot be set; each fetch uses its URL's host")
+		}
+		out = append(out, name+": "+value)
+	}
+	return out, nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 126 || r <= 32 || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseHeader splits a checked "Name: value" entry.
+func ParseHeader(h string) (name, value string) {
+	name, value, _ = strings.Cut(h, ":")
+	return strings.TrimSpace(name), strings.TrimSpace(value)
+}

@@ -1,0 +1,57 @@
+package warm
+
+import "time"
+
+// URL is one URL of a job, with what the size probe found.
+type URL struct {
+	Index int
+	URL   string
+	Size  int64  // bytes, from the probe; -1 when unknown
+	Error string // why the probe failed; the URL is then not warmed
+	// Probed is set once the URL went through the size probe.
+	Probed bool
+}
+
+// Batch is a unit of queued work: one POP × a range of a job's URLs. The
+// queue carries batches, not tasks, so its cost per task is small.
+type Batch struct {
+	JobID string
+	Seq   int
+	POP   string
+	From  int // first URL index
+	To    int // one past the last URL index
+}
+
+// Size is the number of URLs the batch covers.
+func (b Batch) Size() int { return b.To - b.From }
+
+// Task is one URL through one POP: the unit that is fetched and counted.
+type Task struct {
+	URLIndex int
+	URL      string
+}
+
+// Result is the outcome of one task. Results are written in bulk and are
+// idempotent: the store keys them by job, POP and URL index, so a batch that
+// runs twice (an agent died, a retry) counts nothing twice.
+type Result struct {
+	URLIndex    int
+	POP         string
+	OK          bool
+	StatusCode  int // 0 when no HTTP answer came back
+	Bytes       int64
+	CacheStatus string // normalised: HIT, MISS, REFRESH_HIT, EXPIRED, STALE, BYPASS, …
+	ServedBy    string // the POP the edge says served it (x-amz-cf-pop and the like)
+	EdgeIP      string
+	TTFB        time.Duration
+	Duration    time.Duration
+	Attempts    int
+	Error       string
+	At          time.Time
+}
+
+// TaskRow is a recorded result with its URL, for reports.
+type TaskRow struct {
+	Result
+	URL string
+}
