@@ -18,6 +18,7 @@
 // keys, country keys) into an ordered, de-duplicated list of [Target]s and
 // reports bad keys as a [*KeyError] so that API layers can answer 400.
 package edge
+
 //
 // [Resolver] then turns targets into addresses: a CloudFront POP P of
 // distribution dXXXX.cloudfront.net is reached at the A/AAAA records of

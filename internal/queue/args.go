@@ -24,7 +24,9 @@ type PlanArgs struct {
 func (PlanArgs) Kind() string { return "prewarm_plan" }
 
 // InsertOpts routes planning to the control queue.
-func (PlanArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25} }
+func (PlanArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25}
+}
 
 // TimeoutArgs ends a job at its deadline.
 type TimeoutArgs struct {
@@ -35,7 +37,9 @@ type TimeoutArgs struct {
 func (TimeoutArgs) Kind() string { return "prewarm_timeout" }
 
 // InsertOpts routes timeouts to the control queue.
-func (TimeoutArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25} }
+func (TimeoutArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25}
+}
 
 // WarmArgs fetches one batch: a POP × a range of URLs.
 type WarmArgs struct {
@@ -49,7 +53,9 @@ func (WarmArgs) Kind() string { return "prewarm_warm" }
 // InsertOpts routes batches to the warm queue. Attempts are counted only for
 // failures (database errors, a rescued batch), not for the budget snoozes of
 // a long batch.
-func (WarmArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueWarm, MaxAttempts: 25} }
+func (WarmArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWarm, MaxAttempts: 25}
+}
 
 // stepParams turns domain steps into River insert parameters.
 func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {

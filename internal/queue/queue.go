@@ -36,7 +36,9 @@ type Switch interface {
 func (q *Queue) Store() *store.Store { return q.store }
 
 // StartControl starts this process's planning and timeout work.
-func (q *Queue) StartControl(ctx context.Context, ctl Control) error { return q.impl.startControl(ctx, ctl) }
+func (q *Queue) StartControl(ctx context.Context, ctl Control) error {
+	return q.impl.startControl(ctx, ctl)
+}
 
 // NewSwitch returns the queue switch of an agent; run works one batch.
 func (q *Queue) NewSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch {

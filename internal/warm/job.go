@@ -71,7 +71,6 @@ type Counts struct {
 	Planned      bool  // every URL is planned; Total is final
 }
 
-
 // Percent is floor(100 × done / total), the original's percentage_complete
 // but counting tasks, not bytes, so a finished job always reads 100.
 func (c Counts) Percent() int {
