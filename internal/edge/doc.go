@@ -17,8 +17,6 @@
 // [Catalog.Select] turns the user's target_type and keys (POP ids, region
 // keys, country keys) into an ordered, de-duplicated list of [Target]s and
 // reports bad keys as a [*KeyError] so that API layers can answer 400.
-package edge
-
 //
 // [Resolver] then turns targets into addresses: a CloudFront POP P of
 // distribution dXXXX.cloudfront.net is reached at the A/AAAA records of
@@ -26,3 +24,4 @@ package edge
 // cf_domain's CNAME chain to its *.cloudfront.net name; an edges-file site
 // uses its own addresses. Private and loopback addresses are refused unless
 // the operator allows them.
+package edge
