@@ -65,6 +65,12 @@ func (s *Server) routes() {
 	s.handle("GET /jobs/{id}", s.getJob)
 	s.handle("POST /jobs/{id}/stop", s.stopJob)
 	s.mux.HandleFunc("GET /reports/{file}", s.getReport)
+	// A known path with the wrong method gets the API's own 405 body.
+	for _, path := range []string{"/prewarm", "/instances", "/summary", "/jobs", "/jobs/{id}", "/jobs/{id}/stop"} {
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			s.writeError(w, r, &httpError{http.StatusMethodNotAllowed, r.Method + " is not allowed on " + r.URL.Path})
+		})
+	}
 	for pattern, h := range s.cfg.Extra {
 		s.mux.Handle(pattern, h)
 	}

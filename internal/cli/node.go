@@ -94,7 +94,7 @@ const (
 
 func queueConfig(log *slog.Logger, taskTimeout time.Duration) queue.Config {
 	return queue.Config{
-		Logger:       log,
+		Logger:       slog.New(quieter{log.Handler(), slog.LevelWarn}),
 		PollInterval: 250 * time.Millisecond,
 		StepTimeout:  batchBudget + taskTimeout + 30*time.Second,
 	}

@@ -104,15 +104,20 @@ func (a *Agent) beat(ctx context.Context) error {
 			rank = i
 		}
 	}
-	a.setActive(ctx, rank < desired)
-	return nil
+	if a.setActive(ctx, rank < desired) {
+		// Report the new state now rather than a heartbeat later.
+		a.Info.Active = a.Active()
+		_, _, err = a.Store.Heartbeat(ctx, a.Info, now.Add(-a.Config.LiveWindow))
+	}
+	return err
 }
 
-func (a *Agent) setActive(ctx context.Context, active bool) {
+// setActive switches the agent and reports whether its state changed.
+func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	a.mu.Lock()
 	if active == a.active {
 		a.mu.Unlock()
-		return
+		return false
 	}
 	if active {
 		a.drain = make(chan struct{})
@@ -129,11 +134,12 @@ func (a *Agent) setActive(ctx context.Context, active bool) {
 			a.active = false
 			a.mu.Unlock()
 		}
-		return
+		return false
 	}
 	state := "standby"
 	if active {
 		state = "active"
 	}
 	a.Log.Info("agent "+state, "agent", a.Info.ID, "name", a.Info.Name)
+	return true
 }

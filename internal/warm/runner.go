@@ -41,8 +41,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan st
 		return err
 	}
 	if !r.Now().Before(job.TimeoutAt) {
-		_, err := r.Store.RecordResults(ctx, b, nil, BatchPending)
-		return err
+		return endAtDeadline(ctx, r.Store, r.Cancels, r.Now(), jobID)
 	}
 	pops, err := r.Store.POPs(ctx, jobID)
 	if err != nil {
@@ -81,7 +80,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan st
 	case status.Terminal():
 		return nil
 	case !r.Now().Before(job.TimeoutAt):
-		return nil // the timeout step ends the job
+		return endAtDeadline(ctx, r.Store, r.Cancels, r.Now(), jobID)
 	case !complete:
 		return ErrInterrupted
 	}

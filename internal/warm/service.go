@@ -56,21 +56,29 @@ func (s *Service) Stop(ctx context.Context, id string) (*Job, error) {
 
 // Timeout ends a job whose deadline passed, unless it already ended.
 func (s *Service) Timeout(ctx context.Context, id string) error {
-	p, err := s.Store.Progress(ctx, id)
+	return endAtDeadline(ctx, s.Store, s.Cancels, s.Now(), id)
+}
+
+// endAtDeadline moves a job whose deadline passed to TIMEOUT and aborts its
+// fetches in this process. Whoever notices first — the scheduled timeout
+// step or a batch that reached the deadline — ends it; the others find it
+// ended.
+func endAtDeadline(ctx context.Context, st Store, cancels *Cancels, now time.Time, id string) error {
+	p, err := st.Progress(ctx, id)
 	if err != nil {
 		return err
 	}
 	if p.Status.Terminal() {
 		return nil
 	}
-	if now := s.Now(); now.Before(p.TimeoutAt) {
+	if now.Before(p.TimeoutAt) {
 		return fmt.Errorf("job %s times out at %s, not yet", id, p.TimeoutAt.Format(time.RFC3339))
 	}
 	msg := fmt.Sprintf("timed out after %s with %d of %d tasks done", p.Timeout, p.Done, p.Total)
-	if _, err := s.Store.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusTimeout, msg); err != nil {
+	if _, err := st.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusTimeout, msg); err != nil {
 		return err
 	}
-	s.Cancels.Cancel(id)
+	cancels.Cancel(id)
 	return nil
 }
 

@@ -1,0 +1,168 @@
+package fetch
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// edge is a test server standing in for one POP address. The URLs fetched
+// name another host: the client must dial the edge anyway.
+func edge(t *testing.T, h http.HandlerFunc) (addr, port string) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return host, port
+}
+
+func quick() *Client {
+	return New(Config{Backoff: func(int) time.Duration { return time.Millisecond }})
+}
+
+func TestFetchDialsTheEdgeWithTheURLsHost(t *testing.T) {
+	var gotHost, gotUA, gotAE, gotCustom string
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		gotHost, gotUA, gotAE, gotCustom = r.Host, r.UserAgent(), r.Header.Get("Accept-Encoding"), r.Header.Get("X-Custom")
+		w.Header().Set("X-Cache", "Hit from cloudfront")
+		w.Header().Set("X-Amz-Cf-Pop", "TST1-P1")
+		fmt.Fprint(w, strings.Repeat("x", 5000))
+	})
+	res := quick().Fetch(context.Background(), warm.FetchRequest{
+		URL:       "http://www.example.test:" + port + "/a.bin?v=1",
+		Addresses: []string{addr},
+		Headers:   []string{"X-Custom: yes", "User-Agent: launch-bot"},
+	})
+	if !res.OK || res.StatusCode != 200 || res.Bytes != 5000 || res.CacheStatus != Hit || res.ServedBy != "TST1-P1" ||
+		res.EdgeIP != addr || res.Attempts != 1 || res.Error != "" {
+		t.Fatalf("result %+v", res)
+	}
+	if gotHost != "www.example.test:"+port || gotUA != "launch-bot" || gotAE != "gzip, deflate, br" || gotCustom != "yes" {
+		t.Fatalf("request host %q ua %q ae %q custom %q", gotHost, gotUA, gotAE, gotCustom)
+	}
+}
+
+func TestFetchTLSUsesTheURLsHostForSNI(t *testing.T) {
+	var sni string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	srv.TLS = &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) { sni = h.ServerName; return nil, nil }}
+	srv.StartTLS()
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	// httptest's certificate is for example.com.
+	c := New(Config{RootCAs: roots})
+	res := c.Fetch(context.Background(), warm.FetchRequest{URL: "https://example.com:" + port + "/", Addresses: []string{host}})
+	if !res.OK || sni != "example.com" {
+		t.Fatalf("result %+v, SNI %q", res, sni)
+	}
+	res = c.Fetch(context.Background(), warm.FetchRequest{URL: "https://other.test:" + port + "/", Addresses: []string{host}})
+	if res.OK || !strings.Contains(res.Error, "certificate") {
+		t.Fatalf("a certificate for another host was accepted: %+v", res)
+	}
+}
+
+func TestFetchRetriesRotatingAddresses(t *testing.T) {
+	var hits atomic.Int32
+	live, port := edge(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1); fmt.Fprint(w, "ok") })
+	// 127.0.0.254 on the same port: nothing listens there.
+	res := quick().Fetch(context.Background(), warm.FetchRequest{
+		URL: "http://h.test:" + port + "/", Addresses: []string{"127.0.0.254", live},
+	})
+	if !res.OK || hits.Load() != 1 || res.EdgeIP != live {
+		t.Fatalf("result %+v (hits %d)", res, hits.Load())
+	}
+	res = quick().Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + "/", Addresses: []string{"127.0.0.254"}})
+	if res.OK || res.Attempts != 3 || !strings.Contains(res.Error, "connection refused") || res.StatusCode != 0 {
+		t.Fatalf("dead edge: %+v", res)
+	}
+}
+
+func TestFetchStatusClasses(t *testing.T) {
+	var calls atomic.Int32
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		if code == 302 {
+			w.Header().Set("Location", "/elsewhere")
+		}
+		w.WriteHeader(code)
+	})
+	cases := []struct {
+		code     int
+		ok       bool
+		attempts int
+	}{{200, true, 1}, {302, true, 1}, {404, false, 1}, {403, false, 1}, {503, false, 3}, {429, false, 3}}
+	for _, c := range cases {
+		calls.Store(0)
+		res := quick().Fetch(context.Background(), warm.FetchRequest{URL: fmt.Sprintf("http://h.test:%s/%d", port, c.code), Addresses: []string{addr}})
+		if res.OK != c.ok || res.StatusCode != c.code || res.Attempts != c.attempts || int(calls.Load()) != c.attempts {
+			t.Errorf("HTTP %d: %+v (calls %d)", c.code, res, calls.Load())
+		}
+		if !c.ok && res.Error != "HTTP "+strconv.Itoa(c.code)+" "+http.StatusText(c.code) {
+			t.Errorf("HTTP %d: error %q", c.code, res.Error)
+		}
+	}
+}
+
+func TestProbe(t *testing.T) {
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/nohead": // HEAD refused: the probe asks for one byte
+			if r.Method == http.MethodHead {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			if r.Header.Get("Range") != "bytes=0-0" {
+				t.Errorf("range %q", r.Header.Get("Range"))
+			}
+			w.Header().Set("Content-Range", "bytes 0-0/4242")
+			w.WriteHeader(http.StatusPartialContent)
+			fmt.Fprint(w, "x")
+		case "/missing":
+			w.WriteHeader(http.StatusNotFound)
+		default:
+			w.Header().Set("Content-Length", "1234")
+		}
+	})
+	c := quick()
+	req := func(p string) warm.FetchRequest {
+		return warm.FetchRequest{URL: "http://h.test:" + port + p, Addresses: []string{addr}}
+	}
+	if size, res := c.Probe(context.Background(), req("/file")); size != 1234 || !res.OK {
+		t.Errorf("HEAD probe: %d %+v", size, res)
+	}
+	if size, res := c.Probe(context.Background(), req("/nohead")); size != 4242 || !res.OK {
+		t.Errorf("range probe: %d %+v", size, res)
+	}
+	if size, res := c.Probe(context.Background(), req("/missing")); size != -1 || res.OK || res.StatusCode != 404 {
+		t.Errorf("missing: %d %+v", size, res)
+	}
+}
+
+func TestFetchHonoursCancellation(t *testing.T) {
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := quick().Fetch(ctx, warm.FetchRequest{URL: "http://h.test:" + port + "/", Addresses: []string{addr}})
+	if res.OK || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled fetch: %+v after %v", res, time.Since(start))
+	}
+}

@@ -1,0 +1,122 @@
+package warm
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeSelector struct{}
+
+func (fakeSelector) Select(targetType string, keys []string) ([]Target, error) {
+	if len(keys) == 0 {
+		return []Target{{Code: "DEF1-P1", Explicit: true}}, nil
+	}
+	out := make([]Target, 0, len(keys))
+	for _, k := range keys {
+		if k == "bad" {
+			return nil, Invalid("pops", "%q is not a POP code", k)
+		}
+		out = append(out, Target{Code: k, Explicit: true})
+	}
+	return out, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestNewJob(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	base := func() JobSpec {
+		return JobSpec{URLs: []string{"https://www.example.com/a"}, CFDomain: "d1.cloudfront.net", POPs: []string{"SIN2-P1"}}
+	}
+	t.Run("defaults", func(t *testing.T) {
+		j, urls, err := NewJob(base(), fakeSelector{}, DefaultLimits, "id", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Timeout != 30*time.Minute || !j.TimeoutAt.Equal(now.Add(30*time.Minute)) || j.TargetType != "pop" ||
+			j.Status != StatusCreated || len(urls) != 1 || j.URLCount != 1 || j.Targets[0].Code != "SIN2-P1" {
+			t.Fatalf("job %+v urls %v", j, urls)
+		}
+	})
+	t.Run("dedup keeps order and trims", func(t *testing.T) {
+		s := base()
+		s.URLs = []string{" https://a.test/2 ", "https://a.test/1", "https://a.test/2"}
+		_, urls, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
+		if err != nil || strings.Join(urls, ",") != "https://a.test/2,https://a.test/1" {
+			t.Fatalf("%v %v", urls, err)
+		}
+	})
+	t.Run("fractional timeout", func(t *testing.T) {
+		s := base()
+		s.TimeoutMinutes = ptr(0.5)
+		j, _, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
+		if err != nil || j.Timeout != 30*time.Second {
+			t.Fatalf("%v %v", j, err)
+		}
+	})
+	bad := []struct {
+		name  string
+		edit  func(*JobSpec)
+		field string
+	}{
+		{"no urls", func(s *JobSpec) { s.URLs = nil }, "url_list"},
+		{"no cf_domain", func(s *JobSpec) { s.CFDomain = " " }, "cf_domain"},
+		{"cf_domain with scheme", func(s *JobSpec) { s.CFDomain = "https://d1.cloudfront.net" }, "cf_domain"},
+		{"target type", func(s *JobSpec) { s.TargetType = "city" }, "target_type"},
+		{"bad pop", func(s *JobSpec) { s.POPs = []string{"bad"} }, "pops"},
+		{"zero timeout", func(s *JobSpec) { s.TimeoutMinutes = ptr(0.0) }, "timeout"},
+		{"negative timeout", func(s *JobSpec) { s.TimeoutMinutes = ptr(-5.0) }, "timeout"},
+		{"huge timeout", func(s *JobSpec) { s.TimeoutMinutes = ptr(1e9) }, "timeout"},
+		{"header without colon", func(s *JobSpec) { s.Headers = []string{"X-A 1"} }, "header[0]"},
+		{"header bad name", func(s *JobSpec) { s.Headers = []string{"X A: 1"} }, "header[0]"},
+		{"host header", func(s *JobSpec) { s.Headers = []string{"Accept: */*", "host: x"} }, "header[1]"},
+		{"capacity", func(s *JobSpec) { s.InstanceCount = ptr(301) }, "instance_count"},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			s := base()
+			c.edit(&s)
+			_, _, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
+			var in *InputError
+			if !errors.As(err, &in) || in.Field != c.field {
+				t.Fatalf("error %v, want an input error on %s", err, c.field)
+			}
+		})
+	}
+	t.Run("invalid urls are all listed", func(t *testing.T) {
+		s := base()
+		s.URLs = []string{"https://ok.test/", "ftp://x/", "not a url", "http:///nohost", "https://ok.test:99999/"}
+		_, _, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
+		var bad *InvalidURLsError
+		if !errors.As(err, &bad) || len(bad.URLs) != 4 {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("too many urls", func(t *testing.T) {
+		s := base()
+		s.URLs = []string{"https://a.test/1", "https://a.test/2", "https://a.test/3"}
+		lim := DefaultLimits
+		lim.MaxURLs = 2
+		_, _, err := NewJob(s, fakeSelector{}, lim, "id", now)
+		var in *InputError
+		if !errors.As(err, &in) || !in.TooLarge || in.Field != "url_list" {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+func TestCountsAndProgress(t *testing.T) {
+	p := Progress{Job: Job{Status: StatusInProgress}, Counts: Counts{Total: 3, Done: 2, InProgress: 1}}
+	if p.Percent() != 66 || p.Available() != 0 || p.Running() != 1 {
+		t.Fatalf("%d %d %d", p.Percent(), p.Available(), p.Running())
+	}
+	p.Status = StatusStopped
+	if p.Available() != 0 || p.Running() != 0 {
+		t.Fatal("a stopped job has nothing waiting or running")
+	}
+	if (Counts{}).Percent() != 0 {
+		t.Fatal("empty job")
+	}
+}
