@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Bad input always gets a 4xx with a message naming the problem, and never
+// a crash: after the whole table the server still answers.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	srv := startServe(t, "", "--max-urls", "5", "--dns-server", "127.0.0.1:1")
+	ok := map[string]any{"url_list": []string{"https://www.example.com/a"}, "cf_domain": "d1.cloudfront.net", "pops": []string{"SIN2-P1"}}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for a, b := range ok {
+			m[a] = b
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	six := []string{"https://a.test/1", "https://a.test/2", "https://a.test/3", "https://a.test/4", "https://a.test/5", "https://a.test/6"}
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		want   string
+	}{
+		{"malformed JSON", "POST", "/prewarm", `{"url_list": [`, 400, "malformed JSON"},
+		{"empty body", "POST", "/prewarm", ``, 400, "body"},
+		{"array body", "POST", "/prewarm", `[1,2]`, 400, "JSON object"},
+		{"url_list not a list", "POST", "/prewarm", with("url_list", "https://a.test/"), 400, "url_list: expected an array"},
+		{"url_list of numbers", "POST", "/prewarm", with("url_list", []any{1}), 400, "url_list[0]"},
+		{"url_list empty", "POST", "/prewarm", with("url_list", []string{}), 400, "url_list"},
+		{"url_list missing", "POST", "/prewarm", with("url_list", nil), 400, "url_list"},
+		{"cf_domain missing", "POST", "/prewarm", with("cf_domain", nil), 400, "cf_domain"},
+		{"cf_domain number", "POST", "/prewarm", with("cf_domain", 5), 400, "cf_domain: expected a string"},
+		{"target_type unknown", "POST", "/prewarm", with("target_type", "city"), 400, "target_type"},
+		{"malformed pop", "POST", "/prewarm", with("pops", []string{"SIN2"}), 400, `pops: "SIN2"`},
+		{"unknown region", "POST", "/prewarm", map[string]any{"url_list": ok["url_list"], "cf_domain": "d1.cloudfront.net", "target_type": "region", "regions": []string{"mars"}}, 400, `regions: unknown region "mars"`},
+		{"unknown country", "POST", "/prewarm", map[string]any{"url_list": ok["url_list"], "cf_domain": "d1.cloudfront.net", "target_type": "country", "countries": []string{"atlantis"}}, 400, "countries"},
+		{"timeout zero", "POST", "/prewarm", with("timeout", 0), 400, "timeout"},
+		{"timeout negative", "POST", "/prewarm", with("timeout", -1), 400, "timeout"},
+		{"timeout not a number", "POST", "/prewarm", with("timeout", "soon"), 400, "timeout"},
+		{"header without colon", "POST", "/prewarm", with("header", []string{"User-Agent x"}), 400, "header[0]"},
+		{"instance_count too big", "POST", "/prewarm", with("instance_count", 301), 400, "instance_count"},
+		{"instance_count fraction", "POST", "/prewarm", with("instance_count", 1.5), 400, "instance_count"},
+		{"need_invalidate wrong type", "POST", "/prewarm", with("need_invalidate", 3), 400, "need_invalidate"},
+		{"too many URLs", "POST", "/prewarm", with("url_list", six), 413, "limit is 5"},
+		{"body over 32 MiB", "POST", "/prewarm", bytes.Repeat([]byte(" "), 33<<20), 413, "larger than"},
+		{"progress without req_id", "GET", "/prewarm", nil, 400, "req_id"},
+		{"progress of unknown job", "GET", "/prewarm?req_id=nope", nil, 404, "not found"},
+		{"summary of unknown job", "GET", "/summary?req_id=nope", nil, 404, "not found"},
+		{"summary without req_id", "GET", "/summary", nil, 400, "req_id"},
+		{"capacity missing", "POST", "/instances", `{}`, 400, "DesiredCapacity"},
+		{"capacity too big", "POST", "/instances", `{"DesiredCapacity": 301}`, 400, "DesiredCapacity"},
+		{"capacity negative", "POST", "/instances", `{"DesiredCapacity": -1}`, 400, "DesiredCapacity"},
+		{"capacity not a number", "POST", "/instances", `{"DesiredCapacity": "many"}`, 400, "DesiredCapacity"},
+		{"force stop without req_id", "POST", "/instances", `{"DesiredCapacity": 1, "force_stop": true}`, 400, "req_id"},
+		{"force stop of unknown job", "POST", "/instances", `{"DesiredCapacity": 1, "force_stop": true, "req_id": "nope"}`, 404, "not found"},
+		{"force_stop wrong type", "POST", "/instances", `{"DesiredCapacity": 1, "force_stop": 7}`, 400, "force_stop"},
+		{"wrong method", "DELETE", "/prewarm", nil, 405, "DELETE"},
+		{"unknown route", "GET", "/nope", nil, 404, "no such endpoint"},
+		{"job list bad status", "GET", "/jobs?status=DONE", nil, 400, "status"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := srv.call(c.method, c.path, c.body)
+			msg, _ := out["message"].(string)
+			if code != c.status || out["status"] != "failure" || !strings.Contains(msg, c.want) || out["timestamp"] == "" {
+				t.Fatalf("%s %s: %d %v, want %d with %q", c.method, c.path, code, out, c.status, c.want)
+			}
+		})
+	}
+	t.Run("invalid URLs in the original's shape", func(t *testing.T) {
+		code, out := srv.call("POST", "/prewarm", with("url_list", []string{"https://ok.test/", "ftp://x/", "nope"}))
+		if code != 400 || out["status"] != "Failed" || out["error_message"] != "Invalid URLs" || len(out["error_urls"].([]any)) != 2 {
+			t.Fatalf("%d %v", code, out)
+		}
+	})
+	t.Run("still healthy", func(t *testing.T) {
+		if code, out := srv.call("POST", "/prewarm", ok); code != 200 {
+			t.Fatalf("%d %v", code, out)
+		}
+	})
+}
+
+func TestAuthentication(t *testing.T) {
+	t.Parallel()
+	srv := startServe(t, "", "--dns-server", "127.0.0.1:1")
+	get := func(key string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/instances", nil)
+		if key != "" {
+			req.Header.Set("x-api-key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if get("") != 401 || get("wrong-key-000") != 403 || get(apiKey) != 200 {
+		t.Fatal("x-api-key is not enforced")
+	}
+	if code, _ := fetchBody(t, srv.URL+"/healthz"); code != 200 {
+		t.Fatal("healthz needs no key")
+	}
+	if strings.Contains(srv.Log(), apiKey) {
+		t.Fatal("the API key appears in the log")
+	}
+	// No key and no --no-auth: serve refuses to start.
+	cmd := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(out.String(), "--api-key") {
+			t.Fatalf("serve without a key: %v %s", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("serve started without an API key")
+	}
+}
