@@ -125,8 +125,8 @@ func (p *Planner) planChunk(ctx context.Context, job *Job, usable []POPState, fr
 	return p.Store.SavePlanChunk(ctx, job.ID, chunk)
 }
 
-// probe fills Size, Error and Probed of each URL. A URL is probed through the
-// first usable POP; a network failure moves on to the next POP (up to three),
+// probe fills Size, Error and Probed of each URL. URLs are spread over the
+// usable POPs; a network failure moves on to the next POP (up to three),
 // while an HTTP error is the URL's own failure.
 func (p *Planner) probe(ctx context.Context, job *Job, usable []POPState, urls []URL) {
 	work := make(chan int)
@@ -165,13 +165,12 @@ func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *
 	}
 	u.Probed = true
 	u.Size = size
-	switch {
-	case res.OK:
-		u.Error = ""
-	case res.StatusCode != 0:
+	u.Error = ""
+	// Only an HTTP answer condemns the URL. When no POP answered at all,
+	// the fault is the POPs': the URL is warmed anyway, its tasks fail at
+	// those POPs, and the summary names the POPs, not the URL.
+	if !res.OK && res.StatusCode != 0 {
 		u.Error = "size probe: " + res.Error
-	default:
-		u.Error = "size probe: no POP answered: " + res.Error
 	}
 }
 
