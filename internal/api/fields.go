@@ -92,11 +92,16 @@ func (f fields) strings(name string) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
+	var out []string
+	if err := json.Unmarshal(v, &out); err == nil && !bytes.Contains(v, []byte("null")) {
+		return out, nil // the common case, decoded in one pass
+	}
+	// Find the offending element to name it.
 	var items []json.RawMessage
 	if err := json.Unmarshal(v, &items); err != nil {
 		return nil, warm.Invalid(name, "expected an array of strings, got %s", kind(v))
 	}
-	out := make([]string, len(items))
+	out = make([]string, len(items))
 	for i, it := range items {
 		if err := json.Unmarshal(it, &out[i]); err != nil || string(it) == "null" {
 			return nil, warm.Invalid(name+"["+strconv.Itoa(i)+"]", "expected a string, got %s", kind(it))

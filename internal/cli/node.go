@@ -89,7 +89,7 @@ const (
 	planBudget    = 30 * time.Second
 	planChunk     = 2000
 	batchSize     = 250
-	probeParallel = 64
+	probeParallel = 128
 )
 
 func queueConfig(log *slog.Logger, taskTimeout time.Duration) queue.Config {

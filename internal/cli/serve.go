@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -32,6 +34,7 @@ type serveFlags struct {
 	publicURL string
 	logFormat string
 	logLevel  string
+	debug     string
 }
 
 func newServe() *cobra.Command {
@@ -65,6 +68,7 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: from each request)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
 	f.fetchFlags.register(fs)
 	return cmd
 }
@@ -136,6 +140,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	log.Info("prewarm serving", "version", version(), "listen", ln.Addr().String(), "agents", f.agents,
 		"concurrency", f.concurrency, "database", databaseName(f.database, f.dataDir), "auth", !f.noAuth)
+	if f.debug != "" {
+		go serveDebug(f.debug, log)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -162,4 +169,17 @@ func databaseName(database, dataDir string) string {
 		return "sqlite:" + dataDir
 	}
 	return "postgres"
+}
+
+// serveDebug serves Go's profiles on their own listener, never on the API's.
+func serveDebug(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("profiles served", "listen", addr)
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("debug listener", "err", err)
+	}
 }

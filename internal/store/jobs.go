@@ -10,8 +10,10 @@ import (
 	"prewarm/internal/warm"
 )
 
-// CreateJob records a job with its URLs and queues its planning and its
-// timeout, all in one transaction.
+// CreateJob records a job and queues its planning and its timeout, in one
+// transaction. The URL list is kept whole, newline-separated, in one row:
+// one write accepts a 100,000-URL job at once; planning writes each URL's
+// own row as it probes it.
 func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) error {
 	targets, err := json.Marshal(job.Targets)
 	if err != nil {
@@ -30,8 +32,8 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
-		if err := s.insertURLs(ctx, tx, job.ID, urls); err != nil {
-			return err
+		if _, err := tx.Exec(ctx, `INSERT INTO job_lists (job_id, urls) VALUES ($1, $2)`, job.ID, strings.Join(urls, "\n")); err != nil {
+			return fmt.Errorf("insert url list: %w", err)
 		}
 		return s.enq.Enqueue(ctx, tx,
 			warm.Step{Kind: warm.StepPlan, JobID: job.ID},
@@ -39,27 +41,16 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 	})
 }
 
-func (s *Store) insertURLs(ctx context.Context, tx Tx, jobID string, urls []string) error {
-	per := s.chunkRows(2)
-	args := make([]any, 0, 2*per+1)
-	for from := 0; from < len(urls); from += per {
-		to := min(from+per, len(urls))
-		args = append(args[:0], jobID)
-		for i := from; i < to; i++ {
-			args = append(args, i, urls[i])
-		}
-		var b strings.Builder
-		for i := range to - from {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "($1,$%d,$%d)", 2*i+2, 2*i+3)
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO job_urls (job_id, idx, url) VALUES "+b.String(), args...); err != nil {
-			return fmt.Errorf("insert urls: %w", err)
-		}
+// JobURLs returns a job's whole URL list, in order.
+func (s *Store) JobURLs(ctx context.Context, jobID string) ([]string, error) {
+	var list string
+	if err := s.db.Reader().QueryRow(ctx, `SELECT urls FROM job_lists WHERE job_id = $1`, jobID).Scan(&list); err != nil {
+		return nil, notFound(err, "job "+jobID)
 	}
-	return nil
+	if list == "" {
+		return nil, nil
+	}
+	return strings.Split(list, "\n"), nil
 }
 
 const jobColumns = `id, status, message, cf_domain, target_type, targets, headers, timeout_us,

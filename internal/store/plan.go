@@ -57,21 +57,31 @@ func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
 	return out, rows.Err()
 }
 
-// URLs reads a range of a job's URLs.
+// URLs reads a range of a job's URLs with what their probes found (nothing
+// yet for URLs not planned).
 func (s *Store) URLs(ctx context.Context, jobID string, from, to int) ([]warm.URL, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT idx, url, size, error, probed FROM job_urls
-		WHERE job_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`, jobID, from, to)
+	all, err := s.JobURLs(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	from, to = max(0, min(from, len(all))), max(0, min(to, len(all)))
+	out := make([]warm.URL, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, warm.URL{Index: i, URL: all[i], Size: -1})
+	}
+	rows, err := s.db.Reader().Query(ctx, `SELECT idx, size, error, probed FROM job_urls
+		WHERE job_id = $1 AND idx >= $2 AND idx < $3`, jobID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("urls of %s: %w", jobID, err)
 	}
 	defer rows.Close()
-	out := make([]warm.URL, 0, to-from)
 	for rows.Next() {
 		var u warm.URL
-		if err := rows.Scan(&u.Index, &u.URL, &u.Size, &u.Error, &u.Probed); err != nil {
+		if err := rows.Scan(&u.Index, &u.Size, &u.Error, &u.Probed); err != nil {
 			return nil, err
 		}
-		out = append(out, u)
+		u.URL = out[u.Index-from].URL
+		out[u.Index-from] = u
 	}
 	return out, rows.Err()
 }
@@ -107,39 +117,30 @@ func (s *Store) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChun
 	})
 }
 
+// saveProbes writes the probed URLs' rows. A replayed chunk writes nothing
+// twice.
 func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
-	per := s.chunkRows(3)
-	args := make([]any, 0, 3*per+1)
+	per := s.chunkRows(5)
+	args := make([]any, 0, 5*per+1)
 	for from := 0; from < len(urls); from += per {
 		part := urls[from:min(from+per, len(urls))]
 		args = append(args[:0], jobID)
-		for _, u := range part {
-			args = append(args, u.Index, u.Size, u.Error)
+		rows := make([]byte, 0, len(part)*24)
+		for i, u := range part {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			n := 2 + 5*i
+			rows = fmt.Appendf(rows, "($1,$%d,$%d,$%d,$%d,$%d)", n, n+1, n+2, n+3, n+4)
+			args = append(args, u.Index, u.URL, u.Size, u.Error, u.Probed)
 		}
-		// UPDATE … FROM (VALUES …) updates many rows in one statement on both
-		// engines, which both name the columns of VALUES column1, column2, ….
-		_, err := tx.Exec(ctx, `UPDATE job_urls SET size = v.column2, error = v.column3, probed = TRUE
-			FROM (VALUES `+valuesCast(len(part))+`) AS v
-			WHERE job_urls.job_id = $1 AND job_urls.idx = v.column1`, args...)
+		_, err := tx.Exec(ctx, `INSERT INTO job_urls (job_id, idx, url, size, error, probed) VALUES `+string(rows)+`
+			ON CONFLICT (job_id, idx) DO NOTHING`, args...)
 		if err != nil {
 			return fmt.Errorf("save probes: %w", err)
 		}
 	}
 	return nil
-}
-
-// valuesCast is valuesList for (idx, size, error) rows with explicit types,
-// which PostgreSQL needs for parameters inside VALUES.
-func valuesCast(rows int) string {
-	b := make([]byte, 0, rows*48)
-	for r := range rows {
-		if r > 0 {
-			b = append(b, ',')
-		}
-		n := 2 + 3*r
-		b = fmt.Appendf(b, "(CAST($%d AS INTEGER),CAST($%d AS BIGINT),CAST($%d AS TEXT))", n, n+1, n+2)
-	}
-	return string(b)
 }
 
 func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches []warm.Batch) error {

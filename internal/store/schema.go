@@ -36,6 +36,13 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_created_at ON jobs (created_at);
 
+-- A job's URL list as submitted, newline-separated, apart from the jobs
+-- row so that the counters updated with every result stay in a small row.
+CREATE TABLE job_lists (
+	job_id TEXT PRIMARY KEY,
+	urls   TEXT NOT NULL
+);
+
 CREATE TABLE job_urls (
 	job_id TEXT NOT NULL,
 	idx    INTEGER NOT NULL,

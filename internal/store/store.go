@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"prewarm/internal/warm"
@@ -76,28 +75,6 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, warm.ErrNotFound)
 	}
 	return err
-}
-
-// valuesList builds "($1,$2,$3),($4,$5,$6)…" for rows of width columns,
-// starting after the first `offset` parameters.
-func valuesList(rows, width, offset int) string {
-	var b strings.Builder
-	n := offset
-	for r := range rows {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := range width {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
 }
 
 // chunkRows is how many rows of width columns fit in one statement.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,87 +72,124 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 	if err != nil {
 		return err
 	}
-	started := p.Now()
-	for from := prog.PlannedURLs; from < job.URLCount; from += p.ChunkSize {
-		if p.Now().Sub(started) > p.Budget {
-			return ErrInterrupted
+	all, err := p.Store.JobURLs(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	if err := p.planFrom(ctx, job, usable, all, prog.PlannedURLs); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil // the job timed out while planning; the timeout step ends it
 		}
-		if cur, err := p.Store.Job(ctx, jobID); err != nil {
-			return err
-		} else if cur.Status.Terminal() {
-			return nil
-		}
-		to := min(from+p.ChunkSize, job.URLCount)
-		if err := p.planChunk(ctx, job, usable, from, to); err != nil {
-			if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-				return nil // the job timed out while planning; the timeout step ends it
-			}
-			return err
-		}
+		return err
 	}
 	return p.Store.FinishPlanning(ctx, jobID)
 }
 
-func (p *Planner) planChunk(ctx context.Context, job *Job, usable []POPState, from, to int) error {
-	urls, err := p.Store.URLs(ctx, job.ID, from, to)
-	if err != nil {
-		return err
+// chunk is a range of URLs probed and saved together.
+type chunk struct {
+	from, to int
+	urls     []URL
+	pending  atomic.Int32
+	done     chan struct{}
+}
+
+// planFrom probes and plans every URL from index `from` on. Probes run in
+// one continuous pool across chunks, so a chunk is saved while the next is
+// probed and the pool never idles at a chunk's tail; chunks are saved in
+// order, each a checkpoint.
+func (p *Planner) planFrom(ctx context.Context, job *Job, usable []POPState, all []string, from int) error {
+	var chunks []*chunk
+	for start := from; start < len(all); start += p.ChunkSize {
+		c := &chunk{from: start, to: min(start+p.ChunkSize, len(all)), done: make(chan struct{})}
+		for i := c.from; i < c.to; i++ {
+			c.urls = append(c.urls, URL{Index: i, URL: all[i], Size: -1})
+		}
+		c.pending.Store(int32(len(c.urls)))
+		chunks = append(chunks, c)
 	}
-	p.probe(ctx, job, usable, urls)
-	if err := ctx.Err(); err != nil {
-		return err // probes were cut short; their errors are not the URLs' fault
+	type item struct {
+		c *chunk
+		i int
 	}
+	work := make(chan item)
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stopProbes() // runs before the Wait above: workers drain and exit
+	for range max(1, p.ProbeConcurrency) {
+		wg.Go(func() {
+			for it := range work {
+				p.probeOne(probeCtx, job, usable, &it.c.urls[it.i])
+				if it.c.pending.Add(-1) == 0 {
+					close(it.c.done)
+				}
+			}
+		})
+	}
+	go func() {
+		defer close(work)
+		for _, c := range chunks {
+			for i := range c.urls {
+				select {
+				case work <- item{c, i}:
+				case <-probeCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+
+	started := p.Now()
+	for _, c := range chunks {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := ctx.Err(); err != nil {
+			return err // probes were cut short; their errors are not the URLs' fault
+		}
+		if cur, err := p.Store.Job(ctx, job.ID); err != nil {
+			return err
+		} else if cur.Status.Terminal() {
+			return nil
+		}
+		if err := p.Store.SavePlanChunk(ctx, job.ID, p.planChunk(job, usable, c)); err != nil {
+			return err
+		}
+		if c.to < len(all) && p.Now().Sub(started) > p.Budget {
+			return ErrInterrupted
+		}
+	}
+	return nil
+}
+
+// planChunk turns a probed chunk into failed tasks (URLs that failed the
+// probe, at every POP) and batches (one per POP per BatchSize URLs).
+func (p *Planner) planChunk(job *Job, usable []POPState, c *chunk) PlanChunk {
 	now := p.Now()
-	chunk := PlanChunk{URLs: urls, PlannedURLs: to}
-	okInRange := make([]int, 0, len(urls)) // URL indexes that passed
-	for _, u := range urls {
+	out := PlanChunk{URLs: c.urls, PlannedURLs: c.to}
+	ok := make([]bool, len(c.urls))
+	for i, u := range c.urls {
 		if u.Error != "" {
 			for _, pop := range usable {
-				chunk.Failed = append(chunk.Failed, Result{URLIndex: u.Index, POP: pop.Code, Error: u.Error, At: now})
+				out.Failed = append(out.Failed, Result{URLIndex: u.Index, POP: pop.Code, Error: u.Error, At: now})
 			}
 			continue
 		}
-		okInRange = append(okInRange, u.Index)
+		ok[i] = true
 	}
-	for start := from; start < to; start += p.BatchSize {
-		end := min(start+p.BatchSize, to)
-		if !anyIn(okInRange, start, end) {
+	for start := c.from; start < c.to; start += p.BatchSize {
+		end := min(start+p.BatchSize, c.to)
+		if !slices.Contains(ok[start-c.from:end-c.from], true) {
 			continue
 		}
 		for i, pop := range usable {
 			seq := (start/p.BatchSize)*len(usable) + i
-			chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: start, To: end})
+			out.Batches = append(out.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: start, To: end})
 		}
 	}
-	return p.Store.SavePlanChunk(ctx, job.ID, chunk)
-}
-
-// probe fills Size, Error and Probed of each URL. URLs are spread over the
-// usable POPs; a network failure moves on to the next POP (up to three),
-// while an HTTP error is the URL's own failure.
-func (p *Planner) probe(ctx context.Context, job *Job, usable []POPState, urls []URL) {
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, min(p.ProbeConcurrency, len(urls))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				p.probeOne(ctx, job, usable, &urls[i])
-			}
-		}()
-	}
-	for i := range urls {
-		if urls[i].Probed {
-			continue
-		}
-		select {
-		case work <- i:
-		case <-ctx.Done():
-		}
-	}
-	close(work)
-	wg.Wait()
+	return out
 }
 
 func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *URL) {
@@ -182,15 +221,6 @@ func usablePOPs(pops []POPState) []POPState {
 		}
 	}
 	return out
-}
-
-func anyIn(sorted []int, from, to int) bool {
-	for _, i := range sorted {
-		if i >= from && i < to {
-			return true
-		}
-	}
-	return false
 }
 
 func noPOPMessage(pops []POPState) string {

@@ -86,6 +86,9 @@ type Store interface {
 
 	SavePOPs(ctx context.Context, jobID string, pops []POPState) error
 	POPs(ctx context.Context, jobID string) ([]POPState, error)
+	// JobURLs is a job's whole URL list, in order; URLs is a range of it
+	// with what the probes found.
+	JobURLs(ctx context.Context, jobID string) ([]string, error)
 	URLs(ctx context.Context, jobID string, from, to int) ([]URL, error)
 	SavePlanChunk(ctx context.Context, jobID string, c PlanChunk) error
 	// FinishPlanning marks a job fully planned and ends it if every task is

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -118,7 +119,37 @@ type execer interface {
 
 type querier struct{ e execer }
 
+// positional rewrites the store's $N placeholders as plain ?s, repeating
+// arguments as the query repeats them. The driver asks SQLite for every
+// parameter's name, and SQLite finds a name ($N, ?N) by walking a list, so a
+// bulk insert with thousands of named or numbered parameters is quadratic;
+// anonymous ones have no name to look up.
+func positional(q string, args []any) (string, []any) {
+	if !strings.Contains(q, "$") {
+		return q, args
+	}
+	b := make([]byte, 0, len(q))
+	out := make([]any, 0, len(args))
+	for i := 0; i < len(q); i++ {
+		if q[i] != '$' || i+1 == len(q) || q[i+1] < '0' || q[i+1] > '9' {
+			b = append(b, q[i])
+			continue
+		}
+		n := 0
+		for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+			i++
+			n = n*10 + int(q[i]-'0')
+		}
+		b = append(b, '?')
+		if n >= 1 && n <= len(args) {
+			out = append(out, args[n-1])
+		}
+	}
+	return string(b), out
+}
+
 func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error) {
+	s, args = positional(s, args)
 	res, err := q.e.ExecContext(ctx, s, args...)
 	if err != nil {
 		return 0, err
@@ -127,6 +158,7 @@ func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error)
 }
 
 func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, error) {
+	s, args = positional(s, args)
 	rows, err := q.e.QueryContext(ctx, s, args...)
 	if err != nil {
 		return nil, err
@@ -135,6 +167,7 @@ func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, 
 }
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
+	s, args = positional(s, args)
 	return sqlRow{q.e.QueryRowContext(ctx, s, args...)}
 }
 

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"prewarm/internal/minicdn"
+)
+
+func startCDN(n int) (*minicdn.CDN, []string, error) {
+	specs := make([]minicdn.POPSpec, n)
+	codes := make([]string, n)
+	for i := range specs {
+		codes[i] = fmt.Sprintf("BEN%d-P1", i+1)
+		specs[i] = minicdn.POPSpec{Code: codes[i]}
+	}
+	cdn, err := minicdn.Start(context.Background(), minicdn.Options{POPs: specs})
+	return cdn, codes, err
+}
+
+func fetchArgs(cdn *minicdn.CDN, dataDir, database string) []string {
+	args := []string{"--dns-server", cdn.DNSAddr, "--ca-file", cdn.CAFile, "--allow-private-edges", "--data-dir", dataDir}
+	if database != "" {
+		args = append(args, "--database", database)
+	}
+	return args
+}
+
+func engine(database string) string {
+	if database != "" {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+// small: 5,000 cached 1 KiB objects × 4 POPs, re-warmed, beside a curl
+// process per task (6 in parallel, the original agent's way, without its
+// 1 s sleep) and wrk's ceiling on one object.
+func (b *bench) small(database string) error {
+	fmt.Fprintf(os.Stderr, "small objects on %s\n", engine(database))
+	cdn, codes, err := startCDN(4)
+	if err != nil {
+		return err
+	}
+	defer cdn.Close()
+	const nURLs = 5000
+	urls := make([]string, nURLs)
+	for i := range urls {
+		urls[i] = cdn.URL(fmt.Sprintf("/s/%d?size=1024", i))
+	}
+	srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, "small-"+engine(database)), database)...)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	ctx := context.Background()
+	job := map[string]any{"url_list": urls, "cf_domain": cdn.CFDomain, "pops": codes, "timeout": 30}
+	// The first job fills the caches; the measured ones re-warm.
+	var rates []float64
+	for run := 0; run <= b.runs; run++ {
+		start := time.Now()
+		id, _, err := srv.submit(ctx, job)
+		if err != nil {
+			return err
+		}
+		p, err := srv.wait(ctx, id, 10*time.Minute)
+		if err != nil {
+			return err
+		}
+		if p["status"] != "FINISHED" || num(p["failed_count"]) != 0 {
+			return fmt.Errorf("small job: %v", p)
+		}
+		if run > 0 {
+			rates = append(rates, float64(num(p["total_count"]))/time.Since(start).Seconds())
+		}
+	}
+	prewarm := median(rates)
+
+	var curlRates []float64
+	for range b.runs {
+		r, err := curlPerTask(cdn, urls[:300], 6)
+		if err != nil {
+			return err
+		}
+		curlRates = append(curlRates, r)
+	}
+	curlRate := median(curlRates)
+	b.add(row{
+		what:     fmt.Sprintf("small cached objects, tasks/s (5,000 URLs × 4 POPs, %s, POST to FINISHED)", engine(database)),
+		prewarm:  fmt.Sprintf("%.0f", prewarm),
+		baseline: fmt.Sprintf("%.0f (curl process per task, 6 parallel)", curlRate),
+		ratio:    fmt.Sprintf("%.1f×", prewarm/curlRate),
+		bar:      fmt.Sprintf("≥ 5,000: %s", verdict(prewarm >= 5000)),
+	})
+	if database == "" {
+		var wrkRates []float64
+		for range b.runs {
+			r, err := wrk(cdn, urls[0])
+			if err != nil {
+				return err
+			}
+			wrkRates = append(wrkRates, r)
+		}
+		w := median(wrkRates)
+		b.add(row{
+			what:     "nginx ceiling on one object (wrk, 64 connections, 5 s)",
+			prewarm:  fmt.Sprintf("%.0f tasks/s", prewarm),
+			baseline: fmt.Sprintf("%.0f requests/s", w),
+			ratio:    fmt.Sprintf("%.2f", prewarm/w),
+			bar:      "toward 15,000 tasks/s",
+		})
+	}
+	return nil
+}
+
+// curlPerTask runs `curl -o /dev/null` once per task (URL × POP), with par
+// processes at once, and returns tasks/s.
+func curlPerTask(cdn *minicdn.CDN, urls []string, par int) (float64, error) {
+	type task struct{ url, ip string }
+	var tasks []task
+	for _, pop := range cdn.POPs {
+		for _, u := range urls {
+			tasks = append(tasks, task{u, pop.IP})
+		}
+	}
+	work := make(chan task)
+	errs := make(chan error, par)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range par {
+		wg.Go(func() {
+			for t := range work {
+				resolve := fmt.Sprintf("%s:%d:%s", minicdn.SiteHost, cdn.HTTPPort, t.ip)
+				if out, err := exec.Command("curl", "-sS", "-o", "/dev/null", "--resolve", resolve, t.url).CombinedOutput(); err != nil {
+					errs <- fmt.Errorf("curl: %v %s", err, out)
+					return
+				}
+			}
+		})
+	}
+	for _, t := range tasks {
+		work <- t
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+	}
+	return float64(len(tasks)) / time.Since(start).Seconds(), nil
+}
+
+var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+func wrk(cdn *minicdn.CDN, u string) (float64, error) {
+	direct := strings.Replace(u, minicdn.SiteHost, cdn.POPs[0].IP, 1)
+	out, err := exec.Command("wrk", "-t2", "-c64", "-d5s", "-H", fmt.Sprintf("Host: %s:%d", minicdn.SiteHost, cdn.HTTPPort), direct).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %v %s", err, out)
+	}
+	m := wrkRate.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("wrk output: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// large: a 1 GiB object through one POP from a warm cache, beside
+// curl -o /dev/null, and the peak RSS of the process that fetched it.
+func (b *bench) large() error {
+	fmt.Fprintln(os.Stderr, "1 GiB object")
+	cdn, codes, err := startCDN(1)
+	if err != nil {
+		return err
+	}
+	defer cdn.Close()
+	const size = 1 << 30
+	u := cdn.URL(fmt.Sprintf("/big/1g.bin?size=%d", size))
+	if _, err := curlSpeed(cdn, u); err != nil { // fill the cache
+		return err
+	}
+	srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, "large"), "")...)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	ctx := context.Background()
+	var ours, curls []float64
+	for range b.runs {
+		id, _, err := srv.submit(ctx, map[string]any{"url_list": []string{u}, "cf_domain": cdn.CFDomain, "pops": codes})
+		if err != nil {
+			return err
+		}
+		if p, err := srv.wait(ctx, id, 5*time.Minute); err != nil || p["status"] != "FINISHED" || num(p["download_size"]) != size {
+			return fmt.Errorf("large job: %v %v", p, err)
+		}
+		d, err := taskDuration(srv, id)
+		if err != nil {
+			return err
+		}
+		ours = append(ours, size/d.Seconds()/1e6)
+		c, err := curlSpeed(cdn, u)
+		if err != nil {
+			return err
+		}
+		curls = append(curls, c/1e6)
+	}
+	o, c := median(ours), median(curls)
+	b.add(row{
+		what:     "1 GiB object through one POP, warm cache, MB/s",
+		prewarm:  fmt.Sprintf("%.0f", o),
+		baseline: fmt.Sprintf("%.0f (curl -o /dev/null)", c),
+		ratio:    fmt.Sprintf("%.2f", o/c),
+		bar:      fmt.Sprintf("≥ 0.9× curl: %s", verdict(o/c >= 0.9)),
+	})
+	rss := peakRSS(srv.cmd.Process.Pid)
+	b.add(row{
+		what:     "peak RSS of the serve process that fetched it (API + agent)",
+		prewarm:  fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
+		baseline: "—",
+		ratio:    "—",
+		bar:      fmt.Sprintf("< 128 MiB: %s", verdict(rss < 128<<20)),
+	})
+	return nil
+}
+
+func curlSpeed(cdn *minicdn.CDN, u string) (float64, error) {
+	resolve := fmt.Sprintf("%s:%d:%s", minicdn.SiteHost, cdn.HTTPPort, cdn.POPs[0].IP)
+	out, err := exec.Command("curl", "-sS", "-o", "/dev/null", "-w", "%{speed_download}", "--resolve", resolve, u).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("curl: %v %s", err, out)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}
+
+// taskDuration reads the only task's duration from the job's full report.
+func taskDuration(srv *serve, id string) (time.Duration, error) {
+	req, _ := http.NewRequest("GET", srv.url+"/reports/"+id+".csv?tasks=all", nil)
+	req.Header.Set("x-api-key", apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || len(rows) != 2 {
+		return 0, fmt.Errorf("report: %v %v", rows, err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	ms, err := strconv.ParseFloat(rows[1][col["duration_ms"]], 64)
+	return time.Duration(ms * float64(time.Millisecond)), err
+}
+
+// plan: a 100,000-URL × 10-POP job: time to accept the POST, time until
+// every task is planned, and GET /prewarm latency meanwhile.
+func (b *bench) plan(database string, nURLs int) error {
+	fmt.Fprintf(os.Stderr, "%d URLs × 10 POPs on %s\n", nURLs, engine(database))
+	cdn, codes, err := startCDN(10)
+	if err != nil {
+		return err
+	}
+	defer cdn.Close()
+	ctx := context.Background()
+	var accepts, plans, lat []float64
+	for run := range b.runs {
+		srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, fmt.Sprintf("plan-%s-%d", engine(database), run)), database)...)
+		if err != nil {
+			return err
+		}
+		urls := make([]string, nURLs)
+		for i := range urls {
+			urls[i] = cdn.URL(fmt.Sprintf("/p%d/%d.bin?size=1024", run, i))
+		}
+		start := time.Now()
+		id, took, err := srv.submit(ctx, map[string]any{"url_list": urls, "cf_domain": cdn.CFDomain, "pops": codes, "timeout": 60})
+		if err != nil {
+			srv.stop()
+			return err
+		}
+		accepts = append(accepts, took.Seconds())
+		var planned time.Duration
+		for planned == 0 {
+			p, d, err := srv.call(ctx, "GET", "/prewarm?req_id="+id, nil)
+			if err != nil {
+				srv.stop()
+				return err
+			}
+			lat = append(lat, float64(d.Microseconds())/1000)
+			if p["planned"] == true {
+				planned = time.Since(start)
+				if num(p["total_count"]) != int64(nURLs*10) {
+					srv.stop()
+					return fmt.Errorf("planned %v tasks", p["total_count"])
+				}
+			}
+			if time.Since(start) > 10*time.Minute {
+				srv.stop()
+				return fmt.Errorf("not planned after 10 minutes: %v", p)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		plans = append(plans, planned.Seconds())
+		// Keep reading while the million tasks are worked on.
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			_, d, err := srv.call(ctx, "GET", "/prewarm?req_id="+id, nil)
+			if err != nil {
+				srv.stop()
+				return err
+			}
+			lat = append(lat, float64(d.Microseconds())/1000)
+		}
+		_, _, _ = srv.call(ctx, "POST", "/instances", map[string]any{"DesiredCapacity": 1, "req_id": id, "force_stop": true})
+		srv.stop()
+	}
+	a, p := median(accepts), median(plans)
+	e := engine(database)
+	b.add(row{what: fmt.Sprintf("accept a %d-URL × 10-POP job (%s)", nURLs, e), prewarm: fmt.Sprintf("%.3f s", a),
+		baseline: "—", ratio: "—", bar: fmt.Sprintf("< 1 s: %s", verdict(a < 1))})
+	b.add(row{what: fmt.Sprintf("all %d tasks planned, probes included (%s)", nURLs*10, e), prewarm: fmt.Sprintf("%.1f s", p),
+		baseline: "—", ratio: "—", bar: fmt.Sprintf("< 30 s: %s", verdict(p < 30))})
+	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
+	b.add(row{what: fmt.Sprintf("GET /prewarm latency while the job runs, p50 / p99 (%s, %d samples)", e, len(lat)),
+		prewarm: fmt.Sprintf("%.1f / %.1f ms", p50, p99), baseline: "—", ratio: "—", bar: fmt.Sprintf("p99 < 50 ms: %s", verdict(p99 < 50))})
+	return nil
+}
