@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"prewarm/internal/minicdn"
+	"prewarm/internal/store/pgtest"
 )
 
 var binary string
@@ -35,13 +36,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 const apiKey = "test-key-0123456789"
 
-// server is one running `prewarm serve`.
+// server is one running `prewarm serve` (or, with URL empty, `prewarm
+// agent`).
 type server struct {
 	t       *testing.T
 	URL     string
@@ -50,6 +53,22 @@ type server struct {
 	cmd     *exec.Cmd
 	logMu   sync.Mutex
 	log     *bytes.Buffer
+	agent   bool
+}
+
+// startAgent runs `prewarm agent` on a PostgreSQL database.
+func startAgent(t *testing.T, database, name string, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, log: &bytes.Buffer{}, agent: true}
+	s.args = append([]string{"agent", "--database", database, "--name", name, "--log-level", "debug"}, extra...)
+	s.start()
+	t.Cleanup(func() {
+		s.stop(syscall.SIGTERM)
+		if t.Failed() {
+			t.Logf("agent %s log:\n%s", name, s.Log())
+		}
+	})
+	return s
 }
 
 // serveArgs are the flags that point a server at a mini CDN.
@@ -78,6 +97,15 @@ func startServe(t *testing.T, dataDir string, extra ...string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
+	if s.agent {
+		s.cmd = exec.Command(binary, s.args...)
+		w := &lockedWriter{mu: &s.logMu, w: s.log}
+		s.cmd.Stdout, s.cmd.Stderr = w, w
+		if err := s.cmd.Start(); err != nil {
+			s.t.Fatal(err)
+		}
+		return
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.t.Fatal(err)

@@ -100,6 +100,23 @@ func queueConfig(log *slog.Logger, taskTimeout time.Duration) queue.Config {
 	}
 }
 
+// fleetFlags are the flags of every process that runs agents.
+type fleetFlags struct {
+	agentTimeout time.Duration
+}
+
+func (f *fleetFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.agentTimeout, "agent-timeout", fleet.DefaultConfig.LiveWindow,
+		"an agent silent this long is dead: its work returns to the queue and a standby takes its place")
+}
+
+func (f *fleetFlags) config() (fleet.Config, error) {
+	if f.agentTimeout < 3*fleet.DefaultConfig.Heartbeat {
+		return fleet.Config{}, fmt.Errorf("--agent-timeout %v: must be at least %v (three heartbeats)", f.agentTimeout, 3*fleet.DefaultConfig.Heartbeat)
+	}
+	return fleet.Config{Heartbeat: fleet.DefaultConfig.Heartbeat, LiveWindow: f.agentTimeout}, nil
+}
+
 // openQueue opens the database named by --database (empty: the embedded
 // SQLite database in dataDir).
 func openQueue(ctx context.Context, database, dataDir string, cfg queue.Config) (*queue.Queue, error) {
@@ -107,13 +124,13 @@ func openQueue(ctx context.Context, database, dataDir string, cfg queue.Config) 
 	case database == "" || database == "sqlite":
 		return queue.OpenSQLite(ctx, dataDir, cfg)
 	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
-		return nil, errors.New("--database postgres://… is not supported by this build yet; use the embedded database (omit --database)")
+		return queue.OpenPostgres(ctx, database, cfg)
 	}
 	return nil, fmt.Errorf("--database %q: use postgres://… or omit it for the embedded database", database)
 }
 
 // startAgents starts n agents in this process, sharing one fetch client.
-func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *warm.Cancels, n, concurrency int, name string, log *slog.Logger) []*fleet.Agent {
+func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *warm.Cancels, fc fleet.Config, n, concurrency int, name string, log *slog.Logger) []*fleet.Agent {
 	host, _ := os.Hostname()
 	agents := make([]*fleet.Agent, n)
 	for i := range n {
@@ -130,7 +147,7 @@ func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *war
 			Info:   warm.Agent{ID: id, Name: agentName, Host: host, Concurrency: concurrency},
 			Store:  q.Store(),
 			Pool:   pool,
-			Config: fleet.DefaultConfig,
+			Config: fc,
 			Log:    log,
 			Now:    time.Now,
 		}

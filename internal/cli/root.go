@@ -50,7 +50,7 @@ stampede. It speaks the API of the CloudFront Extensions Pre-warming solution.`,
 			return applyEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newServe(), newPops(), newVersion())
+	root.AddCommand(newServe(), newAgent(), newPops(), newVersion())
 	return root
 }
 

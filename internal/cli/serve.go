@@ -24,6 +24,7 @@ import (
 
 type serveFlags struct {
 	fetchFlags
+	fleetFlags
 	listen    string
 	dataDir   string
 	database  string
@@ -70,6 +71,7 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
 	f.fetchFlags.register(fs)
+	f.fleetFlags.register(fs)
 	return cmd
 }
 
@@ -96,6 +98,10 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	fc, err := f.fleetFlags.config()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -118,16 +124,18 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		q.Close(context.Background())
 		return err
 	}
-	agents := startAgents(ctx, q, fe, cancels, f.agents, f.concurrency, "", log)
+	agents := startAgents(ctx, q, fe, cancels, fc, f.agents, f.concurrency, "", log)
 	var wg sync.WaitGroup
 	for _, a := range agents {
 		wg.Go(func() { _ = a.Run(ctx) })
 	}
+	reaper := &fleet.Reaper{Store: st, Requeue: q.RequeueAgent, Window: fc.LiveWindow, Log: log, Now: time.Now}
+	wg.Go(func() { reaper.Run(ctx) })
 
 	srv := &http.Server{
 		Handler: api.New(api.Config{
 			Service: svc, Store: st, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
-			LiveWindow: fleet.DefaultConfig.LiveWindow, Log: log, Now: time.Now,
+			LiveWindow: fc.LiveWindow, Log: log, Now: time.Now,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

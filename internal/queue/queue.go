@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"prewarm/internal/store"
+	"prewarm/internal/store/postgres"
 	"prewarm/internal/store/sqlite"
 )
 
@@ -30,6 +33,22 @@ type Queue struct {
 // Switch turns an agent's share of the warm queue on and off.
 type Switch interface {
 	SetActive(ctx context.Context, active bool) error
+}
+
+// RequeueAgent makes the steps a dead agent was running available again at
+// once, instead of after River's rescue horizon (which must exceed the
+// longest step). A step run twice records nothing twice: results are
+// idempotent.
+func (q *Queue) RequeueAgent(ctx context.Context, agentID string) error {
+	if q.store.DB().Dialect().Name != "postgres" {
+		return nil // one process per embedded database: its agents die with it, and start-up requeues their work
+	}
+	_, err := q.store.DB().Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, agentID)
+	if err != nil {
+		return fmt.Errorf("requeue the steps of agent %s: %w", agentID, err)
+	}
+	return nil
 }
 
 // Store is the store on the queue's database.
@@ -86,6 +105,27 @@ func OpenSQLite(ctx context.Context, dir string, cfg Config) (*Queue, error) {
 		return nil, err
 	}
 	return &Queue{store: st, impl: n, close: db.Close}, nil
+}
+
+// OpenPostgres connects to a PostgreSQL database shared with other nodes and
+// brings both schemas up to date under an advisory lock.
+func OpenPostgres(ctx context.Context, url string, cfg Config) (*Queue, error) {
+	cfg = cfg.withDefaults()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	driver := riverpgxv5.New(db.Pool)
+	if err := db.Migrate(ctx, func(ctx context.Context) error { return migrateRiver[pgx.Tx](ctx, driver) }); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n, err := newNode(driver, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Queue{store: store.New(db, n, nil), impl: n, close: db.Close}, nil
 }
 
 func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {

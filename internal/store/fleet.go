@@ -54,3 +54,14 @@ func (s *Store) RemoveAgent(ctx context.Context, id string) error {
 	_, err := s.db.Exec(ctx, `DELETE FROM agents WHERE id = $1`, id)
 	return err
 }
+
+// ReleaseAgentBatches marks a dead agent's running batches as waiting, so
+// their tasks stop counting as in progress.
+func (s *Store) ReleaseAgentBatches(ctx context.Context, agentID string) error {
+	_, err := s.db.Exec(ctx, `UPDATE batches SET state = 'pending', claimed = 0, done = 0, updated_at = $2
+		WHERE state = 'running' AND agent = $1`, agentID, micros(s.now()))
+	if err != nil {
+		return fmt.Errorf("release batches of agent %s: %w", agentID, err)
+	}
+	return nil
+}

@@ -116,6 +116,9 @@ type Store interface {
 	Heartbeat(ctx context.Context, a Agent, liveSince time.Time) ([]Agent, int, error)
 	Agents(ctx context.Context, liveSince time.Time) ([]Agent, error)
 	RemoveAgent(ctx context.Context, id string) error
+	// ReleaseAgentBatches hands the batches a dead agent was fetching back
+	// to waiting (their queue entries are requeued by the queue).
+	ReleaseAgentBatches(ctx context.Context, agentID string) error
 }
 
 // Resolver turns a job's targets into POPs with addresses to connect to.

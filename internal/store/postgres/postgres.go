@@ -1,0 +1,150 @@
+// Package postgres opens prewarm's shared database on PostgreSQL, the
+// scale-out engine: several serve and agent processes on several machines
+// share one database. Schema changes are serialised with an advisory lock,
+// so nodes starting at the same moment do not trip over each other.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"prewarm/internal/store"
+)
+
+// DB is an open PostgreSQL database.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+var _ store.DB = (*DB)(nil)
+
+// Open connects to url. It does not touch the schema: see Migrate.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("--database: %w", err)
+	}
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// migrationLock is the advisory lock key held while migrating ("prewarm").
+const migrationLock = 0x70726577
+
+// Migrate runs fn — the queue's migrations, then the store's — holding an
+// advisory lock, so that of several nodes starting at once one migrates and
+// the others wait and find nothing left to do.
+func (d *DB) Migrate(ctx context.Context, fn func(ctx context.Context) error) error {
+	conn, err := d.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock) //nolint:errcheck
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	return store.Migrate(ctx, d)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error {
+	d.Pool.Close()
+	return nil
+}
+
+// Dialect describes PostgreSQL.
+func (d *DB) Dialect() store.Dialect { return store.Dialect{Name: "postgres", MaxParams: 65535} }
+
+// Reader is the pool itself: PostgreSQL reads and writes side by side.
+func (d *DB) Reader() store.Querier { return querier{d.Pool} }
+
+// Exec runs a statement.
+func (d *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return querier{d.Pool}.Exec(ctx, q, args...)
+}
+
+// Query runs a query.
+func (d *DB) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
+	return querier{d.Pool}.Query(ctx, q, args...)
+}
+
+// QueryRow runs a one-row query.
+func (d *DB) QueryRow(ctx context.Context, q string, args ...any) store.Row {
+	return querier{d.Pool}.QueryRow(ctx, q, args...)
+}
+
+// Begin starts a transaction.
+func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
+	tx, err := d.Pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pgTx{querier{tx}, tx}, nil
+}
+
+// execer is what a pool and a transaction share.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type querier struct{ e execer }
+
+func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error) {
+	tag, err := q.e.Exec(ctx, s, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, error) {
+	rows, err := q.e.Query(ctx, s, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
+	return row{q.e.QueryRow(ctx, s, args...)}
+}
+
+type row struct{ pgx.Row }
+
+func (r row) Scan(dest ...any) error {
+	if err := r.Row.Scan(dest...); errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNoRows
+	} else {
+		return err
+	}
+}
+
+type pgTx struct {
+	querier
+	tx pgx.Tx
+}
+
+func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+func (t pgTx) Driver() any                        { return t.tx }
