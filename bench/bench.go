@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"prewarm/internal/store/pgtest"
 )
 
 const apiKey = "bench-key-0123456789"
@@ -28,10 +30,11 @@ type row struct {
 }
 
 type bench struct {
-	runs   int
-	dir    string
-	binary string
-	rows   []row
+	cluster *pgtest.Cluster
+	runs    int
+	dir     string
+	binary  string
+	rows    []row
 }
 
 func newBench(runs int) (*bench, error) {
@@ -48,7 +51,37 @@ func newBench(runs int) (*bench, error) {
 	return b, nil
 }
 
-func (b *bench) close() { os.RemoveAll(b.dir) }
+func (b *bench) close() {
+	if b.cluster != nil {
+		b.cluster.Close()
+	}
+	os.RemoveAll(b.dir)
+}
+
+// postgres returns a source of fresh database URLs, or nil for none.
+func (b *bench) postgres(flag string) (func() string, error) {
+	switch {
+	case flag == "off":
+		return nil, nil
+	case strings.HasPrefix(flag, "postgres://"), strings.HasPrefix(flag, "postgresql://"):
+		return func() string { return flag }, nil
+	case flag != "auto":
+		return nil, fmt.Errorf("-postgres %q: use auto, off or a postgres:// URL", flag)
+	}
+	c, err := pgtest.Start(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "PostgreSQL cases skipped:", err)
+		return nil, nil
+	}
+	b.cluster = c
+	return func() string {
+		u, err := c.NewDatabase(context.Background())
+		if err != nil {
+			panic(err)
+		}
+		return u
+	}, nil
+}
 
 func (b *bench) add(r row) {
 	b.rows = append(b.rows, r)

@@ -8,7 +8,8 @@
 // curl process per task and wrk's ceiling), large (a 1 GiB object through
 // one POP, beside curl -o /dev/null, with peak RSS), plan (a 100,000-URL ×
 // 10-POP job: time to accept, time to plan, GET /prewarm latency). With
-// -postgres URL the small and plan cases also run on PostgreSQL.
+// PostgreSQL installed (or -postgres URL) the small and plan cases also run
+// on PostgreSQL.
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 func main() {
 	cases := flag.String("cases", "small,large,plan", "comma-separated cases to run: small, large, plan")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
-	pg := flag.String("postgres", "", "also run small and plan on this PostgreSQL database (postgres://…)")
+	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
 	flag.Parse()
 
@@ -32,21 +33,26 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.close()
+	pg, err := b.postgres(*pgFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	start := time.Now()
 	for _, c := range strings.Split(*cases, ",") {
 		var err error
 		switch strings.TrimSpace(c) {
 		case "small":
 			err = b.small("")
-			if err == nil && *pg != "" {
-				err = b.small(*pg)
+			if err == nil && pg != nil {
+				err = b.small(pg())
 			}
 		case "large":
 			err = b.large()
 		case "plan":
 			err = b.plan("", *planURLs)
-			if err == nil && *pg != "" {
-				err = b.plan(*pg, *planURLs)
+			if err == nil && pg != nil {
+				err = b.plan(pg(), *planURLs)
 			}
 		default:
 			err = fmt.Errorf("unknown case %q", c)
