@@ -54,6 +54,7 @@ type server struct {
 	logMu   sync.Mutex
 	log     *bytes.Buffer
 	agent   bool
+	env     []string // added to the process's environment
 }
 
 // startAgent runs `prewarm agent` on a PostgreSQL database.
@@ -80,10 +81,19 @@ func serveArgs(cdn *minicdn.CDN) []string {
 // given data directory (empty: a new one) and extra flags.
 func startServe(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	return startServeEnv(t, nil, dataDir, extra...)
+}
+
+// startServeEnv is startServe with extra environment variables.
+func startServeEnv(t *testing.T, env map[string]string, dataDir string, extra ...string) *server {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
 	s := &server{t: t, DataDir: dataDir, log: &bytes.Buffer{}}
+	for k, v := range env {
+		s.env = append(s.env, k+"="+v)
+	}
 	s.args = append([]string{"serve", "--api-key", apiKey, "--data-dir", dataDir, "--log-level", "debug"}, extra...)
 	s.start()
 	t.Cleanup(func() {
@@ -114,6 +124,7 @@ func (s *server) start() {
 	ln.Close()
 	s.URL = "http://" + addr
 	s.cmd = exec.Command(binary, append(s.args, "--listen", addr)...)
+	s.cmd.Env = append(os.Environ(), s.env...)
 	w := &lockedWriter{mu: &s.logMu, w: s.log}
 	s.cmd.Stdout, s.cmd.Stderr = w, w
 	if err := s.cmd.Start(); err != nil {

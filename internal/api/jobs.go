@@ -27,14 +27,11 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.Headers, err = f.strings("header"); return },
 		func() (err error) { spec.InstanceCount, err = f.integer("instance_count"); return },
 		func() (err error) { spec.NeedInvalidate, err = f.boolean("need_invalidate"); return },
+		func() (err error) { spec.DistributionID, err = f.str("distribution_id"); return },
 	} {
 		if err := step(); err != nil {
 			return nil, err
 		}
-	}
-	if spec.NeedInvalidate {
-		return nil, &httpError{http.StatusUnprocessableEntity,
-			"need_invalidate: invalidation before warming is not available in this version; invalidate first, then submit the job"}
 	}
 	job, err := s.cfg.Service.Submit(r.Context(), spec)
 	if err != nil {
@@ -71,6 +68,7 @@ func (s *Server) progress(p *warm.Progress) progressResponse {
 		FailedCount:         p.Failed,
 		TimeoutAt:           timestamp(p.TimeoutAt),
 		Planned:             p.Planned,
+		Invalidated:         p.Invalidated,
 		Message:             p.Message,
 	}
 }

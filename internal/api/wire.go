@@ -37,6 +37,7 @@ type progressResponse struct {
 	FailedCount  int64  `json:"failed_count"`
 	TimeoutAt    string `json:"timeout_at"`
 	Planned      bool   `json:"planned"`
+	Invalidated  bool   `json:"invalidated,omitempty"`
 	Message      string `json:"message,omitempty"`
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,7 @@ type fetching struct {
 	catalog  *edge.Catalog
 	resolver *edge.Resolver
 	client   *fetch.Client
+	roots    *x509.CertPool
 }
 
 func (f *fetchFlags) build(pools int) (*fetching, error) {
@@ -79,7 +81,7 @@ func (f *fetchFlags) build(pools int) (*fetching, error) {
 	cfg.TaskTimeout = f.taskTimeout
 	cfg.UserAgent = "prewarm/" + version()
 	cfg.ConnsPerAddr = f.concurrency * max(pools, 1)
-	return &fetching{catalog: cat, resolver: res, client: fetch.New(cfg)}, nil
+	return &fetching{catalog: cat, resolver: res, client: fetch.New(cfg), roots: roots}, nil
 }
 
 // Timing of queued steps. A batch starts no fetch after batchBudget, so one

@@ -18,6 +18,7 @@ import (
 
 	"prewarm/internal/api"
 	"prewarm/internal/fleet"
+	"prewarm/internal/invalidate"
 	"prewarm/internal/queue"
 	"prewarm/internal/warm"
 )
@@ -25,17 +26,19 @@ import (
 type serveFlags struct {
 	fetchFlags
 	fleetFlags
-	listen    string
-	dataDir   string
-	database  string
-	apiKeys   []string
-	noAuth    bool
-	agents    int
-	maxURLs   int
-	publicURL string
-	logFormat string
-	logLevel  string
-	debug     string
+	listen     string
+	dataDir    string
+	database   string
+	apiKeys    []string
+	noAuth     bool
+	agents     int
+	maxURLs    int
+	publicURL  string
+	logFormat  string
+	logLevel   string
+	debug      string
+	cfEndpoint string
+	cfPoll     time.Duration
 }
 
 func newServe() *cobra.Command {
@@ -70,6 +73,8 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
+	fs.StringVar(&f.cfEndpoint, "cloudfront-endpoint", "", "CloudFront API endpoint for need_invalidate (default: AWS's; for other partitions and tests)")
+	fs.DurationVar(&f.cfPoll, "invalidation-poll", 5*time.Second, "how often to ask CloudFront whether an invalidation has completed")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs)
 	return cmd
@@ -120,6 +125,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	limits.MaxURLs = f.maxURLs
 	svc := &warm.Service{Store: st, Selector: fe.catalog, Limits: limits, Cancels: cancels, NewID: uuid.NewString, Now: time.Now}
 	planner := newPlanner(q, fe, log)
+	planner.Invalidator = &invalidate.Clearer{
+		NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
+			return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{Endpoint: f.cfEndpoint, PollInterval: f.cfPoll, Log: log})
+		},
+		Purger: &invalidate.Purger{RootCAs: fe.roots, Log: log},
+	}
 	if err := q.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: svc.Timeout}); err != nil {
 		q.Close(context.Background())
 		return err

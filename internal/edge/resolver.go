@@ -72,6 +72,7 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 			var addrs []string
 			var err error
 			if site, ok := r.catalog.Lookup(t.Code); ok && site.FromFile {
+				out[i].PurgeMethod = site.PurgeMethod
 				addrs, err = r.siteAddresses(ctx, site)
 			} else {
 				distOnce.Do(func() { dist, distErr = r.distribution(ctx, cfDomain) })

@@ -25,10 +25,10 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 	}
 	return s.inTx(ctx, func(tx Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, status, message, cf_domain, target_type, targets, headers,
-			timeout_us, need_invalidate, url_count, created_at, updated_at, timeout_at)
-			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$10,$11)`,
+			timeout_us, need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at)
+			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12)`,
 			job.ID, string(job.Status), job.CFDomain, job.TargetType, string(targets), string(headers),
-			job.Timeout.Microseconds(), job.NeedInvalidate, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt))
+			job.Timeout.Microseconds(), job.NeedInvalidate, job.DistributionID, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt))
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
@@ -54,10 +54,10 @@ func (s *Store) JobURLs(ctx context.Context, jobID string) ([]string, error) {
 }
 
 const jobColumns = `id, status, message, cf_domain, target_type, targets, headers, timeout_us,
-	need_invalidate, url_count, created_at, updated_at, timeout_at`
+	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
-	planned_urls, planned`
+	planned_urls, planned, invalidated`
 
 type jobScan struct {
 	job                                   warm.Job
@@ -69,10 +69,10 @@ type jobScan struct {
 func (js *jobScan) dest(withCounts bool) []any {
 	j := &js.job
 	d := []any{&j.ID, (*string)(&j.Status), &j.Message, &j.CFDomain, &j.TargetType, &js.targets, &js.headers,
-		&js.timeoutUS, &j.NeedInvalidate, &j.URLCount, &js.created, &js.updated, &js.deadline}
+		&js.timeoutUS, &j.NeedInvalidate, &j.DistributionID, &j.URLCount, &js.created, &js.updated, &js.deadline}
 	if withCounts {
 		c := &js.counts
-		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned)
+		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned, &c.Invalidated)
 	}
 	return d
 }

@@ -21,9 +21,9 @@ func (s *Store) SavePOPs(ctx context.Context, jobID string, pops []warm.POPState
 			if p.Usable() {
 				usable++
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO job_pops (job_id, code, position, explicit, addresses, error, skipped)
-				VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (job_id, code) DO NOTHING`,
-				jobID, p.Code, i, p.Explicit, string(addrs), p.Error, p.Skipped)
+			_, err = tx.Exec(ctx, `INSERT INTO job_pops (job_id, code, position, explicit, addresses, error, skipped, purge_method)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (job_id, code) DO NOTHING`,
+				jobID, p.Code, i, p.Explicit, string(addrs), p.Error, p.Skipped, p.PurgeMethod)
 			if err != nil {
 				return fmt.Errorf("insert pop %s: %w", p.Code, err)
 			}
@@ -34,9 +34,22 @@ func (s *Store) SavePOPs(ctx context.Context, jobID string, pops []warm.POPState
 	})
 }
 
+// Note sets a job's message.
+func (s *Store) Note(ctx context.Context, jobID, msg string) error {
+	_, err := s.db.Exec(ctx, `UPDATE jobs SET message = $2, updated_at = $3 WHERE id = $1`, jobID, msg, micros(s.now()))
+	return err
+}
+
+// MarkInvalidated records that the job's caches were cleared.
+func (s *Store) MarkInvalidated(ctx context.Context, jobID, note string) error {
+	_, err := s.db.Exec(ctx, `UPDATE jobs SET invalidated = TRUE, message = $2, updated_at = $3 WHERE id = $1`,
+		jobID, note, micros(s.now()))
+	return err
+}
+
 // POPs lists a job's POPs in the order they were targeted.
 func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, done, ok, failed, bytes, reached
+	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, purge_method, done, ok, failed, bytes, reached
 		FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("pops of %s: %w", jobID, err)
@@ -46,7 +59,7 @@ func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
 	for rows.Next() {
 		var p warm.POPState
 		var addrs string
-		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.Done, &p.OK, &p.Failed, &p.Bytes, &p.Reached); err != nil {
+		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.PurgeMethod, &p.Done, &p.OK, &p.Failed, &p.Bytes, &p.Reached); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(addrs), &p.Addresses); err != nil {

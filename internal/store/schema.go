@@ -120,6 +120,10 @@ CREATE TABLE agents (
 	started_at     BIGINT NOT NULL,
 	last_heartbeat BIGINT NOT NULL
 );
+`, `
+ALTER TABLE jobs ADD COLUMN distribution_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN invalidated BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE job_pops ADD COLUMN purge_method TEXT NOT NULL DEFAULT '';
 `}
 
 // Migrate brings the schema up to date. Callers that may race (several

@@ -51,6 +51,7 @@ type Job struct {
 	Headers        []string // "Name: value", sent on every fetch
 	Timeout        time.Duration
 	NeedInvalidate bool
+	DistributionID string // CloudFront distribution to invalidate; empty: found from CFDomain
 	URLCount       int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -69,6 +70,7 @@ type Counts struct {
 	TotalSize    int64 // expected bytes: probed size × usable POPs
 	PlannedURLs  int   // URLs whose batches are queued
 	Planned      bool  // every URL is planned; Total is final
+	Invalidated  bool  // the caches were cleared before warming (need_invalidate)
 }
 
 // Percent is floor(100 × done / total), the original's percentage_complete
@@ -109,6 +111,10 @@ type POPState struct {
 	Code      string
 	Explicit  bool
 	Addresses []string // where to connect; empty when the POP is not usable
+	// PurgeMethod is how an edge of the edges file is purged before a
+	// re-warm; empty for a CloudFront POP, which is invalidated through
+	// CloudFront's API instead.
+	PurgeMethod string
 	Error     string   // why the POP is not usable (does not resolve, refused address)
 	Skipped   bool     // an implicit target that does not resolve: left out, not a failure
 	Done      int64

@@ -18,9 +18,10 @@ import (
 // chunk of URLs at a time and checkpoints after each, so warming starts
 // before a large job is fully planned and a crash resumes where it stopped.
 type Planner struct {
-	Store    Store
-	Resolver Resolver
-	Prober   Fetcher
+	Store       Store
+	Resolver    Resolver
+	Prober      Fetcher
+	Invalidator Invalidator
 	Log      *slog.Logger
 	Now      func() time.Time
 
@@ -76,6 +77,11 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 	if err != nil {
 		return err
 	}
+	if job.NeedInvalidate && !prog.Invalidated {
+		if done, err := p.invalidate(ctx, job, usable, all); !done {
+			return err
+		}
+	}
 	if err := p.planFrom(ctx, job, usable, all, prog.PlannedURLs); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return nil // the job timed out while planning; the timeout step ends it
@@ -83,6 +89,28 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 		return err
 	}
 	return p.Store.FinishPlanning(ctx, jobID)
+}
+
+// invalidate clears the caches before anything is fetched — the size probe
+// would warm a POP too — and waits for it, within the job's time. A failure
+// fails the job: warming a stale cache would only refresh the old object.
+// It reports whether planning may go on.
+func (p *Planner) invalidate(ctx context.Context, job *Job, usable []POPState, urls []string) (bool, error) {
+	if err := p.Store.Note(ctx, job.ID, fmt.Sprintf("invalidating %d URLs at %d POPs before warming", len(urls), len(usable))); err != nil {
+		return false, err
+	}
+	note, err := p.Invalidator.Invalidate(ctx, job, usable, urls)
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		return false, nil // the timeout step ends the job
+	case err != nil && ctx.Err() != nil:
+		return false, ctx.Err() // stopping: try again if the step runs again
+	case err != nil:
+		p.Log.Warn("invalidation failed", "job", job.ID, "err", err)
+		_, err = p.Store.Transition(ctx, job.ID, []Status{StatusInProgress}, StatusFailed, "invalidation failed, nothing was warmed: "+err.Error())
+		return false, err
+	}
+	return true, p.Store.MarkInvalidated(ctx, job.ID, note)
 }
 
 // chunk is a range of URLs probed and saved together.

@@ -48,6 +48,7 @@ type JobSpec struct {
 	Headers        []string
 	InstanceCount  *int
 	NeedInvalidate bool
+	DistributionID string
 }
 
 // NewJob checks a spec and builds the job it asks for, with its de-duplicated
@@ -101,6 +102,10 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 			return nil, nil, err
 		}
 	}
+	dist := strings.TrimSpace(spec.DistributionID)
+	if dist != "" && !validDistributionID(dist) {
+		return nil, nil, Invalid("distribution_id", "%q is not a CloudFront distribution id (such as E2QWRUHAPOMQZL)", dist)
+	}
 	now = now.UTC()
 	job := &Job{
 		ID:             id,
@@ -111,12 +116,26 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		Headers:        headers,
 		Timeout:        timeout,
 		NeedInvalidate: spec.NeedInvalidate,
+		DistributionID: dist,
 		URLCount:       len(urls),
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		TimeoutAt:      now.Add(timeout),
 	}
 	return job, urls, nil
+}
+
+// validDistributionID: CloudFront ids are upper-case letters and digits.
+func validDistributionID(s string) bool {
+	if len(s) < 8 || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckCapacity validates a desired instance count.

@@ -84,6 +84,11 @@ type Store interface {
 	// reports whether it did.
 	Transition(ctx context.Context, id string, from []Status, to Status, msg string) (bool, error)
 
+	// Note sets a job's message (what it is waiting for, what it did).
+	Note(ctx context.Context, jobID, msg string) error
+	// MarkInvalidated records that the job's caches were cleared, with a
+	// note saying how.
+	MarkInvalidated(ctx context.Context, jobID, note string) error
 	SavePOPs(ctx context.Context, jobID string, pops []POPState) error
 	POPs(ctx context.Context, jobID string) ([]POPState, error)
 	// JobURLs is a job's whole URL list, in order; URLs is a range of it
@@ -124,6 +129,12 @@ type Store interface {
 // Resolver turns a job's targets into POPs with addresses to connect to.
 type Resolver interface {
 	Resolve(ctx context.Context, cfDomain string, targets []Target) []POPState
+}
+
+// Invalidator clears a job's URLs from its POPs' caches before warming, and
+// says what it did.
+type Invalidator interface {
+	Invalidate(ctx context.Context, job *Job, pops []POPState, urls []string) (string, error)
 }
 
 // FetchRequest is one fetch through one POP.

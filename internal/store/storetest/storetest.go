@@ -63,6 +63,7 @@ func newFixture(t *testing.T, open Opener) *fixture {
 func (f *fixture) job(id string, urls ...string) *warm.Job {
 	f.t.Helper()
 	j := &warm.Job{ID: id, Status: warm.StatusCreated, CFDomain: "d1.cloudfront.net", TargetType: "pop",
+		NeedInvalidate: true, DistributionID: "E2QWRUHAPOMQZL",
 		Targets: []warm.Target{{Code: "AAA1-P1", Explicit: true}, {Code: "BBB1-P1", Explicit: true}},
 		Headers: []string{"X-A: 1"}, Timeout: 5 * time.Minute, URLCount: len(urls),
 		CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(5 * time.Minute)}
@@ -155,6 +156,7 @@ func testCreateJob(t *testing.T, f *fixture) {
 	got, err := f.s.Job(f.ctx, "j1")
 	f.must(err)
 	if got.CFDomain != j.CFDomain || got.Status != warm.StatusCreated || got.URLCount != 2 ||
+		!got.NeedInvalidate || got.DistributionID != j.DistributionID ||
 		!slices.Equal(got.Headers, j.Headers) || !slices.Equal(got.Targets, j.Targets) ||
 		!got.TimeoutAt.Equal(j.TimeoutAt) || got.Timeout != j.Timeout || !got.CreatedAt.Equal(j.CreatedAt) {
 		t.Fatalf("round trip: got %+v, want %+v", got, j)
@@ -211,6 +213,14 @@ func testTransition(t *testing.T, f *fixture) {
 	if _, err := f.s.Transition(f.ctx, "nope", []warm.Status{warm.StatusCreated}, warm.StatusStopped, ""); !errors.Is(err, warm.ErrNotFound) {
 		t.Fatalf("unknown job: %v", err)
 	}
+	f.must(f.s.Note(f.ctx, "j1", "waiting"))
+	if p := f.progress("j1"); p.Message != "waiting" || p.Invalidated {
+		t.Fatalf("note: %+v", p)
+	}
+	f.must(f.s.MarkInvalidated(f.ctx, "j1", "invalidated"))
+	if p := f.progress("j1"); p.Message != "invalidated" || !p.Invalidated {
+		t.Fatalf("invalidated: %+v %+v", p.Job, p.Counts)
+	}
 }
 
 func testPlanAndPending(t *testing.T, f *fixture) {
@@ -219,11 +229,12 @@ func testPlanAndPending(t *testing.T, f *fixture) {
 		{Code: "AAA1-P1", Explicit: true, Addresses: []string{"192.0.2.1"}},
 		{Code: "BBB1-P1", Explicit: true, Error: "does not resolve"},
 		{Code: "CCC1-P1", Skipped: true},
-		{Code: "DDD1-P1", Addresses: []string{"192.0.2.4"}},
+		{Code: "DDD1-P1", Addresses: []string{"192.0.2.4"}, PurgeMethod: "BAN"},
 	}))
 	pops, err := f.s.POPs(f.ctx, "j1")
 	f.must(err)
-	if len(pops) != 4 || pops[0].Code != "AAA1-P1" || pops[1].Error == "" || !pops[2].Skipped || pops[3].Addresses[0] != "192.0.2.4" {
+	if len(pops) != 4 || pops[0].Code != "AAA1-P1" || pops[1].Error == "" || !pops[2].Skipped || pops[3].Addresses[0] != "192.0.2.4" ||
+		pops[3].PurgeMethod != "BAN" || pops[0].PurgeMethod != "" {
 		t.Fatalf("pops: %+v", pops)
 	}
 	if p := f.progress("j1"); p.Total != 6 {

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"prewarm/internal/invalidate/cloudfronttest"
+	"prewarm/internal/minicdn"
+)
+
+// need_invalidate on an edges-file fleet: every edge is purged before the
+// warm, so the origin sees exactly one new fetch per URL; without it, none.
+func TestNeedInvalidatePurgesEdges(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "VAR1-P1", Kind: minicdn.Varnish}}})
+	edges := filepath.Join(t.TempDir(), "edges.yaml")
+	err := os.WriteFile(edges, fmt.Appendf(nil, "edges:\n  - code: var-a\n    region: lab\n    addresses: [%s]\n", cdn.POPs[0].IP), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
+	urls := urlsOf(cdn, "/rel/v", 5)
+	urls = append(urls, cdn.URL("/rel/app.js?v=2"))
+	origin := func() (n int) {
+		for _, u := range urls {
+			n += cdn.Origin.Requests(strings.TrimPrefix(u, cdn.URL("")))
+		}
+		return n
+	}
+	warm := func(invalidate bool) map[string]any {
+		id := srv.submit(map[string]any{"url_list": urls, "cf_domain": cdn.CFDomain, "pops": []string{"var-a"}, "need_invalidate": invalidate})
+		return srv.wait(id, 30*time.Second, "FINISHED", "FAILED", "TIMEOUT")
+	}
+	if p := warm(false); p["status"] != "FINISHED" {
+		t.Fatalf("first warm: %v", p)
+	}
+	before := origin()
+	if p := warm(false); p["status"] != "FINISHED" || origin() != before {
+		t.Fatalf("a re-warm without need_invalidate reached the origin: %d → %d (%v)", before, origin(), p)
+	}
+	p := warm(true)
+	if p["status"] != "FINISHED" || p["invalidated"] != true || !strings.Contains(p["message"].(string), "purged 6 URLs at 1 edges") {
+		t.Fatalf("warm with need_invalidate: %v", p)
+	}
+	if got := origin(); got != before+len(urls) {
+		t.Fatalf("origin saw %d new fetches, want exactly one per URL (%d)", got-before, len(urls))
+	}
+	checkHits(t, cdn, cdn.POPs, urls)
+}
+
+// need_invalidate on CloudFront: one batched invalidation with every path
+// and query string, found through the custom domain, waited for until
+// Completed before anything is fetched; failures fail the job unwarmed.
+func TestNeedInvalidateCloudFront(t *testing.T) {
+	t.Parallel()
+	cdn := twoPOPs(t)
+	newServe := func(t *testing.T, fake *cloudfronttest.Fake) *server {
+		api := fake.Start(t)
+		return startServeEnv(t, cloudfronttest.Env(t.TempDir(), true), "",
+			append(serveArgs(cdn), "--cloudfront-endpoint", api.URL, "--invalidation-poll", "300ms")...)
+	}
+	dists := []cloudfronttest.Distribution{
+		{ID: "E0OTHER0", Domain: "dother.cloudfront.net"},
+		{ID: "E1PREWARM", Domain: "dtest.cloudfront.net", Aliases: []string{"cdn.example.test"}},
+	}
+	urls := []string{cdn.URL("/inv/a.js?v=2"), cdn.URL("/inv/b.css"), cdn.URL("/inv/c%20d.png")}
+
+	t.Run("invalidates once and waits", func(t *testing.T) {
+		fake := &cloudfronttest.Fake{Distributions: dists, PageSize: 1, InProgressPolls: 4}
+		srv := newServe(t, fake)
+		id := srv.submit(map[string]any{"url_list": urls, "cf_domain": "cdn.example.test", "pops": []string{"AAA1-P1", "BBB1-P1"}, "need_invalidate": true})
+		sawWaiting := false
+		var p map[string]any
+		waitFor(t, 30*time.Second, func() bool {
+			p = srv.progress(id)
+			if strings.HasPrefix(fmt.Sprint(p["message"]), "invalidating") {
+				sawWaiting = true
+				if num(p["download_count"]) != 0 || cdn.Origin.Total() != 0 {
+					t.Fatalf("fetched before the invalidation completed: %v, origin %d", p, cdn.Origin.Total())
+				}
+			}
+			return p["status"] == "FINISHED" || p["status"] == "FAILED"
+		})
+		if p["status"] != "FINISHED" || p["invalidated"] != true || !strings.Contains(p["message"].(string), "I1TEST") || !sawWaiting {
+			t.Fatalf("job: %v (saw the wait: %v)", p, sawWaiting)
+		}
+		creates := fake.Creates()
+		if len(creates) != 1 || creates[0].Distribution != "E1PREWARM" {
+			t.Fatalf("CreateInvalidation calls: %+v", creates)
+		}
+		if got := fmt.Sprint(creates[0].Paths); got != "[/inv/a.js?v=2 /inv/b.css /inv/c%20d.png]" {
+			t.Fatalf("paths %s", got)
+		}
+		if fake.Polls("I1TEST") != 5 {
+			t.Fatalf("polled %d times, want 4 InProgress then Completed", fake.Polls("I1TEST"))
+		}
+		checkHits(t, cdn, cdn.POPs, urls)
+	})
+
+	for _, c := range []struct {
+		name string
+		fake *cloudfronttest.Fake
+		want string
+	}{
+		{"no matching distribution", &cloudfronttest.Fake{Distributions: dists[:1]}, "no CloudFront distribution"},
+		{"access denied", &cloudfronttest.Fake{Distributions: dists, CreateError: &cloudfronttest.APIError{Status: 403, Code: "AccessDenied",
+			Message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudfront:CreateInvalidation"}}, "AccessDenied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newServe(t, c.fake)
+			before := cdn.Origin.Total()
+			id := srv.submit(map[string]any{"url_list": []string{cdn.URL("/never/" + strings.ReplaceAll(c.name, " ", "-"))}, "cf_domain": "cdn.example.test",
+				"pops": []string{"AAA1-P1"}, "need_invalidate": true})
+			p := srv.wait(id, 30*time.Second, "FAILED", "FINISHED")
+			if p["status"] != "FAILED" || !strings.Contains(p["message"].(string), c.want) || num(p["download_count"]) != 0 {
+				t.Fatalf("job: %v", p)
+			}
+			if cdn.Origin.Total() != before {
+				t.Fatal("a job whose invalidation failed fetched something")
+			}
+			_, sum := srv.call("GET", "/summary?req_id="+id, nil)
+			if !strings.Contains(fmt.Sprint(sum["message"]), c.want) {
+				t.Fatalf("summary: %v", sum)
+			}
+		})
+	}
+}
