@@ -115,12 +115,12 @@ type POPState struct {
 	// re-warm; empty for a CloudFront POP, which is invalidated through
 	// CloudFront's API instead.
 	PurgeMethod string
-	Error     string   // why the POP is not usable (does not resolve, refused address)
-	Skipped   bool     // an implicit target that does not resolve: left out, not a failure
-	Done      int64
-	OK        int64
-	Failed    int64
-	Bytes     int64
+	Error       string // why the POP is not usable (does not resolve, refused address)
+	Skipped     bool   // an implicit target that does not resolve: left out, not a failure
+	Done        int64
+	OK          int64
+	Failed      int64
+	Bytes       int64
 	// Reached is set once any fetch through the POP got an HTTP answer, so a
 	// POP whose every connection failed can be told apart from one that
 	// answered 404s.

@@ -22,8 +22,8 @@ type Planner struct {
 	Resolver    Resolver
 	Prober      Fetcher
 	Invalidator Invalidator
-	Log      *slog.Logger
-	Now      func() time.Time
+	Log         *slog.Logger
+	Now         func() time.Time
 
 	ChunkSize        int // URLs probed and planned per checkpoint
 	BatchSize        int // URLs per batch (one POP); ChunkSize is a multiple of it
