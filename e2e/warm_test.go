@@ -32,7 +32,8 @@ func TestWarmFillsEveryPOP(t *testing.T) {
 	p := srv.wait(id, 60*time.Second, "FINISHED", "FAILED", "TIMEOUT")
 	elapsed := time.Since(start)
 	if p["status"] != "FINISHED" || num(p["total_count"]) != 120 || num(p["download_count"]) != 120 ||
-		num(p["percentage_complete"]) != 100 || num(p["failed_count"]) != 0 || num(p["available_task_count"]) != 0 {
+		num(p["percentage_complete"]) != 100 || num(p["failed_count"]) != 0 || num(p["available_task_count"]) != 0 ||
+		num(p["verified_count"]) != 120 || num(p["not_cached_count"]) != 0 {
 		t.Fatalf("progress: %v", p)
 	}
 	var wantBytes int64

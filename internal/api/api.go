@@ -29,8 +29,11 @@ type Config struct {
 	LiveWindow time.Duration // agents silent for longer are not listed
 	Log        *slog.Logger
 	Now        func() time.Time
-	// Extra routes (the dashboard, metrics) mounted on the same server,
-	// each deciding its own authentication.
+	// Metrics serves Prometheus metrics at /metrics, to callers with the
+	// API key as x-api-key or as a bearer token (what scrapers send).
+	Metrics http.Handler
+	// Extra routes (the dashboard) mounted on the same server, each
+	// deciding its own authentication.
 	Extra map[string]http.Handler
 }
 
@@ -65,6 +68,15 @@ func (s *Server) routes() {
 	s.handle("GET /jobs/{id}", s.getJob)
 	s.handle("POST /jobs/{id}/stop", s.stopJob)
 	s.mux.HandleFunc("GET /reports/{file}", s.getReport)
+	if s.cfg.Metrics != nil {
+		s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			if err := s.auth.check(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			s.cfg.Metrics.ServeHTTP(w, r)
+		})
+	}
 	// A known path with the wrong method gets the API's own 405 body.
 	for _, path := range []string{"/prewarm", "/instances", "/summary", "/jobs", "/jobs/{id}", "/jobs/{id}/stop"} {
 		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {

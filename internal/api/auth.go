@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"strings"
 )
 
 // auth checks x-api-key against the configured keys in constant time. Keys
@@ -30,6 +31,9 @@ func (a *auth) check(r *http.Request) error {
 		return nil
 	}
 	key := r.Header.Get("x-api-key")
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); key == "" && ok {
+		key = strings.TrimSpace(bearer)
+	}
 	if key == "" {
 		return &httpError{http.StatusUnauthorized, "missing x-api-key header"}
 	}

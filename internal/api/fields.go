@@ -110,6 +110,28 @@ func (f fields) strings(name string) ([]string, error) {
 	return out, nil
 }
 
+// stringOrList accepts a string or an array of strings.
+func (f fields) stringOrList(name string) ([]string, error) {
+	v, ok := f.raw(name)
+	if !ok {
+		return nil, nil
+	}
+	if v[0] == '"' {
+		s, err := f.str(name)
+		return []string{s}, err
+	}
+	return f.strings(name)
+}
+
+// optionalBool is boolean that tells absent from false.
+func (f fields) optionalBool(name string) (*bool, error) {
+	if _, ok := f.raw(name); !ok {
+		return nil, nil
+	}
+	b, err := f.boolean(name)
+	return &b, err
+}
+
 // number accepts a JSON number or a string holding one.
 func (f fields) number(name string) (*float64, error) {
 	v, ok := f.raw(name)

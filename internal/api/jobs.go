@@ -28,6 +28,9 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.InstanceCount, err = f.integer("instance_count"); return },
 		func() (err error) { spec.NeedInvalidate, err = f.boolean("need_invalidate"); return },
 		func() (err error) { spec.DistributionID, err = f.str("distribution_id"); return },
+		func() (err error) { spec.Verify, err = f.optionalBool("verify"); return },
+		func() (err error) { spec.Encodings, err = f.strings("encodings"); return },
+		func() (err error) { spec.Expand, err = f.stringOrList("expand"); return },
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -69,6 +72,8 @@ func (s *Server) progress(p *warm.Progress) progressResponse {
 		TimeoutAt:           timestamp(p.TimeoutAt),
 		Planned:             p.Planned,
 		Invalidated:         p.Invalidated,
+		VerifiedCount:       p.Verified,
+		NotCachedCount:      p.NotCached,
 		Message:             p.Message,
 	}
 }
@@ -101,6 +106,8 @@ func (s *Server) getSummary(r *http.Request) (any, error) {
 		FailurePOPs:          sum.FailurePOPs,
 		FailureURLs:          sum.FailureURLs,
 		FailurePOPURLsReport: s.reportURL(r, id),
+		NotCachedURLs:        sum.NotCachedURLs,
+		Warnings:             sum.Warnings,
 		Timestamp:            timestamp(s.cfg.Now()),
 		CreatedAt:            timestamp(sum.Job.CreatedAt),
 		LastUpdateTime:       timestamp(sum.Job.UpdatedAt),
@@ -197,7 +204,8 @@ func (s *Server) getJob(r *http.Request) (any, error) {
 		URLCount: p.URLCount, Report: s.reportURL(r, id)}
 	for _, pop := range pops {
 		resp.POPs = append(resp.POPs, popJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
-			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes})
+			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
+			Verified: pop.Verified, NotCached: pop.NotCached})
 	}
 	return resp, nil
 }

@@ -38,7 +38,10 @@ type progressResponse struct {
 	TimeoutAt    string `json:"timeout_at"`
 	Planned      bool   `json:"planned"`
 	Invalidated  bool   `json:"invalidated,omitempty"`
-	Message      string `json:"message,omitempty"`
+	// Tasks proven cached at their POP, and fetched but not cached.
+	VerifiedCount  int64  `json:"verified_count"`
+	NotCachedCount int64  `json:"not_cached_count"`
+	Message        string `json:"message,omitempty"`
 }
 
 type summaryResponse struct {
@@ -46,6 +49,8 @@ type summaryResponse struct {
 	FailurePOPs          []string `json:"failure_pops"`
 	FailureURLs          []string `json:"failure_urls"`
 	FailurePOPURLsReport string   `json:"failure_pop_urls_report"`
+	NotCachedURLs        []string `json:"not_cached_urls"`
+	Warnings             []string `json:"warnings"`
 	Timestamp            string   `json:"timestamp"`
 	CreatedAt            string   `json:"created_at"`
 	LastUpdateTime       string   `json:"last_update_time"`
@@ -84,6 +89,8 @@ type popJSON struct {
 	OK        int64    `json:"ok"`
 	Failed    int64    `json:"failed"`
 	Bytes     int64    `json:"bytes"`
+	Verified  int64    `json:"verified"`
+	NotCached int64    `json:"not_cached"`
 }
 
 type jobResponse struct {

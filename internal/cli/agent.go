@@ -3,14 +3,29 @@ package cli
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"prewarm/internal/metrics"
 	"prewarm/internal/warm"
 )
+
+// serveMetrics serves an agent's metrics on their own listener: agents have
+// no API.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("metrics listener", "err", err)
+	}
+}
 
 type agentFlags struct {
 	fetchFlags
@@ -19,6 +34,7 @@ type agentFlags struct {
 	name      string
 	logFormat string
 	logLevel  string
+	metrics   string
 }
 
 func newAgent() *cobra.Command {
@@ -43,6 +59,7 @@ database and the edges it warms.`,
 	fs.StringVar(&f.name, "name", "", "name shown in GET /instances (default: the host name)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.metrics, "metrics-listen", "", "address serving this agent's Prometheus metrics at /metrics (e.g. :9464)")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs)
 	return cmd
@@ -70,7 +87,11 @@ func runAgent(cmd *cobra.Command, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
-	a := startAgents(ctx, q, fe, warm.NewCancels(), fc, 1, f.concurrency, f.name, log)[0]
+	mets := metrics.New(nil, 0, log)
+	a := startAgents(ctx, q, fe, warm.NewCancels(), mets, fc, 1, f.concurrency, f.name, log)[0]
+	if f.metrics != "" {
+		go serveMetrics(f.metrics, mets.Handler(), log)
+	}
 	log.Info("prewarm agent running", "version", version(), "agent", a.Info.ID, "name", a.Info.Name, "concurrency", f.concurrency)
 	err = a.Run(ctx)
 	log.Info("agent stopped")

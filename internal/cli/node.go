@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"prewarm/internal/edge"
+	"prewarm/internal/expand"
 	"prewarm/internal/fetch"
 	"prewarm/internal/fleet"
 	"prewarm/internal/queue"
@@ -132,7 +133,7 @@ func openQueue(ctx context.Context, database, dataDir string, cfg queue.Config) 
 }
 
 // startAgents starts n agents in this process, sharing one fetch client.
-func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *warm.Cancels, fc fleet.Config, n, concurrency int, name string, log *slog.Logger) []*fleet.Agent {
+func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *warm.Cancels, obs warm.Observer, fc fleet.Config, n, concurrency int, name string, log *slog.Logger) []*fleet.Agent {
 	host, _ := os.Hostname()
 	agents := make([]*fleet.Agent, n)
 	for i := range n {
@@ -154,7 +155,7 @@ func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *war
 			Now:    time.Now,
 		}
 		runner := &warm.Runner{
-			Store: q.Store(), Pool: pool, Cancels: cancels, AgentID: id, Log: log, Now: time.Now,
+			Store: q.Store(), Pool: pool, Cancels: cancels, AgentID: id, Log: log, Now: time.Now, Observer: obs,
 			FlushEvery: 200, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second, Budget: batchBudget,
 		}
 		a.Switch = q.NewSwitch(ctx, id, func(ctx context.Context, jobID string, batch int) error {
@@ -165,9 +166,20 @@ func startAgents(ctx context.Context, q *queue.Queue, fe *fetching, cancels *war
 	return agents
 }
 
-func newPlanner(q *queue.Queue, fe *fetching, log *slog.Logger) *warm.Planner {
+func newPlanner(q *queue.Queue, fe *fetching, maxURLs int, log *slog.Logger) *warm.Planner {
 	return &warm.Planner{
-		Store: q.Store(), Resolver: fe.resolver, Prober: fe.client, Log: log, Now: time.Now,
+		Store: q.Store(), Resolver: fe.resolver, Prober: fe.client, Expander: expander{fe.client}, MaxURLs: maxURLs,
+		Log: log, Now: time.Now,
 		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, Budget: planBudget,
 	}
+}
+
+// expander reads a job's documents through a POP for the expand package.
+type expander struct{ client *fetch.Client }
+
+func (e expander) Expand(ctx context.Context, job *warm.Job, via warm.POPState, urls []string, limit int) ([]string, error) {
+	get := func(ctx context.Context, u string) ([]byte, error) {
+		return e.client.Document(ctx, warm.FetchRequest{URL: u, Addresses: via.Addresses, Headers: job.Headers}, expand.MaxDocumentSize)
+	}
+	return expand.Expand(ctx, job.Expand, urls, get, limit)
 }

@@ -19,8 +19,10 @@ import (
 	"prewarm/internal/api"
 	"prewarm/internal/fleet"
 	"prewarm/internal/invalidate"
+	"prewarm/internal/metrics"
 	"prewarm/internal/queue"
 	"prewarm/internal/warm"
+	"prewarm/internal/web"
 )
 
 type serveFlags struct {
@@ -124,7 +126,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	limits := warm.DefaultLimits
 	limits.MaxURLs = f.maxURLs
 	svc := &warm.Service{Store: st, Selector: fe.catalog, Limits: limits, Cancels: cancels, NewID: uuid.NewString, Now: time.Now}
-	planner := newPlanner(q, fe, log)
+	planner := newPlanner(q, fe, f.maxURLs, log)
 	planner.Invalidator = &invalidate.Clearer{
 		NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
 			return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{Endpoint: f.cfEndpoint, PollInterval: f.cfPoll, Log: log})
@@ -135,7 +137,8 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		q.Close(context.Background())
 		return err
 	}
-	agents := startAgents(ctx, q, fe, cancels, fc, f.agents, f.concurrency, "", log)
+	mets := metrics.New(st, fc.LiveWindow, log)
+	agents := startAgents(ctx, q, fe, cancels, mets, fc, f.agents, f.concurrency, "", log)
 	var wg sync.WaitGroup
 	for _, a := range agents {
 		wg.Go(func() { _ = a.Run(ctx) })
@@ -143,10 +146,15 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	reaper := &fleet.Reaper{Store: st, Requeue: q.RequeueAgent, Window: fc.LiveWindow, Log: log, Now: time.Now}
 	wg.Go(func() { reaper.Run(ctx) })
 
+	dashboard := web.Handler(web.Options{Version: version()})
+	extra := map[string]http.Handler{}
+	for _, p := range web.Routes() {
+		extra[p] = dashboard
+	}
 	srv := &http.Server{
 		Handler: api.New(api.Config{
 			Service: svc, Store: st, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
-			LiveWindow: fc.LiveWindow, Log: log, Now: time.Now,
+			LiveWindow: fc.LiveWindow, Log: log, Now: time.Now, Metrics: mets.Handler(), Extra: extra,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

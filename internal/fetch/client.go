@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,7 +160,15 @@ func (c *Client) transport(addr string) *http.Transport {
 // with up to Attempts tries. 2xx and 3xx are success; redirects are not
 // followed (the edge caches the redirect itself).
 func (c *Client) Fetch(ctx context.Context, r warm.FetchRequest) warm.Result {
-	return c.do(ctx, r, http.MethodGet, nil, true)
+	if !r.Verify {
+		return c.do(ctx, r, http.MethodGet, nil, true)
+	}
+	var header http.Header
+	res := c.do(ctx, r, http.MethodGet, func(resp *http.Response) { header = resp.Header }, true)
+	if res.OK {
+		c.verify(ctx, r, &res, header)
+	}
+	return res
 }
 
 // Probe finds r.URL's size without its body: HEAD, or where HEAD is refused
@@ -315,4 +325,39 @@ func describe(err error, addr string) string {
 		err = ue.Err
 	}
 	return err.Error()
+}
+
+// Document downloads a small document (a playlist, a manifest, a sitemap)
+// through the POP and returns its body, decoded if the edge gzipped it. A
+// body over max bytes is an error, as is any answer but 2xx.
+func (c *Client) Document(ctx context.Context, r warm.FetchRequest, max int64) ([]byte, error) {
+	r.Headers = append(slices.Clone(r.Headers), "Accept-Encoding: gzip")
+	var body []byte
+	var readErr error
+	res := c.do(ctx, r, http.MethodGet, func(resp *http.Response) {
+		var rd io.Reader = resp.Body
+		if resp.StatusCode/100 != 2 {
+			return
+		}
+		if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				readErr = fmt.Errorf("gunzip: %w", err)
+				return
+			}
+			defer zr.Close()
+			rd = zr
+		}
+		body, readErr = io.ReadAll(io.LimitReader(rd, max+1))
+		if readErr == nil && int64(len(body)) > max {
+			readErr = fmt.Errorf("larger than %d bytes", max)
+		}
+	}, false)
+	switch {
+	case !res.OK:
+		return nil, errors.New(res.Error)
+	case readErr != nil:
+		return nil, readErr
+	}
+	return body, nil
 }

@@ -13,7 +13,7 @@ import (
 
 // Header is the CSV header row.
 var Header = []string{"pop", "url", "status_code", "error", "attempts", "edge_ip", "cache_status",
-	"served_by", "bytes", "ttfb_ms", "duration_ms", "ok", "at"}
+	"served_by", "bytes", "ttfb_ms", "duration_ms", "ok", "at", "variant", "verified", "reason", "warning"}
 
 // CSV writes tasks as CSV rows, flushing as it goes so a large report
 // streams.
@@ -39,7 +39,8 @@ func (c *CSV) Write(t warm.TaskRow) error {
 		status = strconv.Itoa(t.StatusCode)
 	}
 	err := c.w.Write([]string{t.POP, t.URL, status, t.Error, strconv.Itoa(t.Attempts), t.EdgeIP, t.CacheStatus,
-		t.ServedBy, strconv.FormatInt(t.Bytes, 10), ms(t.TTFB), ms(t.Duration), strconv.FormatBool(t.OK), at})
+		t.ServedBy, strconv.FormatInt(t.Bytes, 10), ms(t.TTFB), ms(t.Duration), strconv.FormatBool(t.OK), at,
+		t.Variant, strconv.FormatBool(t.Verified), t.Reason, t.Warning})
 	if err != nil {
 		return err
 	}

@@ -23,12 +23,22 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 	if err != nil {
 		return err
 	}
+	encodings, err := json.Marshal(orEmpty(job.Encodings))
+	if err != nil {
+		return err
+	}
+	expand, err := json.Marshal(orEmpty(job.Expand))
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, status, message, cf_domain, target_type, targets, headers,
-			timeout_us, need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at)
-			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12)`,
+			timeout_us, need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at,
+			verify, encodings, expand, variants)
+			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16)`,
 			job.ID, string(job.Status), job.CFDomain, job.TargetType, string(targets), string(headers),
-			job.Timeout.Microseconds(), job.NeedInvalidate, job.DistributionID, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt))
+			job.Timeout.Microseconds(), job.NeedInvalidate, job.DistributionID, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt),
+			job.Verify, string(encodings), string(expand), len(job.Variants()))
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
@@ -39,6 +49,13 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 			warm.Step{Kind: warm.StepPlan, JobID: job.ID},
 			warm.Step{Kind: warm.StepTimeout, JobID: job.ID, At: job.TimeoutAt})
 	})
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // JobURLs returns a job's whole URL list, in order.
@@ -54,25 +71,27 @@ func (s *Store) JobURLs(ctx context.Context, jobID string) ([]string, error) {
 }
 
 const jobColumns = `id, status, message, cf_domain, target_type, targets, headers, timeout_us,
-	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at`
+	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at, verify, encodings, expand`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
-	planned_urls, planned, invalidated`
+	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded`
 
 type jobScan struct {
 	job                                   warm.Job
 	counts                                warm.Counts
-	targets, headers                      string
+	targets, headers, encodings, expand   string
 	timeoutUS, created, updated, deadline int64
 }
 
 func (js *jobScan) dest(withCounts bool) []any {
 	j := &js.job
 	d := []any{&j.ID, (*string)(&j.Status), &j.Message, &j.CFDomain, &j.TargetType, &js.targets, &js.headers,
-		&js.timeoutUS, &j.NeedInvalidate, &j.DistributionID, &j.URLCount, &js.created, &js.updated, &js.deadline}
+		&js.timeoutUS, &j.NeedInvalidate, &j.DistributionID, &j.URLCount, &js.created, &js.updated, &js.deadline,
+		&j.Verify, &js.encodings, &js.expand}
 	if withCounts {
 		c := &js.counts
-		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned, &c.Invalidated)
+		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded)
 	}
 	return d
 }
@@ -84,6 +103,18 @@ func (js *jobScan) finish() (*warm.Job, error) {
 	}
 	if err := json.Unmarshal([]byte(js.headers), &j.Headers); err != nil {
 		return nil, fmt.Errorf("job %s headers: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(js.encodings), &j.Encodings); err != nil {
+		return nil, fmt.Errorf("job %s encodings: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(js.expand), &j.Expand); err != nil {
+		return nil, fmt.Errorf("job %s expand: %w", j.ID, err)
+	}
+	if len(j.Encodings) == 0 {
+		j.Encodings = nil
+	}
+	if len(j.Expand) == 0 {
+		j.Expand = nil
 	}
 	j.Timeout = time.Duration(js.timeoutUS) * time.Microsecond
 	j.CreatedAt, j.UpdatedAt, j.TimeoutAt = fromMicros(js.created), fromMicros(js.updated), fromMicros(js.deadline)

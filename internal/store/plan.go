@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"prewarm/internal/warm"
 )
@@ -28,8 +29,22 @@ func (s *Store) SavePOPs(ctx context.Context, jobID string, pops []warm.POPState
 				return fmt.Errorf("insert pop %s: %w", p.Code, err)
 			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE jobs SET total_count = url_count * $2, updated_at = $3 WHERE id = $1`,
+		_, err := tx.Exec(ctx, `UPDATE jobs SET total_count = url_count * variants * $2, updated_at = $3 WHERE id = $1`,
 			jobID, usable, micros(s.now()))
+		return err
+	})
+}
+
+// ReplaceURLs swaps a job's URL list for its expansion and fixes its task
+// count, before any of it is planned.
+func (s *Store) ReplaceURLs(ctx context.Context, jobID string, urls []string) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE job_lists SET urls = $2 WHERE job_id = $1`, jobID, strings.Join(urls, "\n")); err != nil {
+			return fmt.Errorf("replace urls: %w", err)
+		}
+		_, err := tx.Exec(ctx, `UPDATE jobs SET url_count = $2, expanded = TRUE, updated_at = $3,
+			total_count = $2 * variants * (SELECT COUNT(*) FROM job_pops p WHERE p.job_id = $1 AND p.error = '' AND NOT p.skipped)
+			WHERE id = $1`, jobID, len(urls), micros(s.now()))
 		return err
 	})
 }
@@ -49,8 +64,8 @@ func (s *Store) MarkInvalidated(ctx context.Context, jobID, note string) error {
 
 // POPs lists a job's POPs in the order they were targeted.
 func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, purge_method, done, ok, failed, bytes, reached
-		FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
+	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, purge_method, done, ok, failed, bytes,
+		verified, not_cached, reached FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("pops of %s: %w", jobID, err)
 	}
@@ -59,7 +74,8 @@ func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
 	for rows.Next() {
 		var p warm.POPState
 		var addrs string
-		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.PurgeMethod, &p.Done, &p.OK, &p.Failed, &p.Bytes, &p.Reached); err != nil {
+		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.PurgeMethod, &p.Done, &p.OK, &p.Failed, &p.Bytes,
+			&p.Verified, &p.NotCached, &p.Reached); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(addrs), &p.Addresses); err != nil {
@@ -116,13 +132,14 @@ func (s *Store) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChun
 				okSize += u.Size
 			}
 		}
-		var usable int64
-		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM job_pops WHERE job_id = $1 AND error = '' AND NOT skipped`, jobID).Scan(&usable)
+		var usable, variants int64
+		err := tx.QueryRow(ctx, `SELECT COUNT(*), (SELECT variants FROM jobs WHERE id = $1) FROM job_pops
+			WHERE job_id = $1 AND error = '' AND NOT skipped`, jobID).Scan(&usable, &variants)
 		if err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE jobs SET total_size = total_size + $2, planned_urls = $3, updated_at = $4 WHERE id = $1`,
-			jobID, okSize*usable, c.PlannedURLs, micros(s.now()))
+			jobID, okSize*usable*variants, c.PlannedURLs, micros(s.now()))
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}

@@ -40,6 +40,23 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	if sum.FailureURLs, err = collectStrings(rows, sum.FailureURLs); err != nil {
 		return nil, err
 	}
+	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND EXISTS (
+			SELECT 1 FROM results n WHERE n.job_id = u.job_id AND n.url_idx = u.idx AND n.ok AND n.reason <> '')
+		ORDER BY u.idx`, id)
+	if err != nil {
+		return nil, fmt.Errorf("not cached urls: %w", err)
+	}
+	if sum.NotCachedURLs, err = collectStrings(rows, []string{}); err != nil {
+		return nil, err
+	}
+	rows, err = r.Query(ctx, `SELECT w FROM (SELECT warning AS w, COUNT(*) AS n FROM results
+		WHERE job_id = $1 AND warning <> '' GROUP BY warning) t ORDER BY n DESC, w`, id)
+	if err != nil {
+		return nil, fmt.Errorf("warnings: %w", err)
+	}
+	if sum.Warnings, err = collectStrings(rows, []string{}); err != nil {
+		return nil, err
+	}
 	return sum, nil
 }
 
@@ -95,10 +112,10 @@ func (s *Store) Tasks(ctx context.Context, jobID string, f warm.TaskFilter, fn f
 	if f.Limit > 0 {
 		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := r.Query(ctx, `SELECT r.pop, r.url_idx, u.url, r.ok, r.status_code, r.bytes, r.cache_status, r.served_by,
-		r.edge_ip, r.ttfb_us, r.duration_us, r.attempts, r.error, r.at
+	rows, err := r.Query(ctx, `SELECT r.pop, r.url_idx, r.variant, u.url, r.ok, r.status_code, r.bytes, r.cache_status, r.served_by,
+		r.edge_ip, r.ttfb_us, r.duration_us, r.attempts, r.error, r.at, r.verified, r.reason, r.warning
 		FROM results r JOIN job_urls u ON u.job_id = r.job_id AND u.idx = r.url_idx
-		WHERE `+where.String()+` ORDER BY r.pop, r.url_idx`+limit, jobID, f.POP)
+		WHERE `+where.String()+` ORDER BY r.pop, r.url_idx, r.variant`+limit, jobID, f.POP)
 	if err != nil {
 		return fmt.Errorf("tasks of %s: %w", jobID, err)
 	}
@@ -106,8 +123,8 @@ func (s *Store) Tasks(ctx context.Context, jobID string, f warm.TaskFilter, fn f
 	for rows.Next() {
 		var t warm.TaskRow
 		var ttfb, dur, at int64
-		err := rows.Scan(&t.POP, &t.URLIndex, &t.URL, &t.OK, &t.StatusCode, &t.Bytes, &t.CacheStatus, &t.ServedBy,
-			&t.EdgeIP, &ttfb, &dur, &t.Attempts, &t.Error, &at)
+		err := rows.Scan(&t.POP, &t.URLIndex, &t.Variant, &t.URL, &t.OK, &t.StatusCode, &t.Bytes, &t.CacheStatus, &t.ServedBy,
+			&t.EdgeIP, &ttfb, &dur, &t.Attempts, &t.Error, &at, &t.Verified, &t.Reason, &t.Warning)
 		if err != nil {
 			return err
 		}
@@ -117,4 +134,38 @@ func (s *Store) Tasks(ctx context.Context, jobID string, f warm.TaskFilter, fn f
 		}
 	}
 	return rows.Err()
+}
+
+// Stats counts jobs by status and the tasks of the running ones.
+func (s *Store) Stats(ctx context.Context) (warm.Stats, error) {
+	st := warm.Stats{Jobs: map[warm.Status]int64{}}
+	r := s.db.Reader()
+	rows, err := r.Query(ctx, `SELECT status, COUNT(*) FROM jobs GROUP BY status`)
+	if err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int64
+		if err := rows.Scan(&status, &n); err != nil {
+			return st, err
+		}
+		st.Jobs[warm.Status(status)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	err = r.QueryRow(ctx, `SELECT COALESCE(SUM(total_count - done_count), 0) FROM jobs WHERE status IN ('CREATED', 'IN_PROGRESS')`).Scan(&st.Queued)
+	if err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	err = r.QueryRow(ctx, `SELECT COALESCE(SUM(b.claimed - b.done), 0) FROM batches b JOIN jobs j ON j.id = b.job_id
+		WHERE b.state = 'running' AND j.status = 'IN_PROGRESS'`).Scan(&st.Running)
+	if err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	st.Running = max(st.Running, 0)
+	st.Queued = max(st.Queued-st.Running, 0)
+	return st, nil
 }

@@ -18,24 +18,47 @@ func (s *Store) Batch(ctx context.Context, jobID string, seq int) (warm.Batch, e
 	return b, nil
 }
 
-// PendingTasks lists the batch's URLs that passed the probe and have no
-// result at the batch's POP yet.
-func (s *Store) PendingTasks(ctx context.Context, b warm.Batch) ([]warm.Task, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT u.idx, u.url FROM job_urls u
-		WHERE u.job_id = $1 AND u.idx >= $2 AND u.idx < $3 AND u.error = ''
-		AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = u.job_id AND r.pop = $4 AND r.url_idx = u.idx)
-		ORDER BY u.idx`, b.JobID, b.From, b.To, b.POP)
+// PendingTasks lists the batch's tasks — each URL that passed the probe, in
+// each variant — that have no result at the batch's POP yet.
+func (s *Store) PendingTasks(ctx context.Context, b warm.Batch, variants []string) ([]warm.Task, error) {
+	r := s.db.Reader()
+	done := map[[2]any]bool{}
+	rows, err := r.Query(ctx, `SELECT url_idx, variant FROM results
+		WHERE job_id = $1 AND pop = $2 AND url_idx >= $3 AND url_idx < $4`, b.JobID, b.POP, b.From, b.To)
+	if err != nil {
+		return nil, fmt.Errorf("pending tasks: %w", err)
+	}
+	for rows.Next() {
+		var idx int
+		var v string
+		if err := rows.Scan(&idx, &v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done[[2]any{idx, v}] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = r.Query(ctx, `SELECT idx, url FROM job_urls WHERE job_id = $1 AND idx >= $2 AND idx < $3 AND error = ''
+		ORDER BY idx`, b.JobID, b.From, b.To)
 	if err != nil {
 		return nil, fmt.Errorf("pending tasks: %w", err)
 	}
 	defer rows.Close()
-	tasks := make([]warm.Task, 0, b.Size())
+	tasks := make([]warm.Task, 0, b.Size()*len(variants))
 	for rows.Next() {
 		var t warm.Task
 		if err := rows.Scan(&t.URLIndex, &t.URL); err != nil {
 			return nil, err
 		}
-		tasks = append(tasks, t)
+		for _, v := range variants {
+			if !done[[2]any{t.URLIndex, v}] {
+				t.Variant = v
+				tasks = append(tasks, t)
+			}
+		}
 	}
 	return tasks, rows.Err()
 }
@@ -89,22 +112,22 @@ func (s *Store) status(ctx context.Context, jobID string) (warm.Status, error) {
 }
 
 // resultColumns are written per task; the order matches resultArgs.
-const resultColumns = `job_id, pop, url_idx, ok, status_code, bytes, cache_status, served_by, edge_ip,
-	ttfb_us, duration_us, attempts, error, at`
+const resultColumns = `job_id, pop, url_idx, variant, ok, status_code, bytes, cache_status, served_by, edge_ip,
+	ttfb_us, duration_us, attempts, error, at, verified, reason, warning`
 
-const resultWidth = 13 // columns after job_id
+const resultWidth = 17 // columns after job_id
 
 func resultArgs(args []any, r *warm.Result) []any {
-	return append(args, r.POP, r.URLIndex, r.OK, r.StatusCode, r.Bytes, r.CacheStatus, r.ServedBy, r.EdgeIP,
-		r.TTFB.Microseconds(), r.Duration.Microseconds(), r.Attempts, r.Error, micros(r.At))
+	return append(args, r.POP, r.URLIndex, r.Variant, r.OK, r.StatusCode, r.Bytes, r.CacheStatus, r.ServedBy, r.EdgeIP,
+		r.TTFB.Microseconds(), r.Duration.Microseconds(), r.Attempts, r.Error, micros(r.At), r.Verified, r.Reason, r.Warning)
 }
 
 // insertResults writes results, skipping any already recorded, and adds what
 // was new to the job's and POPs' counters. It returns how many were new.
 func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results []warm.Result) (int, error) {
 	type popDelta struct {
-		done, ok, failed, bytes, attempted int64
-		reached                            bool
+		done, ok, failed, bytes, attempted, verified, notCached int64
+		reached                                                 bool
 	}
 	var job popDelta
 	pops := map[string]*popDelta{}
@@ -126,16 +149,16 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 			args = resultArgs(args, &part[i])
 		}
 		q, err := tx.Query(ctx, `INSERT INTO results (`+resultColumns+`) VALUES `+string(rows)+`
-			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts`, args...)
+			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts, verified, reason`, args...)
 		if err != nil {
 			return 0, fmt.Errorf("insert results: %w", err)
 		}
 		for q.Next() {
-			var pop string
-			var ok bool
+			var pop, reason string
+			var ok, verified bool
 			var bytes int64
 			var code, attempts int
-			if err := q.Scan(&pop, &ok, &bytes, &code, &attempts); err != nil {
+			if err := q.Scan(&pop, &ok, &bytes, &code, &attempts, &verified, &reason); err != nil {
 				q.Close()
 				return 0, err
 			}
@@ -156,6 +179,12 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 				if attempts > 0 {
 					x.attempted++
 				}
+				if ok && verified {
+					x.verified++
+				}
+				if ok && reason != "" {
+					x.notCached++
+				}
 			}
 		}
 		q.Close()
@@ -167,15 +196,17 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 		return 0, nil
 	}
 	_, err := tx.Exec(ctx, `UPDATE jobs SET done_count = done_count + $2, ok_count = ok_count + $3,
-		failed_count = failed_count + $4, download_size = download_size + $5, updated_at = $6 WHERE id = $1`,
-		jobID, job.done, job.ok, job.failed, job.bytes, micros(s.now()))
+		failed_count = failed_count + $4, download_size = download_size + $5, updated_at = $6,
+		verified_count = verified_count + $7, not_cached_count = not_cached_count + $8 WHERE id = $1`,
+		jobID, job.done, job.ok, job.failed, job.bytes, micros(s.now()), job.verified, job.notCached)
 	if err != nil {
 		return 0, fmt.Errorf("job counters: %w", err)
 	}
 	for code, d := range pops {
 		_, err := tx.Exec(ctx, `UPDATE job_pops SET done = done + $3, ok = ok + $4, failed = failed + $5,
-			bytes = bytes + $6, attempted = attempted + $7, reached = (reached OR $8) WHERE job_id = $1 AND code = $2`,
-			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached)
+			bytes = bytes + $6, attempted = attempted + $7, reached = (reached OR $8), verified = verified + $9,
+			not_cached = not_cached + $10 WHERE job_id = $1 AND code = $2`,
+			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached, d.verified, d.notCached)
 		if err != nil {
 			return 0, fmt.Errorf("pop counters: %w", err)
 		}

@@ -52,10 +52,19 @@ type Job struct {
 	Timeout        time.Duration
 	NeedInvalidate bool
 	DistributionID string // CloudFront distribution to invalidate; empty: found from CFDomain
-	URLCount       int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	TimeoutAt      time.Time
+	// Verify proves each warm: a cheap second request through the same
+	// edge must come back a HIT from the intended POP.
+	Verify bool
+	// Encodings, when set, makes each URL × POP one task per
+	// Accept-Encoding value, so every variant a cache keys on is warmed.
+	Encodings []string
+	// Expand lists the kinds of document (hls, dash, sitemap) whose
+	// references are added to the URL list while planning.
+	Expand    []string
+	URLCount  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	TimeoutAt time.Time
 }
 
 // Counts are a job's task counters. They are kept by the store as results
@@ -71,6 +80,9 @@ type Counts struct {
 	PlannedURLs  int   // URLs whose batches are queued
 	Planned      bool  // every URL is planned; Total is final
 	Invalidated  bool  // the caches were cleared before warming (need_invalidate)
+	Verified     int64 // tasks proven cached at their POP after the warm
+	NotCached    int64 // tasks fetched fine but not cached (see their reason)
+	Expanded     bool  // the URL list was expanded (Expand)
 }
 
 // Percent is floor(100 × done / total), the original's percentage_complete
@@ -121,6 +133,8 @@ type POPState struct {
 	OK          int64
 	Failed      int64
 	Bytes       int64
+	Verified    int64
+	NotCached   int64
 	// Reached is set once any fetch through the POP got an HTTP answer, so a
 	// POP whose every connection failed can be told apart from one that
 	// answered 404s.
@@ -135,4 +149,18 @@ type Summary struct {
 	Job         Job
 	FailurePOPs []string
 	FailureURLs []string
+	// NotCachedURLs fetched fine somewhere but were not cached there.
+	NotCachedURLs []string
+	// Warnings explain what may keep viewers from the warmed copies
+	// ("responses vary on Accept-Language; the job sends one value").
+	Warnings []string
+}
+
+// Variants is the list of variants each URL × POP is fetched in: the
+// job's encodings, or one unnamed variant.
+func (j *Job) Variants() []string {
+	if len(j.Encodings) == 0 {
+		return []string{""}
+	}
+	return j.Encodings
 }

@@ -22,8 +22,11 @@ type Planner struct {
 	Resolver    Resolver
 	Prober      Fetcher
 	Invalidator Invalidator
-	Log         *slog.Logger
-	Now         func() time.Time
+	Expander    Expander
+	// MaxURLs caps an expanded URL list, as it caps a submitted one.
+	MaxURLs int
+	Log     *slog.Logger
+	Now     func() time.Time
 
 	ChunkSize        int // URLs probed and planned per checkpoint
 	BatchSize        int // URLs per batch (one POP); ChunkSize is a multiple of it
@@ -77,6 +80,11 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 	if err != nil {
 		return err
 	}
+	if len(job.Expand) > 0 && !prog.Expanded {
+		if all, err = p.expand(ctx, job, usable, all); all == nil {
+			return err
+		}
+	}
 	if job.NeedInvalidate && !prog.Invalidated {
 		if done, err := p.invalidate(ctx, job, usable, all); !done {
 			return err
@@ -111,6 +119,30 @@ func (p *Planner) invalidate(ctx context.Context, job *Job, usable []POPState, u
 		return false, err
 	}
 	return true, p.Store.MarkInvalidated(ctx, job.ID, note)
+}
+
+// expand adds what the job's documents (playlists, manifests, sitemaps)
+// refer to, read through the first usable POP, before anything else: the
+// invalidation and the probes cover the whole list. A document that cannot
+// be read, or a list past MaxURLs, fails the job: a silently incomplete
+// list is what users complain of. It returns nil when planning stops.
+func (p *Planner) expand(ctx context.Context, job *Job, usable []POPState, urls []string) ([]string, error) {
+	if err := p.Store.Note(ctx, job.ID, fmt.Sprintf("expanding %d URLs (%s)", len(urls), strings.Join(job.Expand, ", "))); err != nil {
+		return nil, err
+	}
+	all, err := p.Expander.Expand(ctx, job, usable[0], urls, p.MaxURLs)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, nil // timed out or stopping; the timeout step ends the job
+	case err != nil:
+		_, err = p.Store.Transition(ctx, job.ID, []Status{StatusInProgress}, StatusFailed, "expand: "+err.Error())
+		return nil, err
+	}
+	if err := p.Store.ReplaceURLs(ctx, job.ID, all); err != nil {
+		return nil, err
+	}
+	job.URLCount = len(all)
+	return all, p.Store.Note(ctx, job.ID, fmt.Sprintf("expanded %d URLs to %d", len(urls), len(all)))
 }
 
 // chunk is a range of URLs probed and saved together.
@@ -201,7 +233,9 @@ func (p *Planner) planChunk(job *Job, usable []POPState, c *chunk) PlanChunk {
 	for i, u := range c.urls {
 		if u.Error != "" {
 			for _, pop := range usable {
-				out.Failed = append(out.Failed, Result{URLIndex: u.Index, POP: pop.Code, Error: u.Error, At: now})
+				for _, v := range job.Variants() {
+					out.Failed = append(out.Failed, Result{URLIndex: u.Index, POP: pop.Code, Variant: v, Error: u.Error, At: now})
+				}
 			}
 			continue
 		}

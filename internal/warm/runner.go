@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type Runner struct {
 	AgentID string
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Observer, if set, hears of every result this runner records.
+	Observer Observer
 
 	FlushEvery     int           // results per write
 	FlushInterval  time.Duration // longest wait before writing what there is
@@ -53,7 +56,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan st
 			addrs = p.Addresses
 		}
 	}
-	tasks, err := r.Store.PendingTasks(ctx, b)
+	tasks, err := r.Store.PendingTasks(ctx, b, job.Variants())
 	if err != nil {
 		return err
 	}
@@ -101,7 +104,8 @@ func (r *Runner) fetchAll(ctx, fetchCtx context.Context, job *Job, b Batch, addr
 		n := 0
 		defer func() { fed <- n }()
 		for _, t := range tasks {
-			w := poolWork{ctx: fetchCtx, req: FetchRequest{URL: t.URL, Addresses: addrs, Headers: job.Headers}, task: t, out: out}
+			req := FetchRequest{URL: t.URL, Addresses: addrs, Headers: variantHeaders(job.Headers, t.Variant), Verify: job.Verify, POP: b.POP, Variant: t.Variant}
+			w := poolWork{ctx: fetchCtx, req: req, task: t, out: out}
 			select {
 			case r.Pool.in <- w:
 				n++
@@ -144,7 +148,10 @@ func (r *Runner) fetchAll(ctx, fetchCtx context.Context, job *Job, b Batch, addr
 			if fetchCtx.Err() != nil && !d.res.OK {
 				continue // aborted, not done: the task stays pending
 			}
-			d.res.URLIndex, d.res.POP = d.task.URLIndex, b.POP
+			d.res.URLIndex, d.res.POP, d.res.Variant = d.task.URLIndex, b.POP, d.task.Variant
+			if r.Observer != nil {
+				r.Observer.Observe(d.res)
+			}
 			pending = append(pending, d.res)
 			if len(pending) >= r.FlushEvery {
 				if err := flush(BatchRunning); err != nil {
@@ -170,4 +177,18 @@ func (r *Runner) fetchAll(ctx, fetchCtx context.Context, job *Job, b Batch, addr
 		return false, status, err
 	}
 	return complete, status, nil
+}
+
+// variantHeaders are the job's headers with the variant's Accept-Encoding.
+func variantHeaders(headers []string, variant string) []string {
+	if variant == "" {
+		return headers
+	}
+	out := make([]string, 0, len(headers)+1)
+	for _, h := range headers {
+		if name, _ := ParseHeader(h); !strings.EqualFold(name, "Accept-Encoding") {
+			out = append(out, h)
+		}
+	}
+	return append(out, "Accept-Encoding: "+variant)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -49,7 +50,13 @@ type JobSpec struct {
 	InstanceCount  *int
 	NeedInvalidate bool
 	DistributionID string
+	Verify         *bool // default true
+	Encodings      []string
+	Expand         []string
 }
+
+// ExpandKinds are the documents a job can expand.
+var ExpandKinds = []string{"hls", "dash", "sitemap"}
 
 // NewJob checks a spec and builds the job it asks for, with its de-duplicated
 // URL list. Every problem is an *InputError naming the field, or an
@@ -102,6 +109,15 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 			return nil, nil, err
 		}
 	}
+	encodings, err := cleanEncodings(spec.Encodings)
+	if err != nil {
+		return nil, nil, err
+	}
+	expand, err := cleanExpand(spec.Expand)
+	if err != nil {
+		return nil, nil, err
+	}
+	verify := spec.Verify == nil || *spec.Verify
 	dist := strings.TrimSpace(spec.DistributionID)
 	if dist != "" && !validDistributionID(dist) {
 		return nil, nil, Invalid("distribution_id", "%q is not a CloudFront distribution id (such as E2QWRUHAPOMQZL)", dist)
@@ -117,12 +133,48 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		Timeout:        timeout,
 		NeedInvalidate: spec.NeedInvalidate,
 		DistributionID: dist,
+		Verify:         verify,
+		Encodings:      encodings,
+		Expand:         expand,
 		URLCount:       len(urls),
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		TimeoutAt:      now.Add(timeout),
 	}
 	return job, urls, nil
+}
+
+// cleanEncodings checks the Accept-Encoding values to warm, one variant
+// each: content codings such as br, gzip, zstd, deflate, or identity.
+func cleanEncodings(raw []string) ([]string, error) {
+	if len(raw) > 8 {
+		return nil, Invalid("encodings", "%d values; the limit is 8", len(raw))
+	}
+	var out []string
+	for i, e := range raw {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if !validToken(e) {
+			return nil, Invalid(fmt.Sprintf("encodings[%d]", i), "%q is not a content coding (such as br, gzip or identity)", raw[i])
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func cleanExpand(raw []string) ([]string, error) {
+	var out []string
+	for i, k := range raw {
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !slices.Contains(ExpandKinds, k) {
+			return nil, Invalid(fmt.Sprintf("expand[%d]", i), "%q is not one of hls, dash, sitemap", raw[i])
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // validDistributionID: CloudFront ids are upper-case letters and digits.

@@ -101,9 +101,12 @@ type Store interface {
 	FinishPlanning(ctx context.Context, jobID string) error
 
 	Batch(ctx context.Context, jobID string, seq int) (Batch, error)
-	// PendingTasks lists the batch's tasks that have no result yet and whose
-	// URL passed the probe.
-	PendingTasks(ctx context.Context, b Batch) ([]Task, error)
+	// PendingTasks lists the batch's tasks (each URL in each variant) that
+	// have no result yet and whose URL passed the probe.
+	PendingTasks(ctx context.Context, b Batch, variants []string) ([]Task, error)
+	// ReplaceURLs swaps a job's URL list for its expansion, before any of
+	// it is planned.
+	ReplaceURLs(ctx context.Context, jobID string, urls []string) error
 	ClaimBatch(ctx context.Context, b Batch, agentID string, tasks int) error
 	// RecordResults writes results, updates the counters, moves the batch to
 	// state, finishes the job when its last task is done, and returns the
@@ -111,6 +114,8 @@ type Store interface {
 	RecordResults(ctx context.Context, b Batch, results []Result, state BatchState) (Status, error)
 
 	Summary(ctx context.Context, id string) (*Summary, error)
+	// Stats is the state of every job at once, for monitoring.
+	Stats(ctx context.Context) (Stats, error)
 	Tasks(ctx context.Context, jobID string, f TaskFilter, fn func(TaskRow) error) error
 
 	DesiredCapacity(ctx context.Context) (int, error)
@@ -126,9 +131,28 @@ type Store interface {
 	ReleaseAgentBatches(ctx context.Context, agentID string) error
 }
 
+// Stats are gauges of the whole system.
+type Stats struct {
+	Jobs    map[Status]int64 // jobs by status
+	Queued  int64            // tasks of running jobs waiting for an agent
+	Running int64            // tasks being fetched
+}
+
+// Observer hears of every recorded task, for metrics.
+type Observer interface {
+	Observe(r Result)
+}
+
 // Resolver turns a job's targets into POPs with addresses to connect to.
 type Resolver interface {
 	Resolve(ctx context.Context, cfDomain string, targets []Target) []POPState
+}
+
+// Expander reads a job's documents (HLS playlists, DASH manifests,
+// sitemaps) through a POP and returns the URL list with every URL they
+// refer to.
+type Expander interface {
+	Expand(ctx context.Context, job *Job, via POPState, urls []string, limit int) ([]string, error)
 }
 
 // Invalidator clears a job's URLs from its POPs' caches before warming, and
@@ -142,6 +166,12 @@ type FetchRequest struct {
 	URL       string
 	Addresses []string // the POP's addresses; retries rotate through them
 	Headers   []string // "Name: value"
+	// Verify asks for proof that the fetched object is now cached at POP.
+	Verify bool
+	POP    string
+	// Variant is the Accept-Encoding value of an encodings job ("" when
+	// the job warms one variant).
+	Variant string
 }
 
 // Fetcher talks to edges.

@@ -25,10 +25,12 @@ type Batch struct {
 // Size is the number of URLs the batch covers.
 func (b Batch) Size() int { return b.To - b.From }
 
-// Task is one URL through one POP: the unit that is fetched and counted.
+// Task is one URL through one POP (in one variant): the unit that is
+// fetched and counted.
 type Task struct {
 	URLIndex int
 	URL      string
+	Variant  string // the Accept-Encoding value, when the job has encodings
 }
 
 // Result is the outcome of one task. Results are written in bulk and are
@@ -37,6 +39,7 @@ type Task struct {
 type Result struct {
 	URLIndex    int
 	POP         string
+	Variant     string
 	OK          bool
 	StatusCode  int // 0 when no HTTP answer came back
 	Bytes       int64
@@ -48,7 +51,20 @@ type Result struct {
 	Attempts    int
 	Error       string
 	At          time.Time
+	// Verified: a second request through the same edge was a HIT from
+	// the intended POP.
+	Verified bool
+	// Reason says why a task that fetched fine is not cached (no-store,
+	// Set-Cookie, served by another POP, MISS…); empty when cached or not
+	// verified.
+	Reason string
+	// Warning notes what may keep viewers from this copy (a Vary the job
+	// does not cover).
+	Warning string
 }
+
+// NotCached reports whether the task fetched fine but is not cached.
+func (r Result) NotCached() bool { return r.OK && r.Reason != "" }
 
 // TaskRow is a recorded result with its URL, for reports.
 type TaskRow struct {

@@ -140,6 +140,8 @@ func Run(t *testing.T, open Opener) {
 		"ListJobs":                      testListJobs,
 		"Settings":                      testSettings,
 		"Agents":                        testAgents,
+		"VariantsAndVerification":       testVariantsAndVerification,
+		"ReplaceURLs":                   testReplaceURLs,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {
@@ -270,14 +272,14 @@ func testPlanAndPending(t *testing.T, f *fixture) {
 	if _, err := f.s.Batch(f.ctx, "j1", 9); !errors.Is(err, warm.ErrNotFound) {
 		t.Fatalf("unknown batch: %v", err)
 	}
-	tasks, err := f.s.PendingTasks(f.ctx, b)
+	tasks, err := f.s.PendingTasks(f.ctx, b, []string{""})
 	f.must(err)
 	if len(tasks) != 2 || tasks[0].URL != "https://a.test/0" || tasks[1].URLIndex != 1 {
 		t.Fatalf("pending tasks (URL 2 failed its probe): %+v", tasks)
 	}
 	_, err = f.s.RecordResults(f.ctx, b, results("DDD1-P1", 0, 1, true), warm.BatchRunning)
 	f.must(err)
-	tasks, err = f.s.PendingTasks(f.ctx, b)
+	tasks, err = f.s.PendingTasks(f.ctx, b, []string{""})
 	f.must(err)
 	if len(tasks) != 1 || tasks[0].URLIndex != 1 {
 		t.Fatalf("pending after one result: %+v", tasks)
@@ -506,5 +508,76 @@ func testAgents(t *testing.T, f *fixture) {
 	f.must(err)
 	if len(all) != 1 || all[0].ID != "b" {
 		t.Fatalf("after remove: %+v", all)
+	}
+}
+
+func testVariantsAndVerification(t *testing.T, f *fixture) {
+	j := &warm.Job{ID: "j1", Status: warm.StatusInProgress, CFDomain: "d1.cloudfront.net", TargetType: "pop",
+		Targets: []warm.Target{{Code: "AAA1-P1"}}, Verify: true, Encodings: []string{"br", "gzip"}, Expand: []string{"hls"},
+		URLCount: 2, CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(time.Hour)}
+	f.must(f.s.CreateJob(f.ctx, j, []string{"https://a.test/0", "https://a.test/1"}))
+	got, err := f.s.Job(f.ctx, "j1")
+	f.must(err)
+	if !got.Verify || fmt.Sprint(got.Encodings) != "[br gzip]" || fmt.Sprint(got.Expand) != "[hls]" {
+		t.Fatalf("job: %+v", got)
+	}
+	f.must(f.s.SavePOPs(f.ctx, "j1", []warm.POPState{{Code: "AAA1-P1", Addresses: []string{"192.0.2.1"}}}))
+	if p := f.progress("j1"); p.Total != 4 {
+		t.Fatalf("total %d, want 2 URLs × 1 POP × 2 encodings", p.Total)
+	}
+	us, _ := f.s.URLs(f.ctx, "j1", 0, 2)
+	b := warm.Batch{JobID: "j1", Seq: 0, POP: "AAA1-P1", From: 0, To: 2}
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: []warm.Batch{b}, PlannedURLs: 2}))
+	tasks, err := f.s.PendingTasks(f.ctx, b, got.Variants())
+	f.must(err)
+	if len(tasks) != 4 || tasks[0].Variant != "br" || tasks[1].Variant != "gzip" || tasks[1].URLIndex != 0 {
+		t.Fatalf("tasks: %+v", tasks)
+	}
+	rs := []warm.Result{
+		{URLIndex: 0, POP: "AAA1-P1", Variant: "br", OK: true, StatusCode: 200, Attempts: 1, Verified: true},
+		{URLIndex: 0, POP: "AAA1-P1", Variant: "gzip", OK: true, StatusCode: 200, Attempts: 1, Verified: true,
+			Warning: "responses vary on Accept-Language; the job sends one value"},
+		{URLIndex: 1, POP: "AAA1-P1", Variant: "br", OK: true, StatusCode: 200, Attempts: 1, Reason: "no-store"},
+	}
+	_, err = f.s.RecordResults(f.ctx, b, rs, warm.BatchRunning)
+	f.must(err)
+	tasks, err = f.s.PendingTasks(f.ctx, b, got.Variants())
+	f.must(err)
+	if len(tasks) != 1 || tasks[0].URLIndex != 1 || tasks[0].Variant != "gzip" {
+		t.Fatalf("pending after three: %+v", tasks)
+	}
+	p := f.progress("j1")
+	if p.Verified != 2 || p.NotCached != 1 || p.Done != 3 {
+		t.Fatalf("counts %+v", p.Counts)
+	}
+	pops, _ := f.s.POPs(f.ctx, "j1")
+	if pops[0].Verified != 2 || pops[0].NotCached != 1 {
+		t.Fatalf("pop counts %+v", pops[0])
+	}
+	sum, err := f.s.Summary(f.ctx, "j1")
+	f.must(err)
+	if fmt.Sprint(sum.NotCachedURLs) != "[https://a.test/1]" || len(sum.Warnings) != 1 || len(sum.FailureURLs) != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	var rows []warm.TaskRow
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != 3 || rows[1].Variant != "gzip" || rows[1].Warning == "" || rows[2].Reason != "no-store" || !rows[0].Verified {
+		t.Fatalf("rows %+v", rows)
+	}
+}
+
+func testReplaceURLs(t *testing.T, f *fixture) {
+	f.job("j1", "https://a.test/master.m3u8")
+	f.must(f.s.SavePOPs(f.ctx, "j1", []warm.POPState{
+		{Code: "AAA1-P1", Addresses: []string{"192.0.2.1"}}, {Code: "BBB1-P1", Addresses: []string{"192.0.2.2"}}}))
+	f.must(f.s.ReplaceURLs(f.ctx, "j1", []string{"https://a.test/master.m3u8", "https://a.test/a.m3u8", "https://a.test/s1.ts"}))
+	p := f.progress("j1")
+	if p.URLCount != 3 || p.Total != 6 || !p.Expanded {
+		t.Fatalf("after replace: %d URLs, %d tasks, expanded %v", p.URLCount, p.Total, p.Expanded)
+	}
+	all, err := f.s.JobURLs(f.ctx, "j1")
+	f.must(err)
+	if len(all) != 3 || all[2] != "https://a.test/s1.ts" {
+		t.Fatalf("urls %v", all)
 	}
 }

@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"prewarm/internal/minicdn"
+)
+
+// serveDoc serves a fixed document at path, cacheable.
+func serveDoc(cdn *minicdn.CDN, path, contentType string, body []byte) {
+	cdn.Origin.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Write(body)
+	})
+}
+
+// expand: "hls" turns a master playlist into its renditions and segments,
+// all warmed and all HITs; "sitemap" follows an index to gzipped and plain
+// sitemaps; a list past the job's cap fails the job, never silently cut.
+func TestExpandHLSAndSitemaps(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "EXP1-P1"}, {Code: "EXP2-P1", CloudFront: true}}})
+	serveDoc(cdn, "/hls/master.m3u8", "application/vnd.apple.mpegurl", []byte("#EXTM3U\n"+
+		"#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\nlow/index.m3u8\n"+
+		"#EXT-X-STREAM-INF:BANDWIDTH=2400000,RESOLUTION=1280x720\n"+cdn.URL("/hls/high/index.m3u8")+"\n"))
+	for _, r := range []string{"low", "high"} {
+		var pl strings.Builder
+		pl.WriteString("#EXTM3U\n#EXT-X-TARGETDURATION:6\n")
+		for i := range 5 {
+			fmt.Fprintf(&pl, "#EXTINF:6.0,\nseg%d.ts\n", i)
+		}
+		pl.WriteString("#EXT-X-ENDLIST\n")
+		serveDoc(cdn, "/hls/"+r+"/index.m3u8", "application/vnd.apple.mpegurl", []byte(pl.String()))
+	}
+	srv := startServe(t, "", append(serveArgs(cdn), "--max-urls", "30")...)
+
+	id := srv.submit(map[string]any{"url_list": []string{cdn.URL("/hls/master.m3u8")}, "cf_domain": cdn.CFDomain,
+		"pops": []string{"EXP1-P1", "EXP2-P1"}, "expand": "hls"})
+	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
+	if p["status"] != "FINISHED" || num(p["total_count"]) != 26 || num(p["verified_count"]) != 26 {
+		t.Fatalf("HLS ladder: %v", p)
+	}
+	_, j := srv.call("GET", "/jobs/"+id, nil)
+	if num(j["url_count"]) != 13 {
+		t.Fatalf("url_count %v, want master + 2 playlists + 10 segments", j["url_count"])
+	}
+	var urls []string
+	urls = append(urls, cdn.URL("/hls/master.m3u8"), cdn.URL("/hls/low/index.m3u8"), cdn.URL("/hls/high/index.m3u8"))
+	for _, r := range []string{"low", "high"} {
+		for i := range 5 {
+			urls = append(urls, cdn.URL(fmt.Sprintf("/hls/%s/seg%d.ts", r, i)))
+		}
+	}
+	checkHits(t, cdn, cdn.POPs, urls)
+
+	// A sitemap index naming a gzipped and a plain sitemap.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	fmt.Fprintf(zw, `<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>%s</loc></url><url><loc>%s</loc></url></urlset>`,
+		cdn.URL("/site/a.html"), cdn.URL("/site/b.html"))
+	zw.Close()
+	serveDoc(cdn, "/sitemap-1.xml.gz", "application/gzip", gz.Bytes())
+	serveDoc(cdn, "/sitemap-2.xml", "application/xml", fmt.Appendf(nil,
+		`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc> %s </loc></url></urlset>`, cdn.URL("/site/c.html?x=1&amp;y=2")))
+	serveDoc(cdn, "/sitemap.xml", "application/xml", fmt.Appendf(nil,
+		`<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>%s</loc></sitemap><sitemap><loc>%s</loc></sitemap></sitemapindex>`,
+		cdn.URL("/sitemap-1.xml.gz"), cdn.URL("/sitemap-2.xml")))
+	id = srv.submit(map[string]any{"url_list": []string{cdn.URL("/sitemap.xml")}, "cf_domain": cdn.CFDomain,
+		"pops": []string{"EXP1-P1"}, "expand": []string{"sitemap"}})
+	p = srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
+	if p["status"] != "FINISHED" || num(p["total_count"]) != 6 || num(p["verified_count"]) != 6 {
+		t.Fatalf("sitemap: %v", p)
+	}
+	checkHits(t, cdn, cdn.POPs[:1], []string{cdn.URL("/site/a.html"), cdn.URL("/site/b.html"), cdn.URL("/site/c.html?x=1&y=2")})
+
+	// Past the cap (--max-urls 30): the job fails and says why.
+	var big strings.Builder
+	big.WriteString("#EXTM3U\n")
+	for i := range 40 {
+		fmt.Fprintf(&big, "#EXTINF:6.0,\nbig%d.ts\n", i)
+	}
+	serveDoc(cdn, "/hls/big.m3u8", "application/vnd.apple.mpegurl", []byte(big.String()))
+	id = srv.submit(map[string]any{"url_list": []string{cdn.URL("/hls/big.m3u8")}, "cf_domain": cdn.CFDomain,
+		"pops": []string{"EXP1-P1"}, "expand": "hls"})
+	p = srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
+	if p["status"] != "FAILED" || !strings.Contains(p["message"].(string), "limit of 30") || num(p["download_count"]) != 0 {
+		t.Fatalf("past the cap: %v", p)
+	}
+	if code, out := srv.call("POST", "/prewarm", map[string]any{"url_list": []string{cdn.URL("/x")}, "cf_domain": cdn.CFDomain, "expand": "flv"}); code != 400 ||
+		!strings.Contains(out["message"].(string), "expand[0]") {
+		t.Fatalf("bad expand kind: %d %v", code, out)
+	}
+}
+
+// /metrics serves Prometheus metrics to a caller with the key (header or
+// bearer token), and the dashboard is served at /.
+func TestMetricsAndDashboardAreServed(t *testing.T) {
+	t.Parallel()
+	cdn := twoPOPs(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	id := srv.submit(job(cdn, urlsOf(cdn, "/m/", 5), nil))
+	srv.wait(id, 30*time.Second, "FINISHED")
+	get := func(path string, h http.Header) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header = h
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if code, _ := get("/metrics", http.Header{}); code != 401 {
+		t.Fatalf("metrics without a key: %d", code)
+	}
+	code, body := get("/metrics", http.Header{"Authorization": {"Bearer " + apiKey}})
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`prewarm_tasks_total{pop="AAA1-P1",result="ok"} 5`,
+		`prewarm_fetched_bytes_total{pop="BBB1-P1"} 5120`,
+		`prewarm_fetch_duration_seconds_count{result="ok"} 10`,
+		`prewarm_jobs{status="FINISHED"} 1`,
+		`prewarm_tasks_queued 0`,
+		`prewarm_agents{state="active"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	code, page := get("/", http.Header{})
+	if code != 200 || !strings.Contains(page, "prewarm") {
+		t.Fatalf("dashboard: %d", code)
+	}
+}

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"prewarm/internal/minicdn"
+)
+
+// Verification: objects that fetched fine but did not stay in the cache are
+// reported not cached with why; a POP that answers as another POP is
+// flagged; verify: false turns the proof off.
+func TestVerificationReportsWhatDidNotCache(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{
+		{Code: "VER1-P1", CloudFront: true},
+		{Code: "VER2-P1", CloudFront: true, ServedBy: "VER9-P1"},
+	}})
+	srv := startServe(t, "", serveArgs(cdn)...)
+	cached, noStore, cookie, lang := cdn.URL("/v/ok.js"), cdn.URL("/nostore/a.json"), cdn.URL("/cookie/b.html"), cdn.URL("/vary-lang/c.html")
+	id := srv.submit(map[string]any{"url_list": []string{cached, noStore, cookie, lang}, "cf_domain": cdn.CFDomain,
+		"pops": []string{"VER1-P1", "VER2-P1"}, "header": []string{"Accept-Language: en"}})
+	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
+	// VER1: ok.js and c.html cached; a.json and b.html not. VER2: every task
+	// answered as VER9.
+	if p["status"] != "FINISHED" || num(p["success_count"]) != 8 || num(p["verified_count"]) != 2 || num(p["not_cached_count"]) != 6 {
+		t.Fatalf("progress: %v", p)
+	}
+	_, sum := srv.call("GET", "/summary?req_id="+id, nil)
+	if got := fmt.Sprint(sum["not_cached_urls"]); got != fmt.Sprint([]string{cached, noStore, cookie, lang}) {
+		t.Fatalf("not_cached_urls %s", got)
+	}
+	if got := fmt.Sprint(sum["warnings"]); !strings.Contains(got, "responses vary on Accept-Language; the job sends one value") {
+		t.Fatalf("warnings %s", got)
+	}
+	code, body := fetchBody(t, sum["failure_pop_urls_report"].(string)+"&tasks=all")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	for _, want := range []string{
+		"VER1-P1," + noStore + ",200,,1,",
+		"Cache-Control: no-store",
+		"the response sets a cookie",
+		"served by VER9-P1, not VER2-P1",
+		"VER1-P1," + cached,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("report lacks %q:\n%s", want, body)
+		}
+	}
+	if !strings.Contains(strings.Split(body, "\n")[0], "variant,verified,reason,warning") {
+		t.Fatalf("header: %s", strings.Split(body, "\n")[0])
+	}
+
+	// verify: false: nothing is proven, nothing is flagged.
+	id = srv.submit(map[string]any{"url_list": []string{noStore}, "cf_domain": cdn.CFDomain, "pops": []string{"VER1-P1"}, "verify": false})
+	if p := srv.wait(id, 30*time.Second, "FINISHED"); num(p["verified_count"]) != 0 || num(p["not_cached_count"]) != 0 || num(p["success_count"]) != 1 {
+		t.Fatalf("verify false: %v", p)
+	}
+}
+
+// encodings: an object with Vary: Accept-Encoding, warmed in three
+// encodings, is a HIT in each at every POP.
+func TestEncodingsWarmEachVariant(t *testing.T) {
+	t.Parallel()
+	cdn := twoPOPs(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	u := cdn.URL("/vary-encoding/app.js")
+	encodings := []string{"br", "gzip", "identity"}
+	id := srv.submit(job(cdn, []string{u}, map[string]any{"encodings": encodings}))
+	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
+	if p["status"] != "FINISHED" || num(p["total_count"]) != 6 || num(p["verified_count"]) != 6 {
+		t.Fatalf("progress: %v", p)
+	}
+	for _, pop := range cdn.POPs {
+		for _, e := range encodings {
+			r, err := cdn.ViewerGet(t.Context(), pop, u, http.Header{"Accept-Encoding": {e}})
+			if err != nil || !r.Hit {
+				t.Errorf("%s at %s: not a HIT (%v)", e, pop.Code, err)
+			}
+		}
+	}
+	// Without encodings the summary warns that only one variant is warm.
+	id = srv.submit(job(cdn, []string{cdn.URL("/vary-encoding/other.js")}, nil))
+	srv.wait(id, 30*time.Second, "FINISHED")
+	_, sum := srv.call("GET", "/summary?req_id="+id, nil)
+	if !strings.Contains(fmt.Sprint(sum["warnings"]), "list encodings to warm each") {
+		t.Fatalf("warnings: %v", sum["warnings"])
+	}
+}

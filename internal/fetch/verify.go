@@ -1,0 +1,126 @@
+package fetch
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"prewarm/internal/warm"
+)
+
+// verify proves a warm: a cheap second request through the same edge
+// address must come back a HIT from the intended POP. When it does not, the
+// task gets the most likely reason, read from the warm's own response
+// (Cache-Control, Set-Cookie, Vary) or from the probe (MISS); a Vary the job
+// does not cover becomes a warning either way.
+func (c *Client) verify(ctx context.Context, r warm.FetchRequest, res *warm.Result, h http.Header) {
+	reason, warning := cacheHints(h, r)
+	res.Warning = warning
+	if pop := strings.TrimSpace(h.Get("X-Amz-Cf-Pop")); pop != "" && cloudFrontCode.MatchString(r.POP) && !strings.EqualFold(pop, r.POP) {
+		res.Reason = fmt.Sprintf("served by %s, not %s (DNS steered the request elsewhere)", pop, r.POP)
+		return
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		return
+	}
+	status := c.probeCache(ctx, u, r.Headers, res.EdgeIP)
+	switch status {
+	case Hit, RefreshHit, Stale, Revalidated, Updating:
+		res.Verified = true
+		return
+	}
+	switch {
+	case reason != "":
+	case status == "":
+		reason = "the edge's answer says nothing of its cache (no X-Cache, Cache-Status or Age)"
+	default:
+		reason = status + " when asked again after the warm"
+	}
+	res.Reason = reason
+}
+
+var cloudFrontCode = regexp.MustCompile(`(?i)^[A-Z]{3}[0-9]+-[A-Z][0-9]+$`)
+
+// probeCache asks the edge at addr for the object again, without its body
+// (HEAD, or one byte where HEAD is refused), and returns the cache status.
+func (c *Client) probeCache(ctx context.Context, u *url.URL, headers []string, addr string) string {
+	res := c.once(ctx, http.MethodHead, u, headers, addr, nil, false)
+	if res.StatusCode == http.StatusMethodNotAllowed || res.StatusCode == http.StatusNotImplemented {
+		ranged := append(slices.Clone(headers), "Range: bytes=0-0")
+		res = c.once(ctx, http.MethodGet, u, ranged, addr, nil, true)
+	}
+	return res.CacheStatus
+}
+
+// cacheHints reads from a response why a cache would not keep it, and what
+// in its Vary the job does not cover.
+func cacheHints(h http.Header, r warm.FetchRequest) (reason, warning string) {
+	cc := directives(h.Values("Cache-Control"))
+	switch {
+	case cc["no-store"] != nil:
+		reason = "Cache-Control: no-store"
+	case cc["private"] != nil:
+		reason = "Cache-Control: private"
+	case zero(cc["s-maxage"]), cc["s-maxage"] == nil && zero(cc["max-age"]):
+		reason = "Cache-Control: max-age=0"
+	case len(h.Values("Set-Cookie")) > 0:
+		reason = "the response sets a cookie (Set-Cookie)"
+	}
+	var warnings []string
+	sent := map[string]bool{}
+	for _, hv := range r.Headers {
+		name, _ := warm.ParseHeader(hv)
+		sent[strings.ToLower(name)] = true
+	}
+	for _, v := range h.Values("Vary") {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			switch lower := strings.ToLower(name); {
+			case name == "":
+			case name == "*":
+				if reason == "" {
+					reason = "Vary: *"
+				}
+			case lower == "accept-encoding" && r.Variant != "":
+				// Each encoding is a task of its own.
+			case lower == "accept-encoding":
+				warnings = append(warnings, "responses vary on Accept-Encoding; the job sends one value (list encodings to warm each)")
+			case sent[lower] || lower == "user-agent":
+				warnings = append(warnings, fmt.Sprintf("responses vary on %s; the job sends one value", http.CanonicalHeaderKey(name)))
+			default:
+				warnings = append(warnings, fmt.Sprintf("responses vary on %s; the job sends none, so only viewers without it get the warmed copy", http.CanonicalHeaderKey(name)))
+			}
+		}
+	}
+	return reason, strings.Join(warnings, "; ")
+}
+
+// directives parses Cache-Control into lower-case directive → value (""
+// for a directive without one).
+func directives(values []string) map[string]*string {
+	out := map[string]*string{}
+	for _, v := range values {
+		for _, d := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+			if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+				val = strings.Trim(strings.TrimSpace(val), `"`)
+				out[name] = &val
+			}
+		}
+	}
+	return out
+}
+
+func zero(v *string) bool {
+	if v == nil {
+		return false
+	}
+	n, err := strconv.Atoi(*v)
+	return err == nil && n <= 0
+}

@@ -1,0 +1,555 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+const (
+	testKey      = "right-key-0123456789"
+	seededRunner = "9a1c4e77-2b3d-4f5a-8e6b-7c8d9e0f1a2b" // the fake's frozen IN_PROGRESS job
+)
+
+// chromium finds Debian's chromium (or PREWARM_CHROMIUM). Without one the
+// test is skipped, except under CI=true, where a missing browser is a
+// broken machine, not a reason to pass.
+func chromium(t *testing.T) string {
+	t.Helper()
+	candidates := []string{os.Getenv("PREWARM_CHROMIUM"), "/usr/bin/chromium"}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			candidates = append(candidates, p)
+		}
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			return c
+		}
+	}
+	msg := "browser test needs chromium (apt-get install chromium, or set PREWARM_CHROMIUM)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// artifacts is where screenshots go: $PREWARM_ARTIFACTS, or a directory of
+// the test's own.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PREWARM_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots: %s", dir)
+	return dir
+}
+
+// tab drives one browser tab, failing the test with a screenshot when a
+// step does not happen in time.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string
+	shot int
+}
+
+const stepTimeout = 20 * time.Second
+
+func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fail("%s: %v", what, err)
+	}
+}
+
+func eval[T any](b *tab, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.fail("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// wait polls a JavaScript condition until it holds.
+func (b *tab) wait(what, expr string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		if time.Now().After(deadline) {
+			b.fail("timed out waiting for %s (%s); last error: %v", what, expr, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	return eval[string](b, `(document.querySelector(`+js(sel)+`)?.textContent ?? '').trim()`)
+}
+
+func (b *tab) visible(sel string) bool {
+	b.t.Helper()
+	return eval[bool](b, `(() => { const e = document.querySelector(`+js(sel)+`); return !!e && e.checkVisibility(); })()`)
+}
+
+func (b *tab) click(sel string) {
+	b.t.Helper()
+	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// set replaces a field's value as typing would, input event included.
+// (chromedp.SetValue cannot set an empty value.)
+func (b *tab) set(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`(() => { const e = document.querySelector(` + js(sel) + `); e.value = ` + js(value) +
+		`; e.dispatchEvent(new Event('input', {bubbles: true})); })()`)
+}
+
+func (b *tab) screenshot(name string) {
+	b.t.Helper()
+	time.Sleep(700 * time.Millisecond) // let bar transitions settle
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	b.shot++
+	path := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
+func (b *tab) fail(format string, args ...any) {
+	b.t.Helper()
+	b.screenshot("FAILED")
+	b.t.Fatalf(format, args...)
+}
+
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// console collects what the page logs, to catch exceptions and CSP
+// violations that would otherwise pass unseen.
+type console struct {
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+}
+
+func (c *console) problems() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.msgs {
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+			out = append(out, m.String())
+		}
+	}
+	return out
+}
+
+func TestDashboardInBrowser(t *testing.T) {
+	exe := chromium(t)
+	if testing.Short() {
+		t.Skip("browser test: skipped in -short mode")
+	}
+	dir := artifacts(t)
+
+	api := newFakeAPI(t, testKey)
+	mux := http.NewServeMux()
+	api.mount(mux)
+	ui := Handler(Options{Version: "v0.9.0-test"})
+	for _, p := range Routes() {
+		mux.Handle(p, ui)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.String(), testKey) {
+			t.Errorf("the API key is in a URL: %s", r.URL)
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1360, 900),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a deadline
+		t.Fatalf("start chromium: %v", err)
+	}
+	b := &tab{t: t, ctx: ctx, dir: dir}
+
+	var logs console
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			logs.mu.Lock()
+			logs.msgs = append(logs.msgs, m)
+			logs.mu.Unlock()
+		}
+	}()
+
+	// Sign-in: a wrong key is refused with the API's message and not kept.
+	b.do("open the dashboard", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")))
+	if title := eval[string](b, `document.title`); !strings.Contains(title, "prewarm") {
+		t.Errorf("title %q", title)
+	}
+	b.screenshot("signin")
+	b.do("type a wrong key", chromedp.SendKeys(chromedp.CSS("#signin-key"), "wrong-key"))
+	b.click(".signin button[type=submit]")
+	b.wait("the wrong-key message", `document.querySelector('.signin [data-ref=error]')?.textContent.includes('invalid API key')`, 10*time.Second)
+	if got := eval[string](b, `sessionStorage.getItem('prewarm.apiKey') ?? ''`); got != "" {
+		t.Errorf("a refused key was kept: %q", got)
+	}
+	b.screenshot("signin-wrong-key")
+
+	// The right key opens the jobs list, kept in sessionStorage only.
+	b.do("type the right key", b.set("#signin-key", ""), chromedp.SendKeys(chromedp.CSS("#signin-key"), testKey))
+	b.click(".signin button[type=submit]")
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 6`, 10*time.Second)
+	if got := eval[string](b, `sessionStorage.getItem('prewarm.apiKey')`); got != testKey {
+		t.Errorf("sessionStorage key = %q", got)
+	}
+	if n := eval[int](b, `localStorage.length + document.cookie.length`); n != 0 {
+		t.Errorf("the key leaked into localStorage or a cookie")
+	}
+	statuses := eval[[]string](b, `[...document.querySelectorAll('.jobs-table .badge')].map(e => e.dataset.status)`)
+	for _, s := range []string{"CREATED", "IN_PROGRESS", "FINISHED", "TIMEOUT", "STOPPED", "FAILED"} {
+		if !slices.Contains(statuses, s) {
+			t.Errorf("jobs list has no %s badge: %v", s, statuses)
+		}
+	}
+	// Each status has its own colour.
+	colours := eval[[]string](b, `[...document.querySelectorAll('.jobs-table .badge')].map(e => getComputedStyle(e).color)`)
+	if slices.Sort(colours); len(slices.Compact(colours)) != 6 {
+		t.Errorf("badge colours are not distinct: %v", colours)
+	}
+	b.wait("the fleet pill", `document.querySelector('[data-ref=fleet-text]')?.textContent.includes('2 agents active')`, 10*time.Second)
+	b.wait("the live indicator", `['live','idle'].includes(document.getElementById('live').dataset.state)`, 10*time.Second)
+	b.screenshot("jobs")
+
+	// Filter by status.
+	b.click(`a.chip[data-status=FINISHED]`)
+	b.wait("the FINISHED filter", `location.hash === '#/jobs?status=FINISHED' && document.querySelectorAll('.jobs-table tbody tr').length === 1`, 10*time.Second)
+	b.click(`a.chip[data-status=STOPPED]`)
+	b.wait("the STOPPED filter", `document.querySelectorAll('.jobs-table tbody tr[data-status=STOPPED]').length === 1 && document.querySelectorAll('.jobs-table tbody tr').length === 1`, 10*time.Second)
+
+	// Submit: invalid URLs come back listed, inline.
+	b.click(`a[data-nav=new]`)
+	b.do("open the form", chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.do("fill the form with a bad URL",
+		chromedp.SendKeys(chromedp.CSS("#f-urls"), "https://cdn.example.com/patch/1.5.0/base.pak\nftp://cdn.example.com/patch/1.5.0/bad.pak"),
+		chromedp.SendKeys(chromedp.CSS("#f-domain"), "d111111abcdef8.cloudfront.net"),
+	)
+	b.click(`.form button[type=submit]`)
+	b.wait("the invalid URL list", `document.querySelector('[data-ref=error-urls] li')?.textContent === 'ftp://cdn.example.com/patch/1.5.0/bad.pak'`, 10*time.Second)
+	if msg := b.text(".form [data-ref=error-text]"); !strings.Contains(msg, "Invalid URLs") {
+		t.Errorf("invalid URL message %q", msg)
+	}
+	b.screenshot("new-job-invalid-urls")
+
+	urls := []string{
+		"https://cdn.example.com/patch/1.5.0/base.pak",
+		"https://cdn.example.com/patch/1.5.0/maps.pak",
+		"https://cdn.example.com/patch/1.5.0/audio.pak",
+		"https://cdn.example.com/patch/1.5.0/manifest.json",
+	}
+	b.do("fill the form",
+		b.set("#f-urls", ""),
+		chromedp.SendKeys(chromedp.CSS("#f-urls"), strings.Join(urls, "\n")),
+		chromedp.SendKeys(chromedp.CSS("#f-pops"), "IAD89-P1, FRA60-P1 NRT57-P3,LHR61-P3"),
+		b.set("#f-timeout", "45"),
+		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
+	)
+	b.wait("the URL count", `document.querySelector('[data-ref=url-count]').textContent === '4 URLs.'`, 5*time.Second)
+	b.screenshot("new-job")
+	b.click(`.form button[type=submit]`)
+	b.wait("the new job's page", `location.hash.startsWith('#/jobs/d4e5f6a7-')`, 10*time.Second)
+
+	api.mu.Lock()
+	if len(api.submits) != 2 {
+		t.Fatalf("fake API got %d submissions, want 2", len(api.submits))
+	}
+	var sent map[string]any
+	if err := json.Unmarshal(api.submits[1], &sent); err != nil {
+		t.Fatal(err)
+	}
+	api.mu.Unlock()
+	want := map[string]any{
+		"url_list":    []any{urls[0], urls[1], urls[2], urls[3]},
+		"cf_domain":   "d111111abcdef8.cloudfront.net",
+		"target_type": "pop",
+		"pops":        []any{"IAD89-P1", "FRA60-P1", "NRT57-P3", "LHR61-P3"},
+		"timeout":     float64(45),
+		"header":      []any{"Accept-Encoding: gzip", "X-Warm: launch-1.5"},
+	}
+	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
+		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))
+	}
+
+	// The job page follows the job to FINISHED on its own.
+	b.wait("the job running", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0`, 10*time.Second)
+	if !b.visible("[data-ref=stop]") {
+		t.Error("no stop button while the job runs")
+	}
+	// Once a few polls are in, the page shows a rate and an estimate (the
+	// job may also have finished by then on a slow machine).
+	b.wait("the rate", `!document.querySelector('[data-ref=rate]').hidden || document.querySelector('[data-ref=status]').dataset.status === 'FINISHED'`, 15*time.Second)
+	b.screenshot("job-running")
+	b.wait("the job to finish", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED'`, 30*time.Second)
+	b.wait("the failed URL in the summary", `document.querySelector('[data-ref=furls] li')?.textContent === `+js(urls[3]), 10*time.Second)
+	if b.visible("[data-ref=stop]") {
+		t.Error("stop button shown for a finished job")
+	}
+	if got := b.text("[data-ref=pct]"); got != "100" {
+		t.Errorf("finished job at %s%%", got)
+	}
+	if got := b.text("[data-ref=s-failed]"); got != "1" {
+		t.Errorf("failed count %q, want 1", got)
+	}
+
+	// The per-POP table: folds and unfolds, one row per POP, the failing
+	// POP marked.
+	b.click(".pops summary")
+	b.wait("the POP table folded", `!document.querySelector('[data-ref=pops-details]').open`, 5*time.Second)
+	if b.visible(".pops-table") {
+		t.Error("POP table visible while folded")
+	}
+	b.click(".pops summary")
+	b.wait("the POP table open", `document.querySelector('[data-ref=pops-details]').open && document.querySelectorAll('.pops-table tbody tr').length === 4`, 5*time.Second)
+	failing := eval[[]string](b, `[...document.querySelectorAll('.pop-row[data-state=failed] .pop-code')].map(e => e.textContent)`)
+	if !slices.Equal(failing, []string{"LHR61-P3"}) {
+		t.Errorf("failing POP rows %v, want [LHR61-P3]", failing)
+	}
+	warm := eval[int](b, `document.querySelectorAll('.pop-row[data-state=ok]').length`)
+	if warm != 3 {
+		t.Errorf("%d warm POPs, want 3", warm)
+	}
+	b.screenshot("job-finished")
+
+	// Download CSV: a real download of the signed link, without the key.
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads, EventsEnabled: new(true),
+	}); err != nil {
+		t.Fatalf("set download behavior: %v", err)
+	}
+	dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
+	progress := chromedp.BrowserEvents(dctx, browser.DownloadProgress)
+	b.click("a[data-ref=csv]")
+	for ev, err := range progress {
+		if err != nil {
+			b.fail("no finished download: %v", err)
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			break
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			b.fail("download canceled")
+		}
+	}
+	dcancel()
+	files, _ := filepath.Glob(filepath.Join(downloads, "*.csv"))
+	if len(files) != 1 {
+		t.Fatalf("downloaded files %v, want one CSV", files)
+	}
+	csv, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(csv), "pop,url,status_code") || !strings.Contains(string(csv), "LHR61-P3,"+urls[3]) {
+		t.Errorf("downloaded CSV:\n%s", csv)
+	}
+	api.mu.Lock()
+	if len(api.reports) != 1 || !strings.HasPrefix(api.reports[0], "/reports/d4e5f6a7-") {
+		t.Errorf("report requests %v", api.reports)
+	}
+	api.mu.Unlock()
+
+	// Stop: a running job, confirmed in the page's own dialog.
+	b.do("open a running job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededRunner+`'`))
+	b.wait("the running job", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
+	b.wait("the countdown", `document.querySelector('[data-ref=clock]').textContent.startsWith('Times out in')`, 5*time.Second)
+	b.screenshot("job-running-seeded")
+	b.click("[data-ref=stop]")
+	b.wait("the confirm dialog", `document.getElementById('confirm-dialog').open`, 5*time.Second)
+	b.screenshot("job-stop-confirm")
+	b.click("#confirm-ok")
+	b.wait("the job stopped", `document.querySelector('[data-ref=status]')?.dataset.status === 'STOPPED' && document.querySelector('[data-ref=stop]').hidden`, 10*time.Second)
+	api.mu.Lock()
+	if !slices.Equal(api.stops, []string{seededRunner}) {
+		t.Errorf("stop requests %v", api.stops)
+	}
+	api.mu.Unlock()
+	if msg := b.text("[data-ref=message]"); msg != "Stopped by request" {
+		t.Errorf("job message %q", msg)
+	}
+
+	// Ended jobs with trouble: a timeout with a failing POP, and a job whose
+	// POPs never resolved.
+	b.do("open a timed-out job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f'`))
+	b.wait("the timed-out job", `document.querySelector('[data-ref=status]')?.dataset.status === 'TIMEOUT' && document.querySelectorAll('.pops-table tbody tr').length === 12 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	if msg := b.text("[data-ref=message]"); !strings.HasPrefix(msg, "Timed out after 30m0s") {
+		t.Errorf("timed-out job message %q", msg)
+	}
+	b.screenshot("job-timeout")
+	b.click("[data-ref=pop-problems]")
+	b.wait("only POPs with problems", `[...document.querySelectorAll('.pops-table tbody tr')].filter(r => !r.hidden).length === 12 - document.querySelectorAll('.pop-row[data-state=ok]').length`, 5*time.Second)
+	b.do("open a failed job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b'`))
+	b.wait("the failed job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FAILED' && document.querySelectorAll('[data-ref=fpops] li').length === 2`, 10*time.Second)
+	b.screenshot("job-failed")
+
+	// An unknown job says so.
+	b.do("open an unknown job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/no-such-job'`))
+	b.wait("the not-found state", `document.querySelector('[data-ref=missing]')?.checkVisibility() && document.querySelector('[data-ref=missing-text]').textContent.includes('no-such-job not found')`, 10*time.Second)
+
+	// Fleet: agents and the desired capacity.
+	b.click("a[data-nav=fleet]")
+	b.wait("the agents", `document.querySelectorAll('.agents-table tbody tr').length === 3 && document.getElementById('f-capacity').value === '2'`, 10*time.Second)
+	b.screenshot("fleet")
+	b.click("[data-ref=inc]")
+	b.click("[data-ref=apply]")
+	b.wait("the new capacity", `document.querySelector('[data-ref=active]').textContent === '3'`, 10*time.Second)
+	api.mu.Lock()
+	if len(api.capacity) != 1 || string(api.capacity[0]) != `{"DesiredCapacity":3}` {
+		t.Errorf("POST /instances bodies %s", api.capacity)
+	}
+	api.mu.Unlock()
+
+	// The API goes away: a banner, then recovery on its own.
+	api.setDown(true)
+	b.wait("the unreachable banner", `!document.getElementById('banner').hidden && document.getElementById('live').dataset.state === 'error'`, 10*time.Second)
+	b.screenshot("api-unreachable")
+	api.setDown(false)
+	b.wait("recovery", `document.getElementById('banner').hidden && document.getElementById('live').dataset.state === 'live'`, 15*time.Second)
+
+	// Dark mode.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err != nil {
+		t.Fatalf("emulate dark mode: %v", err)
+	}
+	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
+	if bg := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(244, 245, 247)" {
+		t.Errorf("dark mode did not change the background (%s)", bg)
+	}
+	b.screenshot("dark-jobs")
+	b.click(".jobs-table tbody tr:first-child a.job-link")
+	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelectorAll('.pops-table tbody tr').length === 4 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.screenshot("dark-job")
+	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.screenshot("dark-new-job")
+	b.do("open the fleet", chromedp.Evaluate[chromedp.Void](`location.hash = '#/fleet'`))
+	b.wait("the agents", `document.querySelectorAll('.agents-table tbody tr').length === 3`, 10*time.Second)
+	b.screenshot("dark-fleet")
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A phone-sized screen.
+	b.do("use a phone-sized viewport", chromedp.EmulateViewport(390, 844))
+	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
+	b.screenshot("phone-jobs")
+	b.click(".jobs-table tbody tr:first-child a.job-link")
+	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.screenshot("phone-job")
+	b.do("reset the viewport", chromedp.EmulateReset())
+
+	// Sign out forgets the key.
+	b.click("#signout")
+	b.wait("the sign-in form", `document.getElementById('signin-key') && sessionStorage.getItem('prewarm.apiKey') === null`, 5*time.Second)
+
+	// A key the API stops accepting drops back to sign-in with a message.
+	b.do("use a stale key",
+		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('prewarm.apiKey', 'revoked-key'); history.replaceState(null, '', '#/jobs')`),
+		chromedp.Reload())
+	b.wait("the rejected-key message", `document.querySelector('.signin [data-ref=error]')?.textContent.includes('was not accepted')`, 10*time.Second)
+	if got := eval[string](b, `sessionStorage.getItem('prewarm.apiKey') ?? ''`); got != "" {
+		t.Errorf("a rejected key was kept: %q", got)
+	}
+
+	if p := logs.problems(); len(p) > 0 {
+		t.Errorf("the page logged problems:\n%s", strings.Join(p, "\n"))
+	}
+	// The CSP is enforced (an injected inline script does not run), and a
+	// violation would have been seen by the check above.
+	b.do("inject an inline script", chromedp.Evaluate[chromedp.Void](
+		`const s = document.createElement('script'); s.textContent = 'window.inlineRan = true'; document.body.append(s)`))
+	if eval[bool](b, `window.inlineRan === true`) {
+		t.Error("an inline script ran despite the CSP")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(logs.problems()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(logs.problems()) == 0 {
+		t.Error("a CSP violation was not reported on the console, so the console check above sees nothing")
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	t.Logf("%d screenshots in %s", len(names), dir)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,499 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeAPI is just enough of prewarm's JSON API for the dashboard's browser
+// test: the same routes, status codes and body shapes as internal/api, with
+// jobs that move forward one step each time the dashboard polls them.
+type fakeAPI struct {
+	t   testing.TB
+	key string
+
+	mu       sync.Mutex
+	now      time.Time // the fake's clock, fixed so screenshots are stable
+	jobs     map[string]*fakeJob
+	order    []string // newest first
+	desired  int
+	agents   []fakeAgent
+	nextID   int
+	down     bool // every API route drops the connection, as a dead server would
+	submits  []json.RawMessage
+	stops    []string
+	capacity []json.RawMessage
+	reports  []string
+}
+
+type fakeJob struct {
+	id, status, message  string
+	domain, targetType   string
+	urls                 []string
+	pops                 []fakePOP
+	created, timeoutAt   time.Time
+	updated              time.Time
+	step, steps          int     // progress: step out of steps; steps reached = FINISHED
+	frozen               bool    // never moves (seeded jobs)
+	frozenAt             float64 // fraction done of a frozen running job
+	failPOP              string  // this POP fails one URL...
+	failURL              int     // ...this one
+	avgSize              int64
+	summaryURLs, sumPOPs []string
+	noSizeYet            bool
+	popSpeeds            []float64
+}
+
+type fakePOP struct {
+	code  string
+	addrs []string
+	err   string
+}
+
+type fakeAgent struct {
+	id, name, host string
+	concurrency    int
+	busy           int
+	active         bool
+	heartbeat      time.Duration // ago
+}
+
+func newFakeAPI(t testing.TB, key string) *fakeAPI {
+	f := &fakeAPI{
+		t:       t,
+		key:     key,
+		now:     time.Now().UTC().Truncate(time.Second),
+		jobs:    map[string]*fakeJob{},
+		desired: 2,
+		agents: []fakeAgent{
+			{id: "a1f4c2d0", name: "agent-iad-1", host: "10.0.12.7", concurrency: 64, busy: 41, active: true, heartbeat: 2 * time.Second},
+			{id: "b83e9a11", name: "agent-fra-1", host: "10.0.14.3", concurrency: 64, busy: 37, active: true, heartbeat: 4 * time.Second},
+			{id: "c5d27f40", name: "agent-nrt-1", host: "10.0.16.9", concurrency: 32, busy: 0, active: false, heartbeat: 7 * time.Second},
+		},
+	}
+	f.seed()
+	return f
+}
+
+func popsFor(codes ...string) []fakePOP {
+	var out []fakePOP
+	for i, c := range codes {
+		out = append(out, fakePOP{code: c, addrs: []string{fmt.Sprintf("18.64.%d.%d", 10+i*7, 20+i*3), fmt.Sprintf("18.64.%d.%d", 10+i*7, 81+i)}})
+	}
+	return out
+}
+
+func patchURLs(base string, n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("%s/chunk-%03d.pak", base, i))
+	}
+	return out
+}
+
+// seed adds jobs in every state, so the list shows each status colour.
+func (f *fakeAPI) seed() {
+	add := func(j *fakeJob) {
+		if j.avgSize == 0 {
+			j.avgSize = 48 << 20
+		}
+		if j.updated.IsZero() {
+			j.updated = j.created.Add(6 * time.Minute)
+		}
+		j.frozen = true
+		f.jobs[j.id] = j
+		f.order = append(f.order, j.id) // seeded newest first
+	}
+	add(&fakeJob{id: "3f2b8c1e-7a4d-4e9b-9c6a-1d2e3f4a5b6c", status: "CREATED", domain: "d2x7release.cloudfront.net", targetType: "region",
+		urls: patchURLs("https://downloads.example.com/app/7.2.0", 40), created: f.now.Add(-20 * time.Second), timeoutAt: f.now.Add(30 * time.Minute),
+		updated: f.now.Add(-20 * time.Second), noSizeYet: true})
+	add(&fakeJob{id: "9a1c4e77-2b3d-4f5a-8e6b-7c8d9e0f1a2b", status: "IN_PROGRESS", domain: "d3kx9premiere.cloudfront.net", targetType: "pop",
+		urls: patchURLs("https://video.example.com/premiere/s01e01/1080p", 120), pops: popsFor("IAD89-P1", "JFK50-P2", "LAX50-P1", "LHR61-P3", "FRA60-P1", "NRT57-P3"),
+		created: f.now.Add(-4 * time.Minute), timeoutAt: f.now.Add(26 * time.Minute), updated: f.now.Add(-2 * time.Second), frozenAt: 0.42, avgSize: 6 << 20})
+	add(&fakeJob{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", status: "FINISHED", domain: "cdn.example.com", targetType: "country",
+		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
+		created: f.now.Add(-2*time.Hour - 14*time.Minute)})
+	add(&fakeJob{id: "c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f", status: "TIMEOUT", domain: "d1y2z3launch.cloudfront.net", targetType: "pop",
+		message: "timed out after 30m0s with 112 of 960 tasks not done", urls: patchURLs("https://cdn.example.com/launch/2.0.0", 80),
+		pops:    popsFor("SIN2-P1", "HKG62-P2", "SYD62-P1", "BOM78-P1", "ICN57-P1", "NRT57-P3", "KIX56-P1", "TPE52-P1", "MNL50-P1", "CGK51-P1", "BKK50-P1", "KUL50-P1"),
+		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88})
+	add(&fakeJob{id: "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", status: "STOPPED", domain: "d4stoppedex.cloudfront.net", targetType: "pop",
+		message: "stopped by request", urls: patchURLs("https://cdn.example.com/beta/0.9", 10), pops: popsFor("IAD89-P1", "FRA60-P1"),
+		created: f.now.Add(-49 * time.Hour), frozenAt: 0.35})
+	add(&fakeJob{id: "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b", status: "FAILED", domain: "d5typo.cloudfront.net", targetType: "pop",
+		message: "no POP could be used: XYZ1-P1 does not resolve; QQQ9-P9 does not resolve", urls: patchURLs("https://cdn.example.com/hotfix", 3),
+		pops:    []fakePOP{{code: "XYZ1-P1", err: "does not resolve"}, {code: "QQQ9-P9", err: "does not resolve"}},
+		created: f.now.Add(-74 * time.Hour), sumPOPs: []string{"XYZ1-P1", "QQQ9-P9"}})
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000")
+}
+
+// popCounts are one POP's counters at its job's current step.
+type popCounts struct {
+	done, ok, failed, running, bytes int64
+	total                            int64
+}
+
+func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
+	u := int64(len(j.urls))
+	out := make([]popCounts, len(j.pops))
+	for i, p := range j.pops {
+		if p.err != "" {
+			continue
+		}
+		c := popCounts{total: u}
+		var frac float64
+		switch {
+		case j.status == "FINISHED":
+			frac = 1
+		case j.frozen:
+			frac = j.frozenAt * (1 - 0.08*float64(i%3))
+		case j.step >= j.steps:
+			frac = 1
+		default:
+			speed := 1.0
+			if len(j.popSpeeds) > 0 {
+				speed = j.popSpeeds[i%len(j.popSpeeds)]
+			}
+			frac = min(1, float64(j.step)*speed/float64(j.steps))
+		}
+		c.done = int64(frac * float64(u))
+		if p.code == j.failPOP && c.done > int64(j.failURL) {
+			c.failed = 1
+		}
+		c.ok = c.done - c.failed
+		if j.status == "IN_PROGRESS" && c.done < u {
+			c.running = min(u-c.done, 3)
+		}
+		c.bytes = c.ok * j.avgSize
+		out[i] = c
+	}
+	return out
+}
+
+func (f *fakeAPI) progress(j *fakeJob) map[string]any {
+	var total, done, ok, failed, running, bytes int64
+	usable := 0
+	for i, c := range f.popCounts(j) {
+		if j.pops[i].err != "" {
+			continue
+		}
+		usable++
+		total += c.total
+		done += c.done
+		ok += c.ok
+		failed += c.failed
+		running += c.running
+		bytes += c.bytes
+	}
+	pct := 0
+	if total > 0 {
+		pct = int(100 * done / total)
+	}
+	available := max(total-done-running, 0)
+	if j.status != "IN_PROGRESS" && j.status != "CREATED" {
+		available, running = 0, 0
+	}
+	totalSize := int64(usable) * int64(len(j.urls)) * j.avgSize
+	if j.noSizeYet {
+		totalSize = 0
+	}
+	m := map[string]any{
+		"request_id": j.id, "download_size": bytes, "total_size": totalSize, "percentage_complete": pct,
+		"available_task_count": available, "in_progress_task_count": running, "download_count": done, "total_count": total,
+		"created_at": stamp(j.created), "last_update_time": stamp(j.updated), "timestamp": stamp(f.now),
+		"status": j.status, "success_count": ok, "failed_count": failed, "timeout_at": stamp(j.timeoutAt),
+		"planned": j.status != "CREATED",
+	}
+	if j.message != "" {
+		m["message"] = j.message
+	}
+	return m
+}
+
+func (f *fakeAPI) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		f.t.Errorf("fake API: encode: %v", err)
+	}
+}
+
+func (f *fakeAPI) fail(w http.ResponseWriter, status int, msg string) {
+	f.writeJSON(w, status, map[string]string{"status": "failure", "message": msg, "timestamp": stamp(f.now)})
+}
+
+// route wraps an API handler with the API's auth and the outage switch.
+func (f *fakeAPI) route(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.down {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		switch key := r.Header.Get("x-api-key"); {
+		case key == "":
+			f.fail(w, http.StatusUnauthorized, "missing x-api-key header")
+			return
+		case key != f.key:
+			f.fail(w, http.StatusForbidden, "invalid API key")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (f *fakeAPI) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// mount puts the fake API's routes on mux, as internal/api does.
+func (f *fakeAPI) mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /jobs", f.route(f.listJobs))
+	mux.HandleFunc("GET /jobs/{id}", f.route(f.getJob))
+	mux.HandleFunc("POST /jobs/{id}/stop", f.route(f.stopJob))
+	mux.HandleFunc("POST /prewarm", f.route(f.postPrewarm))
+	mux.HandleFunc("GET /summary", f.route(f.getSummary))
+	mux.HandleFunc("GET /instances", f.route(f.getInstances))
+	mux.HandleFunc("POST /instances", f.route(f.postInstances))
+	mux.HandleFunc("GET /reports/{file}", f.getReport)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { f.fail(w, http.StatusNotFound, "no such endpoint") })
+}
+
+func (f *fakeAPI) listJobs(w http.ResponseWriter, r *http.Request) {
+	status := strings.ToUpper(r.URL.Query().Get("status"))
+	out := []map[string]any{}
+	for _, id := range f.order {
+		j := f.jobs[id]
+		if status == "" || j.status == status {
+			out = append(out, f.progress(j))
+		}
+	}
+	f.writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+}
+
+func (f *fakeAPI) reportURL(r *http.Request, id string) string {
+	return "http://" + r.Host + "/reports/" + id + ".csv?token=tok-" + id
+}
+
+func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
+	j, ok := f.jobs[r.PathValue("id")]
+	if !ok {
+		f.fail(w, http.StatusNotFound, "job "+r.PathValue("id")+" not found")
+		return
+	}
+	if !j.frozen && j.status == "IN_PROGRESS" {
+		// Each look at a running job moves it one step, so the dashboard
+		// sees it progress and finish on its own while it polls.
+		j.step++
+		j.updated = f.now
+		if j.step >= j.steps {
+			j.status = "FINISHED"
+		}
+	}
+	resp := f.progress(j)
+	resp["cf_domain"] = j.domain
+	resp["target_type"] = j.targetType
+	resp["url_count"] = len(j.urls)
+	resp["report"] = f.reportURL(r, j.id)
+	var pops []map[string]any
+	for i, c := range f.popCounts(j) {
+		p := j.pops[i]
+		m := map[string]any{"code": p.code, "addresses": p.addrs, "done": c.done, "ok": c.ok, "failed": c.failed, "bytes": c.bytes}
+		if p.addrs == nil {
+			m["addresses"] = nil
+		}
+		if p.err != "" {
+			m["error"] = p.err
+		}
+		pops = append(pops, m)
+	}
+	if len(pops) > 0 {
+		resp["pops"] = pops
+	}
+	f.writeJSON(w, http.StatusOK, resp)
+}
+
+func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimSpace(r.URL.Query().Get("req_id"))
+	if id == "" {
+		f.fail(w, http.StatusBadRequest, "req_id: query parameter is required")
+		return
+	}
+	j, ok := f.jobs[id]
+	if !ok {
+		f.fail(w, http.StatusNotFound, "job "+id+" not found")
+		return
+	}
+	urls := append([]string{}, j.summaryURLs...)
+	for i, c := range f.popCounts(j) {
+		if c.failed > 0 && j.pops[i].code == j.failPOP {
+			urls = append(urls, j.urls[j.failURL])
+		}
+	}
+	pops := append([]string{}, j.sumPOPs...)
+	resp := map[string]any{
+		"request_id": id, "failure_pops": pops, "failure_urls": urls, "failure_pop_urls_report": f.reportURL(r, id),
+		"timestamp": stamp(f.now), "created_at": stamp(j.created), "last_update_time": stamp(j.updated), "status": j.status,
+	}
+	if j.message != "" {
+		resp["message"] = j.message
+	}
+	f.writeJSON(w, http.StatusOK, resp)
+}
+
+func (f *fakeAPI) getReport(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".csv")
+	j, found := f.jobs[id]
+	if !ok || !found {
+		f.fail(w, http.StatusNotFound, "no such report")
+		return
+	}
+	// The link is signed: it must work without the key, and the dashboard
+	// must not add the key to it.
+	if r.URL.Query().Get("token") != "tok-"+id {
+		f.fail(w, http.StatusForbidden, "invalid API key")
+		return
+	}
+	if r.Header.Get("x-api-key") != "" || strings.Contains(r.URL.RawQuery, f.key) {
+		f.t.Errorf("report request carries the API key: %s", r.URL)
+	}
+	f.reports = append(f.reports, r.URL.RequestURI())
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="prewarm-%s.csv"`, id))
+	fmt.Fprintln(w, "pop,url,status_code,error,attempts,edge_ip,cache_status,served_by,bytes,ttfb_ms,duration_ms,ok,at")
+	if j.failPOP != "" {
+		fmt.Fprintf(w, "%s,%s,404,HTTP 404,1,18.64.10.20,Error from cloudfront,,0,12.4,12.9,false,%s\n", j.failPOP, j.urls[j.failURL], stamp(f.now))
+	}
+}
+
+func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
+	var raw json.RawMessage
+	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+		f.fail(w, http.StatusBadRequest, "body: malformed JSON")
+		return
+	}
+	f.submits = append(f.submits, raw)
+	var req struct {
+		URLs       []string `json:"url_list"`
+		Domain     string   `json:"cf_domain"`
+		TargetType string   `json:"target_type"`
+		POPs       []string `json:"pops"`
+		Timeout    *float64 `json:"timeout"`
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		f.fail(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	if len(req.URLs) == 0 {
+		f.fail(w, http.StatusBadRequest, "url_list: is required")
+		return
+	}
+	var bad []string
+	for _, u := range req.URLs {
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			bad = append(bad, u)
+		}
+	}
+	if len(bad) > 0 {
+		f.writeJSON(w, http.StatusBadRequest, map[string]any{"status": "Failed", "error_message": "Invalid URLs", "error_urls": bad,
+			"request_id": "", "timestamp": stamp(f.now), "timeout_at": ""})
+		return
+	}
+	if req.Domain == "" {
+		f.fail(w, http.StatusBadRequest, "cf_domain: is required")
+		return
+	}
+	if len(req.POPs) == 0 {
+		req.POPs = []string{"IAD89-P1", "FRA60-P1", "NRT57-P3"}
+	}
+	timeout := 30.0
+	if req.Timeout != nil {
+		timeout = *req.Timeout
+	}
+	f.nextID++
+	id := fmt.Sprintf("d4e5f6a7-0000-4000-8000-%012d", f.nextID)
+	j := &fakeJob{
+		id: id, status: "IN_PROGRESS", domain: req.Domain, targetType: req.TargetType, urls: req.URLs, pops: popsFor(req.POPs...),
+		created: f.now, updated: f.now, timeoutAt: f.now.Add(time.Duration(timeout * float64(time.Minute))),
+		steps: 6, failPOP: req.POPs[len(req.POPs)-1], failURL: len(req.URLs) - 1, avgSize: 37 << 20,
+		popSpeeds: []float64{1.5, 1.0, 1.2, 0.9},
+	}
+	f.jobs[id] = j
+	f.order = append([]string{id}, f.order...)
+	f.writeJSON(w, http.StatusOK, map[string]any{"status": "Success", "error_message": "", "error_urls": []string{}, "request_id": id,
+		"timestamp": stamp(f.now), "timeout_at": stamp(j.timeoutAt)})
+}
+
+func (f *fakeAPI) stopJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	j, ok := f.jobs[id]
+	if !ok {
+		f.fail(w, http.StatusNotFound, "job "+id+" not found")
+		return
+	}
+	f.stops = append(f.stops, id)
+	if j.status != "IN_PROGRESS" && j.status != "CREATED" {
+		f.fail(w, http.StatusConflict, "job "+id+" is already "+j.status)
+		return
+	}
+	j.status, j.message, j.updated = "STOPPED", "stopped by request", f.now
+	f.writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "job " + id + " stopped", "timestamp": stamp(f.now)})
+}
+
+func (f *fakeAPI) getInstances(w http.ResponseWriter, r *http.Request) {
+	agents := []map[string]any{}
+	for _, a := range f.agents {
+		state := "standby"
+		if a.active {
+			state = "active"
+		}
+		agents = append(agents, map[string]any{"id": a.id, "name": a.name, "host": a.host, "concurrency": a.concurrency,
+			"busy": a.busy, "state": state, "last_heartbeat": stamp(f.now.Add(-a.heartbeat))})
+	}
+	f.writeJSON(w, http.StatusOK, map[string]any{"status": "success", "timestamp": stamp(f.now), "message": "query success",
+		"desiredcapacity": f.desired, "agents": agents})
+}
+
+func (f *fakeAPI) postInstances(w http.ResponseWriter, r *http.Request) {
+	var raw json.RawMessage
+	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+		f.fail(w, http.StatusBadRequest, "body: malformed JSON")
+		return
+	}
+	f.capacity = append(f.capacity, raw)
+	var req struct {
+		DesiredCapacity *int
+	}
+	if err := json.Unmarshal(raw, &req); err != nil || req.DesiredCapacity == nil {
+		f.fail(w, http.StatusBadRequest, "DesiredCapacity: is required (0..300)")
+		return
+	}
+	f.desired = *req.DesiredCapacity
+	for i := range f.agents {
+		f.agents[i].active = i < f.desired
+	}
+	f.writeJSON(w, http.StatusOK, map[string]string{"status": "success", "timestamp": stamp(f.now),
+		"message": fmt.Sprintf("desired capacity set to %d", f.desired)})
+}

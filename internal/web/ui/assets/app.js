@@ -1,0 +1,1279 @@
+// The prewarm dashboard: a small client of prewarm's JSON API, written as
+// plain ES2020 so it ships as is, without a build step or dependencies.
+//
+// Rules this file keeps:
+//   - API data reaches the page through textContent and attributes only,
+//     never as markup, so a hostile URL or error message stays text.
+//   - The API key lives in sessionStorage (this tab only) and travels in
+//     the x-api-key header, never in a URL.
+//   - Views are updated in place on every poll: elements are created once
+//     and only their text, attributes and bar widths change, so nothing
+//     flickers and focus, selection and scroll position survive.
+
+const KEY_STORAGE = 'prewarm.apiKey';
+const POLL_MS = 1500;
+const IDLE_POLL_MS = 10000; // an ended job no longer changes
+const MAX_BACKOFF_MS = 30000;
+const SUMMARY_EVERY = 5; // polls between summary refreshes while a job runs
+const FAILED_URLS_SHOWN = 8;
+const FAILED_POPS_SHOWN = 24;
+
+const STATUSES = ['CREATED', 'IN_PROGRESS', 'FINISHED', 'TIMEOUT', 'STOPPED', 'FAILED'];
+const RUNNING = new Set(['CREATED', 'IN_PROGRESS']);
+const STATUS_LABEL = {
+  CREATED: 'Created',
+  IN_PROGRESS: 'In progress',
+  FINISHED: 'Finished',
+  TIMEOUT: 'Timed out',
+  STOPPED: 'Stopped',
+  FAILED: 'Failed',
+};
+const TARGET_LABEL = { pop: 'By POP', country: 'By country', region: 'By region' };
+
+// ---------------------------------------------------------------------------
+// API access
+
+class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status; // 0: no answer at all
+    this.body = body;
+  }
+
+  get auth() {
+    return this.status === 401 || this.status === 403;
+  }
+
+  // Server errors and gateway answers mean "try again later", as much as a
+  // dropped connection does.
+  get unreachable() {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+// Session keeps the API key for this tab. sessionStorage can throw (storage
+// disabled, quota); then the key lives only as long as the page.
+class Session {
+  constructor() {
+    this.fallback = '';
+  }
+
+  key() {
+    try {
+      return sessionStorage.getItem(KEY_STORAGE) || '';
+    } catch {
+      return this.fallback;
+    }
+  }
+
+  set(key) {
+    this.fallback = key;
+    try {
+      sessionStorage.setItem(KEY_STORAGE, key);
+    } catch {
+      // fallback holds it
+    }
+  }
+
+  clear() {
+    this.fallback = '';
+    try {
+      sessionStorage.removeItem(KEY_STORAGE);
+    } catch {
+      // nothing stored
+    }
+  }
+}
+
+// ServerClock tracks the offset between the API's clock and this browser's,
+// so countdowns and "2 min ago" agree with the server's timestamps even on a
+// laptop whose clock drifts.
+class ServerClock {
+  constructor() {
+    this.skew = 0;
+  }
+
+  observe(stamp) {
+    const t = parseTime(stamp);
+    if (t) this.skew = t.getTime() - Date.now();
+  }
+
+  now() {
+    return Date.now() + this.skew;
+  }
+}
+
+class Api {
+  constructor(session, clock) {
+    this.session = session;
+    this.clock = clock;
+  }
+
+  get(path, signal) {
+    return this.request('GET', path, { signal });
+  }
+
+  post(path, body, signal) {
+    return this.request('POST', path, { body, signal });
+  }
+
+  async request(method, path, { body, signal, key } = {}) {
+    const headers = { Accept: 'application/json' };
+    const apiKey = key ?? this.session.key();
+    if (apiKey) headers['x-api-key'] = apiKey;
+    const init = { method, headers, signal, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    let text;
+    try {
+      res = await fetch(path, init);
+      text = await res.text();
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
+      throw new ApiError(0, 'The API did not answer.');
+    }
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!res.ok) throw new ApiError(res.status, errorText(res, data), data);
+    if (data === null || typeof data !== 'object') {
+      // A proxy's HTML page or an empty body: not the API we know.
+      throw new ApiError(502, `The API answered ${res.status} without JSON.`, null);
+    }
+    const stamp = data.timestamp ?? data.jobs?.[0]?.timestamp;
+    if (stamp) this.clock.observe(stamp);
+    return data;
+  }
+}
+
+function errorText(res, data) {
+  if (data && typeof data === 'object') {
+    if (data.message) return String(data.message);
+    if (data.error_message) return String(data.error_message);
+  }
+  return `The API answered ${res.status} ${res.statusText || ''}`.trim() + '.';
+}
+
+// ---------------------------------------------------------------------------
+// Formatting
+
+// parseTime reads the API's timestamps: UTC, "2006-01-02 15:04:05.000000",
+// no zone. Date would read them as local time, so the zone is added here.
+function parseTime(s) {
+  if (!s) return null;
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,3})?\d*(Z|[+-]\d{2}:?\d{2})?$/.exec(String(s).trim());
+  const d = m ? new Date(`${m[1]}T${m[2]}${m[3] || ''}${m[4] || 'Z'}`) : new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+const intFormat = new Intl.NumberFormat();
+const relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+function fmtInt(n) {
+  return intFormat.format(Number(n) || 0);
+}
+
+function fmtBytes(n) {
+  n = Number(n) || 0;
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1024;
+    i++;
+  } while (v >= 1024 && i < units.length - 1);
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+function fmtRelative(date, now) {
+  if (!date) return '—';
+  const sec = Math.round((date.getTime() - now) / 1000);
+  const abs = Math.abs(sec);
+  if (abs < 10) return 'just now';
+  if (abs < 60) return relFormat.format(sec, 'second');
+  if (abs < 3600) return relFormat.format(Math.round(sec / 60), 'minute');
+  if (abs < 86400) return relFormat.format(Math.round(sec / 3600), 'hour');
+  if (abs < 86400 * 30) return relFormat.format(Math.round(sec / 86400), 'day');
+  return fullFormat.format(date);
+}
+
+function fmtDuration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (x) => String(x).padStart(2, '0');
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${pad(m)}m`;
+  if (m > 0) return `${m}m ${pad(s % 60)}s`;
+  return `${s % 60}s`;
+}
+
+function fmtFull(date) {
+  if (!date) return '';
+  const utc = date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return `${fullFormat.format(date)} (${utc})`;
+}
+
+function plural(n, one, many) {
+  return `${fmtInt(n)} ${n === 1 ? one : many}`;
+}
+
+function fraction(part, whole) {
+  if (!whole || whole <= 0) return 0;
+  return Math.min(1, Math.max(0, part / whole));
+}
+
+// ---------------------------------------------------------------------------
+// DOM helpers. Everything that carries API data goes through setText or
+// setAttr.
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+function clone(templateId) {
+  return $(templateId).content.firstElementChild.cloneNode(true);
+}
+
+function refs(root, attr = 'data-ref') {
+  const out = {};
+  for (const el of root.querySelectorAll(`[${attr}]`)) out[el.getAttribute(attr)] = el;
+  return out;
+}
+
+function setText(el, text) {
+  const s = text == null ? '' : String(text);
+  if (el.textContent !== s) el.textContent = s;
+}
+
+function setAttr(el, name, value) {
+  if (value == null || value === false) {
+    if (el.hasAttribute(name)) el.removeAttribute(name);
+    return;
+  }
+  const s = value === true ? '' : String(value);
+  if (el.getAttribute(name) !== s) el.setAttribute(name, s);
+}
+
+function show(el, visible) {
+  if (el.hidden === visible) el.hidden = !visible;
+}
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text != null) e.textContent = String(text);
+  return e;
+}
+
+// setBar sets the segment widths of a .bar: {ok, failed, running, data} as
+// fractions. Widths go through CSSOM custom properties, which the CSP's
+// style-src 'self' permits (inline style attributes it would not).
+function setBar(bar, parts) {
+  for (const [name, value] of Object.entries(parts)) {
+    const seg = bar.querySelector(`.bar-${name}`);
+    if (!seg) continue;
+    const w = `${(value * 100).toFixed(2)}%`;
+    if (seg.style.getPropertyValue('--w') !== w) seg.style.setProperty('--w', w);
+  }
+}
+
+function setBadge(badge, status) {
+  setText(badge, STATUS_LABEL[status] || status || 'Unknown');
+  setAttr(badge, 'data-status', status || 'UNKNOWN');
+  setAttr(badge, 'title', status);
+}
+
+function setTime(timeEl, date, now, { prefix = '' } = {}) {
+  setText(timeEl, date ? prefix + fmtRelative(date, now) : '—');
+  setAttr(timeEl, 'datetime', date ? date.toISOString() : null);
+  setAttr(timeEl, 'title', date ? fmtFull(date) : null);
+}
+
+// keyedRows keeps one <tr> per key in a tbody, in the order given, creating
+// rows the first time a key is seen and dropping rows whose key is gone.
+class KeyedRows {
+  constructor(tbody, templateId) {
+    this.tbody = tbody;
+    this.templateId = templateId;
+    this.rows = new Map();
+  }
+
+  update(items, keyOf, render) {
+    const seen = new Set();
+    let prev = null;
+    for (const item of items) {
+      const key = keyOf(item);
+      seen.add(key);
+      let row = this.rows.get(key);
+      if (!row) {
+        const tr = clone(this.templateId);
+        row = { tr, f: refs(tr, 'data-f') };
+        this.rows.set(key, row);
+      }
+      render(row, item);
+      const want = prev ? prev.nextElementSibling : this.tbody.firstElementChild;
+      if (row.tr !== want) this.tbody.insertBefore(row.tr, want);
+      prev = row.tr;
+    }
+    for (const [key, row] of this.rows) {
+      if (!seen.has(key)) {
+        row.tr.remove();
+        this.rows.delete(key);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Routing
+
+function parseHash(hash) {
+  const raw = (hash || '').replace(/^#/, '');
+  const [path, qs] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  const query = new URLSearchParams(qs || '');
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'jobs')) return { name: 'jobs', query };
+  if (parts.length === 2 && parts[0] === 'jobs') return { name: 'job', id: parts[1], query };
+  if (parts.length === 1 && parts[0] === 'new') return { name: 'new', query };
+  if (parts.length === 1 && parts[0] === 'fleet') return { name: 'fleet', query };
+  return { name: 'notfound', query };
+}
+
+// ---------------------------------------------------------------------------
+// Views. Each returns {root, title, nav, focus?(), refresh?(signal),
+// clock?(now)}. refresh resolves to {idle: true} when nothing is expected to
+// change any more, so the poller slows down; clock runs every second for
+// countdowns and relative times, without a request.
+
+function signinView(app, message) {
+  const root = clone('tpl-signin');
+  const r = refs(root);
+  if (message) {
+    setText(r.error, message);
+    show(r.error, true);
+  }
+  r.form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const input = r.form.elements.key;
+    const key = input.value.trim();
+    if (!key) {
+      setText(r.error, 'Enter an API key.');
+      show(r.error, true);
+      input.focus();
+      return;
+    }
+    r.submit.disabled = true;
+    setText(r.submit, 'Checking…');
+    try {
+      // One cheap authenticated call proves the key before it is kept.
+      await app.api.request('GET', '/jobs?limit=1', { key });
+      app.session.set(key);
+      app.route();
+    } catch (err) {
+      let msg = err.message;
+      if (err.auth) msg = `That key was not accepted: ${err.message}.`;
+      else if (err.unreachable) msg = `Could not reach the API: ${err.message}`;
+      setText(r.error, msg);
+      show(r.error, true);
+      input.select();
+      input.focus();
+    } finally {
+      r.submit.disabled = false;
+      setText(r.submit, 'Sign in');
+    }
+  });
+  return {
+    root,
+    title: 'Sign in',
+    nav: null,
+    focus: () => root.querySelector('#signin-key').focus(),
+  };
+}
+
+function jobsView(app, route) {
+  const root = clone('tpl-jobs');
+  const r = refs(root);
+  const wanted = (route.query.get('status') || '').toUpperCase();
+  const status = STATUSES.includes(wanted) ? wanted : '';
+
+  for (const s of ['', ...STATUSES]) {
+    const a = el('a', 'chip', s ? STATUS_LABEL[s] : 'All');
+    a.href = s ? `#/jobs?status=${s}` : '#/jobs';
+    if (s) a.dataset.status = s;
+    if (s === status) a.setAttribute('aria-current', 'page');
+    r.filters.append(a);
+  }
+
+  const rows = new KeyedRows(r.rows, 'tpl-job-row');
+  let jobs = [];
+
+  // A click anywhere on a row opens the job, for the mouse; the link in the
+  // row stays the keyboard's and the screen reader's way in.
+  r.rows.addEventListener('click', (ev) => {
+    if (ev.target.closest('a, button') || String(window.getSelection() || '') !== '') return;
+    const tr = ev.target.closest('tr[data-href]');
+    if (tr) location.hash = tr.dataset.href;
+  });
+
+  function renderRow({ tr, f }, j, now) {
+    const id = j.request_id;
+    setAttr(tr, 'data-href', `#/jobs/${encodeURIComponent(id)}`);
+    setAttr(tr, 'data-status', j.status);
+    setBadge(f.status, j.status);
+    setText(f.link, id);
+    setAttr(f.link, 'href', `#/jobs/${encodeURIComponent(id)}`);
+    setAttr(f.link, 'title', id);
+    setText(f.message, capitalize(j.message || ''));
+    setAttr(f.message, 'title', j.message || null);
+    show(f.message, Boolean(j.message));
+    const total = j.total_count;
+    setBar(f.bar, {
+      ok: fraction(j.success_count, total),
+      failed: fraction(j.failed_count, total),
+    });
+    setText(f.pct, `${j.percentage_complete || 0}%`);
+    setText(f.tasks, total ? `${fmtInt(j.download_count)} / ${fmtInt(total)}` : '—');
+    setText(f.ok, fmtInt(j.success_count));
+    setText(f.failed, fmtInt(j.failed_count));
+    setAttr(f.failed, 'data-nonzero', j.failed_count > 0);
+    setText(f.bytes, fmtBytes(j.download_size));
+    setAttr(f.bytes, 'title', j.total_size ? `${fmtBytes(j.download_size)} of ${fmtBytes(j.total_size)} expected` : null);
+    setTime(f.created, parseTime(j.created_at), now);
+  }
+
+  function renderFleet(inst) {
+    if (!inst) {
+      show(r.fleet, false);
+      return;
+    }
+    const agents = inst.agents || [];
+    const active = agents.filter((a) => a.state === 'active').length;
+    let text = `${plural(active, 'agent', 'agents')} active · capacity ${fmtInt(inst.desiredcapacity)}`;
+    if (agents.length === 0) text = 'No agents reporting';
+    else if (inst.desiredcapacity === 0) text = 'Paused · capacity 0';
+    setText(r['fleet-text'], text);
+    setAttr(r['fleet-dot'], 'data-state', agents.length === 0 || inst.desiredcapacity === 0 ? 'warn' : 'ok');
+    show(r.fleet, true);
+  }
+
+  return {
+    root,
+    title: status ? `${STATUS_LABEL[status]} jobs` : 'Jobs',
+    nav: 'jobs',
+    async refresh(signal) {
+      const q = status ? `?status=${encodeURIComponent(status)}` : '';
+      const [list, inst] = await Promise.all([
+        app.api.get(`/jobs${q}`, signal),
+        // The fleet pill is a nicety: its failure must not hide the jobs.
+        app.api.get('/instances', signal).catch((err) => {
+          if (err.auth || err.name === 'AbortError') throw err;
+          return null;
+        }),
+      ]);
+      jobs = Array.isArray(list.jobs) ? list.jobs : [];
+      const now = app.clock.now();
+      rows.update(jobs, (j) => j.request_id, (row, j) => renderRow(row, j, now));
+      show(r.loading, false);
+      const empty = jobs.length === 0;
+      show(r.empty, empty);
+      if (empty) {
+        setText(r['empty-title'], status ? `No ${STATUS_LABEL[status].toLowerCase()} jobs` : 'No jobs yet');
+        setText(r['empty-text'], status
+          ? 'Jobs in this state show up here. Pick another filter to see the rest.'
+          : 'Start a job and its progress shows up here, POP by POP.');
+        show(r['empty-action'], !status);
+      }
+      renderFleet(inst);
+      // Never idle: a job started elsewhere (a script, a colleague) should
+      // show up within a poll.
+      return {};
+    },
+    clock(now) {
+      for (const j of jobs) {
+        const row = rows.rows.get(j.request_id);
+        if (row) setTime(row.f.created, parseTime(j.created_at), now);
+      }
+    },
+  };
+}
+
+// popState says, for one POP, whether it is warm: the question a launch
+// operator asks of this table.
+function popState(pop, job) {
+  const total = pop.addresses && pop.addresses.length ? job.url_count || 0 : 0;
+  if (pop.skipped) return { key: 'skipped', label: 'Skipped', total, problem: false };
+  if (pop.error) return { key: 'failed', label: 'Unusable', total, problem: true };
+  if (pop.failed > 0) return { key: 'failed', label: RUNNING.has(job.status) ? 'Failing' : 'Failures', total, problem: true };
+  if (total > 0 && pop.done >= total) return { key: 'ok', label: 'Warm', total, problem: false };
+  if (RUNNING.has(job.status)) {
+    return pop.done > 0
+      ? { key: 'running', label: 'Warming', total, problem: false }
+      : { key: 'idle', label: 'Waiting', total, problem: false };
+  }
+  return { key: 'warn', label: 'Incomplete', total, problem: true };
+}
+
+function jobView(app, route) {
+  const id = route.id;
+  const root = clone('tpl-job');
+  const r = refs(root);
+  const pops = new KeyedRows(r['pop-rows'], 'tpl-pop-row');
+  let job = null;
+  let summaryKey = '';
+  let pollsSinceSummary = 0;
+  let stopping = false;
+
+  // The full id is in the header, with a copy button; the breadcrumb only
+  // needs enough of it to tell jobs apart.
+  setText(r.crumb, `Job ${id.slice(0, 8)}`);
+  setAttr(r.crumb, 'title', id);
+
+  // Recent (time, tasks done) samples, for a rate and a finish estimate.
+  const samples = [];
+
+  r.copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(id);
+      app.toast('Job id copied');
+    } catch {
+      // No clipboard (plain http on another host): select it for ⌘C/Ctrl+C.
+      const range = document.createRange();
+      range.selectNodeContents(r.id);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    }
+  });
+
+  r.stop.addEventListener('click', async () => {
+    if (stopping || !(await app.confirm())) return;
+    stopping = true;
+    r.stop.disabled = true;
+    try {
+      const res = await app.api.post(`/jobs/${encodeURIComponent(id)}/stop`, {});
+      app.toast(res.message ? capitalize(res.message) : 'Job stopped');
+    } catch (err) {
+      if (err.auth) return app.signOut(authMessage(err));
+      app.toast(err.message, 'error');
+    } finally {
+      stopping = false;
+      r.stop.disabled = false;
+      app.refreshNow();
+    }
+  });
+
+  const filterPops = () => renderPops();
+  r['pop-filter'].addEventListener('input', filterPops);
+  r['pop-problems'].addEventListener('change', filterPops);
+
+  function renderPops() {
+    if (!job) return;
+    const list = job.pops || [];
+    const needle = r['pop-filter'].value.trim().toLowerCase();
+    const onlyProblems = r['pop-problems'].checked;
+    let warm = 0;
+    let problems = 0;
+    let skipped = 0;
+    let visible = 0;
+    pops.update(list, (p) => p.code, ({ tr, f }, p) => {
+      const st = popState(p, job);
+      if (st.key === 'ok') warm++;
+      if (st.problem) problems++;
+      if (st.key === 'skipped') skipped++;
+      const hay = `${p.code} ${(p.addresses || []).join(' ')} ${p.error || ''}`.toLowerCase();
+      const match = (!needle || hay.includes(needle)) && (!onlyProblems || st.problem);
+      show(tr, match);
+      if (match) visible++;
+      setAttr(tr, 'data-state', st.key);
+      setText(f.code, p.code);
+      setText(f.state, st.label);
+      setAttr(f.state, 'data-state', st.key);
+      const addrs = p.addresses || [];
+      setText(f.addrs, addrs.length === 0 ? '—' : addrs.length <= 2 ? addrs.join(', ') : `${addrs.slice(0, 2).join(', ')} +${addrs.length - 2}`);
+      setAttr(f.addrs, 'title', addrs.length > 2 ? addrs.join('\n') : null);
+      setBar(f.bar, { ok: fraction(p.ok, st.total), failed: fraction(p.failed, st.total) });
+      setText(f.done, st.total ? `${fmtInt(p.done)}/${fmtInt(st.total)}` : '—');
+      setText(f.ok, fmtInt(p.ok));
+      setText(f.failed, fmtInt(p.failed));
+      setAttr(f.failed, 'data-nonzero', p.failed > 0);
+      setText(f.bytes, fmtBytes(p.bytes));
+      setText(f.error, p.error || '');
+      const csv = reportLink(job.report, { pop: p.code });
+      setAttr(f.csv, 'href', csv || null);
+      setAttr(f.csv, 'download', `prewarm-${id}-${p.code}.csv`);
+      setAttr(f.csv, 'title', `Failed tasks at ${p.code} as CSV`);
+      show(f.csv, Boolean(csv) && p.failed > 0);
+    });
+    const parts = [plural(list.length, 'POP', 'POPs')];
+    if (list.length) parts.push(`${fmtInt(warm)} warm`);
+    if (problems) parts.push(`${fmtInt(problems)} with problems`);
+    if (skipped) parts.push(`${fmtInt(skipped)} skipped`);
+    setText(r['pops-summary'], parts.join(' · '));
+    const empty = list.length === 0 || visible === 0;
+    show(r['pops-empty'], empty);
+    if (empty) {
+      setText(r['pops-empty'], list.length === 0
+        ? (RUNNING.has(job.status) ? 'POPs appear once the job is planned.' : 'This job has no POPs.')
+        : 'No POP matches the filter.');
+    }
+  }
+
+  function renderSummary(sum) {
+    const fpops = sum.failure_pops || [];
+    const furls = sum.failure_urls || [];
+    show(r['fpops-group'], fpops.length > 0);
+    show(r['furls-group'], furls.length > 0);
+    r.fpops.replaceChildren(...fpops.slice(0, FAILED_POPS_SHOWN).map((p) => el('li', 'chip chip-failed mono', p)));
+    if (fpops.length > FAILED_POPS_SHOWN) r.fpops.append(el('li', 'chip chip-more', `and ${fmtInt(fpops.length - FAILED_POPS_SHOWN)} more`));
+    r.furls.replaceChildren(...furls.slice(0, FAILED_URLS_SHOWN).map((u) => {
+      const li = el('li', 'mono', u);
+      li.title = u;
+      return li;
+    }));
+    const more = furls.length - FAILED_URLS_SHOWN;
+    show(r['furls-more'], more > 0);
+    if (more > 0) setText(r['furls-more'], `and ${fmtInt(more)} more — download the CSV for every failed task.`);
+    const none = fpops.length === 0 && furls.length === 0;
+    show(r['no-failures'], none);
+    const running = RUNNING.has(job.status);
+    setText(r['no-failures-text'], running ? 'No failures so far.' : job.failed_count > 0
+      ? 'Failed tasks are listed POP by POP below and in the CSV.' : 'No failures. Every task succeeded.');
+    const bits = [];
+    if (fpops.length) bits.push(plural(fpops.length, 'POP', 'POPs'));
+    if (furls.length) bits.push(plural(furls.length, 'URL', 'URLs'));
+    setText(r['failures-summary'], bits.join(' · '));
+    if (!job.report && sum.failure_pop_urls_report) setLinks(sum.failure_pop_urls_report);
+  }
+
+  function setLinks(raw) {
+    const report = reportLink(raw);
+    setAttr(r.csv, 'href', report || null);
+    setAttr(r.csv, 'download', `prewarm-${id}-failed.csv`);
+    setAttr(r['csv-all'], 'href', reportLink(report, { tasks: 'all' }) || null);
+    setAttr(r['csv-all'], 'download', `prewarm-${id}-all.csv`);
+    show(r.csv, Boolean(report));
+    show(r['csv-all'], Boolean(report));
+  }
+
+  function renderJob(now) {
+    const j = job;
+    const running = RUNNING.has(j.status);
+    setText(r.title, j.cf_domain || `Job ${id.slice(0, 8)}`);
+    setBadge(r.status, j.status);
+    setText(r.id, j.request_id || id);
+    const popCount = (j.pops || []).length;
+    const tgt = [];
+    if (j.target_type) tgt.push(TARGET_LABEL[j.target_type] || j.target_type);
+    tgt.push(plural(popCount, 'POP', 'POPs'));
+    tgt.push(plural(j.url_count || 0, 'URL', 'URLs'));
+    setText(r.targets, tgt.join(' · '));
+    setTime(r.created, parseTime(j.created_at), now);
+
+    show(r.stop, running);
+    setLinks(j.report || '');
+
+    show(r.message, Boolean(j.message));
+    setText(r.message, capitalize(j.message || ''));
+    setAttr(r.message, 'data-tone', j.status === 'FAILED' || j.status === 'TIMEOUT' ? 'error' : j.status === 'STOPPED' ? 'warn' : 'info');
+
+    const total = j.total_count || 0;
+    setText(r.pct, String(j.percentage_complete || 0));
+    setAttr(r.bar, 'aria-valuenow', j.percentage_complete || 0);
+    setAttr(r.bar, 'data-status', j.status);
+    setBar(r.bar, {
+      ok: fraction(j.success_count, total),
+      failed: fraction(j.failed_count, total),
+      running: fraction(j.in_progress_task_count, total),
+    });
+    trackRate(j);
+    const rate = rateText(j);
+    setText(r.rate, rate);
+    show(r.rate, Boolean(rate));
+    let line = `${fmtInt(j.download_count)} of ${fmtInt(total)} tasks done`;
+    if (running && !j.planned) line += ' · still planning, more may come';
+    setText(r['done-line'], line);
+    setText(r['s-total'], fmtInt(total));
+    setText(r['s-done'], fmtInt(j.download_count));
+    setText(r['s-ok'], fmtInt(j.success_count));
+    setText(r['s-failed'], fmtInt(j.failed_count));
+    setAttr(r['s-failed'], 'data-nonzero', j.failed_count > 0);
+    setText(r['s-running'], fmtInt(j.in_progress_task_count));
+    setText(r['s-available'], fmtInt(j.available_task_count));
+
+    setText(r['bytes-done'], fmtBytes(j.download_size));
+    setText(r['bytes-of'], j.total_size ? `of ${fmtBytes(j.total_size)} expected`
+      : running ? 'expected size not known yet' : 'no expected size');
+    setBar(r['bytes-bar'], { data: fraction(j.download_size, j.total_size) });
+
+    renderClock(now);
+    renderPops();
+    app.setTitle(running ? `${j.percentage_complete || 0}% · ${j.cf_domain || id}` : `${STATUS_LABEL[j.status] || j.status} · ${j.cf_domain || id}`);
+  }
+
+  function trackRate(j) {
+    const t = Date.now();
+    samples.push({ t, done: j.download_count });
+    // A minute of history: long enough to smooth batches arriving in
+    // bursts, short enough to follow a change of pace.
+    while (samples.length > 2 && t - samples[0].t > 60000) samples.shift();
+  }
+
+  function rateText(j) {
+    if (!RUNNING.has(j.status) || samples.length < 2) return '';
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    const secs = (last.t - first.t) / 1000;
+    const rate = (last.done - first.done) / secs;
+    if (secs < 3 || !(rate > 0)) return '';
+    const perSec = rate < 10 ? rate.toFixed(1) : fmtInt(Math.round(rate));
+    const left = ((j.total_count || 0) - (j.download_count || 0)) / rate;
+    return `${perSec} tasks/s · about ${fmtDuration(left * 1000)} left at this pace`;
+  }
+
+  function renderClock(now) {
+    if (!job) return;
+    if (RUNNING.has(job.status)) {
+      const at = parseTime(job.timeout_at);
+      if (at) {
+        const left = at.getTime() - now;
+        setText(r.clock, left > 0 ? `Times out in ${fmtDuration(left)}` : 'Timing out…');
+        setAttr(r.clock, 'title', `Timeout at ${fmtFull(at)}`);
+      } else {
+        setText(r.clock, '');
+      }
+    } else {
+      const ended = parseTime(job.last_update_time);
+      setText(r.clock, ended ? `Ended ${fmtRelative(ended, now)}` : 'Ended');
+      setAttr(r.clock, 'title', ended ? fmtFull(ended) : null);
+    }
+  }
+
+  return {
+    root,
+    title: `Job ${id}`,
+    nav: 'jobs',
+    async refresh(signal) {
+      let next;
+      try {
+        next = await app.api.get(`/jobs/${encodeURIComponent(id)}`, signal);
+      } catch (err) {
+        if (err.status === 404) {
+          show(r.loading, false);
+          show(r.body, false);
+          show(r.missing, true);
+          setText(r['missing-text'], `${capitalize(err.message)}. It may have been removed, or the link is wrong.`);
+          return { idle: true };
+        }
+        throw err;
+      }
+      job = next;
+      show(r.loading, false);
+      show(r.missing, false);
+      show(r.body, true);
+      renderJob(app.clock.now());
+      // The summary is a heavier query; ask again only when its answer can
+      // have changed, and now and then while the job runs.
+      const key = `${job.status}|${job.failed_count}|${job.planned}`;
+      pollsSinceSummary++;
+      if (key !== summaryKey || (RUNNING.has(job.status) && pollsSinceSummary >= SUMMARY_EVERY)) {
+        try {
+          renderSummary(await app.api.get(`/summary?req_id=${encodeURIComponent(id)}`, signal));
+          summaryKey = key;
+          pollsSinceSummary = 0;
+        } catch (err) {
+          if (err.auth || err.unreachable || err.name === 'AbortError') throw err;
+          // Any other answer: keep the last summary and try next time.
+        }
+      }
+      return { idle: !RUNNING.has(job.status) && summaryKey === key };
+    },
+    clock: renderClock,
+  };
+}
+
+// reportLink is the signed report URL with extra query parameters. Only
+// http(s) links are used, so an odd value can never become a javascript:
+// link in the page.
+function reportLink(report, params = {}) {
+  if (!report) return '';
+  try {
+    const u = new URL(report, location.href);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    return u.href;
+  } catch {
+    return '';
+  }
+}
+
+function capitalize(s) {
+  s = String(s || '');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function authMessage(err) {
+  return err.status === 401
+    ? `Sign in with an API key (${err.message}).`
+    : `Your API key was not accepted (${err.message}). Sign in again.`;
+}
+
+// splitList reads "a, b c" and "a,b\nc" alike.
+function splitList(s) {
+  return String(s || '').split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
+}
+
+function newJobView(app) {
+  const root = clone('tpl-new');
+  const r = refs(root);
+  const form = r.form;
+  const fields = form.elements;
+
+  function targetType() {
+    return form.querySelector('input[name="target_type"]:checked').value;
+  }
+
+  function syncTarget() {
+    const t = targetType();
+    for (const box of form.querySelectorAll('[data-target]')) show(box, box.dataset.target === t);
+  }
+
+  function urls() {
+    return String(fields.urls.value).split(/\s+/).map((u) => u.trim()).filter(Boolean);
+  }
+
+  function syncCount() {
+    const n = urls().length;
+    setText(r['url-count'], n === 0 ? 'No URLs yet.' : `${plural(n, 'URL', 'URLs')}.`);
+  }
+
+  function showError(message, badUrls = []) {
+    setText(r['error-text'], message);
+    r['error-urls'].replaceChildren(...badUrls.slice(0, 20).map((u) => el('li', 'mono', u)));
+    show(r['error-urls'], badUrls.length > 0);
+    show(r['error-more'], badUrls.length > 20);
+    setText(r['error-more'], badUrls.length > 20 ? `and ${fmtInt(badUrls.length - 20)} more` : '');
+    show(r.error, true);
+    r.error.focus();
+  }
+
+  function fieldError(input, message) {
+    setAttr(input, 'aria-invalid', 'true');
+    showError(message);
+    input.focus();
+  }
+
+  form.addEventListener('change', (ev) => {
+    if (ev.target.name === 'target_type') syncTarget();
+  });
+  form.addEventListener('input', (ev) => {
+    setAttr(ev.target, 'aria-invalid', null);
+    if (ev.target === fields.urls) syncCount();
+  });
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    show(r.error, false);
+    const list = urls();
+    if (list.length === 0) return fieldError(fields.urls, 'Add at least one URL, one per line.');
+    const domain = fields.cf_domain.value.trim();
+    if (!domain) return fieldError(fields.cf_domain, 'Enter the CloudFront domain (or your custom domain) to warm through.');
+    const body = { url_list: list, cf_domain: domain, target_type: targetType() };
+    const listField = { pop: 'pops', country: 'countries', region: 'regions' }[body.target_type];
+    body[listField] = splitList(fields[listField].value);
+    const timeout = fields.timeout.value.trim();
+    if (timeout !== '') {
+      const n = Number(timeout);
+      if (!Number.isFinite(n) || n <= 0) return fieldError(fields.timeout, 'The timeout is a number of minutes greater than 0.');
+      body.timeout = n;
+    }
+    const headers = String(fields.headers.value).split('\n').map((x) => x.trim()).filter(Boolean);
+    const badHeader = headers.find((x) => !/^[^:\s]+:/.test(x));
+    if (badHeader) return fieldError(fields.headers, `“${badHeader}” is not a header: write Name: value.`);
+    if (headers.length) body.header = headers;
+
+    r.submit.disabled = true;
+    setText(r.submit, 'Starting…');
+    try {
+      const res = await app.api.post('/prewarm', body);
+      app.toast('Job started');
+      location.hash = `#/jobs/${encodeURIComponent(res.request_id)}`;
+    } catch (err) {
+      if (err.auth) return app.signOut(authMessage(err));
+      const data = err.body || {};
+      if (Array.isArray(data.error_urls) && data.error_urls.length) {
+        setAttr(fields.urls, 'aria-invalid', 'true');
+        showError(`${data.error_message || 'Invalid URLs'}: fix or remove ${data.error_urls.length === 1 ? 'this URL' : `these ${fmtInt(data.error_urls.length)} URLs`}.`, data.error_urls);
+      } else if (err.unreachable) {
+        showError(`The job was not started: ${err.message}`);
+      } else {
+        showError(err.message);
+      }
+    } finally {
+      r.submit.disabled = false;
+      setText(r.submit, 'Start warming');
+    }
+  });
+
+  syncTarget();
+  syncCount();
+  return { root, title: 'New job', nav: 'new', focus: () => fields.urls.focus() };
+}
+
+function fleetView(app) {
+  const root = clone('tpl-fleet');
+  const r = refs(root);
+  const rows = new KeyedRows(r.rows, 'tpl-agent-row');
+  let agents = [];
+  let serverCapacity = null;
+  let dirty = false; // the operator is editing: polls must not overwrite
+
+  const input = r.capacity;
+  const clamp = (n) => Math.min(300, Math.max(0, Math.round(n)));
+  function nudge(d) {
+    const cur = input.value === '' ? serverCapacity || 0 : Number(input.value);
+    input.value = String(clamp((Number.isFinite(cur) ? cur : 0) + d));
+    dirty = String(input.value) !== String(serverCapacity);
+    syncHint();
+  }
+  r.dec.addEventListener('click', () => nudge(-1));
+  r.inc.addEventListener('click', () => nudge(1));
+  input.addEventListener('input', () => {
+    dirty = true;
+    syncHint();
+  });
+
+  function syncHint() {
+    const pending = dirty && input.value !== '' && Number(input.value) !== serverCapacity;
+    setText(r['capacity-hint'], pending ? `Now ${fmtInt(serverCapacity)}. Apply to change.` : '0–300 agents; 0 pauses warming.');
+    setAttr(r['capacity-hint'], 'data-pending', pending);
+  }
+
+  r['capacity-form'].addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const n = Number(input.value);
+    if (input.value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 300) {
+      setAttr(input, 'aria-invalid', 'true');
+      setText(r['capacity-hint'], 'A whole number from 0 to 300.');
+      input.focus();
+      return;
+    }
+    setAttr(input, 'aria-invalid', null);
+    r.apply.disabled = true;
+    try {
+      const res = await app.api.post('/instances', { DesiredCapacity: n });
+      serverCapacity = n;
+      dirty = false;
+      app.toast(res.message ? capitalize(res.message) : `Desired capacity set to ${n}`);
+    } catch (err) {
+      if (err.auth) return app.signOut(authMessage(err));
+      app.toast(err.message, 'error');
+    } finally {
+      r.apply.disabled = false;
+      syncHint();
+      app.refreshNow();
+    }
+  });
+
+  function render(inst, now) {
+    agents = Array.isArray(inst.agents) ? inst.agents : [];
+    serverCapacity = inst.desiredcapacity;
+    if (!dirty && document.activeElement !== input) input.value = String(serverCapacity ?? '');
+    syncHint();
+    const active = agents.filter((a) => a.state === 'active').length;
+    const busy = agents.reduce((s, a) => s + (a.busy || 0), 0);
+    const slots = agents.reduce((s, a) => s + (a.concurrency || 0), 0);
+    setText(r.active, fmtInt(active));
+    setText(r['agents-of'], ` of ${fmtInt(agents.length)}`);
+    setBar(r['active-bar'], { ok: fraction(active, agents.length) });
+    setText(r.busy, fmtInt(busy));
+    setText(r['busy-of'], ` of ${fmtInt(slots)}`);
+    setBar(r['busy-bar'], { running: fraction(busy, slots) });
+    setText(r['agents-summary'], agents.length ? `${plural(agents.length, 'agent', 'agents')} reporting` : '');
+    rows.update(agents, (a) => a.id, ({ f }, a) => {
+      setText(f.name, a.name || a.id);
+      setText(f.id, a.name && a.name !== a.id ? a.id : '');
+      setText(f.host, a.host || '—');
+      setText(f.state, a.state === 'active' ? 'Active' : 'Standby');
+      setAttr(f.state, 'data-state', a.state === 'active' ? 'ok' : 'idle');
+      setBar(f.bar, { running: fraction(a.busy, a.concurrency) });
+      setText(f.busy, `${fmtInt(a.busy)}/${fmtInt(a.concurrency)}`);
+      setTime(f.heartbeat, parseTime(a.last_heartbeat), now);
+    });
+    show(r.loading, false);
+    show(r.empty, agents.length === 0);
+  }
+
+  return {
+    root,
+    title: 'Fleet',
+    nav: 'fleet',
+    async refresh(signal) {
+      render(await app.api.get('/instances', signal), app.clock.now());
+    },
+    clock(now) {
+      for (const a of agents) {
+        const row = rows.rows.get(a.id);
+        if (row) setTime(row.f.heartbeat, parseTime(a.last_heartbeat), now);
+      }
+    },
+  };
+}
+
+function notFoundView() {
+  return { root: clone('tpl-notfound'), title: 'Not found', nav: null };
+}
+
+// ---------------------------------------------------------------------------
+// Polling: one poller per mounted view. It never overlaps requests, pauses
+// while the tab is hidden, and backs off while the API is unreachable.
+
+class Poller {
+  constructor(app, view) {
+    this.app = app;
+    this.view = view;
+    this.controller = new AbortController();
+    this.timer = 0;
+    this.running = false;
+    this.again = false;
+    this.stopped = false;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.controller.abort();
+  }
+
+  now() {
+    clearTimeout(this.timer);
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.run();
+  }
+
+  async run() {
+    if (this.stopped || !this.view.refresh) return;
+    if (document.hidden) {
+      this.app.setLive('paused');
+      return; // visibilitychange calls now() again
+    }
+    this.running = true;
+    let delay;
+    try {
+      const res = await this.view.refresh(this.controller.signal);
+      if (this.stopped) return;
+      delay = this.app.pollSucceeded(res || {});
+    } catch (err) {
+      if (this.stopped || err.name === 'AbortError') return;
+      delay = this.app.pollFailed(err);
+      if (delay == null) return;
+    } finally {
+      this.running = false;
+    }
+    if (this.again) {
+      this.again = false;
+      delay = 0;
+    }
+    this.timer = setTimeout(() => this.run(), delay);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The app: routing, session, the live indicator, the banner, toasts.
+
+class App {
+  constructor() {
+    this.session = new Session();
+    this.clock = new ServerClock();
+    this.api = new Api(this.session, this.clock);
+    this.main = $('main');
+    this.view = null;
+    this.poller = null;
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastUpdate = null;
+    this.signinMessage = '';
+    this.firstRoute = true;
+  }
+
+  start() {
+    window.addEventListener('hashchange', () => this.route());
+    document.addEventListener('visibilitychange', () => {
+      if (!this.poller) return;
+      if (document.hidden) this.setLive('paused');
+      else this.poller.now();
+    });
+    $('signout').addEventListener('click', () => this.signOut('You are signed out.'));
+    $('banner-retry').addEventListener('click', () => this.refreshNow());
+    document.querySelector('[data-skip]').addEventListener('click', (ev) => {
+      ev.preventDefault(); // the hash belongs to the router
+      this.main.focus();
+    });
+    setInterval(() => this.tick(), 1000);
+    this.route();
+  }
+
+  route() {
+    const route = parseHash(location.hash);
+    let view;
+    if (!this.session.key()) {
+      view = signinView(this, this.signinMessage);
+      this.signinMessage = '';
+    } else if (route.name === 'jobs') view = jobsView(this, route);
+    else if (route.name === 'job') view = jobView(this, route);
+    else if (route.name === 'new') view = newJobView(this);
+    else if (route.name === 'fleet') view = fleetView(this);
+    else view = notFoundView();
+    this.mount(view);
+  }
+
+  mount(view) {
+    if (this.poller) this.poller.stop();
+    this.poller = null;
+    this.view = view;
+    const signedIn = Boolean(this.session.key());
+    document.body.classList.toggle('signed-out', !signedIn);
+    document.body.classList.toggle('signed-in', signedIn);
+    for (const a of document.querySelectorAll('[data-nav]')) {
+      setAttr(a, 'aria-current', a.dataset.nav === view.nav ? 'page' : null);
+    }
+    this.main.replaceChildren(view.root);
+    this.setTitle(view.title);
+    // Move focus to the new view for keyboard and screen reader users; on
+    // the first load only where typing is the obvious next step.
+    if (view.focus) view.focus();
+    else if (!this.firstRoute) {
+      const h1 = view.root.querySelector('h1');
+      (h1 && !h1.closest('[hidden]') ? h1 : this.main).focus({ preventScroll: true });
+    }
+    if (!this.firstRoute) window.scrollTo(0, 0);
+    this.firstRoute = false;
+    if (view.refresh) {
+      this.setLive('connecting');
+      this.poller = new Poller(this, view);
+      this.poller.now();
+    } else {
+      this.setLive(null);
+    }
+  }
+
+  refreshNow() {
+    if (this.poller) this.poller.now();
+  }
+
+  setTitle(text) {
+    const t = text ? `${text} — prewarm` : 'prewarm';
+    if (document.title !== t) document.title = t;
+  }
+
+  pollSucceeded(res) {
+    this.failures = 0;
+    this.lastUpdate = new Date();
+    show($('banner'), false);
+    this.setLive(res.idle ? 'idle' : 'live');
+    return res.idle ? IDLE_POLL_MS : POLL_MS;
+  }
+
+  pollFailed(err) {
+    if (err.auth) {
+      this.signOut(authMessage(err));
+      return null;
+    }
+    this.failures++;
+    const delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** this.failures);
+    this.retryAt = Date.now() + delay;
+    this.bannerError = err.status === 0 ? err.message : `${err.message}${err.status ? ` (HTTP ${err.status})` : ''}`;
+    setText($('banner-title'), err.unreachable ? 'API unreachable.' : 'The API refused the request.');
+    this.renderBanner();
+    show($('banner'), true);
+    this.setLive('error');
+    return delay;
+  }
+
+  renderBanner() {
+    const secs = Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000));
+    setText($('banner-text'), `${this.bannerError} ${secs > 0 ? `Retrying in ${secs} s.` : 'Retrying…'}`);
+  }
+
+  setLive(state) {
+    const live = $('live');
+    show(live, state != null);
+    if (state == null) return;
+    setAttr(live, 'data-state', state);
+    const label = {
+      connecting: 'Connecting',
+      live: 'Live',
+      idle: 'Up to date',
+      paused: 'Paused',
+      error: 'Reconnecting',
+    }[state];
+    setText($('live-label'), label);
+    this.renderLiveTime();
+  }
+
+  renderLiveTime() {
+    const t = $('live-time');
+    if (!this.lastUpdate) {
+      setText(t, '');
+      return;
+    }
+    setText(t, `updated ${clockFormat.format(this.lastUpdate)}`);
+    setAttr(t, 'datetime', this.lastUpdate.toISOString());
+    setAttr($('live'), 'title', `Last updated ${fmtFull(this.lastUpdate)}. Updates pause while this tab is hidden.`);
+  }
+
+  tick() {
+    if (this.view && this.view.clock) this.view.clock(this.clock.now());
+    if (!$('banner').hidden) this.renderBanner();
+  }
+
+  signOut(message) {
+    this.session.clear();
+    this.signinMessage = message || '';
+    this.lastUpdate = null;
+    this.failures = 0;
+    show($('banner'), false);
+    this.route();
+  }
+
+  toast(text, kind = 'info') {
+    const t = el('div', 'toast', text);
+    t.dataset.kind = kind;
+    $('toasts').append(t);
+    setTimeout(() => t.classList.add('toast-out'), 3500);
+    setTimeout(() => t.remove(), 4000);
+  }
+
+  // confirm asks with the page's own dialog rather than window.confirm,
+  // which blocks the page (and its polling) and cannot be styled.
+  confirm() {
+    const dialog = $('confirm-dialog');
+    return new Promise((resolve) => {
+      dialog.returnValue = '';
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });
+      dialog.showModal();
+    });
+  }
+}
+
+new App().start();
