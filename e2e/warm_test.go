@@ -115,6 +115,14 @@ func TestFailuresAreReported(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, body)
 		}
 	}
+	_, j := srv.call("GET", "/jobs/"+id, nil)
+	for _, pop := range j["pops"].([]any) {
+		p := pop.(map[string]any)
+		dead := p["code"] == "DED1-P1"
+		if (p["unreachable"] == true) != dead || dead && !strings.Contains(fmt.Sprint(p["last_error"]), "connection refused") {
+			t.Errorf("pop %v", p)
+		}
+	}
 	if code, _ := fetchBody(t, strings.Replace(link, "token=", "token=0", 1)); code != 401 {
 		t.Errorf("a bad token opened the report: %d", code)
 	}

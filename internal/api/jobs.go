@@ -78,6 +78,11 @@ func (s *Server) progress(p *warm.Progress) progressResponse {
 	}
 }
 
+func (s *Server) summarize(p *warm.Progress) jobSummary {
+	return jobSummary{progressResponse: s.progress(p), CFDomain: p.CFDomain, TargetType: p.TargetType,
+		URLCount: p.URLCount, POPCount: len(p.Targets)}
+}
+
 // getPrewarm reports a job's progress: GET /prewarm?req_id=ID.
 func (s *Server) getPrewarm(r *http.Request) (any, error) {
 	id, err := reqID(r)
@@ -182,9 +187,9 @@ func (s *Server) listJobs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]progressResponse, len(jobs))
+	out := make([]jobSummary, len(jobs))
 	for i := range jobs {
-		out[i] = s.progress(&jobs[i])
+		out[i] = s.summarize(&jobs[i])
 	}
 	return map[string]any{"jobs": out}, nil
 }
@@ -200,12 +205,13 @@ func (s *Server) getJob(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := jobResponse{progressResponse: s.progress(p), CFDomain: p.CFDomain, TargetType: p.TargetType,
-		URLCount: p.URLCount, Report: s.reportURL(r, id)}
+	resp := jobResponse{jobSummary: s.summarize(p), Timeout: p.Timeout.Minutes(), Header: p.Headers,
+		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
+		POPs: []popJSON{}, Report: s.reportURL(r, id)}
 	for _, pop := range pops {
 		resp.POPs = append(resp.POPs, popJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
 			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
-			Verified: pop.Verified, NotCached: pop.NotCached})
+			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError})
 	}
 	return resp, nil
 }

@@ -91,13 +91,29 @@ type popJSON struct {
 	Bytes     int64    `json:"bytes"`
 	Verified  int64    `json:"verified"`
 	NotCached int64    `json:"not_cached"`
+	// Unreachable: tasks were tried and no connection ever succeeded.
+	Unreachable bool   `json:"unreachable,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
 }
 
-type jobResponse struct {
+// jobSummary is a job as listed: its progress and what it targets.
+type jobSummary struct {
 	progressResponse
-	CFDomain   string    `json:"cf_domain"`
-	TargetType string    `json:"target_type"`
-	URLCount   int       `json:"url_count"`
-	POPs       []popJSON `json:"pops,omitempty"`
-	Report     string    `json:"report,omitempty"`
+	CFDomain   string `json:"cf_domain"`
+	TargetType string `json:"target_type"`
+	URLCount   int    `json:"url_count"`
+	POPCount   int    `json:"pop_count"`
+}
+
+// jobResponse is one job in full.
+type jobResponse struct {
+	jobSummary
+	Timeout        float64   `json:"timeout"` // minutes, as submitted
+	Header         []string  `json:"header"`
+	NeedInvalidate bool      `json:"need_invalidate"`
+	Verify         bool      `json:"verify"`
+	Encodings      []string  `json:"encodings,omitempty"`
+	Expand         []string  `json:"expand,omitempty"`
+	POPs           []popJSON `json:"pops"`
+	Report         string    `json:"report"`
 }

@@ -65,7 +65,7 @@ func (s *Store) MarkInvalidated(ctx context.Context, jobID, note string) error {
 // POPs lists a job's POPs in the order they were targeted.
 func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error) {
 	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, purge_method, done, ok, failed, bytes,
-		verified, not_cached, reached FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
+		verified, not_cached, reached, last_error, attempted FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("pops of %s: %w", jobID, err)
 	}
@@ -75,7 +75,7 @@ func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
 		var p warm.POPState
 		var addrs string
 		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.PurgeMethod, &p.Done, &p.OK, &p.Failed, &p.Bytes,
-			&p.Verified, &p.NotCached, &p.Reached); err != nil {
+			&p.Verified, &p.NotCached, &p.Reached, &p.LastError, &p.Attempted); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(addrs), &p.Addresses); err != nil {

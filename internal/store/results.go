@@ -128,6 +128,7 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 	type popDelta struct {
 		done, ok, failed, bytes, attempted, verified, notCached int64
 		reached                                                 bool
+		lastError                                               string
 	}
 	var job popDelta
 	pops := map[string]*popDelta{}
@@ -149,16 +150,16 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 			args = resultArgs(args, &part[i])
 		}
 		q, err := tx.Query(ctx, `INSERT INTO results (`+resultColumns+`) VALUES `+string(rows)+`
-			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts, verified, reason`, args...)
+			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts, verified, reason, error`, args...)
 		if err != nil {
 			return 0, fmt.Errorf("insert results: %w", err)
 		}
 		for q.Next() {
-			var pop, reason string
+			var pop, reason, errText string
 			var ok, verified bool
 			var bytes int64
 			var code, attempts int
-			if err := q.Scan(&pop, &ok, &bytes, &code, &attempts, &verified, &reason); err != nil {
+			if err := q.Scan(&pop, &ok, &bytes, &code, &attempts, &verified, &reason, &errText); err != nil {
 				q.Close()
 				return 0, err
 			}
@@ -185,6 +186,9 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 				if ok && reason != "" {
 					x.notCached++
 				}
+				if !ok && errText != "" {
+					x.lastError = errText
+				}
 			}
 		}
 		q.Close()
@@ -205,8 +209,9 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 	for code, d := range pops {
 		_, err := tx.Exec(ctx, `UPDATE job_pops SET done = done + $3, ok = ok + $4, failed = failed + $5,
 			bytes = bytes + $6, attempted = attempted + $7, reached = (reached OR $8), verified = verified + $9,
-			not_cached = not_cached + $10 WHERE job_id = $1 AND code = $2`,
-			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached, d.verified, d.notCached)
+			not_cached = not_cached + $10, last_error = CASE WHEN $11 = '' THEN last_error ELSE $11 END
+			WHERE job_id = $1 AND code = $2`,
+			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached, d.verified, d.notCached, d.lastError)
 		if err != nil {
 			return 0, fmt.Errorf("pop counters: %w", err)
 		}

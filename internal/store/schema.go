@@ -137,6 +137,8 @@ ALTER TABLE job_pops ADD COLUMN not_cached BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE results ADD COLUMN verified BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE results ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE results ADD COLUMN warning TEXT NOT NULL DEFAULT '';
+`, `
+ALTER TABLE job_pops ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 `}
 
 // Migrate brings the schema up to date. Callers that may race (several

@@ -135,11 +135,17 @@ type POPState struct {
 	Bytes       int64
 	Verified    int64
 	NotCached   int64
+	LastError   string // the error of the POP's most recent failed task
+	Attempted   int64  // tasks fetched (not failed before fetching, by the probe)
 	// Reached is set once any fetch through the POP got an HTTP answer, so a
 	// POP whose every connection failed can be told apart from one that
 	// answered 404s.
 	Reached bool
 }
+
+// Unreachable reports whether fetches were tried through the POP and none
+// ever got an HTTP answer.
+func (p POPState) Unreachable() bool { return p.Attempted > 0 && !p.Reached }
 
 // Usable reports whether tasks are planned for the POP.
 func (p POPState) Usable() bool { return p.Error == "" && !p.Skipped && len(p.Addresses) > 0 }
