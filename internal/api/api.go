@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"prewarm/internal/warm"
@@ -57,28 +58,49 @@ func New(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.handle("POST /prewarm", s.postPrewarm)
-	s.handle("GET /prewarm", s.getPrewarm)
-	s.handle("POST /instances", s.postInstances)
-	s.handle("GET /instances", s.getInstances)
-	s.handle("GET /summary", s.getSummary)
-	s.handle("GET /jobs", s.listJobs)
-	s.handle("GET /jobs/{id}", s.getJob)
-	s.handle("POST /jobs/{id}/stop", s.stopJob)
-	s.mux.HandleFunc("GET /reports/{file}", s.getReport)
+// route is one entry of the route table.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// table is the API's one route table; the OpenAPI document must describe
+// every entry (a test holds it to that).
+func (s *Server) table() []route {
+	t := []route{
+		{"GET /healthz", s.healthz},
+		{"GET /openapi.yaml", serveOpenAPI},
+		{"POST /prewarm", s.json(s.postPrewarm)},
+		{"GET /prewarm", s.json(s.getPrewarm)},
+		{"POST /instances", s.json(s.postInstances)},
+		{"GET /instances", s.json(s.getInstances)},
+		{"GET /summary", s.json(s.getSummary)},
+		{"GET /jobs", s.json(s.listJobs)},
+		{"GET /jobs/{id}", s.json(s.getJob)},
+		{"POST /jobs/{id}/stop", s.json(s.stopJob)},
+		{"GET /reports/{file}", s.getReport},
+	}
 	if s.cfg.Metrics != nil {
-		s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		t = append(t, route{"GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 			if err := s.auth.check(r); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
 			s.cfg.Metrics.ServeHTTP(w, r)
-		})
+		}})
+	}
+	return t
+}
+
+func (s *Server) routes() {
+	paths := map[string]bool{}
+	for _, rt := range s.table() {
+		s.mux.HandleFunc(rt.pattern, rt.handler)
+		_, path, _ := strings.Cut(rt.pattern, " ")
+		paths[path] = true
 	}
 	// A known path with the wrong method gets the API's own 405 body.
-	for _, path := range []string{"/prewarm", "/instances", "/summary", "/jobs", "/jobs/{id}", "/jobs/{id}/stop"} {
+	for path := range paths {
 		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, &httpError{http.StatusMethodNotAllowed, r.Method + " is not allowed on " + r.URL.Path})
 		})
@@ -94,8 +116,10 @@ func (s *Server) routes() {
 // handler is the shape of every JSON endpoint.
 type handler func(r *http.Request) (any, error)
 
-func (s *Server) handle(pattern string, h handler) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+// json wraps a JSON endpoint: authentication, the body limit, the answer
+// or the error.
+func (s *Server) json(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if err := s.auth.check(r); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -107,7 +131,7 @@ func (s *Server) handle(pattern string, h handler) {
 			return
 		}
 		writeJSON(w, http.StatusOK, resp)
-	})
+	}
 }
 
 // ServeHTTP serves the API.

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+type openAPIDoc struct {
+	Paths      map[string]map[string]any `yaml:"paths"`
+	Components struct {
+		Schemas map[string]struct {
+			Properties map[string]any `yaml:"properties"`
+			AllOf      []struct {
+				Ref        string         `yaml:"$ref"`
+				Properties map[string]any `yaml:"properties"`
+			} `yaml:"allOf"`
+		} `yaml:"schemas"`
+	} `yaml:"components"`
+}
+
+func loadOpenAPI(t *testing.T) openAPIDoc {
+	t.Helper()
+	var doc openAPIDoc
+	if err := yaml.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	return doc
+}
+
+// Every route of the table is in the OpenAPI document, with its method.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	doc := loadOpenAPI(t)
+	s := &Server{cfg: Config{Metrics: http.NotFoundHandler()}}
+	for _, rt := range s.table() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		ops, ok := doc.Paths[path]
+		if !ok {
+			t.Errorf("route %s is missing from openapi.yaml", rt.pattern)
+			continue
+		}
+		if _, ok := ops[strings.ToLower(method)]; !ok {
+			t.Errorf("route %s: openapi.yaml has no %s operation", rt.pattern, method)
+		}
+	}
+}
+
+// Every field the API answers with is described.
+func TestOpenAPIDescribesEveryField(t *testing.T) {
+	doc := loadOpenAPI(t)
+	props := func(name string) map[string]bool {
+		out := map[string]bool{}
+		var walk func(string)
+		walk = func(n string) {
+			sc := doc.Components.Schemas[n]
+			for k := range sc.Properties {
+				out[k] = true
+			}
+			for _, a := range sc.AllOf {
+				if a.Ref != "" {
+					walk(strings.TrimPrefix(a.Ref, "#/components/schemas/"))
+				}
+				for k := range a.Properties {
+					out[k] = true
+				}
+			}
+		}
+		walk(name)
+		return out
+	}
+	for schema, v := range map[string]any{
+		"SubmitResponse":    submitResponse{},
+		"Progress":          progressResponse{},
+		"JobSummary":        jobSummary{},
+		"Job":               jobResponse{},
+		"POP":               popJSON{},
+		"Summary":           summaryResponse{},
+		"InstancesResponse": instancesResponse{},
+		"InstancesStatus":   instancesStatus{},
+		"Failure":           failure{},
+	} {
+		have := props(schema)
+		for _, f := range jsonFields(reflect.TypeOf(v)) {
+			if !have[f] {
+				t.Errorf("schema %s lacks field %q", schema, f)
+			}
+		}
+	}
+}
+
+// jsonFields lists a struct's JSON field names, embedded structs included.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
