@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,7 +18,10 @@ import (
 	"prewarm/internal/expand"
 	"prewarm/internal/fetch"
 	"prewarm/internal/fleet"
+	"prewarm/internal/invalidate"
+	"prewarm/internal/metrics"
 	"prewarm/internal/queue"
+	"prewarm/internal/store"
 	"prewarm/internal/warm"
 )
 
@@ -182,4 +186,74 @@ func (e expander) Expand(ctx context.Context, job *warm.Job, via warm.POPState, 
 		return e.client.Document(ctx, warm.FetchRequest{URL: u, Addresses: via.Addresses, Headers: job.Headers}, expand.MaxDocumentSize)
 	}
 	return expand.Expand(ctx, job.Expand, urls, get, limit)
+}
+
+// node is what serve and run start in one process: the queue and store,
+// the service, planning and timeouts, in-process agents and the reaper.
+type node struct {
+	queue   *queue.Queue
+	store   *store.Store
+	svc     *warm.Service
+	metrics *metrics.Metrics
+	agents  []*fleet.Agent
+	log     *slog.Logger
+	wg      sync.WaitGroup
+}
+
+type nodeOptions struct {
+	database, dataDir string
+	maxURLs           int
+	agents            int
+	concurrency       int
+	taskTimeout       time.Duration
+	fetching          *fetching
+	fleet             fleet.Config
+	cfEndpoint        string
+	cfPoll            time.Duration
+	log               *slog.Logger
+}
+
+// startNode opens the database and starts everything but the HTTP API.
+// Its parts stop when ctx ends; close then waits for them.
+func startNode(ctx context.Context, o nodeOptions) (*node, error) {
+	q, err := openQueue(ctx, o.database, o.dataDir, queueConfig(o.log, o.taskTimeout))
+	if err != nil {
+		return nil, err
+	}
+	n := &node{queue: q, store: q.Store(), log: o.log}
+	fe := o.fetching
+	cancels := warm.NewCancels()
+	limits := warm.DefaultLimits
+	limits.MaxURLs = o.maxURLs
+	n.svc = &warm.Service{Store: n.store, Selector: fe.catalog, Limits: limits, Cancels: cancels, NewID: uuid.NewString, Now: time.Now}
+	planner := newPlanner(q, fe, o.maxURLs, o.log)
+	planner.Invalidator = &invalidate.Clearer{
+		NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
+			return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{Endpoint: o.cfEndpoint, PollInterval: o.cfPoll, Log: o.log})
+		},
+		Purger: &invalidate.Purger{RootCAs: fe.roots, Log: o.log},
+	}
+	if err := q.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: n.svc.Timeout}); err != nil {
+		q.Close(context.Background())
+		return nil, err
+	}
+	n.metrics = metrics.New(n.store, o.fleet.LiveWindow, o.log)
+	n.agents = startAgents(ctx, q, fe, cancels, n.metrics, o.fleet, o.agents, o.concurrency, "", o.log)
+	for _, a := range n.agents {
+		n.wg.Go(func() { _ = a.Run(ctx) })
+	}
+	reaper := &fleet.Reaper{Store: n.store, Requeue: q.RequeueAgent, Window: o.fleet.LiveWindow, Log: o.log, Now: time.Now}
+	n.wg.Go(func() { reaper.Run(ctx) })
+	return n, nil
+}
+
+// close waits for the agents to leave (their context must be done) and
+// closes the queue and the database.
+func (n *node) close() {
+	n.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.queue.Close(ctx); err != nil {
+		n.log.Warn("closing the queue", "err", err)
+	}
 }

@@ -50,7 +50,8 @@ stampede. It speaks the API of the CloudFront Extensions Pre-warming solution.`,
 			return applyEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newServe(), newAgent(), newPops(), newVersion())
+	root.AddCommand(newServe(), newAgent(), newRun(), newPops(), newVersion())
+	root.AddCommand(newClientCommands()...)
 	return root
 }
 

@@ -9,18 +9,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"prewarm/internal/api"
-	"prewarm/internal/fleet"
-	"prewarm/internal/invalidate"
-	"prewarm/internal/metrics"
-	"prewarm/internal/queue"
 	"prewarm/internal/warm"
 	"prewarm/internal/web"
 )
@@ -111,41 +105,19 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-
-	q, err := openQueue(ctx, f.database, f.dataDir, queueConfig(log, f.taskTimeout))
+	n, err := startNode(ctx, nodeOptions{
+		database: f.database, dataDir: f.dataDir, maxURLs: f.maxURLs, agents: f.agents, concurrency: f.concurrency,
+		taskTimeout: f.taskTimeout, fetching: fe, fleet: fc, cfEndpoint: f.cfEndpoint, cfPoll: f.cfPoll, log: log,
+	})
 	if err != nil {
 		return err
 	}
-	st := q.Store()
-	secret, err := st.Secret(ctx, "reports")
+	secret, err := n.store.Secret(ctx, "reports")
 	if err != nil {
-		q.Close(context.Background())
+		stop()
+		n.close()
 		return err
 	}
-	cancels := warm.NewCancels()
-	limits := warm.DefaultLimits
-	limits.MaxURLs = f.maxURLs
-	svc := &warm.Service{Store: st, Selector: fe.catalog, Limits: limits, Cancels: cancels, NewID: uuid.NewString, Now: time.Now}
-	planner := newPlanner(q, fe, f.maxURLs, log)
-	planner.Invalidator = &invalidate.Clearer{
-		NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
-			return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{Endpoint: f.cfEndpoint, PollInterval: f.cfPoll, Log: log})
-		},
-		Purger: &invalidate.Purger{RootCAs: fe.roots, Log: log},
-	}
-	if err := q.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: svc.Timeout}); err != nil {
-		q.Close(context.Background())
-		return err
-	}
-	mets := metrics.New(st, fc.LiveWindow, log)
-	agents := startAgents(ctx, q, fe, cancels, mets, fc, f.agents, f.concurrency, "", log)
-	var wg sync.WaitGroup
-	for _, a := range agents {
-		wg.Go(func() { _ = a.Run(ctx) })
-	}
-	reaper := &fleet.Reaper{Store: st, Requeue: q.RequeueAgent, Window: fc.LiveWindow, Log: log, Now: time.Now}
-	wg.Go(func() { reaper.Run(ctx) })
-
 	dashboard := web.Handler(web.Options{Version: version()})
 	extra := map[string]http.Handler{}
 	for _, p := range web.Routes() {
@@ -153,16 +125,15 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	srv := &http.Server{
 		Handler: api.New(api.Config{
-			Service: svc, Store: st, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
-			LiveWindow: fc.LiveWindow, Log: log, Now: time.Now, Metrics: mets.Handler(), Extra: extra,
+			Service: n.svc, Store: n.store, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
+			LiveWindow: fc.LiveWindow, Log: log, Now: time.Now, Metrics: n.metrics.Handler(), Extra: extra,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		stop()
-		wg.Wait()
-		q.Close(context.Background())
+		n.close()
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
 	log.Info("prewarm serving", "version", version(), "listen", ln.Addr().String(), "agents", f.agents,
@@ -181,10 +152,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	stop()
-	wg.Wait()
-	if cerr := q.Close(shutdown); cerr != nil {
-		log.Warn("closing the queue", "err", cerr)
-	}
+	n.close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

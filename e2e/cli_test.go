@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"prewarm/internal/minicdn"
+)
+
+// prewarmCmd runs the binary with stdin and returns stdout, stderr and the
+// exit status.
+func prewarmCmd(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(cmd.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// prewarm run warms without a server: a table per POP, exit status 0 only
+// when everything was fetched and proven cached.
+func TestRunCommand(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "RUN1-P1"}, {Code: "RUN2-P1", CloudFront: true}}})
+	fetchFlags := append(serveArgs(cdn), "--cf-domain", cdn.CFDomain, "--pops", "RUN1-P1", "--pops", "RUN2-P1")
+	urls := strings.Join(urlsOf(cdn, "/run/", 6), "\n") + "\n# a comment\n\n"
+
+	out, errOut, code := prewarmCmd(t, urls, nil, append([]string{"run", "-"}, fetchFlags...)...)
+	if code != 0 || !strings.Contains(out, "RUN1-P1") || !strings.Contains(out, "RUN2-P1") ||
+		!strings.Contains(out, "FINISHED: 12 of 12 tasks done, 12 ok, 0 failed") || !strings.Contains(out, "12 proven cached") {
+		t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "FINISHED") { // the plain progress lines (stderr is not a terminal)
+		t.Fatalf("no progress lines on stderr:\n%s", errOut)
+	}
+
+	out, _, code = prewarmCmd(t, cdn.URL("/run/ok")+"\n"+cdn.URL("/status/404")+"\n", nil, append([]string{"run", "-"}, fetchFlags...)...)
+	if code != 1 || !strings.Contains(out, "Failed URLs (1)") {
+		t.Fatalf("a 404: exit %d\n%s", code, out)
+	}
+	out, _, code = prewarmCmd(t, cdn.URL("/nostore/x")+"\n", nil, append([]string{"run", "-"}, fetchFlags...)...)
+	if code != 2 || !strings.Contains(out, "Fetched but not cached (1)") {
+		t.Fatalf("not cached: exit %d\n%s", code, out)
+	}
+	out, _, code = prewarmCmd(t, cdn.URL("/run/j")+"\n", nil, append([]string{"run", "-", "--output", "json"}, fetchFlags...)...)
+	var res struct {
+		Progress struct {
+			Status string
+			Done   int64
+		}
+		POPs []struct{ Code string }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.Progress.Status != "FINISHED" || res.Progress.Done != 2 || len(res.POPs) != 2 {
+		t.Fatalf("json: exit %d %v\n%s", code, err, out)
+	}
+	_, errOut, code = prewarmCmd(t, "ftp://nope\n", nil, append([]string{"run", "-"}, fetchFlags...)...)
+	if code == 0 || !strings.Contains(errOut, "invalid URL: ftp://nope") {
+		t.Fatalf("bad URL: exit %d %s", code, errOut)
+	}
+}
+
+// The client commands against a running server: submit from stdin, status
+// --watch until the end, summary with the CSV, instances.
+func TestClientCommands(t *testing.T) {
+	t.Parallel()
+	cdn := twoPOPs(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
+	urls := strings.Join(urlsOf(cdn, "/cli/", 4), "\n")
+
+	id, errOut, code := prewarmCmd(t, urls, env, "submit", "-", "--cf-domain", cdn.CFDomain, "--pops", "AAA1-P1,BBB1-P1")
+	id = strings.TrimSpace(id)
+	if code != 0 || len(id) != 36 {
+		t.Fatalf("submit: exit %d %q %s", code, id, errOut)
+	}
+	out, errOut, code := prewarmCmd(t, "", env, "status", id, "--watch", "--interval", "100ms")
+	if code != 0 || !strings.Contains(out, "FINISHED") {
+		t.Fatalf("status --watch: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, _, code = prewarmCmd(t, "", env, "status", id, "--output", "json")
+	var p map[string]any
+	if err := json.Unmarshal([]byte(out), &p); err != nil || code != 0 || num(p["download_count"]) != 8 {
+		t.Fatalf("status json: %d %v %s", code, err, out)
+	}
+	out, _, code = prewarmCmd(t, "", env, "summary", id, "--csv", "--all-tasks")
+	if code != 0 || strings.Count(strings.TrimSpace(out), "\n") != 8 || !strings.HasPrefix(out, "pop,url,") {
+		t.Fatalf("summary --csv: %d\n%s", code, out)
+	}
+	if _, _, code := prewarmCmd(t, "", env, "instances", "--desired", "2"); code != 0 {
+		t.Fatalf("instances --desired: %d", code)
+	}
+	out, _, code = prewarmCmd(t, "", env, "instances", "--output", "json")
+	if err := json.Unmarshal([]byte(out), &p); err != nil || code != 0 || num(p["desiredcapacity"]) != 2 {
+		t.Fatalf("instances: %d %v %s", code, err, out)
+	}
+	_, errOut, code = prewarmCmd(t, "", []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=wrong-key-0000"}, "status", id)
+	if code == 0 || !strings.Contains(errOut, "invalid API key") {
+		t.Fatalf("wrong key: %d %s", code, errOut)
+	}
+	_, errOut, code = prewarmCmd(t, "", env, "status", "no-such-job")
+	if code == 0 || !strings.Contains(errOut, "404") {
+		t.Fatalf("unknown job: %d %s", code, errOut)
+	}
+}

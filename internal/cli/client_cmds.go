@@ -1,0 +1,740 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// newClientCommands returns the commands that drive a running server
+// through its API: submit, status, summary and instances.
+func newClientCommands() []*cobra.Command {
+	return []*cobra.Command{newSubmit(), newStatus(), newSummary(), newInstances()}
+}
+
+// exitError ends a command with a message and a chosen exit status; Main
+// finds the status through Unwrap.
+type exitError struct {
+	msg  string
+	code exitCode
+}
+
+func (e *exitError) Error() string { return e.msg }
+func (e *exitError) Unwrap() error { return e.code }
+
+// clientFlagsHelp closes every client command's long help.
+const clientFlagsHelp = `
+
+--server (PREWARM_SERVER) is the server's base URL, --api-key (PREWARM_API_KEY)
+its key; --output json writes the API's answer as it came, indented.`
+
+// ---- submit
+
+type submitFlags struct {
+	clientFlags
+	jobFlags
+}
+
+// jobFlags describe a job; submit sends them to a server, run warms them
+// itself.
+type jobFlags struct {
+	cfDomain       string
+	targetType     string
+	pops           []string
+	countries      []string
+	regions        []string
+	headers        []string
+	timeout        optionalFloat
+	instanceCount  optionalInt
+	needInvalidate bool
+	distributionID string
+	encodings      []string
+	expand         []string
+	noVerify       bool
+}
+
+// submitRequest is POST /prewarm's body. Unset options are left out, so
+// the server applies its defaults.
+type submitRequest struct {
+	URLList        []string `json:"url_list"`
+	CFDomain       string   `json:"cf_domain"`
+	TargetType     string   `json:"target_type,omitempty"`
+	POPs           []string `json:"pops,omitempty"`
+	Countries      []string `json:"countries,omitempty"`
+	Regions        []string `json:"regions,omitempty"`
+	Timeout        *float64 `json:"timeout,omitempty"`
+	Header         []string `json:"header,omitempty"`
+	InstanceCount  *int     `json:"instance_count,omitempty"`
+	NeedInvalidate bool     `json:"need_invalidate,omitempty"`
+	DistributionID string   `json:"distribution_id,omitempty"`
+	Verify         *bool    `json:"verify,omitempty"`
+	Encodings      []string `json:"encodings,omitempty"`
+	Expand         []string `json:"expand,omitempty"`
+}
+
+func newSubmit() *cobra.Command {
+	var f submitFlags
+	cmd := &cobra.Command{
+		Use:   "submit [FILE|-]",
+		Short: "Start a warm job on a running server and print its id",
+		Long: `Start a job on a prewarm server (POST /prewarm) with the URLs of FILE, one per
+line; blank lines and lines starting with # are skipped. With - (or no FILE
+and piped input) the URLs are read from standard input.
+
+Only the job's id is written to standard output, so a script can keep it;
+what else there is to say goes to standard error.
+
+The POPs come from one list: --pops (POP ids), --countries or --regions, each
+comma-separated, repeated, or both. The target type follows from the list
+given; --target-type with no list takes that type's defaults. With no list
+at all the server's default POPs are warmed.` + clientFlagsHelp,
+		Example: `  prewarm submit urls.txt --cf-domain d111111abcdef8.cloudfront.net --pops IAD89-P1,FRA60-P1 --pops NRT57-P3
+  grep '\.ts$' playlist.txt | prewarm submit - --cf-domain cdn.example.com --countries JP,KR --timeout 90
+  prewarm submit urls.txt --cf-domain cdn.example.com --regions eu --header 'Authorization: Bearer t0ken' --need-invalidate
+  id=$(prewarm submit urls.txt --cf-domain cdn.example.com) && prewarm status "$id" --watch`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSubmit(cmd, args, &f)
+		},
+	}
+	fs := cmd.Flags()
+	f.clientFlags.register(fs)
+	f.jobFlags.register(fs)
+	return cmd
+}
+
+func (f *jobFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cfDomain, "cf-domain", "", "the distribution's domain, or your custom domain pointing at it (required)")
+	fs.StringVar(&f.targetType, "target-type", "", "pop, country or region (default: the kind of list given)")
+	fs.StringSliceVar(&f.pops, "pops", nil, "POP ids to warm, such as IAD89-P1 (comma-separated or repeated)")
+	fs.StringSliceVar(&f.countries, "countries", nil, "countries whose POPs to warm: keys, ISO codes or names (comma-separated or repeated)")
+	fs.StringSliceVar(&f.regions, "regions", nil, "regions whose POPs to warm, such as eu or apac (comma-separated or repeated)")
+	// A header's value may hold commas (Accept: a, b), so the flag is only
+	// ever split by repeating it.
+	fs.StringArrayVar(&f.headers, "header", nil, `header sent with every fetch, "Name: value" (repeat for several)`)
+	fs.Var(&f.timeout, "timeout", "minutes the job may run (default: the server's, 30)")
+	fs.Var(&f.instanceCount, "instance-count", "desired capacity to set with the job (default: unchanged)")
+	fs.BoolVar(&f.needInvalidate, "need-invalidate", false, "invalidate the URLs in the cache before warming them")
+	fs.StringVar(&f.distributionID, "distribution-id", "", "CloudFront distribution to invalidate (default: found from --cf-domain)")
+	fs.StringSliceVar(&f.encodings, "encodings", nil, "warm each of these Accept-Encoding variants, such as br,gzip,identity")
+	fs.StringSliceVar(&f.expand, "expand", nil, "expand hls playlists, dash manifests or sitemaps into the URLs they list")
+	fs.BoolVar(&f.noVerify, "no-verify", false, "do not prove each warm with a second request that must be a cache HIT")
+}
+
+func runSubmit(cmd *cobra.Command, args []string, f *submitFlags) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	req, err := f.request()
+	if err != nil {
+		return err
+	}
+	src := "-"
+	if len(args) == 1 {
+		src = args[0]
+	}
+	stdin := cmd.InOrStdin()
+	if len(args) == 0 && isTerminal(stdin) {
+		return errors.New("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm submit - < urls.txt)")
+	}
+	if req.URLList, err = readURLs(stdin, src); err != nil {
+		return err
+	}
+	var ans submitAnswer
+	data, err := c.callJSON(cmd.Context(), http.MethodPost, "/prewarm", nil, req, &ans)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && len(ae.InvalidURLs) > 0 {
+			stderr := cmd.ErrOrStderr()
+			noun := "URLs"
+			if len(ae.InvalidURLs) == 1 {
+				noun = "URL"
+			}
+			fmt.Fprintf(stderr, "the server refused %d %s:\n", len(ae.InvalidURLs), noun)
+			for _, u := range ae.InvalidURLs {
+				fmt.Fprintln(stderr, "  "+u)
+			}
+		}
+		return err
+	}
+	if f.jsonOutput() {
+		return writeIndented(cmd.OutOrStdout(), data)
+	}
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.RequestID); err != nil {
+		return fmt.Errorf("writing the job id: %w", err)
+	}
+	note := fmt.Sprintf("job %s accepted: %d URLs", ans.RequestID, len(req.URLList))
+	if ans.TimeoutAt != "" {
+		note += ", times out at " + showTime(ans.TimeoutAt)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s\nfollow it with: prewarm status %s --watch\n", note, ans.RequestID)
+	return nil
+}
+
+// request checks the flags and builds the job's body, all but its URLs.
+func (f *jobFlags) request() (*submitRequest, error) {
+	// Checked here rather than with cobra's required flags, which would not
+	// see a value given by PREWARM_CF_DOMAIN.
+	cf := strings.TrimSpace(f.cfDomain)
+	if cf == "" {
+		return nil, errors.New("--cf-domain is required: the distribution's domain (d111111abcdef8.cloudfront.net) or your custom domain")
+	}
+	var given []string // the target types whose list was given
+	for kind, list := range map[string][]string{"pop": f.pops, "country": f.countries, "region": f.regions} {
+		if len(list) > 0 {
+			given = append(given, kind)
+		}
+	}
+	if len(given) > 1 {
+		return nil, fmt.Errorf("give one of --pops, --countries and --regions, not %d: a job targets one kind of list", len(given))
+	}
+	tt := strings.ToLower(strings.TrimSpace(f.targetType))
+	switch {
+	case tt != "" && tt != "pop" && tt != "country" && tt != "region":
+		return nil, fmt.Errorf("--target-type %q: use pop, country or region", f.targetType)
+	case len(given) == 1 && tt == "":
+		tt = given[0]
+	case len(given) == 1 && tt != given[0]:
+		// The server reads only the list of the target type, so the other
+		// list would be dropped without a word.
+		return nil, fmt.Errorf("--target-type %s does not match the list given (%s): leave --target-type out, or give its list", tt, listFlag(given[0]))
+	}
+	var verify *bool
+	if f.noVerify {
+		verify = new(bool)
+	}
+	return &submitRequest{
+		CFDomain:       cf,
+		TargetType:     tt,
+		POPs:           f.pops,
+		Countries:      f.countries,
+		Regions:        f.regions,
+		Timeout:        f.timeout.ptr(),
+		Header:         f.headers,
+		InstanceCount:  f.instanceCount.ptr(),
+		NeedInvalidate: f.needInvalidate,
+		DistributionID: strings.TrimSpace(f.distributionID),
+		Verify:         verify,
+		Encodings:      f.encodings,
+		Expand:         f.expand,
+	}, nil
+}
+
+func listFlag(targetType string) string {
+	switch targetType {
+	case "country":
+		return "--countries"
+	case "region":
+		return "--regions"
+	}
+	return "--pops"
+}
+
+// readURLs reads a URL list: one per line, blank lines and # comments
+// skipped. Checking the URLs is left to the server, which names every bad
+// one at once.
+func readURLs(stdin io.Reader, name string) ([]string, error) {
+	r, label := stdin, "standard input"
+	if name != "-" {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading URLs: %w", err)
+		}
+		defer file.Close()
+		r, label = file, name
+	}
+	sc := bufio.NewScanner(r)
+	// A signed URL can be long; the scanner's default 64 KiB line is not
+	// enough for every one.
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	var urls []string
+	for first := true; sc.Scan(); first = false {
+		line := sc.Text()
+		if first {
+			line = strings.TrimPrefix(line, "\uFEFF") // a byte order mark left by some editors
+		}
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		urls = append(urls, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading URLs from %s: %w", label, err)
+	}
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("no URLs in %s (one per line; blank lines and # comments are skipped)", label)
+	}
+	return urls, nil
+}
+
+// ---- status
+
+type statusFlags struct {
+	clientFlags
+	watch    bool
+	interval time.Duration
+}
+
+// watchGrace is how long --watch keeps polling through a server that fails
+// or cannot be reached after having answered, as during a restart.
+const watchGrace = 30 * time.Second
+
+func newStatus() *cobra.Command {
+	var f statusFlags
+	cmd := &cobra.Command{
+		Use:   "status ID",
+		Short: "Show a job's progress, or follow it to its end with --watch",
+		Long: `Show the progress of job ID (GET /prewarm?req_id=ID): its status, finished
+tasks, successes and failures, bytes fetched, and when it times out.
+
+With --watch the job is followed until it ends (FINISHED, TIMEOUT, STOPPED or
+FAILED): a progress bar on a terminal, or a plain line every few seconds on
+standard error when it is not one (a pipe, a CI log); the final status is then
+written to standard output.
+
+Exit status: without --watch, 0 whenever the job was found. With --watch, 0
+if the job FINISHED with no failed task, and 1 otherwise (some tasks failed,
+or the job timed out, was stopped or failed), so a script or a CI step can
+gate on the warm; 130 when interrupted (the job keeps running).` + clientFlagsHelp,
+		Example: `  prewarm status 6f1c2e9a-4b7d-4e0f-9a51-0c3d2b8e7f11
+  prewarm status "$id" --watch && echo "caches are warm"
+  prewarm status "$id" --output json | jq .percentage_complete`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd, strings.TrimSpace(args[0]), &f)
+		},
+	}
+	fs := cmd.Flags()
+	f.clientFlags.register(fs)
+	fs.BoolVarP(&f.watch, "watch", "w", false, "follow the job until it ends; exit 0 only if it finished with no failure")
+	fs.DurationVar(&f.interval, "interval", 500*time.Millisecond, "how often --watch asks the server")
+	return cmd
+}
+
+func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return errors.New("the job ID is empty")
+	}
+	out := cmd.OutOrStdout()
+	if !f.watch {
+		var p progressAnswer
+		data, err := c.getJSON(cmd.Context(), "/prewarm", url.Values{"req_id": {id}}, &p)
+		if err != nil {
+			return err
+		}
+		if f.jsonOutput() {
+			return writeIndented(out, data)
+		}
+		return writeStatus(out, &p)
+	}
+	if f.interval < 10*time.Millisecond {
+		return fmt.Errorf("--interval %s: use at least 10ms", f.interval)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stderr := cmd.ErrOrStderr()
+	view := NewProgressView(stderr, isTerminal(stderr))
+	p, data, err := watchJob(ctx, c, id, f.interval, view)
+	if err != nil {
+		view.breakLine()
+		if ctx.Err() != nil && cmd.Context().Err() == nil {
+			return &exitError{msg: fmt.Sprintf("stopped watching; job %s keeps running (prewarm status %s)", id, id), code: 130}
+		}
+		return err
+	}
+	if f.jsonOutput() {
+		err = writeIndented(out, data)
+	} else {
+		err = writeStatus(out, p)
+	}
+	if err != nil {
+		return err
+	}
+	if p.jobProgress().Succeeded() {
+		return nil
+	}
+	return &exitError{msg: watchOutcome(p), code: 1}
+}
+
+// watchJob polls the job until it ends, showing each answer on view, and
+// returns the last answer. The first poll is not retried: a wrong --server
+// or ID should fail at once, not after a grace period.
+func watchJob(ctx context.Context, c *apiClient, id string, interval time.Duration, view *ProgressView) (*progressAnswer, []byte, error) {
+	q := url.Values{"req_id": {id}}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var answered bool
+	var failingSince time.Time
+	for {
+		var p progressAnswer
+		data, err := c.getJSON(ctx, "/prewarm", q, &p)
+		switch {
+		case err == nil:
+			answered, failingSince = true, time.Time{}
+			jp := p.jobProgress()
+			if jp.Terminal() {
+				view.Finish(jp)
+				return &p, data, nil
+			}
+			view.Update(jp)
+		case ctx.Err() != nil:
+			return nil, nil, fmt.Errorf("watching job %s: %w", id, ctx.Err())
+		case answered && retryable(err):
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if time.Since(failingSince) > watchGrace {
+				return nil, nil, fmt.Errorf("watching job %s: no answer for %s: %w", id, watchGrace, err)
+			}
+		default:
+			return nil, nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("watching job %s: %w", id, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// watchOutcome explains why a watched job did not end as hoped.
+func watchOutcome(p *progressAnswer) string {
+	hint := fmt.Sprintf("; see prewarm summary %s", p.RequestID)
+	switch {
+	case p.Status == "FAILED" && p.Message != "":
+		return fmt.Sprintf("job %s FAILED: %s", p.RequestID, flattenLine(p.Message))
+	case p.Status == "FINISHED":
+		return fmt.Sprintf("job %s finished with %d of %d tasks failed%s", p.RequestID, p.FailedCount, p.TotalCount, hint)
+	}
+	return fmt.Sprintf("job %s ended %s: %d/%d tasks done, %d failed%s", p.RequestID, p.Status, p.DownloadCount,
+		p.TotalCount, p.FailedCount, hint)
+}
+
+// writeStatus writes a progress answer for people.
+func writeStatus(w io.Writer, p *progressAnswer) error {
+	kv := newKVWriter(w)
+	ended := p.jobProgress().Terminal()
+	kv.add("Job", p.RequestID)
+	kv.add("Status", p.Status)
+	progress := fmt.Sprintf("%d%%  %d/%d tasks done", p.PercentageComplete, p.DownloadCount, p.TotalCount)
+	if p.TotalCount == 0 && !ended {
+		progress += " (planning)"
+	}
+	kv.add("Progress", progress)
+	kv.add("OK / failed", fmt.Sprintf("%d / %d", p.SuccessCount, p.FailedCount))
+	if p.VerifiedCount > 0 || p.NotCachedCount > 0 {
+		kv.add("Cached", fmt.Sprintf("%d verified, %d not cached", p.VerifiedCount, p.NotCachedCount))
+	}
+	fetched := humanBytes(p.DownloadSize)
+	if p.TotalSize > 0 {
+		fetched += " of about " + humanBytes(p.TotalSize)
+	}
+	kv.add("Fetched", fetched)
+	kv.add("In progress", fmt.Sprintf("%d tasks", p.InProgressTaskCount))
+	kv.add("Available", fmt.Sprintf("%d tasks waiting for an agent", p.AvailableTaskCount))
+	kv.add("Created", showTime(p.CreatedAt))
+	kv.add("Updated", showTime(p.LastUpdateTime))
+	if p.TimeoutAt != "" {
+		kv.add("Timeout at", showTime(p.TimeoutAt)+untilText(p.Timestamp, p.TimeoutAt, ended))
+	}
+	if m := flattenLine(p.Message); m != "" {
+		kv.add("Message", m)
+	}
+	if err := kv.flush(); err != nil {
+		return fmt.Errorf("writing the status: %w", err)
+	}
+	return nil
+}
+
+// untilText is " (in 24m05s)" for a running job's deadline, measured from
+// the answer's own timestamp so that the client's clock plays no part.
+func untilText(now, at string, ended bool) string {
+	n, ok1 := parseAPITime(now)
+	t, ok2 := parseAPITime(at)
+	if ended || !ok1 || !ok2 {
+		return ""
+	}
+	if t.Before(n) {
+		return " (passed)"
+	}
+	return " (in " + humanDuration(t.Sub(n)) + ")"
+}
+
+// ---- summary
+
+type summaryFlags struct {
+	clientFlags
+	csv      bool
+	allTasks bool
+	limit    int
+}
+
+func newSummary() *cobra.Command {
+	var f summaryFlags
+	cmd := &cobra.Command{
+		Use:   "summary ID",
+		Short: "Show a job's failures and per-POP counts, or download its CSV report",
+		Long: `Show what went wrong in job ID (GET /summary?req_id=ID): the POPs that failed
+(did not resolve, or never accepted a connection), the URLs that failed or
+were fetched but not cached, warnings, the per-POP counts with the share of
+tasks verified cached (GET /jobs/ID), and the link to the CSV report of
+failed tasks.
+
+With --csv the report itself is written to standard output. Its link is
+signed, so no API key is sent with it; --all-tasks lists every task, not only
+the failed ones.` + clientFlagsHelp,
+		Example: `  prewarm summary "$id"
+  prewarm summary "$id" --csv > failures.csv
+  prewarm summary "$id" --csv --all-tasks | grep ',MISS,'
+  prewarm summary "$id" --output json | jq -r '.failure_urls[]'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSummary(cmd, strings.TrimSpace(args[0]), &f)
+		},
+	}
+	fs := cmd.Flags()
+	f.clientFlags.register(fs)
+	fs.BoolVar(&f.csv, "csv", false, "write the CSV report of failed tasks to standard output")
+	fs.BoolVar(&f.allTasks, "all-tasks", false, "with --csv: every task, not only the failed ones")
+	fs.IntVar(&f.limit, "limit", 20, "most failure POPs and URLs listed (0: all)")
+	return cmd
+}
+
+func runSummary(cmd *cobra.Command, id string, f *summaryFlags) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return errors.New("the job ID is empty")
+	}
+	if f.allTasks && !f.csv {
+		return errors.New("--all-tasks goes with --csv")
+	}
+	if f.limit < 0 {
+		return fmt.Errorf("--limit %d: use 0 (all) or more", f.limit)
+	}
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	var s summaryAnswer
+	data, err := c.getJSON(ctx, "/summary", url.Values{"req_id": {id}}, &s)
+	if err != nil {
+		return err
+	}
+	if f.csv {
+		link, err := reportLink(c, s.FailurePOPURLsReport, f.allTasks)
+		if err != nil {
+			return err
+		}
+		return c.download(ctx, link, out)
+	}
+	if f.jsonOutput() {
+		return writeIndented(out, data)
+	}
+	// The per-POP counts are prewarm's own (GET /jobs/ID); the original
+	// solution has none, so without them the summary is still shown.
+	var job jobAnswer
+	var rows []POPRow
+	if _, err := c.getJSON(ctx, "/jobs/"+url.PathEscape(id), nil, &job); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "no per-POP counts: %v\n", err)
+	} else {
+		rows = popRows(job.POPs)
+	}
+	return writeSummary(out, &s, rows, f.limit)
+}
+
+// reportLink is the summary's signed report link, made absolute against
+// --server if the server gave a relative one.
+func reportLink(c *apiClient, link string, allTasks bool) (string, error) {
+	if strings.TrimSpace(link) == "" {
+		return "", errors.New("the summary has no report link")
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return "", fmt.Errorf("report link %q: %w", link, err)
+	}
+	if !u.IsAbs() {
+		base := *c.base
+		base.Path += "/"
+		u = base.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery})
+	}
+	if allTasks {
+		q := u.Query()
+		q.Set("tasks", "all")
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+func writeSummary(w io.Writer, s *summaryAnswer, rows []POPRow, limit int) error {
+	kv := newKVWriter(w)
+	kv.add("Job", s.RequestID)
+	kv.add("Status", s.Status)
+	kv.add("Created", showTime(s.CreatedAt))
+	kv.add("Updated", showTime(s.LastUpdateTime))
+	if m := flattenLine(s.Message); m != "" {
+		kv.add("Message", m)
+	}
+	if err := kv.flush(); err != nil {
+		return fmt.Errorf("writing the summary: %w", err)
+	}
+	var b strings.Builder
+	if len(rows) > 0 {
+		b.WriteString("\n")
+		if err := WritePOPTable(&b, rows); err != nil {
+			return err
+		}
+	}
+	if len(s.Warnings) > 0 {
+		writeList(&b, "Warnings", s.Warnings, 0)
+	}
+	writeList(&b, "Failure POPs", s.FailurePOPs, limit)
+	writeList(&b, "Failure URLs", s.FailureURLs, limit)
+	if len(s.NotCachedURLs) > 0 {
+		writeList(&b, "Fetched but not cached", s.NotCachedURLs, limit)
+	}
+	if s.FailurePOPURLsReport != "" {
+		fmt.Fprintf(&b, "\nReport: %s\n  (prewarm summary %s --csv > failures.csv)\n", s.FailurePOPURLsReport, s.RequestID)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the summary: %w", err)
+	}
+	return nil
+}
+
+// writeList writes a titled list, cut at limit items (0: no limit) so that
+// a job whose every URL failed does not flood the terminal.
+func writeList(b *strings.Builder, title string, items []string, limit int) {
+	if len(items) == 0 {
+		fmt.Fprintf(b, "\n%s: none\n", title)
+		return
+	}
+	fmt.Fprintf(b, "\n%s (%d):\n", title, len(items))
+	shown := items
+	if limit > 0 && len(items) > limit {
+		shown = items[:limit]
+	}
+	for _, it := range shown {
+		fmt.Fprintf(b, "  %s\n", it)
+	}
+	if more := len(items) - len(shown); more > 0 {
+		fmt.Fprintf(b, "  … and %d more (--limit 0, --output json or --csv for all)\n", more)
+	}
+}
+
+// ---- instances
+
+type instancesFlags struct {
+	clientFlags
+	desired optionalInt
+	stop    string
+}
+
+// instancesRequest is POST /instances's body, in the original's spelling.
+type instancesRequest struct {
+	DesiredCapacity int    `json:"DesiredCapacity"`
+	ReqID           string `json:"req_id,omitempty"`
+	ForceStop       bool   `json:"force_stop,omitempty"`
+}
+
+func newInstances() *cobra.Command {
+	var f instancesFlags
+	cmd := &cobra.Command{
+		Use:   "instances",
+		Short: "Show the agents and the desired capacity, or set it",
+		Long: `Show the desired capacity (how many agents work; the others stand by) and the
+live agents with their load and last heartbeat (GET /instances).
+
+--desired N sets the desired capacity (POST /instances; 0 pauses every agent).
+With --stop JOB_ID the same request force-stops that job: the original API sets
+the capacity and stops a job in one call, so --stop needs --desired.` + clientFlagsHelp,
+		Example: `  prewarm instances
+  prewarm instances --desired 4
+  prewarm instances --desired 0                 # pause all warming
+  prewarm instances --desired 2 --stop "$id"    # stop one job, keep two agents working`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInstances(cmd, &f)
+		},
+	}
+	fs := cmd.Flags()
+	f.clientFlags.register(fs)
+	fs.Var(&f.desired, "desired", "set the desired capacity to `N` agents working (0..300; 0 pauses)")
+	fs.StringVar(&f.stop, "stop", "", "with --desired: force-stop the job `JOB_ID`")
+	return cmd
+}
+
+func runInstances(cmd *cobra.Command, f *instancesFlags) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	stop := strings.TrimSpace(f.stop)
+	if stop != "" && !f.desired.set {
+		return errors.New("--stop needs --desired: the API sets the capacity and stops the job in one call")
+	}
+	if f.desired.set {
+		var ans instancesAnswer
+		body := instancesRequest{DesiredCapacity: f.desired.v, ReqID: stop, ForceStop: stop != ""}
+		data, err := c.callJSON(ctx, http.MethodPost, "/instances", nil, body, &ans)
+		if err != nil {
+			return err
+		}
+		if f.jsonOutput() {
+			return writeIndented(out, data)
+		}
+		if _, err := fmt.Fprintln(out, ans.Message); err != nil {
+			return fmt.Errorf("writing the answer: %w", err)
+		}
+		return nil
+	}
+	var ans instancesAnswer
+	data, err := c.getJSON(ctx, "/instances", nil, &ans)
+	if err != nil {
+		return err
+	}
+	if f.jsonOutput() {
+		return writeIndented(out, data)
+	}
+	return writeInstances(out, &ans)
+}
+
+func writeInstances(w io.Writer, ans *instancesAnswer) error {
+	active := 0
+	for _, a := range ans.Agents {
+		if a.State == "active" {
+			active++
+		}
+	}
+	kv := newKVWriter(w)
+	kv.add("Desired capacity", fmt.Sprint(ans.DesiredCapacity))
+	kv.add("Live agents", fmt.Sprintf("%d (%d active)", len(ans.Agents), active))
+	if err := kv.flush(); err != nil {
+		return fmt.Errorf("writing the instances: %w", err)
+	}
+	if len(ans.Agents) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return fmt.Errorf("writing the instances: %w", err)
+	}
+	return writeAgentTable(w, ans.Agents, ans.Timestamp)
+}

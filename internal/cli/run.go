@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"prewarm/internal/fleet"
+	"prewarm/internal/warm"
+)
+
+type runFlags struct {
+	fetchFlags
+	jobFlags
+	dataDir   string
+	output    string
+	maxURLs   int
+	logLevel  string
+	logFormat string
+}
+
+func newRun() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [FILE|-]",
+		Short: "Warm a list of URLs now, from this machine, with no server",
+		Long: `Warm the URLs of FILE (one per line; - or piped input for standard input)
+through the POPs you choose, from this machine, and wait for the end: a live
+progress bar on a terminal (plain lines otherwise), then a table per POP of
+tasks, successes, failures, bytes and how many were proven cached.
+
+Exit status: 0 when every task was fetched (and, unless --no-verify, proven
+cached at its POP); 1 when tasks failed or the job did not finish (timeout,
+no usable POP, Ctrl-C); 2 when everything was fetched but some objects did
+not stay in the cache.` + "\n\nState lives in a temporary database, removed at the end, unless --data-dir names one to keep.",
+		Example: `  prewarm run urls.txt --cf-domain d111111abcdef8.cloudfront.net --pops IAD89-P1,FRA60-P1,NRT57-P3
+  curl -s https://example.com/patch/1.5/files.txt | prewarm run - --cf-domain cdn.example.com --regions eu,us
+  prewarm run master.m3u8.txt --cf-domain cdn.example.com --countries JP --expand hls --encodings br,gzip
+  prewarm run urls.txt --edges edges.yaml --cf-domain cdn.example.com --pops fra-1,ams-1 --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRunCmd(cmd, args, &f)
+		},
+	}
+	fs := cmd.Flags()
+	f.jobFlags.register(fs)
+	f.fetchFlags.register(fs)
+	fs.StringVar(&f.dataDir, "data-dir", "", "keep the job's database here (default: a temporary one, removed at the end)")
+	fs.StringVarP(&f.output, "output", "o", "text", "text, or json for the final progress, POPs and summary")
+	fs.IntVar(&f.maxURLs, "max-urls", warm.DefaultLimits.MaxURLs, "most URLs the job may hold (after --expand)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+// runOutcome is what --output json prints.
+type runOutcome struct {
+	Progress *warm.Progress  `json:"progress"`
+	POPs     []warm.POPState `json:"pops"`
+	Summary  *warm.Summary   `json:"summary"`
+}
+
+func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
+	if f.output != "text" && f.output != "json" {
+		return fmt.Errorf("--output %q: use text or json", f.output)
+	}
+	log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	req, err := f.jobFlags.request()
+	if err != nil {
+		return err
+	}
+	src := "-"
+	if len(args) == 1 {
+		src = args[0]
+	}
+	if len(args) == 0 && isTerminal(cmd.InOrStdin()) {
+		return errors.New("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm run - < urls.txt)")
+	}
+	urls, err := readURLs(cmd.InOrStdin(), src)
+	if err != nil {
+		return err
+	}
+	fe, err := f.fetchFlags.build(1)
+	if err != nil {
+		return err
+	}
+	dataDir := f.dataDir
+	if dataDir == "" {
+		if dataDir, err = os.MkdirTemp("", "prewarm-run-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dataDir)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	// The node outlives the signal: a Ctrl-C stops the job, then the
+	// command reports what was done.
+	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
+	n, err := startNode(nodeCtx, nodeOptions{
+		dataDir: dataDir, maxURLs: f.maxURLs, agents: 1, concurrency: f.concurrency, taskTimeout: f.taskTimeout,
+		fetching: fe, fleet: fleet.DefaultConfig, cfPoll: 5 * time.Second, log: log,
+	})
+	if err != nil {
+		stopNode()
+		return err
+	}
+	defer func() { stopNode(); n.close() }()
+
+	job, err := n.svc.Submit(nodeCtx, req.spec(urls))
+	if err != nil {
+		var bad *warm.InvalidURLsError
+		if errors.As(err, &bad) {
+			for _, u := range bad.URLs {
+				fmt.Fprintln(cmd.ErrOrStderr(), "  invalid URL: "+u)
+			}
+		}
+		return err
+	}
+	stderr := cmd.ErrOrStderr()
+	view := NewProgressView(stderr, isTerminal(stderr))
+	p, err := follow(ctx, nodeCtx, n, job.ID, view)
+	if err != nil {
+		return err
+	}
+	pops, err := n.store.POPs(nodeCtx, job.ID)
+	if err != nil {
+		return err
+	}
+	sum, err := n.store.Summary(nodeCtx, job.ID)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if f.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(runOutcome{Progress: p, POPs: pops, Summary: sum}); err != nil {
+			return err
+		}
+	} else if err := writeRunReport(out, p, pops, sum); err != nil {
+		return err
+	}
+	switch {
+	case p.Status != warm.StatusFinished || p.Failed > 0:
+		return exitCode(1)
+	case p.NotCached > 0:
+		return exitCode(2)
+	}
+	return nil
+}
+
+// follow updates the view until the job ends; a signal stops the job.
+func follow(sig, ctx context.Context, n *node, id string, view *ProgressView) (*warm.Progress, error) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	stopped := false
+	for {
+		p, err := n.store.Progress(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		jp := JobProgress{Status: string(p.Status), Done: p.Done, Total: p.Total, OK: p.OK, Failed: p.Failed,
+			Bytes: p.DownloadSize, Message: p.Message}
+		if p.Status.Terminal() {
+			view.Finish(jp)
+			return p, nil
+		}
+		view.Update(jp)
+		select {
+		case <-sig.Done():
+			if !stopped {
+				stopped = true
+				if _, err := n.svc.Stop(ctx, id); err != nil && !errors.Is(err, warm.ErrConflict) {
+					return nil, err
+				}
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// spec turns the flags' request into the domain's job spec.
+func (r *submitRequest) spec(urls []string) warm.JobSpec {
+	return warm.JobSpec{
+		URLs: urls, CFDomain: r.CFDomain, TargetType: r.TargetType, POPs: r.POPs, Countries: r.Countries,
+		Regions: r.Regions, TimeoutMinutes: r.Timeout, Headers: r.Header, InstanceCount: r.InstanceCount,
+		NeedInvalidate: r.NeedInvalidate, DistributionID: r.DistributionID, Verify: r.Verify,
+		Encodings: r.Encodings, Expand: r.Expand,
+	}
+}
+
+// writeRunReport prints the per-POP table and what went wrong.
+func writeRunReport(w io.Writer, p *warm.Progress, pops []warm.POPState, sum *warm.Summary) error {
+	rows := make([]POPRow, 0, len(pops))
+	for _, pop := range pops {
+		row := POPRow{POP: pop.Code, Tasks: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes, Error: pop.Error}
+		switch {
+		case pop.Skipped:
+			row.Error = "skipped: does not resolve"
+		case pop.Unreachable():
+			row.Error = "unreachable: " + pop.LastError
+		}
+		if p.Verify && pop.OK > 0 {
+			row.Hit = fmt.Sprintf("%d%%", 100*pop.Verified/pop.OK)
+		}
+		rows = append(rows, row)
+	}
+	if err := WritePOPTable(w, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%s: %d of %d tasks done, %d ok, %d failed, %s fetched", p.Status, p.Done, p.Total, p.OK, p.Failed, humanBytes(p.DownloadSize))
+	if p.Verify {
+		fmt.Fprintf(w, ", %d proven cached, %d not cached", p.Verified, p.NotCached)
+	}
+	fmt.Fprintln(w)
+	if p.Message != "" {
+		fmt.Fprintln(w, p.Message)
+	}
+	list := func(title string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "\n%s (%d):\n", title, len(items))
+		for i, it := range items {
+			if i == 10 {
+				fmt.Fprintf(w, "  … and %d more\n", len(items)-10)
+				break
+			}
+			fmt.Fprintln(w, "  "+it)
+		}
+	}
+	list("Failed URLs", sum.FailureURLs)
+	list("Failed POPs", sum.FailurePOPs)
+	list("Fetched but not cached", sum.NotCachedURLs)
+	list("Warnings", sum.Warnings)
+	return nil
+}
