@@ -41,7 +41,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
 	switch {
 	case errors.As(err, &badURLs):
-		writeJSON(w, http.StatusBadRequest, submitResponse{Status: "Failed", ErrorMessage: "Invalid URLs",
+		writeJSON(w, http.StatusBadRequest, SubmitResponse{Status: "Failed", ErrorMessage: "Invalid URLs",
 			ErrorURLs: badURLs.URLs, Timestamp: now})
 		return
 	case errors.As(err, &tooBig):

@@ -51,7 +51,7 @@ func (s *Server) postInstances(r *http.Request) (any, error) {
 		msg += "; job " + id + " stopped"
 	}
 	s.cfg.Log.Info("instances updated", "desired", *capacity, "stopped", forceStop, "job", id)
-	return instancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: msg}, nil
+	return InstancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: msg}, nil
 }
 
 // getInstances reports the desired capacity and the live agents: GET /instances.
@@ -67,17 +67,17 @@ func (s *Server) getInstances(r *http.Request) (any, error) {
 	if desired < 0 { // never set: every agent works
 		desired = len(agents)
 	}
-	resp := instancesStatus{
-		instancesResponse: instancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: "query success"},
+	resp := InstancesStatus{
+		InstancesResponse: InstancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: "query success"},
 		DesiredCapacity:   desired,
-		Agents:            []agentJSON{},
+		Agents:            []AgentJSON{},
 	}
 	for _, a := range agents {
 		state := "standby"
 		if a.Active {
 			state = "active"
 		}
-		resp.Agents = append(resp.Agents, agentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency,
+		resp.Agents = append(resp.Agents, AgentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency,
 			Busy: a.Busy, State: state, LastHeartbeat: timestamp(a.LastHeartbeat)})
 	}
 	return resp, nil

@@ -41,7 +41,7 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		return nil, err
 	}
 	s.cfg.Log.Info("job accepted", "job", job.ID, "urls", job.URLCount, "pops", len(job.Targets))
-	return submitResponse{Status: "Success", ErrorURLs: []string{}, RequestID: job.ID,
+	return SubmitResponse{Status: "Success", ErrorURLs: []string{}, RequestID: job.ID,
 		Timestamp: timestamp(s.cfg.Now()), TimeoutAt: timestamp(job.TimeoutAt)}, nil
 }
 
@@ -53,8 +53,8 @@ func reqID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-func (s *Server) progress(p *warm.Progress) progressResponse {
-	return progressResponse{
+func (s *Server) progress(p *warm.Progress) ProgressResponse {
+	return ProgressResponse{
 		RequestID:           p.ID,
 		DownloadSize:        p.DownloadSize,
 		TotalSize:           p.TotalSize,
@@ -78,8 +78,8 @@ func (s *Server) progress(p *warm.Progress) progressResponse {
 	}
 }
 
-func (s *Server) summarize(p *warm.Progress) jobSummary {
-	return jobSummary{progressResponse: s.progress(p), CFDomain: p.CFDomain, TargetType: p.TargetType,
+func (s *Server) summarize(p *warm.Progress) JobSummary {
+	return JobSummary{ProgressResponse: s.progress(p), CFDomain: p.CFDomain, TargetType: p.TargetType,
 		URLCount: p.URLCount, POPCount: len(p.Targets)}
 }
 
@@ -106,7 +106,7 @@ func (s *Server) getSummary(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return summaryResponse{
+	return SummaryResponse{
 		RequestID:            id,
 		FailurePOPs:          sum.FailurePOPs,
 		FailureURLs:          sum.FailureURLs,
@@ -187,7 +187,7 @@ func (s *Server) listJobs(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]jobSummary, len(jobs))
+	out := make([]JobSummary, len(jobs))
 	for i := range jobs {
 		out[i] = s.summarize(&jobs[i])
 	}
@@ -205,11 +205,11 @@ func (s *Server) getJob(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := jobResponse{jobSummary: s.summarize(p), Timeout: p.Timeout.Minutes(), Header: p.Headers,
+	resp := JobResponse{JobSummary: s.summarize(p), Timeout: p.Timeout.Minutes(), Header: p.Headers,
 		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		POPs: []popJSON{}, Report: s.reportURL(r, id)}
+		POPs: []POPJSON{}, Report: s.reportURL(r, id)}
 	for _, pop := range pops {
-		resp.POPs = append(resp.POPs, popJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
+		resp.POPs = append(resp.POPs, POPJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
 			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
 			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError})
 	}

@@ -72,14 +72,14 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		return out
 	}
 	for schema, v := range map[string]any{
-		"SubmitResponse":    submitResponse{},
-		"Progress":          progressResponse{},
-		"JobSummary":        jobSummary{},
-		"Job":               jobResponse{},
-		"POP":               popJSON{},
-		"Summary":           summaryResponse{},
-		"InstancesResponse": instancesResponse{},
-		"InstancesStatus":   instancesStatus{},
+		"SubmitResponse":    SubmitResponse{},
+		"Progress":          ProgressResponse{},
+		"JobSummary":        JobSummary{},
+		"Job":               JobResponse{},
+		"POP":               POPJSON{},
+		"Summary":           SummaryResponse{},
+		"InstancesResponse": InstancesResponse{},
+		"InstancesStatus":   InstancesStatus{},
 		"Failure":           failure{},
 	} {
 		have := props(schema)

@@ -10,7 +10,11 @@ func timestamp(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000000")
 }
 
-type submitResponse struct {
+// The API's answers, field for field. They are exported for the command-line
+// client, so the two cannot drift apart.
+
+// SubmitResponse answers POST /prewarm (and, with status "Failed", invalid URLs).
+type SubmitResponse struct {
 	Status       string   `json:"status"`
 	ErrorMessage string   `json:"error_message"`
 	ErrorURLs    []string `json:"error_urls"`
@@ -19,7 +23,8 @@ type submitResponse struct {
 	TimeoutAt    string   `json:"timeout_at"`
 }
 
-type progressResponse struct {
+// ProgressResponse answers GET /prewarm.
+type ProgressResponse struct {
 	RequestID           string `json:"request_id"`
 	DownloadSize        int64  `json:"download_size"`
 	TotalSize           int64  `json:"total_size"`
@@ -44,7 +49,8 @@ type progressResponse struct {
 	Message        string `json:"message,omitempty"`
 }
 
-type summaryResponse struct {
+// SummaryResponse answers GET /summary.
+type SummaryResponse struct {
 	RequestID            string   `json:"request_id"`
 	FailurePOPs          []string `json:"failure_pops"`
 	FailureURLs          []string `json:"failure_urls"`
@@ -58,19 +64,22 @@ type summaryResponse struct {
 	Message              string   `json:"message,omitempty"`
 }
 
-type instancesResponse struct {
+// InstancesResponse answers POST /instances and POST /jobs/{id}/stop.
+type InstancesResponse struct {
 	Status    string `json:"status"`
 	Timestamp string `json:"timestamp"`
 	Message   string `json:"message"`
 }
 
-type instancesStatus struct {
-	instancesResponse
+// InstancesStatus answers GET /instances.
+type InstancesStatus struct {
+	InstancesResponse
 	DesiredCapacity int         `json:"desiredcapacity"`
-	Agents          []agentJSON `json:"agents"`
+	Agents          []AgentJSON `json:"agents"`
 }
 
-type agentJSON struct {
+// AgentJSON is one live agent.
+type AgentJSON struct {
 	ID            string `json:"id"`
 	Name          string `json:"name"`
 	Host          string `json:"host"`
@@ -80,7 +89,8 @@ type agentJSON struct {
 	LastHeartbeat string `json:"last_heartbeat"`
 }
 
-type popJSON struct {
+// POPJSON is one POP of a job.
+type POPJSON struct {
 	Code      string   `json:"code"`
 	Addresses []string `json:"addresses"`
 	Error     string   `json:"error,omitempty"`
@@ -96,24 +106,24 @@ type popJSON struct {
 	LastError   string `json:"last_error,omitempty"`
 }
 
-// jobSummary is a job as listed: its progress and what it targets.
-type jobSummary struct {
-	progressResponse
+// JobSummary is a job as listed: its progress and what it targets.
+type JobSummary struct {
+	ProgressResponse
 	CFDomain   string `json:"cf_domain"`
 	TargetType string `json:"target_type"`
 	URLCount   int    `json:"url_count"`
 	POPCount   int    `json:"pop_count"`
 }
 
-// jobResponse is one job in full.
-type jobResponse struct {
-	jobSummary
+// JobResponse is one job in full.
+type JobResponse struct {
+	JobSummary
 	Timeout        float64   `json:"timeout"` // minutes, as submitted
 	Header         []string  `json:"header"`
 	NeedInvalidate bool      `json:"need_invalidate"`
 	Verify         bool      `json:"verify"`
 	Encodings      []string  `json:"encodings,omitempty"`
 	Expand         []string  `json:"expand,omitempty"`
-	POPs           []popJSON `json:"pops"`
+	POPs           []POPJSON `json:"pops"`
 	Report         string    `json:"report"`
 }

@@ -28,13 +28,12 @@ func serveMetrics(addr string, h http.Handler, log *slog.Logger) {
 }
 
 type agentFlags struct {
+	logFlags
 	fetchFlags
 	fleetFlags
-	database  string
-	name      string
-	logFormat string
-	logLevel  string
-	metrics   string
+	database string
+	name     string
+	metrics  string
 }
 
 func newAgent() *cobra.Command {
@@ -57,8 +56,7 @@ database and the edges it warms.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.database, "database", "", "postgres://… of the database the serve nodes use (required)")
 	fs.StringVar(&f.name, "name", "", "name shown in GET /instances (default: the host name)")
-	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.logFlags.register(fs, "info")
 	fs.StringVar(&f.metrics, "metrics-listen", "", "address serving this agent's Prometheus metrics at /metrics (e.g. :9464)")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs)
@@ -66,7 +64,7 @@ database and the edges it warms.`,
 }
 
 func runAgent(cmd *cobra.Command, f *agentFlags) error {
-	log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
+	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

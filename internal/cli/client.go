@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"prewarm/internal/api"
 	"strconv"
 	"strings"
 	"time"
@@ -326,100 +327,22 @@ func writeIndented(w io.Writer, data []byte) error {
 	return nil
 }
 
-// The API's answers, as wire.go writes them. They are the client's own
-// copies: the server's types are unexported, and a client decodes only what
-// it shows (unknown fields, from newer servers, are ignored).
-
-type submitAnswer struct {
-	Status    string `json:"status"`
-	RequestID string `json:"request_id"`
-	Timestamp string `json:"timestamp"`
-	TimeoutAt string `json:"timeout_at"`
-}
-
-type progressAnswer struct {
-	RequestID           string `json:"request_id"`
-	DownloadSize        int64  `json:"download_size"`
-	TotalSize           int64  `json:"total_size"`
-	PercentageComplete  int    `json:"percentage_complete"`
-	AvailableTaskCount  int64  `json:"available_task_count"`
-	InProgressTaskCount int64  `json:"in_progress_task_count"`
-	DownloadCount       int64  `json:"download_count"`
-	TotalCount          int64  `json:"total_count"`
-	CreatedAt           string `json:"created_at"`
-	LastUpdateTime      string `json:"last_update_time"`
-	Timestamp           string `json:"timestamp"`
-	Status              string `json:"status"`
-	SuccessCount        int64  `json:"success_count"`
-	FailedCount         int64  `json:"failed_count"`
-	TimeoutAt           string `json:"timeout_at"`
-	Planned             bool   `json:"planned"`
-	VerifiedCount       int64  `json:"verified_count"`
-	NotCachedCount      int64  `json:"not_cached_count"`
-	Message             string `json:"message"`
-}
+// The API's answers are the server's own types: a field renamed there
+// fails to compile here, instead of silently reading zero.
+type (
+	submitAnswer    = api.SubmitResponse
+	progressAnswer  = api.ProgressResponse
+	summaryAnswer   = api.SummaryResponse
+	jobAnswer       = api.JobResponse
+	popAnswer       = api.POPJSON
+	instancesAnswer = api.InstancesStatus
+	agentAnswer     = api.AgentJSON
+)
 
 // jobProgress is the part of an answer a ProgressView shows.
-func (p *progressAnswer) jobProgress() JobProgress {
+func jobProgress(p *progressAnswer) JobProgress {
 	return JobProgress{Status: p.Status, Done: p.DownloadCount, Total: p.TotalCount, OK: p.SuccessCount,
 		Failed: p.FailedCount, Bytes: p.DownloadSize, Message: p.Message}
-}
-
-type summaryAnswer struct {
-	RequestID            string   `json:"request_id"`
-	FailurePOPs          []string `json:"failure_pops"`
-	FailureURLs          []string `json:"failure_urls"`
-	FailurePOPURLsReport string   `json:"failure_pop_urls_report"`
-	NotCachedURLs        []string `json:"not_cached_urls"`
-	Warnings             []string `json:"warnings"`
-	Timestamp            string   `json:"timestamp"`
-	CreatedAt            string   `json:"created_at"`
-	LastUpdateTime       string   `json:"last_update_time"`
-	Status               string   `json:"status"`
-	Message              string   `json:"message"`
-}
-
-type jobAnswer struct {
-	progressAnswer
-	CFDomain   string      `json:"cf_domain"`
-	TargetType string      `json:"target_type"`
-	URLCount   int         `json:"url_count"`
-	POPs       []popAnswer `json:"pops"`
-}
-
-type popAnswer struct {
-	Code      string   `json:"code"`
-	Addresses []string `json:"addresses"`
-	Error     string   `json:"error"`
-	Skipped   bool     `json:"skipped"`
-	Done      int64    `json:"done"`
-	OK        int64    `json:"ok"`
-	Failed    int64    `json:"failed"`
-	Bytes     int64    `json:"bytes"`
-	// Verification after the warm: tasks proven cached, and fetched but not
-	// cached.
-	Verified    int64  `json:"verified"`
-	NotCached   int64  `json:"not_cached"`
-	Unreachable bool   `json:"unreachable"`
-	LastError   string `json:"last_error"`
-}
-
-type instancesAnswer struct {
-	Status          string        `json:"status"`
-	Timestamp       string        `json:"timestamp"`
-	Message         string        `json:"message"`
-	DesiredCapacity int           `json:"desiredcapacity"`
-	Agents          []agentAnswer `json:"agents"`
-}
-
-type agentAnswer struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	Host          string `json:"host"`
-	Concurrency   int    `json:"concurrency"`
-	Busy          int    `json:"busy"`
-	State         string `json:"state"`
-	LastHeartbeat string `json:"last_heartbeat"`
 }
 
 // apiTimeLayout is how the API writes times: UTC, microseconds, no zone.

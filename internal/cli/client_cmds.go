@@ -368,7 +368,7 @@ func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
 	if err != nil {
 		return err
 	}
-	if p.jobProgress().Succeeded() {
+	if jobProgress(p).Succeeded() {
 		return nil
 	}
 	return &exitError{msg: watchOutcome(p), code: 1}
@@ -389,7 +389,7 @@ func watchJob(ctx context.Context, c *apiClient, id string, interval time.Durati
 		switch {
 		case err == nil:
 			answered, failingSince = true, time.Time{}
-			jp := p.jobProgress()
+			jp := jobProgress(&p)
 			if jp.Terminal() {
 				view.Finish(jp)
 				return &p, data, nil
@@ -431,7 +431,7 @@ func watchOutcome(p *progressAnswer) string {
 // writeStatus writes a progress answer for people.
 func writeStatus(w io.Writer, p *progressAnswer) error {
 	kv := newKVWriter(w)
-	ended := p.jobProgress().Terminal()
+	ended := jobProgress(p).Terminal()
 	kv.add("Job", p.RequestID)
 	kv.add("Status", p.Status)
 	progress := fmt.Sprintf("%d%%  %d/%d tasks done", p.PercentageComplete, p.DownloadCount, p.TotalCount)

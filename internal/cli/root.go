@@ -113,6 +113,21 @@ func splitList(v string) []string {
 	return out
 }
 
+// logFlags choose how a long-running command logs.
+type logFlags struct {
+	logFormat string
+	logLevel  string
+}
+
+func (f *logFlags) register(fs *pflag.FlagSet, level string) {
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.logLevel, "log-level", level, "debug, info, warn or error")
+}
+
+func (f *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	return newLogger(w, f.logFormat, f.logLevel)
+}
+
 // newLogger builds the process's logger from --log-format and --log-level.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level

@@ -18,13 +18,12 @@ import (
 )
 
 type runFlags struct {
+	logFlags
 	fetchFlags
 	jobFlags
-	dataDir   string
-	output    string
-	maxURLs   int
-	logLevel  string
-	logFormat string
+	dataDir string
+	output  string
+	maxURLs int
 }
 
 func newRun() *cobra.Command {
@@ -56,8 +55,7 @@ not stay in the cache.` + "\n\nState lives in a temporary database, removed at t
 	fs.StringVar(&f.dataDir, "data-dir", "", "keep the job's database here (default: a temporary one, removed at the end)")
 	fs.StringVarP(&f.output, "output", "o", "text", "text, or json for the final progress, POPs and summary")
 	fs.IntVar(&f.maxURLs, "max-urls", warm.DefaultLimits.MaxURLs, "most URLs the job may hold (after --expand)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
-	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	f.logFlags.register(fs, "warn")
 	return cmd
 }
 
@@ -72,7 +70,7 @@ func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return fmt.Errorf("--output %q: use text or json", f.output)
 	}
-	log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
+	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 )
 
 type serveFlags struct {
+	logFlags
 	fetchFlags
 	fleetFlags
 	listen     string
@@ -30,8 +31,6 @@ type serveFlags struct {
 	agents     int
 	maxURLs    int
 	publicURL  string
-	logFormat  string
-	logLevel   string
 	debug      string
 	cfEndpoint string
 	cfPoll     time.Duration
@@ -66,8 +65,7 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
 	fs.IntVar(&f.maxURLs, "max-urls", warm.DefaultLimits.MaxURLs, "most URLs one job may list")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: from each request)")
-	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.logFlags.register(fs, "info")
 	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
 	fs.StringVar(&f.cfEndpoint, "cloudfront-endpoint", "", "CloudFront API endpoint for need_invalidate (default: AWS's; for other partitions and tests)")
 	fs.DurationVar(&f.cfPoll, "invalidation-poll", 5*time.Second, "how often to ask CloudFront whether an invalidation has completed")
@@ -77,7 +75,7 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 }
 
 func runServe(cmd *cobra.Command, f *serveFlags) error {
-	log, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
+	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

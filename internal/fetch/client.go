@@ -134,16 +134,9 @@ func (c *Client) transport(addr string) *http.Transport {
 	if t := c.transports[addr]; t != nil {
 		return t
 	}
-	dialer := &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
-		Proxy: nil, // a warm must reach the edge itself, never a proxy
-		DialContext: func(ctx context.Context, network, hostPort string) (net.Conn, error) {
-			_, port, err := net.SplitHostPort(hostPort)
-			if err != nil {
-				return nil, err
-			}
-			return dialer.DialContext(ctx, network, net.JoinHostPort(addr, port))
-		},
+		Proxy:               nil, // a warm must reach the edge itself, never a proxy
+		DialContext:         DialEdge(addr, c.cfg.ConnectTimeout),
 		TLSClientConfig:     &tls.Config{RootCAs: c.cfg.RootCAs, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: c.cfg.ConnectTimeout,
 		MaxIdleConnsPerHost: c.cfg.ConnsPerAddr,
@@ -154,6 +147,23 @@ func (c *Client) transport(addr string) *http.Transport {
 	}
 	c.transports[addr] = t
 	return t
+}
+
+// DialEdge returns a dial function that connects to the edge address addr
+// (an IP or a host name) at the port of the URL being requested, whatever
+// host the URL names: the transport still sends the URL's host as Host and
+// TLS SNI, so the edge answers exactly as it would a viewer DNS steered to
+// it.
+func DialEdge(addr string, timeout time.Duration) func(ctx context.Context, network, hostPort string) (net.Conn, error) {
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	return func(ctx context.Context, network, hostPort string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(hostPort)
+		if err != nil {
+			return nil, err
+		}
+		return dialer.DialContext(ctx, network, net.JoinHostPort(addr, port))
+	}
 }
 
 // Fetch downloads r.URL through the POP's addresses, discarding the body,

@@ -1,6 +1,8 @@
 package invalidate
 
 import (
+	"prewarm/internal/fetch"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -313,17 +314,9 @@ func (p *Purger) newClient(addr string) *http.Client {
 		// turn PURGE into a GET somewhere else.
 		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
-	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
-	dialer := &net.Dialer{Timeout: purgeTimeout, KeepAlive: 30 * time.Second}
 	base.Proxy = nil // the purge must reach this edge, never a proxy
 	base.DialTLSContext = nil
-	base.DialContext = func(ctx context.Context, network, hostPort string) (net.Conn, error) {
-		_, port, err := net.SplitHostPort(hostPort)
-		if err != nil {
-			return nil, fmt.Errorf("split %q: %w", hostPort, err)
-		}
-		return dialer.DialContext(ctx, network, net.JoinHostPort(host, port))
-	}
+	base.DialContext = fetch.DialEdge(addr, purgeTimeout)
 	if base.TLSClientConfig == nil {
 		base.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
