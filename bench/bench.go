@@ -30,11 +30,12 @@ type row struct {
 }
 
 type bench struct {
-	cluster *pgtest.Cluster
-	runs    int
-	dir     string
-	binary  string
-	rows    []row
+	cluster  *pgtest.Cluster
+	runs     int
+	curlRate float64 // the curl-per-task baseline, once measured
+	dir      string
+	binary   string
+	rows     []row
 }
 
 func newBench(runs int) (*bench, error) {

@@ -21,8 +21,11 @@ import (
 )
 
 const (
-	testKey      = "right-key-0123456789"
-	seededRunner = "9a1c4e77-2b3d-4f5a-8e6b-7c8d9e0f1a2b" // the fake's frozen IN_PROGRESS job
+	testKey       = "right-key-0123456789"
+	seededRunner  = "9a1c4e77-2b3d-4f5a-8e6b-7c8d9e0f1a2b" // the fake's frozen IN_PROGRESS job
+	seededStep    = "6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e" // frozen while it invalidates, before warming
+	seededTimeout = "c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f" // timed out, with an unreachable POP
+	seededStopped = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e" // stopped; did not verify its warms
 )
 
 // chromium finds Debian's chromium (or PREWARM_CHROMIUM). Without one the
@@ -145,6 +148,11 @@ func (b *tab) screenshot(name string) {
 	time.Sleep(700 * time.Millisecond) // let bar transitions settle
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
+	// From the top: a full-page capture of a scrolled page would draw the
+	// sticky top bar where the viewport happened to be.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
+		b.t.Errorf("screenshot %s: scroll to the top: %v", name, err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Errorf("screenshot %s: %v", name, err)
@@ -260,7 +268,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The right key opens the jobs list, kept in sessionStorage only.
 	b.do("type the right key", b.set("#signin-key", ""), chromedp.SendKeys(chromedp.CSS("#signin-key"), testKey))
 	b.click(".signin button[type=submit]")
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 6`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
 	if got := eval[string](b, `sessionStorage.getItem('prewarm.apiKey')`); got != testKey {
 		t.Errorf("sessionStorage key = %q", got)
 	}
@@ -278,6 +286,20 @@ func TestDashboardInBrowser(t *testing.T) {
 	if slices.Sort(colours); len(slices.Compact(colours)) != 6 {
 		t.Errorf("badge colours are not distinct: %v", colours)
 	}
+	// A job is listed by its domain, with a short id and what it targets;
+	// a job in a step before warming says so.
+	runner := eval[[]string](b, `(() => { const r = document.querySelector('tr[data-href="#/jobs/`+seededRunner+`"]');
+		return ['[data-f=link]', '[data-f=id]', '[data-f=scope]'].map(s => r.querySelector(s).textContent); })()`)
+	if !slices.Equal(runner, []string{"d3kx9premiere.cloudfront.net", "9a1c4e77", "120 URLs × 6 POPs"}) {
+		t.Errorf("running job's row says %q", runner)
+	}
+	if got := eval[string](b, `document.querySelector('tr[data-href="#/jobs/`+seededStep+`"] [data-f=message][data-step]')?.textContent ?? ''`); got != "Invalidating 64 URLs at 5 POPs before warming" {
+		t.Errorf("invalidating job's row step %q", got)
+	}
+	// Its bar tells verified (green) from fetched-but-not-cached (amber).
+	if w := eval[string](b, `document.querySelector('tr[data-href="#/jobs/`+seededTimeout+`"] .bar-warn').style.getPropertyValue('--w')`); w == "" || w == "0.00%" {
+		t.Errorf("timed-out job's amber bar segment is %q", w)
+	}
 	b.wait("the fleet pill", `document.querySelector('[data-ref=fleet-text]')?.textContent.includes('2 agents active')`, 10*time.Second)
 	b.wait("the live indicator", `['live','idle'].includes(document.getElementById('live').dataset.state)`, 10*time.Second)
 	b.screenshot("jobs")
@@ -291,10 +313,17 @@ func TestDashboardInBrowser(t *testing.T) {
 	// Submit: invalid URLs come back listed, inline.
 	b.click(`a[data-nav=new]`)
 	b.do("open the form", chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	if !eval[bool](b, `document.querySelector('input[name=verify]').checked && !document.querySelector('input[name=need_invalidate]').checked`) {
+		t.Error("the form does not start with verify on and invalidate off")
+	}
+	if b.visible("#f-dist") {
+		t.Error("distribution id shown before Invalidate first is checked")
+	}
 	b.do("fill the form with a bad URL",
 		chromedp.SendKeys(chromedp.CSS("#f-urls"), "https://cdn.example.com/patch/1.5.0/base.pak\nftp://cdn.example.com/patch/1.5.0/bad.pak"),
 		chromedp.SendKeys(chromedp.CSS("#f-domain"), "d111111abcdef8.cloudfront.net"),
 	)
+	b.click(`input[name=verify]`) // off: the one option sent when unset
 	b.click(`.form button[type=submit]`)
 	b.wait("the invalid URL list", `document.querySelector('[data-ref=error-urls] li')?.textContent === 'ftp://cdn.example.com/patch/1.5.0/bad.pak'`, 10*time.Second)
 	if msg := b.text(".form [data-ref=error-text]"); !strings.Contains(msg, "Invalid URLs") {
@@ -314,7 +343,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-pops"), "IAD89-P1, FRA60-P1 NRT57-P3,LHR61-P3"),
 		b.set("#f-timeout", "45"),
 		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
+		chromedp.SendKeys(chromedp.CSS("#f-encodings"), "br, gzip"),
 	)
+	b.click(`input[name=verify]`) // back on: the default, so not sent
+	b.click(`input[name=expand][value=hls]`)
+	b.click(`input[name=need_invalidate]`)
+	b.wait("the distribution id field", `document.getElementById('f-dist').checkVisibility()`, 5*time.Second)
+	b.do("fill the distribution id", chromedp.SendKeys(chromedp.CSS("#f-dist"), "E2QWRUHAPOMQZL"))
 	b.wait("the URL count", `document.querySelector('[data-ref=url-count]').textContent === '4 URLs.'`, 5*time.Second)
 	b.screenshot("new-job")
 	b.click(`.form button[type=submit]`)
@@ -324,22 +359,46 @@ func TestDashboardInBrowser(t *testing.T) {
 	if len(api.submits) != 2 {
 		t.Fatalf("fake API got %d submissions, want 2", len(api.submits))
 	}
-	var sent map[string]any
+	var first, sent map[string]any
+	if err := json.Unmarshal(api.submits[0], &first); err != nil {
+		t.Fatal(err)
+	}
 	if err := json.Unmarshal(api.submits[1], &sent); err != nil {
 		t.Fatal(err)
 	}
 	api.mu.Unlock()
-	want := map[string]any{
-		"url_list":    []any{urls[0], urls[1], urls[2], urls[3]},
+	// Options go out only when set: the first try turned verify off and
+	// touched nothing else.
+	wantFirst := map[string]any{
+		"url_list":    []any{"https://cdn.example.com/patch/1.5.0/base.pak", "ftp://cdn.example.com/patch/1.5.0/bad.pak"},
 		"cf_domain":   "d111111abcdef8.cloudfront.net",
 		"target_type": "pop",
-		"pops":        []any{"IAD89-P1", "FRA60-P1", "NRT57-P3", "LHR61-P3"},
-		"timeout":     float64(45),
-		"header":      []any{"Accept-Encoding: gzip", "X-Warm: launch-1.5"},
+		"pops":        []any{},
+		"timeout":     float64(30),
+		"verify":      false,
+	}
+	if got, _ := json.Marshal(first); string(got) != mustJSON(t, wantFirst) {
+		t.Errorf("first POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, wantFirst))
+	}
+	want := map[string]any{
+		"url_list":        []any{urls[0], urls[1], urls[2], urls[3]},
+		"cf_domain":       "d111111abcdef8.cloudfront.net",
+		"target_type":     "pop",
+		"pops":            []any{"IAD89-P1", "FRA60-P1", "NRT57-P3", "LHR61-P3"},
+		"timeout":         float64(45),
+		"header":          []any{"Accept-Encoding: gzip", "X-Warm: launch-1.5"},
+		"need_invalidate": true,
+		"distribution_id": "E2QWRUHAPOMQZL",
+		"encodings":       []any{"br", "gzip"},
+		"expand":          []any{"hls"},
 	}
 	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
 		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))
 	}
+
+	// It expands and invalidates before it warms: the page shows the step
+	// it is in, in place of the progress it does not make yet.
+	b.wait("the current step", `document.querySelector('[data-ref=step]')?.checkVisibility() && /^(Expanding 4 URLs \(hls\)|Invalidating 4 URLs at 4 POPs before warming)$/.test(document.querySelector('[data-ref=step-text]').textContent)`, 10*time.Second)
 
 	// The job page follows the job to FINISHED on its own.
 	b.wait("the job running", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0`, 10*time.Second)
@@ -361,6 +420,32 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text("[data-ref=s-failed]"); got != "1" {
 		t.Errorf("failed count %q, want 1", got)
 	}
+	// 4 URLs × 2 encodings × 4 POPs: one failed, two fetched but not
+	// cached (the third URL at IAD89-P1, in both encodings).
+	stats := eval[[]string](b, `['s-total', 's-ok', 's-verified', 's-notcached'].map(r => document.querySelector('[data-ref=' + r + ']').textContent)`)
+	if !slices.Equal(stats, []string{"32", "31", "29", "2"}) {
+		t.Errorf("total, OK, verified, not cached = %v, want [32 31 29 2]", stats)
+	}
+	if b.visible("[data-ref=step]") {
+		t.Error("the step is still shown after the job warmed")
+	}
+	if msg := b.text("[data-ref=message]"); !strings.Contains(msg, "on distribution E2QWRUHAPOMQZL completed") {
+		t.Errorf("job message %q", msg)
+	}
+	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Verify on" {
+		t.Errorf("request line %q", got)
+	}
+	legend := eval[[]string](b, `[...document.querySelectorAll('[data-ref=legend] li')].filter(e => e.checkVisibility()).map(e => e.textContent.trim())`)
+	if !slices.Equal(legend, []string{"Verified cached", "Fetched, not proven cached", "Failed"}) {
+		t.Errorf("bar legend %q", legend)
+	}
+	b.wait("the not-cached card", `document.querySelector('[data-ref=notcached]')?.checkVisibility() && document.querySelector('[data-ref=ncurls] li')?.textContent === `+js(urls[2]), 10*time.Second)
+	if href := eval[string](b, `document.querySelector('[data-ref=notcached-csv]').href`); !strings.Contains(href, "tasks=all") {
+		t.Errorf("not-cached card links %q, want the all-tasks CSV", href)
+	}
+	if w := b.text("[data-ref=warnings-list]"); !strings.HasPrefix(w, "Responses vary on Accept-Language") || !b.visible("[data-ref=warnings]") {
+		t.Errorf("warnings %q", w)
+	}
 
 	// The per-POP table: folds and unfolds, one row per POP, the failing
 	// POP marked.
@@ -376,8 +461,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("failing POP rows %v, want [LHR61-P3]", failing)
 	}
 	warm := eval[int](b, `document.querySelectorAll('.pop-row[data-state=ok]').length`)
-	if warm != 3 {
-		t.Errorf("%d warm POPs, want 3", warm)
+	if warm != 2 {
+		t.Errorf("%d warm POPs, want 2", warm)
+	}
+	partial := eval[[]string](b, `[...document.querySelectorAll('.pop-row[data-state=partial]')].map(e => [e.querySelector('.pop-code').textContent,
+		e.querySelector('[data-f=state]').textContent, e.querySelector('[data-f=verified]').textContent, e.querySelector('[data-f=notcached][data-caution]')?.textContent]).flat()`)
+	if !slices.Equal(partial, []string{"IAD89-P1", "Partly cached", "6", "2"}) {
+		t.Errorf("partly cached POP row %q, want IAD89-P1 with 6 verified and 2 (amber) not cached", partial)
 	}
 	b.screenshot("job-finished")
 
@@ -420,6 +510,21 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	api.mu.Unlock()
 
+	// A job in its invalidation step, frozen there.
+	b.do("open an invalidating job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStep+`'`))
+	b.wait("the invalidation step", `document.querySelector('[data-ref=step-text]')?.textContent === 'Invalidating 64 URLs at 5 POPs before warming' && document.querySelectorAll('.pops-table tbody tr').length === 5`, 10*time.Second)
+	trail := eval[[]string](b, `[...document.querySelectorAll('[data-ref=step-trail] li')].map(e => e.textContent + ':' + e.dataset.state)`)
+	if !slices.Equal(trail, []string{"Expand:done", "Invalidate:current", "Warm:todo"}) {
+		t.Errorf("step trail %q", trail)
+	}
+	if b.visible("[data-ref=message]") {
+		t.Error("the step's message is shown twice")
+	}
+	if got := b.text("[data-ref=request]"); got != "Timeout 1 h · Invalidate first · Encodings br, gzip · Expand hls · Verify on" {
+		t.Errorf("request line %q", got)
+	}
+	b.screenshot("job-invalidating")
+
 	// Stop: a running job, confirmed in the page's own dialog.
 	b.do("open a running job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededRunner+`'`))
 	b.wait("the running job", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
@@ -441,14 +546,34 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Ended jobs with trouble: a timeout with a failing POP, and a job whose
 	// POPs never resolved.
-	b.do("open a timed-out job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f'`))
-	b.wait("the timed-out job", `document.querySelector('[data-ref=status]')?.dataset.status === 'TIMEOUT' && document.querySelectorAll('.pops-table tbody tr').length === 12 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.do("open a timed-out job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededTimeout+`'`))
+	b.wait("the timed-out job", `document.querySelector('[data-ref=status]')?.dataset.status === 'TIMEOUT' && document.querySelectorAll('.pops-table tbody tr').length === 12 && document.querySelector('[data-ref=furls] li') && document.querySelector('[data-ref=ncurls] li')`, 10*time.Second)
 	if msg := b.text("[data-ref=message]"); !strings.HasPrefix(msg, "Timed out after 30m0s") {
 		t.Errorf("timed-out job message %q", msg)
 	}
+	unreachable := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].filter(r => r.querySelector('[data-f=state]').textContent === 'Unreachable').map(r => r.querySelector('.pop-code').textContent + ': ' + r.querySelector('[data-f=error]').textContent)`)
+	if !slices.Equal(unreachable, []string{"MNL50-P1: dial tcp 18.64.66.44:443: i/o timeout"}) {
+		t.Errorf("unreachable POP rows %q", unreachable)
+	}
+	if n, more := eval[int](b, `document.querySelectorAll('[data-ref=ncurls] li').length`), b.text("[data-ref=ncurls-more]"); n != 8 || !strings.HasPrefix(more, "and 6 more") {
+		t.Errorf("not-cached card shows %d URLs and %q, want 8 and 6 more", n, more)
+	}
+	if n := eval[int](b, `document.querySelectorAll('[data-ref=warnings-list] li').length`); n != 2 {
+		t.Errorf("%d warnings, want 2", n)
+	}
+	b.wait("the stop toast to go", `!document.querySelector('.toast')`, 10*time.Second)
 	b.screenshot("job-timeout")
 	b.click("[data-ref=pop-problems]")
 	b.wait("only POPs with problems", `[...document.querySelectorAll('.pops-table tbody tr')].filter(r => !r.hidden).length === 12 - document.querySelectorAll('.pop-row[data-state=ok]').length`, 5*time.Second)
+	// A job that did not verify: its OK is the green, and nothing is amber.
+	b.do("open a stopped job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStopped+`'`))
+	b.wait("the stopped job", `document.querySelector('[data-ref=status]')?.dataset.status === 'STOPPED' && document.querySelectorAll('.pops-table tbody tr').length === 2`, 10*time.Second)
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Verify off" {
+		t.Errorf("request line %q", got)
+	}
+	if got := []string{b.text("[data-ref=lg-ok]"), b.text("[data-ref=s-verified]"), fmt.Sprint(b.visible("[data-ref=lg-warn-item]"))}; !slices.Equal(got, []string{"OK (not verified)", "—", "false"}) {
+		t.Errorf("unverified job's legend and verified stat %q", got)
+	}
 	b.do("open a failed job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b'`))
 	b.wait("the failed job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FAILED' && document.querySelectorAll('[data-ref=fpops] li').length === 2`, 10*time.Second)
 	b.screenshot("job-failed")
@@ -484,7 +609,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("emulate dark mode: %v", err)
 	}
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
 	if bg := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(244, 245, 247)" {
 		t.Errorf("dark mode did not change the background (%s)", bg)
 	}
@@ -504,7 +629,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// A phone-sized screen.
 	b.do("use a phone-sized viewport", chromedp.EmulateViewport(390, 844))
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
 	b.screenshot("phone-jobs")
 	b.click(".jobs-table tbody tr:first-child a.job-link")
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)

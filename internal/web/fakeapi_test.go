@@ -47,12 +47,43 @@ type fakeJob struct {
 	summaryURLs, sumPOPs []string
 	noSizeYet            bool
 	popSpeeds            []float64
+
+	// The request, echoed by GET /jobs/{id}.
+	timeout        float64 // minutes
+	headers        []string
+	needInvalidate bool
+	distributionID string
+	noVerify       bool // verify: false (the API's default is true)
+	encodings      []string
+	expand         []string
+
+	// Before warming: the messages of the steps still to come (expanding,
+	// invalidating), one per poll, and the note invalidating leaves.
+	preSteps    []string
+	invalidNote string
+	invalidated bool
+
+	// Verification: URLs (by index) that are fetched fine but not cached,
+	// at notCachedPOP or, when empty, at every POP.
+	notCached    map[int]bool
+	notCachedPOP string
+	warnings     []string
 }
 
 type fakePOP struct {
-	code  string
-	addrs []string
-	err   string
+	code        string
+	addrs       []string
+	err         string
+	unreachable string // every fetch failed with this error: no HTTP answer
+}
+
+func (j *fakeJob) variants() int64 { return int64(max(len(j.encodings), 1)) }
+
+func (j *fakeJob) verify() bool { return !j.noVerify }
+
+// warming says whether the job is past its expand and invalidate steps.
+func (j *fakeJob) warming() bool {
+	return len(j.preSteps) == 0 && !strings.HasPrefix(j.message, "expanding") && !strings.HasPrefix(j.message, "invalidating")
 }
 
 type fakeAgent struct {
@@ -96,6 +127,15 @@ func patchURLs(base string, n int) []string {
 	return out
 }
 
+// every marks every nth of n URL indexes, from the first.
+func every(n, nth int) map[int]bool {
+	out := map[int]bool{}
+	for i := 0; i < n; i += nth {
+		out[i] = true
+	}
+	return out
+}
+
 // seed adds jobs in every state, so the list shows each status colour.
 func (f *fakeAPI) seed() {
 	add := func(j *fakeJob) {
@@ -111,24 +151,44 @@ func (f *fakeAPI) seed() {
 	}
 	add(&fakeJob{id: "3f2b8c1e-7a4d-4e9b-9c6a-1d2e3f4a5b6c", status: "CREATED", domain: "d2x7release.cloudfront.net", targetType: "region",
 		urls: patchURLs("https://downloads.example.com/app/7.2.0", 40), created: f.now.Add(-20 * time.Second), timeoutAt: f.now.Add(30 * time.Minute),
-		updated: f.now.Add(-20 * time.Second), noSizeYet: true})
-	add(&fakeJob{id: "9a1c4e77-2b3d-4f5a-8e6b-7c8d9e0f1a2b", status: "IN_PROGRESS", domain: "d3kx9premiere.cloudfront.net", targetType: "pop",
+		updated: f.now.Add(-20 * time.Second), noSizeYet: true, timeout: 30})
+	// Its HLS playlist was expanded to 64 segments; the caches are being
+	// cleared before anything is fetched.
+	segs := make([]string, 64)
+	for i := range segs {
+		segs[i] = fmt.Sprintf("https://media.example.com/trailer/4k/seg-%05d.ts", i)
+	}
+	add(&fakeJob{id: seededStep, status: "IN_PROGRESS", domain: "media.example.com", targetType: "region",
+		message: "invalidating 64 URLs at 5 POPs before warming", urls: segs,
+		pops:    popsFor("FRA60-P1", "LHR61-P3", "CDG50-P1", "AMS54-P1", "MAD53-P1"),
+		created: f.now.Add(-55 * time.Second), timeoutAt: f.now.Add(59 * time.Minute), updated: f.now.Add(-3 * time.Second), noSizeYet: true,
+		timeout: 60, needInvalidate: true, expand: []string{"hls"}, encodings: []string{"br", "gzip"}})
+	add(&fakeJob{id: seededRunner, status: "IN_PROGRESS", domain: "d3kx9premiere.cloudfront.net", targetType: "pop",
 		urls: patchURLs("https://video.example.com/premiere/s01e01/1080p", 120), pops: popsFor("IAD89-P1", "JFK50-P2", "LAX50-P1", "LHR61-P3", "FRA60-P1", "NRT57-P3"),
-		created: f.now.Add(-4 * time.Minute), timeoutAt: f.now.Add(26 * time.Minute), updated: f.now.Add(-2 * time.Second), frozenAt: 0.42, avgSize: 6 << 20})
+		created: f.now.Add(-4 * time.Minute), timeoutAt: f.now.Add(26 * time.Minute), updated: f.now.Add(-2 * time.Second), frozenAt: 0.42, avgSize: 6 << 20,
+		timeout: 30, headers: []string{"Accept-Language: en-US"}, notCached: every(120, 15), notCachedPOP: "LAX50-P1",
+		warnings: []string{"responses vary on Accept-Language; the job sends one value"}})
 	add(&fakeJob{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", status: "FINISHED", domain: "cdn.example.com", targetType: "country",
 		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
-		created: f.now.Add(-2*time.Hour - 14*time.Minute)})
-	add(&fakeJob{id: "c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f", status: "TIMEOUT", domain: "d1y2z3launch.cloudfront.net", targetType: "pop",
+		created: f.now.Add(-2*time.Hour - 14*time.Minute), timeout: 30, encodings: []string{"br", "gzip"}})
+	timeoutPOPs := popsFor("SIN2-P1", "HKG62-P2", "SYD62-P1", "BOM78-P1", "ICN57-P1", "NRT57-P3", "KIX56-P1", "TPE52-P1", "MNL50-P1", "CGK51-P1", "BKK50-P1", "KUL50-P1")
+	timeoutPOPs[8].unreachable = "dial tcp 18.64.66.44:443: i/o timeout"
+	add(&fakeJob{id: seededTimeout, status: "TIMEOUT", domain: "d1y2z3launch.cloudfront.net", targetType: "pop",
 		message: "timed out after 30m0s with 112 of 960 tasks not done", urls: patchURLs("https://cdn.example.com/launch/2.0.0", 80),
-		pops:    popsFor("SIN2-P1", "HKG62-P2", "SYD62-P1", "BOM78-P1", "ICN57-P1", "NRT57-P3", "KIX56-P1", "TPE52-P1", "MNL50-P1", "CGK51-P1", "BKK50-P1", "KUL50-P1"),
-		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88})
+		pops: timeoutPOPs, sumPOPs: []string{"MNL50-P1"},
+		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88,
+		timeout: 30, headers: []string{"User-Agent: prewarm"}, notCached: every(80, 5),
+		warnings: []string{
+			"responses vary on Accept-Encoding; the job sends one value (list encodings to warm each)",
+			"responses vary on User-Agent; the job sends one value",
+		}})
 	add(&fakeJob{id: "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", status: "STOPPED", domain: "d4stoppedex.cloudfront.net", targetType: "pop",
 		message: "stopped by request", urls: patchURLs("https://cdn.example.com/beta/0.9", 10), pops: popsFor("IAD89-P1", "FRA60-P1"),
-		created: f.now.Add(-49 * time.Hour), frozenAt: 0.35})
+		created: f.now.Add(-49 * time.Hour), frozenAt: 0.35, timeout: 30, noVerify: true})
 	add(&fakeJob{id: "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b", status: "FAILED", domain: "d5typo.cloudfront.net", targetType: "pop",
 		message: "no POP could be used: XYZ1-P1 does not resolve; QQQ9-P9 does not resolve", urls: patchURLs("https://cdn.example.com/hotfix", 3),
 		pops:    []fakePOP{{code: "XYZ1-P1", err: "does not resolve"}, {code: "QQQ9-P9", err: "does not resolve"}},
-		created: f.now.Add(-74 * time.Hour), sumPOPs: []string{"XYZ1-P1", "QQQ9-P9"}})
+		created: f.now.Add(-74 * time.Hour), sumPOPs: []string{"XYZ1-P1", "QQQ9-P9"}, timeout: 30})
 }
 
 func stamp(t time.Time) string {
@@ -141,11 +201,16 @@ func stamp(t time.Time) string {
 // popCounts are one POP's counters at its job's current step.
 type popCounts struct {
 	done, ok, failed, running, bytes int64
+	verified, notCached              int64
 	total                            int64
+	notCachedURLs                    []int // by index, in order
 }
 
+// popCounts runs each POP's tasks in order, URL by URL and, within a URL,
+// encoding by encoding, up to how far the job has got.
 func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
-	u := int64(len(j.urls))
+	v := j.variants()
+	u := int64(len(j.urls)) * v
 	out := make([]popCounts, len(j.pops))
 	for i, p := range j.pops {
 		if p.err != "" {
@@ -154,6 +219,8 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 		c := popCounts{total: u}
 		var frac float64
 		switch {
+		case !j.warming():
+			frac = 0
 		case j.status == "FINISHED":
 			frac = 1
 		case j.frozen:
@@ -168,11 +235,27 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 			frac = min(1, float64(j.step)*speed/float64(j.steps))
 		}
 		c.done = int64(frac * float64(u))
-		if p.code == j.failPOP && c.done > int64(j.failURL) {
-			c.failed = 1
+		for t := range c.done {
+			url := int(t / v)
+			switch {
+			case p.unreachable != "":
+				c.failed++
+			case p.code == j.failPOP && url == j.failURL && t%v == 0:
+				c.failed++
+			case !j.verify():
+				c.ok++
+			case j.notCached[url] && (j.notCachedPOP == "" || j.notCachedPOP == p.code):
+				c.ok++
+				c.notCached++
+				if len(c.notCachedURLs) == 0 || c.notCachedURLs[len(c.notCachedURLs)-1] != url {
+					c.notCachedURLs = append(c.notCachedURLs, url)
+				}
+			default:
+				c.ok++
+				c.verified++
+			}
 		}
-		c.ok = c.done - c.failed
-		if j.status == "IN_PROGRESS" && c.done < u {
+		if j.status == "IN_PROGRESS" && j.warming() && c.done < u {
 			c.running = min(u-c.done, 3)
 		}
 		c.bytes = c.ok * j.avgSize
@@ -182,7 +265,7 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 }
 
 func (f *fakeAPI) progress(j *fakeJob) map[string]any {
-	var total, done, ok, failed, running, bytes int64
+	var total, done, ok, failed, running, bytes, verified, notCached int64
 	usable := 0
 	for i, c := range f.popCounts(j) {
 		if j.pops[i].err != "" {
@@ -195,6 +278,8 @@ func (f *fakeAPI) progress(j *fakeJob) map[string]any {
 		failed += c.failed
 		running += c.running
 		bytes += c.bytes
+		verified += c.verified
+		notCached += c.notCached
 	}
 	pct := 0
 	if total > 0 {
@@ -204,7 +289,7 @@ func (f *fakeAPI) progress(j *fakeJob) map[string]any {
 	if j.status != "IN_PROGRESS" && j.status != "CREATED" {
 		available, running = 0, 0
 	}
-	totalSize := int64(usable) * int64(len(j.urls)) * j.avgSize
+	totalSize := int64(usable) * int64(len(j.urls)) * j.variants() * j.avgSize
 	if j.noSizeYet {
 		totalSize = 0
 	}
@@ -213,11 +298,24 @@ func (f *fakeAPI) progress(j *fakeJob) map[string]any {
 		"available_task_count": available, "in_progress_task_count": running, "download_count": done, "total_count": total,
 		"created_at": stamp(j.created), "last_update_time": stamp(j.updated), "timestamp": stamp(f.now),
 		"status": j.status, "success_count": ok, "failed_count": failed, "timeout_at": stamp(j.timeoutAt),
-		"planned": j.status != "CREATED",
+		"planned": j.status != "CREATED" && j.warming(), "verified_count": verified, "not_cached_count": notCached,
+	}
+	if j.invalidated {
+		m["invalidated"] = true
 	}
 	if j.message != "" {
 		m["message"] = j.message
 	}
+	return m
+}
+
+// summary is a job as GET /jobs lists it: its progress and its targets.
+func (f *fakeAPI) summary(j *fakeJob) map[string]any {
+	m := f.progress(j)
+	m["cf_domain"] = j.domain
+	m["target_type"] = j.targetType
+	m["url_count"] = len(j.urls)
+	m["pop_count"] = len(j.pops)
 	return m
 }
 
@@ -285,7 +383,7 @@ func (f *fakeAPI) listJobs(w http.ResponseWriter, r *http.Request) {
 	for _, id := range f.order {
 		j := f.jobs[id]
 		if status == "" || j.status == status {
-			out = append(out, f.progress(j))
+			out = append(out, f.summary(j))
 		}
 	}
 	f.writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
@@ -303,27 +401,52 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 	}
 	if !j.frozen && j.status == "IN_PROGRESS" {
 		// Each look at a running job moves it one step, so the dashboard
-		// sees it progress and finish on its own while it polls.
-		j.step++
+		// sees it expand, invalidate, progress and finish on its own while
+		// it polls.
 		j.updated = f.now
-		if j.step >= j.steps {
-			j.status = "FINISHED"
+		switch {
+		case len(j.preSteps) > 0:
+			j.message, j.preSteps = j.preSteps[0], j.preSteps[1:]
+		case strings.HasPrefix(j.message, "expanding"):
+			j.message = fmt.Sprintf("expanded %d URLs to %d", len(j.urls), len(j.urls))
+		case strings.HasPrefix(j.message, "invalidating"):
+			j.message, j.invalidated = j.invalidNote, true
+		default:
+			j.step++
+			if j.step >= j.steps {
+				j.status = "FINISHED"
+			}
 		}
 	}
-	resp := f.progress(j)
-	resp["cf_domain"] = j.domain
-	resp["target_type"] = j.targetType
-	resp["url_count"] = len(j.urls)
+	resp := f.summary(j)
+	resp["timeout"] = j.timeout
+	resp["header"] = append([]string{}, j.headers...)
+	resp["need_invalidate"] = j.needInvalidate
+	resp["verify"] = j.verify()
+	if len(j.encodings) > 0 {
+		resp["encodings"] = j.encodings
+	}
+	if len(j.expand) > 0 {
+		resp["expand"] = j.expand
+	}
 	resp["report"] = f.reportURL(r, j.id)
 	var pops []map[string]any
 	for i, c := range f.popCounts(j) {
 		p := j.pops[i]
-		m := map[string]any{"code": p.code, "addresses": p.addrs, "done": c.done, "ok": c.ok, "failed": c.failed, "bytes": c.bytes}
+		m := map[string]any{"code": p.code, "addresses": p.addrs, "done": c.done, "ok": c.ok, "failed": c.failed, "bytes": c.bytes,
+			"verified": c.verified, "not_cached": c.notCached}
 		if p.addrs == nil {
 			m["addresses"] = nil
 		}
 		if p.err != "" {
 			m["error"] = p.err
+		}
+		switch {
+		case p.unreachable != "" && c.done > 0:
+			m["unreachable"] = true
+			m["last_error"] = p.unreachable
+		case c.failed > 0:
+			m["last_error"] = "HTTP 404"
 		}
 		pops = append(pops, m)
 	}
@@ -351,8 +474,25 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pops := append([]string{}, j.sumPOPs...)
+	seen := map[int]bool{}
+	for _, c := range f.popCounts(j) {
+		for _, u := range c.notCachedURLs {
+			seen[u] = true
+		}
+	}
+	notCached := []string{}
+	for i, u := range j.urls {
+		if seen[i] {
+			notCached = append(notCached, u)
+		}
+	}
+	warnings := []string{}
+	if j.status != "CREATED" && j.warming() {
+		warnings = append(warnings, j.warnings...)
+	}
 	resp := map[string]any{
 		"request_id": id, "failure_pops": pops, "failure_urls": urls, "failure_pop_urls_report": f.reportURL(r, id),
+		"not_cached_urls": notCached, "warnings": warnings,
 		"timestamp": stamp(f.now), "created_at": stamp(j.created), "last_update_time": stamp(j.updated), "status": j.status,
 	}
 	if j.message != "" {
@@ -396,11 +536,17 @@ func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
 	}
 	f.submits = append(f.submits, raw)
 	var req struct {
-		URLs       []string `json:"url_list"`
-		Domain     string   `json:"cf_domain"`
-		TargetType string   `json:"target_type"`
-		POPs       []string `json:"pops"`
-		Timeout    *float64 `json:"timeout"`
+		URLs           []string `json:"url_list"`
+		Domain         string   `json:"cf_domain"`
+		TargetType     string   `json:"target_type"`
+		POPs           []string `json:"pops"`
+		Timeout        *float64 `json:"timeout"`
+		Header         []string `json:"header"`
+		NeedInvalidate bool     `json:"need_invalidate"`
+		DistributionID string   `json:"distribution_id"`
+		Verify         *bool    `json:"verify"`
+		Encodings      []string `json:"encodings"`
+		Expand         []string `json:"expand"`
 	}
 	if err := json.Unmarshal(raw, &req); err != nil {
 		f.fail(w, http.StatusBadRequest, "body: "+err.Error())
@@ -439,6 +585,23 @@ func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
 		created: f.now, updated: f.now, timeoutAt: f.now.Add(time.Duration(timeout * float64(time.Minute))),
 		steps: 6, failPOP: req.POPs[len(req.POPs)-1], failURL: len(req.URLs) - 1, avgSize: 37 << 20,
 		popSpeeds: []float64{1.5, 1.0, 1.2, 0.9},
+		timeout:   timeout, headers: req.Header, needInvalidate: req.NeedInvalidate, distributionID: req.DistributionID,
+		noVerify: req.Verify != nil && !*req.Verify, encodings: req.Encodings, expand: req.Expand,
+		// The first POP is steered elsewhere for the third URL: fetched
+		// fine, never cached there.
+		notCachedPOP: req.POPs[0], notCached: map[int]bool{2: true},
+		warnings: []string{"responses vary on Accept-Language; the job sends none, so only viewers without it get the warmed copy"},
+	}
+	if len(j.expand) > 0 {
+		j.preSteps = append(j.preSteps, fmt.Sprintf("expanding %d URLs (%s)", len(j.urls), strings.Join(j.expand, ", ")))
+	}
+	if j.needInvalidate {
+		dist := j.distributionID
+		if dist == "" {
+			dist = "E1FAKEDISTRO01"
+		}
+		j.preSteps = append(j.preSteps, fmt.Sprintf("invalidating %d URLs at %d POPs before warming", len(j.urls), len(j.pops)))
+		j.invalidNote = fmt.Sprintf("CloudFront invalidation I2J0I21PCUYOIK of %d paths on distribution %s completed", len(j.urls), dist)
 	}
 	f.jobs[id] = j
 	f.order = append([]string{id}, f.order...)

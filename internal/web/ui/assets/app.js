@@ -17,6 +17,12 @@ const MAX_BACKOFF_MS = 30000;
 const SUMMARY_EVERY = 5; // polls between summary refreshes while a job runs
 const FAILED_URLS_SHOWN = 8;
 const FAILED_POPS_SHOWN = 24;
+const NOT_CACHED_SHOWN = 8;
+const WARNINGS_SHOWN = 6;
+
+// A job's message names the step it is in while it expands its URL list or
+// invalidates before warming; nothing is fetched until the step ends.
+const STEP_MESSAGE = /^(expanding|invalidating)\b/i;
 
 const STATUSES = ['CREATED', 'IN_PROGRESS', 'FINISHED', 'TIMEOUT', 'STOPPED', 'FAILED'];
 const RUNNING = new Set(['CREATED', 'IN_PROGRESS']);
@@ -234,6 +240,34 @@ function fraction(part, whole) {
   return Math.min(1, Math.max(0, part / whole));
 }
 
+function fmtMinutes(min) {
+  const m = Number(min) || 0;
+  if (Number.isInteger(m) && m < 60) return `${m} min`;
+  if (Number.isInteger(m / 60)) return `${m / 60} h`;
+  return fmtDuration(m * 60000);
+}
+
+// verifies says whether a job proves its warms. Job pages carry the flag;
+// list items do not, so there it is read from the counters: only a
+// verifying job has verified or not-cached tasks.
+function verifies(j) {
+  if (typeof j.verify === 'boolean') return j.verify;
+  return (Number(j.verified_count) || 0) + (Number(j.not_cached_count) || 0) > 0;
+}
+
+// split divides tasks that are done for a stacked bar: good (verified
+// cached, or simply OK where the job does not verify), doubtful (fetched
+// fine but not proven cached) and failed.
+function split(ok, verified, failed, verifying) {
+  ok = Number(ok) || 0;
+  const good = verifying ? Math.min(Number(verified) || 0, ok) : ok;
+  return { good, doubt: ok - good, failed: Number(failed) || 0 };
+}
+
+function currentStep(j) {
+  return RUNNING.has(j.status) && STEP_MESSAGE.test(j.message || '') ? j.message : '';
+}
+
 // ---------------------------------------------------------------------------
 // DOM helpers. Everything that carries API data goes through setText or
 // setAttr.
@@ -438,20 +472,35 @@ function jobsView(app, route) {
     setAttr(tr, 'data-href', `#/jobs/${encodeURIComponent(id)}`);
     setAttr(tr, 'data-status', j.status);
     setBadge(f.status, j.status);
-    setText(f.link, id);
+    // The domain says what a job warms; the id only tells jobs apart, so a
+    // short prefix of it is enough here.
+    setText(f.link, j.cf_domain || id);
     setAttr(f.link, 'href', `#/jobs/${encodeURIComponent(id)}`);
-    setAttr(f.link, 'title', id);
+    setAttr(f.link, 'title', j.cf_domain ? `${j.cf_domain}\n${id}` : id);
+    setText(f.id, j.cf_domain ? id.slice(0, 8) : '');
+    setAttr(f.id, 'title', id);
+    show(f.id, Boolean(j.cf_domain));
+    const scope = [];
+    if (j.url_count) scope.push(plural(j.url_count, 'URL', 'URLs'));
+    if (j.pop_count) scope.push(plural(j.pop_count, 'POP', 'POPs'));
+    setText(f.scope, scope.join(' × '));
     setText(f.message, capitalize(j.message || ''));
     setAttr(f.message, 'title', j.message || null);
+    setAttr(f.message, 'data-step', Boolean(currentStep(j)));
     show(f.message, Boolean(j.message));
+    show(f.sep, Boolean(j.message) && scope.length > 0);
     const total = j.total_count;
+    const parts = split(j.success_count, j.verified_count, j.failed_count, verifies(j));
     setBar(f.bar, {
-      ok: fraction(j.success_count, total),
-      failed: fraction(j.failed_count, total),
+      ok: fraction(parts.good, total),
+      warn: fraction(parts.doubt, total),
+      failed: fraction(parts.failed, total),
     });
     setText(f.pct, `${j.percentage_complete || 0}%`);
     setText(f.tasks, total ? `${fmtInt(j.download_count)} / ${fmtInt(total)}` : '—');
     setText(f.ok, fmtInt(j.success_count));
+    setAttr(f.ok, 'title', verifies(j)
+      ? `${fmtInt(j.verified_count)} verified cached · ${fmtInt(j.not_cached_count)} not cached` : null);
     setText(f.failed, fmtInt(j.failed_count));
     setAttr(f.failed, 'data-nonzero', j.failed_count > 0);
     setText(f.bytes, fmtBytes(j.download_size));
@@ -518,10 +567,20 @@ function jobsView(app, route) {
 // popState says, for one POP, whether it is warm: the question a launch
 // operator asks of this table.
 function popState(pop, job) {
-  const total = pop.addresses && pop.addresses.length ? job.url_count || 0 : 0;
+  // Each URL is fetched once per encoding at every usable POP.
+  const variants = Array.isArray(job.encodings) && job.encodings.length ? job.encodings.length : 1;
+  const total = pop.addresses && pop.addresses.length ? (job.url_count || 0) * variants : 0;
   if (pop.skipped) return { key: 'skipped', label: 'Skipped', total, problem: false };
   if (pop.error) return { key: 'failed', label: 'Unusable', total, problem: true };
+  if (pop.unreachable) return { key: 'failed', label: 'Unreachable', total, problem: true };
   if (pop.failed > 0) return { key: 'failed', label: RUNNING.has(job.status) ? 'Failing' : 'Failures', total, problem: true };
+  // Tasks fetched fine but not cached leave the POP only partly warm: a
+  // problem, though the POP still works.
+  if (pop.not_cached > 0) {
+    if (total > 0 && pop.done >= total) return { key: 'partial', label: 'Partly cached', total, problem: true };
+    if (RUNNING.has(job.status)) return { key: 'running', label: 'Warming', total, problem: true };
+    return { key: 'warn', label: 'Incomplete', total, problem: true };
+  }
   if (total > 0 && pop.done >= total) return { key: 'ok', label: 'Warm', total, problem: false };
   if (RUNNING.has(job.status)) {
     return pop.done > 0
@@ -593,34 +652,53 @@ function jobView(app, route) {
     let problems = 0;
     let skipped = 0;
     let visible = 0;
+    const verifying = verifies(job);
     pops.update(list, (p) => p.code, ({ tr, f }, p) => {
       const st = popState(p, job);
       if (st.key === 'ok') warm++;
       if (st.problem) problems++;
       if (st.key === 'skipped') skipped++;
-      const hay = `${p.code} ${(p.addresses || []).join(' ')} ${p.error || ''}`.toLowerCase();
+      const error = p.error || p.last_error || '';
+      const hay = `${p.code} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
       const match = (!needle || hay.includes(needle)) && (!onlyProblems || st.problem);
       show(tr, match);
       if (match) visible++;
       setAttr(tr, 'data-state', st.key);
+      setAttr(tr, 'data-notcached', p.not_cached > 0);
       setText(f.code, p.code);
       setText(f.state, st.label);
       setAttr(f.state, 'data-state', st.key);
       const addrs = p.addresses || [];
       setText(f.addrs, addrs.length === 0 ? '—' : addrs.length <= 2 ? addrs.join(', ') : `${addrs.slice(0, 2).join(', ')} +${addrs.length - 2}`);
       setAttr(f.addrs, 'title', addrs.length > 2 ? addrs.join('\n') : null);
-      setBar(f.bar, { ok: fraction(p.ok, st.total), failed: fraction(p.failed, st.total) });
+      const parts = split(p.ok, p.verified, p.failed, verifying);
+      setBar(f.bar, {
+        ok: fraction(parts.good, st.total),
+        warn: fraction(parts.doubt, st.total),
+        failed: fraction(parts.failed, st.total),
+      });
       setText(f.done, st.total ? `${fmtInt(p.done)}/${fmtInt(st.total)}` : '—');
       setText(f.ok, fmtInt(p.ok));
+      setText(f.verified, verifying ? fmtInt(p.verified) : '—');
+      setAttr(f.verified, 'title', verifying ? null : 'This job does not verify its warms');
+      setText(f.notcached, verifying ? fmtInt(p.not_cached) : '—');
+      setAttr(f.notcached, 'data-caution', p.not_cached > 0);
       setText(f.failed, fmtInt(p.failed));
       setAttr(f.failed, 'data-nonzero', p.failed > 0);
       setText(f.bytes, fmtBytes(p.bytes));
-      setText(f.error, p.error || '');
-      const csv = reportLink(job.report, { pop: p.code });
+      // A POP that could not be used says why; one whose fetches failed
+      // shows the last error it gave.
+      setText(f.error, error);
+      setAttr(f.error, 'title', !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
+      setAttr(f.error, 'data-last', !p.error && Boolean(p.last_error) && !p.unreachable);
+      // The failed-task CSV, or where the POP only has tasks that were not
+      // cached, every task there: its reason column says why.
+      const failedCSV = p.failed > 0 || Boolean(p.error);
+      const csv = reportLink(job.report, failedCSV ? { pop: p.code } : { pop: p.code, tasks: 'all' });
       setAttr(f.csv, 'href', csv || null);
-      setAttr(f.csv, 'download', `prewarm-${id}-${p.code}.csv`);
-      setAttr(f.csv, 'title', `Failed tasks at ${p.code} as CSV`);
-      show(f.csv, Boolean(csv) && p.failed > 0);
+      setAttr(f.csv, 'download', `prewarm-${id}-${p.code}${failedCSV ? '' : '-all'}.csv`);
+      setAttr(f.csv, 'title', failedCSV ? `Failed tasks at ${p.code} as CSV` : `Every task at ${p.code} as CSV, with why some were not cached`);
+      show(f.csv, Boolean(csv) && (p.failed > 0 || p.not_cached > 0));
     });
     const parts = [plural(list.length, 'POP', 'POPs')];
     if (list.length) parts.push(`${fmtInt(warm)} warm`);
@@ -661,16 +739,106 @@ function jobView(app, route) {
     if (furls.length) bits.push(plural(furls.length, 'URL', 'URLs'));
     setText(r['failures-summary'], bits.join(' · '));
     if (!job.report && sum.failure_pop_urls_report) setLinks(sum.failure_pop_urls_report);
+
+    const ncurls = Array.isArray(sum.not_cached_urls) ? sum.not_cached_urls : [];
+    show(r.notcached, ncurls.length > 0);
+    setText(r['notcached-summary'], ncurls.length ? plural(ncurls.length, 'URL', 'URLs') : '');
+    r.ncurls.replaceChildren(...ncurls.slice(0, NOT_CACHED_SHOWN).map((u) => {
+      const li = el('li', 'mono', u);
+      li.title = u;
+      return li;
+    }));
+    const ncMore = ncurls.length - NOT_CACHED_SHOWN;
+    show(r['ncurls-more'], ncMore > 0);
+    if (ncMore > 0) setText(r['ncurls-more'], `and ${fmtInt(ncMore)} more — the all-tasks CSV lists every one, with its reason.`);
+
+    const warnings = Array.isArray(sum.warnings) ? sum.warnings.filter(Boolean) : [];
+    show(r.warnings, warnings.length > 0);
+    const wkey = warnings.join('\n');
+    if (r['warnings-list'].dataset.key !== wkey) {
+      r['warnings-list'].dataset.key = wkey;
+      const shown = warnings.slice(0, WARNINGS_SHOWN).map((w) => el('li', '', capitalize(w)));
+      if (warnings.length > WARNINGS_SHOWN) shown.push(el('li', 'more', `and ${fmtInt(warnings.length - WARNINGS_SHOWN)} more in the CSV's warning column`));
+      r['warnings-list'].replaceChildren(...shown);
+    }
   }
 
   function setLinks(raw) {
     const report = reportLink(raw);
     setAttr(r.csv, 'href', report || null);
     setAttr(r.csv, 'download', `prewarm-${id}-failed.csv`);
-    setAttr(r['csv-all'], 'href', reportLink(report, { tasks: 'all' }) || null);
+    const all = reportLink(report, { tasks: 'all' });
+    setAttr(r['csv-all'], 'href', all || null);
     setAttr(r['csv-all'], 'download', `prewarm-${id}-all.csv`);
+    setAttr(r['notcached-csv'], 'href', all || null);
+    setAttr(r['notcached-csv'], 'download', `prewarm-${id}-all.csv`);
+    show(r['notcached-csv-text'], Boolean(all));
     show(r.csv, Boolean(report));
     show(r['csv-all'], Boolean(report));
+  }
+
+  // renderRequest echoes what the job was asked to do, in one quiet line:
+  // "Timeout 45 min · Invalidate first · Encodings br, gzip · Verify on".
+  let requestKey = null;
+  function renderRequest(j) {
+    const items = [];
+    if (j.timeout) items.push(['Timeout', fmtMinutes(j.timeout)]);
+    const headers = Array.isArray(j.header) ? j.header.filter(Boolean) : [];
+    if (headers.length) items.push(['Headers', headers.map((h) => h.split(':')[0].trim()).join(', '), headers.join('\n')]);
+    if (j.need_invalidate) {
+      items.push([j.invalidated ? 'Invalidated first' : 'Invalidate first', '',
+        j.invalidated ? 'The URLs were cleared from the caches before warming' : 'The URLs are cleared from the caches before warming']);
+    }
+    const encodings = Array.isArray(j.encodings) ? j.encodings : [];
+    if (encodings.length) items.push(['Encodings', encodings.join(', ')]);
+    const expand = Array.isArray(j.expand) ? j.expand : [];
+    if (expand.length) items.push(['Expand', expand.join(', ')]);
+    if (typeof j.verify === 'boolean') items.push(['Verify', j.verify ? 'on' : 'off']);
+    const key = JSON.stringify(items);
+    if (key === requestKey) return;
+    requestKey = key;
+    // Each item carries the dot after it, so a wrapped line ends with one
+    // rather than starting with one.
+    const nodes = [];
+    items.forEach(([label, value, title], i) => {
+      const item = el('span', 'req');
+      item.append(el('span', 'req-k', label));
+      if (value) item.append(' ', el('span', 'req-v', value));
+      if (i < items.length - 1) item.append(' ', el('span', 'sep', '·'));
+      if (title) item.title = title;
+      if (nodes.length) nodes.push(' ');
+      nodes.push(item);
+    });
+    r.request.replaceChildren(...nodes);
+    show(r.request, nodes.length > 0);
+  }
+
+  // renderStep shows the step a job is in before it fetches anything, with
+  // where that step sits among the job's steps.
+  let trailKey = null;
+  function renderStep(j) {
+    const message = currentStep(j);
+    show(r.step, Boolean(message));
+    if (!message) return false;
+    setText(r['step-text'], capitalize(message));
+    const current = /^expanding/i.test(message) ? 'expand' : 'invalidate';
+    const steps = [];
+    if ((Array.isArray(j.expand) && j.expand.length) || current === 'expand') steps.push(['expand', 'Expand']);
+    if (j.need_invalidate || current === 'invalidate') steps.push(['invalidate', 'Invalidate']);
+    steps.push(['warm', 'Warm']);
+    const at = steps.findIndex(([k]) => k === current);
+    setText(r['step-label'], `Step ${at + 1} of ${steps.length} · nothing is fetched until it ends`);
+    const key = `${current}|${steps.map(([k]) => k).join(',')}`;
+    if (key !== trailKey) {
+      trailKey = key;
+      r['step-trail'].replaceChildren(...steps.map(([k, label], i) => {
+        const li = el('li', '', label);
+        li.dataset.state = i < at ? 'done' : i === at ? 'current' : 'todo';
+        if (i === at) li.setAttribute('aria-current', 'step');
+        return li;
+      }));
+    }
+    return true;
   }
 
   function renderJob(now) {
@@ -679,40 +847,58 @@ function jobView(app, route) {
     setText(r.title, j.cf_domain || `Job ${id.slice(0, 8)}`);
     setBadge(r.status, j.status);
     setText(r.id, j.request_id || id);
-    const popCount = (j.pops || []).length;
+    const popCount = j.pop_count || (j.pops || []).length;
     const tgt = [];
     if (j.target_type) tgt.push(TARGET_LABEL[j.target_type] || j.target_type);
     tgt.push(plural(popCount, 'POP', 'POPs'));
     tgt.push(plural(j.url_count || 0, 'URL', 'URLs'));
     setText(r.targets, tgt.join(' · '));
     setTime(r.created, parseTime(j.created_at), now);
+    renderRequest(j);
 
     show(r.stop, running);
     setLinks(j.report || '');
 
-    show(r.message, Boolean(j.message));
+    const inStep = renderStep(j);
+    show(r.message, Boolean(j.message) && !inStep);
     setText(r.message, capitalize(j.message || ''));
     setAttr(r.message, 'data-tone', j.status === 'FAILED' || j.status === 'TIMEOUT' ? 'error' : j.status === 'STOPPED' ? 'warn' : 'info');
 
     const total = j.total_count || 0;
+    const verifying = verifies(j);
+    const parts = split(j.success_count, j.verified_count, j.failed_count, verifying);
     setText(r.pct, String(j.percentage_complete || 0));
     setAttr(r.bar, 'aria-valuenow', j.percentage_complete || 0);
     setAttr(r.bar, 'data-status', j.status);
     setBar(r.bar, {
-      ok: fraction(j.success_count, total),
-      failed: fraction(j.failed_count, total),
+      ok: fraction(parts.good, total),
+      warn: fraction(parts.doubt, total),
+      failed: fraction(parts.failed, total),
       running: fraction(j.in_progress_task_count, total),
     });
+    setText(r['lg-ok'], verifying ? 'Verified cached' : 'OK (not verified)');
+    show(r['lg-warn-item'], verifying);
+    show(r['lg-running-item'], running);
     trackRate(j);
     const rate = rateText(j);
     setText(r.rate, rate);
     show(r.rate, Boolean(rate));
     let line = `${fmtInt(j.download_count)} of ${fmtInt(total)} tasks done`;
-    if (running && !j.planned) line += ' · still planning, more may come';
+    if (inStep) line = /^expanding/i.test(j.message) ? 'Reading the listed documents before warming' : 'Waiting for the caches to clear before warming';
+    else if (running && !j.planned) line += ' · still planning, more may come';
     setText(r['done-line'], line);
     setText(r['s-total'], fmtInt(total));
     setText(r['s-done'], fmtInt(j.download_count));
     setText(r['s-ok'], fmtInt(j.success_count));
+    // Where the job does not verify, OK is the green part of the bar.
+    setAttr(r['s-ok-box'], 'class', verifying ? 'stat' : 'stat stat-ok');
+    setText(r['s-verified'], verifying ? fmtInt(j.verified_count) : '—');
+    setText(r['s-notcached'], verifying ? fmtInt(j.not_cached_count) : '—');
+    setAttr(r['s-notcached'], 'data-caution', verifying && j.not_cached_count > 0);
+    for (const box of [r['s-verified-box'], r['s-notcached-box']]) {
+      setAttr(box, 'title', verifying ? null : 'This job does not verify its warms');
+      setAttr(box, 'data-off', !verifying);
+    }
     setText(r['s-failed'], fmtInt(j.failed_count));
     setAttr(r['s-failed'], 'data-nonzero', j.failed_count > 0);
     setText(r['s-running'], fmtInt(j.in_progress_task_count));
@@ -791,7 +977,7 @@ function jobView(app, route) {
       renderJob(app.clock.now());
       // The summary is a heavier query; ask again only when its answer can
       // have changed, and now and then while the job runs.
-      const key = `${job.status}|${job.failed_count}|${job.planned}`;
+      const key = `${job.status}|${job.failed_count}|${job.not_cached_count}|${job.planned}`;
       pollsSinceSummary++;
       if (key !== summaryKey || (RUNNING.has(job.status) && pollsSinceSummary >= SUMMARY_EVERY)) {
         try {
@@ -855,6 +1041,10 @@ function newJobView(app) {
     for (const box of form.querySelectorAll('[data-target]')) show(box, box.dataset.target === t);
   }
 
+  function syncInvalidate() {
+    show(r.dist, fields.need_invalidate.checked);
+  }
+
   function urls() {
     return String(fields.urls.value).split(/\s+/).map((u) => u.trim()).filter(Boolean);
   }
@@ -882,6 +1072,10 @@ function newJobView(app) {
 
   form.addEventListener('change', (ev) => {
     if (ev.target.name === 'target_type') syncTarget();
+    if (ev.target === fields.need_invalidate) {
+      syncInvalidate();
+      if (fields.need_invalidate.checked) fields.distribution_id.focus();
+    }
   });
   form.addEventListener('input', (ev) => {
     setAttr(ev.target, 'aria-invalid', null);
@@ -908,6 +1102,23 @@ function newJobView(app) {
     const badHeader = headers.find((x) => !/^[^:\s]+:/.test(x));
     if (badHeader) return fieldError(fields.headers, `“${badHeader}” is not a header: write Name: value.`);
     if (headers.length) body.header = headers;
+    // The options go out only when set, so the server's defaults apply
+    // otherwise: verify is on unless turned off here.
+    if (fields.need_invalidate.checked) {
+      body.need_invalidate = true;
+      const dist = fields.distribution_id.value.trim().toUpperCase();
+      if (dist) {
+        if (!/^[A-Z0-9]{8,32}$/.test(dist)) return fieldError(fields.distribution_id, `“${dist}” is not a CloudFront distribution id (such as E2QWRUHAPOMQZL).`);
+        body.distribution_id = dist;
+      }
+    }
+    if (!fields.verify.checked) body.verify = false;
+    const encodings = splitList(fields.encodings.value).map((e) => e.toLowerCase());
+    const badEncoding = encodings.find((e) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(e));
+    if (badEncoding) return fieldError(fields.encodings, `“${badEncoding}” is not a content coding (such as br, gzip or identity).`);
+    if (encodings.length) body.encodings = [...new Set(encodings)];
+    const expand = [...form.querySelectorAll('input[name="expand"]:checked')].map((x) => x.value);
+    if (expand.length) body.expand = expand;
 
     r.submit.disabled = true;
     setText(r.submit, 'Starting…');
@@ -925,6 +1136,9 @@ function newJobView(app) {
         showError(`The job was not started: ${err.message}`);
       } else {
         showError(err.message);
+        // "encodings[1]: …" names the field at fault: mark it.
+        const input = fieldOf(fields, err.message);
+        if (input) setAttr(input, 'aria-invalid', 'true');
       }
     } finally {
       r.submit.disabled = false;
@@ -933,8 +1147,18 @@ function newJobView(app) {
   });
 
   syncTarget();
+  syncInvalidate();
   syncCount();
   return { root, title: 'New job', nav: 'new', focus: () => fields.urls.focus() };
+}
+
+// fieldOf finds the form field an API error names ("timeout: must be…").
+function fieldOf(fields, message) {
+  const m = /^([a-z_]+)(?:\[\d+\])?:/.exec(String(message || ''));
+  if (!m) return null;
+  const name = { url_list: 'urls', header: 'headers' }[m[1]] || m[1];
+  const input = fields[name];
+  return input && input.nodeType === 1 && input.type !== 'checkbox' ? input : null;
 }
 
 function fleetView(app) {
