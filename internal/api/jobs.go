@@ -71,6 +71,7 @@ func (s *Server) progress(p *warm.Progress) ProgressResponse {
 		FailedCount:         p.Failed,
 		TimeoutAt:           timestamp(p.TimeoutAt),
 		Planned:             p.Planned,
+		Probed:              p.Probed,
 		Invalidated:         p.Invalidated,
 		VerifiedCount:       p.Verified,
 		NotCachedCount:      p.NotCached,

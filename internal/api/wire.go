@@ -42,6 +42,7 @@ type ProgressResponse struct {
 	FailedCount  int64  `json:"failed_count"`
 	TimeoutAt    string `json:"timeout_at"`
 	Planned      bool   `json:"planned"`
+	Probed       bool   `json:"probed"`
 	Invalidated  bool   `json:"invalidated,omitempty"`
 	// Tasks proven cached at their POP, and fetched but not cached.
 	VerifiedCount  int64  `json:"verified_count"`

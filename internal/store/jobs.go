@@ -74,7 +74,7 @@ const jobColumns = `id, status, message, cf_domain, target_type, targets, header
 	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at, verify, encodings, expand`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
-	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded`
+	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed`
 
 type jobScan struct {
 	job                                   warm.Job
@@ -91,7 +91,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
-			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded)
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed)
 	}
 	return d
 }

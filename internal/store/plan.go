@@ -115,10 +115,26 @@ func (s *Store) URLs(ctx context.Context, jobID string, from, to int) ([]warm.UR
 	return out, rows.Err()
 }
 
-// SavePlanChunk writes one planned range: probe results, the failed tasks of
-// URLs that failed the probe, the batches and their queue entries, and the
-// checkpoint — in one transaction.
+// SavePlanChunk writes one planned range — the URLs' rows, the batches and
+// their queue entries, and the checkpoint — in one transaction. A replayed
+// chunk writes nothing twice.
 func (s *Store) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChunk) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		if err := s.insertURLRows(ctx, tx, jobID, c.URLs); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE jobs SET planned_urls = $2, updated_at = $3 WHERE id = $1`, jobID, c.PlannedURLs, micros(s.now()))
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		return s.insertBatches(ctx, tx, jobID, c.Batches)
+	})
+}
+
+// SaveProbeChunk records a probed range: each URL's size or error, the
+// failed tasks of the URLs that failed (those already fetched somewhere keep
+// their own result), the expected size, and the checkpoint.
+func (s *Store) SaveProbeChunk(ctx context.Context, jobID string, c warm.ProbeChunk) error {
 	return s.inTx(ctx, func(tx Tx) error {
 		if err := s.saveProbes(ctx, tx, jobID, c.URLs); err != nil {
 			return err
@@ -138,34 +154,61 @@ func (s *Store) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChun
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE jobs SET total_size = total_size + $2, planned_urls = $3, updated_at = $4 WHERE id = $1`,
-			jobID, okSize*usable*variants, c.PlannedURLs, micros(s.now()))
+		_, err = tx.Exec(ctx, `UPDATE jobs SET total_size = total_size + $2, probed_urls = $3, updated_at = $4 WHERE id = $1`,
+			jobID, okSize*usable*variants, c.ProbedURLs, micros(s.now()))
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-		return s.insertBatches(ctx, tx, jobID, c.Batches)
+		return nil
 	})
 }
 
-// saveProbes writes the probed URLs' rows. A replayed chunk writes nothing
-// twice.
-func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
-	per := s.chunkRows(5)
-	args := make([]any, 0, 5*per+1)
+// insertURLRows writes planned URLs' rows, not yet probed.
+func (s *Store) insertURLRows(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
+	per := s.chunkRows(2)
+	args := make([]any, 0, 2*per+1)
 	for from := 0; from < len(urls); from += per {
 		part := urls[from:min(from+per, len(urls))]
 		args = append(args[:0], jobID)
-		rows := make([]byte, 0, len(part)*24)
+		rows := make([]byte, 0, len(part)*16)
 		for i, u := range part {
 			if i > 0 {
 				rows = append(rows, ',')
 			}
-			n := 2 + 5*i
-			rows = fmt.Appendf(rows, "($1,$%d,$%d,$%d,$%d,$%d)", n, n+1, n+2, n+3, n+4)
-			args = append(args, u.Index, u.URL, u.Size, u.Error, u.Probed)
+			rows = fmt.Appendf(rows, "($1,$%d,$%d)", 2+2*i, 3+2*i)
+			args = append(args, u.Index, u.URL)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO job_urls (job_id, idx, url, size, error, probed) VALUES `+string(rows)+`
+		_, err := tx.Exec(ctx, `INSERT INTO job_urls (job_id, idx, url) VALUES `+string(rows)+`
 			ON CONFLICT (job_id, idx) DO NOTHING`, args...)
+		if err != nil {
+			return fmt.Errorf("insert urls: %w", err)
+		}
+	}
+	return nil
+}
+
+// saveProbes writes what the probe found into the URLs' rows, many rows a
+// statement: UPDATE … FROM (VALUES …), which both engines run and whose
+// columns both name column1, column2, …; the casts tell PostgreSQL the
+// parameters' types.
+func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
+	per := s.chunkRows(3)
+	args := make([]any, 0, 3*per+1)
+	for from := 0; from < len(urls); from += per {
+		part := urls[from:min(from+per, len(urls))]
+		args = append(args[:0], jobID)
+		rows := make([]byte, 0, len(part)*64)
+		for i, u := range part {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			n := 2 + 3*i
+			rows = fmt.Appendf(rows, "(CAST($%d AS INTEGER),CAST($%d AS BIGINT),CAST($%d AS TEXT))", n, n+1, n+2)
+			args = append(args, u.Index, u.Size, u.Error)
+		}
+		_, err := tx.Exec(ctx, `UPDATE job_urls SET size = v.column2, error = v.column3, probed = TRUE
+			FROM (VALUES `+string(rows)+`) AS v
+			WHERE job_urls.job_id = $1 AND job_urls.idx = v.column1`, args...)
 		if err != nil {
 			return fmt.Errorf("save probes: %w", err)
 		}
@@ -204,12 +247,18 @@ func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches 
 	return s.enq.Enqueue(ctx, tx, steps...)
 }
 
-// FinishPlanning marks the job planned and ends it if nothing is left: FAILED
-// when no URL passed the probe, FINISHED when every task is already done.
+// FinishPlanning marks every task of the job queued.
 func (s *Store) FinishPlanning(ctx context.Context, jobID string) error {
+	_, err := s.db.Exec(ctx, `UPDATE jobs SET planned = TRUE, updated_at = $2 WHERE id = $1`, jobID, micros(s.now()))
+	return err
+}
+
+// FinishProbing marks every URL probed and ends the job if nothing is left:
+// FAILED when no URL passed the probe, FINISHED when every task is done.
+func (s *Store) FinishProbing(ctx context.Context, jobID string) error {
 	return s.inTx(ctx, func(tx Tx) error {
 		now := micros(s.now())
-		if _, err := tx.Exec(ctx, `UPDATE jobs SET planned = TRUE, updated_at = $2 WHERE id = $1`, jobID, now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET probed = TRUE, updated_at = $2 WHERE id = $1`, jobID, now); err != nil {
 			return err
 		}
 		var anyOK int
@@ -226,9 +275,9 @@ func (s *Store) FinishPlanning(ctx context.Context, jobID string) error {
 	})
 }
 
-// maybeFinish ends a fully planned job whose every task is done.
+// maybeFinish ends a fully planned and probed job whose every task is done.
 func (s *Store) maybeFinish(ctx context.Context, tx Tx, jobID string) error {
 	_, err := tx.Exec(ctx, `UPDATE jobs SET status = 'FINISHED', updated_at = $2
-		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count`, jobID, micros(s.now()))
+		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND probed AND done_count >= total_count`, jobID, micros(s.now()))
 	return err
 }

@@ -139,6 +139,9 @@ ALTER TABLE results ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE results ADD COLUMN warning TEXT NOT NULL DEFAULT '';
 `, `
 ALTER TABLE job_pops ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+`, `
+ALTER TABLE jobs ADD COLUMN probed_urls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN probed BOOLEAN NOT NULL DEFAULT FALSE;
 `}
 
 // Migrate brings the schema up to date. Callers that may race (several

@@ -79,6 +79,8 @@ type Counts struct {
 	TotalSize    int64 // expected bytes: probed size × usable POPs
 	PlannedURLs  int   // URLs whose batches are queued
 	Planned      bool  // every URL is planned; Total is final
+	ProbedURLs   int   // URLs whose size probe is recorded
+	Probed       bool  // every URL was probed; TotalSize is final
 	Invalidated  bool  // the caches were cleared before warming (need_invalidate)
 	Verified     int64 // tasks proven cached at their POP after the warm
 	NotCached    int64 // tasks fetched fine but not cached (see their reason)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,10 +12,11 @@ import (
 )
 
 // Planner turns an accepted job into queued batches: it resolves the POPs,
-// probes every URL's size through an edge (catching URLs that fail before
-// any warming), and queues one batch per POP per range of URLs. It works a
-// chunk of URLs at a time and checkpoints after each, so warming starts
-// before a large job is fully planned and a crash resumes where it stopped.
+// expands and invalidates when asked, queues one batch per POP per range of
+// URLs, then probes every URL's size through an edge while the warm runs
+// (a URL that fails the probe is failed wherever it is not done yet). It
+// works a chunk of URLs at a time and checkpoints after each, so a crash
+// resumes where it stopped.
 type Planner struct {
 	Store       Store
 	Resolver    Resolver
@@ -90,17 +90,49 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 			return err
 		}
 	}
-	if err := p.planFrom(ctx, job, usable, all, prog.PlannedURLs); err != nil {
+	if !prog.Planned {
+		if err := p.queueTasks(ctx, job, usable, all, prog.PlannedURLs); err != nil {
+			return err
+		}
+		if err := p.Store.FinishPlanning(ctx, jobID); err != nil {
+			return err
+		}
+	}
+	if err := p.probeFrom(ctx, job, usable, all, prog.ProbedURLs); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			return nil // the job timed out while planning; the timeout step ends it
+			return nil // the job timed out while probing; the timeout step ends it
 		}
 		return err
 	}
-	return p.Store.FinishPlanning(ctx, jobID)
+	return p.Store.FinishProbing(ctx, jobID)
 }
 
-// invalidate clears the caches before anything is fetched — the size probe
-// would warm a POP too — and waits for it, within the job's time. A failure
+// queueTasks writes the URLs' rows and queues their batches — one per POP
+// per BatchSize URLs — a chunk at a time, each a checkpoint. It fetches
+// nothing, so a million tasks are queued in seconds and warming starts at
+// once; the size probe follows.
+func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, all []string, from int) error {
+	for start := from; start < len(all); start += p.ChunkSize {
+		end := min(start+p.ChunkSize, len(all))
+		chunk := PlanChunk{URLs: make([]URL, 0, end-start), PlannedURLs: end}
+		for i := start; i < end; i++ {
+			chunk.URLs = append(chunk.URLs, URL{Index: i, URL: all[i], Size: -1})
+		}
+		for b := start; b < end; b += p.BatchSize {
+			for k, pop := range usable {
+				seq := (b/p.BatchSize)*len(usable) + k
+				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end)})
+			}
+		}
+		if err := p.Store.SavePlanChunk(ctx, job.ID, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// invalidate clears the caches before anything is fetched and waits for
+// it, within the job's time. A failure
 // fails the job: warming a stale cache would only refresh the old object.
 // It reports whether planning may go on.
 func (p *Planner) invalidate(ctx context.Context, job *Job, usable []POPState, urls []string) (bool, error) {
@@ -120,6 +152,11 @@ func (p *Planner) invalidate(ctx context.Context, job *Job, usable []POPState, u
 	}
 	return true, p.Store.MarkInvalidated(ctx, job.ID, note)
 }
+
+// expand adds what the job's documents (playlists, manifests, sitemaps)
+// refer to, read through the first usable POP, before anything else: the
+// invalidation and the probes cover the whole list. A document that cannot
+// be read, or a list past MaxURLs, fails the job: a silently incomplete
 
 // expand adds what the job's documents (playlists, manifests, sitemaps)
 // refer to, read through the first usable POP, before anything else: the
@@ -153,11 +190,13 @@ type chunk struct {
 	done     chan struct{}
 }
 
-// planFrom probes and plans every URL from index `from` on. Probes run in
-// one continuous pool across chunks, so a chunk is saved while the next is
-// probed and the pool never idles at a chunk's tail; chunks are saved in
-// order, each a checkpoint.
-func (p *Planner) planFrom(ctx context.Context, job *Job, usable []POPState, all []string, from int) error {
+// probeFrom finds the size of every URL from index `from` on, through an
+// edge, while the warm runs: the expected total grows as it goes, and a URL
+// that fails (a 404) fails its tasks at every POP not yet done, so the
+// agents skip it there. Probes run in one continuous pool across chunks, so
+// a chunk is saved while the next is probed; chunks are saved in order,
+// each a checkpoint.
+func (p *Planner) probeFrom(ctx context.Context, job *Job, usable []POPState, all []string, from int) error {
 	var chunks []*chunk
 	for start := from; start < len(all); start += p.ChunkSize {
 		c := &chunk{from: start, to: min(start+p.ChunkSize, len(all)), done: make(chan struct{})}
@@ -214,7 +253,7 @@ func (p *Planner) planFrom(ctx context.Context, job *Job, usable []POPState, all
 		} else if cur.Status.Terminal() {
 			return nil
 		}
-		if err := p.Store.SavePlanChunk(ctx, job.ID, p.planChunk(job, usable, c)); err != nil {
+		if err := p.Store.SaveProbeChunk(ctx, job.ID, p.probeChunk(job, usable, c)); err != nil {
 			return err
 		}
 		if c.to < len(all) && p.Now().Sub(started) > p.Budget {
@@ -224,31 +263,19 @@ func (p *Planner) planFrom(ctx context.Context, job *Job, usable []POPState, all
 	return nil
 }
 
-// planChunk turns a probed chunk into failed tasks (URLs that failed the
-// probe, at every POP) and batches (one per POP per BatchSize URLs).
-func (p *Planner) planChunk(job *Job, usable []POPState, c *chunk) PlanChunk {
+// probeChunk turns a probed chunk into its record: the failed tasks of URLs
+// that failed the probe, at every POP, in every variant.
+func (p *Planner) probeChunk(job *Job, usable []POPState, c *chunk) ProbeChunk {
 	now := p.Now()
-	out := PlanChunk{URLs: c.urls, PlannedURLs: c.to}
-	ok := make([]bool, len(c.urls))
-	for i, u := range c.urls {
-		if u.Error != "" {
-			for _, pop := range usable {
-				for _, v := range job.Variants() {
-					out.Failed = append(out.Failed, Result{URLIndex: u.Index, POP: pop.Code, Variant: v, Error: u.Error, At: now})
-				}
+	out := ProbeChunk{URLs: c.urls, ProbedURLs: c.to}
+	for _, u := range c.urls {
+		if u.Error == "" {
+			continue
+		}
+		for _, pop := range usable {
+			for _, v := range job.Variants() {
+				out.Failed = append(out.Failed, Result{URLIndex: u.Index, POP: pop.Code, Variant: v, Error: u.Error, At: now})
 			}
-			continue
-		}
-		ok[i] = true
-	}
-	for start := c.from; start < c.to; start += p.BatchSize {
-		end := min(start+p.BatchSize, c.to)
-		if !slices.Contains(ok[start-c.from:end-c.from], true) {
-			continue
-		}
-		for i, pop := range usable {
-			seq := (start/p.BatchSize)*len(usable) + i
-			out.Batches = append(out.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: start, To: end})
 		}
 	}
 	return out

@@ -149,6 +149,7 @@ func (r *Runner) fetchAll(ctx, fetchCtx context.Context, job *Job, b Batch, addr
 				continue // aborted, not done: the task stays pending
 			}
 			d.res.URLIndex, d.res.POP, d.res.Variant = d.task.URLIndex, b.POP, d.task.Variant
+			d.res.At = r.Now()
 			if r.Observer != nil {
 				r.Observer.Observe(d.res)
 			}

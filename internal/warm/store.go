@@ -48,16 +48,23 @@ type TaskFilter struct {
 	Limit      int // 0: no limit
 }
 
-// PlanChunk is what planning wrote for one range of a job's URLs: their probe
-// results, the failed tasks of URLs that failed the probe, and the batches
-// that fetch the rest.
+// PlanChunk is what planning writes for one range of a job's URLs: their
+// rows and the batches that fetch them.
 type PlanChunk struct {
 	URLs    []URL
-	Failed  []Result
 	Batches []Batch
 	// PlannedURLs is the number of URLs planned once this chunk is written;
 	// the planner resumes from it after a crash.
 	PlannedURLs int
+}
+
+// ProbeChunk is what the size probe found for one range of a job's URLs,
+// with the failed tasks of the URLs that failed it (at every POP).
+type ProbeChunk struct {
+	URLs   []URL
+	Failed []Result
+	// ProbedURLs is the number of URLs probed once this chunk is written.
+	ProbedURLs int
 }
 
 // Agent is one worker pool of the fleet as it reports itself.
@@ -96,9 +103,14 @@ type Store interface {
 	JobURLs(ctx context.Context, jobID string) ([]string, error)
 	URLs(ctx context.Context, jobID string, from, to int) ([]URL, error)
 	SavePlanChunk(ctx context.Context, jobID string, c PlanChunk) error
-	// FinishPlanning marks a job fully planned and ends it if every task is
-	// already done (FAILED when no URL passed the probe).
+	// FinishPlanning marks every task of a job queued: its total is final.
 	FinishPlanning(ctx context.Context, jobID string) error
+	// SaveProbeChunk records probe results: sizes into the expected total,
+	// failed URLs as failed tasks wherever they are not done yet.
+	SaveProbeChunk(ctx context.Context, jobID string, c ProbeChunk) error
+	// FinishProbing marks every URL probed and ends the job if every task
+	// is done (FAILED when no URL passed the probe).
+	FinishProbing(ctx context.Context, jobID string) error
 
 	Batch(ctx context.Context, jobID string, seq int) (Batch, error)
 	// PendingTasks lists the batch's tasks (each URL in each variant) that

@@ -110,6 +110,8 @@ func (f *fixture) planned(id string, n int) []warm.Batch {
 	batches := []warm.Batch{{JobID: id, Seq: 0, POP: "AAA1-P1", From: 0, To: n}, {JobID: id, Seq: 1, POP: "BBB1-P1", From: 0, To: n}}
 	f.must(f.s.SavePlanChunk(f.ctx, id, warm.PlanChunk{URLs: us, Batches: batches, PlannedURLs: n}))
 	f.must(f.s.FinishPlanning(f.ctx, id))
+	f.must(f.s.SaveProbeChunk(f.ctx, id, warm.ProbeChunk{URLs: us, ProbedURLs: n}))
+	f.must(f.s.FinishProbing(f.ctx, id))
 	return batches
 }
 
@@ -250,11 +252,19 @@ func testPlanAndPending(t *testing.T, f *fixture) {
 		us[i].Probed = true
 	}
 	batches := []warm.Batch{{JobID: "j1", Seq: 0, POP: "AAA1-P1", From: 0, To: 3}, {JobID: "j1", Seq: 1, POP: "DDD1-P1", From: 0, To: 3}}
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: batches, PlannedURLs: 3}))
+	if p := f.progress("j1"); p.PlannedURLs != 3 || p.Planned || p.Done != 0 {
+		t.Fatalf("after planning: %+v", p.Counts)
+	}
+	// URL 2 was already fetched at DDD1 when its probe failed: that result
+	// stands; at AAA1 the probe's failure fills in.
+	_, err = f.s.RecordResults(f.ctx, batches[1], results("DDD1-P1", 2, 3, false), warm.BatchRunning)
+	f.must(err)
 	failed := []warm.Result{{URLIndex: 2, POP: "AAA1-P1", Error: us[2].Error}, {URLIndex: 2, POP: "DDD1-P1", Error: us[2].Error}}
-	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Failed: failed, Batches: batches, PlannedURLs: 3}))
+	f.must(f.s.SaveProbeChunk(f.ctx, "j1", warm.ProbeChunk{URLs: us, Failed: failed, ProbedURLs: 3}))
 	p := f.progress("j1")
-	if p.PlannedURLs != 3 || p.TotalSize != 60 || p.Done != 2 || p.Failed != 2 || p.Planned {
-		t.Fatalf("after chunk: %+v", p.Counts)
+	if p.ProbedURLs != 3 || p.TotalSize != 60 || p.Done != 2 || p.Failed != 2 || p.Probed {
+		t.Fatalf("after probing: %+v", p.Counts)
 	}
 	if k := f.q.kinds(); k[warm.StepWarm] != 2 {
 		t.Fatalf("queued %v, want two warm steps", k)
@@ -284,11 +294,17 @@ func testPlanAndPending(t *testing.T, f *fixture) {
 	if len(tasks) != 1 || tasks[0].URLIndex != 1 {
 		t.Fatalf("pending after one result: %+v", tasks)
 	}
-	// A replayed chunk (a planner retried after a crash before its
-	// checkpoint committed elsewhere) changes nothing it already wrote.
-	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Failed: failed, Batches: batches[:1], PlannedURLs: 3}))
+	// Replayed chunks (a planner retried after a crash before its
+	// checkpoint committed elsewhere) change nothing they already wrote.
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: batches[:1], PlannedURLs: 3}))
+	f.must(f.s.SaveProbeChunk(f.ctx, "j1", warm.ProbeChunk{URLs: us, Failed: failed, ProbedURLs: 3}))
 	if p := f.progress("j1"); p.Done != 3 || p.Failed != 2 {
 		t.Fatalf("replayed chunk counted twice: %+v", p.Counts)
+	}
+	var rows []warm.TaskRow
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{FailedOnly: true, POP: "DDD1-P1"}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != 1 || rows[0].StatusCode != 404 {
+		t.Fatalf("the fetched result was replaced by the probe's: %+v", rows)
 	}
 }
 
@@ -373,8 +389,13 @@ func testFinishAndInProgress(t *testing.T, f *fixture) {
 		t.Fatalf("unplanned job finished: %s", st)
 	}
 	f.must(f.s.FinishPlanning(f.ctx, "j2"))
-	if p := f.progress("j2"); p.Status != warm.StatusFinished || !p.Planned {
-		t.Fatalf("planned and done: %s", p.Status)
+	if p := f.progress("j2"); p.Status != warm.StatusInProgress || !p.Planned {
+		t.Fatalf("planned, done, not probed: %s", p.Status)
+	}
+	f.must(f.s.SaveProbeChunk(f.ctx, "j2", warm.ProbeChunk{URLs: us, ProbedURLs: 1}))
+	f.must(f.s.FinishProbing(f.ctx, "j2"))
+	if p := f.progress("j2"); p.Status != warm.StatusFinished || !p.Probed {
+		t.Fatalf("planned, probed and done: %s", p.Status)
 	}
 }
 
@@ -389,8 +410,10 @@ func testAllProbesFailed(t *testing.T, f *fixture) {
 		us[i].Error, us[i].Probed = "size probe: HTTP 404 Not Found", true
 		failed = append(failed, warm.Result{URLIndex: i, POP: "AAA1-P1", Error: us[i].Error})
 	}
-	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Failed: failed, PlannedURLs: 2}))
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, PlannedURLs: 2}))
 	f.must(f.s.FinishPlanning(f.ctx, "j1"))
+	f.must(f.s.SaveProbeChunk(f.ctx, "j1", warm.ProbeChunk{URLs: us, Failed: failed, ProbedURLs: 2}))
+	f.must(f.s.FinishProbing(f.ctx, "j1"))
 	p := f.progress("j1")
 	if p.Status != warm.StatusFailed || p.Message == "" || p.Done != 2 || p.Failed != 2 {
 		t.Fatalf("all probes failed: %s %q %+v", p.Status, p.Message, p.Counts)
@@ -417,6 +440,8 @@ func testSummaryAndTasks(t *testing.T, f *fixture) {
 	us, _ := f.s.URLs(f.ctx, "j1", 0, 2)
 	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: []warm.Batch{live, dead}, PlannedURLs: 2}))
 	f.must(f.s.FinishPlanning(f.ctx, "j1"))
+	f.must(f.s.SaveProbeChunk(f.ctx, "j1", warm.ProbeChunk{URLs: us, ProbedURLs: 2}))
+	f.must(f.s.FinishProbing(f.ctx, "j1"))
 	_, err = f.s.RecordResults(f.ctx, live, append(results("LIVE1-P1", 0, 1, true), results("LIVE1-P1", 1, 2, false)...), warm.BatchDone)
 	f.must(err)
 	refused := []warm.Result{
