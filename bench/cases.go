@@ -181,8 +181,9 @@ func wrk(cdn *minicdn.CDN, u string) (float64, error) {
 }
 
 // large: a 1 GiB object through one POP from a warm cache, beside
-// curl -o /dev/null, and the peak RSS of the process that fetched it.
-func (b *bench) large() error {
+// curl -o /dev/null, and the peak RSS of the process that fetched it; with
+// PostgreSQL, also of a lone agent process.
+func (b *bench) large(database string) error {
 	fmt.Fprintln(os.Stderr, "1 GiB object")
 	cdn, codes, err := startCDN(1)
 	if err != nil {
@@ -235,6 +236,37 @@ func (b *bench) large() error {
 		baseline: "—",
 		ratio:    "—",
 		bar:      fmt.Sprintf("< 128 MiB: %s", verdict(rss < 128<<20)),
+	})
+	if database == "" {
+		return nil
+	}
+	// A fleet: the API alone, and one agent process that does the fetching.
+	api, err := b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "large-fleet"), database), "--agents", "0")...)
+	if err != nil {
+		return err
+	}
+	defer api.stop()
+	agent := exec.Command(b.binary, append([]string{"agent", "--database", database, "--log-level", "warn"}, fetchArgs(cdn, "", "")[:5]...)...)
+	if err := agent.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = agent.Process.Kill(); _ = agent.Wait() }()
+	for range b.runs {
+		id, _, err := api.submit(ctx, map[string]any{"url_list": []string{u}, "cf_domain": cdn.CFDomain, "pops": codes})
+		if err != nil {
+			return err
+		}
+		if p, err := api.wait(ctx, id, 5*time.Minute); err != nil || p["status"] != "FINISHED" || num(p["download_size"]) != size {
+			return fmt.Errorf("large job on an agent: %v %v", p, err)
+		}
+	}
+	rss = peakRSS(agent.Process.Pid)
+	b.add(row{
+		what:     "peak RSS of a prewarm agent process fetching it (PostgreSQL fleet)",
+		prewarm:  fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
+		baseline: "—",
+		ratio:    "—",
+		bar:      fmt.Sprintf("< 64 MiB: %s", verdict(rss < 64<<20)),
 	})
 	return nil
 }

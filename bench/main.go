@@ -48,7 +48,11 @@ func main() {
 				err = b.small(pg())
 			}
 		case "large":
-			err = b.large()
+			var database string
+			if pg != nil {
+				database = pg()
+			}
+			err = b.large(database)
 		case "plan":
 			err = b.plan("", *planURLs)
 			if err == nil && pg != nil {
