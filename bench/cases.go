@@ -311,7 +311,7 @@ func (b *bench) plan(database string, nURLs int) error {
 	}
 	defer cdn.Close()
 	ctx := context.Background()
-	var accepts, plans, probes, lat []float64
+	var accepts, plans, probes, lat, rss []float64
 	for run := range b.runs {
 		srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, fmt.Sprintf("plan-%s-%d", engine(database), run)), database)...)
 		if err != nil {
@@ -363,6 +363,7 @@ func (b *bench) plan(database string, nURLs int) error {
 			}
 			lat = append(lat, float64(d.Microseconds())/1000)
 		}
+		rss = append(rss, float64(peakRSS(srv.cmd.Process.Pid))/(1<<20))
 		_, _, _ = srv.call(ctx, "POST", "/instances", map[string]any{"DesiredCapacity": 1, "req_id": id, "force_stop": true})
 		srv.stop()
 	}
@@ -373,6 +374,8 @@ func (b *bench) plan(database string, nURLs int) error {
 	b.add(row{what: fmt.Sprintf("all %d tasks planned: queued, total_count final (%s)", nURLs*10, e), prewarm: fmt.Sprintf("%.1f s", p),
 		baseline: "—", ratio: "—", bar: fmt.Sprintf("< 30 s: %s", verdict(p < 30))})
 	b.add(row{what: fmt.Sprintf("every URL's size probed while warming: total_size final (%s)", e), prewarm: fmt.Sprintf("%.1f s", median(probes)),
+		baseline: "—", ratio: "—", bar: "—"})
+	b.add(row{what: fmt.Sprintf("peak RSS of serve (API, planner, one agent) meanwhile (%s)", e), prewarm: fmt.Sprintf("%.0f MiB", median(rss)),
 		baseline: "—", ratio: "—", bar: "—"})
 	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
 	b.add(row{what: fmt.Sprintf("GET /prewarm latency while the job runs, p50 / p99 (%s, %d samples)", e, len(lat)),

@@ -50,7 +50,7 @@ func DefaultConfig() Config {
 		Backoff:        func(n int) time.Duration { return time.Duration(n*n) * 200 * time.Millisecond },
 		UserAgent:      "prewarm",
 		ConnsPerAddr:   64,
-		ReadBufferSize: 256 << 10,
+		ReadBufferSize: 32 << 10,
 		Now:            time.Now,
 	}
 }

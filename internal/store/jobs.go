@@ -74,7 +74,8 @@ const jobColumns = `id, status, message, cf_domain, target_type, targets, header
 	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at, verify, encodings, expand`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
-	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed`
+	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed,
+	(SELECT COALESCE(SUM(b.claimed - b.done), 0) FROM batches b WHERE b.job_id = jobs.id AND b.state = 'running')`
 
 type jobScan struct {
 	job                                   warm.Job
@@ -91,7 +92,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
-			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed)
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.InProgress)
 	}
 	return d
 }
@@ -131,8 +132,8 @@ func (s *Store) Job(ctx context.Context, id string) (*warm.Job, error) {
 	return js.finish()
 }
 
-// Progress reads a job and its counters: one row, plus the running batches'
-// claims for the tasks in progress.
+// Progress reads a job and its counters in one query: one row, plus the
+// running batches' claims for the tasks in progress.
 func (s *Store) Progress(ctx context.Context, id string) (*warm.Progress, error) {
 	var js jobScan
 	err := s.db.Reader().QueryRow(ctx, "SELECT "+jobColumns+", "+countColumns+" FROM jobs WHERE id = $1", id).Scan(js.dest(true)...)
@@ -143,13 +144,7 @@ func (s *Store) Progress(ctx context.Context, id string) (*warm.Progress, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &warm.Progress{Job: *job, Counts: js.counts}
-	if !job.Status.Terminal() {
-		if p.InProgress, err = s.inProgress(ctx, id); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
+	return &warm.Progress{Job: *job, Counts: js.counts}, nil
 }
 
 // ListJobs lists jobs, newest first.
@@ -185,27 +180,7 @@ func (s *Store) ListJobs(ctx context.Context, f warm.JobFilter) ([]warm.Progress
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// Few jobs run at once, so reading their claims one by one is cheap.
-	for i := range out {
-		if !out[i].Status.Terminal() {
-			if out[i].InProgress, err = s.inProgress(ctx, out[i].ID); err != nil {
-				return nil, err
-			}
-		}
-	}
 	return out, nil
-}
-
-// inProgress is the number of tasks claimed by running batches and not yet
-// recorded.
-func (s *Store) inProgress(ctx context.Context, jobID string) (int64, error) {
-	var n int64
-	err := s.db.Reader().QueryRow(ctx, `SELECT COALESCE(SUM(claimed - done), 0) FROM batches
-		WHERE job_id = $1 AND state = 'running'`, jobID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("job %s in progress: %w", jobID, err)
-	}
-	return max(n, 0), nil
 }
 
 // Transition moves a job between states if it is in one of from.

@@ -108,7 +108,7 @@ func (p Progress) Available() int64 {
 	if p.Status.Terminal() {
 		return 0
 	}
-	return max(p.Total-p.Done-p.InProgress, 0)
+	return max(p.Total-p.Done-p.Running(), 0)
 }
 
 // Running is the number of tasks being fetched; none once the job has ended.
@@ -116,7 +116,7 @@ func (p Progress) Running() int64 {
 	if p.Status.Terminal() {
 		return 0
 	}
-	return p.InProgress
+	return max(p.InProgress, 0)
 }
 
 // POPState is what planning learned about one target POP, and how its tasks

@@ -18,7 +18,11 @@ import (
 
 // DB is an open PostgreSQL database.
 type DB struct {
-	Pool *pgxpool.Pool
+	Pool *pgxpool.Pool // writes, and the queue
+	// reads serves the API's reads from connections of their own, so a
+	// progress answer never waits for a connection behind the queue's and
+	// the agents' work.
+	reads *pgxpool.Pool
 }
 
 var _ store.DB = (*DB)(nil)
@@ -40,7 +44,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &DB{Pool: pool}, nil
+	rcfg := cfg.Copy()
+	rcfg.MaxConns, rcfg.MinConns = 8, 1
+	reads, err := pgxpool.NewWithConfig(ctx, rcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return &DB{Pool: pool, reads: reads}, nil
 }
 
 // migrationLock is the advisory lock key held while migrating ("prewarm").
@@ -65,8 +76,9 @@ func (d *DB) Migrate(ctx context.Context, fn func(ctx context.Context) error) er
 	return store.Migrate(ctx, d)
 }
 
-// Close closes the pool.
+// Close closes the pools.
 func (d *DB) Close() error {
+	d.reads.Close()
 	d.Pool.Close()
 	return nil
 }
@@ -74,8 +86,8 @@ func (d *DB) Close() error {
 // Dialect describes PostgreSQL.
 func (d *DB) Dialect() store.Dialect { return store.Dialect{Name: "postgres", MaxParams: 65535} }
 
-// Reader is the pool itself: PostgreSQL reads and writes side by side.
-func (d *DB) Reader() store.Querier { return querier{d.Pool} }
+// Reader is the read pool.
+func (d *DB) Reader() store.Querier { return querier{d.reads} }
 
 // Exec runs a statement.
 func (d *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
