@@ -24,7 +24,7 @@ type Queue struct {
 	impl  interface {
 		store.Enqueuer
 		startControl(ctx context.Context, ctl Control) error
-		newSwitch(ctx context.Context, agentID string, batches int, run func(ctx context.Context, jobID string, batch int) error) Switch
+		newSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch
 		stop(ctx context.Context) error
 	}
 	close func() error
@@ -61,7 +61,7 @@ func (q *Queue) StartControl(ctx context.Context, ctl Control) error {
 
 // NewSwitch returns the queue switch of an agent; run works one batch.
 func (q *Queue) NewSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch {
-	return q.impl.newSwitch(ctx, agentID, 0, run)
+	return q.impl.newSwitch(ctx, agentID, run)
 }
 
 // Close stops every client, then closes the database.
@@ -73,11 +73,8 @@ func (q *Queue) Close(ctx context.Context) error {
 	return err
 }
 
-func (n *node[TTx]) newSwitch(ctx context.Context, agentID string, batches int, run func(ctx context.Context, jobID string, batch int) error) Switch {
-	if batches <= 0 {
-		batches = n.cfg.BatchesPerAgent
-	}
-	return &worker[TTx]{n: n, id: agentID, run: run, ctx: ctx, qcfg: river.QueueConfig{MaxWorkers: batches}}
+func (n *node[TTx]) newSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch {
+	return &worker[TTx]{n: n, id: agentID, run: run, ctx: ctx, qcfg: river.QueueConfig{MaxWorkers: n.cfg.BatchesPerAgent}}
 }
 
 // OpenSQLite opens the embedded database in dir, brings both schemas up to
