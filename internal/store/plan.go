@@ -165,24 +165,11 @@ func (s *Store) SaveProbeChunk(ctx context.Context, jobID string, c warm.ProbeCh
 
 // insertURLRows writes planned URLs' rows, not yet probed.
 func (s *Store) insertURLRows(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
-	per := s.chunkRows(2)
-	args := make([]any, 0, 2*per+1)
-	for from := 0; from < len(urls); from += per {
-		part := urls[from:min(from+per, len(urls))]
-		args = append(args[:0], jobID)
-		rows := make([]byte, 0, len(part)*16)
-		for i, u := range part {
-			if i > 0 {
-				rows = append(rows, ',')
-			}
-			rows = fmt.Appendf(rows, "($1,$%d,$%d)", 2+2*i, 3+2*i)
-			args = append(args, u.Index, u.URL)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO job_urls (job_id, idx, url) VALUES `+string(rows)+`
-			ON CONFLICT (job_id, idx) DO NOTHING`, args...)
-		if err != nil {
-			return fmt.Errorf("insert urls: %w", err)
-		}
+	err := s.bulk(ctx, tx, len(urls), []any{jobID}, "($1,$%d,$%d)",
+		func(i int, args []any) []any { return append(args, urls[i].Index, urls[i].URL) },
+		`INSERT INTO job_urls (job_id, idx, url) VALUES %s ON CONFLICT (job_id, idx) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("insert urls: %w", err)
 	}
 	return nil
 }
@@ -192,53 +179,26 @@ func (s *Store) insertURLRows(ctx context.Context, tx Tx, jobID string, urls []w
 // columns both name column1, column2, …; the casts tell PostgreSQL the
 // parameters' types.
 func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm.URL) error {
-	per := s.chunkRows(3)
-	args := make([]any, 0, 3*per+1)
-	for from := 0; from < len(urls); from += per {
-		part := urls[from:min(from+per, len(urls))]
-		args = append(args[:0], jobID)
-		rows := make([]byte, 0, len(part)*64)
-		for i, u := range part {
-			if i > 0 {
-				rows = append(rows, ',')
-			}
-			n := 2 + 3*i
-			rows = fmt.Appendf(rows, "(CAST($%d AS INTEGER),CAST($%d AS BIGINT),CAST($%d AS TEXT))", n, n+1, n+2)
-			args = append(args, u.Index, u.Size, u.Error)
-		}
-		_, err := tx.Exec(ctx, `UPDATE job_urls SET size = v.column2, error = v.column3, probed = TRUE
-			FROM (VALUES `+string(rows)+`) AS v
-			WHERE job_urls.job_id = $1 AND job_urls.idx = v.column1`, args...)
-		if err != nil {
-			return fmt.Errorf("save probes: %w", err)
-		}
+	err := s.bulk(ctx, tx, len(urls), []any{jobID}, "(CAST($%d AS INTEGER),CAST($%d AS BIGINT),CAST($%d AS TEXT))",
+		func(i int, args []any) []any { return append(args, urls[i].Index, urls[i].Size, urls[i].Error) },
+		`UPDATE job_urls SET size = v.column2, error = v.column3, probed = TRUE FROM (VALUES %s) AS v
+		WHERE job_urls.job_id = $1 AND job_urls.idx = v.column1`)
+	if err != nil {
+		return fmt.Errorf("save probes: %w", err)
 	}
 	return nil
 }
 
 func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches []warm.Batch) error {
+	err := s.bulk(ctx, tx, len(batches), []any{jobID, micros(s.now())}, "($1,$%d,$%d,$%d,$%d,'pending',$2)",
+		func(i int, args []any) []any { b := batches[i]; return append(args, b.Seq, b.POP, b.From, b.To) },
+		`INSERT INTO batches (job_id, seq, pop, url_from, url_to, state, updated_at) VALUES %s
+		ON CONFLICT (job_id, seq) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("insert batches: %w", err)
+	}
 	if len(batches) == 0 {
 		return nil
-	}
-	per := s.chunkRows(4)
-	args := make([]any, 0, 4*per+2)
-	for from := 0; from < len(batches); from += per {
-		part := batches[from:min(from+per, len(batches))]
-		args = append(args[:0], jobID, micros(s.now()))
-		var rows []byte
-		for i, b := range part {
-			if i > 0 {
-				rows = append(rows, ',')
-			}
-			n := 3 + 4*i
-			rows = fmt.Appendf(rows, "($1,$%d,$%d,$%d,$%d,'pending',$2)", n, n+1, n+2, n+3)
-			args = append(args, b.Seq, b.POP, b.From, b.To)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO batches (job_id, seq, pop, url_from, url_to, state, updated_at)
-			VALUES `+string(rows)+` ON CONFLICT (job_id, seq) DO NOTHING`, args...)
-		if err != nil {
-			return fmt.Errorf("insert batches: %w", err)
-		}
 	}
 	steps := make([]warm.Step, len(batches))
 	for i, b := range batches {

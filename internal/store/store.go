@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"prewarm/internal/warm"
@@ -75,6 +76,36 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, warm.ErrNotFound)
 	}
 	return err
+}
+
+// bulk runs stmt (whose %s is a VALUES list) once per chunk of n rows, as
+// few statements as the engine's parameter limit allows. Each statement's
+// parameters are fixed, then every row's; row is a row's VALUES tuple, its
+// %d verbs numbered in order; add appends row i's parameters.
+func (s *Store) bulk(ctx context.Context, tx Tx, n int, fixed []any, row string, add func(i int, args []any) []any, stmt string) error {
+	width := strings.Count(row, "%d")
+	per := s.chunkRows(width)
+	args := make([]any, 0, len(fixed)+width*per)
+	for from := 0; from < n; from += per {
+		to := min(from+per, n)
+		args = append(args[:0], fixed...)
+		values := make([]byte, 0, (to-from)*len(row))
+		nums := make([]any, width)
+		for i := from; i < to; i++ {
+			if i > from {
+				values = append(values, ',')
+			}
+			for k := range nums {
+				nums[k] = len(args) + 1 + k
+			}
+			values = fmt.Appendf(values, row, nums...)
+			args = add(i, args)
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(stmt, values), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // chunkRows is how many rows of width columns fit in one statement.
