@@ -28,8 +28,13 @@ func startCDN(n int) (*minicdn.CDN, []string, error) {
 	return cdn, codes, err
 }
 
+// cdnArgs are the fetch flags that point any prewarm process at the CDN.
+func cdnArgs(cdn *minicdn.CDN) []string {
+	return []string{"--dns-server", cdn.DNSAddr, "--ca-file", cdn.CAFile, "--allow-private-edges"}
+}
+
 func fetchArgs(cdn *minicdn.CDN, dataDir, database string) []string {
-	args := []string{"--dns-server", cdn.DNSAddr, "--ca-file", cdn.CAFile, "--allow-private-edges", "--data-dir", dataDir}
+	args := append(cdnArgs(cdn), "--data-dir", dataDir)
 	if database != "" {
 		args = append(args, "--database", database)
 	}
@@ -203,12 +208,9 @@ func (b *bench) large(database string) error {
 	ctx := context.Background()
 	var ours, curls []float64
 	for range b.runs {
-		id, _, err := srv.submit(ctx, map[string]any{"url_list": []string{u}, "cf_domain": cdn.CFDomain, "pops": codes})
+		id, err := warmOne(ctx, srv, cdn, codes, u, size)
 		if err != nil {
 			return err
-		}
-		if p, err := srv.wait(ctx, id, 5*time.Minute); err != nil || p["status"] != "FINISHED" || num(p["download_size"]) != size {
-			return fmt.Errorf("large job: %v %v", p, err)
 		}
 		d, err := taskDuration(srv, id)
 		if err != nil {
@@ -246,18 +248,14 @@ func (b *bench) large(database string) error {
 		return err
 	}
 	defer api.stop()
-	agent := exec.Command(b.binary, append([]string{"agent", "--database", database, "--log-level", "warn"}, fetchArgs(cdn, "", "")[:5]...)...)
+	agent := exec.Command(b.binary, append([]string{"agent", "--database", database, "--log-level", "warn"}, cdnArgs(cdn)...)...)
 	if err := agent.Start(); err != nil {
 		return err
 	}
 	defer func() { _ = agent.Process.Kill(); _ = agent.Wait() }()
 	for range b.runs {
-		id, _, err := api.submit(ctx, map[string]any{"url_list": []string{u}, "cf_domain": cdn.CFDomain, "pops": codes})
-		if err != nil {
+		if _, err := warmOne(ctx, api, cdn, codes, u, size); err != nil {
 			return err
-		}
-		if p, err := api.wait(ctx, id, 5*time.Minute); err != nil || p["status"] != "FINISHED" || num(p["download_size"]) != size {
-			return fmt.Errorf("large job on an agent: %v %v", p, err)
 		}
 	}
 	rss = peakRSS(agent.Process.Pid)
@@ -269,6 +267,18 @@ func (b *bench) large(database string) error {
 		bar:      fmt.Sprintf("< 64 MiB: %s", verdict(rss < 64<<20)),
 	})
 	return nil
+}
+
+// warmOne warms one URL of a known size and waits for it to be done.
+func warmOne(ctx context.Context, srv *serve, cdn *minicdn.CDN, codes []string, u string, size int64) (string, error) {
+	id, _, err := srv.submit(ctx, map[string]any{"url_list": []string{u}, "cf_domain": cdn.CFDomain, "pops": codes})
+	if err != nil {
+		return "", err
+	}
+	if p, err := srv.wait(ctx, id, 5*time.Minute); err != nil || p["status"] != "FINISHED" || num(p["download_size"]) != size {
+		return "", fmt.Errorf("warming %s: %v %v", u, p, err)
+	}
+	return id, nil
 }
 
 func curlSpeed(cdn *minicdn.CDN, u string) (float64, error) {
