@@ -21,11 +21,34 @@ import (
 )
 
 func main() {
+	if spec, ok := os.LookupEnv(samplerEnv); ok {
+		if err := runSampler(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "bench sampler:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cases := flag.String("cases", "small,large,plan", "comma-separated cases to run: small, large, plan")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
+	engines := flag.String("engines", "sqlite,postgres", "databases the small and plan cases run on: sqlite, postgres or both")
 	flag.Parse()
+	sqlite, postgres := false, false
+	for _, e := range strings.Split(*engines, ",") {
+		switch strings.TrimSpace(e) {
+		case "sqlite":
+			sqlite = true
+		case "postgres":
+			postgres = true
+		default:
+			fmt.Fprintf(os.Stderr, "bench: -engines: unknown database %q (use sqlite, postgres)\n", e)
+			os.Exit(2)
+		}
+	}
+	if !postgres {
+		*pgFlag = "off"
+	}
 
 	b, err := newBench(*runs)
 	if err != nil {
@@ -43,7 +66,9 @@ func main() {
 		var err error
 		switch strings.TrimSpace(c) {
 		case "small":
-			err = b.small("")
+			if sqlite {
+				err = b.small("")
+			}
 			if err == nil && pg != nil {
 				err = b.small(pg())
 			}
@@ -54,7 +79,9 @@ func main() {
 			}
 			err = b.large(database)
 		case "plan":
-			err = b.plan("", *planURLs)
+			if sqlite {
+				err = b.plan("", *planURLs)
+			}
 			if err == nil && pg != nil {
 				err = b.plan(pg(), *planURLs)
 			}
