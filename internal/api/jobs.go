@@ -90,7 +90,7 @@ func (s *Server) getPrewarm(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.cfg.Store.Progress(r.Context(), id)
+	p, err := s.cfg.Service.Progress(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}

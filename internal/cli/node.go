@@ -225,7 +225,8 @@ func startNode(ctx context.Context, o nodeOptions) (*node, error) {
 	cancels := warm.NewCancels()
 	limits := warm.DefaultLimits
 	limits.MaxURLs = o.maxURLs
-	n.svc = &warm.Service{Store: n.store, Selector: fe.catalog, Limits: limits, Cancels: cancels, NewID: uuid.NewString, Now: time.Now}
+	n.svc = &warm.Service{Store: n.store, Selector: fe.catalog, Limits: limits, Cancels: cancels, Board: &warm.Board{Store: n.store},
+		NewID: uuid.NewString, Now: time.Now}
 	planner := newPlanner(q, fe, o.maxURLs, o.log)
 	planner.Invalidator = &invalidate.Clearer{
 		NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {

@@ -12,8 +12,10 @@ type Service struct {
 	Selector Selector
 	Limits   Limits
 	Cancels  *Cancels
-	NewID    func() string
-	Now      func() time.Time
+	// Board, when set, answers progress reads of running jobs from memory.
+	Board *Board
+	NewID func() string
+	Now   func() time.Time
 }
 
 // Submit checks a job request, records the job and queues its planning. The
@@ -51,12 +53,28 @@ func (s *Service) Stop(ctx context.Context, id string) (*Job, error) {
 		return job, fmt.Errorf("job %s is already %s: %w", id, job.Status, ErrConflict)
 	}
 	s.Cancels.Cancel(id)
+	if s.Board != nil {
+		s.Board.Forget(id)
+	}
 	return job, nil
+}
+
+// Progress is a job's progress as clients poll it: from the board when
+// there is one (at most a refresh period old), from the store otherwise.
+func (s *Service) Progress(ctx context.Context, id string) (*Progress, error) {
+	if s.Board != nil {
+		return s.Board.Progress(ctx, id)
+	}
+	return s.Store.Progress(ctx, id)
 }
 
 // Timeout ends a job whose deadline passed, unless it already ended.
 func (s *Service) Timeout(ctx context.Context, id string) error {
-	return endAtDeadline(ctx, s.Store, s.Cancels, s.Now(), id)
+	err := endAtDeadline(ctx, s.Store, s.Cancels, s.Now(), id)
+	if s.Board != nil {
+		s.Board.Forget(id)
+	}
+	return err
 }
 
 // endAtDeadline moves a job whose deadline passed to TIMEOUT and aborts its
