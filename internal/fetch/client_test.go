@@ -166,3 +166,36 @@ func TestFetchHonoursCancellation(t *testing.T) {
 		t.Fatalf("cancelled fetch: %+v after %v", res, time.Since(start))
 	}
 }
+
+// A GET that the POP answers from its cache proves the warm by itself; one
+// that filled the cache is checked with a HEAD.
+func TestVerifyAsksAgainOnlyAfterAMiss(t *testing.T) {
+	var heads atomic.Int32
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			heads.Add(1)
+			w.Header().Set("X-Cache", "HIT")
+			return
+		}
+		if r.URL.Path == "/cached" {
+			w.Header().Set("X-Cache", "HIT")
+		} else {
+			w.Header().Set("X-Cache", "MISS")
+		}
+		fmt.Fprint(w, "body")
+	})
+	c := quick()
+	for _, tc := range []struct {
+		path  string
+		heads int32
+	}{{"/cached", 0}, {"/filled", 1}} {
+		heads.Store(0)
+		res := c.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + tc.path, Addresses: []string{addr}, Verify: true})
+		if !res.OK || !res.Verified || res.Reason != "" {
+			t.Errorf("%s: %+v", tc.path, res)
+		}
+		if heads.Load() != tc.heads {
+			t.Errorf("%s: %d HEAD requests, want %d", tc.path, heads.Load(), tc.heads)
+		}
+	}
+}

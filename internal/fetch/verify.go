@@ -13,8 +13,10 @@ import (
 	"prewarm/internal/warm"
 )
 
-// verify proves a warm: a cheap second request through the same edge
-// address must come back a HIT from the intended POP. When it does not, the
+// verify proves a warm: the warm's own answer, or else a cheap second
+// request through the same edge address, must be a HIT from the intended
+// POP. (A re-warm of a warm cache is proved by its GET alone; a GET that
+// filled the cache is followed by the second request.) When it is not, the
 // task gets the most likely reason, read from the warm's own response
 // (Cache-Control, Set-Cookie, Vary) or from the probe (MISS); a Vary the job
 // does not cover becomes a warning either way.
@@ -25,13 +27,16 @@ func (c *Client) verify(ctx context.Context, r warm.FetchRequest, res *warm.Resu
 		res.Reason = fmt.Sprintf("served by %s, not %s (DNS steered the request elsewhere)", pop, r.POP)
 		return
 	}
+	if served(res.CacheStatus) {
+		res.Verified = true
+		return
+	}
 	u, err := url.Parse(r.URL)
 	if err != nil {
 		return
 	}
 	status := c.probeCache(ctx, u, r.Headers, res.EdgeIP)
-	switch status {
-	case Hit, RefreshHit, Stale, Revalidated, Updating:
+	if served(status) {
 		res.Verified = true
 		return
 	}
@@ -43,6 +48,16 @@ func (c *Client) verify(ctx context.Context, r warm.FetchRequest, res *warm.Resu
 		reason = status + " when asked again after the warm"
 	}
 	res.Reason = reason
+}
+
+// served reports whether a cache status says the answer came from the
+// edge's cache.
+func served(status string) bool {
+	switch status {
+	case Hit, RefreshHit, Stale, Revalidated, Updating:
+		return true
+	}
+	return false
 }
 
 var cloudFrontCode = regexp.MustCompile(`(?i)^[A-Z]{3}[0-9]+-[A-Z][0-9]+$`)
