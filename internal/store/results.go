@@ -134,8 +134,10 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 	pops := map[string]*popDelta{}
 	per := s.chunkRows(resultWidth)
 	args := make([]any, 0, resultWidth*per+1)
-	for from := 0; from < len(results); from += per {
-		part := results[from:min(from+per, len(results))]
+	from := 0
+	for _, size := range chunks(len(results), per) {
+		part := results[from : from+size]
+		from += size
 		args = append(args[:0], jobID)
 		var rows []byte
 		for i := range part {

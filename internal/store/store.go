@@ -78,18 +78,18 @@ func notFound(err error, what string) error {
 	return err
 }
 
-// bulk runs stmt (whose %s is a VALUES list) once per chunk of n rows, as
-// few statements as the engine's parameter limit allows. Each statement's
-// parameters are fixed, then every row's; row is a row's VALUES tuple, its
-// %d verbs numbered in order; add appends row i's parameters.
+// bulk runs stmt (whose %s is a VALUES list) once per chunk of n rows (see
+// chunks). Each statement's parameters are fixed, then every row's; row is
+// a row's VALUES tuple, its %d verbs numbered in order; add appends row i's
+// parameters.
 func (s *Store) bulk(ctx context.Context, tx Tx, n int, fixed []any, row string, add func(i int, args []any) []any, stmt string) error {
 	width := strings.Count(row, "%d")
-	per := s.chunkRows(width)
-	args := make([]any, 0, len(fixed)+width*per)
-	for from := 0; from < n; from += per {
-		to := min(from+per, n)
+	args := make([]any, 0, len(fixed)+width*s.chunkRows(width))
+	from := 0
+	for _, size := range chunks(n, s.chunkRows(width)) {
+		to := from + size
 		args = append(args[:0], fixed...)
-		values := make([]byte, 0, (to-from)*len(row))
+		values := make([]byte, 0, size*len(row))
 		nums := make([]any, width)
 		for i := from; i < to; i++ {
 			if i > from {
@@ -104,8 +104,31 @@ func (s *Store) bulk(ctx context.Context, tx Tx, n int, fixed []any, row string,
 		if _, err := tx.Exec(ctx, fmt.Sprintf(stmt, values), args...); err != nil {
 			return err
 		}
+		from = to
 	}
 	return nil
+}
+
+// chunks splits n rows into statements of at most per rows, each a power
+// of two, largest first: a statement's text then recurs, and the engine's
+// prepared-statement cache keeps it. (SQLite parsing a fresh 200-row VALUES
+// list cost more than inserting the rows.)
+func chunks(n, per int) []int {
+	top := 1
+	for top*2 <= per {
+		top *= 2
+	}
+	var out []int
+	for ; n >= top; n -= top {
+		out = append(out, top)
+	}
+	for size := top / 2; size > 0; size /= 2 {
+		if n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
 }
 
 // chunkRows is how many rows of width columns fit in one statement.

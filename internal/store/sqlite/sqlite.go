@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -24,6 +25,9 @@ type DB struct {
 	W    *sql.DB // the one writer connection; the queue uses it too
 	R    *sql.DB // readers
 	lock *os.File
+	// The store's statements, prepared once per pool: SQLite parses a
+	// statement's text anew on every run otherwise.
+	wStmts, rStmts *stmtCache
 }
 
 var _ store.DB = (*DB)(nil)
@@ -59,7 +63,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{W: w, R: r, lock: lock}
+	db := &DB{W: w, R: r, lock: lock, wStmts: newStmtCache(w), rStmts: newStmtCache(r)}
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -73,6 +77,8 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 
 // Close closes the pools and releases the directory.
 func (d *DB) Close() error {
+	d.wStmts.close()
+	d.rStmts.close()
 	err := errors.Join(d.R.Close(), d.W.Close())
 	if d.lock != nil {
 		d.lock.Close()
@@ -84,22 +90,24 @@ func (d *DB) Close() error {
 func (d *DB) Dialect() store.Dialect { return store.Dialect{Name: "sqlite", MaxParams: 32766} }
 
 // Reader is the read pool.
-func (d *DB) Reader() store.Querier { return querier{d.R} }
+func (d *DB) Reader() store.Querier { return querier{d.R, d.rStmts, nil} }
 
 // Exec runs a statement on the writer.
 func (d *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return querier{d.W}.Exec(ctx, q, args...)
+	return d.writer().Exec(ctx, q, args...)
 }
 
 // Query runs a query on the writer.
 func (d *DB) Query(ctx context.Context, q string, args ...any) (store.Rows, error) {
-	return querier{d.W}.Query(ctx, q, args...)
+	return d.writer().Query(ctx, q, args...)
 }
 
 // QueryRow runs a one-row query on the writer.
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) store.Row {
-	return querier{d.W}.QueryRow(ctx, q, args...)
+	return d.writer().QueryRow(ctx, q, args...)
 }
+
+func (d *DB) writer() querier { return querier{d.W, d.wStmts, nil} }
 
 // Begin starts a write transaction.
 func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
@@ -107,7 +115,7 @@ func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{querier{tx}, tx}, nil
+	return sqlTx{querier{tx, d.wStmts, tx}, tx}, nil
 }
 
 // execer is what *sql.DB and *sql.Tx share.
@@ -117,7 +125,27 @@ type execer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-type querier struct{ e execer }
+// querier runs the store's SQL on a pool or in a transaction (tx set),
+// through the pool's prepared statements where it can.
+type querier struct {
+	e     execer
+	stmts *stmtCache
+	tx    *sql.Tx
+}
+
+// prepared is q's prepared statement for s, or nil to run s as text.
+// Statements without parameters (the schema's, one-off reads) are not
+// kept: the ones that recur are those that carry values.
+func (q querier) prepared(ctx context.Context, s string, args []any) *sql.Stmt {
+	if len(args) == 0 {
+		return nil
+	}
+	st := q.stmts.get(ctx, s, q.tx != nil)
+	if st == nil || q.tx == nil {
+		return st
+	}
+	return q.tx.StmtContext(ctx, st)
+}
 
 // positional rewrites the store's $N placeholders as plain ?s, repeating
 // arguments as the query repeats them. The driver asks SQLite for every
@@ -150,7 +178,13 @@ func positional(q string, args []any) (string, []any) {
 
 func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error) {
 	s, args = positional(s, args)
-	res, err := q.e.ExecContext(ctx, s, args...)
+	var res sql.Result
+	var err error
+	if st := q.prepared(ctx, s, args); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = q.e.ExecContext(ctx, s, args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -159,7 +193,13 @@ func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error)
 
 func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, error) {
 	s, args = positional(s, args)
-	rows, err := q.e.QueryContext(ctx, s, args...)
+	var rows *sql.Rows
+	var err error
+	if st := q.prepared(ctx, s, args); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = q.e.QueryContext(ctx, s, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +208,9 @@ func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, 
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
 	s, args = positional(s, args)
+	if st := q.prepared(ctx, s, args); st != nil {
+		return sqlRow{st.QueryRowContext(ctx, args...)}
+	}
 	return sqlRow{q.e.QueryRowContext(ctx, s, args...)}
 }
 
@@ -193,3 +236,73 @@ type sqlTx struct {
 func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) Driver() any                    { return t.tx }
+
+// stmtCache keeps a pool's prepared statements by text. It holds at most
+// maxStmts; statements past that run as text (the store's few dozen
+// statements, in their chunk sizes, fit).
+type stmtCache struct {
+	db        *sql.DB
+	mu        sync.Mutex
+	stmts     map[string]*sql.Stmt
+	preparing map[string]bool
+	closed    bool
+}
+
+const maxStmts = 256
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
+}
+
+// get returns the statement for s, preparing it on first use; nil when the
+// cache is full, s does not prepare (running it reports why), or s is not
+// prepared yet and inTx: the writer pool's one connection is the
+// transaction's until it ends, so the statement is prepared once it is
+// free, for the next time.
+func (c *stmtCache) get(ctx context.Context, s string, inTx bool) *sql.Stmt {
+	c.mu.Lock()
+	if st, ok := c.stmts[s]; ok {
+		c.mu.Unlock()
+		return st
+	}
+	if c.closed || len(c.stmts)+len(c.preparing) >= maxStmts || c.preparing[s] {
+		c.mu.Unlock()
+		return nil
+	}
+	c.preparing[s] = true
+	c.mu.Unlock()
+	if inTx {
+		go c.prepare(context.WithoutCancel(ctx), s)
+		return nil
+	}
+	return c.prepare(ctx, s)
+}
+
+// prepare prepares s, without holding the lock: on the writer pool it may
+// wait for the connection.
+func (c *stmtCache) prepare(ctx context.Context, s string) *sql.Stmt {
+	st, err := c.db.PrepareContext(ctx, s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.preparing, s)
+	switch {
+	case err != nil: // runs as text; the next use tries again
+		return nil
+	case c.closed:
+		st.Close()
+		return nil
+	default:
+		c.stmts[s] = st
+		return st
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = map[string]*sql.Stmt{}
+}

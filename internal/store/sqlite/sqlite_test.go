@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"prewarm/internal/store"
 	"prewarm/internal/store/storetest"
@@ -40,5 +41,55 @@ func TestPositional(t *testing.T) {
 	}
 	if q, args := positional("SELECT $10, $2", []any{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}); q != "SELECT ?, ?" || fmt.Sprint(args) != "[10 2]" {
 		t.Fatalf("%q %v", q, args)
+	}
+}
+
+// A statement first run inside a transaction (the writer's one connection
+// busy) is prepared once the transaction ends, and later transactions and
+// plain runs use that statement.
+func TestStatementsArePreparedOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	const insert = `INSERT INTO kv (k, v) VALUES ($1, $2)`
+	before := len(db.wStmts.stmts) // the migrations' own
+	cached := func() bool {
+		db.wStmts.mu.Lock()
+		defer db.wStmts.mu.Unlock()
+		key, _ := positional(insert, nil)
+		return db.wStmts.stmts[key] != nil
+	}
+	for i := range 3 {
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, insert, i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); !cached(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the statement was never prepared")
+			}
+		}
+	}
+	if _, err := db.Exec(ctx, insert, 3, "v3"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM kv WHERE v LIKE $1`, "v%").Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+	if w, r := len(db.wStmts.stmts)-before, len(db.rStmts.stmts); w != 1 || r != 1 {
+		t.Fatalf("%d writer and %d reader statements prepared, want 1 and 1", w, r)
 	}
 }
