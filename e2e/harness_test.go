@@ -17,6 +17,10 @@ import (
 	"testing"
 	"time"
 
+	// The tests run the binary built in TestMain, so they depend on all of
+	// its code; importing it tells go test's cache so, which would
+	// otherwise reuse a result until this package's own imports change.
+	_ "prewarm/internal/cli"
 	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
