@@ -35,7 +35,7 @@ type Config struct {
 	// ConnsPerAddr is how many idle connections to keep per edge address;
 	// the agent's concurrency, so every fetcher can reuse one.
 	ConnsPerAddr int
-	Now            func() time.Time
+	Now          func() time.Time
 }
 
 // DefaultConfig is a client for one agent.
