@@ -57,14 +57,21 @@ func TestRunCommand(t *testing.T) {
 		t.Fatalf("not cached: exit %d\n%s", code, out)
 	}
 	out, _, code = prewarmCmd(t, cdn.URL("/run/j")+"\n", nil, append([]string{"run", "-", "--output", "json"}, fetchFlags...)...)
+	// The API's own field names: the JSON is a contract for scripts.
 	var res struct {
 		Progress struct {
-			Status string
-			Done   int64
-		}
-		POPs []struct{ Code string }
+			Status string `json:"status"`
+			Done   int64  `json:"download_count"`
+		} `json:"progress"`
+		POPs []struct {
+			Code string `json:"code"`
+		} `json:"pops"`
+		Summary struct {
+			FailureURLs []string `json:"failure_urls"`
+		} `json:"summary"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.Progress.Status != "FINISHED" || res.Progress.Done != 2 || len(res.POPs) != 2 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.Progress.Status != "FINISHED" ||
+		res.Progress.Done != 2 || len(res.POPs) != 2 || res.POPs[0].Code == "" || res.Summary.FailureURLs == nil {
 		t.Fatalf("json: exit %d %v\n%s", code, err, out)
 	}
 	_, errOut, code = prewarmCmd(t, "ftp://nope\n", nil, append([]string{"run", "-"}, fetchFlags...)...)

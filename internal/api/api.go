@@ -17,19 +17,18 @@ import (
 
 // Config is what the API needs from its process.
 type Config struct {
+	// Service is the domain: every handler goes through it.
 	Service *warm.Service
-	Store   warm.Store
 	Keys    []string // accepted x-api-key values; none means the API is open
 	// ReportSecret signs report links, so the CSV link in a summary can be
 	// opened without the API key, as the original's could.
 	ReportSecret []byte
 	// PublicURL is the base of absolute links (report URLs); empty means
 	// derived from each request.
-	PublicURL  string
-	MaxBody    int64
-	LiveWindow time.Duration // agents silent for longer are not listed
-	Log        *slog.Logger
-	Now        func() time.Time
+	PublicURL string
+	MaxBody   int64
+	Log       *slog.Logger
+	Now       func() time.Time
 	// Metrics serves Prometheus metrics at /metrics, to callers with the
 	// API key as x-api-key or as a bearer token (what scrapers send).
 	Metrics http.Handler
@@ -142,7 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := s.cfg.Store.DesiredCapacity(ctx); err != nil {
+	if err := s.cfg.Service.Healthy(ctx); err != nil {
 		s.cfg.Log.Error("health check: database", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
 		return

@@ -56,29 +56,18 @@ func (s *Server) postInstances(r *http.Request) (any, error) {
 
 // getInstances reports the desired capacity and the live agents: GET /instances.
 func (s *Server) getInstances(r *http.Request) (any, error) {
-	desired, err := s.cfg.Store.DesiredCapacity(r.Context())
+	fleet, err := s.cfg.Service.Fleet(r.Context())
 	if err != nil {
 		return nil, err
-	}
-	agents, err := s.cfg.Store.Agents(r.Context(), s.cfg.Now().Add(-s.cfg.LiveWindow))
-	if err != nil {
-		return nil, err
-	}
-	if desired < 0 { // never set: every agent works
-		desired = len(agents)
 	}
 	resp := InstancesStatus{
 		InstancesResponse: InstancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: "query success"},
-		DesiredCapacity:   desired,
+		DesiredCapacity:   fleet.Desired,
 		Agents:            []AgentJSON{},
 	}
-	for _, a := range agents {
-		state := "standby"
-		if a.Active {
-			state = "active"
-		}
+	for _, a := range fleet.Agents {
 		resp.Agents = append(resp.Agents, AgentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency,
-			Busy: a.Busy, State: state, LastHeartbeat: timestamp(a.LastHeartbeat)})
+			Busy: a.Busy, State: a.State(), LastHeartbeat: timestamp(a.LastHeartbeat)})
 	}
 	return resp, nil
 }

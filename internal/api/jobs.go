@@ -53,36 +53,9 @@ func reqID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-func (s *Server) progress(p *warm.Progress) ProgressResponse {
-	return ProgressResponse{
-		RequestID:           p.ID,
-		DownloadSize:        p.DownloadSize,
-		TotalSize:           p.TotalSize,
-		PercentageComplete:  p.Percent(),
-		AvailableTaskCount:  p.Available(),
-		InProgressTaskCount: p.Running(),
-		DownloadCount:       p.Done,
-		TotalCount:          p.Total,
-		CreatedAt:           timestamp(p.CreatedAt),
-		LastUpdateTime:      timestamp(p.UpdatedAt),
-		Timestamp:           timestamp(s.cfg.Now()),
-		Status:              string(p.Status),
-		SuccessCount:        p.OK,
-		FailedCount:         p.Failed,
-		TimeoutAt:           timestamp(p.TimeoutAt),
-		Planned:             p.Planned,
-		Probed:              p.Probed,
-		Invalidated:         p.Invalidated,
-		VerifiedCount:       p.Verified,
-		NotCachedCount:      p.NotCached,
-		Message:             p.Message,
-	}
-}
+func (s *Server) progress(p *warm.Progress) ProgressResponse { return Progress(p, s.cfg.Now()) }
 
-func (s *Server) summarize(p *warm.Progress) JobSummary {
-	return JobSummary{ProgressResponse: s.progress(p), CFDomain: p.CFDomain, TargetType: p.TargetType,
-		URLCount: p.URLCount, POPCount: len(p.Targets)}
-}
+func (s *Server) summarize(p *warm.Progress) JobSummary { return Summarize(p, s.cfg.Now()) }
 
 // getPrewarm reports a job's progress: GET /prewarm?req_id=ID.
 func (s *Server) getPrewarm(r *http.Request) (any, error) {
@@ -103,23 +76,11 @@ func (s *Server) getSummary(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := s.cfg.Store.Summary(r.Context(), id)
+	sum, err := s.cfg.Service.Summary(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	return SummaryResponse{
-		RequestID:            id,
-		FailurePOPs:          sum.FailurePOPs,
-		FailureURLs:          sum.FailureURLs,
-		FailurePOPURLsReport: s.reportURL(r, id),
-		NotCachedURLs:        sum.NotCachedURLs,
-		Warnings:             sum.Warnings,
-		Timestamp:            timestamp(s.cfg.Now()),
-		CreatedAt:            timestamp(sum.Job.CreatedAt),
-		LastUpdateTime:       timestamp(sum.Job.UpdatedAt),
-		Status:               string(sum.Job.Status),
-		Message:              sum.Job.Message,
-	}, nil
+	return Summary(sum, s.reportURL(r, id), s.cfg.Now()), nil
 }
 
 // reportURL is the absolute, signed link to a job's CSV report.
@@ -152,7 +113,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, err := s.cfg.Store.Job(r.Context(), id); err != nil {
+	if _, err := s.cfg.Service.Job(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -161,7 +122,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="prewarm-%s.csv"`, id))
 	out, err := report.NewCSV(w)
 	if err == nil {
-		err = s.cfg.Store.Tasks(r.Context(), id, filter, out.Write)
+		err = s.cfg.Service.Tasks(r.Context(), id, filter, out.Write)
 	}
 	if err == nil {
 		err = out.Close()
@@ -184,7 +145,7 @@ func (s *Server) listJobs(r *http.Request) (any, error) {
 			return nil, warm.Invalid("limit", "must be a number in 1..1000")
 		}
 	}
-	jobs, err := s.cfg.Store.ListJobs(r.Context(), f)
+	jobs, err := s.cfg.Service.ListJobs(r.Context(), f)
 	if err != nil {
 		return nil, err
 	}
@@ -198,23 +159,11 @@ func (s *Server) listJobs(r *http.Request) (any, error) {
 // getJob is a job's progress with its POPs: GET /jobs/{id}.
 func (s *Server) getJob(r *http.Request) (any, error) {
 	id := r.PathValue("id")
-	p, err := s.cfg.Store.Progress(r.Context(), id)
+	p, pops, err := s.cfg.Service.JobDetail(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	pops, err := s.cfg.Store.POPs(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	resp := JobResponse{JobSummary: s.summarize(p), Timeout: p.Timeout.Minutes(), Header: p.Headers,
-		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		POPs: []POPJSON{}, Report: s.reportURL(r, id)}
-	for _, pop := range pops {
-		resp.POPs = append(resp.POPs, POPJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
-			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
-			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError})
-	}
-	return resp, nil
+	return Job(p, pops, s.reportURL(r, id), s.cfg.Now()), nil
 }
 
 // stopJob force-stops one job: POST /jobs/{id}/stop.

@@ -1,19 +1,15 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"prewarm/internal/metrics"
-	"prewarm/internal/warm"
+	"prewarm/internal/node"
 )
 
 // serveMetrics serves an agent's metrics on their own listener: agents have
@@ -31,9 +27,8 @@ type agentFlags struct {
 	logFlags
 	fetchFlags
 	fleetFlags
-	database string
-	name     string
-	metrics  string
+	name    string
+	metrics string
 }
 
 func newAgent() *cobra.Command {
@@ -54,12 +49,11 @@ database and the edges it warms.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.database, "database", "", "postgres://… of the database the serve nodes use (required)")
 	fs.StringVar(&f.name, "name", "", "name shown in GET /instances (default: the host name)")
 	f.logFlags.register(fs, "info")
 	fs.StringVar(&f.metrics, "metrics-listen", "", "address serving this agent's Prometheus metrics at /metrics (e.g. :9464)")
 	f.fetchFlags.register(fs)
-	f.fleetFlags.register(fs)
+	f.fleetFlags.register(fs, "postgres://… of the database the serve nodes use (required)")
 	return cmd
 }
 
@@ -68,33 +62,23 @@ func runAgent(cmd *cobra.Command, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(f.database, "postgres://") && !strings.HasPrefix(f.database, "postgresql://") {
-		return errors.New("--database postgres://… is required: agents share the serve nodes' PostgreSQL database (the embedded database runs its agents inside serve: see serve --agents)")
-	}
-	fe, err := f.fetchFlags.build(1)
-	if err != nil {
-		return err
-	}
-	fc, err := f.fleetFlags.config()
-	if err != nil {
-		return err
-	}
+	cfg := node.DefaultConfig()
+	f.fetchFlags.apply(&cfg)
+	f.fleetFlags.apply(&cfg)
+	cfg.Control, cfg.AgentName, cfg.Log = false, f.name, log
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	q, err := openQueue(ctx, f.database, "", queueConfig(log, f.taskTimeout))
+	n, err := node.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	mets := metrics.New(nil, 0, log)
-	a := startAgents(ctx, q, fe, warm.NewCancels(), mets, fc, 1, f.concurrency, f.name, log)[0]
 	if f.metrics != "" {
-		go serveMetrics(f.metrics, mets.Handler(), log)
+		go serveMetrics(f.metrics, n.Metrics.Handler(), log)
 	}
-	log.Info("prewarm agent running", "version", version(), "agent", a.Info.ID, "name", a.Info.Name, "concurrency", f.concurrency)
-	err = a.Run(ctx)
+	a := n.Agents[0].Info()
+	log.Info("prewarm agent running", "version", version(), "agent", a.ID, "name", a.Name, "concurrency", f.concurrency)
+	<-ctx.Done()
+	err = n.Close()
 	log.Info("agent stopped")
-	if cerr := q.Close(context.Background()); err == nil {
-		err = cerr
-	}
 	return err
 }

@@ -24,7 +24,7 @@ a job's regions and countries accept.`,
   prewarm pops --edges edges.yaml --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cat, err := loadCatalog(edgesFile)
+			cat, err := edge.LoadCatalog(edgesFile)
 			if err != nil {
 				return err
 			}
@@ -62,17 +62,4 @@ a job's regions and countries accept.`,
 	f.StringVar(&edgesFile, "edges", "", "edges file (YAML or JSON) whose edges join the catalog")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
-}
-
-// loadCatalog is the built-in catalog plus an edges file's sites.
-func loadCatalog(edgesFile string) (*edge.Catalog, error) {
-	cat := edge.Builtin()
-	if edgesFile == "" {
-		return cat, nil
-	}
-	sites, err := edge.LoadEdgesFile(edgesFile)
-	if err != nil {
-		return nil, err
-	}
-	return cat.WithEdges(sites)
 }

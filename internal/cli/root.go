@@ -5,7 +5,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -153,23 +152,4 @@ func newVersion() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "prewarm", version())
 		},
 	}
-}
-
-// quieter passes on only records at or above min: River reports its routine
-// (leadership, producers) at info and debug, which drowns prewarm's own logs.
-type quieter struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= q.min && q.Handler.Enabled(ctx, l)
-}
-
-func (q quieter) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return quieter{q.Handler.WithAttrs(attrs), q.min}
-}
-
-func (q quieter) WithGroup(name string) slog.Handler {
-	return quieter{q.Handler.WithGroup(name), q.min}
 }

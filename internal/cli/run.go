@@ -13,7 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"prewarm/internal/fleet"
+	"prewarm/internal/api"
+	"prewarm/internal/node"
 	"prewarm/internal/warm"
 )
 
@@ -54,16 +55,19 @@ not stay in the cache.` + "\n\nState lives in a temporary database, removed at t
 	f.fetchFlags.register(fs)
 	fs.StringVar(&f.dataDir, "data-dir", "", "keep the job's database here (default: a temporary one, removed at the end)")
 	fs.StringVarP(&f.output, "output", "o", "text", "text, or json for the final progress, POPs and summary")
-	fs.IntVar(&f.maxURLs, "max-urls", warm.DefaultLimits.MaxURLs, "most URLs the job may hold (after --expand)")
+	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs the job may hold (after --expand)")
 	f.logFlags.register(fs, "warn")
 	return cmd
 }
 
-// runOutcome is what --output json prints.
+// runOutcome is what --output json prints: the job's final progress, its
+// POPs and its summary, each exactly as the API answers them (GET /prewarm,
+// GET /jobs/{id}'s pops, GET /summary without the report link). It is a
+// stable contract for scripts.
 type runOutcome struct {
-	Progress *warm.Progress  `json:"progress"`
-	POPs     []warm.POPState `json:"pops"`
-	Summary  *warm.Summary   `json:"summary"`
+	Progress api.ProgressResponse `json:"progress"`
+	POPs     []api.POPJSON        `json:"pops"`
+	Summary  api.SummaryResponse  `json:"summary"`
 }
 
 func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
@@ -78,44 +82,32 @@ func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	src := "-"
-	if len(args) == 1 {
-		src = args[0]
-	}
-	if len(args) == 0 && isTerminal(cmd.InOrStdin()) {
-		return errors.New("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm run - < urls.txt)")
-	}
-	urls, err := readURLs(cmd.InOrStdin(), src)
+	urls, err := f.urls(cmd, args)
 	if err != nil {
 		return err
 	}
-	fe, err := f.fetchFlags.build(1)
-	if err != nil {
+	cfg := node.DefaultConfig()
+	f.fetchFlags.apply(&cfg)
+	cfg.MaxURLs, cfg.Log = f.maxURLs, log
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	dataDir := f.dataDir
-	if dataDir == "" {
-		if dataDir, err = os.MkdirTemp("", "prewarm-run-"); err != nil {
+	if cfg.DataDir = f.dataDir; cfg.DataDir == "" {
+		if cfg.DataDir, err = os.MkdirTemp("", "prewarm-run-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(dataDir)
+		defer os.RemoveAll(cfg.DataDir)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	// A Ctrl-C stops the job; the command then reports what was done.
+	sig, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	// The node outlives the signal: a Ctrl-C stops the job, then the
-	// command reports what was done.
-	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
-	n, err := startNode(nodeCtx, nodeOptions{
-		dataDir: dataDir, maxURLs: f.maxURLs, agents: 1, concurrency: f.concurrency, taskTimeout: f.taskTimeout,
-		fetching: fe, fleet: fleet.DefaultConfig, cfPoll: 5 * time.Second, log: log,
-	})
+	ctx := context.WithoutCancel(sig)
+	n, err := node.Open(ctx, cfg)
 	if err != nil {
-		stopNode()
 		return err
 	}
-	defer func() { stopNode(); n.close() }()
-
-	job, err := n.svc.Submit(nodeCtx, req.spec(urls))
+	defer n.Close()
+	job, err := n.Service.Submit(ctx, req.spec(urls))
 	if err != nil {
 		var bad *warm.InvalidURLsError
 		if errors.As(err, &bad) {
@@ -126,27 +118,11 @@ func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
-	view := NewProgressView(stderr, isTerminal(stderr))
-	p, err := follow(ctx, nodeCtx, n, job.ID, view)
+	p, err := follow(sig, ctx, n.Service, job.ID, NewProgressView(stderr, isTerminal(stderr)))
 	if err != nil {
 		return err
 	}
-	pops, err := n.store.POPs(nodeCtx, job.ID)
-	if err != nil {
-		return err
-	}
-	sum, err := n.store.Summary(nodeCtx, job.ID)
-	if err != nil {
-		return err
-	}
-	out := cmd.OutOrStdout()
-	if f.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(runOutcome{Progress: p, POPs: pops, Summary: sum}); err != nil {
-			return err
-		}
-	} else if err := writeRunReport(out, p, pops, sum); err != nil {
+	if err := f.report(ctx, cmd.OutOrStdout(), n.Service, p); err != nil {
 		return err
 	}
 	switch {
@@ -158,13 +134,45 @@ func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
 	return nil
 }
 
+// urls reads the URL list from the file argument or standard input.
+func (f *runFlags) urls(cmd *cobra.Command, args []string) ([]string, error) {
+	src := "-"
+	if len(args) == 1 {
+		src = args[0]
+	}
+	if len(args) == 0 && isTerminal(cmd.InOrStdin()) {
+		return nil, errors.New("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm run - < urls.txt)")
+	}
+	return readURLs(cmd.InOrStdin(), src)
+}
+
+// report prints the ended job: a table per POP and what went wrong, or the
+// API's JSON.
+func (f *runFlags) report(ctx context.Context, out io.Writer, svc *warm.Service, p *warm.Progress) error {
+	_, pops, err := svc.JobDetail(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	sum, err := svc.Summary(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if f.output == "json" {
+		now := time.Now()
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(runOutcome{Progress: api.Progress(p, now), POPs: api.POPs(pops), Summary: api.Summary(sum, "", now)})
+	}
+	return writeRunReport(out, p, pops, sum)
+}
+
 // follow updates the view until the job ends; a signal stops the job.
-func follow(sig, ctx context.Context, n *node, id string, view *ProgressView) (*warm.Progress, error) {
+func follow(sig, ctx context.Context, svc *warm.Service, id string, view *ProgressView) (*warm.Progress, error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	stopped := false
 	for {
-		p, err := n.store.Progress(ctx, id)
+		p, err := svc.Progress(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +187,7 @@ func follow(sig, ctx context.Context, n *node, id string, view *ProgressView) (*
 		case <-sig.Done():
 			if !stopped {
 				stopped = true
-				if _, err := n.svc.Stop(ctx, id); err != nil && !errors.Is(err, warm.ErrConflict) {
+				if _, err := svc.Stop(ctx, id); err != nil && !errors.Is(err, warm.ErrConflict) {
 					return nil, err
 				}
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"prewarm/internal/api"
-	"prewarm/internal/warm"
+	"prewarm/internal/node"
 	"prewarm/internal/web"
 )
 
@@ -25,7 +25,6 @@ type serveFlags struct {
 	fleetFlags
 	listen     string
 	dataDir    string
-	database   string
 	apiKeys    []string
 	noAuth     bool
 	agents     int
@@ -59,26 +58,32 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.listen, "listen", ":8080", "address the API listens on")
 	fs.StringVar(&f.dataDir, "data-dir", "prewarm-data", "directory of the embedded database")
-	fs.StringVar(&f.database, "database", "", "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
 	fs.StringSliceVar(&f.apiKeys, "api-key", nil, "API key clients send as x-api-key (repeat for several)")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
-	fs.IntVar(&f.maxURLs, "max-urls", warm.DefaultLimits.MaxURLs, "most URLs one job may list")
+	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs one job may list")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: from each request)")
 	f.logFlags.register(fs, "info")
 	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
 	fs.StringVar(&f.cfEndpoint, "cloudfront-endpoint", "", "CloudFront API endpoint for need_invalidate (default: AWS's; for other partitions and tests)")
 	fs.DurationVar(&f.cfPoll, "invalidation-poll", 5*time.Second, "how often to ask CloudFront whether an invalidation has completed")
 	f.fetchFlags.register(fs)
-	f.fleetFlags.register(fs)
+	f.fleetFlags.register(fs, "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
 	return cmd
 }
 
-func runServe(cmd *cobra.Command, f *serveFlags) error {
-	log, err := f.logFlags.logger(cmd.ErrOrStderr())
-	if err != nil {
-		return err
-	}
+// config is the node serve runs.
+func (f *serveFlags) config(log *slog.Logger) node.Config {
+	c := node.DefaultConfig()
+	f.fetchFlags.apply(&c)
+	f.fleetFlags.apply(&c)
+	c.DataDir, c.Agents, c.MaxURLs = f.dataDir, f.agents, f.maxURLs
+	c.CloudFrontEndpoint, c.InvalidationPoll = f.cfEndpoint, f.cfPoll
+	c.Log = log
+	return c
+}
+
+func (f *serveFlags) checkKeys() error {
 	if len(f.apiKeys) == 0 && !f.noAuth {
 		return errors.New("no API key: pass --api-key KEY (or set PREWARM_API_KEY), or --no-auth to serve an open API")
 	}
@@ -87,55 +92,38 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 			return errors.New("--api-key: keys must be at least 8 characters")
 		}
 	}
-	if f.agents < 0 || f.agents > 64 {
-		return fmt.Errorf("--agents %d: use 0..64", f.agents)
-	}
-	if f.maxURLs < 1 {
-		return fmt.Errorf("--max-urls %d: must be at least 1", f.maxURLs)
-	}
-	fe, err := f.fetchFlags.build(f.agents + 1)
+	return nil
+}
+
+func runServe(cmd *cobra.Command, f *serveFlags) error {
+	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
-	fc, err := f.fleetFlags.config()
-	if err != nil {
+	if err := f.checkKeys(); err != nil {
+		return err
+	}
+	cfg := f.config(log)
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	n, err := startNode(ctx, nodeOptions{
-		database: f.database, dataDir: f.dataDir, maxURLs: f.maxURLs, agents: f.agents, concurrency: f.concurrency,
-		taskTimeout: f.taskTimeout, fetching: fe, fleet: fc, cfEndpoint: f.cfEndpoint, cfPoll: f.cfPoll, log: log,
-	})
+	n, err := node.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	secret, err := n.store.Secret(ctx, "reports")
+	defer n.Close()
+	srv, err := f.server(ctx, n, log)
 	if err != nil {
-		stop()
-		n.close()
 		return err
-	}
-	dashboard := web.Handler(web.Options{Version: version()})
-	extra := map[string]http.Handler{}
-	for _, p := range web.Routes() {
-		extra[p] = dashboard
-	}
-	srv := &http.Server{
-		Handler: api.New(api.Config{
-			Service: n.svc, Store: n.store, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
-			LiveWindow: fc.LiveWindow, Log: log, Now: time.Now, Metrics: n.metrics.Handler(), Extra: extra,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		stop()
-		n.close()
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
 	log.Info("prewarm serving", "version", version(), "listen", ln.Addr().String(), "agents", f.agents,
-		"concurrency", f.concurrency, "database", databaseName(f.database, f.dataDir), "auth", !f.noAuth)
+		"concurrency", f.concurrency, "database", n.Describe(), "auth", !f.noAuth)
 	if f.debug != "" {
 		go serveDebug(f.debug, log)
 	}
@@ -149,19 +137,30 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
-	stop()
-	n.close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
 
-func databaseName(database, dataDir string) string {
-	if database == "" {
-		return "sqlite:" + dataDir
+// server is the HTTP server of the API and the dashboard.
+func (f *serveFlags) server(ctx context.Context, n *node.Node, log *slog.Logger) (*http.Server, error) {
+	secret, err := n.Store.Secret(ctx, "reports")
+	if err != nil {
+		return nil, err
 	}
-	return "postgres"
+	dashboard := web.Handler(web.Options{Version: version()})
+	extra := map[string]http.Handler{}
+	for _, p := range web.Routes() {
+		extra[p] = dashboard
+	}
+	return &http.Server{
+		Handler: api.New(api.Config{
+			Service: n.Service, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
+			Log: log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}, nil
 }
 
 // serveDebug serves Go's profiles on their own listener, never on the API's.

@@ -276,3 +276,17 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// LoadCatalog is the built-in catalog, with the edges of edgesFile when one
+// is named.
+func LoadCatalog(edgesFile string) (*Catalog, error) {
+	cat := Builtin()
+	if edgesFile == "" {
+		return cat, nil
+	}
+	sites, err := LoadEdgesFile(edgesFile)
+	if err != nil {
+		return nil, err
+	}
+	return cat.WithEdges(sites)
+}

@@ -80,7 +80,7 @@ type Client struct {
 	bufs       sync.Pool
 }
 
-var _ warm.Fetcher = (*Client)(nil)
+var _ warm.Prober = (*Client)(nil)
 
 // New returns a client.
 func New(cfg Config) *Client {

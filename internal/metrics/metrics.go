@@ -25,11 +25,15 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-var _ warm.Observer = (*Metrics)(nil)
+// System is where the gauges of the whole system are read (the service).
+type System interface {
+	Stats(ctx context.Context) (warm.Stats, error)
+	Fleet(ctx context.Context) (*warm.Fleet, error)
+}
 
-// New registers the metrics. With a store, the system-wide gauges are read
-// from it at each scrape (agents are those heard from within liveWindow).
-func New(store warm.Store, liveWindow time.Duration, log *slog.Logger) *Metrics {
+// New registers the metrics. With a system, its gauges are read from it at
+// each scrape.
+func New(sys System, log *slog.Logger) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		tasks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,8 +52,8 @@ func New(store warm.Store, liveWindow time.Duration, log *slog.Logger) *Metrics 
 	}
 	m.reg.MustRegister(m.tasks, m.bytes, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if store != nil {
-		m.reg.MustRegister(&systemCollector{store: store, liveWindow: liveWindow, log: log})
+	if sys != nil {
+		m.reg.MustRegister(&systemCollector{sys: sys, log: log})
 	}
 	return m
 }
@@ -77,11 +81,10 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// systemCollector reads the gauges of the whole system from the store.
+// systemCollector reads the gauges of the whole system.
 type systemCollector struct {
-	store      warm.Store
-	liveWindow time.Duration
-	log        *slog.Logger
+	sys System
+	log *slog.Logger
 }
 
 var (
@@ -101,7 +104,7 @@ func (c *systemCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *systemCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := c.store.Stats(ctx)
+	st, err := c.sys.Stats(ctx)
 	if err != nil {
 		c.log.Warn("metrics: reading the store", "err", err)
 		return
@@ -112,23 +115,17 @@ func (c *systemCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(st.Queued))
 	ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, float64(st.Running))
-	agents, err := c.store.Agents(ctx, time.Now().Add(-c.liveWindow))
-	if err == nil {
-		var active, standby int
-		for _, a := range agents {
-			if a.Active {
-				active++
-			} else {
-				standby++
-			}
-		}
-		ch <- prometheus.MustNewConstMetric(agentsDesc, prometheus.GaugeValue, float64(active), "active")
-		ch <- prometheus.MustNewConstMetric(agentsDesc, prometheus.GaugeValue, float64(standby), "standby")
+	fleet, err := c.sys.Fleet(ctx)
+	if err != nil {
+		c.log.Warn("metrics: reading the fleet", "err", err)
+		return
 	}
-	if desired, err := c.store.DesiredCapacity(ctx); err == nil {
-		if desired < 0 {
-			desired = len(agents)
-		}
-		ch <- prometheus.MustNewConstMetric(desiredDesc, prometheus.GaugeValue, float64(desired))
+	states := map[string]int{warm.AgentActive: 0, warm.AgentStandby: 0}
+	for _, a := range fleet.Agents {
+		states[a.State()]++
 	}
+	for state, n := range states {
+		ch <- prometheus.MustNewConstMetric(agentsDesc, prometheus.GaugeValue, float64(n), state)
+	}
+	ch <- prometheus.MustNewConstMetric(desiredDesc, prometheus.GaugeValue, float64(fleet.Desired))
 }

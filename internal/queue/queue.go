@@ -1,11 +1,16 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -13,26 +18,113 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"prewarm/internal/store"
-	"prewarm/internal/store/postgres"
-	"prewarm/internal/store/sqlite"
+	"prewarm/internal/warm"
 )
 
-// Queue is a process's handle on the queue and the store it shares a
-// database with.
-type Queue struct {
-	store *store.Store
-	impl  interface {
-		store.Enqueuer
-		startControl(ctx context.Context, ctl Control) error
-		newSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch
-		stop(ctx context.Context) error
-	}
-	close func() error
+// Config tunes the River clients.
+type Config struct {
+	Logger *slog.Logger
+	// PollInterval is how often an idle client looks for work when the
+	// database cannot notify it.
+	PollInterval time.Duration
+	// StepTimeout is the longest one run of a batch or of planning may take
+	// (its budget plus the slowest fetch); River cancels it past that.
+	StepTimeout time.Duration
+	// RescueAfter is when a step whose process died is handed to another;
+	// it must exceed StepTimeout.
+	RescueAfter time.Duration
+	// BatchesPerAgent is how many batches an agent works at once (they share
+	// its fetch pool).
+	BatchesPerAgent int
+	ControlWorkers  int
 }
 
-// Switch turns an agent's share of the warm queue on and off.
-type Switch interface {
-	SetActive(ctx context.Context, active bool) error
+func (c Config) withDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
+	c.StepTimeout = cmp.Or(c.StepTimeout, 5*time.Minute)
+	if c.RescueAfter <= c.StepTimeout {
+		c.RescueAfter = c.StepTimeout + 30*time.Second
+	}
+	c.BatchesPerAgent = cmp.Or(c.BatchesPerAgent, 4)
+	c.ControlWorkers = cmp.Or(c.ControlWorkers, 4)
+	return c
+}
+
+// Queue is a process's handle on the queue: it inserts steps in the
+// store's transactions and runs the River clients that work them.
+type Queue struct {
+	river interface {
+		migrate(ctx context.Context) error
+		enqueue(ctx context.Context, tx any, params []river.InsertManyParams) error
+		startControl(ctx context.Context, ctl Control) error
+		consume(ctx context.Context, id string, w river.Worker[WarmArgs]) (func(context.Context) error, error)
+		stop(ctx context.Context) error
+	}
+	// requeue makes running entries available again: those attempted last
+	// by the given client, or every one when it is empty.
+	requeue func(ctx context.Context, clientID string) error
+}
+
+var _ store.Enqueuer = (*Queue)(nil)
+
+// NewSQLite is the queue on the embedded database's writer connection.
+func NewSQLite(w *sql.DB, cfg Config) (*Queue, error) {
+	c, err := newClients(riversqlite.New(w), cfg)
+	if err != nil {
+		return nil, err
+	}
+	requeue := func(ctx context.Context, clientID string) error {
+		if clientID != "" {
+			// One process per embedded database: its agents die with it,
+			// and the next start requeues everything.
+			return nil
+		}
+		_, err := w.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+		return err
+	}
+	return &Queue{river: c, requeue: requeue}, nil
+}
+
+// NewPostgres is the queue on a PostgreSQL database shared with other
+// processes.
+func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
+	c, err := newClients(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, err
+	}
+	requeue := func(ctx context.Context, clientID string) error {
+		_, err := pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+			WHERE state = 'running' AND ($1 = '' OR attempted_by[array_length(attempted_by, 1)] = $1)`, clientID)
+		return err
+	}
+	return &Queue{river: c, requeue: requeue}, nil
+}
+
+// Migrate brings River's tables up to date. On a shared database, callers
+// serialise it (see postgres.DB.Migrate).
+func (q *Queue) Migrate(ctx context.Context) error { return q.river.migrate(ctx) }
+
+// Enqueue inserts steps in the store's transaction.
+func (q *Queue) Enqueue(ctx context.Context, tx store.Tx, steps ...warm.Step) error {
+	params, err := stepParams(steps)
+	if err != nil {
+		return err
+	}
+	return q.river.enqueue(ctx, tx.Driver(), params)
+}
+
+// StartControl starts this process's planning and timeout work.
+func (q *Queue) StartControl(ctx context.Context, ctl Control) error {
+	return q.river.startControl(ctx, ctl)
+}
+
+// Consume starts working the warm queue as client id (an agent's id, which
+// River records on the entries it takes) with w, until the returned stop is
+// called; stop waits for the running entries. ctx bounds the client's life:
+// when it ends, running entries are cancelled.
+func (q *Queue) Consume(ctx context.Context, id string, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
+	return q.river.consume(ctx, id, w)
 }
 
 // RequeueAgent makes the steps a dead agent was running available again at
@@ -40,93 +132,63 @@ type Switch interface {
 // longest step). A step run twice records nothing twice: results are
 // idempotent.
 func (q *Queue) RequeueAgent(ctx context.Context, agentID string) error {
-	if q.store.DB().Dialect().Name != "postgres" {
-		return nil // one process per embedded database: its agents die with it, and start-up requeues their work
-	}
-	_, err := q.store.DB().Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-		WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = $1`, agentID)
-	if err != nil {
+	if err := q.requeue(ctx, agentID); err != nil {
 		return fmt.Errorf("requeue the steps of agent %s: %w", agentID, err)
 	}
 	return nil
 }
 
-// Store is the store on the queue's database.
-func (q *Queue) Store() *store.Store { return q.store }
-
-// StartControl starts this process's planning and timeout work.
-func (q *Queue) StartControl(ctx context.Context, ctl Control) error {
-	return q.impl.startControl(ctx, ctl)
-}
-
-// NewSwitch returns the queue switch of an agent; run works one batch.
-func (q *Queue) NewSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch {
-	return q.impl.newSwitch(ctx, agentID, run)
-}
-
-// Close stops every client, then closes the database.
-func (q *Queue) Close(ctx context.Context) error {
-	err := q.impl.stop(ctx)
-	if cerr := q.close(); err == nil {
-		err = cerr
+// RequeueOrphans makes every running step available again: the work of a
+// process that died (kill -9, power loss). Only where no other process can
+// share the database.
+func (q *Queue) RequeueOrphans(ctx context.Context) error {
+	if err := q.requeue(ctx, ""); err != nil {
+		return fmt.Errorf("requeue orphaned steps: %w", err)
 	}
-	return err
+	return nil
 }
 
-func (n *node[TTx]) newSwitch(ctx context.Context, agentID string, run func(ctx context.Context, jobID string, batch int) error) Switch {
-	return &worker[TTx]{n: n, id: agentID, run: run, ctx: ctx, qcfg: river.QueueConfig{MaxWorkers: n.cfg.BatchesPerAgent}}
+// Stop stops every client this queue started, letting running steps end
+// (they watch their contexts and checkpoint).
+func (q *Queue) Stop(ctx context.Context) error { return q.river.stop(ctx) }
+
+// clients are the River clients of a process, over one driver.
+type clients[TTx any] struct {
+	driver   riverdriver.Driver[TTx]
+	cfg      Config
+	inserter *river.Client[TTx] // insert-only: never started
+
+	mu      sync.Mutex
+	running map[*river.Client[TTx]]bool
 }
 
-// OpenSQLite opens the embedded database in dir, brings both schemas up to
-// date and hands back to the queue whatever a killed process left running
-// (the directory lock guarantees that process is gone).
-func OpenSQLite(ctx context.Context, dir string, cfg Config) (*Queue, error) {
-	cfg = cfg.withDefaults()
-	db, err := sqlite.Open(ctx, dir)
+func newClients[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*clients[TTx], error) {
+	c := &clients[TTx]{driver: driver, cfg: cfg.withDefaults(), running: map[*river.Client[TTx]]bool{}}
+	var err error
+	c.inserter, err = river.NewClient(driver, c.config("", nil, nil))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("river inserter: %w", err)
 	}
-	driver := riversqlite.New(db.W)
-	if err := migrateRiver[*sql.Tx](ctx, driver); err != nil {
-		db.Close()
-		return nil, err
-	}
-	n, err := newNode(driver, cfg)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	st := store.New(db, n, nil)
-	if err := requeueOrphans(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Queue{store: st, impl: n, close: db.Close}, nil
+	return c, nil
 }
 
-// OpenPostgres connects to a PostgreSQL database shared with other nodes and
-// brings both schemas up to date under an advisory lock.
-func OpenPostgres(ctx context.Context, url string, cfg Config) (*Queue, error) {
-	cfg = cfg.withDefaults()
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		return nil, err
+func (c *clients[TTx]) config(id string, queues map[string]river.QueueConfig, workers *river.Workers) *river.Config {
+	return &river.Config{
+		ID:                   id,
+		Logger:               c.cfg.Logger.With("component", "river"),
+		FetchPollInterval:    c.cfg.PollInterval,
+		FetchCooldown:        min(100*time.Millisecond, c.cfg.PollInterval),
+		JobTimeout:           c.cfg.StepTimeout,
+		RescueStuckJobsAfter: c.cfg.RescueAfter,
+		Queues:               queues,
+		Workers:              workers,
+		// Finished queue entries are history the store already keeps.
+		CompletedJobRetentionPeriod: time.Hour,
 	}
-	driver := riverpgxv5.New(db.Pool)
-	if err := db.Migrate(ctx, func(ctx context.Context) error { return migrateRiver[pgx.Tx](ctx, driver) }); err != nil {
-		db.Close()
-		return nil, err
-	}
-	n, err := newNode(driver, cfg)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Queue{store: store.New(db, n, nil), impl: n, close: db.Close}, nil
 }
 
-func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
-	m, err := rivermigrate.New(driver, nil)
+func (c *clients[TTx]) migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(c.driver, nil)
 	if err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
@@ -136,15 +198,75 @@ func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) 
 	return nil
 }
 
-// requeueOrphans makes the work of a process that died (kill -9, power
-// loss) available again at start-up, instead of waiting for River's rescuer:
-// only used where no other process can share the database.
-func requeueOrphans(ctx context.Context, db store.DB) error {
-	if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`); err != nil {
-		return fmt.Errorf("requeue orphaned steps: %w", err)
+func (c *clients[TTx]) enqueue(ctx context.Context, tx any, params []river.InsertManyParams) error {
+	driverTx, ok := tx.(TTx)
+	if !ok {
+		return fmt.Errorf("enqueue: transaction of type %T, want the queue driver's", tx)
 	}
-	if _, err := db.Exec(ctx, `UPDATE batches SET state = 'pending', claimed = 0, done = 0 WHERE state = 'running'`); err != nil {
-		return fmt.Errorf("release orphaned batches: %w", err)
+	const chunk = 1000
+	for from := 0; from < len(params); from += chunk {
+		if _, err := c.inserter.InsertManyFastTx(ctx, driverTx, params[from:min(from+chunk, len(params))]); err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
 	}
 	return nil
+}
+
+// start starts a client working queueName with its workers.
+func (c *clients[TTx]) start(ctx context.Context, id, queueName string, qc river.QueueConfig, workers *river.Workers) (*river.Client[TTx], error) {
+	rc, err := river.NewClient(c.driver, c.config(id, map[string]river.QueueConfig{queueName: qc}, workers))
+	if err != nil {
+		return nil, fmt.Errorf("%s client: %w", queueName, err)
+	}
+	if err := rc.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start %s client: %w", queueName, err)
+	}
+	c.mu.Lock()
+	c.running[rc] = true
+	c.mu.Unlock()
+	return rc, nil
+}
+
+func (c *clients[TTx]) startControl(ctx context.Context, ctl Control) error {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &planWorker{plan: ctl.Plan, timeout: c.cfg.StepTimeout})
+	river.AddWorker(workers, &timeoutWorker{timeout: ctl.Timeout})
+	_, err := c.start(ctx, "", QueueControl, river.QueueConfig{MaxWorkers: c.cfg.ControlWorkers}, workers)
+	return err
+}
+
+func (c *clients[TTx]) consume(ctx context.Context, id string, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	rc, err := c.start(ctx, id, QueueWarm, river.QueueConfig{MaxWorkers: c.cfg.BatchesPerAgent}, workers)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error { return c.stopClient(ctx, rc) }, nil
+}
+
+func (c *clients[TTx]) stopClient(ctx context.Context, rc *river.Client[TTx]) error {
+	c.mu.Lock()
+	delete(c.running, rc)
+	c.mu.Unlock()
+	if err := rc.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (c *clients[TTx]) stop(ctx context.Context) error {
+	c.mu.Lock()
+	running := make([]*river.Client[TTx], 0, len(c.running))
+	for rc := range c.running {
+		running = append(running, rc)
+	}
+	c.mu.Unlock()
+	errs := make([]error, len(running))
+	var wg sync.WaitGroup
+	for i, rc := range running {
+		wg.Go(func() { errs[i] = c.stopClient(ctx, rc) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

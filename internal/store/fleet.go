@@ -65,3 +65,14 @@ func (s *Store) ReleaseAgentBatches(ctx context.Context, agentID string) error {
 	}
 	return nil
 }
+
+// ReleaseOrphanBatches marks every running batch as waiting: the batches
+// of a process that died, where no other process can share the database.
+func (s *Store) ReleaseOrphanBatches(ctx context.Context) error {
+	_, err := s.db.Exec(ctx, `UPDATE batches SET state = 'pending', claimed = 0, done = 0, updated_at = $1
+		WHERE state = 'running'`, micros(s.now()))
+	if err != nil {
+		return fmt.Errorf("release orphaned batches: %w", err)
+	}
+	return nil
+}

@@ -16,14 +16,19 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, tx Tx, steps ...warm.Step) error
 }
 
-// Store implements warm.Store over a DB.
+// Store keeps jobs, their URLs, POPs, batches, results and counters, and
+// the fleet's state, over a DB. RecordResults is idempotent per job × POP ×
+// URL × variant and keeps the counters in the same transaction.
 type Store struct {
 	db  DB
 	enq Enqueuer
 	now func() time.Time
 }
 
-var _ warm.Store = (*Store)(nil)
+var (
+	_ warm.ServiceStore = (*Store)(nil)
+	_ warm.PlannerStore = (*Store)(nil)
+)
 
 // New returns a store over db whose queued work goes through enq.
 func New(db DB, enq Enqueuer, now func() time.Time) *Store {

@@ -11,6 +11,62 @@ import (
 	"time"
 )
 
+// PlannerStore is what planning reads and writes.
+type PlannerStore interface {
+	DeadlineStore
+	Job(ctx context.Context, id string) (*Job, error)
+	// Note sets a job's message (what it is waiting for, what it did).
+	Note(ctx context.Context, jobID, msg string) error
+	// MarkInvalidated records that the job's caches were cleared, with a
+	// note saying how.
+	MarkInvalidated(ctx context.Context, jobID, note string) error
+	SavePOPs(ctx context.Context, jobID string, pops []POPState) error
+	POPs(ctx context.Context, jobID string) ([]POPState, error)
+	// JobURLs is a job's whole URL list, in order.
+	JobURLs(ctx context.Context, jobID string) ([]string, error)
+	// ReplaceURLs swaps a job's URL list for its expansion, before any of
+	// it is planned.
+	ReplaceURLs(ctx context.Context, jobID string, urls []string) error
+	SavePlanChunk(ctx context.Context, jobID string, c PlanChunk) error
+	// FinishPlanning marks every task of a job queued: its total is final.
+	FinishPlanning(ctx context.Context, jobID string) error
+	// SaveProbeChunk records probe results: sizes into the expected total,
+	// failed URLs as failed tasks wherever they are not done yet.
+	SaveProbeChunk(ctx context.Context, jobID string, c ProbeChunk) error
+	// FinishProbing marks every URL probed and ends the job if every task
+	// is done (FAILED when no URL passed the probe).
+	FinishProbing(ctx context.Context, jobID string) error
+}
+
+// Resolver turns a job's targets into POPs with addresses to connect to.
+type Resolver interface {
+	Resolve(ctx context.Context, cfDomain string, targets []Target) []POPState
+}
+
+// Prober finds a URL's size through an edge without downloading it (HEAD,
+// then a one-byte range GET). Size is -1 when the edge does not say.
+type Prober interface {
+	Probe(ctx context.Context, r FetchRequest) (size int64, res Result)
+}
+
+// Expander reads a job's documents (HLS playlists, DASH manifests,
+// sitemaps) through a POP and returns the URL list with every URL they
+// refer to.
+type Expander interface {
+	Expand(ctx context.Context, job *Job, via POPState, urls []string, limit int) ([]string, error)
+}
+
+// Invalidator clears a job's URLs from its POPs' caches before warming, and
+// says what it did.
+type Invalidator interface {
+	Invalidate(ctx context.Context, job *Job, pops []POPState, urls []string) (string, error)
+}
+
+// errPlanEnded says planning stopped on purpose with nothing left to do in
+// this run: the job ended (failed, timed out) or is stopping. Plan returns
+// nil for it.
+var errPlanEnded = errors.New("planning ended")
+
 // Planner turns an accepted job into queued batches: it resolves the POPs,
 // expands and invalidates when asked, queues one batch per POP per range of
 // URLs, then probes every URL's size through an edge while the warm runs
@@ -18,9 +74,9 @@ import (
 // works a chunk of URLs at a time and checkpoints after each, so a crash
 // resumes where it stopped.
 type Planner struct {
-	Store       Store
+	Store       PlannerStore
 	Resolver    Resolver
-	Prober      Fetcher
+	Prober      Prober
 	Invalidator Invalidator
 	Expander    Expander
 	// MaxURLs caps an expanded URL list, as it caps a submitted one.
@@ -38,40 +94,23 @@ type Planner struct {
 
 // Plan plans one job. It is safe to run again after a crash or a retry.
 func (p *Planner) Plan(ctx context.Context, jobID string) error {
-	job, err := p.Store.Job(ctx, jobID)
-	if err != nil {
+	if err := p.plan(ctx, jobID); !errors.Is(err, errPlanEnded) {
 		return err
 	}
-	if job.Status.Terminal() {
-		return nil
-	}
-	if !p.Now().Before(job.TimeoutAt) {
-		return nil // the timeout step ends it
-	}
-	if job.Status == StatusCreated {
-		if _, err := p.Store.Transition(ctx, jobID, []Status{StatusCreated}, StatusInProgress, ""); err != nil {
-			return err
-		}
+	return nil
+}
+
+func (p *Planner) plan(ctx context.Context, jobID string) error {
+	job, err := p.begin(ctx, jobID)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithDeadline(ctx, job.TimeoutAt)
 	defer cancel()
-
-	pops, err := p.Store.POPs(ctx, jobID)
+	usable, err := p.usablePOPs(ctx, job)
 	if err != nil {
 		return err
 	}
-	if len(pops) == 0 {
-		pops = p.Resolver.Resolve(ctx, job.CFDomain, job.Targets)
-		if err := p.Store.SavePOPs(ctx, jobID, pops); err != nil {
-			return fmt.Errorf("save pops: %w", err)
-		}
-	}
-	usable := usablePOPs(pops)
-	if len(usable) == 0 {
-		_, err := p.Store.Transition(ctx, jobID, []Status{StatusInProgress}, StatusFailed, noPOPMessage(pops))
-		return err
-	}
-
 	prog, err := p.Store.Progress(ctx, jobID)
 	if err != nil {
 		return err
@@ -81,12 +120,12 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 		return err
 	}
 	if len(job.Expand) > 0 && !prog.Expanded {
-		if all, err = p.expand(ctx, job, usable, all); all == nil {
+		if all, err = p.expand(ctx, job, usable, all); err != nil {
 			return err
 		}
 	}
 	if job.NeedInvalidate && !prog.Invalidated {
-		if done, err := p.invalidate(ctx, job, usable, all); !done {
+		if err := p.invalidate(ctx, job, usable, all); err != nil {
 			return err
 		}
 	}
@@ -99,12 +138,69 @@ func (p *Planner) Plan(ctx context.Context, jobID string) error {
 		}
 	}
 	if err := p.probeFrom(ctx, job, usable, all, prog.ProbedURLs); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			return nil // the job timed out while probing; the timeout step ends it
+		if ctx.Err() != nil {
+			return p.cutShort(ctx, job)
 		}
 		return err
 	}
 	return p.Store.FinishProbing(ctx, jobID)
+}
+
+// begin loads a job that is still to be planned and marks it in progress;
+// errPlanEnded when it ended or its deadline passed (the timeout step ends
+// it).
+func (p *Planner) begin(ctx context.Context, jobID string) (*Job, error) {
+	job, err := p.Store.Job(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if job.Status.Terminal() || !p.Now().Before(job.TimeoutAt) {
+		return nil, errPlanEnded
+	}
+	if job.Status == StatusCreated {
+		if _, err := p.Store.Transition(ctx, jobID, []Status{StatusCreated}, StatusInProgress, ""); err != nil {
+			return nil, err
+		}
+	}
+	return job, nil
+}
+
+// usablePOPs resolves the job's POPs once (later runs read what was saved)
+// and returns those tasks are planned for. With none, the job fails.
+func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) {
+	pops, err := p.Store.POPs(ctx, job.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(pops) == 0 {
+		pops = p.Resolver.Resolve(ctx, job.CFDomain, job.Targets)
+		if err := p.Store.SavePOPs(ctx, job.ID, pops); err != nil {
+			return nil, fmt.Errorf("save pops: %w", err)
+		}
+	}
+	usable := usablePOPs(pops)
+	if len(usable) == 0 {
+		return nil, p.fail(ctx, job, noPOPMessage(pops))
+	}
+	return usable, nil
+}
+
+// cutShort is why planning stopped when its context ended: past the job's
+// deadline there is nothing left to do (the timeout step ends the job);
+// otherwise the process is stopping, and the step runs again.
+func (p *Planner) cutShort(ctx context.Context, job *Job) error {
+	if !p.Now().Before(job.TimeoutAt) {
+		return errPlanEnded
+	}
+	return ctx.Err()
+}
+
+// fail ends the job as FAILED with msg; planning stops.
+func (p *Planner) fail(ctx context.Context, job *Job, msg string) error {
+	if _, err := p.Store.Transition(ctx, job.ID, []Status{StatusInProgress}, StatusFailed, msg); err != nil {
+		return err
+	}
+	return errPlanEnded
 }
 
 // queueTasks writes the URLs' rows and queues their batches — one per POP
@@ -132,37 +228,28 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 }
 
 // invalidate clears the caches before anything is fetched and waits for
-// it, within the job's time. A failure
-// fails the job: warming a stale cache would only refresh the old object.
-// It reports whether planning may go on.
-func (p *Planner) invalidate(ctx context.Context, job *Job, usable []POPState, urls []string) (bool, error) {
+// it, within the job's time. A failure fails the job: warming a stale cache
+// would only refresh the old object.
+func (p *Planner) invalidate(ctx context.Context, job *Job, usable []POPState, urls []string) error {
 	if err := p.Store.Note(ctx, job.ID, fmt.Sprintf("invalidating %d URLs at %d POPs before warming", len(urls), len(usable))); err != nil {
-		return false, err
+		return err
 	}
 	note, err := p.Invalidator.Invalidate(ctx, job, usable, urls)
 	switch {
-	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
-		return false, nil // the timeout step ends the job
 	case err != nil && ctx.Err() != nil:
-		return false, ctx.Err() // stopping: try again if the step runs again
+		return p.cutShort(ctx, job)
 	case err != nil:
 		p.Log.Warn("invalidation failed", "job", job.ID, "err", err)
-		_, err = p.Store.Transition(ctx, job.ID, []Status{StatusInProgress}, StatusFailed, "invalidation failed, nothing was warmed: "+err.Error())
-		return false, err
+		return p.fail(ctx, job, "invalidation failed, nothing was warmed: "+err.Error())
 	}
-	return true, p.Store.MarkInvalidated(ctx, job.ID, note)
+	return p.Store.MarkInvalidated(ctx, job.ID, note)
 }
 
 // expand adds what the job's documents (playlists, manifests, sitemaps)
 // refer to, read through the first usable POP, before anything else: the
 // invalidation and the probes cover the whole list. A document that cannot
 // be read, or a list past MaxURLs, fails the job: a silently incomplete
-
-// expand adds what the job's documents (playlists, manifests, sitemaps)
-// refer to, read through the first usable POP, before anything else: the
-// invalidation and the probes cover the whole list. A document that cannot
-// be read, or a list past MaxURLs, fails the job: a silently incomplete
-// list is what users complain of. It returns nil when planning stops.
+// list is what users complain of.
 func (p *Planner) expand(ctx context.Context, job *Job, usable []POPState, urls []string) ([]string, error) {
 	if err := p.Store.Note(ctx, job.ID, fmt.Sprintf("expanding %d URLs (%s)", len(urls), strings.Join(job.Expand, ", "))); err != nil {
 		return nil, err
@@ -170,16 +257,18 @@ func (p *Planner) expand(ctx context.Context, job *Job, usable []POPState, urls 
 	all, err := p.Expander.Expand(ctx, job, usable[0], urls, p.MaxURLs)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return nil, nil // timed out or stopping; the timeout step ends the job
+		return nil, p.cutShort(ctx, job)
 	case err != nil:
-		_, err = p.Store.Transition(ctx, job.ID, []Status{StatusInProgress}, StatusFailed, "expand: "+err.Error())
-		return nil, err
+		return nil, p.fail(ctx, job, "expand: "+err.Error())
 	}
 	if err := p.Store.ReplaceURLs(ctx, job.ID, all); err != nil {
 		return nil, err
 	}
 	job.URLCount = len(all)
-	return all, p.Store.Note(ctx, job.ID, fmt.Sprintf("expanded %d URLs to %d", len(urls), len(all)))
+	if err := p.Store.Note(ctx, job.ID, fmt.Sprintf("expanded %d URLs to %d", len(urls), len(all))); err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // chunk is a range of URLs probed and saved together.

@@ -6,16 +6,73 @@ import (
 	"time"
 )
 
-// Service is what the API (and the CLI) asks of the domain.
+// JobFilter narrows a job listing.
+type JobFilter struct {
+	Status Status
+	Limit  int
+}
+
+// TaskFilter narrows a task listing.
+type TaskFilter struct {
+	FailedOnly bool
+	POP        string
+	Limit      int // 0: no limit
+}
+
+// Stats are gauges of the whole system.
+type Stats struct {
+	Jobs    map[Status]int64 // jobs by status
+	Queued  int64            // tasks of running jobs waiting for an agent
+	Running int64            // tasks being fetched
+}
+
+// ServiceStore is what the service reads and writes.
+type ServiceStore interface {
+	DeadlineStore
+	// CreateJob records a job and its URLs and queues its planning and its
+	// timeout, in one transaction.
+	CreateJob(ctx context.Context, job *Job, urls []string) error
+	Job(ctx context.Context, id string) (*Job, error)
+	ListJobs(ctx context.Context, f JobFilter) ([]Progress, error)
+	POPs(ctx context.Context, jobID string) ([]POPState, error)
+	Summary(ctx context.Context, id string) (*Summary, error)
+	// Tasks streams a job's recorded tasks to fn.
+	Tasks(ctx context.Context, jobID string, f TaskFilter, fn func(TaskRow) error) error
+	// Stats is the state of every job at once, for monitoring.
+	Stats(ctx context.Context) (Stats, error)
+	// DesiredCapacity is negative when it was never set.
+	DesiredCapacity(ctx context.Context) (int, error)
+	SetDesiredCapacity(ctx context.Context, n int) error
+	// Agents lists the agents heard from since liveSince, ranked for work.
+	Agents(ctx context.Context, liveSince time.Time) ([]Agent, error)
+}
+
+// DeadlineStore is what ending a job at its deadline needs.
+type DeadlineStore interface {
+	Progress(ctx context.Context, id string) (*Progress, error)
+	// Transition moves a job to `to` if its status is one of `from`, and
+	// reports whether it did.
+	Transition(ctx context.Context, id string, from []Status, to Status, msg string) (bool, error)
+}
+
+// Canceler aborts the fetches of a job that run in this process (the
+// agents' registry of running work).
+type Canceler interface {
+	Cancel(jobID string)
+}
+
+// Service is what the API (and the CLI) asks of the domain: the only way in.
 type Service struct {
-	Store    Store
+	Store    ServiceStore
 	Selector Selector
 	Limits   Limits
-	Cancels  *Cancels
+	Cancels  Canceler
 	// Board, when set, answers progress reads of running jobs from memory.
 	Board *Board
-	NewID func() string
-	Now   func() time.Time
+	// LiveWindow: an agent silent for longer is not listed.
+	LiveWindow time.Duration
+	NewID      func() string
+	Now        func() time.Time
 }
 
 // Submit checks a job request, records the job and queues its planning. The
@@ -70,34 +127,33 @@ func (s *Service) Progress(ctx context.Context, id string) (*Progress, error) {
 
 // Timeout ends a job whose deadline passed, unless it already ended.
 func (s *Service) Timeout(ctx context.Context, id string) error {
-	err := endAtDeadline(ctx, s.Store, s.Cancels, s.Now(), id)
+	ended, err := EndAtDeadline(ctx, s.Store, s.Now(), id)
+	if ended {
+		s.Cancels.Cancel(id)
+	}
 	if s.Board != nil {
 		s.Board.Forget(id)
 	}
 	return err
 }
 
-// endAtDeadline moves a job whose deadline passed to TIMEOUT and aborts its
-// fetches in this process. Whoever notices first — the scheduled timeout
-// step or a batch that reached the deadline — ends it; the others find it
-// ended.
-func endAtDeadline(ctx context.Context, st Store, cancels *Cancels, now time.Time, id string) error {
+// EndAtDeadline moves a job whose deadline passed to TIMEOUT and reports
+// whether this call ended it (the caller then aborts its fetches).
+// Whoever notices first — the scheduled timeout step or a batch that
+// reached the deadline — ends it; the others find it ended.
+func EndAtDeadline(ctx context.Context, st DeadlineStore, now time.Time, id string) (bool, error) {
 	p, err := st.Progress(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if p.Status.Terminal() {
-		return nil
+		return false, nil
 	}
 	if now.Before(p.TimeoutAt) {
-		return fmt.Errorf("job %s times out at %s, not yet", id, p.TimeoutAt.Format(time.RFC3339))
+		return false, fmt.Errorf("job %s times out at %s, not yet", id, p.TimeoutAt.Format(time.RFC3339))
 	}
 	msg := fmt.Sprintf("timed out after %s with %d of %d tasks done", p.Timeout, p.Done, p.Total)
-	if _, err := st.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusTimeout, msg); err != nil {
-		return err
-	}
-	cancels.Cancel(id)
-	return nil
+	return st.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusTimeout, msg)
 }
 
 // SetCapacity sets how many agents take work; the rest stand by.
@@ -107,3 +163,57 @@ func (s *Service) SetCapacity(ctx context.Context, n int) error {
 	}
 	return s.Store.SetDesiredCapacity(ctx, n)
 }
+
+// Fleet is the desired capacity and the live agents.
+func (s *Service) Fleet(ctx context.Context) (*Fleet, error) {
+	desired, err := s.Store.DesiredCapacity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	agents, err := s.Store.Agents(ctx, s.Now().Add(-s.LiveWindow))
+	if err != nil {
+		return nil, err
+	}
+	return &Fleet{Desired: Working(desired, len(agents)), Agents: agents}, nil
+}
+
+// Healthy reports whether the database answers.
+func (s *Service) Healthy(ctx context.Context) error {
+	_, err := s.Store.DesiredCapacity(ctx)
+	return err
+}
+
+// Job is a job as submitted, with its state.
+func (s *Service) Job(ctx context.Context, id string) (*Job, error) { return s.Store.Job(ctx, id) }
+
+// JobDetail is a job's progress read from the store (never a snapshot)
+// with its POPs.
+func (s *Service) JobDetail(ctx context.Context, id string) (*Progress, []POPState, error) {
+	p, err := s.Store.Progress(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	pops, err := s.Store.POPs(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, pops, nil
+}
+
+// ListJobs lists recent jobs, newest first.
+func (s *Service) ListJobs(ctx context.Context, f JobFilter) ([]Progress, error) {
+	return s.Store.ListJobs(ctx, f)
+}
+
+// Summary is a job's failure report.
+func (s *Service) Summary(ctx context.Context, id string) (*Summary, error) {
+	return s.Store.Summary(ctx, id)
+}
+
+// Tasks streams a job's recorded tasks.
+func (s *Service) Tasks(ctx context.Context, id string, f TaskFilter, fn func(TaskRow) error) error {
+	return s.Store.Tasks(ctx, id, f, fn)
+}
+
+// Stats are the gauges of the whole system.
+func (s *Service) Stats(ctx context.Context) (Stats, error) { return s.Store.Stats(ctx) }

@@ -71,3 +71,16 @@ type TaskRow struct {
 	Result
 	URL string
 }
+
+// FetchRequest is one fetch through one POP.
+type FetchRequest struct {
+	URL       string
+	Addresses []string // the POP's addresses; retries rotate through them
+	Headers   []string // "Name: value"
+	// Verify asks for proof that the fetched object is now cached at POP.
+	Verify bool
+	POP    string
+	// Variant is the Accept-Encoding value of an encodings job ("" when
+	// the job warms one variant).
+	Variant string
+}

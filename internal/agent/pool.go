@@ -1,10 +1,18 @@
-package warm
+package agent
 
 import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"prewarm/internal/warm"
 )
+
+// Fetcher talks to edges: it downloads a URL through a POP, discards the
+// body and says how it went.
+type Fetcher interface {
+	Fetch(ctx context.Context, r warm.FetchRequest) warm.Result
+}
 
 // Pool is an agent's fixed set of fetchers. Batches running on the agent
 // share it, so the agent never has more fetches in flight than its
@@ -19,28 +27,26 @@ type Pool struct {
 
 type poolWork struct {
 	ctx  context.Context
-	req  FetchRequest
-	task Task
+	req  warm.FetchRequest
+	task warm.Task
 	out  chan<- poolDone
 }
 
 type poolDone struct {
-	task Task
-	res  Result
+	task warm.Task
+	res  warm.Result
 }
 
 // NewPool starts concurrency fetchers.
 func NewPool(f Fetcher, concurrency int) *Pool {
 	p := &Pool{fetcher: f, in: make(chan poolWork)}
 	for range max(concurrency, 1) {
-		p.wg.Add(1)
-		go p.loop()
+		p.wg.Go(p.loop)
 	}
 	return p
 }
 
 func (p *Pool) loop() {
-	defer p.wg.Done()
 	for w := range p.in {
 		p.busy.Add(1)
 		res := p.fetcher.Fetch(w.ctx, w.req)

@@ -1,8 +1,10 @@
-package warm
+package agent
 
 import (
 	"context"
 	"sync"
+
+	"prewarm/internal/warm"
 )
 
 // Cancels lets a stop decided in this process abort the fetches of that job
@@ -50,3 +52,5 @@ func (c *Cancels) Cancel(jobID string) {
 		(*cancel)()
 	}
 }
+
+var _ warm.Canceler = (*Cancels)(nil)

@@ -16,10 +16,10 @@ type Control struct {
 	Timeout func(ctx context.Context, jobID string) error
 }
 
-// riverResult translates the domain's answers into River's: an interrupted
+// Outcome translates the domain's answers into River's: an interrupted
 // step continues at once without using up an attempt; work for a job that
 // no longer exists is cancelled rather than retried.
-func riverResult(err error) error {
+func Outcome(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -40,7 +40,7 @@ type planWorker struct {
 func (w *planWorker) Timeout(*river.Job[PlanArgs]) time.Duration { return w.timeout }
 
 func (w *planWorker) Work(ctx context.Context, j *river.Job[PlanArgs]) error {
-	return riverResult(w.plan(ctx, j.Args.JobID))
+	return Outcome(w.plan(ctx, j.Args.JobID))
 }
 
 type timeoutWorker struct {
@@ -49,23 +49,11 @@ type timeoutWorker struct {
 }
 
 func (w *timeoutWorker) Work(ctx context.Context, j *river.Job[TimeoutArgs]) error {
-	return riverResult(w.timeout(ctx, j.Args.JobID))
+	return Outcome(w.timeout(ctx, j.Args.JobID))
 }
 
 // NextRetry retries a timeout soon: it may have run a moment early on a node
 // whose clock is behind.
 func (w *timeoutWorker) NextRetry(*river.Job[TimeoutArgs]) time.Time {
 	return time.Now().Add(time.Second)
-}
-
-type warmWorker struct {
-	river.WorkerDefaults[WarmArgs]
-	run     func(ctx context.Context, jobID string, batch int) error
-	timeout time.Duration
-}
-
-func (w *warmWorker) Timeout(*river.Job[WarmArgs]) time.Duration { return w.timeout }
-
-func (w *warmWorker) Work(ctx context.Context, j *river.Job[WarmArgs]) error {
-	return riverResult(w.run(ctx, j.Args.JobID, j.Args.Batch))
 }

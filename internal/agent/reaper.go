@@ -1,6 +1,7 @@
-package fleet
+package agent
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -8,21 +9,33 @@ import (
 	"prewarm/internal/warm"
 )
 
+// ReaperStore is what reaping reads and writes.
+type ReaperStore interface {
+	// Agents lists the agents heard from since liveSince (all with zero).
+	Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, error)
+	// ReleaseAgentBatches hands the batches a dead agent was fetching back
+	// to waiting, so their tasks stop counting as in progress.
+	ReleaseAgentBatches(ctx context.Context, agentID string) error
+	RemoveAgent(ctx context.Context, id string) error
+}
+
 // Reaper notices agents that stopped heartbeating and hands their work back:
 // the queue entries they were running become available to the live agents
 // and their batches stop counting as in progress. Several reapers (one per
 // serve process) may run at once; what they do is idempotent.
 type Reaper struct {
-	Store   warm.Store
+	Store ReaperStore
+	// Requeue makes the queue entries an agent was running available again.
 	Requeue func(ctx context.Context, agentID string) error
 	Window  time.Duration // an agent silent this long is dead
+	Every   time.Duration // how often to look; 0 means every second
 	Log     *slog.Logger
 	Now     func() time.Time
 }
 
-// Run reaps every second until ctx ends.
+// Run reaps until ctx ends.
 func (r *Reaper) Run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(cmp.Or(r.Every, time.Second))
 	defer t.Stop()
 	for {
 		select {
@@ -30,13 +43,15 @@ func (r *Reaper) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := r.reap(ctx); err != nil && ctx.Err() == nil {
+		if err := r.ReapOnce(ctx); err != nil && ctx.Err() == nil {
 			r.Log.Warn("reaping dead agents", "err", err)
 		}
 	}
 }
 
-func (r *Reaper) reap(ctx context.Context) error {
+// ReapOnce hands back the work of every agent silent for longer than the
+// window.
+func (r *Reaper) ReapOnce(ctx context.Context) error {
 	agents, err := r.Store.Agents(ctx, time.Time{})
 	if err != nil {
 		return err

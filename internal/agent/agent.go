@@ -1,0 +1,269 @@
+// Package agent runs prewarm's agents. An agent is a pool of fetchers that
+// takes batches (one POP × a range of URLs) from the warm queue, fetches
+// them through the POP and records the results; it registers in the shared
+// store, heartbeats, and takes work only while the desired capacity ranks it
+// among the active agents. The rest stand by and take over when an active
+// agent stops heartbeating; the reaper, which runs in every serve process,
+// hands a dead agent's batches back to the queue.
+//
+// Data flows: queue (a River job per batch) → worker → Runner → Pool →
+// fetch → store (results in bulk, counted once).
+package agent
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"prewarm/internal/queue"
+	"prewarm/internal/warm"
+)
+
+// Store is what an agent reads and writes.
+type Store interface {
+	BatchStore
+	// Heartbeat records an agent as alive and returns the live agents
+	// (heartbeat newer than liveSince) in the order that ranks them for
+	// work, with the desired capacity (negative: never set).
+	Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time) ([]warm.Agent, int, error)
+	RemoveAgent(ctx context.Context, id string) error
+}
+
+// Queue hands an agent the batches of the warm queue: Consume starts taking
+// them under the agent's id, each worked by w, until the returned stop is
+// called (which waits for the running ones).
+type Queue interface {
+	Consume(ctx context.Context, agentID string, w river.Worker[queue.WarmArgs]) (stop func(context.Context) error, err error)
+}
+
+// Config tunes an agent. Zero fields take the defaults.
+type Config struct {
+	ID   string // unique; the queue records it on the batches it takes
+	Name string // shown in GET /instances
+	Host string
+	// Concurrency is the agent's fetches in flight at once.
+	Concurrency int
+	// Heartbeat is how often the agent reports; LiveWindow is how long a
+	// silent agent counts as alive.
+	Heartbeat  time.Duration
+	LiveWindow time.Duration
+	// StepTimeout is the longest one run of a batch may take; the queue
+	// cancels it past that.
+	StepTimeout time.Duration
+	// BatchBudget: after it, a batch starts no new fetch and continues
+	// later, so that a stop, a standby or a dead agent is noticed soon.
+	BatchBudget time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultConcurrency = 64
+	DefaultHeartbeat   = time.Second
+	DefaultLiveWindow  = 10 * time.Second
+	DefaultBatchBudget = 30 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.Heartbeat = cmp.Or(c.Heartbeat, DefaultHeartbeat)
+	c.LiveWindow = cmp.Or(c.LiveWindow, DefaultLiveWindow)
+	c.BatchBudget = cmp.Or(c.BatchBudget, DefaultBatchBudget)
+	c.StepTimeout = cmp.Or(c.StepTimeout, c.BatchBudget+10*time.Minute)
+	return c
+}
+
+// Agent is one worker pool.
+type Agent struct {
+	cfg    Config
+	store  Store
+	queue  Queue
+	pool   *Pool
+	runner *Runner
+	log    *slog.Logger
+	now    func() time.Time
+
+	info         warm.Agent
+	mu           sync.Mutex
+	drain        chan struct{} // closed while the agent takes no new work
+	active       bool
+	stopConsumer func(context.Context) error
+}
+
+// Parts are what an agent works with. Cancels and Observer may be shared by
+// the agents of a process.
+type Parts struct {
+	Store    Store
+	Queue    Queue
+	Fetcher  Fetcher
+	Cancels  *Cancels
+	Observer Observer // may be nil
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
+}
+
+// New builds an agent; Run starts it.
+func New(cfg Config, p Parts) *Agent {
+	cfg = cfg.withDefaults()
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	pool := NewPool(p.Fetcher, cfg.Concurrency)
+	drain := make(chan struct{})
+	close(drain) // not active yet
+	return &Agent{
+		cfg: cfg, store: p.Store, queue: p.Queue, pool: pool, log: p.Log, now: now, drain: drain,
+		info: warm.Agent{ID: cfg.ID, Name: cfg.Name, Host: cfg.Host, Concurrency: cfg.Concurrency},
+		runner: &Runner{
+			Store: p.Store, Pool: pool, Cancels: p.Cancels, AgentID: cfg.ID, Log: p.Log, Now: now, Observer: p.Observer,
+			FlushEvery: 200, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second,
+			Budget: cfg.BatchBudget, RecordTimeout: 10 * time.Second,
+		},
+	}
+}
+
+// Info is the agent as it last reported itself.
+func (a *Agent) Info() warm.Agent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.info
+}
+
+// Active reports whether the agent takes work.
+func (a *Agent) Active() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.active
+}
+
+// Busy is the number of fetches in flight.
+func (a *Agent) Busy() int { return a.pool.Busy() }
+
+// Run heartbeats until ctx ends, taking work while the fleet ranks the
+// agent active; then it leaves the queue and the fleet and stops its pool.
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	a.info.StartedAt = a.now()
+	a.mu.Unlock()
+	defer a.pool.Close()
+	t := time.NewTicker(a.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		if err := a.beat(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("heartbeat failed", "agent", a.cfg.ID, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			a.leave(context.WithoutCancel(ctx))
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// leave stops taking work and removes the agent from the fleet, so that a
+// standby takes over at once instead of after the live window.
+func (a *Agent) leave(ctx context.Context) {
+	a.setActive(ctx, false)
+	if err := a.store.RemoveAgent(ctx, a.cfg.ID); err != nil {
+		a.log.Warn("leaving the fleet", "agent", a.cfg.ID, "err", err)
+	}
+}
+
+// beat reports the agent and switches it to what its rank calls for.
+func (a *Agent) beat(ctx context.Context) error {
+	live, desired, err := a.report(ctx)
+	if err != nil {
+		return err
+	}
+	rank := len(live)
+	for i, other := range live {
+		if other.ID == a.cfg.ID {
+			rank = i
+		}
+	}
+	if a.setActive(ctx, rank < warm.Working(desired, len(live))) {
+		// Report the new state now rather than a heartbeat later.
+		_, _, err = a.report(ctx)
+	}
+	return err
+}
+
+func (a *Agent) report(ctx context.Context) ([]warm.Agent, int, error) {
+	a.mu.Lock()
+	now := a.now()
+	a.info.Busy = a.pool.Busy()
+	a.info.Active = a.active
+	a.info.LastHeartbeat = now
+	info := a.info
+	a.mu.Unlock()
+	return a.store.Heartbeat(ctx, info, now.Add(-a.cfg.LiveWindow))
+}
+
+// setActive switches the agent and reports whether its state changed.
+// Turning it off closes the drain at once (running batches record what
+// they have and return) and returns once they have.
+func (a *Agent) setActive(ctx context.Context, active bool) bool {
+	a.mu.Lock()
+	if active == a.active {
+		a.mu.Unlock()
+		return false
+	}
+	if active {
+		a.drain = make(chan struct{})
+	} else {
+		close(a.drain)
+	}
+	a.active = active
+	stop := a.stopConsumer
+	a.stopConsumer = nil
+	a.mu.Unlock()
+
+	var err error
+	if active {
+		stop, err = a.queue.Consume(ctx, a.cfg.ID, &worker{agent: a})
+	} else if stop != nil {
+		err = stop(ctx)
+		stop = nil
+	}
+	a.mu.Lock()
+	a.stopConsumer = stop
+	if err != nil && active { // try again at the next heartbeat
+		close(a.drain)
+		a.active = false
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.log.Error("switching agent", "agent", a.cfg.ID, "active", active, "err", err)
+		return !active
+	}
+	a.log.Info("agent "+warm.Agent{Active: active}.State(), "agent", a.cfg.ID, "name", a.cfg.Name)
+	return true
+}
+
+// draining is closed when the agent must stop starting fetches: it is
+// standing by or shutting down.
+func (a *Agent) draining() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.drain
+}
+
+// worker is the agent's River worker: a River job of the warm queue is one
+// batch.
+type worker struct {
+	river.WorkerDefaults[queue.WarmArgs]
+	agent *Agent
+}
+
+// Timeout is the longest one run of a batch may take.
+func (w *worker) Timeout(*river.Job[queue.WarmArgs]) time.Duration { return w.agent.cfg.StepTimeout }
+
+// Work fetches the batch.
+func (w *worker) Work(ctx context.Context, j *river.Job[queue.WarmArgs]) error {
+	return queue.Outcome(w.agent.runner.Run(ctx, j.Args.JobID, j.Args.Batch, w.agent.draining()))
+}

@@ -1,0 +1,275 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// BatchStore is what working a batch reads and writes.
+type BatchStore interface {
+	warm.DeadlineStore
+	Job(ctx context.Context, id string) (*warm.Job, error)
+	Batch(ctx context.Context, jobID string, seq int) (warm.Batch, error)
+	POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
+	// PendingTasks lists the batch's tasks (each URL in each variant) that
+	// have no result yet and whose URL passed the probe.
+	PendingTasks(ctx context.Context, b warm.Batch, variants []string) ([]warm.Task, error)
+	ClaimBatch(ctx context.Context, b warm.Batch, agentID string, tasks int) error
+	// RecordResults writes results, updates the counters, moves the batch to
+	// state, finishes the job when its last task is done, and returns the
+	// job's status afterwards. It is idempotent per job × POP × URL ×
+	// variant.
+	RecordResults(ctx context.Context, b warm.Batch, results []warm.Result, state warm.BatchState) (warm.Status, error)
+}
+
+// Observer hears of every recorded task, for metrics.
+type Observer interface {
+	Observe(r warm.Result)
+}
+
+// Runner fetches the tasks of one batch on an agent, writing results in bulk
+// as they come. It stops early — flushing what it has — when the job ends
+// (stop, timeout), when the agent is told to stand by, or when the batch
+// used up its time budget; the batch is then continued later by whichever
+// agent picks it up, skipping the tasks already recorded.
+type Runner struct {
+	Store   BatchStore
+	Pool    *Pool
+	Cancels *Cancels
+	AgentID string
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Observer, if set, hears of every result this runner records.
+	Observer Observer
+
+	FlushEvery     int           // results per write
+	FlushInterval  time.Duration // longest wait before writing what there is
+	StatusInterval time.Duration // how often a quiet batch re-reads its job's status
+	Budget         time.Duration // after this, no new fetch starts; the batch continues later
+	// RecordTimeout bounds a write of results made after the batch's
+	// context ended (a shutdown): what was fetched is still recorded.
+	RecordTimeout time.Duration
+}
+
+// Run works one batch. drain is closed when the agent must stop taking new
+// work (standing by or shutting down). It returns warm.ErrInterrupted when
+// the batch must be continued later.
+func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan struct{}) error {
+	job, err := r.Store.Job(ctx, jobID)
+	if err != nil || job.Status.Terminal() {
+		return err
+	}
+	b, err := r.Store.Batch(ctx, jobID, seq)
+	if err != nil {
+		return err
+	}
+	if !r.Now().Before(job.TimeoutAt) {
+		return r.endAtDeadline(ctx, jobID)
+	}
+	addrs, tasks, err := r.work(ctx, job, b)
+	if err != nil {
+		return err
+	}
+	if len(tasks) == 0 || len(addrs) == 0 {
+		_, err := r.Store.RecordResults(ctx, b, nil, warm.BatchDone)
+		return err
+	}
+	if err := r.Store.ClaimBatch(ctx, b, r.AgentID, len(tasks)); err != nil {
+		return err
+	}
+
+	// Fetches end at the job's deadline in every process, and at once when
+	// this process stops the job.
+	fetchCtx, release := r.Cancels.Watch(ctx, jobID)
+	defer release()
+	fetchCtx, cancel := context.WithDeadline(fetchCtx, job.TimeoutAt)
+	defer cancel()
+
+	br := r.newBatchRun(ctx, fetchCtx, job, b, tasks)
+	complete, err := br.fetchAll(addrs, drain)
+	switch {
+	case err != nil:
+		return err
+	case br.status.Terminal():
+		return nil
+	case !r.Now().Before(job.TimeoutAt):
+		return r.endAtDeadline(ctx, jobID)
+	case !complete:
+		return warm.ErrInterrupted
+	}
+	return nil
+}
+
+// work is the batch's POP addresses and the tasks it still has to do.
+func (r *Runner) work(ctx context.Context, job *warm.Job, b warm.Batch) ([]string, []warm.Task, error) {
+	pops, err := r.Store.POPs(ctx, job.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var addrs []string
+	for _, p := range pops {
+		if p.Code == b.POP {
+			addrs = p.Addresses
+		}
+	}
+	tasks, err := r.Store.PendingTasks(ctx, b, job.Variants())
+	return addrs, tasks, err
+}
+
+func (r *Runner) endAtDeadline(ctx context.Context, jobID string) error {
+	ended, err := warm.EndAtDeadline(ctx, r.Store, r.Now(), jobID)
+	if ended {
+		r.Cancels.Cancel(jobID)
+	}
+	return err
+}
+
+// batchRun is one run of a batch: the tasks handed to the pool and the
+// results waiting to be written.
+type batchRun struct {
+	r        *Runner
+	ctx      context.Context // the step's: writes use it
+	fetchCtx context.Context // the fetches': ends with the job
+	job      *warm.Job
+	b        warm.Batch
+	tasks    []warm.Task
+
+	out         chan poolDone
+	stopFeeding chan struct{}
+	pending     []warm.Result
+	status      warm.Status // the job's, as last seen
+	lastStatus  time.Time
+}
+
+func (r *Runner) newBatchRun(ctx, fetchCtx context.Context, job *warm.Job, b warm.Batch, tasks []warm.Task) *batchRun {
+	return &batchRun{
+		r: r, ctx: ctx, fetchCtx: fetchCtx, job: job, b: b, tasks: tasks,
+		// Room for every task: a fetcher never blocks handing back a
+		// result, even when this batch gives up early.
+		out:         make(chan poolDone, len(tasks)),
+		stopFeeding: make(chan struct{}),
+		pending:     make([]warm.Result, 0, r.FlushEvery),
+		status:      job.Status,
+		lastStatus:  r.Now(),
+	}
+}
+
+// fetchAll feeds the batch's tasks to the pool and records the results. It
+// reports whether every task got a result.
+func (br *batchRun) fetchAll(addrs []string, drain <-chan struct{}) (bool, error) {
+	fed := make(chan int, 1)
+	go func() { fed <- br.feed(addrs, drain) }()
+
+	ticker := time.NewTicker(br.r.FlushInterval)
+	defer ticker.Stop()
+	received, fedCount := 0, -1
+	for fedCount < 0 || received < fedCount {
+		var err error
+		select {
+		case d := <-br.out:
+			received++
+			err = br.add(d)
+		case n := <-fed:
+			fedCount = n
+		case <-ticker.C:
+			if len(br.pending) > 0 || br.r.Now().Sub(br.lastStatus) >= br.r.StatusInterval {
+				err = br.flush(warm.BatchRunning)
+			}
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	complete := fedCount == len(br.tasks) && br.fetchCtx.Err() == nil
+	final := warm.BatchPending
+	if complete {
+		final = warm.BatchDone
+	}
+	return complete, br.flush(final)
+}
+
+// feed hands the tasks to the pool until they are all handed over, the
+// job ends, the agent drains or the budget runs out; it returns how many
+// it handed over.
+func (br *batchRun) feed(addrs []string, drain <-chan struct{}) int {
+	budget := time.NewTimer(br.r.Budget)
+	defer budget.Stop()
+	for n, t := range br.tasks {
+		req := warm.FetchRequest{URL: t.URL, Addresses: addrs, Headers: variantHeaders(br.job.Headers, t.Variant),
+			Verify: br.job.Verify, POP: br.b.POP, Variant: t.Variant}
+		select {
+		case br.r.Pool.in <- poolWork{ctx: br.fetchCtx, req: req, task: t, out: br.out}:
+		case <-br.fetchCtx.Done():
+			return n
+		case <-br.stopFeeding:
+			return n
+		case <-drain:
+			return n
+		case <-budget.C:
+			return n
+		}
+	}
+	return len(br.tasks)
+}
+
+// add keeps one result for the next write. A fetch aborted because the job
+// ended or the process stops is not a result: the task stays pending.
+func (br *batchRun) add(d poolDone) error {
+	if br.fetchCtx.Err() != nil && !d.res.OK {
+		return nil
+	}
+	d.res.URLIndex, d.res.POP, d.res.Variant = d.task.URLIndex, br.b.POP, d.task.Variant
+	d.res.At = br.r.Now()
+	if br.r.Observer != nil {
+		br.r.Observer.Observe(d.res)
+	}
+	br.pending = append(br.pending, d.res)
+	if len(br.pending) >= br.r.FlushEvery {
+		return br.flush(warm.BatchRunning)
+	}
+	return nil
+}
+
+// flush writes the pending results and learns the job's status; once the
+// job has ended, no more task is fed and the job's fetches here abort.
+func (br *batchRun) flush(state warm.BatchState) error {
+	ctx := br.ctx
+	if ctx.Err() != nil {
+		// The step was cut short (a shutdown): what was fetched is still
+		// worth recording.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), br.r.RecordTimeout)
+		defer cancel()
+	}
+	st, err := br.r.Store.RecordResults(ctx, br.b, br.pending, state)
+	if err != nil {
+		return fmt.Errorf("record results of batch %d of job %s: %w", br.b.Seq, br.b.JobID, err)
+	}
+	br.pending = br.pending[:0]
+	br.lastStatus = br.r.Now()
+	br.status = st
+	if st.Terminal() && br.fetchCtx.Err() == nil {
+		close(br.stopFeeding)
+		br.r.Cancels.Cancel(br.b.JobID)
+	}
+	return nil
+}
+
+// variantHeaders are the job's headers with the variant's Accept-Encoding.
+func variantHeaders(headers []string, variant string) []string {
+	if variant == "" {
+		return headers
+	}
+	out := make([]string, 0, len(headers)+1)
+	for _, h := range headers {
+		if name, _ := warm.ParseHeader(h); !strings.EqualFold(name, "Accept-Encoding") {
+			out = append(out, h)
+		}
+	}
+	return append(out, "Accept-Encoding: "+variant)
+}

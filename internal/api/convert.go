@@ -1,0 +1,88 @@
+package api
+
+import (
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// The domain's values as the API answers them. They are exported so that
+// `prewarm run --output json` prints exactly what the API would.
+
+// Progress is a job's progress as GET /prewarm answers it; now is the
+// answer's timestamp.
+func Progress(p *warm.Progress, now time.Time) ProgressResponse {
+	return ProgressResponse{
+		RequestID:           p.ID,
+		DownloadSize:        p.DownloadSize,
+		TotalSize:           p.TotalSize,
+		PercentageComplete:  p.Percent(),
+		AvailableTaskCount:  p.Available(),
+		InProgressTaskCount: p.Running(),
+		DownloadCount:       p.Done,
+		TotalCount:          p.Total,
+		CreatedAt:           timestamp(p.CreatedAt),
+		LastUpdateTime:      timestamp(p.UpdatedAt),
+		Timestamp:           timestamp(now),
+		Status:              string(p.Status),
+		SuccessCount:        p.OK,
+		FailedCount:         p.Failed,
+		TimeoutAt:           timestamp(p.TimeoutAt),
+		Planned:             p.Planned,
+		Probed:              p.Probed,
+		Invalidated:         p.Invalidated,
+		VerifiedCount:       p.Verified,
+		NotCachedCount:      p.NotCached,
+		Message:             p.Message,
+	}
+}
+
+// Summarize is a job as GET /jobs lists it.
+func Summarize(p *warm.Progress, now time.Time) JobSummary {
+	return JobSummary{ProgressResponse: Progress(p, now), CFDomain: p.CFDomain, TargetType: p.TargetType,
+		URLCount: p.URLCount, POPCount: len(p.Targets)}
+}
+
+// Summary is a job's failure report as GET /summary answers it, with the
+// link to its CSV report (empty where no server serves one).
+func Summary(sum *warm.Summary, report string, now time.Time) SummaryResponse {
+	return SummaryResponse{
+		RequestID:            sum.Job.ID,
+		FailurePOPs:          nonNil(sum.FailurePOPs),
+		FailureURLs:          nonNil(sum.FailureURLs),
+		FailurePOPURLsReport: report,
+		NotCachedURLs:        nonNil(sum.NotCachedURLs),
+		Warnings:             nonNil(sum.Warnings),
+		Timestamp:            timestamp(now),
+		CreatedAt:            timestamp(sum.Job.CreatedAt),
+		LastUpdateTime:       timestamp(sum.Job.UpdatedAt),
+		Status:               string(sum.Job.Status),
+		Message:              sum.Job.Message,
+	}
+}
+
+// POPs are a job's POPs as GET /jobs/{id} lists them.
+func POPs(pops []warm.POPState) []POPJSON {
+	out := make([]POPJSON, 0, len(pops))
+	for _, pop := range pops {
+		out = append(out, POPJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
+			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
+			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError})
+	}
+	return out
+}
+
+// Job is one job in full as GET /jobs/{id} answers it.
+func Job(p *warm.Progress, pops []warm.POPState, report string, now time.Time) JobResponse {
+	return JobResponse{JobSummary: Summarize(p, now), Timeout: p.Timeout.Minutes(), Header: p.Headers,
+		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
+		POPs: POPs(pops), Report: report}
+}
+
+// nonNil keeps an empty list a JSON [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,136 @@
+package node
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"prewarm/internal/agent"
+	"prewarm/internal/warm"
+)
+
+// Config is everything a node is built from. Start from DefaultConfig;
+// Validate says what is wrong, naming the command-line flag that sets it.
+type Config struct {
+	// Database is empty (or "sqlite") for the embedded database in
+	// DataDir, or a postgres:// URL shared with other nodes.
+	Database string
+	DataDir  string
+	// Control runs planning, timeouts and the reaper of dead agents: every
+	// serve (and run) node; a lone agent node does not.
+	Control bool
+	// Agents is how many agents run in this process; AgentName names them
+	// (default: the host name; "-1", "-2"… when there are several).
+	Agents      int
+	AgentName   string
+	Concurrency int // fetches in flight per agent
+
+	MaxURLs int // most URLs a job may hold, expanded or not
+
+	// Reaching and fetching from edges.
+	DNSServer         string // host:port; empty: the system's resolver
+	EdgesFile         string
+	AllowPrivateEdges bool
+	CAFile            string
+	ConnectTimeout    time.Duration
+	TaskTimeout       time.Duration
+	UserAgent         string
+
+	// AgentTimeout: an agent silent this long is dead, its work requeued.
+	AgentTimeout time.Duration
+
+	// CloudFront invalidation (need_invalidate).
+	CloudFrontEndpoint string
+	InvalidationPoll   time.Duration
+
+	Log *slog.Logger
+}
+
+// DefaultConfig is a node on the embedded database with one agent.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:          "prewarm-data",
+		Control:          true,
+		Agents:           1,
+		Concurrency:      agent.DefaultConcurrency,
+		MaxURLs:          warm.DefaultLimits.MaxURLs,
+		ConnectTimeout:   5 * time.Second,
+		TaskTimeout:      10 * time.Minute,
+		UserAgent:        "prewarm",
+		AgentTimeout:     agent.DefaultLiveWindow,
+		InvalidationPoll: 5 * time.Second,
+	}
+}
+
+// withDefaults fills what may be left out without changing behaviour;
+// everything else is checked by Validate as given: callers start from
+// DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	c.DataDir = cmp.Or(c.DataDir, d.DataDir)
+	c.UserAgent = cmp.Or(c.UserAgent, d.UserAgent)
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// engine names the database a URL selects.
+type engine int
+
+const (
+	engineSQLite engine = iota
+	enginePostgres
+)
+
+func parseDatabase(url string) (engine, error) {
+	switch {
+	case url == "" || url == "sqlite":
+		return engineSQLite, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return enginePostgres, nil
+	}
+	return 0, fmt.Errorf("--database %q: use postgres://… or omit it for the embedded database", url)
+}
+
+// Validate checks the configuration once, before anything starts.
+func (c Config) Validate() error {
+	eng, err := parseDatabase(c.Database)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if !c.Control && eng == engineSQLite {
+		errs = append(errs, errors.New("--database postgres://… is required: agents share the serve nodes' PostgreSQL database (the embedded database runs its agents inside serve: see serve --agents)"))
+	}
+	if c.Agents < 0 || c.Agents > 64 {
+		errs = append(errs, fmt.Errorf("--agents %d: use 0..64", c.Agents))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 10000 {
+		errs = append(errs, fmt.Errorf("--concurrency %d: use 1..10000", c.Concurrency))
+	}
+	if c.MaxURLs < 1 {
+		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
+	}
+	if c.ConnectTimeout <= 0 || c.TaskTimeout <= 0 {
+		errs = append(errs, errors.New("--connect-timeout and --task-timeout must be positive"))
+	}
+	if c.AgentTimeout < 3*agent.DefaultHeartbeat {
+		errs = append(errs, fmt.Errorf("--agent-timeout %v: must be at least %v (three heartbeats)", c.AgentTimeout, 3*agent.DefaultHeartbeat))
+	}
+	if c.InvalidationPoll <= 0 {
+		errs = append(errs, fmt.Errorf("--invalidation-poll %v: must be positive", c.InvalidationPoll))
+	}
+	return errors.Join(errs...)
+}
+
+// Describe names the database for logs: "sqlite:DIR" or "postgres".
+func (c Config) Describe() string {
+	if eng, _ := parseDatabase(c.Database); eng == enginePostgres {
+		return "postgres"
+	}
+	return "sqlite:" + cmp.Or(c.DataDir, DefaultConfig().DataDir)
+}

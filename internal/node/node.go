@@ -1,0 +1,214 @@
+// Package node assembles a running prewarm process from a Config: the
+// database picked by its URL (embedded SQLite or a shared PostgreSQL), the
+// store and the queue on it, the service the API and the CLI call, and —
+// as the process's role asks — planning and timeouts, the reaper of dead
+// agents, and in-process agents. serve, agent and run each open one node.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"prewarm/internal/agent"
+	"prewarm/internal/invalidate"
+	"prewarm/internal/metrics"
+	"prewarm/internal/queue"
+	"prewarm/internal/store"
+	"prewarm/internal/store/postgres"
+	"prewarm/internal/store/sqlite"
+	"prewarm/internal/warm"
+)
+
+// Timing of queued steps. A batch starts no fetch after its budget, so one
+// run of a step lasts at most the budget plus the slowest task.
+const (
+	batchBudget   = agent.DefaultBatchBudget
+	planBudget    = 30 * time.Second
+	planChunk     = 2000
+	batchSize     = 250
+	probeParallel = 128
+)
+
+// Node is a running prewarm process minus its HTTP server.
+type Node struct {
+	Store   *store.Store
+	Service *warm.Service
+	// Metrics counts what this process's agents fetch and, on a node
+	// with Control, reads the system's gauges.
+	Metrics *metrics.Metrics
+	Agents  []*agent.Agent
+
+	cfg     Config
+	queue   *queue.Queue
+	closeDB func() error
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open opens the database, brings its schema up to date and starts the
+// node's parts. They run until Close; ctx bounds only the opening.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	edges, err := newEdges(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg}
+	if err := n.openDatabase(ctx); err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	n.stop = stop
+	cancels := agent.NewCancels()
+	limits := warm.DefaultLimits
+	limits.MaxURLs = cfg.MaxURLs
+	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
+		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now}
+	var sys metrics.System
+	if cfg.Control {
+		sys = n.Service
+		if err := n.startControl(runCtx, edges); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
+	n.Metrics = metrics.New(sys, cfg.Log)
+	n.startAgents(runCtx, edges, cancels)
+	return n, nil
+}
+
+// openDatabase opens the store and the queue on the database the config
+// names, and migrates both.
+func (n *Node) openDatabase(ctx context.Context) error {
+	qcfg := queue.Config{
+		Logger:       quiet(n.cfg.Log),
+		PollInterval: 250 * time.Millisecond,
+		StepTimeout:  n.stepTimeout(),
+	}
+	if eng, _ := parseDatabase(n.cfg.Database); eng == enginePostgres {
+		return n.openPostgres(ctx, qcfg)
+	}
+	return n.openSQLite(ctx, qcfg)
+}
+
+// openSQLite opens the embedded database and hands back to the queue what
+// a killed process left running (the directory lock guarantees that
+// process is gone).
+func (n *Node) openSQLite(ctx context.Context, qcfg queue.Config) error {
+	db, err := sqlite.Open(ctx, n.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	q, err := queue.NewSQLite(db.W, qcfg)
+	if err == nil {
+		err = q.Migrate(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return err
+	}
+	st := store.New(db, q, nil)
+	if err := errors.Join(q.RequeueOrphans(ctx), st.ReleaseOrphanBatches(ctx)); err != nil {
+		db.Close()
+		return err
+	}
+	n.Store, n.queue, n.closeDB = st, q, db.Close
+	return nil
+}
+
+// openPostgres connects to the shared database and migrates both schemas
+// under its advisory lock, so nodes starting together do not race.
+func (n *Node) openPostgres(ctx context.Context, qcfg queue.Config) error {
+	db, err := postgres.Open(ctx, n.cfg.Database)
+	if err != nil {
+		return err
+	}
+	q, err := queue.NewPostgres(db.Pool, qcfg)
+	if err == nil {
+		err = db.Migrate(ctx, q.Migrate)
+	}
+	if err != nil {
+		db.Close()
+		return err
+	}
+	n.Store, n.queue, n.closeDB = store.New(db, q, nil), q, db.Close
+	return nil
+}
+
+// startControl starts planning and timeouts, and the reaper.
+func (n *Node) startControl(ctx context.Context, edges *edges) error {
+	log := n.cfg.Log
+	planner := &warm.Planner{
+		Store: n.Store, Resolver: edges.resolver, Prober: edges.client, Expander: expander{edges.client},
+		MaxURLs: n.cfg.MaxURLs, Log: log, Now: time.Now,
+		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, Budget: planBudget,
+		Invalidator: &invalidate.Clearer{
+			NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
+				return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{
+					Endpoint: n.cfg.CloudFrontEndpoint, PollInterval: n.cfg.InvalidationPoll, Log: log})
+			},
+			Purger: &invalidate.Purger{RootCAs: edges.roots, Log: log},
+		},
+	}
+	if err := n.queue.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: n.Service.Timeout}); err != nil {
+		return err
+	}
+	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now}
+	n.wg.Go(func() { reaper.Run(ctx) })
+	return nil
+}
+
+// startAgents starts the configured agents, sharing the fetch client and
+// the registry of running work.
+func (n *Node) startAgents(ctx context.Context, edges *edges, cancels *agent.Cancels) {
+	host, _ := os.Hostname()
+	name := n.cfg.AgentName
+	if name == "" {
+		name = host
+	}
+	for i := range n.cfg.Agents {
+		cfg := agent.Config{
+			ID: uuid.NewString(), Name: name, Host: host, Concurrency: n.cfg.Concurrency,
+			LiveWindow: n.cfg.AgentTimeout, BatchBudget: batchBudget,
+			StepTimeout: n.stepTimeout(),
+		}
+		if n.cfg.Agents > 1 {
+			cfg.Name = fmt.Sprintf("%s-%d", name, i+1)
+		}
+		a := agent.New(cfg, agent.Parts{
+			Store: n.Store, Queue: n.queue, Fetcher: edges.client, Cancels: cancels, Observer: n.Metrics, Log: n.cfg.Log,
+		})
+		n.Agents = append(n.Agents, a)
+		n.wg.Go(func() { _ = a.Run(ctx) })
+	}
+}
+
+// stepTimeout is the longest one run of a queued step may take: its budget
+// plus the slowest task, and a margin to record what it fetched.
+func (n *Node) stepTimeout() time.Duration { return batchBudget + n.cfg.TaskTimeout + 30*time.Second }
+
+// Close stops the agents (they record what they fetched and leave the
+// fleet), planning and timeouts, then closes the database.
+func (n *Node) Close() error {
+	n.stop()
+	n.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := n.queue.Stop(ctx)
+	if cerr := n.closeDB(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Describe names the node's database for logs.
+func (n *Node) Describe() string { return n.cfg.Describe() }
