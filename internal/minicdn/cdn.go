@@ -304,23 +304,35 @@ func portsFree(ip string, ports ...int) bool {
 	return true
 }
 
+// readyCheck is a started cache and the health URLs that prove it ready.
+type readyCheck struct {
+	proc *process
+	urls []string
+}
+
 // startCaches starts nginx and the varnishds and waits for all to answer.
 // On failure everything it started is stopped again.
 func (c *CDN) startCaches(ctx context.Context) (err error) {
-	var procs []*process
-	defer func() {
-		if err != nil {
-			for _, p := range procs {
-				_ = p.stop(5 * time.Second)
-			}
-		}
-	}()
-	type check struct {
-		proc *process
-		urls []string
+	checks, err := c.spawnCaches()
+	if err == nil {
+		err = c.waitCaches(ctx, checks)
 	}
-	var checks []check
+	if err != nil {
+		for _, ck := range checks {
+			_ = ck.proc.stop(5 * time.Second)
+		}
+		return err
+	}
+	for _, ck := range checks {
+		c.procs = append(c.procs, ck.proc)
+	}
+	return nil
+}
 
+// spawnCaches starts one nginx for every nginx POP and a varnishd per
+// varnish POP; it returns what it started even on failure.
+func (c *CDN) spawnCaches() ([]readyCheck, error) {
+	var checks []readyCheck
 	var nginxPOPs []*POP
 	for _, p := range c.POPs {
 		if p.live() && p.Kind == Nginx {
@@ -330,10 +342,9 @@ func (c *CDN) startCaches(ctx context.Context) (err error) {
 	if len(nginxPOPs) > 0 {
 		proc, err := c.startNginx(nginxPOPs)
 		if err != nil {
-			return err
+			return checks, err
 		}
-		procs = append(procs, proc)
-		ck := check{proc: proc}
+		ck := readyCheck{proc: proc}
 		for _, p := range nginxPOPs {
 			ck.urls = append(ck.urls,
 				fmt.Sprintf("http://%s:%d%s", p.IP, c.HTTPPort, healthPath),
@@ -347,12 +358,15 @@ func (c *CDN) startCaches(ctx context.Context) (err error) {
 		}
 		proc, err := c.startVarnish(p)
 		if err != nil {
-			return err
+			return checks, err
 		}
-		procs = append(procs, proc)
-		checks = append(checks, check{proc: proc, urls: []string{fmt.Sprintf("http://%s:%d%s", p.IP, c.HTTPPort, healthPath)}})
+		checks = append(checks, readyCheck{proc: proc, urls: []string{fmt.Sprintf("http://%s:%d%s", p.IP, c.HTTPPort, healthPath)}})
 	}
+	return checks, nil
+}
 
+// waitCaches waits until every started cache answers its health URLs.
+func (c *CDN) waitCaches(ctx context.Context, checks []readyCheck) error {
 	// Readiness: each POP answers its own health path (never forwarded,
 	// so the origin's counters stay at zero). https is checked with
 	// verification on, which also proves the certificate setup.
@@ -382,11 +396,7 @@ func (c *CDN) startCaches(ctx context.Context) (err error) {
 			first = err
 		}
 	}
-	if first != nil {
-		return first
-	}
-	c.procs = procs
-	return nil
+	return first
 }
 
 // waitReady polls urls until each has answered 204. A watcher fails it as

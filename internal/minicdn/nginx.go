@@ -11,92 +11,105 @@ import (
 // readiness polling does not show up in the origin's counters.
 const healthPath = "/__minicdn/health"
 
+// confWriter writes nginx configuration lines.
+type confWriter struct{ b strings.Builder }
+
+func (w *confWriter) p(format string, args ...any) { fmt.Fprintf(&w.b, format+"\n", args...) }
+
 // nginxConf renders the single nginx.conf serving every live nginx POP of c.
 func (c *CDN) nginxConf(pops []*POP) string {
-	var b strings.Builder
+	var w confWriter
 	d := c.Dir
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-
 	if os.Geteuid() == 0 {
 		// Workers default to "nobody", which cannot write the root-owned
 		// 0700 temp dir holding the caches.
-		p("user root;")
+		w.p("user root;")
 	}
-	p("worker_processes 2;")
-	p("pid %s;", filepath.Join(d, "nginx.pid"))
-	p("error_log %s warn;", filepath.Join(d, "error.log"))
-	p("events { worker_connections 4096; }")
-	p("http {")
-	p("    access_log off;")
-	p("    default_type application/octet-stream;")
+	w.p("worker_processes 2;")
+	w.p("pid %s;", filepath.Join(d, "nginx.pid"))
+	w.p("error_log %s warn;", filepath.Join(d, "error.log"))
+	w.p("events { worker_connections 4096; }")
+	w.p("http {")
+	c.nginxHTTP(&w)
+	for _, pop := range pops {
+		zone := "pop" + pop.index
+		w.p("    proxy_cache_path %s levels=1:2 keys_zone=%s:10m max_size=4g inactive=1d use_temp_path=off;",
+			filepath.Join(d, "cache", zone), zone)
+	}
+	for _, pop := range pops {
+		c.nginxServer(&w, pop)
+	}
+	w.p("}")
+	return w.b.String()
+}
+
+// nginxHTTP writes the settings every POP shares: private temp paths,
+// connection reuse, the origin upstream and CloudFront's X-Cache values.
+func (c *CDN) nginxHTTP(w *confWriter) {
+	w.p("    access_log off;")
+	w.p("    default_type application/octet-stream;")
 	// Every temp path is private: the compiled-in defaults under
 	// /var/lib/nginx would be shared by parallel CDNs and need the package's
 	// directories to exist.
 	for _, t := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
-		p("    %s_temp_path %s;", t, filepath.Join(d, "tmp", t))
+		w.p("    %s_temp_path %s;", t, filepath.Join(c.Dir, "tmp", t))
 	}
-	p("    sendfile on;")
-	p("    tcp_nopush on;")
-	p("    keepalive_timeout 65s;")
+	w.p("    sendfile on;")
+	w.p("    tcp_nopush on;")
+	w.p("    keepalive_timeout 65s;")
 	// Benchmarks push many requests down one viewer connection.
-	p("    keepalive_requests 100000;")
-	p("    ssl_session_cache shared:minicdn_ssl:10m;")
-	p("    ssl_session_timeout 10m;")
-	p("    upstream minicdn_origin {")
-	p("        server %s;", c.Origin.Addr)
-	p("        keepalive 64;")
-	p("    }")
+	w.p("    keepalive_requests 100000;")
+	w.p("    ssl_session_cache shared:minicdn_ssl:10m;")
+	w.p("    ssl_session_timeout 10m;")
+	w.p("    upstream minicdn_origin {")
+	w.p("        server %s;", c.Origin.Addr)
+	w.p("        keepalive 64;")
+	w.p("    }")
 	// CloudFront's X-Cache vocabulary from nginx's cache status. The key
 	// includes $status because CloudFront labels error responses "Error"
 	// whether or not they came from cache. Regexes are tried in order.
-	p(`    map "$upstream_cache_status:$status" $minicdn_cf_x_cache {`)
-	p(`        ~^[^:]*:[45]              "Error from cloudfront";`)
-	p(`        ~^(HIT|STALE|UPDATING):   "Hit from cloudfront";`)
-	p(`        ~^REVALIDATED:            "RefreshHit from cloudfront";`)
-	p(`        default                   "Miss from cloudfront";`)
-	p("    }")
-	for _, pop := range pops {
-		zone := "pop" + pop.index
-		p("    proxy_cache_path %s levels=1:2 keys_zone=%s:10m max_size=4g inactive=1d use_temp_path=off;",
-			filepath.Join(d, "cache", zone), zone)
+	w.p(`    map "$upstream_cache_status:$status" $minicdn_cf_x_cache {`)
+	w.p(`        ~^[^:]*:[45]              "Error from cloudfront";`)
+	w.p(`        ~^(HIT|STALE|UPDATING):   "Hit from cloudfront";`)
+	w.p(`        ~^REVALIDATED:            "RefreshHit from cloudfront";`)
+	w.p(`        default                   "Miss from cloudfront";`)
+	w.p("    }")
+}
+
+// nginxServer writes one POP's server block.
+func (c *CDN) nginxServer(w *confWriter, pop *POP) {
+	w.p("    # POP %s", pop.Code)
+	w.p("    server {")
+	w.p("        listen %s:%d;", pop.IP, c.HTTPPort)
+	w.p("        listen %s:%d ssl http2;", pop.IP, c.HTTPSPort)
+	w.p("        server_name _;")
+	w.p("        ssl_certificate %s;", c.certs.certFile)
+	w.p("        ssl_certificate_key %s;", c.certs.keyFile)
+	w.p("        location = %s { return 204; }", healthPath)
+	w.p("        location / {")
+	w.p("            proxy_pass http://minicdn_origin;")
+	w.p("            proxy_http_version 1.1;")
+	w.p(`            proxy_set_header Connection "";`)
+	w.p("            proxy_set_header Host $host;")
+	w.p("            proxy_buffering on;")
+	w.p("            proxy_cache pop%s;", pop.index)
+	w.p("            proxy_cache_key $scheme$host$request_uri;")
+	// Only used when the origin sends no caching headers; origin
+	// Cache-Control (no-store, private, max-age) and Set-Cookie win.
+	w.p("            proxy_cache_valid 200 206 301 302 10m;")
+	w.p("            proxy_cache_lock on;")
+	if pop.Spec.CloudFront {
+		// No X-Cache-Status here: a real CloudFront edge does not send
+		// it, and code under test must not pass by reading it.
+		w.p("            add_header X-Cache $minicdn_cf_x_cache always;")
+		w.p(`            add_header x-amz-cf-pop "%s" always;`, pop.claimedPOP())
+		w.p("            add_header X-Amz-Cf-Id $request_id always;")
+		w.p(`            add_header Via "1.1 %s.cloudfront.net (CloudFront)" always;`, pop.viaID())
+	} else {
+		w.p("            add_header X-Cache-Status $upstream_cache_status always;")
 	}
-	for _, pop := range pops {
-		zone := "pop" + pop.index
-		p("    # POP %s", pop.Code)
-		p("    server {")
-		p("        listen %s:%d;", pop.IP, c.HTTPPort)
-		p("        listen %s:%d ssl http2;", pop.IP, c.HTTPSPort)
-		p("        server_name _;")
-		p("        ssl_certificate %s;", c.certs.certFile)
-		p("        ssl_certificate_key %s;", c.certs.keyFile)
-		p("        location = %s { return 204; }", healthPath)
-		p("        location / {")
-		p("            proxy_pass http://minicdn_origin;")
-		p("            proxy_http_version 1.1;")
-		p(`            proxy_set_header Connection "";`)
-		p("            proxy_set_header Host $host;")
-		p("            proxy_buffering on;")
-		p("            proxy_cache %s;", zone)
-		p("            proxy_cache_key $scheme$host$request_uri;")
-		// Only used when the origin sends no caching headers; origin
-		// Cache-Control (no-store, private, max-age) and Set-Cookie win.
-		p("            proxy_cache_valid 200 206 301 302 10m;")
-		p("            proxy_cache_lock on;")
-		if pop.Spec.CloudFront {
-			// No X-Cache-Status here: a real CloudFront edge does not send
-			// it, and code under test must not pass by reading it.
-			p("            add_header X-Cache $minicdn_cf_x_cache always;")
-			p(`            add_header x-amz-cf-pop "%s" always;`, pop.claimedPOP())
-			p("            add_header X-Amz-Cf-Id $request_id always;")
-			p(`            add_header Via "1.1 %s.cloudfront.net (CloudFront)" always;`, pop.viaID())
-		} else {
-			p("            add_header X-Cache-Status $upstream_cache_status always;")
-		}
-		p("        }")
-		p("    }")
-	}
-	p("}")
-	return b.String()
+	w.p("        }")
+	w.p("    }")
 }
 
 // startNginx writes the config and starts one nginx master in the

@@ -325,32 +325,65 @@ func serveDefault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if b.slow {
-		delay := time.Second
-		if d := q.Get("delay"); d != "" {
-			if delay, err = time.ParseDuration(d); err != nil {
-				http.Error(w, fmt.Sprintf("bad delay: %v", err), http.StatusBadRequest)
-				return
-			}
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			// The cache or viewer gave up; answering would only be
-			// discarded, so return without writing.
-			t.Stop()
-			return
-		}
+	if b.slow && !waitDelay(w, r, q.Get("delay")) {
+		return
 	}
 	size, err := parseSize(q.Get("size"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-
+	variant, enc := setVariantHeaders(w.Header(), r, b)
+	if b.status != http.StatusOK {
+		serveStatus(w, r, b.status)
+		return
+	}
 	h := w.Header()
-	variant, enc := "", ""
+	hsh := fnv.New64a()
+	_, _ = io.WriteString(hsh, r.URL.Path+"|"+variant)
+	seed := hsh.Sum64()
+	etag := fmt.Sprintf(`"%x-%x"`, seed, size)
+	h.Set("ETag", etag)
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Accept-Ranges", "bytes")
+
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == etag || inm == "*") {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if enc == "gzip" {
+		serveGzip(w, r, seed, size)
+		return
+	}
+	serveRange(w, r, seed, size)
+}
+
+// waitDelay waits the ?delay= of a slow object (1 s by default) and
+// reports whether to answer: not when the delay is malformed or the
+// cache or viewer gave up (an answer would only be discarded).
+func waitDelay(w http.ResponseWriter, r *http.Request, d string) bool {
+	delay := time.Second
+	if d != "" {
+		var err error
+		if delay, err = time.ParseDuration(d); err != nil {
+			http.Error(w, fmt.Sprintf("bad delay: %v", err), http.StatusBadRequest)
+			return false
+		}
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// setVariantHeaders sets the headers the behaviour asks for (Vary and its
+// variant, cookies, caching) and returns the variant's key and the content
+// coding chosen.
+func setVariantHeaders(h http.Header, r *http.Request, b behaviour) (variant, enc string) {
 	if b.varyEncoding {
 		enc = pickEncoding(r.Header.Get("Accept-Encoding"))
 		h.Add("Vary", "Accept-Encoding")
@@ -370,29 +403,12 @@ func serveDefault(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Cache-Control", b.cacheControl)
 	h.Set("Last-Modified", lastModified.Format(http.TimeFormat))
+	return variant, enc
+}
 
-	if b.status != http.StatusOK {
-		serveStatus(w, r, b.status)
-		return
-	}
-
-	hsh := fnv.New64a()
-	_, _ = io.WriteString(hsh, r.URL.Path+"|"+variant)
-	seed := hsh.Sum64()
-	etag := fmt.Sprintf(`"%x-%x"`, seed, size)
-	h.Set("ETag", etag)
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Accept-Ranges", "bytes")
-
-	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == etag || inm == "*") {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-
-	if enc == "gzip" {
-		serveGzip(w, r, seed, size)
-		return
-	}
+// serveRange sends the identity body, or the part a Range asks for.
+func serveRange(w http.ResponseWriter, r *http.Request, seed uint64, size int64) {
+	h := w.Header()
 	start, length, status := int64(0), size, http.StatusOK
 	if rg := r.Header.Get("Range"); rg != "" && r.Method == http.MethodGet {
 		s, l, ok, satisfiable := parseRange(rg, size)

@@ -122,91 +122,114 @@ func resultArgs(args []any, r *warm.Result) []any {
 		r.TTFB.Microseconds(), r.Duration.Microseconds(), r.Attempts, r.Error, micros(r.At), r.Verified, r.Reason, r.Warning)
 }
 
+// counts are what new results add to a job's or a POP's counters.
+type counts struct {
+	done, ok, failed, bytes, attempted, verified, notCached int64
+	reached                                                 bool
+	lastError                                               string
+}
+
+// inserted is one newly recorded result, as RETURNING gives it back.
+type inserted struct {
+	pop, reason, errText string
+	ok, verified         bool
+	bytes                int64
+	code, attempts       int
+}
+
+func (c *counts) add(r inserted) {
+	c.done++
+	c.bytes += r.bytes
+	if r.ok {
+		c.ok++
+	} else {
+		c.failed++
+	}
+	c.reached = c.reached || r.code != 0
+	if r.attempts > 0 {
+		c.attempted++
+	}
+	if r.ok && r.verified {
+		c.verified++
+	}
+	if r.ok && r.reason != "" {
+		c.notCached++
+	}
+	if !r.ok && r.errText != "" {
+		c.lastError = r.errText
+	}
+}
+
 // insertResults writes results, skipping any already recorded, and adds what
 // was new to the job's and POPs' counters. It returns how many were new.
 func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results []warm.Result) (int, error) {
-	type popDelta struct {
-		done, ok, failed, bytes, attempted, verified, notCached int64
-		reached                                                 bool
-		lastError                                               string
-	}
-	var job popDelta
-	pops := map[string]*popDelta{}
+	var job counts
+	pops := map[string]*counts{}
 	per := s.chunkRows(resultWidth)
 	args := make([]any, 0, resultWidth*per+1)
 	from := 0
 	for _, size := range chunks(len(results), per) {
 		part := results[from : from+size]
 		from += size
-		args = append(args[:0], jobID)
-		var rows []byte
-		for i := range part {
-			if i > 0 {
-				rows = append(rows, ',')
-			}
-			rows = append(rows, "($1"...)
-			for c := range resultWidth {
-				rows = fmt.Appendf(rows, ",$%d", 2+i*resultWidth+c)
-			}
-			rows = append(rows, ')')
-			args = resultArgs(args, &part[i])
-		}
-		q, err := tx.Query(ctx, `INSERT INTO results (`+resultColumns+`) VALUES `+string(rows)+`
-			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts, verified, reason, error`, args...)
-		if err != nil {
-			return 0, fmt.Errorf("insert results: %w", err)
-		}
-		for q.Next() {
-			var pop, reason, errText string
-			var ok, verified bool
-			var bytes int64
-			var code, attempts int
-			if err := q.Scan(&pop, &ok, &bytes, &code, &attempts, &verified, &reason, &errText); err != nil {
-				q.Close()
-				return 0, err
-			}
-			d := pops[pop]
+		err := s.insertResultRows(ctx, tx, jobID, part, args, func(r inserted) {
+			d := pops[r.pop]
 			if d == nil {
-				d = &popDelta{}
-				pops[pop] = d
+				d = &counts{}
+				pops[r.pop] = d
 			}
-			for _, x := range []*popDelta{d, &job} {
-				x.done++
-				x.bytes += bytes
-				if ok {
-					x.ok++
-				} else {
-					x.failed++
-				}
-				x.reached = x.reached || code != 0
-				if attempts > 0 {
-					x.attempted++
-				}
-				if ok && verified {
-					x.verified++
-				}
-				if ok && reason != "" {
-					x.notCached++
-				}
-				if !ok && errText != "" {
-					x.lastError = errText
-				}
-			}
-		}
-		q.Close()
-		if err := q.Err(); err != nil {
+			d.add(r)
+			job.add(r)
+		})
+		if err != nil {
 			return 0, err
 		}
 	}
 	if job.done == 0 {
 		return 0, nil
 	}
+	return int(job.done), s.addCounts(ctx, tx, jobID, &job, pops)
+}
+
+// insertResultRows inserts one statement's worth of results and hands each
+// row that was new to fn.
+func (s *Store) insertResultRows(ctx context.Context, tx Tx, jobID string, part []warm.Result, args []any, fn func(inserted)) error {
+	args = append(args[:0], jobID)
+	var rows []byte
+	for i := range part {
+		if i > 0 {
+			rows = append(rows, ',')
+		}
+		rows = append(rows, "($1"...)
+		for c := range resultWidth {
+			rows = fmt.Appendf(rows, ",$%d", 2+i*resultWidth+c)
+		}
+		rows = append(rows, ')')
+		args = resultArgs(args, &part[i])
+	}
+	q, err := tx.Query(ctx, `INSERT INTO results (`+resultColumns+`) VALUES `+string(rows)+`
+		ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts, verified, reason, error`, args...)
+	if err != nil {
+		return fmt.Errorf("insert results: %w", err)
+	}
+	defer q.Close()
+	for q.Next() {
+		var r inserted
+		if err := q.Scan(&r.pop, &r.ok, &r.bytes, &r.code, &r.attempts, &r.verified, &r.reason, &r.errText); err != nil {
+			return err
+		}
+		fn(r)
+	}
+	return q.Err()
+}
+
+// addCounts adds new results to the job's and its POPs' counters.
+func (s *Store) addCounts(ctx context.Context, tx Tx, jobID string, job *counts, pops map[string]*counts) error {
 	_, err := tx.Exec(ctx, `UPDATE jobs SET done_count = done_count + $2, ok_count = ok_count + $3,
 		failed_count = failed_count + $4, download_size = download_size + $5, updated_at = $6,
 		verified_count = verified_count + $7, not_cached_count = not_cached_count + $8 WHERE id = $1`,
 		jobID, job.done, job.ok, job.failed, job.bytes, micros(s.now()), job.verified, job.notCached)
 	if err != nil {
-		return 0, fmt.Errorf("job counters: %w", err)
+		return fmt.Errorf("job counters: %w", err)
 	}
 	for code, d := range pops {
 		_, err := tx.Exec(ctx, `UPDATE job_pops SET done = done + $3, ok = ok + $4, failed = failed + $5,
@@ -215,8 +238,8 @@ func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results 
 			WHERE job_id = $1 AND code = $2`,
 			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached, d.verified, d.notCached, d.lastError)
 		if err != nil {
-			return 0, fmt.Errorf("pop counters: %w", err)
+			return fmt.Errorf("pop counters: %w", err)
 		}
 	}
-	return int(job.done), nil
+	return nil
 }

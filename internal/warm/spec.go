@@ -66,13 +66,42 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	cf := strings.TrimSpace(spec.CFDomain)
+	now = now.UTC()
+	job := &Job{ID: id, Status: StatusCreated, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
+		URLCount: len(urls), CreatedAt: now, UpdatedAt: now}
+	for _, step := range []func() error{
+		func() (err error) { job.CFDomain, err = cleanCFDomain(spec.CFDomain); return },
+		func() (err error) { job.TargetType, job.Targets, err = selectTargets(spec, sel, lim); return },
+		func() (err error) { job.Timeout, err = jobTimeout(spec.TimeoutMinutes); return },
+		func() (err error) { job.Headers, err = cleanHeaders(spec.Headers); return },
+		func() error { return checkInstanceCount(spec.InstanceCount) },
+		func() (err error) { job.Encodings, err = cleanEncodings(spec.Encodings); return },
+		func() (err error) { job.Expand, err = cleanExpand(spec.Expand); return },
+		func() (err error) { job.DistributionID, err = cleanDistributionID(spec.DistributionID); return },
+	} {
+		if err := step(); err != nil {
+			return nil, nil, err
+		}
+	}
+	job.TimeoutAt = now.Add(job.Timeout)
+	return job, urls, nil
+}
+
+// cleanCFDomain checks the domain that chooses the POPs' addresses.
+func cleanCFDomain(raw string) (string, error) {
+	cf := strings.TrimSpace(raw)
 	if cf == "" {
-		return nil, nil, Invalid("cf_domain", "is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)")
+		return "", Invalid("cf_domain", "is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)")
 	}
 	if !validHostName(cf) {
-		return nil, nil, Invalid("cf_domain", "%q is not a host name", cf)
+		return "", Invalid("cf_domain", "%q is not a host name", cf)
 	}
+	return strings.ToLower(strings.TrimSuffix(cf, ".")), nil
+}
+
+// selectTargets picks the job's POPs from its target type and the matching
+// list.
+func selectTargets(spec JobSpec, sel Selector, lim Limits) (string, []Target, error) {
 	targetType := strings.ToLower(strings.TrimSpace(spec.TargetType))
 	var keys []string
 	switch targetType {
@@ -83,65 +112,35 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 	case targetTypeRegion:
 		keys = spec.Regions
 	default:
-		return nil, nil, Invalid("target_type", "%q is not one of pop, country, region", spec.TargetType)
+		return "", nil, Invalid("target_type", "%q is not one of pop, country, region", spec.TargetType)
 	}
 	targets, err := sel.Select(targetType, keys)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	if len(targets) == 0 {
-		return nil, nil, Invalid(listField(targetType), "selects no POP")
+		return "", nil, Invalid(listField(targetType), "selects no POP")
 	}
 	if len(targets) > lim.MaxTargets {
-		return nil, nil, &InputError{Field: listField(targetType), TooLarge: true,
+		return "", nil, &InputError{Field: listField(targetType), TooLarge: true,
 			Msg: fmt.Sprintf("selects %d POPs; the limit is %d", len(targets), lim.MaxTargets)}
 	}
-	timeout, err := jobTimeout(spec.TimeoutMinutes)
-	if err != nil {
-		return nil, nil, err
+	return targetType, targets, nil
+}
+
+func checkInstanceCount(n *int) error {
+	if n == nil {
+		return nil
 	}
-	headers, err := cleanHeaders(spec.Headers)
-	if err != nil {
-		return nil, nil, err
-	}
-	if spec.InstanceCount != nil {
-		if err := CheckCapacity("instance_count", *spec.InstanceCount); err != nil {
-			return nil, nil, err
-		}
-	}
-	encodings, err := cleanEncodings(spec.Encodings)
-	if err != nil {
-		return nil, nil, err
-	}
-	expand, err := cleanExpand(spec.Expand)
-	if err != nil {
-		return nil, nil, err
-	}
-	verify := spec.Verify == nil || *spec.Verify
-	dist := strings.TrimSpace(spec.DistributionID)
+	return CheckCapacity("instance_count", *n)
+}
+
+func cleanDistributionID(raw string) (string, error) {
+	dist := strings.TrimSpace(raw)
 	if dist != "" && !validDistributionID(dist) {
-		return nil, nil, Invalid("distribution_id", "%q is not a CloudFront distribution id (such as E2QWRUHAPOMQZL)", dist)
+		return "", Invalid("distribution_id", "%q is not a CloudFront distribution id (such as E2QWRUHAPOMQZL)", dist)
 	}
-	now = now.UTC()
-	job := &Job{
-		ID:             id,
-		Status:         StatusCreated,
-		CFDomain:       strings.ToLower(strings.TrimSuffix(cf, ".")),
-		TargetType:     targetType,
-		Targets:        targets,
-		Headers:        headers,
-		Timeout:        timeout,
-		NeedInvalidate: spec.NeedInvalidate,
-		DistributionID: dist,
-		Verify:         verify,
-		Encodings:      encodings,
-		Expand:         expand,
-		URLCount:       len(urls),
-		CreatedAt:      now,
-		UpdatedAt:      now,
-		TimeoutAt:      now.Add(timeout),
-	}
-	return job, urls, nil
+	return dist, nil
 }
 
 // cleanEncodings checks the Accept-Encoding values to warm, one variant
