@@ -54,6 +54,14 @@ type POPSpec struct {
 	// Unresolvable POPs get NXDOMAIN from the DNS server. Unless also Dead,
 	// the cache itself still runs and can be reached by IP.
 	Unresolvable bool
+	// Parent (nginx only) is the code of another nginx POP this one fills
+	// from, over http, instead of the origin: a two-tier fleet (an edge
+	// below a regional cache or shield).
+	Parent string
+	// NoCacheLock (nginx only) turns request collapsing off: concurrent
+	// misses of one object all go upstream, as on caches that do not
+	// collapse.
+	NoCacheLock bool
 }
 
 // Options configures Start.
@@ -62,6 +70,9 @@ type Options struct {
 	// Dist is the CloudFront distribution label, default "dtest": POP P is
 	// then reached at dtest.<p>.cloudfront.net.
 	Dist string
+	// AccessLogs makes every nginx POP log the requests it receives, for
+	// CDN.Received (off by default: the benchmark measures without them).
+	AccessLogs bool
 }
 
 // CDN is a running mini CDN. Fields are read-only after Start.
@@ -96,6 +107,7 @@ type CDN struct {
 	spawner    *spawner
 	procs      []*process
 	transports sync.Map // POP IP → *http.Transport, for ViewerDo
+	accessLogs bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,7 +124,8 @@ type POP struct {
 	DNSName string
 	Spec    POPSpec
 
-	index string // decimal position, names the cache zone and work dirs
+	index  string // decimal position, names the cache zone and work dirs
+	parent *POP
 }
 
 func (p *POP) claimedPOP() string {
@@ -185,6 +198,7 @@ func Start(ctx context.Context, opts Options) (_ *CDN, err error) {
 		CustomDomain: "cdn.example.test",
 		Dir:          dir,
 		spawner:      newSpawner(),
+		accessLogs:   opts.AccessLogs,
 	}
 	defer func() {
 		if err != nil {
@@ -252,6 +266,8 @@ func buildPOPs(dist string, specs []POPSpec) ([]*POP, error) {
 			return nil, fmt.Errorf("minicdn: POP %s: ServedBy needs CloudFront (it sets x-amz-cf-pop)", s.Code)
 		case s.ServedBy != "" && !labelRE.MatchString(s.ServedBy):
 			return nil, fmt.Errorf("minicdn: POP %s: bad ServedBy %q", s.Code, s.ServedBy)
+		case (s.Parent != "" || s.NoCacheLock) && s.Kind != Nginx:
+			return nil, fmt.Errorf("minicdn: POP %s: Parent and NoCacheLock need kind nginx", s.Code)
 		}
 		seen[strings.ToLower(s.Code)] = true
 		pops = append(pops, &POP{
@@ -262,7 +278,36 @@ func buildPOPs(dist string, specs []POPSpec) ([]*POP, error) {
 			index:   strconv.Itoa(i),
 		})
 	}
-	return pops, nil
+	return pops, linkParents(pops)
+}
+
+// linkParents points each POP with a Parent at it: a live nginx POP of the
+// same CDN, never itself or one of its own children.
+func linkParents(pops []*POP) error {
+	byCode := map[string]*POP{}
+	for _, p := range pops {
+		byCode[strings.ToLower(p.Code)] = p
+	}
+	for _, p := range pops {
+		if p.Spec.Parent == "" {
+			continue
+		}
+		parent := byCode[strings.ToLower(p.Spec.Parent)]
+		if parent == nil || parent.Kind != Nginx || parent.Spec.Dead {
+			return fmt.Errorf("minicdn: POP %s: parent %q is not a live nginx POP of this CDN", p.Code, p.Spec.Parent)
+		}
+		p.parent = parent
+	}
+	for _, p := range pops {
+		seen := map[*POP]bool{}
+		for q := p; q != nil; q = q.parent {
+			if seen[q] {
+				return fmt.Errorf("minicdn: POP %s: its parents form a loop", p.Code)
+			}
+			seen[q] = true
+		}
+	}
+	return nil
 }
 
 // allocate picks a random 127.A.B.0/24 for the POPs and random shared ports,

@@ -66,8 +66,15 @@
 //     Leading path segments change that and may be stacked: /status/<code>,
 //     /nostore/, /private/, /cookie/, /vary-encoding/ (really gzipped for
 //     gzip viewers, labelled-only for br), /vary-lang/, /slow/ (?delay=). Origin.Handle adds routes. Requests are counted on
-//     arrival by path+query. POPs answer their own readiness path
-//     /__minicdn/health, so the counters start at zero.
+//     arrival by path+query, their arrival times kept (Arrivals), and the
+//     most answered at once recorded (PeakInFlight). Throttle makes it
+//     answer 429 with a Retry-After for a while. POPs answer their own
+//     readiness path /__minicdn/health, so the counters start at zero.
+//   - Tiers. An nginx POP with a Parent fills from that POP (in the
+//     viewer's scheme, so both cache under one key) instead of the origin,
+//     hiding the parent's cache headers; NoCacheLock turns request
+//     collapsing off, so concurrent misses all go upstream. With
+//     Options.AccessLogs, nginx POPs log what they receive (Received).
 //
 // # Use
 //

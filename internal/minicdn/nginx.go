@@ -1,6 +1,7 @@
 package minicdn
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,6 +40,19 @@ func (c *CDN) nginxConf(pops []*POP) string {
 	for _, pop := range pops {
 		c.nginxServer(&w, pop)
 	}
+	for _, pop := range pops {
+		if pop.parent == nil {
+			continue
+		}
+		// One upstream per scheme: a child asks its parent in the scheme
+		// the viewer used, so both cache the object under the same key.
+		for i, scheme := range []string{"http", "https"} {
+			w.p("    upstream minicdn_parent%s_%s {", pop.index, scheme)
+			w.p("        server %s:%d;", pop.parent.IP, []int{c.HTTPPort, c.HTTPSPort}[i])
+			w.p("        keepalive 64;")
+			w.p("    }")
+		}
+	}
 	w.p("}")
 	return w.b.String()
 }
@@ -46,6 +60,9 @@ func (c *CDN) nginxConf(pops []*POP) string {
 // nginxHTTP writes the settings every POP shares: private temp paths,
 // connection reuse, the origin upstream and CloudFront's X-Cache values.
 func (c *CDN) nginxHTTP(w *confWriter) {
+	if c.accessLogs {
+		w.p("    log_format minicdn '$msec $request_method $scheme://$host$request_uri $status $upstream_cache_status';")
+	}
 	w.p("    access_log off;")
 	w.p("    default_type application/octet-stream;")
 	// Every temp path is private: the compiled-in defaults under
@@ -85,9 +102,23 @@ func (c *CDN) nginxServer(w *confWriter, pop *POP) {
 	w.p("        server_name _;")
 	w.p("        ssl_certificate %s;", c.certs.certFile)
 	w.p("        ssl_certificate_key %s;", c.certs.keyFile)
-	w.p("        location = %s { return 204; }", healthPath)
+	w.p("        location = %s { access_log off; return 204; }", healthPath)
 	w.p("        location / {")
-	w.p("            proxy_pass http://minicdn_origin;")
+	if c.accessLogs {
+		w.p("            access_log %s minicdn;", pop.accessLog(c.Dir))
+	}
+	if pop.parent != nil {
+		w.p("            set $minicdn_up minicdn_parent%s_$scheme;", pop.index)
+		w.p("            proxy_pass $scheme://$minicdn_up;")
+		w.p("            proxy_ssl_server_name on;")
+		w.p("            proxy_ssl_name $host;")
+		// The parent's own cache headers are not the viewer's business.
+		for _, h := range []string{"X-Cache-Status", "X-Cache", "x-amz-cf-pop", "X-Amz-Cf-Id", "Via"} {
+			w.p("            proxy_hide_header %s;", h)
+		}
+	} else {
+		w.p("            proxy_pass http://minicdn_origin;")
+	}
 	w.p("            proxy_http_version 1.1;")
 	w.p(`            proxy_set_header Connection "";`)
 	w.p("            proxy_set_header Host $host;")
@@ -97,7 +128,9 @@ func (c *CDN) nginxServer(w *confWriter, pop *POP) {
 	// Only used when the origin sends no caching headers; origin
 	// Cache-Control (no-store, private, max-age) and Set-Cookie win.
 	w.p("            proxy_cache_valid 200 206 301 302 10m;")
-	w.p("            proxy_cache_lock on;")
+	if !pop.Spec.NoCacheLock {
+		w.p("            proxy_cache_lock on;")
+	}
 	if pop.Spec.CloudFront {
 		// No X-Cache-Status here: a real CloudFront edge does not send
 		// it, and code under test must not pass by reading it.
@@ -139,4 +172,27 @@ func (c *CDN) startNginx(pops []*POP) (*process, error) {
 	}
 	proc.logPath = filepath.Join(c.Dir, "error.log")
 	return proc, nil
+}
+
+// accessLog is the file an nginx POP logs its requests to (with
+// Options.AccessLogs).
+func (p *POP) accessLog(dir string) string {
+	return filepath.Join(dir, "access-"+p.index+".log")
+}
+
+// Received is how many requests the POP has logged (Options.AccessLogs,
+// nginx POPs only), its health checks apart. nginx writes a line as each
+// request ends.
+func (c *CDN) Received(pop *POP) (int, error) {
+	if !c.accessLogs || pop.Kind != Nginx {
+		return 0, fmt.Errorf("minicdn: POP %s keeps no access log (Options.AccessLogs, nginx only)", pop.Code)
+	}
+	data, err := os.ReadFile(pop.accessLog(c.Dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(data), "\n"), nil
 }

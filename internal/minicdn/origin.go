@@ -57,9 +57,19 @@ type Origin struct {
 	custom *http.ServeMux
 	served chan struct{}
 
-	mu     sync.Mutex
-	counts map[string]*reqCount // key: path?query as sent by the client
-	total  atomic.Int64
+	mu       sync.Mutex
+	counts   map[string]*reqCount // key: path?query as sent by the client
+	arrivals []time.Time
+	throttle throttle
+	total    atomic.Int64
+	inFlight atomic.Int64
+	peak     atomic.Int64
+}
+
+// throttle is a window during which every request gets 429.
+type throttle struct {
+	until      time.Time
+	retryAfter string
 }
 
 type reqCount struct {
@@ -172,17 +182,48 @@ func (o *Origin) PathRequests(path string) int {
 // Total is how many requests arrived in all.
 func (o *Origin) Total() int { return int(o.total.Load()) }
 
+// InFlight is how many requests are being answered now.
+func (o *Origin) InFlight() int { return int(o.inFlight.Load()) }
+
+// PeakInFlight is the most requests ever answered at once (since Reset).
+func (o *Origin) PeakInFlight() int { return int(o.peak.Load()) }
+
+// Arrivals are the times every request arrived, in order.
+func (o *Origin) Arrivals() []time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]time.Time(nil), o.arrivals...)
+}
+
+// Throttle answers every request with 429 Too Many Requests (not
+// cacheable) for d from now, with the given Retry-After header value
+// (none when empty): an origin, or a CDN's rate limit, pushing back.
+func (o *Origin) Throttle(d time.Duration, retryAfter string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.throttle = throttle{until: time.Now().Add(d), retryAfter: retryAfter}
+}
+
 // Reset zeroes all counters.
 func (o *Origin) Reset() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.counts = make(map[string]*reqCount)
+	o.arrivals = nil
 	o.total.Store(0)
+	o.peak.Store(o.inFlight.Load())
 }
 
-func (o *Origin) count(r *http.Request) {
+// count records the request's arrival and reports whether it falls in a
+// throttle window, with that window's Retry-After.
+func (o *Origin) count(r *http.Request) (throttled bool, retryAfter string) {
 	key := r.URL.RequestURI()
+	now := time.Now()
 	o.mu.Lock()
+	o.arrivals = append(o.arrivals, now)
+	if now.Before(o.throttle.until) {
+		throttled, retryAfter = true, o.throttle.retryAfter
+	}
 	c := o.counts[key]
 	if c == nil {
 		c = &reqCount{}
@@ -197,13 +238,25 @@ func (o *Origin) count(r *http.Request) {
 	}
 	o.mu.Unlock()
 	o.total.Add(1)
+	return throttled, retryAfter
 }
 
 // ServeHTTP counts the request on arrival (so collapsed or slow requests are
 // visible while still in flight), then dispatches to a custom route or the
 // built-in behaviour.
 func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	o.count(r)
+	n := o.inFlight.Add(1)
+	defer o.inFlight.Add(-1)
+	for p := o.peak.Load(); n > p && !o.peak.CompareAndSwap(p, n); p = o.peak.Load() {
+	}
+	if throttled, retryAfter := o.count(r); throttled {
+		w.Header().Set("Cache-Control", "no-store")
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		http.Error(w, "too many requests", http.StatusTooManyRequests)
+		return
+	}
 	if h, pattern := o.custom.Handler(r); pattern != "" {
 		h.ServeHTTP(w, r)
 		return
