@@ -679,31 +679,6 @@ func TestClientProgressViewPlain(t *testing.T) {
 	}
 }
 
-func TestClientProgressViewTerminal(t *testing.T) {
-	var buf bytes.Buffer
-	v := NewProgressView(&buf, true)
-	v.now = func() time.Time { return v.start.Add(65 * time.Second) }
-	v.Update(JobProgress{Status: "IN_PROGRESS", Done: 450, Total: 1000, OK: 440, Failed: 10, Bytes: 5 << 30})
-	v.Finish(JobProgress{Status: "FAILED", Message: "invalidation failed:\naccess denied"})
-	out := buf.String()
-	want := "\rIN_PROGRESS [=======>           ]  45%   450/1000  10 failed  5.0 GiB  1m05s\x1b[K" +
-		"\rFAILED      [                   ]   0%  0/0  0 failed  0 B  1m05s\x1b[K\n" +
-		"  invalidation failed: access denied\n"
-	if out != want {
-		t.Errorf("terminal output\n got %q\nwant %q", out, want)
-	}
-	// A wide terminal gets a bar of 40 columns at most.
-	wide := v.barLine(JobProgress{Status: "IN_PROGRESS", Done: 1, Total: 4}, false, 200)
-	if !strings.Contains(wide, "[=========>"+strings.Repeat(" ", 30)+"]") {
-		t.Errorf("wide line %q", wide)
-	}
-	// A narrow terminal loses the bar, never the numbers' start.
-	line := v.barLine(JobProgress{Status: "IN_PROGRESS", Done: 1, Total: 2}, false, 40)
-	if strings.Contains(line, "[") || len([]rune(line)) > 39 || !strings.HasPrefix(line, "IN_PROGRESS   50%") {
-		t.Errorf("narrow line %q", line)
-	}
-}
-
 func TestClientPOPTable(t *testing.T) {
 	var buf bytes.Buffer
 	err := WritePOPTable(&buf, []POPRow{

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"prewarm/internal/warm"
@@ -52,10 +53,12 @@ const plainEvery = 5 * time.Second
 // has not moved is written again.
 const quietEvery = 6
 
-// ProgressView renders a job's progress: a bar redrawn in place on a
-// terminal, periodic plain lines otherwise (a pipe, a CI log), where carriage
-// returns and escape sequences would be noise. Its methods may be called
-// from several goroutines.
+// ProgressView renders a job's progress: on a terminal, a bar (drawn by
+// schollz/progressbar) redrawn in place; otherwise (a pipe, a CI log)
+// periodic plain lines, where carriage returns and escape sequences would be
+// noise. It draws only when called, never from a goroutine of its own, so
+// nothing overwrites what its caller writes once it stops calling. Its
+// methods may be called from several goroutines.
 type ProgressView struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -65,10 +68,12 @@ type ProgressView struct {
 	every time.Duration
 	start time.Time
 
+	bar      *progressbar.ProgressBar // on screen, its line not yet ended; nil otherwise
+	barTotal int64                    // the bar's total; -1 while the job's is unknown
+
 	last   JobProgress // the state last shown
 	lastAt time.Time   // when a plain line was last written
 	shown  bool        // anything has been shown
-	onLine bool        // a bar is on screen and its line not yet ended
 }
 
 // NewProgressView renders to w: a bar when isTerminal (see isTerminal),
@@ -113,8 +118,7 @@ func (v *ProgressView) Finish(p JobProgress) {
 	defer v.mu.Unlock()
 	if v.tty {
 		v.draw(p, false)
-		fmt.Fprintln(v.w)
-		v.onLine = false
+		v.endLine()
 		if m := flattenLine(p.Message); m != "" {
 			fmt.Fprintln(v.w, "  "+m)
 		}
@@ -129,9 +133,14 @@ func (v *ProgressView) Finish(p JobProgress) {
 func (v *ProgressView) breakLine() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.onLine {
+	v.endLine()
+}
+
+func (v *ProgressView) endLine() {
+	if v.bar != nil {
+		_ = v.bar.Exit()
 		fmt.Fprintln(v.w)
-		v.onLine = false
+		v.bar = nil
 	}
 }
 
@@ -146,12 +155,72 @@ func (v *ProgressView) plainLine(p JobProgress) string {
 	return line
 }
 
-// draw redraws the bar line in place: back to the line's start, the line,
-// then erase what a longer previous line left.
+// barTheme draws "[=====>    ]", which every terminal font has.
+var barTheme = progressbar.Theme{Saucer: "=", SaucerHead: ">", SaucerPadding: " ", BarStart: "[", BarEnd: "]"}
+
+// draw redraws the bar in place: "  45% [====>     ] (450/1000) IN_PROGRESS
+// 10 failed  5.0 GiB  1m05s", the text after the counts cut to the
+// terminal's width.
 func (v *ProgressView) draw(p JobProgress, withMessage bool) {
-	fmt.Fprintf(v.w, "\r%s\x1b[K", v.barLine(p, withMessage, v.columns()))
-	v.onLine = true
+	total := p.Total
+	if total <= 0 {
+		total = -1 // not planned yet: the bar spins
+	}
+	// The library ends a bar whose count reaches its total and draws it no
+	// more, and counts a spinner's turns in its count: a job that adds
+	// tasks or ends after that, or whose total becomes known, gets a new one.
+	if v.bar == nil || v.bar.IsFinished() || total != v.barTotal {
+		v.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(v.w),
+			progressbar.OptionSetTheme(barTheme),
+			progressbar.OptionSetWidth(barWidth),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			// Elapsed time is the view's, which counts from its start, not
+			// from this bar's; no estimate: tasks do not finish at a steady rate.
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionUseANSICodes(true),
+			// The spinner turns as the view redraws, not from a timer goroutine.
+			progressbar.OptionSetSpinnerChangeInterval(0),
+		)
+		v.barTotal = total
+	}
+	// The text first: reaching the total draws the bar for the last time.
+	v.bar.Describe(v.barText(p, withMessage, v.columns()))
+	_ = v.bar.Set64(min(p.Done, max(p.Total, 0)))
 }
+
+// barWidth is the bar's width on a terminal wide enough; the library
+// narrows it to fit a narrower one.
+const barWidth = 40
+
+// barText is what follows the bar's counts on a terminal cols wide: the
+// state, the failures, the bytes and the elapsed time, then the message
+// while the job runs. The message gives way first, keeping the bar msgBar
+// columns; the rest only to keep a bar of minBar.
+func (v *ProgressView) barText(p JobProgress, withMessage bool, cols int) string {
+	text := fmt.Sprintf("%s  %d failed  %s  %s", p.Status, p.Failed, humanBytes(p.Bytes), v.elapsed())
+	// The room for the bar and the text on "  45% [] (450/1000) text " (on
+	// "| (0/-) text " while the total is unknown), the last column left
+	// empty: writing it makes some terminals wrap.
+	room := cols - len(fmt.Sprintf("(%d/%d)", p.Done, p.Total)) - len("  ") - 1
+	least, leastWithMessage := 0, 0
+	if p.Total > 0 {
+		room -= len("  45% [] ")
+		least, leastWithMessage = minBar, msgBar
+	} else {
+		room -= len("| ")
+	}
+	if m := flattenLine(p.Message); withMessage && m != "" && room-leastWithMessage-len(text)-2 > 0 {
+		return text + "  " + truncateRunes(m, room-leastWithMessage-len(text)-2)
+	}
+	return truncateRunes(text, room-least)
+}
+
+// minBar is the narrowest bar the text leaves room for; msgBar the
+// narrowest a message leaves.
+const minBar, msgBar = 10, 20
 
 // columns is the terminal's width, followed as it is resized.
 func (v *ProgressView) columns() int {
@@ -161,45 +230,6 @@ func (v *ProgressView) columns() int {
 		}
 	}
 	return 80
-}
-
-// barLine fits "STATUS [=====>    ]  45%  450/1000  10 failed  1.2 GiB
-// 1m05s" into cols, dropping the bar on narrow terminals. (The successes
-// are the done tasks that did not fail; the bar leaves them out for room.)
-func (v *ProgressView) barLine(p JobProgress, withMessage bool, cols int) string {
-	// The last column stays empty: writing it makes some terminals wrap.
-	cols--
-	head := fmt.Sprintf("%-11s ", p.Status)
-	// Done is padded to the width of Total, so that the numbers do not
-	// shift as it grows.
-	tail := fmt.Sprintf(" %3d%%  %*d/%d  %d failed  %s  %s", p.Percent(), len(formatCount(p.Total)), p.Done, p.Total,
-		p.Failed, humanBytes(p.Bytes), v.elapsed())
-	line := head
-	// The bar's width depends on the terminal's only, not on the text
-	// beside it, so that it does not jump as the counts grow; text that
-	// does not fit is cut at the end.
-	if width := min(40, cols-len(head)-barTextRoom-2); width >= 10 {
-		line += "[" + drawBar(width, p) + "]"
-	}
-	line += tail
-	if m := flattenLine(p.Message); withMessage && m != "" {
-		line += "  " + m
-	}
-	return truncateRunes(line, cols)
-}
-
-// barTextRoom is the room kept right of the bar for its numbers.
-const barTextRoom = 46
-
-func drawBar(width int, p JobProgress) string {
-	filled := 0
-	if p.Total > 0 {
-		filled = int(min(int64(width)*p.Done/p.Total, int64(width)))
-	}
-	if filled > 0 && filled < width {
-		return strings.Repeat("=", filled-1) + ">" + strings.Repeat(" ", width-filled)
-	}
-	return strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
 }
 
 // isTerminal reports whether w is a terminal a bar can be drawn on: a file
