@@ -199,6 +199,16 @@ func (c *Client) Probe(ctx context.Context, r warm.FetchRequest) (int64, warm.Re
 	return size, res
 }
 
+// Send sends one request of any method (a PURGE, a BAN) for r.URL to the
+// POP's addresses the way Fetch sends its GET: connected to an address at
+// the URL's port with the URL's host as Host and TLS SNI, over that
+// address's own connections, retried by the client's policy (Attempts and
+// Backoff, rotating addresses, on no answer, 5xx, 408 and 429), the body read
+// and dropped. OK is a 2xx or 3xx answer, as for a fetch.
+func (c *Client) Send(ctx context.Context, method string, r warm.FetchRequest) warm.Result {
+	return c.do(ctx, r, method, nil, true)
+}
+
 // rangeTotal reads the full size from a range answer.
 func rangeTotal(resp *http.Response) int64 {
 	if resp.StatusCode == http.StatusPartialContent {

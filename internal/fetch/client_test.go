@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,6 +115,44 @@ func TestFetchStatusClasses(t *testing.T) {
 		if !c.ok && res.Error != "HTTP "+strconv.Itoa(c.code)+" "+http.StatusText(c.code) {
 			t.Errorf("HTTP %d: error %q", c.code, res.Error)
 		}
+	}
+}
+
+// Send carries any method to the edge address as Fetch carries its GET,
+// over the same per-address connections, so a purge and the warm after it
+// share them.
+func TestSendUsesTheEdgesConnections(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.Host+" "+r.URL.RequestURI())
+		mu.Unlock()
+		fmt.Fprint(w, "purged")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	addr, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	c := quick()
+	r := warm.FetchRequest{URL: "http://www.example.test:" + port + "/a.js?v=2", Addresses: []string{addr}}
+	res := c.Send(context.Background(), "PURGE", r)
+	if !res.OK || res.StatusCode != 200 || res.Bytes != int64(len("purged")) || res.EdgeIP != addr || res.Attempts != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if res := c.Fetch(context.Background(), r); !res.OK {
+		t.Fatalf("fetch after the purge: %+v", res)
+	}
+	want := []string{"PURGE www.example.test:" + port + " /a.js?v=2", "GET www.example.test:" + port + " /a.js?v=2"}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(seen) != fmt.Sprint(want) || conns.Load() != 1 {
+		t.Fatalf("edge saw %q over %d connections, want %q over 1", seen, conns.Load(), want)
 	}
 }
 

@@ -1,44 +1,32 @@
 package invalidate
 
 import (
-	"prewarm/internal/fetch"
-
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"prewarm/internal/fetch"
+	"prewarm/internal/warm"
 )
 
 // Purger sends purge requests to self-run caches (varnish, nginx with a
-// purge module, …). The zero value is ready to use.
+// purge module, …) through the agents' edge client.
 type Purger struct {
-	// Client is optional. By default each edge address gets a client that
-	// dials that address whatever the URL's host, never through a proxy,
-	// with a 10s timeout. A given Client keeps its Timeout, Jar and
-	// CheckRedirect; if its Transport is an *http.Transport (or nil), a
-	// clone per address with the dialer replaced is used, so requests still
-	// reach the address; any other RoundTripper is used as is and must
-	// reach the edge itself.
-	Client *http.Client
-	// RootCAs verifies HTTPS edges (the --ca-file pool); nil: the system's
-	// roots.
-	RootCAs *x509.CertPool
+	// Edges reaches the edges: each request goes to one address over that
+	// address's connections, with the URL's host as Host and TLS SNI, and
+	// is retried by the client's policy (its attempts, backoff and per-task
+	// deadline). Required.
+	Edges *fetch.Client
 	// Concurrency is how many purge requests run at once; default 32.
 	Concurrency int
-	// Attempts per request; default 3.
-	Attempts int
-	// Backoff is the wait before attempt n+1 (n ≥ 1); default n²×200ms.
-	Backoff func(n int) time.Duration
-	Log     *slog.Logger
+	Log         *slog.Logger
 }
 
 // PurgeTarget is one edge of an edges file.
@@ -53,8 +41,6 @@ type PurgeTarget struct {
 
 const (
 	defaultPurgeConcurrency = 32
-	defaultPurgeAttempts    = 3
-	purgeTimeout            = 10 * time.Second
 	// maxListedFailures bounds the error: an edge that is down fails every
 	// URL, and the operator needs the pattern, not 100,000 lines.
 	maxListedFailures = 5
@@ -62,8 +48,7 @@ const (
 
 // purgeTask is one request: one URL at one address of one edge.
 type purgeTask struct {
-	code, method, addr string
-	url                *url.URL
+	code, method, addr, url string
 }
 
 // purgeFailure is one request that did not end in 2xx or 404.
@@ -95,13 +80,15 @@ func (p *Purger) Purge(ctx context.Context, targets []PurgeTarget, urls []string
 	if len(parsed) == 0 || len(targets) == 0 {
 		return nil
 	}
+	if p.Edges == nil {
+		return errors.New("purge: no edge client")
+	}
 	log := p.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	run := &purgeRun{p: p, clients: make(map[string]*http.Client)}
-	defer run.closeIdle()
+	run := &purgeRun{edges: p.Edges}
 
 	var tasks []purgeTask
 	empty := 0 // targets without addresses, each one failed request
@@ -119,7 +106,7 @@ func (p *Purger) Purge(ctx context.Context, targets []PurgeTarget, urls []string
 		}
 		for _, a := range t.Addresses {
 			for _, u := range parsed {
-				tasks = append(tasks, purgeTask{code: t.Code, method: method, addr: a, url: u})
+				tasks = append(tasks, purgeTask{code: t.Code, method: method, addr: a, url: u.String()})
 			}
 		}
 	}
@@ -183,14 +170,12 @@ func purgeURLs(urls []string) ([]*url.URL, error) {
 	return out, nil
 }
 
-// purgeRun is the state of one Purge call: clients by address and the
-// failures seen.
+// purgeRun is the state of one Purge call: the failures seen.
 type purgeRun struct {
-	p       *Purger
-	mu      sync.Mutex
-	clients map[string]*http.Client
-	failed  atomic.Int64
-	first   []purgeFailure
+	edges  *fetch.Client
+	mu     sync.Mutex
+	failed atomic.Int64
+	first  []purgeFailure
 }
 
 func (r *purgeRun) fail(f purgeFailure) {
@@ -208,121 +193,17 @@ func (r *purgeRun) firstFailures() []purgeFailure {
 	return append([]purgeFailure(nil), r.first...)
 }
 
+// do sends one purge. A 2xx or a 404 (nothing cached there) is done; a
+// redirect is the edge's answer, not a purge, and is never followed.
 func (r *purgeRun) do(ctx context.Context, t purgeTask) {
-	attempts := r.p.Attempts
-	if attempts <= 0 {
-		attempts = defaultPurgeAttempts
+	res := r.edges.Send(ctx, t.method, warm.FetchRequest{URL: t.url, Addresses: []string{t.addr}, POP: t.code})
+	code := res.StatusCode
+	if code >= 200 && code < 300 || code == http.StatusNotFound {
+		return
 	}
-	backoff := r.p.Backoff
-	if backoff == nil {
-		backoff = func(n int) time.Duration { return time.Duration(n*n) * 200 * time.Millisecond }
+	status := res.Error
+	if status == "" { // a 3xx, which a fetch counts as an answer
+		status = "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code)
 	}
-	client := r.client(t.addr)
-	var status string
-	n := 0
-	for n < attempts {
-		n++
-		var retry bool
-		status, retry = r.once(ctx, client, t)
-		if status == "" {
-			return
-		}
-		if !retry || n == attempts || ctx.Err() != nil {
-			break
-		}
-		if sleep(ctx, backoff(n)) != nil {
-			break
-		}
-	}
-	r.fail(purgeFailure{code: t.code, method: t.method, addr: t.addr, url: t.url.String(), status: status, attempts: n})
-}
-
-// once sends one request; status is "" when it counts as done, else what
-// went wrong and whether asking again may help.
-func (r *purgeRun) once(ctx context.Context, client *http.Client, t purgeTask) (status string, retry bool) {
-	req, err := http.NewRequestWithContext(ctx, t.method, t.url.String(), nil)
-	if err != nil {
-		return err.Error(), false
-	}
-	req.Header.Set("User-Agent", "prewarm-purge")
-	resp, err := client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the method and URL are in the failure already
-		}
-		return err.Error(), true
-	}
-	// Drain a little so the connection can be reused; purge answers are
-	// short, and a long one is not worth reading.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch c := resp.StatusCode; {
-	case c >= 200 && c < 300, c == http.StatusNotFound:
-		return "", false
-	default:
-		return "HTTP " + resp.Status, c >= 500 || c == http.StatusRequestTimeout || c == http.StatusTooManyRequests
-	}
-}
-
-// client returns the client that reaches addr, made on first use.
-func (r *purgeRun) client(addr string) *http.Client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c := r.clients[addr]; c != nil {
-		return c
-	}
-	c := r.p.newClient(addr)
-	r.clients[addr] = c
-	return c
-}
-
-func (r *purgeRun) closeIdle() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range r.clients {
-		c.CloseIdleConnections()
-	}
-}
-
-// newClient builds the client for one edge address: the transport dials
-// addr at the port the URL names, and leaves Host and SNI to the URL, so
-// the edge sees exactly what a viewer steered to it would send.
-func (p *Purger) newClient(addr string) *http.Client {
-	var c http.Client
-	var base *http.Transport
-	if p.Client != nil {
-		c = *p.Client
-		switch t := p.Client.Transport.(type) {
-		case nil:
-			base = http.DefaultTransport.(*http.Transport).Clone()
-		case *http.Transport:
-			base = t.Clone()
-		default:
-			return &c // a custom RoundTripper routes requests itself
-		}
-	} else {
-		c.Timeout = purgeTimeout
-		base = &http.Transport{
-			TLSHandshakeTimeout: purgeTimeout,
-			IdleConnTimeout:     30 * time.Second,
-			MaxIdleConnsPerHost: max(p.Concurrency, defaultPurgeConcurrency),
-		}
-	}
-	if c.CheckRedirect == nil {
-		// A redirect is the edge's answer, not a purge: following it would
-		// turn PURGE into a GET somewhere else.
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	base.Proxy = nil // the purge must reach this edge, never a proxy
-	base.DialTLSContext = nil
-	base.DialContext = fetch.DialEdge(addr, purgeTimeout)
-	if base.TLSClientConfig == nil {
-		base.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if p.RootCAs != nil && base.TLSClientConfig.RootCAs == nil {
-		base.TLSClientConfig.RootCAs = p.RootCAs
-	}
-	c.Transport = base
-	return &c
+	r.fail(purgeFailure{code: t.code, method: t.method, addr: t.addr, url: t.url, status: status, attempts: res.Attempts})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"prewarm/internal/fetch"
 	"prewarm/internal/minicdn"
 )
 
@@ -36,7 +37,7 @@ func TestPurgeVarnish(t *testing.T) {
 	}
 	before := cdn.Origin.Requests(pq)
 
-	p := &Purger{Log: testLogger(t)}
+	p := &Purger{Edges: fetch.New(fetch.DefaultConfig()), Log: testLogger(t)}
 	err := p.Purge(ctx, []PurgeTarget{{Code: pop.Code, Addresses: []string{pop.IP}}}, []string{u, cdn.URL("/never-cached.css")})
 	if err != nil {
 		t.Fatalf("Purge: %v", err)
@@ -102,8 +103,12 @@ func port(t *testing.T, srv *httptest.Server) string {
 	return u.Port()
 }
 
-func fastPurger(t *testing.T) *Purger {
-	return &Purger{Backoff: func(int) time.Duration { return time.Millisecond }, Log: testLogger(t)}
+// fastPurger purges through an edge client that retries without waiting
+// and trusts roots (nil: the system's).
+func fastPurger(t *testing.T, roots *x509.CertPool) *Purger {
+	edges := fetch.New(fetch.Config{RootCAs: roots, Backoff: func(int) time.Duration { return time.Millisecond }})
+	t.Cleanup(edges.Close)
+	return &Purger{Edges: edges, Log: testLogger(t)}
 }
 
 func TestPurgeMethodHostAndStatuses(t *testing.T) {
@@ -115,7 +120,7 @@ func TestPurgeMethodHostAndStatuses(t *testing.T) {
 	base := "http://www.purge.invalid:" + port(t, srv)
 	target := PurgeTarget{Code: "fra-1", Method: "BAN", Addresses: []string{"127.0.0.1"}}
 
-	err := fastPurger(t).Purge(t.Context(), []PurgeTarget{target}, []string{base + "/a.js?v=2", base + "/gone", base + "/a.js?v=2"})
+	err := fastPurger(t, nil).Purge(t.Context(), []PurgeTarget{target}, []string{base + "/a.js?v=2", base + "/gone", base + "/a.js?v=2"})
 	if err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
@@ -130,7 +135,7 @@ func TestPurgeMethodHostAndStatuses(t *testing.T) {
 	// Default method, and a 500 retried then reported with edge, address,
 	// URL and status.
 	target.Method = ""
-	err = fastPurger(t).Purge(t.Context(), []PurgeTarget{target}, []string{base + "/ok", base + "/broken", base + "/redirect"})
+	err = fastPurger(t, nil).Purge(t.Context(), []PurgeTarget{target}, []string{base + "/ok", base + "/broken", base + "/redirect"})
 	if err == nil {
 		t.Fatal("no error for a 500")
 	}
@@ -160,20 +165,12 @@ func TestPurgeTLSUsesURLHostAsSNI(t *testing.T) {
 	roots.AddCert(srv.Certificate())
 	u := "https://example.com:" + port(t, srv) + "/style.css"
 
-	p := fastPurger(t)
-	p.RootCAs = roots
+	p := fastPurger(t, roots)
 	if err := p.Purge(t.Context(), []PurgeTarget{{Code: "tls-1", Addresses: []string{"127.0.0.1"}}}, []string{u}); err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
 	if n := edge.count("PURGE example.com:" + port(t, srv) + " /style.css example.com"); n != 1 {
 		t.Errorf("edge saw %q", edge.seen)
-	}
-
-	// A given client keeps its settings but still reaches the address.
-	p = fastPurger(t)
-	p.Client = &http.Client{Timeout: 5 * time.Second, Transport: srv.Client().Transport}
-	if err := p.Purge(t.Context(), []PurgeTarget{{Code: "tls-1", Addresses: []string{"127.0.0.1"}}}, []string{u}); err != nil {
-		t.Fatalf("Purge with a given client: %v", err)
 	}
 }
 
@@ -189,7 +186,7 @@ func TestPurgeEveryAddressAndNetworkErrors(t *testing.T) {
 	l.Close()
 	u := "http://www.purge.invalid:" + port(t, srv) + "/x"
 
-	p := fastPurger(t)
+	p := fastPurger(t, nil)
 	p.Concurrency = 2
 	err = p.Purge(t.Context(), []PurgeTarget{
 		{Code: "a", Addresses: []string{"127.0.0.1", "localhost"}},
@@ -222,7 +219,7 @@ func TestPurgeListsOnlyFirstFailures(t *testing.T) {
 	for i := range 20 {
 		urls = append(urls, "http://h.invalid:"+port(t, srv)+"/broken?i="+string(rune('a'+i)))
 	}
-	err := fastPurger(t).Purge(t.Context(), []PurgeTarget{{Code: "e", Addresses: []string{"127.0.0.1"}}}, urls)
+	err := fastPurger(t, nil).Purge(t.Context(), []PurgeTarget{{Code: "e", Addresses: []string{"127.0.0.1"}}}, urls)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -238,14 +235,14 @@ func TestPurgeCancelled(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := fastPurger(t).Purge(ctx, []PurgeTarget{{Code: "e", Addresses: []string{"127.0.0.1"}}}, []string{"http://h.invalid:" + port(t, srv) + "/a"})
+	err := fastPurger(t, nil).Purge(ctx, []PurgeTarget{{Code: "e", Addresses: []string{"127.0.0.1"}}}, []string{"http://h.invalid:" + port(t, srv) + "/a"})
 	if err == nil || !strings.Contains(err.Error(), "purge cut short when the job was stopped") {
 		t.Errorf("err = %v", err)
 	}
 }
 
 func TestPurgeBadURL(t *testing.T) {
-	p := &Purger{}
+	p := fastPurger(t, nil)
 	for _, u := range []string{"/relative", "ftp://h/x", "http://[::1"} {
 		if err := p.Purge(t.Context(), []PurgeTarget{{Code: "e", Addresses: []string{"127.0.0.1"}}}, []string{u}); err == nil {
 			t.Errorf("Purge(%q) accepted", u)
@@ -253,5 +250,9 @@ func TestPurgeBadURL(t *testing.T) {
 	}
 	if err := p.Purge(t.Context(), nil, []string{"http://h/x"}); err != nil {
 		t.Errorf("no targets: %v", err)
+	}
+	p.Edges = nil
+	if err := p.Purge(t.Context(), []PurgeTarget{{Code: "e", Addresses: []string{"127.0.0.1"}}}, []string{"http://h/x"}); err == nil {
+		t.Error("a purger without its edge client purged")
 	}
 }

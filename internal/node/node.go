@@ -156,7 +156,7 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 				return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{
 					Endpoint: n.cfg.CloudFrontEndpoint, PollInterval: n.cfg.InvalidationPoll, Log: log})
 			},
-			Purger: &invalidate.Purger{RootCAs: edges.roots, Log: log},
+			Purger: &invalidate.Purger{Edges: edges.client, Log: log},
 		},
 	}
 	if err := n.queue.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: n.Service.Timeout}); err != nil {
