@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"prewarm/internal/store"
 )
@@ -73,7 +74,10 @@ func (d *DB) Migrate(ctx context.Context, fn func(ctx context.Context) error) er
 	if err := fn(ctx); err != nil {
 		return err
 	}
-	return store.Migrate(ctx, d)
+	// The store's migrations go through database/sql, over this pool.
+	sqlDB := stdlib.OpenDBFromPool(d.Pool)
+	defer sqlDB.Close()
+	return store.Migrate(ctx, sqlDB, d.Dialect())
 }
 
 // Close closes the pools.

@@ -68,7 +68,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := store.Migrate(ctx, db); err != nil {
+	if err := store.Migrate(ctx, w, db.Dialect()); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,29 @@ func TestConformance(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return db
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	storetest.RunMigrations(t, func(t *testing.T) storetest.Engine {
+		dir := t.TempDir()
+		return storetest.Engine{
+			Dialect: (*DB)(nil).Dialect(),
+			Raw: func(t *testing.T) *sql.DB {
+				db, err := sql.Open("sqlite", filepath.Join(dir, "prewarm.db"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			},
+			Migrate: func(ctx context.Context) error {
+				db, err := Open(ctx, dir)
+				if err != nil {
+					return err
+				}
+				return db.Close()
+			},
+		}
 	})
 }
 
