@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/x509"
 
 	"prewarm/internal/edge"
 	"prewarm/internal/expand"
@@ -17,7 +16,6 @@ type edges struct {
 	catalog  *edge.Catalog
 	resolver *edge.Resolver
 	client   *fetch.Client
-	roots    *x509.CertPool
 }
 
 func newEdges(cfg Config) (*edges, error) {
@@ -41,7 +39,7 @@ func newEdges(cfg Config) (*edges, error) {
 	// Every fetcher of every agent (and the probes) can keep a connection
 	// to an edge address.
 	fc.ConnsPerAddr = cfg.Concurrency * (max(cfg.Agents, 1) + 1)
-	return &edges{catalog: cat, resolver: res, client: fetch.New(fc), roots: roots}, nil
+	return &edges{catalog: cat, resolver: res, client: fetch.New(fc)}, nil
 }
 
 // expander reads a job's documents through a POP for the expand package.
