@@ -31,6 +31,9 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.Verify, err = f.optionalBool("verify"); return },
 		func() (err error) { spec.Encodings, err = f.strings("encodings"); return },
 		func() (err error) { spec.Expand, err = f.stringOrList("expand"); return },
+		func() (err error) { spec.MaxConcurrency, err = f.integer("max_concurrency"); return },
+		func() (err error) { spec.MaxRPS, err = f.number("max_rps"); return },
+		func() (err error) { spec.TierFirst, err = f.optionalBool("tier_first"); return },
 	} {
 		if err := step(); err != nil {
 			return nil, err

@@ -27,6 +27,7 @@ type Site struct {
 	Region      string   // catalog: the continent (north-america, …, oceania); edges file: as written, lower-cased
 	Addresses   []string // edges file only: IPs or host names to connect to
 	PurgeMethod string   // edges file only: HTTP method used to purge; default "PURGE"
+	Parent      string   // edges file only: the code of the edge this one fills from
 	FromFile    bool     // true for edges-file sites
 }
 

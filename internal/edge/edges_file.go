@@ -36,6 +36,9 @@ type edgeEntry struct {
 	Region      string   `json:"region" yaml:"region"`
 	Addresses   []string `json:"addresses" yaml:"addresses"`
 	PurgeMethod string   `json:"purge_method" yaml:"purge_method"`
+	// Parent is the code of the edge this one fills from (a shield or a
+	// regional tier), for tier-first warming.
+	Parent string `json:"parent" yaml:"parent"`
 }
 
 // LoadEdgesFile reads and validates an edges file. The format follows the
@@ -189,10 +192,43 @@ func validateEdges(doc edgesDocument) ([]Site, error) {
 			Region:      strings.ToLower(strings.TrimSpace(e.Region)),
 			Addresses:   addrs,
 			PurgeMethod: method,
+			Parent:      strings.TrimSpace(e.Parent),
 			FromFile:    true,
 		})
 	}
-	return sites, nil
+	return sites, checkParents(sites)
+}
+
+// checkParents requires every parent to be another edge of the file, with
+// no loop: a child is warmed after its parent.
+func checkParents(sites []Site) error {
+	byCode := map[string]int{}
+	for i, s := range sites {
+		byCode[strings.ToUpper(s.Code)] = i
+	}
+	for i, s := range sites {
+		if s.Parent == "" {
+			continue
+		}
+		j, ok := byCode[strings.ToUpper(s.Parent)]
+		if !ok {
+			return fmt.Errorf("edges[%d].parent: %q is not an edge of this file", i, s.Parent)
+		}
+		sites[i].Parent = sites[j].Code
+		seen := map[int]bool{i: true}
+		for k := j; sites[k].Parent != ""; {
+			if seen[k] {
+				return fmt.Errorf("edges[%d].parent: %q leads back to %s: parents may not form a loop", i, s.Parent, s.Code)
+			}
+			seen[k] = true
+			next, ok := byCode[strings.ToUpper(sites[k].Parent)]
+			if !ok {
+				break // reported at its own edge
+			}
+			k = next
+		}
+	}
+	return nil
 }
 
 // checkEdgeCode keeps codes usable as single keys: target lists are often

@@ -71,7 +71,11 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 			defer func() { <-sem }()
 			var addrs []string
 			var err error
-			if site, ok := r.catalog.Lookup(t.Code); ok && site.FromFile {
+			site, known := r.catalog.Lookup(t.Code)
+			if known {
+				out[i].Region, out[i].Parent = site.Region, site.Parent
+			}
+			if known && site.FromFile {
 				out[i].PurgeMethod = site.PurgeMethod
 				addrs, err = r.siteAddresses(ctx, site)
 			} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -23,6 +24,12 @@ var gooseDialects = map[string]goose.Dialect{"sqlite": goose.DialectSQLite3, "po
 // is carried over first (see carryOver). Callers that may race (several
 // nodes on one PostgreSQL) serialise it themselves.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	return MigrateTo(ctx, db, d, math.MaxInt64)
+}
+
+// MigrateTo is Migrate up to version and no further: the tests of
+// carrying a database over build it as an older build left it.
+func MigrateTo(ctx context.Context, db *sql.DB, d Dialect, version int64) error {
 	dialect, ok := gooseDialects[d.Name]
 	if !ok {
 		return fmt.Errorf("migrate: unknown engine %q", d.Name)
@@ -43,7 +50,7 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := p.UpTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate the schema: %w", err)
 	}
 	return nil

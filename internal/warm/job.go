@@ -60,7 +60,15 @@ type Job struct {
 	Encodings []string
 	// Expand lists the kinds of document (hls, dash, sitemap) whose
 	// references are added to the URL list while planning.
-	Expand    []string
+	Expand []string
+	// MaxConcurrency bounds the job's fetches in flight across the whole
+	// fleet, MaxRPS the fetches it starts per second; 0 is unlimited.
+	MaxConcurrency int
+	MaxRPS         float64
+	// TierFirst warms each URL through the top tier of a cache hierarchy
+	// before the POPs below it, so the origin is asked once per top-tier
+	// POP rather than once per POP.
+	TierFirst bool
 	URLCount  int
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -143,6 +151,13 @@ type POPState struct {
 	// POP whose every connection failed can be told apart from one that
 	// answered 404s.
 	Reached bool
+	// Parent is the POP this one fills from (an edges file's parent), and
+	// Region where it is; the resolver reports both. After is the job's POP
+	// whose fetches of a URL come first (tier first): its parent, or the
+	// first POP of its region; empty for the top tier.
+	Parent string
+	Region string
+	After  string
 }
 
 // Unreachable reports whether fetches were tried through the POP and none

@@ -174,6 +174,9 @@ func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) 
 	}
 	if len(pops) == 0 {
 		pops = p.Resolver.Resolve(ctx, job.CFDomain, job.Targets)
+		if job.TierFirst {
+			assignTiers(pops)
+		}
 		if err := p.Store.SavePOPs(ctx, job.ID, pops); err != nil {
 			return nil, fmt.Errorf("save pops: %w", err)
 		}
@@ -208,6 +211,7 @@ func (p *Planner) fail(ctx context.Context, job *Job, msg string) error {
 // nothing, so a million tasks are queued in seconds and warming starts at
 // once; the size probe follows.
 func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, all []string, from int) error {
+	tiered := tiered(usable)
 	for start := from; start < len(all); start += p.ChunkSize {
 		end := min(start+p.ChunkSize, len(all))
 		chunk := PlanChunk{URLs: make([]URL, 0, end-start), PlannedURLs: end}
@@ -217,7 +221,11 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 		for b := start; b < end; b += p.BatchSize {
 			for k, pop := range usable {
 				seq := (b/p.BatchSize)*len(usable) + k
-				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end)})
+				after := pop.After
+				if after == "" && tiered {
+					after = AfterProbe
+				}
+				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end), After: after})
 			}
 		}
 		if err := p.Store.SavePlanChunk(ctx, job.ID, chunk); err != nil {
@@ -356,7 +364,7 @@ func (p *Planner) probeFrom(ctx context.Context, job *Job, usable []POPState, al
 // that failed the probe, at every POP, in every variant.
 func (p *Planner) probeChunk(job *Job, usable []POPState, c *chunk) ProbeChunk {
 	now := p.Now()
-	out := ProbeChunk{URLs: c.urls, ProbedURLs: c.to}
+	out := ProbeChunk{From: c.from, URLs: c.urls, ProbedURLs: c.to}
 	for _, u := range c.urls {
 		if u.Error == "" {
 			continue
@@ -370,11 +378,14 @@ func (p *Planner) probeChunk(job *Job, usable []POPState, c *chunk) ProbeChunk {
 	return out
 }
 
+// probeOne probes a URL through up to three of the POPs, spread over
+// them; only through the top tier when the job is tiered.
 func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *URL) {
+	via := topTier(usable)
 	var res Result
 	size := int64(-1)
-	for i := 0; i < len(usable) && i < 3; i++ {
-		pop := usable[(u.Index+i)%len(usable)] // spread probes over the POPs
+	for i := 0; i < len(via) && i < 3; i++ {
+		pop := via[(u.Index+i)%len(via)]
 		size, res = p.Prober.Probe(ctx, FetchRequest{URL: u.URL, Addresses: pop.Addresses, Headers: job.Headers})
 		if res.StatusCode != 0 || ctx.Err() != nil {
 			break

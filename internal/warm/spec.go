@@ -53,6 +53,9 @@ type JobSpec struct {
 	Verify         *bool // default true
 	Encodings      []string
 	Expand         []string
+	MaxConcurrency *int
+	MaxRPS         *float64
+	TierFirst      *bool // default true
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -68,7 +71,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 	}
 	now = now.UTC()
 	job := &Job{ID: id, Status: StatusCreated, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
-		URLCount: len(urls), CreatedAt: now, UpdatedAt: now}
+		TierFirst: spec.TierFirst == nil || *spec.TierFirst, URLCount: len(urls), CreatedAt: now, UpdatedAt: now}
 	for _, step := range []func() error{
 		func() (err error) { job.CFDomain, err = cleanCFDomain(spec.CFDomain); return },
 		func() (err error) { job.TargetType, job.Targets, err = selectTargets(spec, sel, lim); return },
@@ -78,6 +81,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		func() (err error) { job.Encodings, err = cleanEncodings(spec.Encodings); return },
 		func() (err error) { job.Expand, err = cleanExpand(spec.Expand); return },
 		func() (err error) { job.DistributionID, err = cleanDistributionID(spec.DistributionID); return },
+		func() (err error) { job.MaxConcurrency, job.MaxRPS, err = cleanBudget(spec.MaxConcurrency, spec.MaxRPS); return },
 	} {
 		if err := step(); err != nil {
 			return nil, nil, err
@@ -133,6 +137,30 @@ func checkInstanceCount(n *int) error {
 		return nil
 	}
 	return CheckCapacity("instance_count", *n)
+}
+
+// Bounds of a job's own budget.
+const (
+	MaxJobConcurrency = 100_000
+	MaxJobRPS         = 1_000_000
+)
+
+// cleanBudget checks a job's max_concurrency and max_rps (absent: no
+// limit).
+func cleanBudget(concurrency *int, rps *float64) (int, float64, error) {
+	var c int
+	var r float64
+	if concurrency != nil {
+		if c = *concurrency; c < 1 || c > MaxJobConcurrency {
+			return 0, 0, Invalid("max_concurrency", "%d is outside 1..%d (leave it out for no limit)", c, MaxJobConcurrency)
+		}
+	}
+	if rps != nil {
+		if r = *rps; !(r > 0) || r > MaxJobRPS {
+			return 0, 0, Invalid("max_rps", "%v is outside (0, %d] (leave it out for no limit)", r, MaxJobRPS)
+		}
+	}
+	return c, r, nil
 }
 
 func cleanDistributionID(raw string) (string, error) {

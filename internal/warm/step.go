@@ -45,6 +45,7 @@ type PlanChunk struct {
 // ProbeChunk is what the size probe found for one range of a job's URLs,
 // with the failed tasks of the URLs that failed it (at every POP).
 type ProbeChunk struct {
+	From   int // the first URL's index
 	URLs   []URL
 	Failed []Result
 	// ProbedURLs is the number of URLs probed once this chunk is written.

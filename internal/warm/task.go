@@ -20,6 +20,9 @@ type Batch struct {
 	POP   string
 	From  int // first URL index
 	To    int // one past the last URL index
+	// After is the POP whose batch of the same URLs (one tier up) must be
+	// done before this one is queued; empty for none.
+	After string
 }
 
 // Size is the number of URLs the batch covers.
