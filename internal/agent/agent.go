@@ -93,13 +93,16 @@ type Agent struct {
 	stopConsumer func(context.Context) error
 }
 
-// Parts are what an agent works with. Cancels and Observer may be shared by
-// the agents of a process.
+// Parts are what an agent works with. All but the store and the queue may
+// be shared by the agents of a process.
 type Parts struct {
-	Store    Store
-	Queue    Queue
-	Fetcher  Fetcher
-	Cancels  *Cancels
+	Store   Store
+	Queue   Queue
+	Fetcher Fetcher
+	Cancels *Cancels
+	// Budgets holds the fetches to their budgets; one per process, shared
+	// by its agents (nil: no budgets).
+	Budgets  *Budgets
 	Observer Observer // may be nil
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
@@ -120,6 +123,7 @@ func New(cfg Config, p Parts) *Agent {
 		info: warm.Agent{ID: cfg.ID, Name: cfg.Name, Host: cfg.Host, Concurrency: cfg.Concurrency},
 		runner: &Runner{
 			Store: p.Store, Pool: pool, Cancels: p.Cancels, AgentID: cfg.ID, Log: p.Log, Now: now, Observer: p.Observer,
+			Budgets:    p.Budgets,
 			FlushEvery: 200, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second,
 			Budget: cfg.BatchBudget, RecordTimeout: 10 * time.Second,
 		},

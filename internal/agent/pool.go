@@ -26,10 +26,11 @@ type Pool struct {
 }
 
 type poolWork struct {
-	ctx  context.Context
-	req  warm.FetchRequest
-	task warm.Task
-	out  chan<- poolDone
+	ctx     context.Context
+	req     warm.FetchRequest
+	task    warm.Task
+	release func() // gives the fetch's budget leave back
+	out     chan<- poolDone
 }
 
 type poolDone struct {
@@ -51,6 +52,9 @@ func (p *Pool) loop() {
 		p.busy.Add(1)
 		res := p.fetcher.Fetch(w.ctx, w.req)
 		p.busy.Add(-1)
+		if w.release != nil {
+			w.release()
+		}
 		w.out <- poolDone{task: w.task, res: res}
 	}
 }

@@ -17,6 +17,8 @@ type ReaperStore interface {
 	// to waiting, so their tasks stop counting as in progress.
 	ReleaseAgentBatches(ctx context.Context, agentID string) error
 	RemoveAgent(ctx context.Context, id string) error
+	// ForgetHosts drops the states of hosts paused before before.
+	ForgetHosts(ctx context.Context, before time.Time) error
 }
 
 // Reaper notices agents that stopped heartbeating and hands their work back:
@@ -31,7 +33,13 @@ type Reaper struct {
 	Every   time.Duration // how often to look; 0 means every second
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	forgot time.Time
 }
+
+// hostMemory is how long after its pause a host's state is kept: long
+// after it has recovered.
+const hostMemory = 15 * time.Minute
 
 // Run reaps until ctx ends.
 func (r *Reaper) Run(ctx context.Context) {
@@ -52,6 +60,12 @@ func (r *Reaper) Run(ctx context.Context) {
 // ReapOnce hands back the work of every agent silent for longer than the
 // window.
 func (r *Reaper) ReapOnce(ctx context.Context) error {
+	if now := r.Now(); now.Sub(r.forgot) > time.Minute {
+		if err := r.Store.ForgetHosts(ctx, now.Add(-hostMemory)); err != nil {
+			return err
+		}
+		r.forgot = now
+	}
 	agents, err := r.Store.Agents(ctx, time.Time{})
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ type BatchStore interface {
 	// job's status afterwards. It is idempotent per job × POP × URL ×
 	// variant.
 	RecordResults(ctx context.Context, b warm.Batch, results []warm.Result, state warm.BatchState) (warm.Status, error)
+	// SetWaiting says what the job's fetches wait for (a budget).
+	SetWaiting(ctx context.Context, jobID, what string) error
 }
 
 // Observer hears of every recorded task, for metrics.
@@ -46,6 +48,9 @@ type Runner struct {
 	Now     func() time.Time
 	// Observer, if set, hears of every result this runner records.
 	Observer Observer
+	// Budgets, if set, gives each fetch leave to start under its job's and
+	// its host's budgets, and pauses hosts that push back.
+	Budgets *Budgets
 
 	FlushEvery     int           // results per write
 	FlushInterval  time.Duration // longest wait before writing what there is
@@ -140,10 +145,14 @@ type batchRun struct {
 	tasks    []warm.Task
 
 	out         chan poolDone
+	retries     chan warm.Task // throttled tasks, to be fed again
 	stopFeeding chan struct{}
+	stopped     bool
+	unresolved  int // tasks without a result to keep yet
 	pending     []warm.Result
 	status      warm.Status // the job's, as last seen
 	lastStatus  time.Time
+	lastWaiting time.Time
 }
 
 func (r *Runner) newBatchRun(ctx, fetchCtx context.Context, job *warm.Job, b warm.Batch, tasks []warm.Task) *batchRun {
@@ -152,7 +161,9 @@ func (r *Runner) newBatchRun(ctx, fetchCtx context.Context, job *warm.Job, b war
 		// Room for every task: a fetcher never blocks handing back a
 		// result, even when this batch gives up early.
 		out:         make(chan poolDone, len(tasks)),
+		retries:     make(chan warm.Task, len(tasks)),
 		stopFeeding: make(chan struct{}),
+		unresolved:  len(tasks),
 		pending:     make([]warm.Result, 0, r.FlushEvery),
 		status:      job.Status,
 		lastStatus:  r.Now(),
@@ -182,10 +193,11 @@ func (br *batchRun) fetchAll(addrs []string, drain <-chan struct{}) (bool, error
 			}
 		}
 		if err != nil {
+			br.stop()
 			return false, err
 		}
 	}
-	complete := fedCount == len(br.tasks) && br.fetchCtx.Err() == nil
+	complete := br.unresolved == 0 && br.fetchCtx.Err() == nil
 	final := warm.BatchPending
 	if complete {
 		final = warm.BatchDone
@@ -193,35 +205,86 @@ func (br *batchRun) fetchAll(addrs []string, drain <-chan struct{}) (bool, error
 	return complete, br.flush(final)
 }
 
-// feed hands the tasks to the pool until they are all handed over, the
-// job ends, the agent drains or the budget runs out; it returns how many
-// it handed over.
+// stop ends the feeding.
+func (br *batchRun) stop() {
+	if !br.stopped {
+		br.stopped = true
+		close(br.stopFeeding)
+	}
+}
+
+// feed hands the tasks, then those to try again, to the pool, each once
+// its budgets allow, until every task has a result, the job ends, the
+// agent drains or the batch's time is up; it returns how many it handed
+// over.
 func (br *batchRun) feed(addrs []string, drain <-chan struct{}) int {
-	budget := time.NewTimer(br.r.Budget)
-	defer budget.Stop()
-	for n, t := range br.tasks {
-		req := warm.FetchRequest{URL: t.URL, Addresses: addrs, Headers: variantHeaders(br.job.Headers, t.Variant),
-			Verify: br.job.Verify, POP: br.b.POP, Variant: t.Variant}
+	ctx, cancel := context.WithTimeout(br.fetchCtx, br.r.Budget)
+	defer cancel()
+	go func() {
 		select {
-		case br.r.Pool.in <- poolWork{ctx: br.fetchCtx, req: req, task: t, out: br.out}:
-		case <-br.fetchCtx.Done():
-			return n
-		case <-br.stopFeeding:
-			return n
 		case <-drain:
-			return n
-		case <-budget.C:
+		case <-br.stopFeeding:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	n := 0
+	for next := 0; ; n++ {
+		var t warm.Task
+		if next < len(br.tasks) {
+			t, next = br.tasks[next], next+1
+		} else {
+			select {
+			case t = <-br.retries:
+			case <-ctx.Done():
+				return n
+			}
+		}
+		w := poolWork{ctx: br.fetchCtx, task: t, out: br.out, req: warm.FetchRequest{URL: t.URL, Addresses: addrs,
+			Headers: variantHeaders(br.job.Headers, t.Variant), Verify: br.job.Verify, POP: br.b.POP, Variant: t.Variant}}
+		if br.r.Budgets != nil {
+			release, err := br.r.Budgets.Acquire(ctx, br.r.Budgets.Asks(br.job, warm.URLHost(t.URL)), br.waiting)
+			if err != nil {
+				return n
+			}
+			w.release = release
+		}
+		select {
+		case br.r.Pool.in <- w:
+		case <-ctx.Done():
+			if w.release != nil {
+				w.release()
+			}
 			return n
 		}
 	}
-	return len(br.tasks)
+}
+
+// waiting tells the job's readers what its fetches wait for, now and then.
+func (br *batchRun) waiting(what string) {
+	now := br.r.Now()
+	if now.Sub(br.lastWaiting) < time.Second {
+		return
+	}
+	br.lastWaiting = now
+	if err := br.r.Store.SetWaiting(br.ctx, br.job.ID, what); err != nil {
+		br.r.Log.Warn("noting what a job waits for", "job", br.job.ID, "err", err)
+	}
 }
 
 // add keeps one result for the next write. A fetch aborted because the job
-// ended or the process stops is not a result: the task stays pending.
+// ended or the process stops is not a result: the task stays pending; nor
+// is a throttled one: the task is fed again once its host's pause is over.
 func (br *batchRun) add(d poolDone) error {
 	if br.fetchCtx.Err() != nil && !d.res.OK {
 		return nil
+	}
+	if br.r.Budgets != nil && br.r.Budgets.Observe(br.ctx, br.job.ID, d.task.URL, d.res) {
+		br.retries <- d.task
+		return nil
+	}
+	if br.unresolved--; br.unresolved == 0 {
+		br.stop()
 	}
 	d.res.URLIndex, d.res.POP, d.res.Variant = d.task.URLIndex, br.b.POP, d.task.Variant
 	d.res.At = br.r.Now()
@@ -254,7 +317,7 @@ func (br *batchRun) flush(state warm.BatchState) error {
 	br.lastStatus = br.r.Now()
 	br.status = st
 	if st.Terminal() && br.fetchCtx.Err() == nil {
-		close(br.stopFeeding)
+		br.stop()
 		br.r.Cancels.Cancel(br.b.JobID)
 	}
 	return nil

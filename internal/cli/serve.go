@@ -16,6 +16,7 @@ import (
 
 	"prewarm/internal/api"
 	"prewarm/internal/node"
+	"prewarm/internal/warm"
 	"prewarm/internal/web"
 )
 
@@ -33,6 +34,8 @@ type serveFlags struct {
 	debug      string
 	cfEndpoint string
 	cfPoll     time.Duration
+	hostConc   int
+	hostRPS    float64
 }
 
 func newServe() *cobra.Command {
@@ -67,6 +70,9 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
 	fs.StringVar(&f.cfEndpoint, "cloudfront-endpoint", "", "CloudFront API endpoint for need_invalidate (default: AWS's; for other partitions and tests)")
 	fs.DurationVar(&f.cfPoll, "invalidation-poll", 5*time.Second, "how often to ask CloudFront whether an invalidation has completed")
+	fs.IntVar(&f.hostConc, "host-concurrency", node.DefaultHostConcurrency,
+		"most fetches in flight to one URL host, across every job and agent (0: no limit)")
+	fs.Float64Var(&f.hostRPS, "host-rps", 0, "most fetches started per second to one URL host, across every job and agent (0: no limit)")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs, "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
 	return cmd
@@ -79,6 +85,7 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 	f.fleetFlags.apply(&c)
 	c.DataDir, c.Agents, c.MaxURLs = f.dataDir, f.agents, f.maxURLs
 	c.CloudFrontEndpoint, c.InvalidationPoll = f.cfEndpoint, f.cfPoll
+	c.HostLimit = warm.Limit{Concurrency: f.hostConc, RPS: f.hostRPS}
 	c.Log = log
 	return c
 }

@@ -251,9 +251,31 @@ func (c *Client) do(ctx context.Context, r warm.FetchRequest, method string, ins
 	return res
 }
 
-// retryable: no answer, or an answer that may differ next time.
+// retryable: no answer, or an answer that may differ next time. An edge
+// that asks to slow down (429, 503) is not asked again at once: the fleet
+// pauses the host instead.
 func retryable(status int) bool {
-	return status == 0 || status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return false
+	}
+	return status == 0 || status >= 500 || status == http.StatusRequestTimeout
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date; 0 when
+// absent or unreadable.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(secs, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }
 
 func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []string, addr string, inspect func(*http.Response), body bool) warm.Result {
@@ -278,6 +300,9 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 		return res
 	}
 	res.StatusCode = resp.StatusCode
+	if res.Throttled() {
+		res.RetryAfter = retryAfter(resp.Header, c.cfg.Now())
+	}
 	res.CacheStatus = CacheStatus(resp.Header)
 	res.ServedBy = ServedBy(resp.Header)
 	if inspect != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,7 +106,10 @@ func TestFetchStatusClasses(t *testing.T) {
 		code     int
 		ok       bool
 		attempts int
-	}{{200, true, 1}, {302, true, 1}, {404, false, 1}, {403, false, 1}, {503, false, 3}, {429, false, 3}}
+	}{{200, true, 1}, {302, true, 1}, {404, false, 1}, {403, false, 1}, {500, false, 3}, {502, false, 3},
+		// Asked to slow down: not asked again at once, the fleet pauses
+		// the host instead.
+		{503, false, 1}, {429, false, 1}}
 	for _, c := range cases {
 		calls.Store(0)
 		res := quick().Fetch(context.Background(), warm.FetchRequest{URL: fmt.Sprintf("http://h.test:%s/%d", port, c.code), Addresses: []string{addr}})
@@ -114,6 +118,35 @@ func TestFetchStatusClasses(t *testing.T) {
 		}
 		if !c.ok && res.Error != "HTTP "+strconv.Itoa(c.code)+" "+http.StatusText(c.code) {
 			t.Errorf("HTTP %d: error %q", c.code, res.Error)
+		}
+	}
+}
+
+// A throttled answer says how long it asked to wait, in seconds or as a
+// date.
+func TestFetchRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("ra"); v != "" {
+			w.Header().Set("Retry-After", v)
+		}
+		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		w.WriteHeader(code)
+	})
+	c := New(Config{Now: func() time.Time { return now }, Backoff: func(int) time.Duration { return 0 }})
+	for _, tc := range []struct {
+		path string
+		want time.Duration
+	}{
+		{"/429?ra=2", 2 * time.Second},
+		{"/503?ra=" + url.QueryEscape(now.Add(90*time.Second).Format(http.TimeFormat)), 90 * time.Second},
+		{"/429", 0},
+		{"/429?ra=soon", 0},
+		{"/500?ra=5", 0}, // not a request to slow down
+	} {
+		res := c.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + tc.path, Addresses: []string{addr}})
+		if res.RetryAfter != tc.want {
+			t.Errorf("%s: RetryAfter %v, want %v", tc.path, res.RetryAfter, tc.want)
 		}
 	}
 }

@@ -42,12 +42,22 @@ type Config struct {
 	// AgentTimeout: an agent silent this long is dead, its work requeued.
 	AgentTimeout time.Duration
 
+	// HostLimit bounds the fetches in flight and started per second to
+	// any one URL host, across every job and agent (0: no bound). A
+	// control node records it for the fleet.
+	HostLimit warm.Limit
+
 	// CloudFront invalidation (need_invalidate).
 	CloudFrontEndpoint string
 	InvalidationPoll   time.Duration
 
 	Log *slog.Logger
 }
+
+// DefaultHostConcurrency is how many fetches to one URL host the fleet has
+// in flight at most, unless told otherwise: far above what a warm of
+// cached objects needs, well below what stampedes an origin.
+const DefaultHostConcurrency = 512
 
 // DefaultConfig is a node on the embedded database with one agent.
 func DefaultConfig() Config {
@@ -61,6 +71,7 @@ func DefaultConfig() Config {
 		TaskTimeout:      10 * time.Minute,
 		UserAgent:        "prewarm",
 		AgentTimeout:     agent.DefaultLiveWindow,
+		HostLimit:        warm.Limit{Concurrency: DefaultHostConcurrency},
 		InvalidationPoll: 5 * time.Second,
 	}
 }
@@ -120,6 +131,12 @@ func (c Config) Validate() error {
 	}
 	if c.AgentTimeout < 3*agent.DefaultHeartbeat {
 		errs = append(errs, fmt.Errorf("--agent-timeout %v: must be at least %v (three heartbeats)", c.AgentTimeout, 3*agent.DefaultHeartbeat))
+	}
+	if c.HostLimit.Concurrency < 0 || c.HostLimit.Concurrency > warm.MaxJobConcurrency {
+		errs = append(errs, fmt.Errorf("--host-concurrency %d: use 0 (no limit) to %d", c.HostLimit.Concurrency, warm.MaxJobConcurrency))
+	}
+	if c.HostLimit.RPS < 0 || c.HostLimit.RPS > warm.MaxJobRPS {
+		errs = append(errs, fmt.Errorf("--host-rps %v: use 0 (no limit) to %d", c.HostLimit.RPS, warm.MaxJobRPS))
 	}
 	if c.InvalidationPoll <= 0 {
 		errs = append(errs, fmt.Errorf("--invalidation-poll %v: must be positive", c.InvalidationPoll))

@@ -46,6 +46,7 @@ type Node struct {
 
 	cfg     Config
 	queue   *queue.Queue
+	budgets *agent.Budgets
 	closeDB func() error
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -73,6 +74,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	limits.MaxURLs = cfg.MaxURLs
 	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
 		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now}
+	// One keeper of budget shares for the whole process, so that a host
+	// pausing here pauses every fetch and probe of the process at once.
+	n.budgets = agent.NewBudgets(n.Store, "node-"+uuid.NewString(), cfg.Log, time.Now)
 	var sys metrics.System
 	if cfg.Control {
 		sys = n.Service
@@ -83,6 +87,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.Metrics = metrics.New(sys, cfg.Log)
 	n.startAgents(runCtx, edges, cancels)
+	n.wg.Go(func() { n.budgets.Run(runCtx) })
 	return n, nil
 }
 
@@ -144,10 +149,19 @@ func (n *Node) openPostgres(ctx context.Context, qcfg queue.Config) error {
 	return nil
 }
 
-// startControl starts planning and timeouts, and the reaper.
+// startControl records the per-host limits and starts planning, timeouts
+// and the reaper.
 func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	log := n.cfg.Log
+	if err := n.Store.SetHostLimits(ctx, n.cfg.HostLimit); err != nil {
+		return err
+	}
+	// The size probes are fetches too: they keep to the same budgets,
+	// under a share of their own.
+	gate := agent.NewBudgets(n.Store, "planner-"+uuid.NewString(), log, time.Now)
+	n.wg.Go(func() { gate.Run(ctx) })
 	planner := &warm.Planner{
+		Gate:  gate,
 		Store: n.Store, Resolver: edges.resolver, Prober: edges.client, Expander: expander{edges.client},
 		MaxURLs: n.cfg.MaxURLs, Log: log, Now: time.Now,
 		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, Budget: planBudget,
@@ -185,7 +199,8 @@ func (n *Node) startAgents(ctx context.Context, edges *edges, cancels *agent.Can
 			cfg.Name = fmt.Sprintf("%s-%d", name, i+1)
 		}
 		a := agent.New(cfg, agent.Parts{
-			Store: n.Store, Queue: n.queue, Fetcher: edges.client, Cancels: cancels, Observer: n.Metrics, Log: n.cfg.Log,
+			Store: n.Store, Queue: n.queue, Fetcher: edges.client, Cancels: cancels, Budgets: n.budgets, Observer: n.Metrics,
+			Log: n.cfg.Log,
 		})
 		n.Agents = append(n.Agents, a)
 		n.wg.Go(func() { _ = a.Run(ctx) })

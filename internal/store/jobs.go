@@ -75,7 +75,7 @@ const jobColumns = `id, status, message, cf_domain, target_type, targets, header
 	max_concurrency, max_rps, tier_first`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
-	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed,
+	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed, waiting, waiting_at,
 	(SELECT COALESCE(SUM(b.claimed - b.done), 0) FROM batches b WHERE b.job_id = jobs.id AND b.state = 'running')`
 
 type jobScan struct {
@@ -83,6 +83,7 @@ type jobScan struct {
 	counts                                warm.Counts
 	targets, headers, encodings, expand   string
 	timeoutUS, created, updated, deadline int64
+	waitingAt                             int64
 }
 
 func (js *jobScan) dest(withCounts bool) []any {
@@ -93,7 +94,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
-			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.InProgress)
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.InProgress)
 	}
 	return d
 }
@@ -141,11 +142,23 @@ func (s *Store) Progress(ctx context.Context, id string) (*warm.Progress, error)
 	if err != nil {
 		return nil, notFound(err, "job "+id)
 	}
+	return s.progress(&js)
+}
+
+// waitingFresh is how long what an agent said a job waits for stays true
+// unless said again.
+const waitingFresh = 5 * time.Second
+
+func (s *Store) progress(js *jobScan) (*warm.Progress, error) {
 	job, err := js.finish()
 	if err != nil {
 		return nil, err
 	}
-	return &warm.Progress{Job: *job, Counts: js.counts}, nil
+	p := &warm.Progress{Job: *job, Counts: js.counts}
+	if p.Status.Terminal() || s.now().Sub(fromMicros(js.waitingAt)) > waitingFresh {
+		p.Waiting = ""
+	}
+	return p, nil
 }
 
 // ListJobs lists jobs, newest first.
@@ -172,11 +185,11 @@ func (s *Store) ListJobs(ctx context.Context, f warm.JobFilter) ([]warm.Progress
 		if err := rows.Scan(js.dest(true)...); err != nil {
 			return nil, err
 		}
-		job, err := js.finish()
+		p, err := s.progress(&js)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, warm.Progress{Job: *job, Counts: js.counts})
+		out = append(out, *p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -193,7 +193,10 @@ func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm
 // the rest are queued when the batch they wait for is done.
 func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches []warm.Batch) error {
 	err := s.bulk(ctx, tx, len(batches), []any{jobID, micros(s.now())}, "($1,$%d,$%d,$%d,$%d,$%d,'pending',$2)",
-		func(i int, args []any) []any { b := batches[i]; return append(args, b.Seq, b.POP, b.From, b.To, b.After) },
+		func(i int, args []any) []any {
+			b := batches[i]
+			return append(args, b.Seq, b.POP, b.From, b.To, b.After)
+		},
 		`INSERT INTO batches (job_id, seq, pop, url_from, url_to, after_pop, state, updated_at) VALUES %s
 		ON CONFLICT (job_id, seq) DO NOTHING`)
 	if err != nil {

@@ -57,6 +57,14 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	if sum.Warnings, err = collectStrings(rows, []string{}); err != nil {
 		return nil, err
 	}
+	// What the fleet noticed while warming (hosts that pushed back).
+	rows, err = r.Query(ctx, `SELECT warning FROM job_warnings WHERE job_id = $1 ORDER BY at, warning`, id)
+	if err != nil {
+		return nil, fmt.Errorf("job warnings: %w", err)
+	}
+	if sum.Warnings, err = collectStrings(rows, sum.Warnings); err != nil {
+		return nil, err
+	}
 	return sum, nil
 }
 

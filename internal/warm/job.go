@@ -93,6 +93,8 @@ type Counts struct {
 	Verified     int64 // tasks proven cached at their POP after the warm
 	NotCached    int64 // tasks fetched fine but not cached (see their reason)
 	Expanded     bool  // the URL list was expanded (Expand)
+	// Waiting says what budget the job's fetches wait for, while they do.
+	Waiting string
 }
 
 // Percent is floor(100 × done / total), the original's percentage_complete

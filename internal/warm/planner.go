@@ -79,6 +79,8 @@ type Planner struct {
 	Prober      Prober
 	Invalidator Invalidator
 	Expander    Expander
+	// Gate, if set, holds each probe to its job's and its host's budgets.
+	Gate Gate
 	// MaxURLs caps an expanded URL list, as it caps a submitted one.
 	MaxURLs int
 	Log     *slog.Logger
@@ -379,14 +381,20 @@ func (p *Planner) probeChunk(job *Job, usable []POPState, c *chunk) ProbeChunk {
 }
 
 // probeOne probes a URL through up to three of the POPs, spread over
-// them; only through the top tier when the job is tiered.
+// them; only through the top tier when the job is tiered. An answer asking
+// to slow down is asked again after the host's pause.
 func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *URL) {
 	via := topTier(usable)
 	var res Result
 	size := int64(-1)
-	for i := 0; i < len(via) && i < 3; i++ {
+	for i := 0; i < len(via) && i < 3 && ctx.Err() == nil; i++ {
 		pop := via[(u.Index+i)%len(via)]
-		size, res = p.Prober.Probe(ctx, FetchRequest{URL: u.URL, Addresses: pop.Addresses, Headers: job.Headers})
+		var retry bool
+		size, res, retry = p.probeVia(ctx, job, pop, u)
+		if retry {
+			i--
+			continue
+		}
 		if res.StatusCode != 0 || ctx.Err() != nil {
 			break
 		}
@@ -397,9 +405,26 @@ func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *
 	// Only an HTTP answer condemns the URL. When no POP answered at all,
 	// the fault is the POPs': the URL is warmed anyway, its tasks fail at
 	// those POPs, and the summary names the POPs, not the URL.
-	if !res.OK && res.StatusCode != 0 {
+	if !res.OK && res.StatusCode != 0 && !res.Throttled() {
 		u.Error = "size probe: " + res.Error
 	}
+}
+
+// probeVia probes a URL through one POP, within the job's and the host's
+// budgets.
+func (p *Planner) probeVia(ctx context.Context, job *Job, pop POPState, u *URL) (int64, Result, bool) {
+	req := FetchRequest{URL: u.URL, Addresses: pop.Addresses, Headers: job.Headers}
+	if p.Gate == nil {
+		size, res := p.Prober.Probe(ctx, req)
+		return size, res, false
+	}
+	leave, err := p.Gate.Enter(ctx, job, u.URL)
+	if err != nil {
+		return -1, Result{Error: err.Error()}, false
+	}
+	size, res := p.Prober.Probe(ctx, req)
+	leave()
+	return size, res, p.Gate.Observe(ctx, job.ID, u.URL, res)
 }
 
 func usablePOPs(pops []POPState) []POPState {

@@ -81,7 +81,10 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		func() (err error) { job.Encodings, err = cleanEncodings(spec.Encodings); return },
 		func() (err error) { job.Expand, err = cleanExpand(spec.Expand); return },
 		func() (err error) { job.DistributionID, err = cleanDistributionID(spec.DistributionID); return },
-		func() (err error) { job.MaxConcurrency, job.MaxRPS, err = cleanBudget(spec.MaxConcurrency, spec.MaxRPS); return },
+		func() (err error) {
+			job.MaxConcurrency, job.MaxRPS, err = cleanBudget(spec.MaxConcurrency, spec.MaxRPS)
+			return
+		},
 	} {
 		if err := step(); err != nil {
 			return nil, nil, err

@@ -64,10 +64,18 @@ type Result struct {
 	// Warning notes what may keep viewers from this copy (a Vary the job
 	// does not cover).
 	Warning string
+	// RetryAfter is how long a throttled answer asked to wait (its
+	// Retry-After); 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 // NotCached reports whether the task fetched fine but is not cached.
 func (r Result) NotCached() bool { return r.OK && r.Reason != "" }
+
+// Throttled reports an answer that asks to slow down (429 Too Many
+// Requests, 503 Service Unavailable): the task is tried again after a
+// pause, not failed.
+func (r Result) Throttled() bool { return r.StatusCode == 429 || r.StatusCode == 503 }
 
 // TaskRow is a recorded result with its URL, for reports.
 type TaskRow struct {

@@ -5,6 +5,9 @@
 ALTER TABLE jobs ADD COLUMN max_concurrency INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN max_rps DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN tier_first BOOLEAN NOT NULL DEFAULT TRUE;
+-- What an agent last said the job waits for (a budget), and when.
+ALTER TABLE jobs ADD COLUMN waiting TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN waiting_at BIGINT NOT NULL DEFAULT 0;
 
 -- The job's POP whose batches come first (tier first); '' for the top tier.
 ALTER TABLE job_pops ADD COLUMN after_pop TEXT NOT NULL DEFAULT '';

@@ -1,0 +1,372 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"prewarm/internal/warm"
+)
+
+// BudgetStore is what sharing budgets across the fleet reads and writes.
+type BudgetStore interface {
+	// Lease renews the agent's shares of the budgets it wants.
+	Lease(ctx context.Context, agentID string, wants []warm.Want, ttl time.Duration) ([]warm.Share, error)
+	// HostLimits are the servers' per-host limits and the hosts that
+	// pushed back.
+	HostLimits(ctx context.Context) (warm.HostLimits, error)
+	// PauseHost records a host that pushed back, for the whole fleet.
+	PauseHost(ctx context.Context, h warm.HostState) error
+	AddWarning(ctx context.Context, jobID, warning string) error
+}
+
+// Budgets gives an agent's fetches leave to start under the fleet-wide
+// budgets of their job and their URL host. A limited budget is shared
+// through the store: the agent asks for what its waiting and running
+// fetches need, and starts no more than its share. Unlimited budgets cost
+// nothing: no lease, no wait. It also keeps the hosts that pushed back
+// (429, 503, mostly failing) paused for the whole fleet.
+type Budgets struct {
+	store   BudgetStore
+	agentID string
+	log     *slog.Logger
+	now     func() time.Time
+	// Interval is how often shares are renewed (and host states read).
+	interval time.Duration
+
+	mu       sync.Mutex
+	budgets  map[string]*budget
+	hosts    warm.HostLimits
+	breakers map[string]*breaker
+	kick     chan struct{}
+}
+
+// budget is the agent's side of one budget.
+type budget struct {
+	key      string
+	limit    warm.Limit
+	paused   time.Time // no fetch starts before
+	waiting  int
+	inFlight int
+	slots    int           // share of fetches in flight; negative: no bound
+	limiter  *rate.Limiter // nil: no rate bound (or no share of it yet, with rateWait)
+	rateWait bool          // a rate limit without a share yet
+	changed  chan struct{} // closed when any of the above changes
+}
+
+func (b *budget) unlimited() bool { return b.limit.Unlimited() }
+
+// broadcast wakes every fetch waiting on b.
+func (b *budget) broadcast() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// NewBudgets returns the budgets of one agent; Run keeps its shares.
+func NewBudgets(store BudgetStore, agentID string, log *slog.Logger, now func() time.Time) *Budgets {
+	return &Budgets{
+		store: store, agentID: agentID, log: log, now: now, interval: 500 * time.Millisecond,
+		budgets: map[string]*budget{}, breakers: map[string]*breaker{}, kick: make(chan struct{}, 1),
+		hosts: warm.HostLimits{Hosts: map[string]warm.HostState{}},
+	}
+}
+
+// shareTTL is how long a share holds unless renewed: a few renewals, so an
+// agent that died frees its share within seconds.
+func (bs *Budgets) shareTTL() time.Duration { return 6 * bs.interval }
+
+// Ask names a budget a fetch needs, with its limit (a host's comes from the
+// host limits).
+type Ask struct {
+	Key   string
+	Limit warm.Limit
+	host  string
+}
+
+// Asks are the budgets a fetch of a job to a URL host needs.
+func (bs *Budgets) Asks(job *warm.Job, host string) []Ask {
+	return []Ask{
+		{Key: warm.JobBudget(job.ID), Limit: warm.Limit{Concurrency: job.MaxConcurrency, RPS: job.MaxRPS}},
+		{Key: warm.HostBudget(host), host: host},
+	}
+}
+
+var _ warm.Gate = (*Budgets)(nil)
+
+// Enter waits until a fetch of a job's URL may start under the job's and
+// the URL host's budgets; leave gives the leave back.
+func (bs *Budgets) Enter(ctx context.Context, job *warm.Job, rawURL string) (leave func(), err error) {
+	return bs.Acquire(ctx, bs.Asks(job, warm.URLHost(rawURL)), nil)
+}
+
+// Acquire waits until a fetch may start under every budget of asks, and
+// returns the function that gives the leave back when it ends. wait, if
+// set, is told what the fetch waits for, once, when it first has to.
+func (bs *Budgets) Acquire(ctx context.Context, asks []Ask, wait func(string)) (func(), error) {
+	var held []*budget
+	release := func() {
+		bs.mu.Lock()
+		defer bs.mu.Unlock()
+		for _, b := range held {
+			b.inFlight--
+			b.broadcast()
+		}
+	}
+	for _, a := range asks {
+		b, err := bs.acquireOne(ctx, a, wait)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		held = append(held, b)
+	}
+	return release, nil
+}
+
+func (bs *Budgets) acquireOne(ctx context.Context, a Ask, wait func(string)) (*budget, error) {
+	bs.mu.Lock()
+	b := bs.budget(a)
+	counted := false
+	for {
+		now := bs.now()
+		var blocked string
+		switch {
+		case now.Before(b.paused):
+			blocked = fmt.Sprintf("%s paused until %s", a.describe(), b.paused.Format(time.TimeOnly))
+		case b.slots >= 0 && b.inFlight >= b.slots:
+			blocked = fmt.Sprintf("%s (%s)", a.describe(), b.limit)
+		case b.rateWait:
+			blocked = fmt.Sprintf("%s (%s)", a.describe(), b.limit)
+		}
+		if blocked == "" {
+			break
+		}
+		first := !counted
+		if first {
+			counted = true
+			b.waiting++
+			bs.kickLease()
+		}
+		changed, paused := b.changed, b.paused
+		bs.mu.Unlock()
+		if first && wait != nil {
+			wait(blocked)
+		}
+		if err := waitChange(ctx, changed, paused.Sub(now)); err != nil {
+			bs.mu.Lock()
+			b.waiting--
+			bs.mu.Unlock()
+			return nil, err
+		}
+		bs.mu.Lock()
+	}
+	if counted {
+		b.waiting--
+	}
+	b.inFlight++
+	limiter := b.limiter
+	bs.mu.Unlock()
+	if limiter != nil {
+		if err := limiter.Wait(ctx); err != nil {
+			bs.mu.Lock()
+			b.inFlight--
+			b.broadcast()
+			bs.mu.Unlock()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (a Ask) describe() string {
+	if a.host != "" {
+		return "host " + a.host
+	}
+	return "the job's budget"
+}
+
+// waitChange waits for changed, for d when positive, or for ctx.
+func waitChange(ctx context.Context, changed <-chan struct{}, d time.Duration) error {
+	var timer <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-changed:
+	case <-timer:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// budget returns the agent's side of a's budget, creating it; bs.mu held.
+func (bs *Budgets) budget(a Ask) *budget {
+	b := bs.budgets[a.Key]
+	if b == nil {
+		b = &budget{key: a.Key, slots: -1, changed: make(chan struct{})}
+		bs.budgets[a.Key] = b
+		bs.setLimit(b, a)
+	}
+	return b
+}
+
+// setLimit applies a's limit (for a host: the host limits now) to b.
+// A newly limited budget has no share until the next lease; bs.mu held.
+func (bs *Budgets) setLimit(b *budget, a Ask) {
+	limit, paused := a.Limit, time.Time{}
+	if a.host != "" {
+		var st warm.HostState
+		limit, st, _ = bs.hosts.For(a.host, bs.now())
+		paused = st.PausedUntil
+	}
+	was := b.limit
+	b.limit, b.paused = limit, paused
+	switch {
+	case limit.Unlimited():
+		b.slots, b.limiter, b.rateWait = -1, nil, false
+	case was.Unlimited() || (was.Concurrency > 0) != (limit.Concurrency > 0) || (was.RPS > 0) != (limit.RPS > 0):
+		b.slots, b.limiter, b.rateWait = -1, nil, limit.RPS > 0
+		if limit.Concurrency > 0 {
+			b.slots = 0
+		}
+	}
+	b.broadcast()
+}
+
+// kickLease asks for a lease round now.
+func (bs *Budgets) kickLease() {
+	select {
+	case bs.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run renews the agent's shares and reads the host states until ctx ends,
+// then gives its shares back.
+func (bs *Budgets) Run(ctx context.Context) {
+	t := time.NewTicker(bs.interval)
+	defer t.Stop()
+	for {
+		if err := bs.round(ctx); err != nil && ctx.Err() == nil {
+			bs.log.Warn("renewing budget shares", "agent", bs.agentID, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			bs.giveBack(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+		case <-bs.kick:
+		}
+	}
+}
+
+// round reads the host states, then renews the shares of the limited
+// budgets in use and forgets the idle ones.
+func (bs *Budgets) round(ctx context.Context) error {
+	hosts, err := bs.store.HostLimits(ctx)
+	if err != nil {
+		return err
+	}
+	bs.mu.Lock()
+	bs.mergeHosts(hosts)
+	var wants []warm.Want
+	for key, b := range bs.budgets {
+		if host, ok := hostOf(key); ok {
+			bs.setLimit(b, Ask{Key: key, host: host})
+		}
+		if b.unlimited() {
+			if b.waiting == 0 && b.inFlight == 0 {
+				delete(bs.budgets, key)
+			}
+			continue
+		}
+		wants = append(wants, warm.Want{Key: key, Limit: b.limit, Demand: b.waiting + b.inFlight, Held: b.inFlight})
+		if b.waiting == 0 && b.inFlight == 0 {
+			delete(bs.budgets, key) // its share is given back by this lease
+		}
+	}
+	bs.mu.Unlock()
+	if len(wants) == 0 {
+		return nil
+	}
+	shares, err := bs.store.Lease(ctx, bs.agentID, wants, bs.shareTTL())
+	if err != nil {
+		return err
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	for _, sh := range shares {
+		if b := bs.budgets[sh.Key]; b != nil && !b.unlimited() {
+			b.apply(sh)
+		}
+	}
+	return nil
+}
+
+// mergeHosts takes the host states read from the store, keeping a pause
+// this agent decided that the store does not show yet; bs.mu held.
+func (bs *Budgets) mergeHosts(read warm.HostLimits) {
+	if read.Hosts == nil {
+		read.Hosts = map[string]warm.HostState{}
+	}
+	for host, local := range bs.hosts.Hosts {
+		if stored, ok := read.Hosts[host]; !ok || stored.PausedUntil.Before(local.PausedUntil) {
+			if bs.now().Sub(local.UpdatedAt) < bs.shareTTL() {
+				read.Hosts[host] = local
+			}
+		}
+	}
+	bs.hosts = read
+}
+
+// apply takes a share from the store; bs.mu held.
+func (b *budget) apply(sh warm.Share) {
+	b.slots = sh.Slots
+	switch {
+	case sh.Rate < 0:
+		b.limiter, b.rateWait = nil, false
+	case sh.Rate == 0:
+		b.limiter, b.rateWait = nil, true
+	case b.limiter == nil:
+		b.limiter, b.rateWait = rate.NewLimiter(rate.Limit(sh.Rate), 1), false
+	default:
+		b.limiter.SetLimit(rate.Limit(sh.Rate))
+	}
+	b.broadcast()
+}
+
+// giveBack returns every share at shutdown, so others need not wait for
+// them to expire.
+func (bs *Budgets) giveBack(ctx context.Context) {
+	bs.mu.Lock()
+	var wants []warm.Want
+	for key, b := range bs.budgets {
+		if !b.unlimited() {
+			wants = append(wants, warm.Want{Key: key, Limit: b.limit})
+		}
+	}
+	bs.mu.Unlock()
+	if len(wants) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := bs.store.Lease(ctx, bs.agentID, wants, 0); err != nil {
+		bs.log.Warn("giving budget shares back", "agent", bs.agentID, "err", err)
+	}
+}
+
+func hostOf(key string) (string, bool) {
+	const prefix = "host:"
+	if len(key) > len(prefix) && key[:len(prefix)] == prefix {
+		return key[len(prefix):], true
+	}
+	return "", false
+}
