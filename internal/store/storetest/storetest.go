@@ -144,6 +144,10 @@ func Run(t *testing.T, open Opener) {
 		"Agents":                        testAgents,
 		"VariantsAndVerification":       testVariantsAndVerification,
 		"ReplaceURLs":                   testReplaceURLs,
+		"BudgetShares":                  testBudgetShares,
+		"HostStates":                    testHostStates,
+		"WarningsAndWaiting":            testWarningsAndWaiting,
+		"TieredBatches":                 testTieredBatches,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {

@@ -1,0 +1,150 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// Shares of a budget never add up to more than its limit, are divided by
+// demand, are given back, and expire with their agent.
+func testBudgetShares(t *testing.T, f *fixture) {
+	limit := warm.Limit{Concurrency: 8, RPS: 10}
+	lease := func(agent string, demand, held int, ttl time.Duration) warm.Share {
+		t.Helper()
+		shares, err := f.s.Lease(f.ctx, agent, []warm.Want{{Key: "job:j", Limit: limit, Demand: demand, Held: held}}, ttl)
+		f.must(err)
+		if len(shares) != 1 || shares[0].Key != "job:j" {
+			t.Fatalf("lease: %+v", shares)
+		}
+		return shares[0]
+	}
+	if a := lease("a", 20, 0, time.Minute); a.Slots != 8 || a.Rate != 10 {
+		t.Fatalf("alone: %+v, want the whole budget", a)
+	}
+	// b asks too: nothing is free until a gives back, and a keeps what it
+	// runs while its fair share drops to half.
+	if b := lease("b", 20, 0, time.Minute); b.Slots != 0 {
+		t.Fatalf("b while a holds everything: %+v", b)
+	}
+	if a := lease("a", 20, 8, time.Minute); a.Slots != 4 || a.Rate != 5 {
+		t.Fatalf("a beside b: %+v, want half", a)
+	}
+	if b := lease("b", 20, 0, time.Minute); b.Slots != 0 {
+		t.Fatalf("b while a still runs 8: %+v", b)
+	}
+	lease("a", 20, 4, time.Minute) // its fetches beyond its share ended
+	if b := lease("b", 20, 0, time.Minute); b.Slots != 4 {
+		t.Fatalf("b once a runs 4: %+v", b)
+	}
+	// a small demand takes what it needs; the rest goes to the other.
+	lease("a", 1, 1, time.Minute)
+	if b := lease("b", 20, 4, time.Minute); b.Slots != 7 {
+		t.Fatalf("b beside a needing 1: %+v", b)
+	}
+	// giving back; then an expired share is free again.
+	if a := lease("a", 0, 0, time.Minute); a.Slots != 0 {
+		t.Fatalf("given back: %+v", a)
+	}
+	lease("b", 20, 7, time.Second)
+	f.now = f.now.Add(2 * time.Second)
+	if c := lease("c", 20, 0, time.Minute); c.Slots != 8 {
+		t.Fatalf("after b's share expired: %+v", c)
+	}
+	// an unlimited dimension has no bound.
+	shares, err := f.s.Lease(f.ctx, "d", []warm.Want{{Key: "host:h", Limit: warm.Limit{RPS: 5}, Demand: 3}}, time.Minute)
+	f.must(err)
+	if shares[0].Slots >= 0 || shares[0].Rate != 5 {
+		t.Fatalf("rate only: %+v", shares[0])
+	}
+}
+
+// Host limits and pauses are seen by every agent; a shorter pause does not
+// cut a longer one short; recovered hosts are forgotten.
+func testHostStates(t *testing.T, f *fixture) {
+	hl, err := f.s.HostLimits(f.ctx)
+	f.must(err)
+	if !hl.Default.Unlimited() || len(hl.Hosts) != 0 {
+		t.Fatalf("nothing set: %+v", hl)
+	}
+	f.must(f.s.SetHostLimits(f.ctx, warm.Limit{Concurrency: 64, RPS: 2.5}))
+	long := warm.HostState{Host: "a.test", PausedUntil: f.now.Add(time.Minute), ResumeWindow: 4, Strikes: 2, Reason: "a.test answered 429"}
+	f.must(f.s.PauseHost(f.ctx, long))
+	f.must(f.s.PauseHost(f.ctx, warm.HostState{Host: "a.test", PausedUntil: f.now.Add(time.Second), ResumeWindow: 1, Strikes: 1}))
+	f.must(f.s.PauseHost(f.ctx, warm.HostState{Host: "b.test", PausedUntil: f.now.Add(-time.Hour), ResumeWindow: 1, Strikes: 1}))
+	hl, err = f.s.HostLimits(f.ctx)
+	f.must(err)
+	got := hl.Hosts["a.test"]
+	if hl.Default != (warm.Limit{Concurrency: 64, RPS: 2.5}) || !got.PausedUntil.Equal(long.PausedUntil) ||
+		got.ResumeWindow != 4 || got.Strikes != 2 || got.Reason != long.Reason || len(hl.Hosts) != 2 {
+		t.Fatalf("host limits: %+v", hl)
+	}
+	f.must(f.s.ForgetHosts(f.ctx, f.now.Add(-time.Minute)))
+	hl, err = f.s.HostLimits(f.ctx)
+	f.must(err)
+	if _, ok := hl.Hosts["b.test"]; ok || len(hl.Hosts) != 1 {
+		t.Fatalf("after forgetting: %+v", hl.Hosts)
+	}
+}
+
+// Warnings are kept once each and listed in the summary; what a job waits
+// for shows in its progress while it is fresh.
+func testWarningsAndWaiting(t *testing.T, f *fixture) {
+	f.planned("j1", 2)
+	for range 2 {
+		f.must(f.s.AddWarning(f.ctx, "j1", "a.test answered 429: paused 2s"))
+	}
+	sum, err := f.s.Summary(f.ctx, "j1")
+	f.must(err)
+	if !slices.Equal(sum.Warnings, []string{"a.test answered 429: paused 2s"}) {
+		t.Fatalf("warnings: %q", sum.Warnings)
+	}
+	f.must(f.s.SetWaiting(f.ctx, "j1", "the job's budget (2 in flight)"))
+	if p := f.progress("j1"); p.Waiting != "the job's budget (2 in flight)" {
+		t.Fatalf("waiting: %q", p.Waiting)
+	}
+	f.now = f.now.Add(time.Minute)
+	if p := f.progress("j1"); p.Waiting != "" {
+		t.Fatalf("waiting a minute later: %q", p.Waiting)
+	}
+}
+
+// A batch that waits for another is queued when that one is first done,
+// and top-tier batches of a tiered job when their URLs' probe is saved.
+func testTieredBatches(t *testing.T, f *fixture) {
+	f.job("j1", "https://a.test/0", "https://a.test/1", "https://a.test/2", "https://a.test/3")
+	us, err := f.s.URLs(f.ctx, "j1", 0, 4)
+	f.must(err)
+	batches := []warm.Batch{
+		{JobID: "j1", Seq: 0, POP: "AAA1-P1", From: 0, To: 2, After: warm.AfterProbe},
+		{JobID: "j1", Seq: 1, POP: "BBB1-P1", From: 0, To: 2, After: "AAA1-P1"},
+		{JobID: "j1", Seq: 2, POP: "AAA1-P1", From: 2, To: 4, After: warm.AfterProbe},
+		{JobID: "j1", Seq: 3, POP: "BBB1-P1", From: 2, To: 4, After: "AAA1-P1"},
+	}
+	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: batches, PlannedURLs: 4}))
+	queued := func() []int {
+		var out []int
+		for _, s := range f.q.steps {
+			if s.Kind == warm.StepWarm {
+				out = append(out, s.Batch)
+			}
+		}
+		return out
+	}
+	if q := queued(); len(q) != 0 {
+		t.Fatalf("queued before anything: %v", q)
+	}
+	f.must(f.s.SaveProbeChunk(f.ctx, "j1", warm.ProbeChunk{From: 0, URLs: us[:2], ProbedURLs: 2}))
+	if q := queued(); !slices.Equal(q, []int{0}) {
+		t.Fatalf("after the first probe chunk: %v", q)
+	}
+	for range 2 { // done twice: the waiting batch is queued once
+		_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, 2, true), warm.BatchDone)
+		f.must(err)
+	}
+	if q := queued(); !slices.Equal(q, []int{0, 1}) {
+		t.Fatalf("after the top tier's batch: %v", q)
+	}
+}
