@@ -86,3 +86,16 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// DryRunJSON is a job's plan as POST /prewarm answers a dry run.
+func DryRunJSON(d *warm.DryRun, now time.Time) DryRunResponse {
+	out := DryRunResponse{Status: "Success", DryRun: true, Timestamp: timestamp(now), URLCount: d.URLCount,
+		TotalCount: d.TotalCount, TotalSize: d.TotalSize, SizeUnknown: d.SizeUnknown, FailedURLs: nonNil(d.Failed),
+		EstimatedOriginFetches: d.EstimatedOriginFetches, EstimatedEdgeBytes: d.EstimatedEdgeBytes,
+		Notes: nonNil(d.Notes), POPs: []DryRunPOP{}}
+	for _, p := range d.POPs {
+		out.POPs = append(out.POPs, DryRunPOP{Code: p.Code, Addresses: nonNil(p.Addresses), Error: p.Error,
+			Skipped: p.Skipped, After: p.After})
+	}
+	return out
+}

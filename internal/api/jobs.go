@@ -16,6 +16,7 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var spec warm.JobSpec
+	var dryRun bool
 	for _, step := range []func() error{
 		func() (err error) { spec.URLs, err = f.strings("url_list"); return },
 		func() (err error) { spec.CFDomain, err = f.str("cf_domain"); return },
@@ -34,10 +35,18 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.MaxConcurrency, err = f.integer("max_concurrency"); return },
 		func() (err error) { spec.MaxRPS, err = f.number("max_rps"); return },
 		func() (err error) { spec.TierFirst, err = f.optionalBool("tier_first"); return },
+		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
 	} {
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if dryRun {
+		plan, err := s.cfg.Service.DryRun(r.Context(), spec)
+		if err != nil {
+			return nil, err
+		}
+		return DryRunJSON(plan, s.cfg.Now()), nil
 	}
 	job, err := s.cfg.Service.Submit(r.Context(), spec)
 	if err != nil {

@@ -80,7 +80,10 @@ type Client struct {
 	bufs       sync.Pool
 }
 
-var _ warm.Prober = (*Client)(nil)
+var (
+	_ warm.Prober       = (*Client)(nil)
+	_ warm.DirectProber = (*Client)(nil)
+)
 
 // New returns a client.
 func New(cfg Config) *Client {
@@ -123,16 +126,25 @@ func (c *Client) Close() {
 	}
 }
 
-// transport returns the transport that dials addr, whatever the URL's host.
+// direct stands for "the URL's own host" where an edge address goes: the
+// host is resolved and dialled as any client would.
+const direct = ""
+
+// transport returns the transport that dials addr, whatever the URL's host
+// (or, for direct, the URL's host itself).
 func (c *Client) transport(addr string) *http.Transport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.transports[addr]; t != nil {
 		return t
 	}
+	dial := DialEdge(addr, c.cfg.ConnectTimeout)
+	if addr == direct {
+		dial = (&net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	}
 	t := &http.Transport{
 		Proxy:               nil, // a warm must reach the edge itself, never a proxy
-		DialContext:         DialEdge(addr, c.cfg.ConnectTimeout),
+		DialContext:         dial,
 		TLSClientConfig:     &tls.Config{RootCAs: c.cfg.RootCAs, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: c.cfg.ConnectTimeout,
 		MaxIdleConnsPerHost: c.cfg.ConnsPerAddr,
@@ -197,6 +209,14 @@ func (c *Client) Probe(ctx context.Context, r warm.FetchRequest) (int64, warm.Re
 		}, false)
 	}
 	return size, res
+}
+
+// ProbeDirect is Probe of the URL as any client reaches it: its host
+// resolved by the system's DNS, not through a chosen POP (a dry run's size
+// probe).
+func (c *Client) ProbeDirect(ctx context.Context, r warm.FetchRequest) (int64, warm.Result) {
+	r.Addresses = []string{direct}
+	return c.Probe(ctx, r)
 }
 
 // Send sends one request of any method (a PURGE, a BAN) for r.URL to the

@@ -73,7 +73,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	limits := warm.DefaultLimits
 	limits.MaxURLs = cfg.MaxURLs
 	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
-		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now}
+		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now,
+		Resolver: edges.resolver, Direct: edges.client}
 	// One keeper of budget shares for the whole process, so that a host
 	// pausing here pauses every fetch and probe of the process at once.
 	n.budgets = agent.NewBudgets(n.Store, "node-"+uuid.NewString(), cfg.Log, time.Now)

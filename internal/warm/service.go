@@ -69,6 +69,9 @@ type Service struct {
 	Cancels  Canceler
 	// Board, when set, answers progress reads of running jobs from memory.
 	Board *Board
+	// Resolver and Direct plan dry runs.
+	Resolver Resolver
+	Direct   DirectProber
 	// LiveWindow: an agent silent for longer is not listed.
 	LiveWindow time.Duration
 	NewID      func() string
