@@ -19,6 +19,9 @@ type ReportOptions struct {
 }
 
 func (o ReportOptions) apply(u *url.URL) {
+	if !o.AllTasks && o.POP == "" {
+		return // a signed link is sent as it came
+	}
 	q := u.Query()
 	if o.AllTasks {
 		q.Set("tasks", "all")
