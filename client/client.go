@@ -124,29 +124,50 @@ func (c *Client) endpoint(escapedPath string, q url.Values) *url.URL {
 	return &u
 }
 
+// request is one call of a JSON endpoint.
+type request struct {
+	method string
+	path   string // escaped
+	query  url.Values
+	body   any // encoded as JSON; nil: none
+}
+
+// do sends r and decodes the answer into a new T. A non-nil err, from
+// checking the caller's arguments, is returned instead, with no request.
+func do[T any](ctx context.Context, c *Client, r request, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out T
+	if err := c.call(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // call sends one request with the API key and decodes the JSON of a 2xx
 // answer into out. Any other answer is an *Error.
-func (c *Client) call(ctx context.Context, method, path string, q url.Values, in, out any) error {
+func (c *Client) call(ctx context.Context, r request, out any) error {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
 	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
 		if err != nil {
-			return fmt.Errorf("encoding the %s %s request: %w", method, path, err)
+			return fmt.Errorf("encoding the %s %s request: %w", r.method, r.path, err)
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint(path, q).String(), body)
+	req, err := http.NewRequestWithContext(ctx, r.method, c.endpoint(r.path, r.query).String(), body)
 	if err != nil {
-		return fmt.Errorf("building the %s %s request: %w", method, path, err)
+		return fmt.Errorf("building the %s %s request: %w", r.method, r.path, err)
 	}
 	c.setHeaders(req, true)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
@@ -156,16 +177,55 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswer+1))
 	if err != nil {
-		return fmt.Errorf("reading the answer to %s %s: %w", method, path, err)
+		return fmt.Errorf("reading the answer to %s %s: %w", r.method, r.path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newError(resp, data)
 	}
 	if int64(len(data)) > c.maxAnswer {
-		return fmt.Errorf("%s %s: the answer is larger than %d MiB", method, path, c.maxAnswer>>20)
+		return fmt.Errorf("%s %s: the answer is larger than %d MiB", r.method, r.path, c.maxAnswer>>20)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s answered something other than the API's JSON (is it a prewarm server?): %w", method, path, err)
+		return fmt.Errorf("%s %s answered something other than the API's JSON (is it a prewarm server?): %w", r.method, r.path, err)
+	}
+	return nil
+}
+
+// stream copies the body at u to w. Only waiting for the answer is bounded
+// by the client's timeout: a large report takes as long as it takes to
+// stream, under ctx.
+func (c *Client) stream(ctx context.Context, u *url.URL, withKey bool, w io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("report link %q: %w", u, err)
+	}
+	c.setHeaders(req, withKey)
+	req.Header.Set("Accept", "text/csv")
+	var timer *time.Timer
+	if c.timeout > 0 {
+		timer = time.AfterFunc(c.timeout, cancel)
+	}
+	resp, err := c.hc.Do(req)
+	if timer != nil && !timer.Stop() {
+		// The timer fired, perhaps just as the answer came: its body is
+		// cut off either way.
+		if err == nil {
+			resp.Body.Close()
+		}
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		return fmt.Errorf("downloading the report: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return fmt.Errorf("downloading the report: %w", newError(resp, data))
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("downloading the report: %w", err)
 	}
 	return nil
 }
@@ -185,7 +245,7 @@ func (c *Client) Health(ctx context.Context) error {
 	var h struct {
 		Status string `json:"status"`
 	}
-	err := c.call(ctx, http.MethodGet, "/healthz", nil, nil, &h)
+	err := c.call(ctx, request{method: http.MethodGet, path: "/healthz"}, &h)
 	if err == nil && h.Status != "ok" {
 		err = fmt.Errorf("GET /healthz: status %q", h.Status)
 	}

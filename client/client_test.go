@@ -70,37 +70,28 @@ func mustNew(t *testing.T, base string, opts ...Option) *Client {
 	return c
 }
 
-func TestNewRefusesBadInput(t *testing.T) {
-	for _, tc := range []struct{ base, key, want string }{
-		{"", testKey, "base URL is empty"},
-		{"   ", testKey, "base URL is empty"},
-		{"ftp://files.example.com", testKey, `base URL "ftp://files.example.com": use an http:// or https:// URL`},
-		{"http://", testKey, `base URL "http://": no host`},
-		{"http://[::1", testKey, `base URL "http://[::1"`},
-		{"127.0.0.1:8080", "key\nInjected: yes", "API key: contains a control character"},
+// New takes a base URL with or without its scheme, with a path prefix, and
+// refuses what it cannot use, naming the field.
+func TestNew(t *testing.T) {
+	for _, tc := range []struct {
+		base, key string
+		opts      []Option
+		want      string // the base URL kept, or the start of the error
+	}{
+		{base: "127.0.0.1:8080", want: "http://127.0.0.1:8080"},
+		{base: " https://warm.example.com/ ", want: "https://warm.example.com"},
+		{base: "http://gw.example.com/prewarm/?x=1", want: "http://gw.example.com/prewarm"},
+		{base: "", want: "base URL is empty"},
+		{base: "   ", want: "base URL is empty"},
+		{base: "ftp://files.example.com", want: `base URL "ftp://files.example.com": use an http:// or https:// URL`},
+		{base: "http://", want: `base URL "http://": no host`},
+		{base: "http://[::1", want: `base URL "http://[::1"`},
+		{base: "127.0.0.1:8080", key: "key\nInjected: yes", want: "API key: contains a control character"},
+		{base: "127.0.0.1:8080", opts: []Option{WithTimeout(-time.Second)}, want: "timeout -1s: must not be negative"},
 	} {
-		_, err := New(tc.base, tc.key)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("New(%q, %q) = %v, want an error saying %q", tc.base, tc.key, err, tc.want)
-		}
-	}
-	if _, err := New("127.0.0.1:8080", "", WithTimeout(-time.Second)); err == nil || !strings.Contains(err.Error(), "timeout") {
-		t.Errorf("negative timeout: %v", err)
-	}
-}
-
-func TestBaseURLForms(t *testing.T) {
-	for base, want := range map[string]string{
-		"127.0.0.1:8080":                     "http://127.0.0.1:8080",
-		" https://warm.example.com/ ":        "https://warm.example.com",
-		"http://gw.example.com/prewarm/?x=1": "http://gw.example.com/prewarm",
-	} {
-		c, err := New(base, "")
-		if err != nil {
-			t.Fatalf("New(%q): %v", base, err)
-		}
-		if c.BaseURL() != want {
-			t.Errorf("New(%q).BaseURL() = %q, want %q", base, c.BaseURL(), want)
+		c, err := New(tc.base, tc.key, tc.opts...)
+		if ok := err == nil && c.BaseURL() == tc.want || err != nil && strings.HasPrefix(err.Error(), tc.want); !ok {
+			t.Errorf("New(%q, %q) = %v, %v; want %q", tc.base, tc.key, c, err, tc.want)
 		}
 	}
 }

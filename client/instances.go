@@ -43,11 +43,7 @@ type Agent struct {
 
 // Instances reads the desired capacity and the live agents: GET /instances.
 func (c *Client) Instances(ctx context.Context) (*InstancesStatus, error) {
-	var out InstancesStatus
-	if err := c.call(ctx, http.MethodGet, "/instances", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[InstancesStatus](ctx, c, request{method: http.MethodGet, path: "/instances"}, nil)
 }
 
 // SetInstances sets the desired capacity and, with ReqID and ForceStop,
@@ -55,9 +51,5 @@ func (c *Client) Instances(ctx context.Context) (*InstancesStatus, error) {
 // is an *Error with status 409, of an unknown job 404; the capacity is then
 // left as it was.
 func (c *Client) SetInstances(ctx context.Context, req InstancesRequest) (*InstancesResponse, error) {
-	var out InstancesResponse
-	if err := c.call(ctx, http.MethodPost, "/instances", nil, req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[InstancesResponse](ctx, c, request{method: http.MethodPost, path: "/instances", body: req}, nil)
 }

@@ -193,38 +193,20 @@ type JobFilter struct {
 
 // Submit starts a job: POST /prewarm. The answer comes before any planning.
 func (c *Client) Submit(ctx context.Context, job JobRequest) (*SubmitResponse, error) {
-	var out SubmitResponse
-	if err := c.call(ctx, http.MethodPost, "/prewarm", nil, job, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[SubmitResponse](ctx, c, request{method: http.MethodPost, path: "/prewarm", body: job}, nil)
 }
 
 // Progress reads a job's progress: GET /prewarm?req_id=ID.
 func (c *Client) Progress(ctx context.Context, id string) (*ProgressResponse, error) {
 	q, err := reqID(id)
-	if err != nil {
-		return nil, err
-	}
-	var out ProgressResponse
-	if err := c.call(ctx, http.MethodGet, "/prewarm", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[ProgressResponse](ctx, c, request{method: http.MethodGet, path: "/prewarm", query: q}, err)
 }
 
 // Summary reads a job's failures: GET /summary?req_id=ID. It is available
 // at any time and final once the job has ended.
 func (c *Client) Summary(ctx context.Context, id string) (*SummaryResponse, error) {
 	q, err := reqID(id)
-	if err != nil {
-		return nil, err
-	}
-	var out SummaryResponse
-	if err := c.call(ctx, http.MethodGet, "/summary", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[SummaryResponse](ctx, c, request{method: http.MethodGet, path: "/summary", query: q}, err)
 }
 
 // Jobs lists recent jobs, newest first: GET /jobs.
@@ -236,24 +218,17 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter) ([]JobSummary, error) {
 	if f.Limit != 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var out JobList
-	if err := c.call(ctx, http.MethodGet, "/jobs", q, nil, &out); err != nil {
+	list, err := do[JobList](ctx, c, request{method: http.MethodGet, path: "/jobs", query: q}, nil)
+	if err != nil {
 		return nil, err
 	}
-	return out.Jobs, nil
+	return list.Jobs, nil
 }
 
 // Job reads a job in full, with its POPs: GET /jobs/{id}.
 func (c *Client) Job(ctx context.Context, id string) (*JobResponse, error) {
 	path, err := jobPath(id)
-	if err != nil {
-		return nil, err
-	}
-	var out JobResponse
-	if err := c.call(ctx, http.MethodGet, path, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[JobResponse](ctx, c, request{method: http.MethodGet, path: path}, err)
 }
 
 // StopJob force-stops a job: POST /jobs/{id}/stop. Its queued tasks are
@@ -261,12 +236,5 @@ func (c *Client) Job(ctx context.Context, id string) (*JobResponse, error) {
 // an *Error with status 409.
 func (c *Client) StopJob(ctx context.Context, id string) (*InstancesResponse, error) {
 	path, err := jobPath(id)
-	if err != nil {
-		return nil, err
-	}
-	var out InstancesResponse
-	if err := c.call(ctx, http.MethodPost, path+"/stop", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return do[InstancesResponse](ctx, c, request{method: http.MethodPost, path: path + "/stop"}, err)
 }

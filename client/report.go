@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // ReportOptions choose the rows of a job's CSV report. The zero value is
@@ -66,44 +64,4 @@ func (c *Client) DownloadReport(ctx context.Context, link string, opts ReportOpt
 	}
 	opts.apply(u)
 	return c.stream(ctx, u, false, w)
-}
-
-// stream copies the body at u to w. Only waiting for the answer is bounded
-// by the client's timeout: a large report takes as long as it takes to
-// stream, under ctx.
-func (c *Client) stream(ctx context.Context, u *url.URL, withKey bool, w io.Writer) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return fmt.Errorf("report link %q: %w", u, err)
-	}
-	c.setHeaders(req, withKey)
-	req.Header.Set("Accept", "text/csv")
-	var timer *time.Timer
-	if c.timeout > 0 {
-		timer = time.AfterFunc(c.timeout, cancel)
-	}
-	resp, err := c.hc.Do(req)
-	timedOut := timer != nil && !timer.Stop()
-	if timedOut {
-		// The timer fired, perhaps just as the answer came: its body is
-		// cut off either way.
-		if err == nil {
-			resp.Body.Close()
-		}
-		err = context.DeadlineExceeded
-	}
-	if err != nil {
-		return fmt.Errorf("downloading the report: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return fmt.Errorf("downloading the report: %w", newError(resp, data))
-	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		return fmt.Errorf("downloading the report: %w", err)
-	}
-	return nil
 }
