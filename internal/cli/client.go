@@ -3,13 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +78,18 @@ func (f *clientFlags) client() (*apiClient, error) {
 		client.WithUserAgent("prewarm-cli/"+version()), client.WithHTTPClient(hc))
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
+	}
+	return c, nil
+}
+
+// jobClient is client for a command about one job, whose id must be given.
+func (f *clientFlags) jobClient(id string) (*apiClient, error) {
+	c, err := f.client()
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, errors.New("the job ID is empty")
 	}
 	return c, nil
 }
@@ -167,21 +177,6 @@ func (r *answerRecorder) body() []byte {
 	return r.last.Bytes()
 }
 
-// writeIndented writes a JSON body indented; a body that is not JSON is
-// written as it came.
-func writeIndented(w io.Writer, data []byte) error {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, bytes.TrimSpace(data), "", "  "); err != nil {
-		buf.Reset()
-		buf.Write(bytes.TrimSpace(data))
-	}
-	buf.WriteByte('\n')
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing the answer: %w", err)
-	}
-	return nil
-}
-
 // jobProgress is the part of an answer a ProgressView shows.
 func jobProgress(p *client.ProgressResponse) JobProgress {
 	return JobProgress{Status: p.Status, Done: p.DownloadCount, Total: p.TotalCount, OK: p.SuccessCount,
@@ -200,55 +195,4 @@ func showTime(s string) string {
 		return t.Format("2006-01-02 15:04:05") + " UTC"
 	}
 	return s
-}
-
-// optional is a numeric flag that remembers whether it was given, so that
-// 0 can be sent when asked for and nothing otherwise (the server then
-// applies its own default). applyEnv calls Set directly, which pflag's
-// Changed does not see; set does.
-type optional[T int | float64] struct {
-	v   T
-	set bool
-}
-
-func (o *optional[T]) Set(s string) error {
-	var v T
-	switch p := any(&v).(type) {
-	case *int:
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", s)
-		}
-		*p = n
-	case *float64:
-		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a number", s)
-		}
-		*p = n
-	}
-	o.v, o.set = v, true
-	return nil
-}
-
-func (o *optional[T]) String() string {
-	if !o.set {
-		return ""
-	}
-	return fmt.Sprint(o.v)
-}
-
-func (o *optional[T]) Type() string {
-	if _, ok := any(o.v).(int); ok {
-		return "int"
-	}
-	return "float"
-}
-
-func (o *optional[T]) ptr() *T {
-	if !o.set {
-		return nil
-	}
-	v := o.v
-	return &v
 }

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -310,12 +313,9 @@ gate on the warm; 130 when interrupted (the job keeps running).` + clientFlagsHe
 }
 
 func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
-	c, err := f.client()
+	c, err := f.jobClient(id)
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		return errors.New("the job ID is empty")
 	}
 	out := cmd.OutOrStdout()
 	if !f.watch {
@@ -468,12 +468,9 @@ the failed ones.` + clientFlagsHelp,
 }
 
 func runSummary(cmd *cobra.Command, id string, f *summaryFlags) error {
-	c, err := f.client()
+	c, err := f.jobClient(id)
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		return errors.New("the job ID is empty")
 	}
 	if f.allTasks && !f.csv {
 		return errors.New("--all-tasks goes with --csv")
@@ -649,4 +646,70 @@ func writeInstances(w io.Writer, ans *client.InstancesStatus) error {
 		return fmt.Errorf("writing the instances: %w", err)
 	}
 	return writeAgentTable(w, ans.Agents, ans.Timestamp)
+}
+
+// writeIndented writes a JSON body indented; a body that is not JSON is
+// written as it came.
+func writeIndented(w io.Writer, data []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, bytes.TrimSpace(data), "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(bytes.TrimSpace(data))
+	}
+	buf.WriteByte('\n')
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing the answer: %w", err)
+	}
+	return nil
+}
+
+// optional is a numeric flag that remembers whether it was given, so that
+// 0 can be sent when asked for and nothing otherwise (the server then
+// applies its own default). applyEnv calls Set directly, which pflag's
+// Changed does not see; set does.
+type optional[T int | float64] struct {
+	v   T
+	set bool
+}
+
+func (o *optional[T]) Set(s string) error {
+	var v T
+	switch p := any(&v).(type) {
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		*p = n
+	case *float64:
+		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		*p = n
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optional[T]) String() string {
+	if !o.set {
+		return ""
+	}
+	return fmt.Sprint(o.v)
+}
+
+func (o *optional[T]) Type() string {
+	if _, ok := any(o.v).(int); ok {
+		return "int"
+	}
+	return "float"
+}
+
+func (o *optional[T]) ptr() *T {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
 }

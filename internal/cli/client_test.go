@@ -44,13 +44,13 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	clearPrewarmEnv(t)
 	f := &fakeAPI{t: t, polls: map[string]int{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /prewarm", f.authed(f.postPrewarm))
-	mux.HandleFunc("GET /prewarm", f.authed(f.getPrewarm))
-	mux.HandleFunc("GET /summary", f.authed(f.getSummary))
-	mux.HandleFunc("GET /jobs/{id}", f.authed(f.getJob))
-	mux.HandleFunc("GET /instances", f.authed(f.getInstances))
-	mux.HandleFunc("POST /instances", f.authed(f.postInstances))
-	mux.HandleFunc("GET /reports/{file}", f.getReport)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST /prewarm": f.postPrewarm, "GET /prewarm": f.getPrewarm, "GET /summary": f.getSummary,
+		"GET /jobs/{id}": f.getJob, "GET /instances": f.getInstances, "POST /instances": f.postInstances,
+	} {
+		mux.HandleFunc(pattern, f.authed(h))
+	}
+	mux.HandleFunc("GET /reports/{file}", f.getReport) // signed links need no key
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
