@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"prewarm/client"
@@ -153,7 +152,7 @@ func (b *bench) startServe(args ...string) (*serve, error) {
 	}
 	c, err := client.New(p.URL, apiKey)
 	if err != nil {
-		p.Stop(syscall.SIGKILL)
+		p.Kill()
 		return nil, err
 	}
 	return &serve{p, c}, nil
@@ -164,7 +163,7 @@ func (b *bench) startAgent(args ...string) (*launch.Process, error) {
 	return launch.Agent(context.Background(), launch.Options{Binary: b.binary, StopGrace: time.Minute, Args: args})
 }
 
-func (s *serve) stop() { s.Stop(syscall.SIGTERM) }
+func (s *serve) stop() { s.Stop() }
 
 // peakRSS is the process's high-water resident set size, in bytes.
 func peakRSS(pid int) int64 {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"prewarm/client"
@@ -238,14 +237,7 @@ func (b *bench) large(database string) error {
 		ratio:    fmt.Sprintf("%.2f (median of the pairs')", r),
 		bar:      fmt.Sprintf("≥ 0.9× curl: %s", verdict(r >= 0.9)),
 	})
-	rss := peakRSS(srv.PID())
-	b.add(row{
-		what:     "peak RSS of the serve process that fetched it (API + agent)",
-		prewarm:  fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
-		baseline: "—",
-		ratio:    "—",
-		bar:      fmt.Sprintf("< 128 MiB: %s", verdict(rss < 128<<20)),
-	})
+	b.addRSS("peak RSS of the serve process that fetched it (API + agent)", srv.PID(), 128)
 	if database == "" {
 		return nil
 	}
@@ -259,21 +251,26 @@ func (b *bench) large(database string) error {
 	if err != nil {
 		return err
 	}
-	defer agent.Stop(syscall.SIGKILL)
+	defer agent.Kill()
 	for range b.runs {
 		if _, err := warmOne(ctx, api, cdn, codes, u, size); err != nil {
 			return err
 		}
 	}
-	rss = peakRSS(agent.PID())
+	b.addRSS("peak RSS of a prewarm agent process fetching it (PostgreSQL fleet)", agent.PID(), 64)
+	return nil
+}
+
+// addRSS adds a row of process pid's peak RSS against a bar of maxMiB.
+func (b *bench) addRSS(what string, pid int, maxMiB int64) {
+	rss := peakRSS(pid)
 	b.add(row{
-		what:     "peak RSS of a prewarm agent process fetching it (PostgreSQL fleet)",
+		what:     what,
 		prewarm:  fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
 		baseline: "—",
 		ratio:    "—",
-		bar:      fmt.Sprintf("< 64 MiB: %s", verdict(rss < 64<<20)),
+		bar:      fmt.Sprintf("< %d MiB: %s", maxMiB, verdict(rss < maxMiB<<20)),
 	})
-	return nil
 }
 
 // warmOne warms one URL of a known size and waits for it to be done.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +69,7 @@ func TestFleetAgentKilledMidJob(t *testing.T) {
 	urls := urlsOf(cdn, "/k/", 400)
 	id := srv.submit(withTimeout(job(cdn, urls), 10))
 	srv.waitUntil(id, 60*time.Second, reached(200))
-	first.Stop(syscall.SIGKILL)
+	first.Kill()
 	killed := time.Now()
 	var tookOver, reaped time.Duration
 	waitFor(t, 30*time.Second, func() bool {

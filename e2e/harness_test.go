@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +58,7 @@ func startAgent(t *testing.T, database, name string, extra ...string) *launch.Pr
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		p.Stop(syscall.SIGTERM)
+		p.Stop()
 		if t.Failed() {
 			t.Logf("agent %s log:\n%s", name, p.Log())
 		}
@@ -97,7 +96,7 @@ func startServeEnv(t *testing.T, env map[string]string, dataDir string, extra ..
 	s := &server{Process: p, t: t}
 	s.connect()
 	t.Cleanup(func() {
-		p.Stop(syscall.SIGTERM)
+		p.Stop()
 		if t.Failed() {
 			t.Logf("serve log:\n%s", p.Log())
 		}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -125,7 +124,7 @@ func TestAuthentication(t *testing.T) {
 	// No key and no --no-auth: serve refuses to start.
 	p, err := launch.Serve(t.Context(), launch.Options{Binary: binary, Args: []string{"--data-dir", t.TempDir()}, Ready: 10 * time.Second})
 	if err == nil {
-		p.Stop(syscall.SIGKILL)
+		p.Kill()
 		t.Fatal("serve started without an API key")
 	}
 	if !strings.Contains(err.Error(), "exited before serving") || !strings.Contains(err.Error(), "--api-key") {

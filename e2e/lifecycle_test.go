@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -180,7 +179,7 @@ func TestKillNineResumesAndCountsOnce(t *testing.T) {
 	urls := urlsOf(cdn, "/k/", 300)
 	id := srv.submit(withTimeout(job(cdn, urls), 10))
 	srv.waitUntil(id, 30*time.Second, func(p *client.ProgressResponse) bool { return p.DownloadCount >= 150 })
-	srv.Stop(syscall.SIGKILL)
+	srv.Kill()
 	killedAt := time.Now()
 	srv.restart()
 	p := srv.wait(id, 60*time.Second)

@@ -169,7 +169,7 @@ func (p *Process) run(ctx context.Context) error {
 		return nil
 	}
 	if err := p.waitHealthy(ctx, addr, exited); err != nil {
-		p.Stop(syscall.SIGKILL)
+		p.Kill()
 		return fmt.Errorf("launch: prewarm serve: %w\n%s", err, p.Log())
 	}
 	return nil
@@ -215,10 +215,18 @@ func (p *Process) exitErr() error {
 	return p.waitErr
 }
 
-// Stop sends sig and waits for the process to exit, killing it if it has
-// not within the stop grace. It returns the process's failure, other than
-// dying of sig itself; stopping a stopped process does nothing.
-func (p *Process) Stop(sig syscall.Signal) error {
+// Stop asks the process to shut down (SIGTERM) and waits for it, killing
+// it if it has not exited within the stop grace. It returns the process's
+// failure; stopping a stopped process does nothing.
+func (p *Process) Stop() error { return p.signal(syscall.SIGTERM) }
+
+// Kill ends the process at once (SIGKILL), as a crash would, and waits for
+// it. Stopping it this way is not a failure.
+func (p *Process) Kill() error { return p.signal(syscall.SIGKILL) }
+
+// signal sends sig and waits for the process to exit, killing it after the
+// stop grace. Dying of sig itself is not an error.
+func (p *Process) signal(sig syscall.Signal) error {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	p.cmd = nil

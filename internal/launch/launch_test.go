@@ -42,7 +42,7 @@ func TestServeStopRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Stop(syscall.SIGKILL)
+	defer p.Kill()
 	if !strings.HasPrefix(p.URL, "http://127.0.0.1:") || p.URL == "http://127.0.0.1:1" || p.PID() <= 0 {
 		t.Fatalf("URL %q, pid %d", p.URL, p.PID())
 	}
@@ -54,13 +54,13 @@ func TestServeStopRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Stop(syscall.SIGTERM); err != nil {
+	if err := p.Stop(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, p.Log())
 	}
 	if p.PID() != 0 {
 		t.Fatal("a stopped process still has a pid")
 	}
-	if err := p.Stop(syscall.SIGTERM); err != nil {
+	if err := p.Stop(); err != nil {
 		t.Fatalf("a second stop: %v", err)
 	}
 	first := p.URL
@@ -78,6 +78,13 @@ func TestServeStopRestart(t *testing.T) {
 	}
 	if err := p.Restart(t.Context()); err == nil {
 		t.Fatal("a running process restarted")
+	}
+	pid := p.PID()
+	if err := p.Kill(); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("process %d still exists after Kill", pid)
 	}
 }
 
