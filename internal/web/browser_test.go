@@ -112,16 +112,22 @@ func (b *tab) wait(what, expr string, timeout time.Duration) {
 // holds polls a JavaScript condition until it holds or timeout passes,
 // and says which, with the last evaluation's error.
 func (b *tab) holds(expr string, timeout time.Duration) (bool, error) {
+	return poll(timeout, func() (bool, error) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancel()
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
+		return err == nil && ok, err
+	})
+}
+
+// poll checks cond until it holds or timeout passes, and says which, with
+// cond's last error.
+func poll(timeout time.Duration, cond func() (bool, error)) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
-		cancel()
-		if err == nil && ok {
-			return true, nil
-		}
-		if time.Now().After(deadline) {
-			return false, err
+		ok, err := cond()
+		if ok || time.Now().After(deadline) {
+			return ok, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -672,11 +678,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if eval[bool](b, `window.inlineRan === true`) {
 		t.Error("an inline script ran despite the CSP")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(logs.problems()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(logs.problems()) == 0 {
+	if reported, _ := poll(5*time.Second, func() (bool, error) { return len(logs.problems()) > 0, nil }); !reported {
 		t.Error("a CSP violation was not reported on the console, so the console check above sees nothing")
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.png"))
