@@ -2,23 +2,19 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
+	"net/http/httptrace"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"prewarm/client"
+	"prewarm/internal/launch"
 	"prewarm/internal/store/pgtest"
 )
 
@@ -43,11 +39,10 @@ func newBench(runs int) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{runs: runs, dir: dir, binary: filepath.Join(dir, "prewarm")}
-	build := exec.Command("go", "build", "-o", b.binary, "./cmd/prewarm")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+	b := &bench{runs: runs, dir: dir}
+	if b.binary, err = launch.Build(context.Background(), dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	return b, nil
 }
@@ -143,50 +138,32 @@ func verdict(ok bool) string {
 	return "NOT met"
 }
 
-// serve is a running `prewarm serve`.
+// serve is a running `prewarm serve` and a client of its API.
 type serve struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *bytes.Buffer
+	*launch.Process
+	*client.Client
 }
 
 func (b *bench) startServe(args ...string) (*serve, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := launch.Serve(context.Background(), launch.Options{Binary: b.binary, StopGrace: time.Minute,
+		Args: append([]string{"--api-key", apiKey}, args...)})
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &serve{url: "http://" + addr, logs: &bytes.Buffer{}}
-	all := append([]string{"serve", "--api-key", apiKey, "--listen", addr, "--log-level", "warn"}, args...)
-	s.cmd = exec.Command(b.binary, all...)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
+	c, err := client.New(p.URL, apiKey)
+	if err != nil {
+		p.Kill()
 		return nil, err
 	}
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s, nil
-			}
-		}
-	}
-	s.stop()
-	return nil, fmt.Errorf("serve did not start: %s", s.logs.String())
+	return &serve{p, c}, nil
 }
 
-func (s *serve) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+// startAgent starts a `prewarm agent` process.
+func (b *bench) startAgent(args ...string) (*launch.Process, error) {
+	return launch.Agent(context.Background(), launch.Options{Binary: b.binary, StopGrace: time.Minute, Args: args})
 }
+
+func (s *serve) stop() { s.Stop() }
 
 // peakRSS is the process's high-water resident set size, in bytes.
 func peakRSS(pid int) int64 {
@@ -203,64 +180,25 @@ func peakRSS(pid int) int64 {
 	return -1
 }
 
-func (s *serve) call(ctx context.Context, method, path string, body any) (map[string]any, time.Duration, error) {
-	var rd io.Reader
-	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			return nil, 0, err
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.url+path, rd)
+// submit starts a job and returns its id and how long the server took to
+// accept it: from sending the request to the answer's first byte, so the
+// client's own encoding of a large URL list is not counted.
+func (s *serve) submit(ctx context.Context, job client.JobRequest) (string, time.Duration, error) {
+	var sent, answered time.Time
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn:              func(string) { sent = time.Now() },
+		GotFirstResponseByte: func() { answered = time.Now() },
+	})
+	ans, err := s.Submit(ctx, job)
 	if err != nil {
-		return nil, 0, err
+		return "", 0, err
 	}
-	req.Header.Set("x-api-key", apiKey)
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	took := time.Since(start)
-	if err != nil {
-		return nil, took, err
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, took, fmt.Errorf("%s %s: %d %q", method, path, resp.StatusCode, raw)
-	}
-	if resp.StatusCode != 200 {
-		return out, took, fmt.Errorf("%s %s: %d %v", method, path, resp.StatusCode, out)
-	}
-	return out, took, nil
-}
-
-func (s *serve) submit(ctx context.Context, job map[string]any) (string, time.Duration, error) {
-	out, took, err := s.call(ctx, "POST", "/prewarm", job)
-	if err != nil {
-		return "", took, err
-	}
-	return out["request_id"].(string), took, nil
+	return ans.RequestID, answered.Sub(sent), nil
 }
 
 // wait polls until the job ends and returns its last progress.
-func (s *serve) wait(ctx context.Context, id string, timeout time.Duration) (map[string]any, error) {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		p, _, err := s.call(ctx, "GET", "/prewarm?req_id="+id, nil)
-		if err != nil {
-			return nil, err
-		}
-		switch p["status"] {
-		case "FINISHED", "FAILED", "TIMEOUT", "STOPPED":
-			return p, nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil, fmt.Errorf("job %s did not end within %v", id, timeout)
+func (s *serve) wait(ctx context.Context, id string, timeout time.Duration) (*client.ProgressResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return s.Wait(ctx, id, &client.WaitOptions{Interval: 10 * time.Millisecond})
 }
-
-func num(v any) int64 { f, _ := v.(float64); return int64(f) }

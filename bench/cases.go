@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 )
 
@@ -69,7 +70,7 @@ func (b *bench) small(database string) error {
 	}
 	defer srv.stop()
 	ctx := context.Background()
-	job := map[string]any{"url_list": urls, "cf_domain": cdn.CFDomain, "pops": codes, "timeout": 30}
+	job := client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(30.0)}
 	// The first job fills the caches; the measured ones re-warm.
 	var rates []float64
 	for run := 0; run <= b.runs; run++ {
@@ -82,11 +83,11 @@ func (b *bench) small(database string) error {
 		if err != nil {
 			return err
 		}
-		if p["status"] != "FINISHED" || num(p["failed_count"]) != 0 {
-			return fmt.Errorf("small job: %v", p)
+		if p.Status != client.StatusFinished || p.FailedCount != 0 {
+			return fmt.Errorf("small job: %+v", p)
 		}
 		if run > 0 {
-			rates = append(rates, float64(num(p["total_count"]))/time.Since(start).Seconds())
+			rates = append(rates, float64(p.TotalCount)/time.Since(start).Seconds())
 		}
 	}
 	prewarm := median(rates)
@@ -215,7 +216,7 @@ func (b *bench) large(database string) error {
 		if err != nil {
 			return err
 		}
-		d, err := taskDuration(srv, id)
+		d, err := taskDuration(ctx, srv, id)
 		if err != nil {
 			return err
 		}
@@ -236,14 +237,7 @@ func (b *bench) large(database string) error {
 		ratio:    fmt.Sprintf("%.2f (median of the pairs')", r),
 		bar:      fmt.Sprintf("≥ 0.9× curl: %s", verdict(r >= 0.9)),
 	})
-	rss := peakRSS(srv.cmd.Process.Pid)
-	b.add(row{
-		what:     "peak RSS of the serve process that fetched it (API + agent)",
-		prewarm:  fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
-		baseline: "—",
-		ratio:    "—",
-		bar:      fmt.Sprintf("< 128 MiB: %s", verdict(rss < 128<<20)),
-	})
+	b.addRSS("peak RSS of the serve process that fetched it (API + agent)", srv.PID(), 128)
 	if database == "" {
 		return nil
 	}
@@ -253,35 +247,44 @@ func (b *bench) large(database string) error {
 		return err
 	}
 	defer api.stop()
-	agent := exec.Command(b.binary, append([]string{"agent", "--database", database, "--log-level", "warn"}, cdnArgs(cdn)...)...)
-	if err := agent.Start(); err != nil {
+	agent, err := b.startAgent(append([]string{"--database", database}, cdnArgs(cdn)...)...)
+	if err != nil {
 		return err
 	}
-	defer func() { _ = agent.Process.Kill(); _ = agent.Wait() }()
+	defer agent.Kill()
 	for range b.runs {
 		if _, err := warmOne(ctx, api, cdn, codes, u, size); err != nil {
 			return err
 		}
 	}
-	rss = peakRSS(agent.Process.Pid)
+	b.addRSS("peak RSS of a prewarm agent process fetching it (PostgreSQL fleet)", agent.PID(), 64)
+	return nil
+}
+
+// addRSS adds a row of process pid's peak RSS against a bar of maxMiB.
+func (b *bench) addRSS(what string, pid int, maxMiB int64) {
+	rss := peakRSS(pid)
 	b.add(row{
-		what:     "peak RSS of a prewarm agent process fetching it (PostgreSQL fleet)",
+		what:     what,
 		prewarm:  fmt.Sprintf("%.1f MiB", float64(rss)/(1<<20)),
 		baseline: "—",
 		ratio:    "—",
-		bar:      fmt.Sprintf("< 64 MiB: %s", verdict(rss < 64<<20)),
+		bar:      fmt.Sprintf("< %d MiB: %s", maxMiB, verdict(rss < maxMiB<<20)),
 	})
-	return nil
 }
 
 // warmOne warms one URL of a known size and waits for it to be done.
 func warmOne(ctx context.Context, srv *serve, cdn *minicdn.CDN, codes []string, u string, size int64) (string, error) {
-	id, _, err := srv.submit(ctx, map[string]any{"url_list": []string{u}, "cf_domain": cdn.CFDomain, "pops": codes})
+	id, _, err := srv.submit(ctx, client.JobRequest{URLs: []string{u}, CFDomain: cdn.CFDomain, POPs: codes})
 	if err != nil {
 		return "", err
 	}
-	if p, err := srv.wait(ctx, id, 5*time.Minute); err != nil || p["status"] != "FINISHED" || num(p["download_size"]) != size {
-		return "", fmt.Errorf("warming %s: %v %v", u, p, err)
+	p, err := srv.wait(ctx, id, 5*time.Minute)
+	if err != nil {
+		return "", fmt.Errorf("warming %s: %w", u, err)
+	}
+	if p.Status != client.StatusFinished || p.DownloadSize != size {
+		return "", fmt.Errorf("warming %s: %+v", u, p)
 	}
 	return id, nil
 }
@@ -296,15 +299,12 @@ func curlSpeed(cdn *minicdn.CDN, u string) (float64, error) {
 }
 
 // taskDuration reads the only task's duration from the job's full report.
-func taskDuration(srv *serve, id string) (time.Duration, error) {
-	req, _ := http.NewRequest("GET", srv.url+"/reports/"+id+".csv?tasks=all", nil)
-	req.Header.Set("x-api-key", apiKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+func taskDuration(ctx context.Context, srv *serve, id string) (time.Duration, error) {
+	var report bytes.Buffer
+	if err := srv.Report(ctx, id, client.ReportOptions{AllTasks: true}, &report); err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	rows, err := csv.NewReader(resp.Body).ReadAll()
+	rows, err := csv.NewReader(&report).ReadAll()
 	if err != nil || len(rows) != 2 {
 		return 0, fmt.Errorf("report: %v %v", rows, err)
 	}
@@ -338,7 +338,7 @@ func (b *bench) plan(database string, nURLs int) error {
 			urls[i] = cdn.URL(fmt.Sprintf("/p%d/%d.bin?size=1024", run, i))
 		}
 		start := time.Now()
-		id, took, err := srv.submit(ctx, map[string]any{"url_list": urls, "cf_domain": cdn.CFDomain, "pops": codes, "timeout": 60})
+		id, took, err := srv.submit(ctx, client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(60.0)})
 		if err != nil {
 			srv.stop()
 			return err
@@ -349,40 +349,21 @@ func (b *bench) plan(database string, nURLs int) error {
 		// from the same server at the same moments: /openapi.yaml touches
 		// no database (the process's own floor), /healthz makes one
 		// database read (what a round trip costs under this load).
-		smp, err := startSampler(srv.url, progress, "/openapi.yaml", "/healthz")
+		smp, err := startSampler(srv.URL, progress, "/openapi.yaml", "/healthz")
 		if err != nil {
 			srv.stop()
 			return err
 		}
-		var planned, probed time.Duration
-		for planned == 0 || probed == 0 {
-			p, _, err := srv.call(ctx, "GET", progress, nil)
-			if err != nil {
-				smp.stop()
-				srv.stop()
-				return err
-			}
-			if p["probed"] == true && probed == 0 {
-				probed = time.Since(start)
-			}
-			if p["planned"] == true && planned == 0 {
-				planned = time.Since(start)
-				if num(p["total_count"]) != int64(nURLs*10) {
-					smp.stop()
-					srv.stop()
-					return fmt.Errorf("planned %v tasks", p["total_count"])
-				}
-			}
-			if time.Since(start) > 10*time.Minute {
-				smp.stop()
-				srv.stop()
-				return fmt.Errorf("not planned after 10 minutes: %v", p)
-			}
-			time.Sleep(100 * time.Millisecond)
+		planned, probed, err := planTimes(ctx, srv, id, start, int64(nURLs*10))
+		if err != nil {
+			smp.stop()
+			srv.stop()
+			return err
 		}
 		plans = append(plans, planned.Seconds())
 		probes = append(probes, probed.Seconds())
-		// Keep reading while the million tasks are worked on.
+		// Keep reading while the million tasks are worked on: a sampling
+		// window, not a wait for anything.
 		time.Sleep(10 * time.Second)
 		samples, err := smp.stop()
 		if err != nil {
@@ -392,8 +373,8 @@ func (b *bench) plan(database string, nURLs int) error {
 		lat = append(lat, samples[progress]...)
 		static = append(static, samples["/openapi.yaml"]...)
 		health = append(health, samples["/healthz"]...)
-		rss = append(rss, float64(peakRSS(srv.cmd.Process.Pid))/(1<<20))
-		_, _, _ = srv.call(ctx, "POST", "/instances", map[string]any{"DesiredCapacity": 1, "req_id": id, "force_stop": true})
+		rss = append(rss, float64(peakRSS(srv.PID()))/(1<<20))
+		_, _ = srv.SetInstances(ctx, client.InstancesRequest{DesiredCapacity: 1, ReqID: id, ForceStop: true})
 		srv.stop()
 	}
 	a, p := median(accepts), median(plans)
@@ -414,4 +395,34 @@ func (b *bench) plan(database string, nURLs int) error {
 	b.add(row{what: fmt.Sprintf("GET /healthz meanwhile: one database read, p50 / p99 (%s)", e),
 		prewarm: fmt.Sprintf("%.1f / %.1f ms", percentile(health, 0.5), percentile(health, 0.99)), baseline: "—", ratio: "—", bar: "—"})
 	return nil
+}
+
+// planTimes follows a job from start until its tasks are all queued and its
+// URLs' sizes all probed, and returns when each happened.
+func planTimes(ctx context.Context, srv *serve, id string, start time.Time, tasks int64) (planned, probed time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	var wrong error
+	_, err = srv.Wait(ctx, id, &client.WaitOptions{Interval: 100 * time.Millisecond,
+		OnProgress: func(p *client.ProgressResponse) {
+			if p.Probed && probed == 0 {
+				probed = time.Since(start)
+			}
+			if p.Planned && planned == 0 {
+				planned = time.Since(start)
+				if p.TotalCount != tasks {
+					wrong = fmt.Errorf("planned %d tasks, want %d", p.TotalCount, tasks)
+				}
+			}
+		},
+		Until: func(*client.ProgressResponse) bool { return wrong != nil || planned > 0 && probed > 0 }})
+	switch {
+	case err != nil:
+		return 0, 0, err
+	case wrong != nil:
+		return 0, 0, wrong
+	case planned == 0 || probed == 0:
+		return 0, 0, fmt.Errorf("job %s ended before it was planned and probed", id)
+	}
+	return planned, probed, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 )
 
@@ -99,8 +100,8 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("status --watch: exit %d\n%s\n%s", code, out, errOut)
 	}
 	out, _, code = prewarmCmd(t, "", env, "status", id, "--output", "json")
-	var p map[string]any
-	if err := json.Unmarshal([]byte(out), &p); err != nil || code != 0 || num(p["download_count"]) != 8 {
+	var p client.ProgressResponse
+	if err := json.Unmarshal([]byte(out), &p); err != nil || code != 0 || p.DownloadCount != 8 {
 		t.Fatalf("status json: %d %v %s", code, err, out)
 	}
 	out, _, code = prewarmCmd(t, "", env, "summary", id, "--csv", "--all-tasks")
@@ -111,7 +112,8 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("instances --desired: %d", code)
 	}
 	out, _, code = prewarmCmd(t, "", env, "instances", "--output", "json")
-	if err := json.Unmarshal([]byte(out), &p); err != nil || code != 0 || num(p["desiredcapacity"]) != 2 {
+	var inst client.InstancesStatus
+	if err := json.Unmarshal([]byte(out), &inst); err != nil || code != 0 || inst.DesiredCapacity != 2 {
 		t.Fatalf("instances: %d %v %s", code, err, out)
 	}
 	_, errOut, code = prewarmCmd(t, "", []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=wrong-key-0000"}, "status", id)

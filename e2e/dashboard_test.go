@@ -55,25 +55,23 @@ func TestDashboardAgainstTheRealServer(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	holds := func(cond string) bool {
+		c, done := context.WithTimeout(ctx, 5*time.Second)
+		defer done()
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(`+cond+`)`))
+		return err == nil && ok
+	}
 	until := func(what, cond string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			c, done := context.WithTimeout(ctx, 5*time.Second)
-			ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(`+cond+`)`))
-			done()
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s: %v", what, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		t.Logf("waiting for %s", what)
+		waitFor(t, 30*time.Second, func() bool { return holds(cond) })
 	}
 	shot := func(name string) {
 		t.Helper()
-		time.Sleep(500 * time.Millisecond)
+		// The page is drawn once its fonts are in and its bars have
+		// finished moving (endless animations, a live dot, never finish).
+		until("the page to settle", `document.fonts.status === 'loaded' && document.getAnimations().every(a =>
+			a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)`)
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Errorf("screenshot %s: %v", name, err)

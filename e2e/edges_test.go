@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 )
 
@@ -36,18 +37,21 @@ func TestEdgesFileFleet(t *testing.T) {
 	}
 	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
 	urls := urlsOf(cdn, "/e/", 10)
-	id := srv.submit(map[string]any{"url_list": urls, "cf_domain": "cdn.example.test", "target_type": "region", "regions": []string{"europe"}})
-	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 20 || num(p["failed_count"]) != 0 {
-		t.Fatalf("progress: %v", p)
+	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: "cdn.example.test", TargetType: "region", Regions: []string{"europe"}})
+	p := srv.wait(id, 30*time.Second)
+	if p.Status != client.StatusFinished || p.TotalCount != 20 || p.FailedCount != 0 {
+		t.Fatalf("progress: %+v", p)
 	}
 	checkHits(t, cdn, cdn.POPs[:2], urls)
 	if r, _ := cdn.ViewerGet(t.Context(), cdn.POPs[2], urls[0], nil); r.Hit {
 		t.Fatal("an edge outside the region was warmed")
 	}
-	_, j := srv.call("GET", "/jobs/"+id, nil)
-	if fmt.Sprint(j["pops"]) == "" || !strings.Contains(fmt.Sprint(j["pops"]), "fra-a") {
-		t.Fatalf("job pops: %v", j["pops"])
+	var codes []string
+	for _, pop := range srv.job(id).POPs {
+		codes = append(codes, pop.Code)
+	}
+	if !slices.Contains(codes, "fra-a") || !slices.Contains(codes, "fra-b") || slices.Contains(codes, "nyc-a") {
+		t.Fatalf("job pops: %v", codes)
 	}
 }
 
@@ -57,13 +61,12 @@ func TestAllPOPsDead(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "DED1-P1", Dead: true}, {Code: "DED2-P1", Dead: true}}})
 	srv := startServe(t, "", serveArgs(cdn)...)
-	id := srv.submit(map[string]any{"url_list": urlsOf(cdn, "/d/", 3), "cf_domain": cdn.CFDomain, "pops": []string{"DED1-P1", "DED2-P1"}})
-	p := srv.wait(id, 60*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FINISHED" || num(p["failed_count"]) != 6 {
-		t.Fatalf("progress: %v", p)
+	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/d/", 3), CFDomain: cdn.CFDomain, POPs: []string{"DED1-P1", "DED2-P1"}})
+	p := srv.wait(id, 60*time.Second)
+	if p.Status != client.StatusFinished || p.FailedCount != 6 {
+		t.Fatalf("progress: %+v", p)
 	}
-	_, sum := srv.call("GET", "/summary?req_id="+id, nil)
-	if fmt.Sprint(sum["failure_pops"]) != "[DED1-P1 DED2-P1]" || len(sum["failure_urls"].([]any)) != 0 {
-		t.Fatalf("summary: %v", sum)
+	if sum := srv.summary(id); fmt.Sprint(sum.FailurePOPs) != "[DED1-P1 DED2-P1]" || len(sum.FailureURLs) != 0 {
+		t.Fatalf("summary: %+v", sum)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 )
 
@@ -41,15 +42,14 @@ func TestExpandHLSAndSitemaps(t *testing.T) {
 	}
 	srv := startServe(t, "", append(serveArgs(cdn), "--max-urls", "30")...)
 
-	id := srv.submit(map[string]any{"url_list": []string{cdn.URL("/hls/master.m3u8")}, "cf_domain": cdn.CFDomain,
-		"pops": []string{"EXP1-P1", "EXP2-P1"}, "expand": "hls"})
-	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 26 || num(p["verified_count"]) != 26 {
-		t.Fatalf("HLS ladder: %v", p)
+	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/hls/master.m3u8")}, CFDomain: cdn.CFDomain,
+		POPs: []string{"EXP1-P1", "EXP2-P1"}, Expand: []string{"hls"}})
+	p := srv.wait(id, 30*time.Second)
+	if p.Status != client.StatusFinished || p.TotalCount != 26 || p.VerifiedCount != 26 {
+		t.Fatalf("HLS ladder: %+v", p)
 	}
-	_, j := srv.call("GET", "/jobs/"+id, nil)
-	if num(j["url_count"]) != 13 {
-		t.Fatalf("url_count %v, want master + 2 playlists + 10 segments", j["url_count"])
+	if j := srv.job(id); j.URLCount != 13 {
+		t.Fatalf("url_count %d, want master + 2 playlists + 10 segments", j.URLCount)
 	}
 	var urls []string
 	urls = append(urls, cdn.URL("/hls/master.m3u8"), cdn.URL("/hls/low/index.m3u8"), cdn.URL("/hls/high/index.m3u8"))
@@ -72,11 +72,11 @@ func TestExpandHLSAndSitemaps(t *testing.T) {
 	serveDoc(cdn, "/sitemap.xml", "application/xml", fmt.Appendf(nil,
 		`<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>%s</loc></sitemap><sitemap><loc>%s</loc></sitemap></sitemapindex>`,
 		cdn.URL("/sitemap-1.xml.gz"), cdn.URL("/sitemap-2.xml")))
-	id = srv.submit(map[string]any{"url_list": []string{cdn.URL("/sitemap.xml")}, "cf_domain": cdn.CFDomain,
-		"pops": []string{"EXP1-P1"}, "expand": []string{"sitemap"}})
-	p = srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 6 || num(p["verified_count"]) != 6 {
-		t.Fatalf("sitemap: %v", p)
+	id = srv.submit(client.JobRequest{URLs: []string{cdn.URL("/sitemap.xml")}, CFDomain: cdn.CFDomain,
+		POPs: []string{"EXP1-P1"}, Expand: []string{"sitemap"}})
+	p = srv.wait(id, 30*time.Second)
+	if p.Status != client.StatusFinished || p.TotalCount != 6 || p.VerifiedCount != 6 {
+		t.Fatalf("sitemap: %+v", p)
 	}
 	checkHits(t, cdn, cdn.POPs[:1], []string{cdn.URL("/site/a.html"), cdn.URL("/site/b.html"), cdn.URL("/site/c.html?x=1&y=2")})
 
@@ -87,15 +87,19 @@ func TestExpandHLSAndSitemaps(t *testing.T) {
 		fmt.Fprintf(&big, "#EXTINF:6.0,\nbig%d.ts\n", i)
 	}
 	serveDoc(cdn, "/hls/big.m3u8", "application/vnd.apple.mpegurl", []byte(big.String()))
-	id = srv.submit(map[string]any{"url_list": []string{cdn.URL("/hls/big.m3u8")}, "cf_domain": cdn.CFDomain,
+	// expand as the original string form, which the client never sends.
+	code, out := srv.rawJSON("POST", "/prewarm", map[string]any{"url_list": []string{cdn.URL("/hls/big.m3u8")}, "cf_domain": cdn.CFDomain,
 		"pops": []string{"EXP1-P1"}, "expand": "hls"})
-	p = srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FAILED" || !strings.Contains(p["message"].(string), "limit of 30") || num(p["download_count"]) != 0 {
-		t.Fatalf("past the cap: %v", p)
+	if code != 200 {
+		t.Fatalf("expand as a string: %d %v", code, out)
 	}
-	if code, out := srv.call("POST", "/prewarm", map[string]any{"url_list": []string{cdn.URL("/x")}, "cf_domain": cdn.CFDomain, "expand": "flv"}); code != 400 ||
-		!strings.Contains(out["message"].(string), "expand[0]") {
-		t.Fatalf("bad expand kind: %d %v", code, out)
+	p = srv.wait(out["request_id"].(string), 30*time.Second)
+	if p.Status != client.StatusFailed || !strings.Contains(p.Message, "limit of 30") || p.DownloadCount != 0 {
+		t.Fatalf("past the cap: %+v", p)
+	}
+	_, err := srv.c.Submit(t.Context(), client.JobRequest{URLs: []string{cdn.URL("/x")}, CFDomain: cdn.CFDomain, Expand: []string{"flv"}})
+	if statusOf(err) != 400 || !strings.Contains(err.Error(), "expand[0]") {
+		t.Fatalf("bad expand kind: %v", err)
 	}
 }
 
@@ -105,19 +109,14 @@ func TestMetricsAndDashboardAreServed(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
 	srv := startServe(t, "", serveArgs(cdn)...)
-	id := srv.submit(job(cdn, urlsOf(cdn, "/m/", 5), nil))
-	srv.wait(id, 30*time.Second, "FINISHED")
+	id := srv.submit(job(cdn, urlsOf(cdn, "/m/", 5)))
+	if p := srv.wait(id, 30*time.Second); p.Status != client.StatusFinished {
+		t.Fatalf("job: %+v", p)
+	}
+	// Neither is the JSON API: plain requests.
 	get := func(path string, h http.Header) (int, string) {
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header = h
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.String()
+		code, body := srv.raw("GET", path, h, nil)
+		return code, string(body)
 	}
 	if code, _ := get("/metrics", http.Header{}); code != 401 {
 		t.Fatalf("metrics without a key: %d", code)

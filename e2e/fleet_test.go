@@ -3,11 +3,10 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
@@ -16,43 +15,34 @@ import (
 // interrupted.
 func slowObjects(cdn *minicdn.CDN, delay time.Duration) {
 	cdn.Origin.HandleFunc("/k/", func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(delay)
+		if !respondAfter(r, delay) {
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fmt.Fprint(w, "k")
 	})
 }
 
 // agentsOf lists the live agents by name.
-func agentsOf(srv *server) map[string]map[string]any {
-	_, inst := srv.call("GET", "/instances", nil)
-	out := map[string]map[string]any{}
-	for _, a := range inst["agents"].([]any) {
-		m := a.(map[string]any)
-		out[m["name"].(string)] = m
+func agentsOf(srv *server) map[string]*client.Agent {
+	out := map[string]*client.Agent{}
+	for _, a := range srv.instances().Agents {
+		out[a.Name] = &a
 	}
 	return out
 }
 
-// checkOnce reads the full report and requires one row per task.
-func checkOnce(t *testing.T, srv *server, id string, want int) {
-	t.Helper()
-	_, sum := srv.call("GET", "/summary?req_id="+id, nil)
-	code, body := fetchBody(t, sum["failure_pop_urls_report"].(string)+"&tasks=all")
-	if code != 200 {
-		t.Fatalf("report: %d", code)
+// stateOf is the state of the agent named name, "" when it is not live.
+func stateOf(agents map[string]*client.Agent, name string) string {
+	if a := agents[name]; a != nil {
+		return a.State
 	}
-	seen := map[string]bool{}
-	rows := strings.Split(strings.TrimSpace(body), "\n")[1:]
-	for _, r := range rows {
-		f := strings.SplitN(r, ",", 3)
-		if seen[f[0]+" "+f[1]] {
-			t.Fatalf("task recorded twice: %s %s", f[0], f[1])
-		}
-		seen[f[0]+" "+f[1]] = true
-	}
-	if len(rows) != want {
-		t.Fatalf("%d task rows, want %d", len(rows), want)
-	}
+	return ""
+}
+
+// reached waits until the job has done at least n tasks.
+func reached(n int64) func(*client.ProgressResponse) bool {
+	return func(p *client.ProgressResponse) bool { return p.DownloadCount >= n }
 }
 
 // serve --agents 0 with two agent processes; the active one is killed
@@ -70,23 +60,21 @@ func TestFleetAgentKilledMidJob(t *testing.T) {
 	waitFor(t, 20*time.Second, func() bool { return agentsOf(srv)["first"] != nil })
 	startAgent(t, db, "second", agentArgs...)
 	waitFor(t, 20*time.Second, func() bool { return agentsOf(srv)["second"] != nil })
-	if code, out := srv.call("POST", "/instances", map[string]any{"DesiredCapacity": 1}); code != 200 {
-		t.Fatalf("%d %v", code, out)
-	}
+	srv.setInstances(client.InstancesRequest{DesiredCapacity: 1})
 	waitFor(t, 10*time.Second, func() bool {
 		a := agentsOf(srv)
-		return a["first"]["state"] == "active" && a["second"]["state"] == "standby"
+		return stateOf(a, "first") == "active" && stateOf(a, "second") == "standby"
 	})
 
 	urls := urlsOf(cdn, "/k/", 400)
-	id := srv.submit(job(cdn, urls, map[string]any{"timeout": 10}))
-	waitFor(t, 60*time.Second, func() bool { return num(srv.progress(id)["download_count"]) >= 200 })
-	first.stop(syscall.SIGKILL)
+	id := srv.submit(withTimeout(job(cdn, urls), 10))
+	srv.waitUntil(id, 60*time.Second, reached(200))
+	first.Kill()
 	killed := time.Now()
 	var tookOver, reaped time.Duration
 	waitFor(t, 30*time.Second, func() bool {
 		a := agentsOf(srv)
-		if tookOver == 0 && a["second"]["state"] == "active" {
+		if tookOver == 0 && stateOf(a, "second") == "active" {
 			tookOver = time.Since(killed)
 		}
 		if reaped == 0 && a["first"] == nil {
@@ -94,11 +82,11 @@ func TestFleetAgentKilledMidJob(t *testing.T) {
 		}
 		return tookOver > 0 && reaped > 0
 	})
-	p := srv.wait(id, 120*time.Second, "FINISHED", "FAILED", "TIMEOUT")
+	p := srv.wait(id, 120*time.Second)
 	t.Logf("agent killed at %d/800 tasks: standby active after %v, dead agent's work requeued after %v, job finished %v after the kill",
 		200, tookOver.Round(time.Millisecond), reaped.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
-	if p["status"] != "FINISHED" || num(p["download_count"]) != 800 || num(p["total_count"]) != 800 || num(p["failed_count"]) != 0 {
-		t.Fatalf("after the kill: %v", p)
+	if p.Status != client.StatusFinished || p.DownloadCount != 800 || p.TotalCount != 800 || p.FailedCount != 0 {
+		t.Fatalf("after the kill: %+v", p)
 	}
 	checkOnce(t, srv, id, 800)
 	checkHits(t, cdn, cdn.POPs, urls)
@@ -114,25 +102,29 @@ func TestFleetTwoServesAndRemoteStop(t *testing.T) {
 	one := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
 	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
 	startAgent(t, db, "remote", serveArgs(cdn)...)
-	id := one.submit(job(cdn, urlsOf(cdn, "/lag/r", 4), nil))
+	id := one.submit(job(cdn, urlsOf(cdn, "/lag/r", 4)))
 	waitFor(t, 20*time.Second, func() bool {
 		a := agentsOf(two)["remote"]
-		return a != nil && num(a["busy"]) > 0
+		return a != nil && a.Busy > 0
 	})
 	p1, p2 := one.progress(id), two.progress(id)
-	for _, k := range []string{"request_id", "status", "total_count", "created_at", "total_size"} {
-		if fmt.Sprint(p1[k]) != fmt.Sprint(p2[k]) {
-			t.Fatalf("%s differs between nodes: %v vs %v", k, p1[k], p2[k])
-		}
+	type same struct {
+		id, status, created string
+		total, size         int64
+	}
+	if a, b := (same{p1.RequestID, p1.Status, p1.CreatedAt, p1.TotalCount, p1.TotalSize}),
+		(same{p2.RequestID, p2.Status, p2.CreatedAt, p2.TotalCount, p2.TotalSize}); a != b {
+		t.Fatalf("the nodes differ: %+v vs %+v", a, b)
 	}
 	stopAt := time.Now()
-	if code, out := two.call("POST", "/instances", map[string]any{"DesiredCapacity": 1, "req_id": id, "force_stop": true}); code != 200 {
-		t.Fatalf("%d %v", code, out)
-	}
+	two.setInstances(client.InstancesRequest{DesiredCapacity: 1, ReqID: id, ForceStop: true})
 	// Node one answers from the database, or, while its read is slower
 	// than 20 ms, from its snapshot of at most a second ago.
-	waitFor(t, 2*time.Second, func() bool { return one.progress(id)["status"] == "STOPPED" })
-	waitFor(t, 10*time.Second, func() bool { return num(agentsOf(one)["remote"]["busy"]) == 0 })
+	waitFor(t, 2*time.Second, func() bool { return one.progress(id).Status == client.StatusStopped })
+	waitFor(t, 10*time.Second, func() bool {
+		a := agentsOf(one)["remote"]
+		return a != nil && a.Busy == 0
+	})
 	t.Logf("stop on node two to idle agent process: %v", time.Since(stopAt).Round(time.Millisecond))
 }
 
@@ -148,23 +140,25 @@ func TestFleetSurvivesPostgresRestart(t *testing.T) {
 	startAgent(t, db, "survivor", append(serveArgs(cdn), "--concurrency", "4")...)
 	waitFor(t, 20*time.Second, func() bool { return agentsOf(srv)["survivor"] != nil })
 	urls := urlsOf(cdn, "/k/", 300)
-	id := srv.submit(job(cdn, urls, map[string]any{"timeout": 10}))
-	waitFor(t, 60*time.Second, func() bool { return num(srv.progress(id)["download_count"]) >= 100 })
+	id := srv.submit(withTimeout(job(cdn, urls), 10))
+	srv.waitUntil(id, 60*time.Second, reached(100))
 	if err := cluster.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
+	// The database stays down until the server has noticed.
+	waitFor(t, 20*time.Second, func() bool { return srv.c.Health(t.Context()) != nil })
 	if err := cluster.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	var p map[string]any
+	// Errors while the API reconnects are polled through.
+	var p *client.ProgressResponse
 	waitFor(t, 120*time.Second, func() bool {
-		code, out := srv.call("GET", "/prewarm?req_id="+id, nil)
-		p = out
-		return code == 200 && out["status"] == "FINISHED"
+		var err error
+		p, err = srv.c.Progress(t.Context(), id)
+		return err == nil && p.Ended()
 	})
-	if num(p["download_count"]) != 600 || num(p["failed_count"]) != 0 {
-		t.Fatalf("after the restart: %v", p)
+	if p.Status != client.StatusFinished || p.DownloadCount != 600 || p.FailedCount != 0 {
+		t.Fatalf("after the restart: %+v", p)
 	}
 	checkOnce(t, srv, id, 600)
 }

@@ -4,23 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"prewarm/client"
 	// The tests run the binary built in TestMain, so they depend on all of
 	// its code; importing it tells go test's cache so, which would
 	// otherwise reuse a result until this package's own imports change.
 	_ "prewarm/internal/cli"
+	"prewarm/internal/launch"
 	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
@@ -32,11 +30,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "prewarm")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/prewarm")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building prewarm:", err)
+	if binary, err = launch.Build(context.Background(), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -47,33 +42,28 @@ func TestMain(m *testing.M) {
 
 const apiKey = "test-key-0123456789"
 
-// server is one running `prewarm serve` (or, with URL empty, `prewarm
-// agent`).
+// server is one running `prewarm serve` and a client of its API.
 type server struct {
-	t       *testing.T
-	URL     string
-	DataDir string
-	args    []string
-	cmd     *exec.Cmd
-	logMu   sync.Mutex
-	log     *bytes.Buffer
-	agent   bool
-	env     []string // added to the process's environment
+	*launch.Process
+	t *testing.T
+	c *client.Client
 }
 
 // startAgent runs `prewarm agent` on a PostgreSQL database.
-func startAgent(t *testing.T, database, name string, extra ...string) *server {
+func startAgent(t *testing.T, database, name string, extra ...string) *launch.Process {
 	t.Helper()
-	s := &server{t: t, log: &bytes.Buffer{}, agent: true}
-	s.args = append([]string{"agent", "--database", database, "--name", name, "--log-level", "debug"}, extra...)
-	s.start()
+	p, err := launch.Agent(t.Context(), launch.Options{Binary: binary, LogLevel: "debug",
+		Args: append([]string{"--database", database, "--name", name}, extra...)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		s.stop(syscall.SIGTERM)
+		p.Stop()
 		if t.Failed() {
-			t.Logf("agent %s log:\n%s", name, s.Log())
+			t.Logf("agent %s log:\n%s", name, p.Log())
 		}
 	})
-	return s
+	return p
 }
 
 // serveArgs are the flags that point a server at a mini CDN.
@@ -81,8 +71,8 @@ func serveArgs(cdn *minicdn.CDN) []string {
 	return []string{"--dns-server", cdn.DNSAddr, "--ca-file", cdn.CAFile, "--allow-private-edges"}
 }
 
-// startServe runs `prewarm serve` on a free port with the API key, the
-// given data directory (empty: a new one) and extra flags.
+// startServe runs `prewarm serve` with the API key, the given data
+// directory (empty: a new one) and extra flags.
 func startServe(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
 	return startServeEnv(t, nil, dataDir, extra...)
@@ -94,99 +84,142 @@ func startServeEnv(t *testing.T, env map[string]string, dataDir string, extra ..
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	s := &server{t: t, DataDir: dataDir, log: &bytes.Buffer{}}
+	opts := launch.Options{Binary: binary, LogLevel: "debug",
+		Args: append([]string{"--api-key", apiKey, "--data-dir", dataDir}, extra...)}
 	for k, v := range env {
-		s.env = append(s.env, k+"="+v)
+		opts.Env = append(opts.Env, k+"="+v)
 	}
-	s.args = append([]string{"serve", "--api-key", apiKey, "--data-dir", dataDir, "--log-level", "debug"}, extra...)
-	s.start()
+	p, err := launch.Serve(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{Process: p, t: t}
+	s.connect()
 	t.Cleanup(func() {
-		s.stop(syscall.SIGTERM)
+		p.Stop()
 		if t.Failed() {
-			t.Logf("serve log:\n%s", s.Log())
+			t.Logf("serve log:\n%s", p.Log())
 		}
 	})
 	return s
 }
 
-func (s *server) start() {
+// connect points the client at the process's current address.
+func (s *server) connect() {
 	s.t.Helper()
-	if s.agent {
-		s.cmd = exec.Command(binary, s.args...)
-		w := &lockedWriter{mu: &s.logMu, w: s.log}
-		s.cmd.Stdout, s.cmd.Stderr = w, w
-		if err := s.cmd.Start(); err != nil {
-			s.t.Fatal(err)
-		}
-		return
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	c, err := client.New(s.URL, apiKey)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s.URL = "http://" + addr
-	s.cmd = exec.Command(binary, append(s.args, "--listen", addr)...)
-	s.cmd.Env = append(os.Environ(), s.env...)
-	w := &lockedWriter{mu: &s.logMu, w: s.log}
-	s.cmd.Stdout, s.cmd.Stderr = w, w
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.t.Fatalf("serve did not become healthy:\n%s", s.Log())
-}
-
-// stop signals the process and waits for it.
-func (s *server) stop(sig syscall.Signal) {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(40 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
-	s.cmd = nil
+	s.c = c
 }
 
 // restart starts the process again on the same data directory.
-func (s *server) restart() { s.start() }
-
-func (s *server) Log() string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return s.log.String()
+func (s *server) restart() {
+	s.t.Helper()
+	if err := s.Restart(s.t.Context()); err != nil {
+		s.t.Fatal(err)
+	}
+	s.connect()
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
+// must fails the test on err, naming the call.
+func (s *server) must(what string, err error) {
+	s.t.Helper()
+	if err != nil {
+		s.t.Fatalf("%s: %v", what, err)
+	}
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// submit posts a job and returns its id.
+func (s *server) submit(job client.JobRequest) string {
+	s.t.Helper()
+	ans, err := s.c.Submit(s.t.Context(), job)
+	s.must("POST /prewarm", err)
+	return ans.RequestID
 }
 
-// call sends a request with the API key and decodes a JSON answer.
-func (s *server) call(method, path string, body any) (int, map[string]any) {
+func (s *server) progress(id string) *client.ProgressResponse {
+	s.t.Helper()
+	p, err := s.c.Progress(s.t.Context(), id)
+	s.must("GET /prewarm", err)
+	return p
+}
+
+func (s *server) summary(id string) *client.SummaryResponse {
+	s.t.Helper()
+	sum, err := s.c.Summary(s.t.Context(), id)
+	s.must("GET /summary", err)
+	return sum
+}
+
+func (s *server) job(id string) *client.JobResponse {
+	s.t.Helper()
+	j, err := s.c.Job(s.t.Context(), id)
+	s.must("GET /jobs/"+id, err)
+	return j
+}
+
+func (s *server) instances() *client.InstancesStatus {
+	s.t.Helper()
+	inst, err := s.c.Instances(s.t.Context())
+	s.must("GET /instances", err)
+	return inst
+}
+
+// setInstances posts to /instances and fails the test unless it succeeds.
+func (s *server) setInstances(req client.InstancesRequest) *client.InstancesResponse {
+	s.t.Helper()
+	ans, err := s.c.SetInstances(s.t.Context(), req)
+	s.must("POST /instances", err)
+	return ans
+}
+
+// wait follows a job until it ends, for at most timeout.
+func (s *server) wait(id string, timeout time.Duration) *client.ProgressResponse {
+	s.t.Helper()
+	return s.waitUntil(id, timeout, nil)
+}
+
+// waitUntil follows a job until cond holds or the job ends, for at most
+// timeout.
+func (s *server) waitUntil(id string, timeout time.Duration, cond func(*client.ProgressResponse) bool) *client.ProgressResponse {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.t.Context(), timeout)
+	defer cancel()
+	var last *client.ProgressResponse
+	p, err := s.c.Wait(ctx, id, &client.WaitOptions{Interval: 50 * time.Millisecond, Until: cond,
+		OnProgress: func(p *client.ProgressResponse) { last = p }})
+	if err != nil {
+		s.t.Fatalf("job %s after %v: %v; last progress %+v", id, timeout, err, last)
+	}
+	return p
+}
+
+// report reads a report link (signed: no API key) as text.
+func (s *server) report(link string, opts client.ReportOptions) string {
+	s.t.Helper()
+	var b strings.Builder
+	s.must("report", s.c.DownloadReport(s.t.Context(), link, opts, &b))
+	return b.String()
+}
+
+// statusOf is the HTTP status of a failed API call, 0 for another error.
+func statusOf(err error) int {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}
+
+// raw sends a request as it is and returns the status and the body: for
+// the tests that check what goes over the wire on purpose (malformed
+// bodies, the error body's shape, a field the client would leave out) and
+// for what is not the JSON API (metrics, the dashboard). Everything else
+// goes through the client. A nil header sends the API key; any other is
+// sent as it is.
+func (s *server) raw(method, path string, header http.Header, body any) (int, []byte) {
 	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -202,76 +235,51 @@ func (s *server) call(method, path string, body any) (int, map[string]any) {
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequestWithContext(s.t.Context(), method, s.URL+path, rd)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Header.Set("x-api-key", apiKey)
+	if header == nil {
+		header = http.Header{"X-Api-Key": {apiKey}}
+	}
+	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		s.t.Fatalf("%s %s: %d, not JSON: %q", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out
-}
-
-// submit posts a job and returns its id.
-func (s *server) submit(job map[string]any) string {
-	s.t.Helper()
-	code, out := s.call("POST", "/prewarm", job)
-	if code != 200 || out["status"] != "Success" {
-		s.t.Fatalf("POST /prewarm: %d %v", code, out)
-	}
-	return out["request_id"].(string)
-}
-
-func (s *server) progress(id string) map[string]any {
-	s.t.Helper()
-	code, out := s.call("GET", "/prewarm?req_id="+id, nil)
-	if code != 200 {
-		s.t.Fatalf("GET /prewarm: %d %v", code, out)
-	}
-	return out
-}
-
-// wait polls a job until its status is one of want, and returns its progress.
-func (s *server) wait(id string, timeout time.Duration, want ...string) map[string]any {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var p map[string]any
-	for time.Now().Before(deadline) {
-		p = s.progress(id)
-		for _, w := range want {
-			if p["status"] == w {
-				return p
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.t.Fatalf("job %s not %v after %v: %v", id, want, timeout, p)
-	return nil
-}
-
-func num(v any) int64 {
-	f, _ := v.(float64)
-	return int64(f)
-}
-
-// csv fetches a URL (a report link) without the API key.
-func fetchBody(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
+	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, data
+}
+
+// rawJSON is raw for a JSON answer.
+func (s *server) rawJSON(method, path string, body any) (int, map[string]any) {
+	s.t.Helper()
+	code, data := s.raw(method, path, nil, body)
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		s.t.Fatalf("%s %s: %d, not JSON: %q", method, path, code, data)
+	}
+	return code, out
+}
+
+// waitFor polls ok until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !ok() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("condition not met after %v", timeout)
+		case <-tick.C:
+		}
+	}
 }
 
 // checkHits fetches every URL through every POP as a viewer and requires a

@@ -2,11 +2,12 @@ package e2e
 
 import (
 	"bytes"
-	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"prewarm/client"
+	"prewarm/internal/launch"
 )
 
 // Bad input always gets a 4xx with a message naming the problem, and never
@@ -73,9 +74,11 @@ func TestBadInput(t *testing.T) {
 		{"unknown route", "GET", "/nope", nil, 404, "no such endpoint"},
 		{"job list bad status", "GET", "/jobs?status=DONE", nil, 400, "status"},
 	}
+	// These go over the wire as they are: the bodies are what no client
+	// would send, and the answer's own JSON is under test.
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, out := srv.call(c.method, c.path, c.body)
+			code, out := srv.rawJSON(c.method, c.path, c.body)
 			msg, _ := out["message"].(string)
 			if code != c.status || out["status"] != "failure" || !strings.Contains(msg, c.want) || out["timestamp"] == "" {
 				t.Fatalf("%s %s: %d %v, want %d with %q", c.method, c.path, code, out, c.status, c.want)
@@ -83,13 +86,13 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	t.Run("invalid URLs in the original's shape", func(t *testing.T) {
-		code, out := srv.call("POST", "/prewarm", with("url_list", []string{"https://ok.test/", "ftp://x/", "nope"}))
+		code, out := srv.rawJSON("POST", "/prewarm", with("url_list", []string{"https://ok.test/", "ftp://x/", "nope"}))
 		if code != 400 || out["status"] != "Failed" || out["error_message"] != "Invalid URLs" || len(out["error_urls"].([]any)) != 2 {
 			t.Fatalf("%d %v", code, out)
 		}
 	})
 	t.Run("still healthy", func(t *testing.T) {
-		if code, out := srv.call("POST", "/prewarm", ok); code != 200 {
+		if code, out := srv.rawJSON("POST", "/prewarm", ok); code != 200 {
 			t.Fatalf("%d %v", code, out)
 		}
 	})
@@ -98,40 +101,33 @@ func TestBadInput(t *testing.T) {
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	srv := startServe(t, "", "--dns-server", "127.0.0.1:1")
-	get := func(key string) int {
-		req, _ := http.NewRequest("GET", srv.URL+"/instances", nil)
-		if key != "" {
-			req.Header.Set("x-api-key", key)
-		}
-		resp, err := http.DefaultClient.Do(req)
+	status := func(key string) int {
+		c, err := client.New(srv.URL, key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		_, err = c.Instances(t.Context())
+		if err == nil {
+			return 200
+		}
+		return statusOf(err)
 	}
-	if get("") != 401 || get("wrong-key-000") != 403 || get(apiKey) != 200 {
+	if status("") != 401 || status("wrong-key-000") != 403 || status(apiKey) != 200 {
 		t.Fatal("x-api-key is not enforced")
 	}
-	if code, _ := fetchBody(t, srv.URL+"/healthz"); code != 200 {
-		t.Fatal("healthz needs no key")
+	if c, err := client.New(srv.URL, ""); err != nil || c.Health(t.Context()) != nil {
+		t.Fatalf("healthz needs no key: %v", err)
 	}
 	if strings.Contains(srv.Log(), apiKey) {
 		t.Fatal("the API key appears in the log")
 	}
 	// No key and no --no-auth: serve refuses to start.
-	cmd := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	done := make(chan error, 1)
-	go func() { done <- cmd.Run() }()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(out.String(), "--api-key") {
-			t.Fatalf("serve without a key: %v %s", err, out.String())
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
+	p, err := launch.Serve(t.Context(), launch.Options{Binary: binary, Args: []string{"--data-dir", t.TempDir()}, Ready: 10 * time.Second})
+	if err == nil {
+		p.Kill()
 		t.Fatal("serve started without an API key")
+	}
+	if !strings.Contains(err.Error(), "exited before serving") || !strings.Contains(err.Error(), "--api-key") {
+		t.Fatalf("serve without a key: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/invalidate/cloudfronttest"
 	"prewarm/internal/minicdn"
 )
@@ -31,20 +32,20 @@ func TestNeedInvalidatePurgesEdges(t *testing.T) {
 		}
 		return n
 	}
-	warm := func(invalidate bool) map[string]any {
-		id := srv.submit(map[string]any{"url_list": urls, "cf_domain": cdn.CFDomain, "pops": []string{"var-a"}, "need_invalidate": invalidate})
-		return srv.wait(id, 30*time.Second, "FINISHED", "FAILED", "TIMEOUT")
+	warm := func(invalidate bool) *client.ProgressResponse {
+		id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: []string{"var-a"}, NeedInvalidate: invalidate})
+		return srv.wait(id, 30*time.Second)
 	}
-	if p := warm(false); p["status"] != "FINISHED" {
-		t.Fatalf("first warm: %v", p)
+	if p := warm(false); p.Status != client.StatusFinished {
+		t.Fatalf("first warm: %+v", p)
 	}
 	before := origin()
-	if p := warm(false); p["status"] != "FINISHED" || origin() != before {
-		t.Fatalf("a re-warm without need_invalidate reached the origin: %d → %d (%v)", before, origin(), p)
+	if p := warm(false); p.Status != client.StatusFinished || origin() != before {
+		t.Fatalf("a re-warm without need_invalidate reached the origin: %d → %d (%+v)", before, origin(), p)
 	}
 	p := warm(true)
-	if p["status"] != "FINISHED" || p["invalidated"] != true || !strings.Contains(p["message"].(string), "purged 6 URLs at 1 edges") {
-		t.Fatalf("warm with need_invalidate: %v", p)
+	if p.Status != client.StatusFinished || !p.Invalidated || !strings.Contains(p.Message, "purged 6 URLs at 1 edges") {
+		t.Fatalf("warm with need_invalidate: %+v", p)
 	}
 	if got := origin(); got != before+len(urls) {
 		t.Fatalf("origin saw %d new fetches, want exactly one per URL (%d)", got-before, len(urls))
@@ -72,9 +73,9 @@ func TestNeedInvalidateCloudFront(t *testing.T) {
 	t.Run("invalidates once and waits", func(t *testing.T) {
 		fake := &cloudfronttest.Fake{Distributions: dists, PageSize: 1, InProgressPolls: 4}
 		srv := newServe(t, fake)
-		id := srv.submit(map[string]any{"url_list": urls, "cf_domain": "cdn.example.test", "pops": []string{"AAA1-P1", "BBB1-P1"}, "need_invalidate": true})
+		id := srv.submit(client.JobRequest{URLs: urls, CFDomain: "cdn.example.test", POPs: []string{"AAA1-P1", "BBB1-P1"}, NeedInvalidate: true})
 		sawWaiting := false
-		var p map[string]any
+		var p *client.ProgressResponse
 		waitFor(t, 30*time.Second, func() bool {
 			// The origin first, then the fake: a request the origin saw
 			// while the invalidation had not yet been answered Completed
@@ -83,16 +84,16 @@ func TestNeedInvalidateCloudFront(t *testing.T) {
 				t.Fatalf("origin saw %d requests before the invalidation completed", origin)
 			}
 			p = srv.progress(id)
-			if strings.HasPrefix(fmt.Sprint(p["message"]), "invalidating") {
+			if strings.HasPrefix(p.Message, "invalidating") {
 				sawWaiting = true
-				if num(p["download_count"]) != 0 {
-					t.Fatalf("fetched before the invalidation completed: %v", p)
+				if p.DownloadCount != 0 {
+					t.Fatalf("fetched before the invalidation completed: %+v", p)
 				}
 			}
-			return p["status"] == "FINISHED" || p["status"] == "FAILED"
+			return p.Ended()
 		})
-		if p["status"] != "FINISHED" || p["invalidated"] != true || !strings.Contains(p["message"].(string), "I1TEST") || !sawWaiting {
-			t.Fatalf("job: %v (saw the wait: %v)", p, sawWaiting)
+		if p.Status != client.StatusFinished || !p.Invalidated || !strings.Contains(p.Message, "I1TEST") || !sawWaiting {
+			t.Fatalf("job: %+v (saw the wait: %v)", p, sawWaiting)
 		}
 		creates := fake.Creates()
 		if len(creates) != 1 || creates[0].Distribution != "E1PREWARM" {
@@ -119,18 +120,17 @@ func TestNeedInvalidateCloudFront(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newServe(t, c.fake)
 			before := cdn.Origin.Total()
-			id := srv.submit(map[string]any{"url_list": []string{cdn.URL("/never/" + strings.ReplaceAll(c.name, " ", "-"))}, "cf_domain": "cdn.example.test",
-				"pops": []string{"AAA1-P1"}, "need_invalidate": true})
-			p := srv.wait(id, 30*time.Second, "FAILED", "FINISHED")
-			if p["status"] != "FAILED" || !strings.Contains(p["message"].(string), c.want) || num(p["download_count"]) != 0 {
-				t.Fatalf("job: %v", p)
+			id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/never/" + strings.ReplaceAll(c.name, " ", "-"))}, CFDomain: "cdn.example.test",
+				POPs: []string{"AAA1-P1"}, NeedInvalidate: true})
+			p := srv.wait(id, 30*time.Second)
+			if p.Status != client.StatusFailed || !strings.Contains(p.Message, c.want) || p.DownloadCount != 0 {
+				t.Fatalf("job: %+v", p)
 			}
 			if cdn.Origin.Total() != before {
 				t.Fatal("a job whose invalidation failed fetched something")
 			}
-			_, sum := srv.call("GET", "/summary?req_id="+id, nil)
-			if !strings.Contains(fmt.Sprint(sum["message"]), c.want) {
-				t.Fatalf("summary: %v", sum)
+			if sum := srv.summary(id); !strings.Contains(sum.Message, c.want) {
+				t.Fatalf("summary: %+v", sum)
 			}
 		})
 	}

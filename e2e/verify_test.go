@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 )
 
@@ -21,25 +22,22 @@ func TestVerificationReportsWhatDidNotCache(t *testing.T) {
 	}})
 	srv := startServe(t, "", serveArgs(cdn)...)
 	cached, noStore, cookie, lang := cdn.URL("/v/ok.js"), cdn.URL("/nostore/a.json"), cdn.URL("/cookie/b.html"), cdn.URL("/vary-lang/c.html")
-	id := srv.submit(map[string]any{"url_list": []string{cached, noStore, cookie, lang}, "cf_domain": cdn.CFDomain,
-		"pops": []string{"VER1-P1", "VER2-P1"}, "header": []string{"Accept-Language: en"}})
-	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
+	id := srv.submit(client.JobRequest{URLs: []string{cached, noStore, cookie, lang}, CFDomain: cdn.CFDomain,
+		POPs: []string{"VER1-P1", "VER2-P1"}, Header: []string{"Accept-Language: en"}})
+	p := srv.wait(id, 30*time.Second)
 	// VER1: ok.js and c.html cached; a.json and b.html not. VER2: every task
 	// answered as VER9.
-	if p["status"] != "FINISHED" || num(p["success_count"]) != 8 || num(p["verified_count"]) != 2 || num(p["not_cached_count"]) != 6 {
-		t.Fatalf("progress: %v", p)
+	if p.Status != client.StatusFinished || p.SuccessCount != 8 || p.VerifiedCount != 2 || p.NotCachedCount != 6 {
+		t.Fatalf("progress: %+v", p)
 	}
-	_, sum := srv.call("GET", "/summary?req_id="+id, nil)
-	if got := fmt.Sprint(sum["not_cached_urls"]); got != fmt.Sprint([]string{cached, noStore, cookie, lang}) {
+	sum := srv.summary(id)
+	if got := fmt.Sprint(sum.NotCachedURLs); got != fmt.Sprint([]string{cached, noStore, cookie, lang}) {
 		t.Fatalf("not_cached_urls %s", got)
 	}
-	if got := fmt.Sprint(sum["warnings"]); !strings.Contains(got, "responses vary on Accept-Language; the job sends one value") {
+	if got := fmt.Sprint(sum.Warnings); !strings.Contains(got, "responses vary on Accept-Language; the job sends one value") {
 		t.Fatalf("warnings %s", got)
 	}
-	code, body := fetchBody(t, sum["failure_pop_urls_report"].(string)+"&tasks=all")
-	if code != 200 {
-		t.Fatal(code)
-	}
+	body := srv.report(sum.FailurePOPURLsReport, client.ReportOptions{AllTasks: true})
 	for _, want := range []string{
 		"VER1-P1," + noStore + ",200,,1,",
 		"Cache-Control: no-store",
@@ -56,9 +54,9 @@ func TestVerificationReportsWhatDidNotCache(t *testing.T) {
 	}
 
 	// verify: false: nothing is proven, nothing is flagged.
-	id = srv.submit(map[string]any{"url_list": []string{noStore}, "cf_domain": cdn.CFDomain, "pops": []string{"VER1-P1"}, "verify": false})
-	if p := srv.wait(id, 30*time.Second, "FINISHED"); num(p["verified_count"]) != 0 || num(p["not_cached_count"]) != 0 || num(p["success_count"]) != 1 {
-		t.Fatalf("verify false: %v", p)
+	id = srv.submit(client.JobRequest{URLs: []string{noStore}, CFDomain: cdn.CFDomain, POPs: []string{"VER1-P1"}, Verify: new(false)})
+	if p := srv.wait(id, 30*time.Second); p.Status != client.StatusFinished || p.VerifiedCount != 0 || p.NotCachedCount != 0 || p.SuccessCount != 1 {
+		t.Fatalf("verify false: %+v", p)
 	}
 }
 
@@ -70,10 +68,11 @@ func TestEncodingsWarmEachVariant(t *testing.T) {
 	srv := startServe(t, "", serveArgs(cdn)...)
 	u := cdn.URL("/vary-encoding/app.js")
 	encodings := []string{"br", "gzip", "identity"}
-	id := srv.submit(job(cdn, []string{u}, map[string]any{"encodings": encodings}))
-	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 6 || num(p["verified_count"]) != 6 {
-		t.Fatalf("progress: %v", p)
+	j := job(cdn, []string{u})
+	j.Encodings = encodings
+	p := srv.wait(srv.submit(j), 30*time.Second)
+	if p.Status != client.StatusFinished || p.TotalCount != 6 || p.VerifiedCount != 6 {
+		t.Fatalf("progress: %+v", p)
 	}
 	for _, pop := range cdn.POPs {
 		for _, e := range encodings {
@@ -84,10 +83,11 @@ func TestEncodingsWarmEachVariant(t *testing.T) {
 		}
 	}
 	// Without encodings the summary warns that only one variant is warm.
-	id = srv.submit(job(cdn, []string{cdn.URL("/vary-encoding/other.js")}, nil))
-	srv.wait(id, 30*time.Second, "FINISHED")
-	_, sum := srv.call("GET", "/summary?req_id="+id, nil)
-	if !strings.Contains(fmt.Sprint(sum["warnings"]), "list encodings to warm each") {
-		t.Fatalf("warnings: %v", sum["warnings"])
+	id := srv.submit(job(cdn, []string{cdn.URL("/vary-encoding/other.js")}))
+	if p := srv.wait(id, 30*time.Second); p.Status != client.StatusFinished {
+		t.Fatalf("progress: %+v", p)
+	}
+	if sum := srv.summary(id); !strings.Contains(fmt.Sprint(sum.Warnings), "list encodings to warm each") {
+		t.Fatalf("warnings: %v", sum.Warnings)
 	}
 }

@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/minicdn"
 )
 
@@ -25,23 +27,23 @@ func TestWarmFillsEveryPOP(t *testing.T) {
 	}
 	urls = append(urls, urls[0], "  "+urls[1]+" ") // duplicates are removed
 	start := time.Now()
-	id := srv.submit(map[string]any{
-		"url_list": urls, "cf_domain": cdn.CFDomain, "target_type": "pop",
-		"pops": []string{"TST1-P1", "tst2-p1", "TST3-P1"}, "timeout": 2, "header": []string{"X-Warm: yes"},
+	id := srv.submit(client.JobRequest{
+		URLs: urls, CFDomain: cdn.CFDomain, TargetType: "pop",
+		POPs: []string{"TST1-P1", "tst2-p1", "TST3-P1"}, Timeout: new(2.0), Header: []string{"X-Warm: yes"},
 	})
-	p := srv.wait(id, 60*time.Second, "FINISHED", "FAILED", "TIMEOUT")
+	p := srv.wait(id, 60*time.Second)
 	elapsed := time.Since(start)
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 120 || num(p["download_count"]) != 120 ||
-		num(p["percentage_complete"]) != 100 || num(p["failed_count"]) != 0 || num(p["available_task_count"]) != 0 ||
-		num(p["verified_count"]) != 120 || num(p["not_cached_count"]) != 0 {
-		t.Fatalf("progress: %v", p)
+	if p.Status != client.StatusFinished || p.TotalCount != 120 || p.DownloadCount != 120 ||
+		p.PercentageComplete != 100 || p.FailedCount != 0 || p.AvailableTaskCount != 0 ||
+		p.VerifiedCount != 120 || p.NotCachedCount != 0 {
+		t.Fatalf("progress: %+v", p)
 	}
 	var wantBytes int64
 	for i := range 40 {
 		wantBytes += int64(1000 + i*100)
 	}
-	if num(p["download_size"]) != 3*wantBytes || num(p["total_size"]) != 3*wantBytes {
-		t.Fatalf("sizes: downloaded %d, total %d, want %d", num(p["download_size"]), num(p["total_size"]), 3*wantBytes)
+	if p.DownloadSize != 3*wantBytes || p.TotalSize != 3*wantBytes {
+		t.Fatalf("sizes: downloaded %d, total %d, want %d", p.DownloadSize, p.TotalSize, 3*wantBytes)
 	}
 	checkHits(t, cdn, cdn.POPs, urls[:40])
 	for _, u := range urls[:40] {
@@ -51,9 +53,8 @@ func TestWarmFillsEveryPOP(t *testing.T) {
 		}
 	}
 	t.Logf("40 URLs × 3 POPs warmed in %v; origin requests %d", elapsed, cdn.Origin.Total())
-	code, sum := srv.call("GET", "/summary?req_id="+id, nil)
-	if code != 200 || len(sum["failure_pops"].([]any)) != 0 || len(sum["failure_urls"].([]any)) != 0 || sum["status"] != "FINISHED" {
-		t.Fatalf("summary: %d %v", code, sum)
+	if sum := srv.summary(id); len(sum.FailurePOPs) != 0 || len(sum.FailureURLs) != 0 || sum.Status != client.StatusFinished {
+		t.Fatalf("summary: %+v", sum)
 	}
 }
 
@@ -64,10 +65,10 @@ func TestWarmHTTPSThroughCustomDomain(t *testing.T) {
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SEC1-P1", CloudFront: true}, {Code: "SEC2-P1"}}})
 	srv := startServe(t, "", serveArgs(cdn)...)
 	urls := []string{cdn.URLTLS("/s/a.css"), cdn.URLTLS("/s/b.js"), strings.Replace(cdn.URLTLS("/s/c.png"), minicdn.SiteHost, minicdn.StaticHost, 1)}
-	id := srv.submit(map[string]any{"url_list": urls, "cf_domain": cdn.CustomDomain, "pops": []string{"SEC1-P1", "SEC2-P1"}})
-	p := srv.wait(id, 30*time.Second, "FINISHED", "FAILED")
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 6 || num(p["failed_count"]) != 0 {
-		t.Fatalf("progress: %v\n%s", p, srv.Log())
+	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CustomDomain, POPs: []string{"SEC1-P1", "SEC2-P1"}})
+	p := srv.wait(id, 30*time.Second)
+	if p.Status != client.StatusFinished || p.TotalCount != 6 || p.FailedCount != 0 {
+		t.Fatalf("progress: %+v\n%s", p, srv.Log())
 	}
 	checkHits(t, cdn, cdn.POPs, urls)
 }
@@ -81,31 +82,25 @@ func TestFailuresAreReported(t *testing.T) {
 	}})
 	srv := startServe(t, "", serveArgs(cdn)...)
 	good, missing := cdn.URL("/ok.bin"), cdn.URL("/status/404")
-	id := srv.submit(map[string]any{"url_list": []string{good, missing}, "cf_domain": cdn.CFDomain,
-		"pops": []string{"LIV1-P1", "GNE1-P1", "DED1-P1"}})
-	p := srv.wait(id, 60*time.Second, "FINISHED", "FAILED", "TIMEOUT")
+	id := srv.submit(client.JobRequest{URLs: []string{good, missing}, CFDomain: cdn.CFDomain,
+		POPs: []string{"LIV1-P1", "GNE1-P1", "DED1-P1"}})
+	p := srv.wait(id, 60*time.Second)
 	// GONE1 is not a usable POP: 2 URLs × 2 usable POPs.
-	if p["status"] != "FINISHED" || num(p["total_count"]) != 4 || num(p["download_count"]) != 4 {
-		t.Fatalf("progress: %v", p)
+	if p.Status != client.StatusFinished || p.TotalCount != 4 || p.DownloadCount != 4 {
+		t.Fatalf("progress: %+v", p)
 	}
-	code, sum := srv.call("GET", "/summary?req_id="+id, nil)
-	if code != 200 {
-		t.Fatalf("summary: %d %v", code, sum)
-	}
-	if got := fmt.Sprint(sum["failure_pops"]); got != "[GNE1-P1 DED1-P1]" {
+	sum := srv.summary(id)
+	if got := fmt.Sprint(sum.FailurePOPs); got != "[GNE1-P1 DED1-P1]" {
 		t.Errorf("failure_pops %s", got)
 	}
-	if got := fmt.Sprint(sum["failure_urls"]); got != "["+missing+"]" {
+	if got := fmt.Sprint(sum.FailureURLs); got != "["+missing+"]" {
 		t.Errorf("failure_urls %s", got)
 	}
-	link := sum["failure_pop_urls_report"].(string)
+	link := sum.FailurePOPURLsReport
 	if !strings.HasPrefix(link, srv.URL+"/reports/") {
 		t.Fatalf("report link %q", link)
 	}
-	code, body := fetchBody(t, link) // signed: no API key needed
-	if code != 200 {
-		t.Fatalf("report: %d %s", code, body)
-	}
+	body := srv.report(link, client.ReportOptions{}) // signed: no API key needed
 	lines := strings.Split(strings.TrimSpace(body), "\n")
 	if !strings.HasPrefix(lines[0], "pop,url,status_code,error,attempts,edge_ip,cache_status") || len(lines) != 5 {
 		t.Fatalf("report:\n%s", body)
@@ -120,16 +115,15 @@ func TestFailuresAreReported(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, body)
 		}
 	}
-	_, j := srv.call("GET", "/jobs/"+id, nil)
-	for _, pop := range j["pops"].([]any) {
-		p := pop.(map[string]any)
-		dead := p["code"] == "DED1-P1"
-		if (p["unreachable"] == true) != dead || dead && !strings.Contains(fmt.Sprint(p["last_error"]), "connection refused") {
-			t.Errorf("pop %v", p)
+	for _, p := range srv.job(id).POPs {
+		dead := p.Code == "DED1-P1"
+		if p.Unreachable != dead || dead && !strings.Contains(p.LastError, "connection refused") {
+			t.Errorf("pop %+v", p)
 		}
 	}
-	if code, _ := fetchBody(t, strings.Replace(link, "token=", "token=0", 1)); code != 401 {
-		t.Errorf("a bad token opened the report: %d", code)
+	err := srv.c.DownloadReport(t.Context(), strings.Replace(link, "token=", "token=0", 1), client.ReportOptions{}, io.Discard)
+	if statusOf(err) != 401 {
+		t.Errorf("a bad token opened the report: %v", err)
 	}
 }
 
@@ -138,17 +132,17 @@ func TestNoUsablePOPFails(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "GNE1-P1", Unresolvable: true}}})
 	srv := startServe(t, "", serveArgs(cdn)...)
-	id := srv.submit(map[string]any{"url_list": []string{cdn.URL("/a")}, "cf_domain": cdn.CFDomain, "pops": []string{"GNE1-P1"}})
-	p := srv.wait(id, 20*time.Second, "FAILED", "FINISHED")
-	if p["status"] != "FAILED" || !strings.Contains(p["message"].(string), "NXDOMAIN") {
-		t.Fatalf("progress: %v", p)
+	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/a")}, CFDomain: cdn.CFDomain, POPs: []string{"GNE1-P1"}})
+	p := srv.wait(id, 20*time.Second)
+	if p.Status != client.StatusFailed || !strings.Contains(p.Message, "NXDOMAIN") {
+		t.Fatalf("progress: %+v", p)
 	}
 	// Private addresses are refused without --allow-private-edges.
 	srv2 := startServe(t, "", "--dns-server", cdn.DNSAddr)
 	cdn.DNS().Set("dtest.prv1-p1.cloudfront.net", "127.0.0.9")
-	id = srv2.submit(map[string]any{"url_list": []string{cdn.URL("/a")}, "cf_domain": cdn.CFDomain, "pops": []string{"PRV1-P1"}})
-	p = srv2.wait(id, 20*time.Second, "FAILED", "FINISHED")
-	if p["status"] != "FAILED" || !strings.Contains(p["message"].(string), "allow-private-edges") {
-		t.Fatalf("private edge: %v", p)
+	id = srv2.submit(client.JobRequest{URLs: []string{cdn.URL("/a")}, CFDomain: cdn.CFDomain, POPs: []string{"PRV1-P1"}})
+	p = srv2.wait(id, 20*time.Second)
+	if p.Status != client.StatusFailed || !strings.Contains(p.Message, "allow-private-edges") {
+		t.Fatalf("private edge: %+v", p)
 	}
 }

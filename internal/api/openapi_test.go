@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"prewarm/client"
 )
 
 type openAPIDoc struct {
@@ -71,21 +73,28 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		walk(name)
 		return out
 	}
-	for schema, v := range map[string]any{
-		"SubmitResponse":    SubmitResponse{},
-		"Progress":          ProgressResponse{},
-		"JobSummary":        JobSummary{},
-		"Job":               JobResponse{},
-		"POP":               POPJSON{},
-		"Summary":           SummaryResponse{},
-		"InstancesResponse": InstancesResponse{},
-		"InstancesStatus":   InstancesStatus{},
-		"Failure":           failure{},
+	for _, c := range []struct {
+		schema string
+		v      any
+	}{
+		{"SubmitResponse", SubmitResponse{}},
+		{"Progress", ProgressResponse{}},
+		{"JobSummary", JobSummary{}},
+		{"Job", JobResponse{}},
+		{"POP", POPJSON{}},
+		{"Summary", SummaryResponse{}},
+		{"InstancesResponse", InstancesResponse{}},
+		{"InstancesStatus", InstancesStatus{}},
+		{"Failure", failure{}},
+		// What the client sends, and the error body it reads.
+		{"JobRequest", client.JobRequest{}},
+		{"InstancesRequest", client.InstancesRequest{}},
+		{"Failure", client.Failure{}},
 	} {
-		have := props(schema)
-		for _, f := range jsonFields(reflect.TypeOf(v)) {
+		have := props(c.schema)
+		for _, f := range jsonFields(reflect.TypeOf(c.v)) {
 			if !have[f] {
-				t.Errorf("schema %s lacks field %q", schema, f)
+				t.Errorf("schema %s lacks field %q of %T", c.schema, f, c.v)
 			}
 		}
 	}

@@ -2,20 +2,22 @@ package cli
 
 import (
 	"bufio"
-	"context"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"prewarm/client"
 )
 
 // newClientCommands returns the commands that drive a running server
@@ -56,8 +58,8 @@ type jobFlags struct {
 	countries      []string
 	regions        []string
 	headers        []string
-	timeout        optionalFloat
-	instanceCount  optionalInt
+	timeout        optional[float64]
+	instanceCount  optional[int]
 	needInvalidate bool
 	distributionID string
 	encodings      []string
@@ -65,24 +67,10 @@ type jobFlags struct {
 	noVerify       bool
 }
 
-// submitRequest is POST /prewarm's body. Unset options are left out, so
-// the server applies its defaults.
-type submitRequest struct {
-	URLList        []string `json:"url_list"`
-	CFDomain       string   `json:"cf_domain"`
-	TargetType     string   `json:"target_type,omitempty"`
-	POPs           []string `json:"pops,omitempty"`
-	Countries      []string `json:"countries,omitempty"`
-	Regions        []string `json:"regions,omitempty"`
-	Timeout        *float64 `json:"timeout,omitempty"`
-	Header         []string `json:"header,omitempty"`
-	InstanceCount  *int     `json:"instance_count,omitempty"`
-	NeedInvalidate bool     `json:"need_invalidate,omitempty"`
-	DistributionID string   `json:"distribution_id,omitempty"`
-	Verify         *bool    `json:"verify,omitempty"`
-	Encodings      []string `json:"encodings,omitempty"`
-	Expand         []string `json:"expand,omitempty"`
-}
+// submitRequest is POST /prewarm's body as the job flags describe it. It is
+// the client's JobRequest under a name of this package, so that run, which
+// warms the job itself, can turn it into the domain's job spec.
+type submitRequest client.JobRequest
 
 func newSubmit() *cobra.Command {
 	var f submitFlags
@@ -150,33 +138,32 @@ func runSubmit(cmd *cobra.Command, args []string, f *submitFlags) error {
 	if len(args) == 0 && isTerminal(stdin) {
 		return errors.New("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm submit - < urls.txt)")
 	}
-	if req.URLList, err = readURLs(stdin, src); err != nil {
+	if req.URLs, err = readURLs(stdin, src); err != nil {
 		return err
 	}
-	var ans submitAnswer
-	data, err := c.callJSON(cmd.Context(), http.MethodPost, "/prewarm", nil, req, &ans)
+	ans, err := c.Submit(cmd.Context(), client.JobRequest(*req))
 	if err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && len(ae.InvalidURLs) > 0 {
+		var ae *client.Error
+		if errors.As(err, &ae) && len(ae.ErrorURLs) > 0 {
 			stderr := cmd.ErrOrStderr()
 			noun := "URLs"
-			if len(ae.InvalidURLs) == 1 {
+			if len(ae.ErrorURLs) == 1 {
 				noun = "URL"
 			}
-			fmt.Fprintf(stderr, "the server refused %d %s:\n", len(ae.InvalidURLs), noun)
-			for _, u := range ae.InvalidURLs {
+			fmt.Fprintf(stderr, "the server refused %d %s:\n", len(ae.ErrorURLs), noun)
+			for _, u := range ae.ErrorURLs {
 				fmt.Fprintln(stderr, "  "+u)
 			}
 		}
-		return err
+		return c.explain(err)
 	}
 	if f.jsonOutput() {
-		return writeIndented(cmd.OutOrStdout(), data)
+		return c.writeAnswer(cmd.OutOrStdout())
 	}
 	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.RequestID); err != nil {
 		return fmt.Errorf("writing the job id: %w", err)
 	}
-	note := fmt.Sprintf("job %s accepted: %d URLs", ans.RequestID, len(req.URLList))
+	note := fmt.Sprintf("job %s accepted: %d URLs", ans.RequestID, len(req.URLs))
 	if ans.TimeoutAt != "" {
 		note += ", times out at " + showTime(ans.TimeoutAt)
 	}
@@ -326,24 +313,20 @@ gate on the warm; 130 when interrupted (the job keeps running).` + clientFlagsHe
 }
 
 func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
-	c, err := f.client()
+	c, err := f.jobClient(id)
 	if err != nil {
 		return err
 	}
-	if id == "" {
-		return errors.New("the job ID is empty")
-	}
 	out := cmd.OutOrStdout()
 	if !f.watch {
-		var p progressAnswer
-		data, err := c.getJSON(cmd.Context(), "/prewarm", url.Values{"req_id": {id}}, &p)
+		p, err := c.Progress(cmd.Context(), id)
 		if err != nil {
-			return err
+			return c.explain(err)
 		}
 		if f.jsonOutput() {
-			return writeIndented(out, data)
+			return c.writeAnswer(out)
 		}
-		return writeStatus(out, &p)
+		return writeStatus(out, p)
 	}
 	if f.interval < 10*time.Millisecond {
 		return fmt.Errorf("--interval %s: use at least 10ms", f.interval)
@@ -352,16 +335,23 @@ func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
 	defer stop()
 	stderr := cmd.ErrOrStderr()
 	view := NewProgressView(stderr, isTerminal(stderr))
-	p, data, err := watchJob(ctx, c, id, f.interval, view)
+	p, err := c.Wait(ctx, id, &client.WaitOptions{Interval: f.interval, Grace: watchGrace,
+		OnProgress: func(p *client.ProgressResponse) {
+			if jp := jobProgress(p); jp.Terminal() {
+				view.Finish(jp)
+			} else {
+				view.Update(jp)
+			}
+		}})
 	if err != nil {
 		view.breakLine()
 		if ctx.Err() != nil && cmd.Context().Err() == nil {
 			return &exitError{msg: fmt.Sprintf("stopped watching; job %s keeps running (prewarm status %s)", id, id), code: 130}
 		}
-		return err
+		return c.explain(err)
 	}
 	if f.jsonOutput() {
-		err = writeIndented(out, data)
+		err = c.writeAnswer(out)
 	} else {
 		err = writeStatus(out, p)
 	}
@@ -374,49 +364,8 @@ func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
 	return &exitError{msg: watchOutcome(p), code: 1}
 }
 
-// watchJob polls the job until it ends, showing each answer on view, and
-// returns the last answer. The first poll is not retried: a wrong --server
-// or ID should fail at once, not after a grace period.
-func watchJob(ctx context.Context, c *apiClient, id string, interval time.Duration, view *ProgressView) (*progressAnswer, []byte, error) {
-	q := url.Values{"req_id": {id}}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var answered bool
-	var failingSince time.Time
-	for {
-		var p progressAnswer
-		data, err := c.getJSON(ctx, "/prewarm", q, &p)
-		switch {
-		case err == nil:
-			answered, failingSince = true, time.Time{}
-			jp := jobProgress(&p)
-			if jp.Terminal() {
-				view.Finish(jp)
-				return &p, data, nil
-			}
-			view.Update(jp)
-		case ctx.Err() != nil:
-			return nil, nil, fmt.Errorf("watching job %s: %w", id, ctx.Err())
-		case answered && retryable(err):
-			if failingSince.IsZero() {
-				failingSince = time.Now()
-			}
-			if time.Since(failingSince) > watchGrace {
-				return nil, nil, fmt.Errorf("watching job %s: no answer for %s: %w", id, watchGrace, err)
-			}
-		default:
-			return nil, nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("watching job %s: %w", id, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
 // watchOutcome explains why a watched job did not end as hoped.
-func watchOutcome(p *progressAnswer) string {
+func watchOutcome(p *client.ProgressResponse) string {
 	hint := fmt.Sprintf("; see prewarm summary %s", p.RequestID)
 	switch {
 	case p.Status == "FAILED" && p.Message != "":
@@ -429,7 +378,7 @@ func watchOutcome(p *progressAnswer) string {
 }
 
 // writeStatus writes a progress answer for people.
-func writeStatus(w io.Writer, p *progressAnswer) error {
+func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 	kv := newKVWriter(w)
 	ended := jobProgress(p).Terminal()
 	kv.add("Job", p.RequestID)
@@ -519,12 +468,9 @@ the failed ones.` + clientFlagsHelp,
 }
 
 func runSummary(cmd *cobra.Command, id string, f *summaryFlags) error {
-	c, err := f.client()
+	c, err := f.jobClient(id)
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		return errors.New("the job ID is empty")
 	}
 	if f.allTasks && !f.csv {
 		return errors.New("--all-tasks goes with --csv")
@@ -533,57 +479,30 @@ func runSummary(cmd *cobra.Command, id string, f *summaryFlags) error {
 		return fmt.Errorf("--limit %d: use 0 (all) or more", f.limit)
 	}
 	ctx, out := cmd.Context(), cmd.OutOrStdout()
-	var s summaryAnswer
-	data, err := c.getJSON(ctx, "/summary", url.Values{"req_id": {id}}, &s)
+	s, err := c.Summary(ctx, id)
 	if err != nil {
-		return err
+		return c.explain(err)
 	}
 	if f.csv {
-		link, err := reportLink(c, s.FailurePOPURLsReport, f.allTasks)
-		if err != nil {
-			return err
-		}
-		return c.download(ctx, link, out)
+		// The link is signed: no API key goes with it, as it may point at
+		// another host (a public URL, or the original solution's S3).
+		return c.explain(c.DownloadReport(ctx, s.FailurePOPURLsReport, client.ReportOptions{AllTasks: f.allTasks}, out))
 	}
 	if f.jsonOutput() {
-		return writeIndented(out, data)
+		return c.writeAnswer(out)
 	}
 	// The per-POP counts are prewarm's own (GET /jobs/ID); the original
 	// solution has none, so without them the summary is still shown.
-	var job jobAnswer
 	var rows []POPRow
-	if _, err := c.getJSON(ctx, "/jobs/"+url.PathEscape(id), nil, &job); err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "no per-POP counts: %v\n", err)
+	if job, err := c.Job(ctx, id); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "no per-POP counts: %v\n", c.explain(err))
 	} else {
 		rows = popRows(job.POPs)
 	}
-	return writeSummary(out, &s, rows, f.limit)
+	return writeSummary(out, s, rows, f.limit)
 }
 
-// reportLink is the summary's signed report link, made absolute against
-// --server if the server gave a relative one.
-func reportLink(c *apiClient, link string, allTasks bool) (string, error) {
-	if strings.TrimSpace(link) == "" {
-		return "", errors.New("the summary has no report link")
-	}
-	u, err := url.Parse(link)
-	if err != nil {
-		return "", fmt.Errorf("report link %q: %w", link, err)
-	}
-	if !u.IsAbs() {
-		base := *c.base
-		base.Path += "/"
-		u = base.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery})
-	}
-	if allTasks {
-		q := u.Query()
-		q.Set("tasks", "all")
-		u.RawQuery = q.Encode()
-	}
-	return u.String(), nil
-}
-
-func writeSummary(w io.Writer, s *summaryAnswer, rows []POPRow, limit int) error {
+func writeSummary(w io.Writer, s *client.SummaryResponse, rows []POPRow, limit int) error {
 	kv := newKVWriter(w)
 	kv.add("Job", s.RequestID)
 	kv.add("Status", s.Status)
@@ -643,15 +562,8 @@ func writeList(b *strings.Builder, title string, items []string, limit int) {
 
 type instancesFlags struct {
 	clientFlags
-	desired optionalInt
+	desired optional[int]
 	stop    string
-}
-
-// instancesRequest is POST /instances's body, in the original's spelling.
-type instancesRequest struct {
-	DesiredCapacity int    `json:"DesiredCapacity"`
-	ReqID           string `json:"req_id,omitempty"`
-	ForceStop       bool   `json:"force_stop,omitempty"`
 }
 
 func newInstances() *cobra.Command {
@@ -692,32 +604,29 @@ func runInstances(cmd *cobra.Command, f *instancesFlags) error {
 		return errors.New("--stop needs --desired: the API sets the capacity and stops the job in one call")
 	}
 	if f.desired.set {
-		var ans instancesAnswer
-		body := instancesRequest{DesiredCapacity: f.desired.v, ReqID: stop, ForceStop: stop != ""}
-		data, err := c.callJSON(ctx, http.MethodPost, "/instances", nil, body, &ans)
+		ans, err := c.SetInstances(ctx, client.InstancesRequest{DesiredCapacity: f.desired.v, ReqID: stop, ForceStop: stop != ""})
 		if err != nil {
-			return err
+			return c.explain(err)
 		}
 		if f.jsonOutput() {
-			return writeIndented(out, data)
+			return c.writeAnswer(out)
 		}
 		if _, err := fmt.Fprintln(out, ans.Message); err != nil {
 			return fmt.Errorf("writing the answer: %w", err)
 		}
 		return nil
 	}
-	var ans instancesAnswer
-	data, err := c.getJSON(ctx, "/instances", nil, &ans)
+	ans, err := c.Instances(ctx)
 	if err != nil {
-		return err
+		return c.explain(err)
 	}
 	if f.jsonOutput() {
-		return writeIndented(out, data)
+		return c.writeAnswer(out)
 	}
-	return writeInstances(out, &ans)
+	return writeInstances(out, ans)
 }
 
-func writeInstances(w io.Writer, ans *instancesAnswer) error {
+func writeInstances(w io.Writer, ans *client.InstancesStatus) error {
 	active := 0
 	for _, a := range ans.Agents {
 		if a.State == "active" {
@@ -737,4 +646,70 @@ func writeInstances(w io.Writer, ans *instancesAnswer) error {
 		return fmt.Errorf("writing the instances: %w", err)
 	}
 	return writeAgentTable(w, ans.Agents, ans.Timestamp)
+}
+
+// writeIndented writes a JSON body indented; a body that is not JSON is
+// written as it came.
+func writeIndented(w io.Writer, data []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, bytes.TrimSpace(data), "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(bytes.TrimSpace(data))
+	}
+	buf.WriteByte('\n')
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing the answer: %w", err)
+	}
+	return nil
+}
+
+// optional is a numeric flag that remembers whether it was given, so that
+// 0 can be sent when asked for and nothing otherwise (the server then
+// applies its own default). applyEnv calls Set directly, which pflag's
+// Changed does not see; set does.
+type optional[T int | float64] struct {
+	v   T
+	set bool
+}
+
+func (o *optional[T]) Set(s string) error {
+	var v T
+	switch p := any(&v).(type) {
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		*p = n
+	case *float64:
+		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		*p = n
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optional[T]) String() string {
+	if !o.set {
+		return ""
+	}
+	return fmt.Sprint(o.v)
+}
+
+func (o *optional[T]) Type() string {
+	if _, ok := any(o.v).(int); ok {
+		return "int"
+	}
+	return "float"
+}
+
+func (o *optional[T]) ptr() *T {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
 }

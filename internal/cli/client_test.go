@@ -11,18 +11,21 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"prewarm/client"
 )
 
 const fakeKey = "test-key-0123456789"
 
-// fakeAPI answers like a prewarm server, with bodies shaped as wire.go
-// writes them. Job "job-ok" finishes cleanly on its third poll, "job-bad"
+// fakeAPI answers like a prewarm server, with the answer types the server
+// encodes. Job "job-ok" finishes cleanly on its third poll, "job-bad"
 // finishes with failures on its third; any other job is unknown.
 type fakeAPI struct {
 	t   *testing.T
@@ -41,13 +44,13 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	clearPrewarmEnv(t)
 	f := &fakeAPI{t: t, polls: map[string]int{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /prewarm", f.authed(f.postPrewarm))
-	mux.HandleFunc("GET /prewarm", f.authed(f.getPrewarm))
-	mux.HandleFunc("GET /summary", f.authed(f.getSummary))
-	mux.HandleFunc("GET /jobs/{id}", f.authed(f.getJob))
-	mux.HandleFunc("GET /instances", f.authed(f.getInstances))
-	mux.HandleFunc("POST /instances", f.authed(f.postInstances))
-	mux.HandleFunc("GET /reports/{file}", f.getReport)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST /prewarm": f.postPrewarm, "GET /prewarm": f.getPrewarm, "GET /summary": f.getSummary,
+		"GET /jobs/{id}": f.getJob, "GET /instances": f.getInstances, "POST /instances": f.postInstances,
+	} {
+		mux.HandleFunc(pattern, f.authed(h))
+	}
+	mux.HandleFunc("GET /reports/{file}", f.getReport) // signed links need no key
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -64,6 +67,14 @@ func clearPrewarmEnv(t *testing.T) {
 	}
 }
 
+// The fake's clock: every answer is given at these times.
+const (
+	fakeCreated = "2026-03-01 10:00:00.000000"
+	fakeUpdated = "2026-03-01 10:05:00.000000"
+	fakeNow     = "2026-03-01 10:06:00.000000"
+	fakeTimeout = "2026-03-01 10:30:00.000000"
+)
+
 func fakeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -71,7 +82,7 @@ func fakeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func fakeFailure(w http.ResponseWriter, status int, msg string) {
-	fakeJSON(w, status, map[string]string{"status": "failure", "message": msg, "timestamp": "2026-03-01 10:00:00.000000"})
+	fakeJSON(w, status, client.Failure{Status: "failure", Message: msg, Timestamp: fakeNow})
 }
 
 func (f *fakeAPI) authed(h http.HandlerFunc) http.HandlerFunc {
@@ -87,49 +98,48 @@ func (f *fakeAPI) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
+// record keeps a request's body in bodies and decodes it into v.
+func (f *fakeAPI) record(bodies *[][]byte, r *http.Request, v any) error {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.submits = append(f.submits, body)
+	*bodies = append(*bodies, body)
 	f.mu.Unlock()
-	var req struct {
-		URLs []string `json:"url_list"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	return json.Unmarshal(body, v)
+}
+
+func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
+	var req client.JobRequest
+	if err := f.record(&f.submits, r, &req); err != nil {
 		fakeFailure(w, http.StatusBadRequest, "body: malformed JSON")
 		return
 	}
-	var bad []string
-	for _, u := range req.URLs {
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			bad = append(bad, u)
-		}
-	}
+	bad := slices.DeleteFunc(slices.Clone(req.URLs), func(u string) bool {
+		return strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")
+	})
 	if len(bad) > 0 {
-		fakeJSON(w, http.StatusBadRequest, map[string]any{"status": "Failed", "error_message": "Invalid URLs",
-			"error_urls": bad, "request_id": "", "timestamp": "2026-03-01 10:00:00.000000", "timeout_at": ""})
+		fakeJSON(w, http.StatusBadRequest, client.SubmitResponse{Status: "Failed", ErrorMessage: "Invalid URLs",
+			ErrorURLs: bad, Timestamp: fakeCreated})
 		return
 	}
-	fakeJSON(w, http.StatusOK, map[string]any{"status": "Success", "error_message": "", "error_urls": []string{},
-		"request_id": "job-new", "timestamp": "2026-03-01 10:00:00.000000", "timeout_at": "2026-03-01 10:30:00.000000"})
+	fakeJSON(w, http.StatusOK, client.SubmitResponse{Status: "Success", ErrorURLs: []string{}, RequestID: "job-new",
+		Timestamp: fakeCreated, TimeoutAt: fakeTimeout})
 }
 
-// progress is the job's answer at its n-th poll.
-func fakeProgress(id string, n int) map[string]any {
-	p := map[string]any{
-		"request_id": id, "download_size": int64(1536) << 20, "total_size": int64(3) << 30,
-		"percentage_complete": 40, "available_task_count": 4, "in_progress_task_count": 2,
-		"download_count": 4, "total_count": 10, "created_at": "2026-03-01 10:00:00.000000",
-		"last_update_time": "2026-03-01 10:05:00.000000", "timestamp": "2026-03-01 10:06:00.000000",
-		"status": "IN_PROGRESS", "success_count": 4, "failed_count": 0,
-		"timeout_at": "2026-03-01 10:30:00.000000", "planned": true, "verified_count": 3, "not_cached_count": 1,
+// fakeProgress is the job's answer at its n-th poll.
+func fakeProgress(id string, n int) client.ProgressResponse {
+	p := client.ProgressResponse{
+		RequestID: id, DownloadSize: 1536 << 20, TotalSize: 3 << 30, PercentageComplete: 40,
+		AvailableTaskCount: 4, InProgressTaskCount: 2, DownloadCount: 4, TotalCount: 10,
+		CreatedAt: fakeCreated, LastUpdateTime: fakeUpdated, Timestamp: fakeNow,
+		Status: client.StatusInProgress, SuccessCount: 4, TimeoutAt: fakeTimeout, Planned: true,
+		VerifiedCount: 3, NotCachedCount: 1,
 	}
 	if n >= 3 {
-		p["status"], p["percentage_complete"], p["download_count"] = "FINISHED", 100, 10
-		p["available_task_count"], p["in_progress_task_count"] = 0, 0
-		p["success_count"] = 10
+		p.Status, p.PercentageComplete, p.DownloadCount = client.StatusFinished, 100, 10
+		p.AvailableTaskCount, p.InProgressTaskCount = 0, 0
+		p.SuccessCount = 10
 		if id == "job-bad" {
-			p["success_count"], p["failed_count"] = 8, 2
+			p.SuccessCount, p.FailedCount = 8, 2
 		}
 	}
 	return p
@@ -154,27 +164,27 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 		fakeFailure(w, http.StatusNotFound, "job "+id+": not found")
 		return
 	}
-	fakeJSON(w, http.StatusOK, map[string]any{
-		"request_id": id, "failure_pops": []string{"NRT57-P3"},
-		"failure_urls":            []string{"https://www.example.com/a.js", "https://www.example.com/b.js"},
-		"failure_pop_urls_report": "http://" + r.Host + "/reports/" + id + ".csv?token=s1gned",
-		"not_cached_urls":         []string{"https://www.example.com/c.js"},
-		"warnings":                []string{"responses vary on Accept-Language; the job sends one value"},
-		"timestamp":               "2026-03-01 10:06:00.000000", "created_at": "2026-03-01 10:00:00.000000",
-		"last_update_time": "2026-03-01 10:05:00.000000", "status": "FINISHED",
+	fakeJSON(w, http.StatusOK, client.SummaryResponse{
+		RequestID: id, FailurePOPs: []string{"NRT57-P3"},
+		FailureURLs:          []string{"https://www.example.com/a.js", "https://www.example.com/b.js"},
+		FailurePOPURLsReport: "http://" + r.Host + "/reports/" + id + ".csv?token=s1gned",
+		NotCachedURLs:        []string{"https://www.example.com/c.js"},
+		Warnings:             []string{"responses vary on Accept-Language; the job sends one value"},
+		Timestamp:            fakeNow, CreatedAt: fakeCreated, LastUpdateTime: fakeUpdated, Status: client.StatusFinished,
 	})
 }
 
 func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
-	body := fakeProgress(r.PathValue("id"), 3)
-	body["cf_domain"], body["target_type"], body["url_count"] = "d111111abcdef8.cloudfront.net", "pop", 5
-	body["pops"] = []map[string]any{
-		{"code": "IAD89-P1", "addresses": []string{"192.0.2.1"}, "done": 5, "ok": 5, "failed": 0, "bytes": 2048, "verified": 4, "not_cached": 1},
-		{"code": "FRA60-P1", "addresses": []string{"192.0.2.9"}, "done": 5, "ok": 0, "failed": 5, "bytes": 0, "verified": 0, "not_cached": 0,
-			"unreachable": true, "last_error": "dial tcp 192.0.2.9:443: connect: connection refused"},
-		{"code": "NRT57-P3", "addresses": []string{}, "error": "does not resolve", "done": 0, "ok": 0, "failed": 0, "bytes": 0, "verified": 0, "not_cached": 0},
-	}
-	fakeJSON(w, http.StatusOK, body)
+	fakeJSON(w, http.StatusOK, client.JobResponse{
+		JobSummary: client.JobSummary{ProgressResponse: fakeProgress(r.PathValue("id"), 3),
+			CFDomain: "d111111abcdef8.cloudfront.net", TargetType: "pop", URLCount: 5, POPCount: 3},
+		POPs: []client.POP{
+			{Code: "IAD89-P1", Addresses: []string{"192.0.2.1"}, Done: 5, OK: 5, Bytes: 2048, Verified: 4, NotCached: 1},
+			{Code: "FRA60-P1", Addresses: []string{"192.0.2.9"}, Done: 5, Failed: 5,
+				Unreachable: true, LastError: "dial tcp 192.0.2.9:443: connect: connection refused"},
+			{Code: "NRT57-P3", Addresses: []string{}, Error: "does not resolve"},
+		},
+	})
 }
 
 func (f *fakeAPI) getReport(w http.ResponseWriter, r *http.Request) {
@@ -191,32 +201,24 @@ func (f *fakeAPI) getReport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAPI) getInstances(w http.ResponseWriter, _ *http.Request) {
-	fakeJSON(w, http.StatusOK, map[string]any{
-		"status": "success", "timestamp": "2026-03-01 10:06:00.000000", "message": "query success",
-		"desiredcapacity": 2,
-		"agents": []map[string]any{
-			{"id": "a1", "name": "warm-1", "host": "node-a", "concurrency": 64, "busy": 12, "state": "active", "last_heartbeat": "2026-03-01 10:05:55.000000"},
-			{"id": "a2", "name": "warm-2", "host": "node-b", "concurrency": 64, "busy": 0, "state": "standby", "last_heartbeat": "2026-03-01 10:05:30.000000"},
+	fakeJSON(w, http.StatusOK, client.InstancesStatus{
+		InstancesResponse: client.InstancesResponse{Status: "success", Timestamp: fakeNow, Message: "query success"},
+		DesiredCapacity:   2,
+		Agents: []client.Agent{
+			{ID: "a1", Name: "warm-1", Host: "node-a", Concurrency: 64, Busy: 12, State: "active", LastHeartbeat: "2026-03-01 10:05:55.000000"},
+			{ID: "a2", Name: "warm-2", Host: "node-b", Concurrency: 64, State: "standby", LastHeartbeat: "2026-03-01 10:05:30.000000"},
 		},
 	})
 }
 
 func (f *fakeAPI) postInstances(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	f.instances = append(f.instances, body)
-	f.mu.Unlock()
-	var req struct {
-		N         int    `json:"DesiredCapacity"`
-		ID        string `json:"req_id"`
-		ForceStop bool   `json:"force_stop"`
-	}
-	_ = json.Unmarshal(body, &req)
-	msg := fmt.Sprintf("desired capacity set to %d", req.N)
+	var req client.InstancesRequest
+	_ = f.record(&f.instances, r, &req)
+	msg := fmt.Sprintf("desired capacity set to %d", req.DesiredCapacity)
 	if req.ForceStop {
-		msg += "; job " + req.ID + " stopped"
+		msg += "; job " + req.ReqID + " stopped"
 	}
-	fakeJSON(w, http.StatusOK, map[string]any{"status": "success", "timestamp": "2026-03-01 10:06:00.000000", "message": msg})
+	fakeJSON(w, http.StatusOK, client.InstancesResponse{Status: "success", Timestamp: fakeNow, Message: msg})
 }
 
 func (f *fakeAPI) lastSubmit(t *testing.T) map[string]any {
@@ -444,6 +446,20 @@ func TestClientStatusJSON(t *testing.T) {
 	_ = json.Unmarshal(want, &wantMap)
 	if !reflect.DeepEqual(got, wantMap) {
 		t.Errorf("json output is not the API's body\n got %v\nwant %v", got, wantMap)
+	}
+
+	// A field this client does not know (a newer server's) is shown too.
+	newer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fakeJSON(w, http.StatusOK, struct {
+			client.ProgressResponse
+			Future string `json:"future_field"`
+		}{fakeProgress("job-ok", 1), "kept"})
+	}))
+	defer newer.Close()
+	r = runClient("", "status", "job-ok", "--server", newer.URL, "--api-key", fakeKey, "-o", "json")
+	mustSucceed(t, r)
+	if !strings.Contains(r.stdout, `"future_field": "kept"`) {
+		t.Errorf("a field unknown to the client was dropped:\n%s", r.stdout)
 	}
 }
 

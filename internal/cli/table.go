@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"prewarm/client"
 )
 
 // POPRow is one line of a per-POP table.
@@ -61,7 +63,7 @@ func WritePOPTable(w io.Writer, rows []POPRow) error {
 // the error column, so that an empty row is not mistaken for a POP that did
 // nothing. HIT is the share of verified tasks among those the verification
 // judged, when it judged any.
-func popRows(pops []popAnswer) []POPRow {
+func popRows(pops []client.POP) []POPRow {
 	rows := make([]POPRow, 0, len(pops))
 	for _, p := range pops {
 		msg := p.Error
@@ -86,7 +88,7 @@ func popRows(pops []popAnswer) []POPRow {
 // writeAgentTable writes the agents of GET /instances. Heartbeats are shown
 // as ages against the answer's own timestamp, so that the client's clock,
 // which may be off, plays no part.
-func writeAgentTable(w io.Writer, agents []agentAnswer, serverNow string) error {
+func writeAgentTable(w io.Writer, agents []client.Agent, serverNow string) error {
 	now, nowOK := parseAPITime(serverNow)
 	t := newTextTable(w, "NAME", "HOST", "STATE", "CONCURRENCY", "BUSY", "LAST HEARTBEAT")
 	for _, a := range agents {

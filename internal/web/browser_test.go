@@ -104,22 +104,39 @@ func eval[T any](b *tab, expr string) T {
 // wait polls a JavaScript condition until it holds.
 func (b *tab) wait(what, expr string, timeout time.Duration) {
 	b.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
+	if ok, last := b.holds(expr, timeout); !ok {
+		b.fail("timed out waiting for %s (%s); last error: %v", what, expr, last)
+	}
+}
+
+// holds polls a JavaScript condition until it holds or timeout passes,
+// and says which, with the last evaluation's error.
+func (b *tab) holds(expr string, timeout time.Duration) (bool, error) {
+	return poll(timeout, func() (bool, error) {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancel()
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		last = err
-		if time.Now().After(deadline) {
-			b.fail("timed out waiting for %s (%s); last error: %v", what, expr, last)
+		return err == nil && ok, err
+	})
+}
+
+// poll checks cond until it holds or timeout passes, and says which, with
+// cond's last error.
+func poll(timeout time.Duration, cond func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if ok || time.Now().After(deadline) {
+			return ok, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// settled holds once the page's fonts are in and its finite animations
+// (the bars' transitions) are done; endless ones (a live dot) never end.
+const settled = `document.fonts.status === 'loaded' && document.getAnimations().every(a =>
+	a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)`
 
 func (b *tab) text(sel string) string {
 	b.t.Helper()
@@ -145,7 +162,9 @@ func (b *tab) set(sel, value string) chromedp.Action[chromedp.Void] {
 
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
-	time.Sleep(700 * time.Millisecond) // let bar transitions settle
+	// At rest, as far as a few seconds allow; a page that never settles
+	// is captured as it is.
+	b.holds(settled, 5*time.Second)
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	// From the top: a full-page capture of a scrolled page would draw the
@@ -659,11 +678,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if eval[bool](b, `window.inlineRan === true`) {
 		t.Error("an inline script ran despite the CSP")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(logs.problems()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(logs.problems()) == 0 {
+	if reported, _ := poll(5*time.Second, func() (bool, error) { return len(logs.problems()) > 0, nil }); !reported {
 		t.Error("a CSP violation was not reported on the console, so the console check above sees nothing")
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.png"))

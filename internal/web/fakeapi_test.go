@@ -4,15 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"prewarm/client"
 )
 
 // fakeAPI is just enough of prewarm's JSON API for the dashboard's browser
-// test: the same routes, status codes and body shapes as internal/api, with
-// jobs that move forward one step each time the dashboard polls them.
+// test: the same routes and status codes as internal/api, answering with the
+// types the server encodes, with jobs that move forward one step each time
+// the dashboard polls them.
 type fakeAPI struct {
 	t   testing.TB
 	key string
@@ -195,7 +199,7 @@ func stamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04:05.000000")
+	return t.UTC().Format(client.TimeLayout)
 }
 
 // popCounts are one POP's counters at its job's current step.
@@ -264,7 +268,7 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 	return out
 }
 
-func (f *fakeAPI) progress(j *fakeJob) map[string]any {
+func (f *fakeAPI) progress(j *fakeJob) client.ProgressResponse {
 	var total, done, ok, failed, running, bytes, verified, notCached int64
 	usable := 0
 	for i, c := range f.popCounts(j) {
@@ -293,30 +297,20 @@ func (f *fakeAPI) progress(j *fakeJob) map[string]any {
 	if j.noSizeYet {
 		totalSize = 0
 	}
-	m := map[string]any{
-		"request_id": j.id, "download_size": bytes, "total_size": totalSize, "percentage_complete": pct,
-		"available_task_count": available, "in_progress_task_count": running, "download_count": done, "total_count": total,
-		"created_at": stamp(j.created), "last_update_time": stamp(j.updated), "timestamp": stamp(f.now),
-		"status": j.status, "success_count": ok, "failed_count": failed, "timeout_at": stamp(j.timeoutAt),
-		"planned": j.status != "CREATED" && j.warming(), "verified_count": verified, "not_cached_count": notCached,
+	return client.ProgressResponse{
+		RequestID: j.id, DownloadSize: bytes, TotalSize: totalSize, PercentageComplete: pct,
+		AvailableTaskCount: available, InProgressTaskCount: running, DownloadCount: done, TotalCount: total,
+		CreatedAt: stamp(j.created), LastUpdateTime: stamp(j.updated), Timestamp: stamp(f.now),
+		Status: j.status, SuccessCount: ok, FailedCount: failed, TimeoutAt: stamp(j.timeoutAt),
+		Planned: j.status != "CREATED" && j.warming(), Invalidated: j.invalidated,
+		VerifiedCount: verified, NotCachedCount: notCached, Message: j.message,
 	}
-	if j.invalidated {
-		m["invalidated"] = true
-	}
-	if j.message != "" {
-		m["message"] = j.message
-	}
-	return m
 }
 
 // summary is a job as GET /jobs lists it: its progress and its targets.
-func (f *fakeAPI) summary(j *fakeJob) map[string]any {
-	m := f.progress(j)
-	m["cf_domain"] = j.domain
-	m["target_type"] = j.targetType
-	m["url_count"] = len(j.urls)
-	m["pop_count"] = len(j.pops)
-	return m
+func (f *fakeAPI) summary(j *fakeJob) client.JobSummary {
+	return client.JobSummary{ProgressResponse: f.progress(j), CFDomain: j.domain, TargetType: j.targetType,
+		URLCount: len(j.urls), POPCount: len(j.pops)}
 }
 
 func (f *fakeAPI) writeJSON(w http.ResponseWriter, status int, v any) {
@@ -328,7 +322,7 @@ func (f *fakeAPI) writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (f *fakeAPI) fail(w http.ResponseWriter, status int, msg string) {
-	f.writeJSON(w, status, map[string]string{"status": "failure", "message": msg, "timestamp": stamp(f.now)})
+	f.writeJSON(w, status, client.Failure{Status: "failure", Message: msg, Timestamp: stamp(f.now)})
 }
 
 // route wraps an API handler with the API's auth and the outage switch.
@@ -379,14 +373,14 @@ func (f *fakeAPI) mount(mux *http.ServeMux) {
 
 func (f *fakeAPI) listJobs(w http.ResponseWriter, r *http.Request) {
 	status := strings.ToUpper(r.URL.Query().Get("status"))
-	out := []map[string]any{}
+	out := client.JobList{Jobs: []client.JobSummary{}}
 	for _, id := range f.order {
 		j := f.jobs[id]
 		if status == "" || j.status == status {
-			out = append(out, f.summary(j))
+			out.Jobs = append(out.Jobs, f.summary(j))
 		}
 	}
-	f.writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+	f.writeJSON(w, http.StatusOK, out)
 }
 
 func (f *fakeAPI) reportURL(r *http.Request, id string) string {
@@ -418,40 +412,20 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	resp := f.summary(j)
-	resp["timeout"] = j.timeout
-	resp["header"] = append([]string{}, j.headers...)
-	resp["need_invalidate"] = j.needInvalidate
-	resp["verify"] = j.verify()
-	if len(j.encodings) > 0 {
-		resp["encodings"] = j.encodings
-	}
-	if len(j.expand) > 0 {
-		resp["expand"] = j.expand
-	}
-	resp["report"] = f.reportURL(r, j.id)
-	var pops []map[string]any
+	resp := client.JobResponse{JobSummary: f.summary(j), Timeout: j.timeout, Header: append([]string{}, j.headers...),
+		NeedInvalidate: j.needInvalidate, Verify: j.verify(), Encodings: j.encodings, Expand: j.expand,
+		POPs: []client.POP{}, Report: f.reportURL(r, j.id)}
 	for i, c := range f.popCounts(j) {
 		p := j.pops[i]
-		m := map[string]any{"code": p.code, "addresses": p.addrs, "done": c.done, "ok": c.ok, "failed": c.failed, "bytes": c.bytes,
-			"verified": c.verified, "not_cached": c.notCached}
-		if p.addrs == nil {
-			m["addresses"] = nil
-		}
-		if p.err != "" {
-			m["error"] = p.err
-		}
+		pop := client.POP{Code: p.code, Addresses: p.addrs, Error: p.err, Done: c.done, OK: c.ok, Failed: c.failed,
+			Bytes: c.bytes, Verified: c.verified, NotCached: c.notCached}
 		switch {
 		case p.unreachable != "" && c.done > 0:
-			m["unreachable"] = true
-			m["last_error"] = p.unreachable
+			pop.Unreachable, pop.LastError = true, p.unreachable
 		case c.failed > 0:
-			m["last_error"] = "HTTP 404"
+			pop.LastError = "HTTP 404"
 		}
-		pops = append(pops, m)
-	}
-	if len(pops) > 0 {
-		resp["pops"] = pops
+		resp.POPs = append(resp.POPs, pop)
 	}
 	f.writeJSON(w, http.StatusOK, resp)
 }
@@ -490,15 +464,11 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 	if j.status != "CREATED" && j.warming() {
 		warnings = append(warnings, j.warnings...)
 	}
-	resp := map[string]any{
-		"request_id": id, "failure_pops": pops, "failure_urls": urls, "failure_pop_urls_report": f.reportURL(r, id),
-		"not_cached_urls": notCached, "warnings": warnings,
-		"timestamp": stamp(f.now), "created_at": stamp(j.created), "last_update_time": stamp(j.updated), "status": j.status,
-	}
-	if j.message != "" {
-		resp["message"] = j.message
-	}
-	f.writeJSON(w, http.StatusOK, resp)
+	f.writeJSON(w, http.StatusOK, client.SummaryResponse{
+		RequestID: id, FailurePOPs: pops, FailureURLs: urls, FailurePOPURLsReport: f.reportURL(r, id),
+		NotCachedURLs: notCached, Warnings: warnings, Timestamp: stamp(f.now), CreatedAt: stamp(j.created),
+		LastUpdateTime: stamp(j.updated), Status: j.status, Message: j.message,
+	})
 }
 
 func (f *fakeAPI) getReport(w http.ResponseWriter, r *http.Request) {
@@ -528,46 +498,37 @@ func (f *fakeAPI) getReport(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
+// decode reads a request's JSON body into v and keeps it in bodies; a body
+// that does not decode is answered 400.
+func (f *fakeAPI) decode(w http.ResponseWriter, r *http.Request, bodies *[]json.RawMessage, v any) bool {
 	var raw json.RawMessage
 	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
 		f.fail(w, http.StatusBadRequest, "body: malformed JSON")
-		return
+		return false
 	}
-	f.submits = append(f.submits, raw)
-	var req struct {
-		URLs           []string `json:"url_list"`
-		Domain         string   `json:"cf_domain"`
-		TargetType     string   `json:"target_type"`
-		POPs           []string `json:"pops"`
-		Timeout        *float64 `json:"timeout"`
-		Header         []string `json:"header"`
-		NeedInvalidate bool     `json:"need_invalidate"`
-		DistributionID string   `json:"distribution_id"`
-		Verify         *bool    `json:"verify"`
-		Encodings      []string `json:"encodings"`
-		Expand         []string `json:"expand"`
-	}
-	if err := json.Unmarshal(raw, &req); err != nil {
+	*bodies = append(*bodies, raw)
+	if err := json.Unmarshal(raw, v); err != nil {
 		f.fail(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
+	var req client.JobRequest
+	if !f.decode(w, r, &f.submits, &req) {
 		return
 	}
 	if len(req.URLs) == 0 {
 		f.fail(w, http.StatusBadRequest, "url_list: is required")
 		return
 	}
-	var bad []string
-	for _, u := range req.URLs {
-		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-			bad = append(bad, u)
-		}
-	}
-	if len(bad) > 0 {
-		f.writeJSON(w, http.StatusBadRequest, map[string]any{"status": "Failed", "error_message": "Invalid URLs", "error_urls": bad,
-			"request_id": "", "timestamp": stamp(f.now), "timeout_at": ""})
+	if bad := slices.DeleteFunc(slices.Clone(req.URLs), isWebURL); len(bad) > 0 {
+		f.writeJSON(w, http.StatusBadRequest, client.SubmitResponse{Status: "Failed", ErrorMessage: "Invalid URLs",
+			ErrorURLs: bad, Timestamp: stamp(f.now)})
 		return
 	}
-	if req.Domain == "" {
+	if req.CFDomain == "" {
 		f.fail(w, http.StatusBadRequest, "cf_domain: is required")
 		return
 	}
@@ -581,7 +542,7 @@ func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
 	f.nextID++
 	id := fmt.Sprintf("d4e5f6a7-0000-4000-8000-%012d", f.nextID)
 	j := &fakeJob{
-		id: id, status: "IN_PROGRESS", domain: req.Domain, targetType: req.TargetType, urls: req.URLs, pops: popsFor(req.POPs...),
+		id: id, status: "IN_PROGRESS", domain: req.CFDomain, targetType: req.TargetType, urls: req.URLs, pops: popsFor(req.POPs...),
 		created: f.now, updated: f.now, timeoutAt: f.now.Add(time.Duration(timeout * float64(time.Minute))),
 		steps: 6, failPOP: req.POPs[len(req.POPs)-1], failURL: len(req.URLs) - 1, avgSize: 37 << 20,
 		popSpeeds: []float64{1.5, 1.0, 1.2, 0.9},
@@ -605,8 +566,12 @@ func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
 	}
 	f.jobs[id] = j
 	f.order = append([]string{id}, f.order...)
-	f.writeJSON(w, http.StatusOK, map[string]any{"status": "Success", "error_message": "", "error_urls": []string{}, "request_id": id,
-		"timestamp": stamp(f.now), "timeout_at": stamp(j.timeoutAt)})
+	f.writeJSON(w, http.StatusOK, client.SubmitResponse{Status: "Success", ErrorURLs: []string{}, RequestID: id,
+		Timestamp: stamp(f.now), TimeoutAt: stamp(j.timeoutAt)})
+}
+
+func isWebURL(u string) bool {
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
 }
 
 func (f *fakeAPI) stopJob(w http.ResponseWriter, r *http.Request) {
@@ -622,34 +587,32 @@ func (f *fakeAPI) stopJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.status, j.message, j.updated = "STOPPED", "stopped by request", f.now
-	f.writeJSON(w, http.StatusOK, map[string]string{"status": "success", "message": "job " + id + " stopped", "timestamp": stamp(f.now)})
+	f.writeJSON(w, http.StatusOK, client.InstancesResponse{Status: "success", Message: "job " + id + " stopped", Timestamp: stamp(f.now)})
 }
 
 func (f *fakeAPI) getInstances(w http.ResponseWriter, r *http.Request) {
-	agents := []map[string]any{}
+	resp := client.InstancesStatus{
+		InstancesResponse: client.InstancesResponse{Status: "success", Timestamp: stamp(f.now), Message: "query success"},
+		DesiredCapacity:   f.desired, Agents: []client.Agent{},
+	}
 	for _, a := range f.agents {
 		state := "standby"
 		if a.active {
 			state = "active"
 		}
-		agents = append(agents, map[string]any{"id": a.id, "name": a.name, "host": a.host, "concurrency": a.concurrency,
-			"busy": a.busy, "state": state, "last_heartbeat": stamp(f.now.Add(-a.heartbeat))})
+		resp.Agents = append(resp.Agents, client.Agent{ID: a.id, Name: a.name, Host: a.host, Concurrency: a.concurrency,
+			Busy: a.busy, State: state, LastHeartbeat: stamp(f.now.Add(-a.heartbeat))})
 	}
-	f.writeJSON(w, http.StatusOK, map[string]any{"status": "success", "timestamp": stamp(f.now), "message": "query success",
-		"desiredcapacity": f.desired, "agents": agents})
+	f.writeJSON(w, http.StatusOK, resp)
 }
 
 func (f *fakeAPI) postInstances(w http.ResponseWriter, r *http.Request) {
-	var raw json.RawMessage
-	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-		f.fail(w, http.StatusBadRequest, "body: malformed JSON")
+	// A pointer, to tell a missing DesiredCapacity from 0 as the server does.
+	var req struct{ DesiredCapacity *int }
+	if !f.decode(w, r, &f.capacity, &req) {
 		return
 	}
-	f.capacity = append(f.capacity, raw)
-	var req struct {
-		DesiredCapacity *int
-	}
-	if err := json.Unmarshal(raw, &req); err != nil || req.DesiredCapacity == nil {
+	if req.DesiredCapacity == nil {
 		f.fail(w, http.StatusBadRequest, "DesiredCapacity: is required (0..300)")
 		return
 	}
@@ -657,6 +620,6 @@ func (f *fakeAPI) postInstances(w http.ResponseWriter, r *http.Request) {
 	for i := range f.agents {
 		f.agents[i].active = i < f.desired
 	}
-	f.writeJSON(w, http.StatusOK, map[string]string{"status": "success", "timestamp": stamp(f.now),
-		"message": fmt.Sprintf("desired capacity set to %d", f.desired)})
+	f.writeJSON(w, http.StatusOK, client.InstancesResponse{Status: "success", Timestamp: stamp(f.now),
+		Message: fmt.Sprintf("desired capacity set to %d", f.desired)})
 }

@@ -1,0 +1,55 @@
+package client
+
+import (
+	"context"
+	"net/http"
+)
+
+// InstancesRequest is the body of POST /instances, in the original's
+// spelling. DesiredCapacity is always sent: 0 is a capacity (every agent
+// stands by).
+type InstancesRequest struct {
+	DesiredCapacity int `json:"DesiredCapacity"` // 0..300 agents working
+	// ReqID and ForceStop, together, stop that one job in the same call.
+	ReqID     string `json:"req_id,omitempty"`
+	ForceStop bool   `json:"force_stop,omitempty"`
+}
+
+// InstancesResponse answers POST /instances and POST /jobs/{id}/stop.
+type InstancesResponse struct {
+	Status    string `json:"status"` // "success"
+	Timestamp string `json:"timestamp"`
+	Message   string `json:"message"` // what was done
+}
+
+// InstancesStatus answers GET /instances: the desired capacity and the
+// live agents.
+type InstancesStatus struct {
+	InstancesResponse
+	DesiredCapacity int     `json:"desiredcapacity"`
+	Agents          []Agent `json:"agents"`
+}
+
+// Agent is one live agent: a pool of fetchers in a serve or agent process.
+type Agent struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Host          string `json:"host"`
+	Concurrency   int    `json:"concurrency"`
+	Busy          int    `json:"busy"`  // fetches in flight
+	State         string `json:"state"` // active, or standby beyond the desired capacity
+	LastHeartbeat string `json:"last_heartbeat"`
+}
+
+// Instances reads the desired capacity and the live agents: GET /instances.
+func (c *Client) Instances(ctx context.Context) (*InstancesStatus, error) {
+	return do[InstancesStatus](ctx, c, request{method: http.MethodGet, path: "/instances"}, nil)
+}
+
+// SetInstances sets the desired capacity and, with ReqID and ForceStop,
+// stops that one job: POST /instances. A stop of a job that already ended
+// is an *Error with status 409, of an unknown job 404; the capacity is then
+// left as it was.
+func (c *Client) SetInstances(ctx context.Context, req InstancesRequest) (*InstancesResponse, error) {
+	return do[InstancesResponse](ctx, c, request{method: http.MethodPost, path: "/instances", body: req}, nil)
+}

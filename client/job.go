@@ -1,0 +1,240 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A job's states. FINISHED means every task was done, some possibly failed;
+// FAILED means nothing could be attempted.
+const (
+	StatusCreated    = "CREATED"
+	StatusInProgress = "IN_PROGRESS"
+	StatusFinished   = "FINISHED"
+	StatusTimeout    = "TIMEOUT"
+	StatusStopped    = "STOPPED"
+	StatusFailed     = "FAILED"
+)
+
+// TimeLayout is how the API writes times: UTC, to the microsecond, with no
+// zone ("2026-03-01 10:05:00.000000").
+const TimeLayout = "2006-01-02 15:04:05.000000"
+
+// ParseTime reads a time as the API writes it.
+func ParseTime(s string) (time.Time, error) {
+	return time.ParseInLocation(TimeLayout, strings.TrimSpace(s), time.UTC)
+}
+
+// JobRequest is the body of POST /prewarm. Fields are named after their JSON
+// keys; an option left at its zero value (nil for the pointers) is not sent,
+// so the server applies its default.
+type JobRequest struct {
+	// URLs to warm: absolute http(s) URLs. Required.
+	URLs []string `json:"url_list"`
+	// CFDomain is the distribution's domain, or a custom domain whose CNAME
+	// chain leads to it; it picks the POP addresses, never the Host of a
+	// fetch. Required.
+	CFDomain string `json:"cf_domain"`
+	// TargetType is pop (the server's default), country or region: which
+	// of the three lists selects the POPs. An empty list takes that type's
+	// defaults.
+	TargetType string   `json:"target_type,omitempty"`
+	POPs       []string `json:"pops,omitempty"`
+	Countries  []string `json:"countries,omitempty"`
+	Regions    []string `json:"regions,omitempty"`
+	// Timeout is the job's deadline in minutes, fractions allowed (the
+	// server's default: 30).
+	Timeout *float64 `json:"timeout,omitempty"`
+	// Header lists "Name: value" headers sent with every fetch.
+	Header []string `json:"header,omitempty"`
+	// InstanceCount, when set, sets the desired capacity as
+	// POST /instances does (0 included).
+	InstanceCount *int `json:"instance_count,omitempty"`
+	// NeedInvalidate clears the URLs from the POPs before warming them.
+	NeedInvalidate bool `json:"need_invalidate,omitempty"`
+	// DistributionID names the CloudFront distribution to invalidate
+	// (default: found from CFDomain).
+	DistributionID string `json:"distribution_id,omitempty"`
+	// Verify, when set to false, turns off the proof that each warm left
+	// a cache HIT (the server's default is to verify).
+	Verify *bool `json:"verify,omitempty"`
+	// Encodings warms each Accept-Encoding variant as a task of its own.
+	Encodings []string `json:"encodings,omitempty"`
+	// Expand lists the kinds of documents to expand into the URLs they
+	// lead to: hls, dash, sitemap.
+	Expand []string `json:"expand,omitempty"`
+}
+
+// SubmitResponse answers POST /prewarm. A job refused for invalid URLs is
+// answered with status "Failed" and HTTP 400, which the client returns as
+// an *Error listing them.
+type SubmitResponse struct {
+	Status       string   `json:"status"` // "Success"
+	ErrorMessage string   `json:"error_message"`
+	ErrorURLs    []string `json:"error_urls"`
+	RequestID    string   `json:"request_id"` // the job's id
+	Timestamp    string   `json:"timestamp"`
+	TimeoutAt    string   `json:"timeout_at"`
+}
+
+// ProgressResponse answers GET /prewarm: one job's progress. A task is one
+// URL through one POP (in one encoding).
+type ProgressResponse struct {
+	RequestID           string `json:"request_id"`
+	DownloadSize        int64  `json:"download_size"` // bytes fetched
+	TotalSize           int64  `json:"total_size"`    // expected bytes: probed size × POPs × encodings
+	PercentageComplete  int    `json:"percentage_complete"`
+	AvailableTaskCount  int64  `json:"available_task_count"`   // tasks waiting for an agent
+	InProgressTaskCount int64  `json:"in_progress_task_count"` // tasks being fetched
+	DownloadCount       int64  `json:"download_count"`         // tasks finished, ok or failed
+	TotalCount          int64  `json:"total_count"`            // tasks of the job; final once Planned
+	CreatedAt           string `json:"created_at"`
+	LastUpdateTime      string `json:"last_update_time"`
+	Timestamp           string `json:"timestamp"` // the answer's time
+	Status              string `json:"status"`
+	// Beyond the original.
+	SuccessCount int64  `json:"success_count"`
+	FailedCount  int64  `json:"failed_count"`
+	TimeoutAt    string `json:"timeout_at"`
+	Planned      bool   `json:"planned"` // every task is queued
+	Probed       bool   `json:"probed"`  // every URL's size is known
+	Invalidated  bool   `json:"invalidated,omitempty"`
+	// Tasks proven cached at their POP, and fetched but not cached.
+	VerifiedCount  int64 `json:"verified_count"`
+	NotCachedCount int64 `json:"not_cached_count"`
+	// Message says what the job waits for, or why it ended.
+	Message string `json:"message,omitempty"`
+}
+
+// Ended reports whether the job has ended: FINISHED, TIMEOUT, STOPPED or
+// FAILED.
+func (p *ProgressResponse) Ended() bool {
+	switch p.Status {
+	case StatusFinished, StatusTimeout, StatusStopped, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// SummaryResponse answers GET /summary: what went wrong in a job.
+type SummaryResponse struct {
+	RequestID string `json:"request_id"`
+	// FailurePOPs did not resolve, or no connection to them ever succeeded.
+	FailurePOPs []string `json:"failure_pops"`
+	// FailureURLs failed the size probe, or failed at a POP that answered.
+	FailureURLs []string `json:"failure_urls"`
+	// FailurePOPURLsReport is a signed link to the CSV of failed tasks
+	// (see DownloadReport).
+	FailurePOPURLsReport string   `json:"failure_pop_urls_report"`
+	NotCachedURLs        []string `json:"not_cached_urls"`
+	Warnings             []string `json:"warnings"`
+	Timestamp            string   `json:"timestamp"`
+	CreatedAt            string   `json:"created_at"`
+	LastUpdateTime       string   `json:"last_update_time"`
+	Status               string   `json:"status"`
+	Message              string   `json:"message,omitempty"`
+}
+
+// JobSummary is a job as GET /jobs lists it: its progress and what it
+// targets.
+type JobSummary struct {
+	ProgressResponse
+	CFDomain   string `json:"cf_domain"`
+	TargetType string `json:"target_type"`
+	URLCount   int    `json:"url_count"`
+	POPCount   int    `json:"pop_count"`
+}
+
+// JobList answers GET /jobs.
+type JobList struct {
+	Jobs []JobSummary `json:"jobs"`
+}
+
+// JobResponse answers GET /jobs/{id}: a job in full, with its POPs.
+type JobResponse struct {
+	JobSummary
+	Timeout        float64  `json:"timeout"` // minutes, as submitted
+	Header         []string `json:"header"`
+	NeedInvalidate bool     `json:"need_invalidate"`
+	Verify         bool     `json:"verify"`
+	Encodings      []string `json:"encodings,omitempty"`
+	Expand         []string `json:"expand,omitempty"`
+	POPs           []POP    `json:"pops"`
+	Report         string   `json:"report"` // signed link to the CSV of failed tasks
+}
+
+// POP is one POP of a job and its task counts.
+type POP struct {
+	Code      string   `json:"code"`
+	Addresses []string `json:"addresses"`
+	Error     string   `json:"error,omitempty"`   // why the POP is not usable
+	Skipped   bool     `json:"skipped,omitempty"` // implied by a country or region, and does not resolve
+	Done      int64    `json:"done"`
+	OK        int64    `json:"ok"`
+	Failed    int64    `json:"failed"`
+	Bytes     int64    `json:"bytes"`
+	Verified  int64    `json:"verified"`
+	NotCached int64    `json:"not_cached"`
+	// Unreachable: tasks were tried and no connection ever succeeded.
+	Unreachable bool   `json:"unreachable,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+}
+
+// JobFilter narrows GET /jobs. The zero value lists the server's default
+// number of recent jobs in any state.
+type JobFilter struct {
+	Status string // one of the Status constants; empty: any
+	Limit  int    // 1..1000; 0: the server's default
+}
+
+// Submit starts a job: POST /prewarm. The answer comes before any planning.
+func (c *Client) Submit(ctx context.Context, job JobRequest) (*SubmitResponse, error) {
+	return do[SubmitResponse](ctx, c, request{method: http.MethodPost, path: "/prewarm", body: job}, nil)
+}
+
+// Progress reads a job's progress: GET /prewarm?req_id=ID.
+func (c *Client) Progress(ctx context.Context, id string) (*ProgressResponse, error) {
+	q, err := reqID(id)
+	return do[ProgressResponse](ctx, c, request{method: http.MethodGet, path: "/prewarm", query: q}, err)
+}
+
+// Summary reads a job's failures: GET /summary?req_id=ID. It is available
+// at any time and final once the job has ended.
+func (c *Client) Summary(ctx context.Context, id string) (*SummaryResponse, error) {
+	q, err := reqID(id)
+	return do[SummaryResponse](ctx, c, request{method: http.MethodGet, path: "/summary", query: q}, err)
+}
+
+// Jobs lists recent jobs, newest first: GET /jobs.
+func (c *Client) Jobs(ctx context.Context, f JobFilter) ([]JobSummary, error) {
+	q := url.Values{}
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	list, err := do[JobList](ctx, c, request{method: http.MethodGet, path: "/jobs", query: q}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return list.Jobs, nil
+}
+
+// Job reads a job in full, with its POPs: GET /jobs/{id}.
+func (c *Client) Job(ctx context.Context, id string) (*JobResponse, error) {
+	path, err := jobPath(id)
+	return do[JobResponse](ctx, c, request{method: http.MethodGet, path: path}, err)
+}
+
+// StopJob force-stops a job: POST /jobs/{id}/stop. Its queued tasks are
+// cancelled and its fetches in flight aborted; a job that already ended is
+// an *Error with status 409.
+func (c *Client) StopJob(ctx context.Context, id string) (*InstancesResponse, error) {
+	path, err := jobPath(id)
+	return do[InstancesResponse](ctx, c, request{method: http.MethodPost, path: path + "/stop"}, err)
+}
