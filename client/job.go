@@ -67,6 +67,15 @@ type JobRequest struct {
 	// Expand lists the kinds of documents to expand into the URLs they
 	// lead to: hls, dash, sitemap.
 	Expand []string `json:"expand,omitempty"`
+	// MaxConcurrency bounds the job's fetches in flight, MaxRPS the
+	// fetches it starts per second, across every agent (default: no
+	// bound beyond the server's per-host limits).
+	MaxConcurrency *int     `json:"max_concurrency,omitempty"`
+	MaxRPS         *float64 `json:"max_rps,omitempty"`
+	// TierFirst, when set to false, warms every POP at once instead of
+	// each URL through the top tier of a cache hierarchy first (the
+	// server's default).
+	TierFirst *bool `json:"tier_first,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is
@@ -108,6 +117,9 @@ type ProgressResponse struct {
 	NotCachedCount int64 `json:"not_cached_count"`
 	// Message says what the job waits for, or why it ended.
 	Message string `json:"message,omitempty"`
+	// Waiting names the budget the job's fetches wait for, while they do
+	// (its max_concurrency or max_rps, a host's limit or pause).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // Ended reports whether the job has ended: FINISHED, TIMEOUT, STOPPED or
@@ -163,6 +175,9 @@ type JobResponse struct {
 	Verify         bool     `json:"verify"`
 	Encodings      []string `json:"encodings,omitempty"`
 	Expand         []string `json:"expand,omitempty"`
+	MaxConcurrency int      `json:"max_concurrency,omitempty"` // 0: no bound
+	MaxRPS         float64  `json:"max_rps,omitempty"`         // 0: no bound
+	TierFirst      bool     `json:"tier_first"`
 	POPs           []POP    `json:"pops"`
 	Report         string   `json:"report"` // signed link to the CSV of failed tasks
 }
@@ -182,6 +197,8 @@ type POP struct {
 	// Unreachable: tasks were tried and no connection ever succeeded.
 	Unreachable bool   `json:"unreachable,omitempty"`
 	LastError   string `json:"last_error,omitempty"`
+	// After is the POP whose fetch of each URL comes first (tier first).
+	After string `json:"after,omitempty"`
 }
 
 // JobFilter narrows GET /jobs. The zero value lists the server's default
@@ -194,6 +211,16 @@ type JobFilter struct {
 // Submit starts a job: POST /prewarm. The answer comes before any planning.
 func (c *Client) Submit(ctx context.Context, job JobRequest) (*SubmitResponse, error) {
 	return do[SubmitResponse](ctx, c, request{method: http.MethodPost, path: "/prewarm", body: job}, nil)
+}
+
+// DryRun plans a job without starting it: POST /prewarm with "dry_run":
+// true. Nothing is recorded and nothing is sent through a POP.
+func (c *Client) DryRun(ctx context.Context, job JobRequest) (*DryRunResponse, error) {
+	body := struct {
+		JobRequest
+		DryRun bool `json:"dry_run"`
+	}{job, true}
+	return do[DryRunResponse](ctx, c, request{method: http.MethodPost, path: "/prewarm", body: body}, nil)
 }
 
 // Progress reads a job's progress: GET /prewarm?req_id=ID.

@@ -34,6 +34,7 @@ func Progress(p *warm.Progress, now time.Time) ProgressResponse {
 		VerifiedCount:       p.Verified,
 		NotCachedCount:      p.NotCached,
 		Message:             p.Message,
+		Waiting:             p.Waiting,
 	}
 }
 
@@ -67,7 +68,8 @@ func POPs(pops []warm.POPState) []POPJSON {
 	for _, pop := range pops {
 		out = append(out, POPJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
 			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
-			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError})
+			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError,
+			After: pop.After})
 	}
 	return out
 }
@@ -76,7 +78,7 @@ func POPs(pops []warm.POPState) []POPJSON {
 func Job(p *warm.Progress, pops []warm.POPState, report string, now time.Time) JobResponse {
 	return JobResponse{JobSummary: Summarize(p, now), Timeout: p.Timeout.Minutes(), Header: p.Headers,
 		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		POPs: POPs(pops), Report: report}
+		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, POPs: POPs(pops), Report: report}
 }
 
 // nonNil keeps an empty list a JSON [] rather than null.

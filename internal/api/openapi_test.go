@@ -86,6 +86,8 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		{"InstancesResponse", InstancesResponse{}},
 		{"InstancesStatus", InstancesStatus{}},
 		{"Failure", failure{}},
+		{"DryRun", DryRunResponse{}},
+		{"DryRunPOP", DryRunPOP{}},
 		// What the client sends, and the error body it reads.
 		{"JobRequest", client.JobRequest{}},
 		{"InstancesRequest", client.InstancesRequest{}},

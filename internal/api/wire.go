@@ -28,4 +28,6 @@ type (
 	POPJSON           = client.POP
 	JobSummary        = client.JobSummary
 	JobResponse       = client.JobResponse
+	DryRunResponse    = client.DryRunResponse
+	DryRunPOP         = client.DryRunPOP
 )

@@ -1,7 +1,7 @@
-package api
+package client
 
-// DryRunResponse answers POST /prewarm with "dry_run": true: the job's plan,
-// with nothing recorded and nothing sent through a POP.
+// DryRunResponse answers a dry run (POST /prewarm with "dry_run": true):
+// the job's plan, with nothing recorded and nothing sent through a POP.
 type DryRunResponse struct {
 	Status    string `json:"status"`
 	DryRun    bool   `json:"dry_run"`
