@@ -180,7 +180,18 @@ func (r *answerRecorder) body() []byte {
 // jobProgress is the part of an answer a ProgressView shows.
 func jobProgress(p *client.ProgressResponse) JobProgress {
 	return JobProgress{Status: p.Status, Done: p.DownloadCount, Total: p.TotalCount, OK: p.SuccessCount,
-		Failed: p.FailedCount, Bytes: p.DownloadSize, Message: p.Message}
+		Failed: p.FailedCount, Bytes: p.DownloadSize, Message: withWaiting(p.Message, p.Waiting)}
+}
+
+// withWaiting adds what a job waits for (a budget) to its message.
+func withWaiting(msg, waiting string) string {
+	switch {
+	case waiting == "":
+		return msg
+	case msg == "":
+		return "waiting for " + waiting
+	}
+	return msg + "; waiting for " + waiting
 }
 
 func parseAPITime(s string) (time.Time, bool) {

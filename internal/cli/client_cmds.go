@@ -65,6 +65,10 @@ type jobFlags struct {
 	encodings      []string
 	expand         []string
 	noVerify       bool
+	maxConcurrency optional[int]
+	maxRPS         optional[float64]
+	noTierFirst    bool
+	dryRun         bool
 }
 
 // submitRequest is POST /prewarm's body as the job flags describe it. It is
@@ -119,6 +123,10 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.encodings, "encodings", nil, "warm each of these Accept-Encoding variants, such as br,gzip,identity")
 	fs.StringSliceVar(&f.expand, "expand", nil, "expand hls playlists, dash manifests or sitemaps into the URLs they list")
 	fs.BoolVar(&f.noVerify, "no-verify", false, "do not prove each warm with a second request that must be a cache HIT")
+	fs.Var(&f.maxConcurrency, "max-concurrency", "most of the job's fetches in flight at once, across every agent (default: no bound)")
+	fs.Var(&f.maxRPS, "max-rps", "most of the job's fetches started per second, across every agent (default: no bound)")
+	fs.BoolVar(&f.noTierFirst, "no-tier-first", false, "warm every POP at once instead of each URL through the top tier first")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
 
 func runSubmit(cmd *cobra.Command, args []string, f *submitFlags) error {
@@ -140,6 +148,16 @@ func runSubmit(cmd *cobra.Command, args []string, f *submitFlags) error {
 	}
 	if req.URLs, err = readURLs(stdin, src); err != nil {
 		return err
+	}
+	if f.dryRun {
+		plan, err := c.DryRun(cmd.Context(), client.JobRequest(*req))
+		if err != nil {
+			return c.explain(err)
+		}
+		if f.jsonOutput() {
+			return c.writeAnswer(cmd.OutOrStdout())
+		}
+		return writeDryRun(cmd.OutOrStdout(), plan)
 	}
 	ans, err := c.Submit(cmd.Context(), client.JobRequest(*req))
 	if err != nil {
@@ -199,9 +217,12 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		// list would be dropped without a word.
 		return nil, fmt.Errorf("--target-type %s does not match the list given (%s): leave --target-type out, or give its list", tt, listFlag(given[0]))
 	}
-	var verify *bool
+	var verify, tierFirst *bool
 	if f.noVerify {
 		verify = new(bool)
+	}
+	if f.noTierFirst {
+		tierFirst = new(bool)
 	}
 	return &submitRequest{
 		CFDomain:       cf,
@@ -217,6 +238,9 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		Verify:         verify,
 		Encodings:      f.encodings,
 		Expand:         f.expand,
+		MaxConcurrency: f.maxConcurrency.ptr(),
+		MaxRPS:         f.maxRPS.ptr(),
+		TierFirst:      tierFirst,
 	}, nil
 }
 
@@ -406,6 +430,9 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 	}
 	if m := flattenLine(p.Message); m != "" {
 		kv.add("Message", m)
+	}
+	if p.Waiting != "" {
+		kv.add("Waiting for", p.Waiting)
 	}
 	if err := kv.flush(); err != nil {
 		return fmt.Errorf("writing the status: %w", err)

@@ -107,6 +107,9 @@ func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
 		return err
 	}
 	defer n.Close()
+	if f.dryRun {
+		return f.printDryRun(ctx, cmd.OutOrStdout(), n.Service, req.spec(urls))
+	}
 	job, err := n.Service.Submit(ctx, req.spec(urls))
 	if err != nil {
 		var bad *warm.InvalidURLsError
@@ -132,6 +135,21 @@ func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
 		return exitCode(2)
 	}
 	return nil
+}
+
+// printDryRun prints the job's plan as a server would answer it.
+func (f *runFlags) printDryRun(ctx context.Context, out io.Writer, svc *warm.Service, spec warm.JobSpec) error {
+	plan, err := svc.DryRun(ctx, spec)
+	if err != nil {
+		return err
+	}
+	ans := api.DryRunJSON(plan, time.Now())
+	if f.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ans)
+	}
+	return writeDryRun(out, &ans)
 }
 
 // urls reads the URL list from the file argument or standard input.
@@ -177,7 +195,7 @@ func follow(sig, ctx context.Context, svc *warm.Service, id string, view *Progre
 			return nil, err
 		}
 		jp := JobProgress{Status: string(p.Status), Done: p.Done, Total: p.Total, OK: p.OK, Failed: p.Failed,
-			Bytes: p.DownloadSize, Message: p.Message}
+			Bytes: p.DownloadSize, Message: withWaiting(p.Message, p.Waiting)}
 		if p.Status.Terminal() {
 			view.Finish(jp)
 			return p, nil
@@ -202,7 +220,8 @@ func (r *submitRequest) spec(urls []string) warm.JobSpec {
 		URLs: urls, CFDomain: r.CFDomain, TargetType: r.TargetType, POPs: r.POPs, Countries: r.Countries,
 		Regions: r.Regions, TimeoutMinutes: r.Timeout, Headers: r.Header, InstanceCount: r.InstanceCount,
 		NeedInvalidate: r.NeedInvalidate, DistributionID: r.DistributionID, Verify: r.Verify,
-		Encodings: r.Encodings, Expand: r.Expand,
+		Encodings: r.Encodings, Expand: r.Expand, MaxConcurrency: r.MaxConcurrency, MaxRPS: r.MaxRPS,
+		TierFirst: r.TierFirst,
 	}
 }
 
