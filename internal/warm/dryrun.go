@@ -3,8 +3,8 @@ package warm
 import (
 	"context"
 	"errors"
-	"slices"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
