@@ -7,7 +7,8 @@
 // Cases: small (5,000 URLs × 4 POPs of cached 1 KiB objects, beside a
 // curl process per task and wrk's ceiling), large (a 1 GiB object through
 // one POP, beside curl -o /dev/null, with peak RSS), plan (a 100,000-URL ×
-// 10-POP job: time to accept, time to plan, GET /prewarm latency). With
+// 10-POP job: time to accept, time to plan, GET /prewarm latency), budget
+// (the small re-warm with budgets that never bind, beside none). With
 // PostgreSQL installed (or -postgres URL) the small and plan cases also run
 // on PostgreSQL.
 package main
@@ -28,7 +29,7 @@ func main() {
 		}
 		return
 	}
-	cases := flag.String("cases", "small,large,plan", "comma-separated cases to run: small, large, plan")
+	cases := flag.String("cases", "small,large,plan,budget", "comma-separated cases to run: small, large, plan, budget")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
@@ -72,6 +73,8 @@ func main() {
 			if err == nil && pg != nil {
 				err = b.small(pg())
 			}
+		case "budget":
+			err = b.budget()
 		case "large":
 			var database string
 			if pg != nil {

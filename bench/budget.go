@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"prewarm/client"
+)
+
+// budget: what the fleet-wide budgets cost when they never bind. The small
+// case's re-warm (5,000 URLs × 4 POPs of cached objects, one agent of 64)
+// under three settings, run in turn on the embedded database: no budget at
+// all (no lease is ever taken), the default per-host limit of 512, and a
+// job limit of 64 (the agent's own concurrency).
+func (b *bench) budget() error {
+	fmt.Fprintln(os.Stderr, "budgets that never bind")
+	cdn, codes, err := startCDN(4)
+	if err != nil {
+		return err
+	}
+	defer cdn.Close()
+	urls := make([]string, 5000)
+	for i := range urls {
+		urls[i] = cdn.URL(fmt.Sprintf("/s/%d?size=1024", i))
+	}
+	serves := map[string]*serve{}
+	for name, hostLimit := range map[string]string{"none": "0", "host": "512"} {
+		s, err := b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "budget-"+name), ""), "--host-concurrency", hostLimit)...)
+		if err != nil {
+			return err
+		}
+		defer s.stop()
+		serves[name] = s
+	}
+	sixtyFour := 64
+	settings := []struct {
+		name, serve string
+		limit       *int
+	}{
+		{"no budget (no lease)", "none", nil},
+		{"--host-concurrency 512 (default)", "host", nil},
+		{"max_concurrency 64", "none", &sixtyFour},
+	}
+	rates := make([][]float64, len(settings))
+	ctx := context.Background()
+	for run := 0; run <= b.runs; run++ { // run 0 fills the caches
+		for i, st := range settings {
+			job := client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(30.0), MaxConcurrency: st.limit}
+			start := time.Now()
+			id, _, err := serves[st.serve].submit(ctx, job)
+			if err != nil {
+				return err
+			}
+			p, err := serves[st.serve].wait(ctx, id, 10*time.Minute)
+			if err != nil {
+				return err
+			}
+			if p.Status != client.StatusFinished || p.FailedCount != 0 {
+				return fmt.Errorf("budget job (%s): %+v", st.name, p)
+			}
+			if run > 0 {
+				rates[i] = append(rates[i], float64(p.TotalCount)/time.Since(start).Seconds())
+			}
+		}
+	}
+	base := median(rates[0])
+	for i, st := range settings[1:] {
+		r := median(rates[i+1])
+		b.add(row{
+			what:     "small cached objects, tasks/s, " + st.name,
+			prewarm:  fmt.Sprintf("%.0f", r),
+			baseline: fmt.Sprintf("%.0f (%s)", base, settings[0].name),
+			ratio:    fmt.Sprintf("%.2f", r/base),
+			bar:      "what a budget that never binds costs",
+		})
+	}
+	return nil
+}
