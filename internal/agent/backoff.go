@@ -153,6 +153,7 @@ func (bs *Budgets) pause(ctx context.Context, jobID, host string, how func(strik
 	if b := bs.budgets[warm.HostBudget(host)]; b != nil {
 		bs.setLimit(b, Ask{Key: b.key, host: host})
 	}
+	bs.kickLease() // a share of the resume window, ready when the pause ends
 	bs.mu.Unlock()
 	bs.log.Warn("host paused", "host", host, "job", jobID, "until", st.PausedUntil, "reason", warning)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

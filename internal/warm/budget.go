@@ -130,14 +130,14 @@ type HostState struct {
 // its starting size again.
 const RecoveryPeriod = 10 * time.Second
 
-// Window is the fetches in flight the host allows at now: none while
-// paused, then a window growing from ResumeWindow by ResumeWindow every
-// RecoveryPeriod.
+// Window is the fetches in flight the host allows at now: ResumeWindow
+// when its pause ends (nothing starts before: see Paused), growing by
+// ResumeWindow every RecoveryPeriod after.
 func (h HostState) Window(now time.Time) int {
-	if now.Before(h.PausedUntil) {
-		return 0
-	}
 	start := max(h.ResumeWindow, 1)
+	if now.Before(h.PausedUntil) {
+		return start
+	}
 	return start + int(float64(start)*float64(now.Sub(h.PausedUntil))/float64(RecoveryPeriod))
 }
 
