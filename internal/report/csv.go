@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"prewarm/client"
 	"prewarm/internal/warm"
 )
 
@@ -32,7 +33,7 @@ func NewCSV(w io.Writer) (*CSV, error) {
 func (c *CSV) Write(t warm.TaskRow) error {
 	at := ""
 	if !t.At.IsZero() {
-		at = t.At.Format("2006-01-02 15:04:05.000000")
+		at = t.At.UTC().Format(client.TimeLayout) // as the API writes times
 	}
 	status := ""
 	if t.StatusCode != 0 {
