@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -14,13 +13,7 @@ import (
 // slowObjects serves /k/… after delay, so a job lasts long enough to be
 // interrupted.
 func slowObjects(cdn *minicdn.CDN, delay time.Duration) {
-	cdn.Origin.HandleFunc("/k/", func(w http.ResponseWriter, r *http.Request) {
-		if !respondAfter(r, delay) {
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fmt.Fprint(w, "k")
-	})
+	cdn.Origin.HandleFunc("/k/", func(w http.ResponseWriter, r *http.Request) { cacheable(w, r, delay, "k") })
 }
 
 // agentsOf lists the live agents by name.

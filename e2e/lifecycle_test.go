@@ -24,6 +24,16 @@ func respondAfter(r *http.Request, delay time.Duration) bool {
 	}
 }
 
+// cacheable answers body, cacheable for an hour, after delay (nothing when
+// the request is given up first).
+func cacheable(w http.ResponseWriter, r *http.Request, delay time.Duration, body string) {
+	if !respondAfter(r, delay) {
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	fmt.Fprint(w, body)
+}
+
 // slowAfterFirst serves /lag/… at once the first time a path is asked for
 // (the size probe, through one POP) and after delay every later time (the
 // warm through the other POPs).
@@ -35,11 +45,10 @@ func slowAfterFirst(cdn *minicdn.CDN, delay time.Duration) {
 		seen[r.URL.Path]++
 		n := seen[r.URL.Path]
 		mu.Unlock()
-		if n > 1 && !respondAfter(r, delay) {
-			return
+		if n == 1 {
+			delay = 0
 		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fmt.Fprint(w, strings.Repeat("z", 2048))
+		cacheable(w, r, delay, strings.Repeat("z", 2048))
 	})
 }
 
@@ -169,11 +178,7 @@ func TestKillNineResumesAndCountsOnce(t *testing.T) {
 		mu.Lock()
 		gets[r.URL.Path]++
 		mu.Unlock()
-		if !respondAfter(r, 15*time.Millisecond) {
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fmt.Fprint(w, "k")
+		cacheable(w, r, 15*time.Millisecond, "k")
 	})
 	srv := startServe(t, "", append(serveArgs(cdn), "--concurrency", "4")...)
 	urls := urlsOf(cdn, "/k/", 300)

@@ -42,11 +42,7 @@ func (f *inFlight) serve(cdn *minicdn.CDN, prefix string, delay time.Duration) {
 			f.total--
 			f.mu.Unlock()
 		}()
-		if !respondAfter(r, delay) {
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fmt.Fprint(w, "object")
+		cacheable(w, r, delay, "object")
 	})
 }
 
@@ -120,11 +116,7 @@ func TestThrottledHostIsPaused(t *testing.T) {
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
-		if !respondAfter(r, 20*time.Millisecond) {
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fmt.Fprint(w, "object")
+		cacheable(w, r, 20*time.Millisecond, "object")
 	})
 	srv := startServe(t, "", append(serveArgs(cdn), "--concurrency", "4")...)
 	urls := urlsOf(cdn, "/t/", 30)

@@ -69,12 +69,19 @@ func (s *Server) progress(p *warm.Progress) ProgressResponse { return Progress(p
 
 func (s *Server) summarize(p *warm.Progress) JobSummary { return Summarize(p, s.cfg.Now()) }
 
-// getPrewarm reports a job's progress: GET /prewarm?req_id=ID.
-func (s *Server) getPrewarm(r *http.Request) (any, error) {
-	id, err := reqID(r)
-	if err != nil {
-		return nil, err
+// byReqID is a handler of the job named by the req_id query parameter.
+func byReqID(h func(r *http.Request, id string) (any, error)) handler {
+	return func(r *http.Request) (any, error) {
+		id, err := reqID(r)
+		if err != nil {
+			return nil, err
+		}
+		return h(r, id)
 	}
+}
+
+// getPrewarm reports a job's progress: GET /prewarm?req_id=ID.
+func (s *Server) getPrewarm(r *http.Request, id string) (any, error) {
 	p, err := s.cfg.Service.Progress(r.Context(), id)
 	if err != nil {
 		return nil, err
@@ -83,11 +90,7 @@ func (s *Server) getPrewarm(r *http.Request) (any, error) {
 }
 
 // getSummary reports a job's failures: GET /summary?req_id=ID.
-func (s *Server) getSummary(r *http.Request) (any, error) {
-	id, err := reqID(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) getSummary(r *http.Request, id string) (any, error) {
 	sum, err := s.cfg.Service.Summary(r.Context(), id)
 	if err != nil {
 		return nil, err
