@@ -45,10 +45,11 @@ func slowAfterFirst(cdn *minicdn.CDN, delay time.Duration) {
 		seen[r.URL.Path]++
 		n := seen[r.URL.Path]
 		mu.Unlock()
+		d := delay
 		if n == 1 {
-			delay = 0
+			d = 0
 		}
-		cacheable(w, r, delay, strings.Repeat("z", 2048))
+		cacheable(w, r, d, strings.Repeat("z", 2048))
 	})
 }
 

@@ -157,12 +157,8 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	if err := n.Store.SetHostLimits(ctx, n.cfg.HostLimit); err != nil {
 		return err
 	}
-	// The size probes are fetches too: they keep to the same budgets,
-	// under a share of their own.
-	gate := agent.NewBudgets(n.Store, "planner-"+uuid.NewString(), log, time.Now)
-	n.wg.Go(func() { gate.Run(ctx) })
 	planner := &warm.Planner{
-		Gate:  gate,
+		Gate:  n.budgets, // the size probes are fetches too
 		Store: n.Store, Resolver: edges.resolver, Prober: edges.client, Expander: expander{edges.client},
 		MaxURLs: n.cfg.MaxURLs, Log: log, Now: time.Now,
 		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, Budget: planBudget,

@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// budgetStore keeps shares and host states in memory, dividing budgets as
+// the store does: the fair share, within what the others leave free.
+type budgetStore struct {
+	mu       sync.Mutex
+	shares   map[string]map[string]warm.Share // key → agent → share
+	hosts    warm.HostLimits
+	warnings []string
+	leases   int
+}
+
+func newBudgetStore() *budgetStore {
+	return &budgetStore{shares: map[string]map[string]warm.Share{}, hosts: warm.HostLimits{Hosts: map[string]warm.HostState{}}}
+}
+
+func (s *budgetStore) Lease(_ context.Context, agent string, wants []warm.Want, _ time.Duration) ([]warm.Share, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leases++
+	var out []warm.Share
+	for _, w := range wants {
+		m := s.shares[w.Key]
+		if m == nil {
+			m = map[string]warm.Share{}
+			s.shares[w.Key] = m
+		}
+		delete(m, agent)
+		used := 0
+		for _, o := range m {
+			used += max(o.Slots, 0)
+		}
+		sh := warm.Share{Key: w.Key, Slots: -1, Rate: -1}
+		if c := w.Limit.Concurrency; c > 0 {
+			sh.Slots = max(min(c-used, w.Demand), 0)
+		}
+		if r := w.Limit.RPS; r > 0 {
+			sh.Rate = r
+		}
+		if w.Demand > 0 || w.Held > 0 {
+			m[agent] = warm.Share{Key: w.Key, Slots: max(sh.Slots, w.Held), Rate: sh.Rate}
+		}
+		out = append(out, sh)
+	}
+	return out, nil
+}
+
+func (s *budgetStore) HostLimits(context.Context) (warm.HostLimits, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := warm.HostLimits{Default: s.hosts.Default, Hosts: map[string]warm.HostState{}}
+	for k, v := range s.hosts.Hosts {
+		out.Hosts[k] = v
+	}
+	return out, nil
+}
+
+func (s *budgetStore) PauseHost(_ context.Context, h warm.HostState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.hosts.Hosts[h.Host]; !ok || old.PausedUntil.Before(h.PausedUntil) {
+		s.hosts.Hosts[h.Host] = h
+	}
+	return nil
+}
+
+func (s *budgetStore) AddWarning(_ context.Context, _, w string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.warnings = append(s.warnings, w)
+	return nil
+}
+
+func newTestBudgets(st *budgetStore) *Budgets {
+	return NewBudgets(st, "agent-1", slog.New(slog.DiscardHandler), time.Now)
+}
+
+var testJob = &warm.Job{ID: "j1"}
+
+// A throttled answer pauses the host at once: no fetch to it starts until
+// the Retry-After has passed, and then at most the resume window.
+func TestBudgetsPauseOnThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newBudgetStore()
+		bs := newTestBudgets(st)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go bs.Run(ctx)
+		const u = "https://a.test/x"
+		var leaves []func()
+		for range 6 {
+			leave, err := bs.Enter(ctx, testJob, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaves = append(leaves, leave)
+		}
+		start := time.Now()
+		if !bs.Observe(ctx, "j1", u, warm.Result{StatusCode: 429, RetryAfter: 2 * time.Second}) {
+			t.Fatal("a 429 is not to be retried")
+		}
+		for _, leave := range leaves {
+			leave()
+		}
+		var entered []time.Duration
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				leave, err := bs.Enter(ctx, testJob, u)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				entered = append(entered, time.Since(start))
+				mu.Unlock()
+				time.Sleep(time.Hour) // held: the window is what counts
+				leave()
+			})
+		}
+		time.Sleep(3 * time.Second)
+		mu.Lock()
+		got := append([]time.Duration(nil), entered...)
+		mu.Unlock()
+		cancel()
+		wg.Wait()
+		if len(got) != 3 {
+			t.Fatalf("%d fetches started within 3 s, want the resume window of 3 (half of 6 in flight): %v", len(got), got)
+		}
+		for _, d := range got {
+			if d < 2*time.Second {
+				t.Fatalf("a fetch started %v after the 429, inside the 2 s pause", d)
+			}
+		}
+		if len(st.warnings) != 1 || st.warnings[0] != "a.test answered 429: paused 2s" {
+			t.Fatalf("warnings %q", st.warnings)
+		}
+		if h := st.hosts.Hosts["a.test"]; h.ResumeWindow != 3 || h.Strikes != 1 {
+			t.Fatalf("host state %+v", h)
+		}
+	})
+}
