@@ -245,10 +245,20 @@ func newRunner(t *testing.T, st BatchStore, f Fetcher, concurrency int) *Runner 
 	}
 }
 
-// start runs a batch in the background; the channel yields its error.
-func start(ctx context.Context, r *Runner, jobID string, seq int, drain <-chan struct{}) <-chan error {
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, jobID, seq, drain) }()
+// start runs a batch in the background; the channel yields its error. If
+// the test ends first, the run is cancelled and waited for, so that a
+// failing test ends cleanly.
+func start(t *testing.T, ctx context.Context, r *Runner, jobID string, seq int, drain <-chan struct{}) <-chan error {
+	ctx, cancel := context.WithCancel(ctx)
+	done, finished := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- r.Run(ctx, jobID, seq, drain)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
 	return done
 }
 

@@ -173,7 +173,7 @@ func TestRunnerRecordsWhatItHasEveryFlushInterval(t *testing.T) {
 		}}
 		r := newRunner(t, e.st, f, 3)
 		begin := time.Now()
-		done := start(e.ctx, r, "j1", 0, open())
+		done := start(t, e.ctx, r, "j1", 0, open())
 
 		// The quick two end at 50ms and are written at the 200ms tick,
 		// well before the status interval.
@@ -203,7 +203,7 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		f := &fetcher{}
 		r := newRunner(t, e.st, f, 10)
 
-		first, second := start(e.ctx, r, "j1", 0, open()), start(e.ctx, r, "j1", 0, open())
+		first, second := start(t, e.ctx, r, "j1", 0, open()), start(t, e.ctx, r, "j1", 0, open())
 		if err := errors.Join(<-first, <-second); err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func stopMidBatch(t *testing.T, stop func(e *env, r *Runner), within time.Durati
 		return time.Hour
 	}}
 	r := newRunner(t, e.st, f, 4)
-	done := start(e.ctx, r, "j1", 0, open())
+	done := start(t, e.ctx, r, "j1", 0, open())
 
 	time.Sleep(time.Second)
 	stopped := time.Now()
@@ -330,7 +330,7 @@ func TestRunnerStopsFeedingWhenTheAgentDrainsAndAResumeFinishesTheRest(t *testin
 	synctest.Test(t, func(t *testing.T) {
 		e, f, r := tenSlowTasks(t)
 		drain := make(chan struct{})
-		done := start(e.ctx, r, "j1", 0, drain)
+		done := start(t, e.ctx, r, "j1", 0, drain)
 		time.Sleep(2500 * time.Millisecond)
 		close(drain)
 		checkInterrupted(t, e, f, <-done)
@@ -367,7 +367,7 @@ func TestRunnerRecordsWhatItFetchedWhenItsStepIsCancelled(t *testing.T) {
 		e, f, r := tenSlowTasks(t)
 		r.FlushInterval = time.Minute // nothing written before the cut
 		ctx, cancel := context.WithCancel(e.ctx)
-		done := start(ctx, r, "j1", 0, open())
+		done := start(t, ctx, r, "j1", 0, open())
 		time.Sleep(2500 * time.Millisecond)
 		cancel()
 		if err := <-done; !errors.Is(err, warm.ErrInterrupted) {
