@@ -396,3 +396,44 @@ func TestAgentConfigDefaults(t *testing.T) {
 		}
 	})
 }
+
+// Standing by waits for the fetches in flight, which may take minutes
+// (a large object): the agent must keep heartbeating meanwhile, or the
+// reapers take it for dead and hand its running batch to another agent.
+func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, q := newEnv(t), newQueue()
+		e.plan(jobSpec{id: "j1", urls: 4})
+		f := &fetcher{delay: func(string) time.Duration { return 30 * time.Second }}
+		a := newAgent(e, q, f, "a1")
+		stop := run(t, a)
+		rq := &requeues{}
+		r := &Reaper{Store: e.st, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
+		ctx, cancel := context.WithCancel(e.ctx)
+		reaped := make(chan struct{})
+		go func() { r.Run(ctx); close(reaped) }()
+		t.Cleanup(func() { cancel(); <-reaped })
+		synctest.Wait()
+		out := q.work("a1", "j1", 0)
+
+		time.Sleep(500 * time.Millisecond)
+		e.must(e.st.SetDesiredCapacity(e.ctx, 0)) // the heartbeat at 1s drains
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		agents := e.fleet()
+		if len(agents) != 1 || agents[0].Active || agents[0].Busy != 2 {
+			t.Fatalf("while draining, the store lists %+v; want a1 standing by with 2 fetches in flight", agents)
+		}
+		if since := time.Since(agents[0].LastHeartbeat); since > DefaultHeartbeat {
+			t.Fatalf("a1 last reported %v ago while draining", since)
+		}
+		if got := rq.list(); len(got) != 0 {
+			t.Fatalf("the reaper requeued %v while a1 was draining", got)
+		}
+		checkSnoozed(t, <-out)
+		if p := e.progress("j1"); p.Done != 2 {
+			t.Fatalf("%d done, want the 2 fetches in flight recorded", p.Done)
+		}
+		stop()
+	})
+}
