@@ -231,7 +231,7 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	if active {
 		stop, err = a.queue.Consume(ctx, a.cfg.ID, &worker{agent: a})
 	} else if stop != nil {
-		err = stop(ctx)
+		err = a.reporting(ctx, stop)
 		stop = nil
 	}
 	a.mu.Lock()
@@ -247,6 +247,33 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	}
 	a.log.Info("agent "+warm.Agent{Active: active}.State(), "agent", a.cfg.ID, "name", a.cfg.Name)
 	return true
+}
+
+// reporting runs stop, which waits for the running batches to record what
+// they fetched — as long as their fetches in flight take, minutes for a
+// large object — and heartbeats meanwhile: a silent agent is taken for
+// dead and its running batches handed to another.
+func (a *Agent) reporting(ctx context.Context, stop func(context.Context) error) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(a.cfg.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if _, _, err := a.report(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("heartbeat failed", "agent", a.cfg.ID, "err", err)
+			}
+		}
+	})
+	err := stop(ctx)
+	close(done)
+	wg.Wait()
+	return err
 }
 
 // draining is closed when the agent must stop starting fetches: it is

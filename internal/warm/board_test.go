@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -16,6 +17,7 @@ type progressSource struct {
 	jobs  map[string]Progress
 	reads int
 	gate  chan struct{}
+	t     *testing.T
 }
 
 func (s *progressSource) Progress(_ context.Context, id string) (*Progress, error) {
@@ -42,18 +44,24 @@ func (s *progressSource) set(id string, st Status, done int64) {
 }
 
 // slow makes the following reads wait; the returned function lets them
-// answer.
+// answer. The test's end lets them answer too, so that a failed test
+// leaves no read blocked in its bubble.
 func (s *progressSource) slow() (release func()) {
 	gate := make(chan struct{})
 	s.mu.Lock()
 	s.gate = gate
 	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		s.gate = nil
-		s.mu.Unlock()
-		close(gate)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.gate = nil
+			s.mu.Unlock()
+			close(gate)
+		})
 	}
+	s.t.Cleanup(release)
+	return release
 }
 
 func (s *progressSource) count() int {
@@ -62,8 +70,8 @@ func (s *progressSource) count() int {
 	return s.reads
 }
 
-func newBoard() (*Board, *progressSource) {
-	src := &progressSource{jobs: map[string]Progress{}}
+func newBoard(t *testing.T) (*Board, *progressSource) {
+	src := &progressSource{jobs: map[string]Progress{}, t: t}
 	return &Board{Store: src, Wait: 5 * time.Millisecond, MaxAge: time.Minute}, src
 }
 
@@ -77,7 +85,7 @@ func read(t *testing.T, b *Board, id string) *Progress {
 }
 
 func TestBoardAnswersTheStoreWhenItIsQuick(t *testing.T) {
-	b, src := newBoard()
+	b, src := newBoard(t)
 	for i := range int64(5) {
 		src.set("j1", StatusInProgress, i)
 		if p := read(t, b, "j1"); p.Done != i {
@@ -86,106 +94,118 @@ func TestBoardAnswersTheStoreWhenItIsQuick(t *testing.T) {
 	}
 }
 
-func TestBoardAnswersTheSnapshotWhileTheStoreIsSlow(t *testing.T) {
-	b, src := newBoard()
-	src.set("j1", StatusInProgress, 1)
-	read(t, b, "j1")
+// The tests that involve the board's wait and a slow store run in
+// synctest bubbles: the store's slowness is a gate opened on a signal or
+// after fake time, and synctest.Wait says when a read has landed.
 
-	src.set("j1", StatusInProgress, 2)
-	release := src.slow()
-	start := time.Now()
-	if p := read(t, b, "j1"); p.Done != 1 {
-		t.Fatalf("done = %d, want the snapshot's 1", p.Done)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("the answer waited %v for a slow store", d)
-	}
-	release()
-	// The slow read lands and refreshes the snapshot.
-	deadline := time.Now().Add(5 * time.Second)
-	for read(t, b, "j1").Done != 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the store's answer never reached the board")
+func TestBoardAnswersTheSnapshotWhileTheStoreIsSlow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, src := newBoard(t)
+		src.set("j1", StatusInProgress, 1)
+		read(t, b, "j1")
+
+		src.set("j1", StatusInProgress, 2)
+		release := src.slow()
+		start := time.Now()
+		if p := read(t, b, "j1"); p.Done != 1 {
+			t.Fatalf("done = %d, want the snapshot's 1", p.Done)
 		}
-	}
+		if d := time.Since(start); d != b.Wait {
+			t.Fatalf("the answer took %v with a slow store, want the board's wait %v", d, b.Wait)
+		}
+		release()
+		synctest.Wait() // the slow read lands and refreshes the snapshot
+		if p := read(t, b, "j1"); p.Done != 2 {
+			t.Fatalf("done = %d: the store's answer never reached the board", p.Done)
+		}
+	})
 }
 
 func TestBoardWaitsForTheStoreWithoutARecentSnapshot(t *testing.T) {
-	b, src := newBoard()
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	b.Now = func() time.Time { return now }
-	src.set("j1", StatusInProgress, 1)
-	read(t, b, "j1")
-	now = now.Add(2 * time.Minute) // older than MaxAge
-	src.set("j1", StatusInProgress, 2)
-	release := src.slow()
-	time.AfterFunc(50*time.Millisecond, release)
-	if p := read(t, b, "j1"); p.Done != 2 {
-		t.Fatalf("done = %d: a snapshot older than MaxAge was answered", p.Done)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b, src := newBoard(t)
+		src.set("j1", StatusInProgress, 1)
+		read(t, b, "j1")
+		time.Sleep(2 * time.Minute) // the snapshot is now older than MaxAge
+		src.set("j1", StatusInProgress, 2)
+		time.AfterFunc(50*time.Millisecond, src.slow())
+		start := time.Now()
+		if p := read(t, b, "j1"); p.Done != 2 {
+			t.Fatalf("done = %d: a snapshot older than MaxAge was answered", p.Done)
+		}
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Fatalf("answered after %v, want once the store answered at 50ms", d)
+		}
+	})
 }
 
 func TestBoardKeepsNoSnapshotOfAnEndedJob(t *testing.T) {
-	b, src := newBoard()
-	src.set("j1", StatusFinished, 9)
-	read(t, b, "j1")
-	release := src.slow()
-	time.AfterFunc(50*time.Millisecond, release)
-	src.set("j1", StatusInProgress, 1) // what a later read finds, to tell them apart
-	if p := read(t, b, "j1"); p.Done != 1 {
-		t.Fatalf("done = %d: an ended job's snapshot was answered", p.Done)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b, src := newBoard(t)
+		src.set("j1", StatusFinished, 9)
+		read(t, b, "j1")
+		time.AfterFunc(50*time.Millisecond, src.slow())
+		src.set("j1", StatusInProgress, 1) // what a later read finds, to tell them apart
+		if p := read(t, b, "j1"); p.Done != 1 {
+			t.Fatalf("done = %d: an ended job's snapshot was answered", p.Done)
+		}
+	})
 }
 
 // A read begun before a stop must not answer for the job after it, nor
 // put the old state back on the board when it lands.
 func TestBoardForgetOutranksReadsUnderWay(t *testing.T) {
-	b, src := newBoard()
-	src.set("j1", StatusInProgress, 5)
-	read(t, b, "j1")
+	synctest.Test(t, func(t *testing.T) {
+		b, src := newBoard(t)
+		src.set("j1", StatusInProgress, 5)
+		read(t, b, "j1")
 
-	release := src.slow()
-	before := make(chan *Progress)
-	go func() { p, _ := b.Progress(context.Background(), "j1"); before <- p }()
-	for src.count() < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	<-before // answered from the snapshot; its query is still under way
+		release := src.slow()
+		before := make(chan *Progress)
+		go func() { p, _ := b.Progress(context.Background(), "j1"); before <- p }()
+		synctest.Wait()
+		if n := src.count(); n != 2 {
+			t.Fatalf("%d reads of the store, want the second under way", n)
+		}
+		<-before // answered from the snapshot; its query is still under way
 
-	src.set("j1", StatusStopped, 5)
-	b.Forget("j1")
-	release()
-	time.Sleep(50 * time.Millisecond) // the old read lands
-	// With the store slow again, only a snapshot from after the stop
-	// could be answered: there is none, so the read waits for the store.
-	time.AfterFunc(100*time.Millisecond, src.slow())
-	if p := read(t, b, "j1"); p.Status != StatusStopped {
-		t.Fatalf("status %s after the stop, want STOPPED", p.Status)
-	}
+		src.set("j1", StatusStopped, 5)
+		b.Forget("j1")
+		release()
+		synctest.Wait() // the old read lands
+		// With the store slow again, only a snapshot from after the stop
+		// could be answered: there is none, so the read waits for the store.
+		time.AfterFunc(100*time.Millisecond, src.slow())
+		if p := read(t, b, "j1"); p.Status != StatusStopped {
+			t.Fatalf("status %s after the stop, want STOPPED", p.Status)
+		}
+	})
 }
 
 func TestBoardSharesOneQueryAmongConcurrentReads(t *testing.T) {
-	b, src := newBoard()
-	src.set("j1", StatusInProgress, 3)
-	release := src.slow()
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if p, err := b.Progress(context.Background(), "j1"); err != nil || p.Done != 3 {
-				t.Errorf("%v %v", p, err)
-			}
-		})
-	}
-	time.Sleep(50 * time.Millisecond)
-	release()
-	wg.Wait()
-	if n := src.count(); n != 1 {
-		t.Fatalf("20 concurrent reads made %d queries, want 1", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b, src := newBoard(t)
+		src.set("j1", StatusInProgress, 3)
+		release := src.slow()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if p, err := b.Progress(context.Background(), "j1"); err != nil || p.Done != 3 {
+					t.Errorf("%v %v", p, err)
+				}
+			})
+		}
+		synctest.Wait() // every read is waiting on the one query
+		release()
+		wg.Wait()
+		if n := src.count(); n != 1 {
+			t.Fatalf("20 concurrent reads made %d queries, want 1", n)
+		}
+	})
 }
 
 func TestBoardPassesStoreErrors(t *testing.T) {
-	b, _ := newBoard()
+	b, _ := newBoard(t)
 	if _, err := b.Progress(context.Background(), "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want not found", err)
 	}

@@ -1,0 +1,238 @@
+package warm_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"prewarm/internal/store"
+	"prewarm/internal/store/sqlite"
+	"prewarm/internal/warm"
+)
+
+// The planner's and the service's tests run over the real SQLite store,
+// opened inside a synctest bubble so that probe times, budgets and
+// deadlines run in fake time; a recording enqueuer stands in for River.
+
+var discard = slog.New(slog.DiscardHandler)
+
+// queued is an Enqueuer that remembers what the store queued.
+type queued struct {
+	mu    sync.Mutex
+	steps []warm.Step
+}
+
+func (q *queued) Enqueue(_ context.Context, _ store.Tx, st ...warm.Step) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.steps = append(q.steps, st...)
+	return nil
+}
+
+// batches are the sequence numbers of the queued batches, in queue order.
+func (q *queued) batches() []int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []int
+	for _, s := range q.steps {
+		if s.Kind == warm.StepWarm {
+			out = append(out, s.Batch)
+		}
+	}
+	return out
+}
+
+type env struct {
+	t   *testing.T
+	ctx context.Context
+	st  *store.Store
+	q   *queued
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	q := &queued{}
+	return &env{t: t, ctx: ctx, st: store.New(db, q, time.Now), q: q}
+}
+
+func (e *env) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func urlOf(i int) string { return fmt.Sprintf("https://www.example.test/v/%d.ts", i) }
+
+func urlList(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = urlOf(i)
+	}
+	return out
+}
+
+// submit records a job as the API does: CREATED, with its URLs, its
+// planning and timeout queued.
+func (e *env) submit(id string, urls []string, timeout time.Duration, edit func(*warm.Job)) *warm.Job {
+	e.t.Helper()
+	now := time.Now()
+	j := &warm.Job{ID: id, Status: warm.StatusCreated, CFDomain: "d1.cloudfront.net", TargetType: "pop",
+		Targets: []warm.Target{{Code: "AAA1-P1", Explicit: true}}, Headers: []string{"X-A: 1"},
+		Timeout: timeout, URLCount: len(urls), CreatedAt: now, UpdatedAt: now, TimeoutAt: now.Add(timeout)}
+	if edit != nil {
+		edit(j)
+	}
+	e.must(e.st.CreateJob(e.ctx, j, urls))
+	return j
+}
+
+func (e *env) progress(id string) *warm.Progress {
+	e.t.Helper()
+	p, err := e.st.Progress(e.ctx, id)
+	e.must(err)
+	return p
+}
+
+func (e *env) batch(jobID string, seq int) warm.Batch {
+	e.t.Helper()
+	b, err := e.st.Batch(e.ctx, jobID, seq)
+	e.must(err)
+	return b
+}
+
+func pop(code string, addrs ...string) warm.POPState {
+	return warm.POPState{Code: code, Explicit: true, Addresses: addrs}
+}
+
+// resolver answers a fixed list of POPs and counts its calls.
+type resolver struct {
+	pops  []warm.POPState
+	mu    sync.Mutex
+	calls int
+}
+
+func (r *resolver) Resolve(context.Context, string, []warm.Target) []warm.POPState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	return slices.Clone(r.pops)
+}
+
+func (r *resolver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
+}
+
+// prober is a fake edge for the size probe. A probe takes delay of fake
+// time (or until its context ends); a URL in status answers that HTTP
+// status, one in silent gets no answer at all, the rest are 1000 bytes.
+type prober struct {
+	delay  time.Duration
+	status map[string]int
+	silent map[string]bool
+
+	mu    sync.Mutex
+	calls map[string]int
+	reqs  []warm.FetchRequest
+}
+
+const probedSize = 1000
+
+func (p *prober) Probe(ctx context.Context, r warm.FetchRequest) (int64, warm.Result) {
+	p.mu.Lock()
+	if p.calls == nil {
+		p.calls = map[string]int{}
+	}
+	p.calls[r.URL]++
+	p.reqs = append(p.reqs, r)
+	p.mu.Unlock()
+	if p.delay > 0 {
+		t := time.NewTimer(p.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return -1, warm.Result{Error: ctx.Err().Error()}
+		}
+	}
+	switch {
+	case p.silent[r.URL]:
+		return -1, warm.Result{Error: "connection refused"}
+	case p.status[r.URL] != 0:
+		code := p.status[r.URL]
+		return -1, warm.Result{StatusCode: code, Error: fmt.Sprintf("HTTP %d", code)}
+	}
+	return probedSize, warm.Result{OK: true, StatusCode: 200}
+}
+
+func (p *prober) count(url string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[url]
+}
+
+func (p *prober) total() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.reqs)
+}
+
+// expander answers a fixed expansion or error.
+type expander struct {
+	urls []string
+	err  error
+
+	via   warm.POPState
+	limit int
+	calls int
+}
+
+func (x *expander) Expand(_ context.Context, _ *warm.Job, via warm.POPState, _ []string, limit int) ([]string, error) {
+	x.calls++
+	x.via, x.limit = via, limit
+	return x.urls, x.err
+}
+
+// invalidator clears caches, or fails with err; it notes how many batches
+// were queued when it was called.
+type invalidator struct {
+	err    error
+	q      *queued
+	calls  int
+	before int // batches queued before the first call
+	urls   []string
+}
+
+func (v *invalidator) Invalidate(_ context.Context, _ *warm.Job, pops []warm.POPState, urls []string) (string, error) {
+	if v.calls == 0 {
+		v.before = len(v.q.batches())
+	}
+	v.calls++
+	v.urls = urls
+	if v.err != nil {
+		return "", v.err
+	}
+	return fmt.Sprintf("invalidated %d paths at %d POPs", len(urls), len(pops)), nil
+}
+
+// planner plans over e's store with the given fakes: chunks of 4 URLs,
+// batches of 2, two probes at once, an hour's budget.
+func (e *env) planner(r *resolver, p *prober) *warm.Planner {
+	return &warm.Planner{
+		Store: e.st, Resolver: r, Prober: p, Invalidator: &invalidator{q: e.q}, Expander: &expander{},
+		MaxURLs: 1000, Log: discard, Now: time.Now,
+		ChunkSize: 4, BatchSize: 2, ProbeConcurrency: 2, Budget: time.Hour,
+	}
+}

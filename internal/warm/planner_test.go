@@ -1,0 +1,499 @@
+package warm_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"prewarm/internal/store"
+	"prewarm/internal/warm"
+)
+
+func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		a, b, c := pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2"), pop("CCC1-P1", "192.0.2.3")
+		gone := warm.POPState{Code: "GON1-P1", Explicit: true, Error: "does not resolve"}
+		skipped := warm.POPState{Code: "SKP1-P1", Skipped: true}
+		res := &resolver{pops: []warm.POPState{a, gone, b, skipped, c}}
+		pr := &prober{}
+		e.submit("j1", urlList(10), time.Hour, func(j *warm.Job) { j.Encodings = []string{"br", "gzip"} })
+		p := e.planner(res, pr)
+		p.ChunkSize, p.BatchSize = 8, 4
+
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		usable := []warm.POPState{a, b, c}
+		seqs := e.q.batches()
+		if sorted := slices.Sorted(slices.Values(seqs)); !slices.Equal(sorted, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}) {
+			t.Fatalf("queued batches %v, want 0..8 once each (3 ranges × 3 POPs)", seqs)
+		}
+		for _, seq := range seqs {
+			from := seq / 3 * 4
+			want := warm.Batch{JobID: "j1", Seq: seq, POP: usable[seq%3].Code, From: from, To: min(from+4, 10)}
+			if got := e.batch("j1", seq); got != want {
+				t.Errorf("batch %d is %+v, want %+v", seq, got, want)
+			}
+		}
+		prog := e.progress("j1")
+		if prog.Status != warm.StatusInProgress || prog.Total != 10*3*2 || !prog.Planned || prog.PlannedURLs != 10 ||
+			!prog.Probed || prog.ProbedURLs != 10 || prog.TotalSize != 10*probedSize*3*2 {
+			t.Fatalf("%s, counts %+v: want 60 tasks planned and probed", prog.Status, prog.Counts)
+		}
+		saved, err := e.st.POPs(e.ctx, "j1")
+		e.must(err)
+		var codes []string
+		for _, s := range saved {
+			codes = append(codes, s.Code)
+		}
+		if !slices.Equal(codes, []string{"AAA1-P1", "GON1-P1", "BBB1-P1", "SKP1-P1", "CCC1-P1"}) || saved[1].Error == "" || !saved[3].Skipped {
+			t.Fatalf("saved POPs %+v", saved)
+		}
+		for i := range 10 {
+			if n := pr.count(urlOf(i)); n != 1 {
+				t.Errorf("%s probed %d times, want 1", urlOf(i), n)
+			}
+		}
+		for _, r := range pr.reqs {
+			if !slices.Equal(r.Headers, []string{"X-A: 1"}) || len(r.Addresses) != 1 {
+				t.Errorf("probe %+v: want the job's headers through one usable POP", r)
+			}
+		}
+
+		// Run again (a retry, a restart): the POPs are read back, not
+		// resolved; nothing is queued or probed twice.
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := res.count(); n != 1 {
+			t.Fatalf("POPs resolved %d times, want once", n)
+		}
+		if n := len(e.q.batches()); n != 9 {
+			t.Fatalf("%d batches queued after a second run, want 9", n)
+		}
+		if n := pr.total(); n != 10 {
+			t.Fatalf("%d probes after a second run, want 10", n)
+		}
+		if got := e.progress("j1").TotalSize; got != prog.TotalSize {
+			t.Fatalf("expected size %d after a second run, want %d", got, prog.TotalSize)
+		}
+	})
+}
+
+func TestPlannerFailsAJobWithoutAUsablePOP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		res := &resolver{pops: []warm.POPState{
+			{Code: "AAA1-P1", Explicit: true, Error: "does not resolve"},
+			{Code: "BBB1-P1", Skipped: true},
+			{Code: "CCC1-P1", Explicit: true, Error: "refused address 10.0.0.1"},
+		}}
+		pr := &prober{}
+		e.submit("j1", urlList(3), time.Hour, nil)
+		if err := e.planner(res, pr).Plan(e.ctx, "j1"); err != nil {
+			t.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
+		}
+		p := e.progress("j1")
+		if p.Status != warm.StatusFailed {
+			t.Fatalf("status %s, want FAILED", p.Status)
+		}
+		for _, want := range []string{"no POP could be used", "AAA1-P1: does not resolve", "BBB1-P1: skipped", "CCC1-P1: refused address"} {
+			if !strings.Contains(p.Message, want) {
+				t.Errorf("message %q does not say %q", p.Message, want)
+			}
+		}
+		if len(e.q.batches()) != 0 || pr.total() != 0 {
+			t.Fatal("a job without POPs was queued or probed")
+		}
+	})
+}
+
+// faulty fails some of the store's writes.
+type faulty struct {
+	*store.Store
+	mu        sync.Mutex
+	note      error
+	chunk     error
+	chunksOK  int // SavePlanChunk calls that succeed before chunk is returned
+	chunkSeen int
+}
+
+func (f *faulty) Note(ctx context.Context, jobID, msg string) error {
+	f.mu.Lock()
+	err := f.note
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.Store.Note(ctx, jobID, msg)
+}
+
+func (f *faulty) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChunk) error {
+	f.mu.Lock()
+	f.chunkSeen++
+	err := f.chunk
+	if f.chunkSeen <= f.chunksOK {
+		err = nil
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.Store.SavePlanChunk(ctx, jobID, c)
+}
+
+func (f *faulty) heal() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.note, f.chunk = nil, nil
+}
+
+func TestPlannerReturnsAFailedNote(t *testing.T) {
+	for _, kind := range []string{"expand", "invalidate"} {
+		t.Run(kind, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t)
+				boom := errors.New("database is locked")
+				p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, &prober{})
+				p.Store = &faulty{Store: e.st, note: boom}
+				x, v := &expander{urls: urlList(3)}, &invalidator{q: e.q}
+				p.Expander, p.Invalidator = x, v
+				e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) {
+					if kind == "expand" {
+						j.Expand = []string{"hls"}
+					} else {
+						j.NeedInvalidate = true
+					}
+				})
+				if err := p.Plan(e.ctx, "j1"); !errors.Is(err, boom) {
+					t.Fatalf("Plan returned %v, want the store's error", err)
+				}
+				if st := e.progress("j1").Status; st != warm.StatusInProgress {
+					t.Fatalf("status %s: a store error must not end the job", st)
+				}
+				if x.calls+v.calls != 0 || len(e.q.batches()) != 0 {
+					t.Fatal("planning went on past the failed write")
+				}
+			})
+		})
+	}
+}
+
+// A write of the plan that fails is returned, and the step's retry
+// resumes after the last chunk written, queuing no batch twice.
+func TestPlannerResumesAfterTheLastPlanChunkWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		boom := errors.New("disk I/O error")
+		pr := &prober{}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, pr)
+		f := &faulty{Store: e.st, chunk: boom, chunksOK: 1}
+		p.Store = f
+		e.submit("j1", urlList(10), time.Hour, nil)
+
+		if err := p.Plan(e.ctx, "j1"); !errors.Is(err, boom) {
+			t.Fatalf("Plan returned %v, want the store's error", err)
+		}
+		prog := e.progress("j1")
+		if prog.PlannedURLs != 4 || prog.Planned || prog.ProbedURLs != 0 || prog.Status != warm.StatusInProgress {
+			t.Fatalf("%s, counts %+v: want the first chunk of 4 planned, nothing probed", prog.Status, prog.Counts)
+		}
+		if got := e.q.batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
+			t.Fatalf("queued %v before the failure, want the first chunk's 0..3", got)
+		}
+
+		f.heal()
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Sorted(slices.Values(e.q.batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+			t.Fatalf("queued %v over both runs, want 0..9 once each", got)
+		}
+		if prog := e.progress("j1"); !prog.Planned || prog.Total != 20 || !prog.Probed {
+			t.Fatalf("counts %+v after the resume", prog.Counts)
+		}
+	})
+}
+
+// Past its budget, planning checkpoints and asks to continue later; the
+// next run probes only what is left and counts nothing twice.
+func TestPlannerBudgetInterruptsProbingAndTheResumeCountsNothingTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{delay: time.Second}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, pr)
+		p.ChunkSize, p.BatchSize, p.ProbeConcurrency, p.Budget = 2, 2, 1, 2500*time.Millisecond
+		e.submit("j1", urlList(6), time.Hour, nil)
+
+		begin := time.Now()
+		if err := p.Plan(e.ctx, "j1"); !errors.Is(err, warm.ErrInterrupted) {
+			t.Fatalf("Plan returned %v, want ErrInterrupted", err)
+		}
+		if d := time.Since(begin); d != 4*time.Second {
+			t.Fatalf("the first run took %v, want 4s (two chunks of two one-second probes)", d)
+		}
+		prog := e.progress("j1")
+		if !prog.Planned || prog.ProbedURLs != 4 || prog.Probed || prog.TotalSize != 4*probedSize*2 {
+			t.Fatalf("counts %+v: want everything queued, 4 URLs probed", prog.Counts)
+		}
+		if n := len(e.q.batches()); n != 6 {
+			t.Fatalf("%d batches queued, want 6", n)
+		}
+
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		prog = e.progress("j1")
+		if !prog.Probed || prog.ProbedURLs != 6 || prog.TotalSize != 6*probedSize*2 || prog.Total != 12 {
+			t.Fatalf("counts %+v after the resume: want 6 URLs probed and sized once", prog.Counts)
+		}
+		if n := len(e.q.batches()); n != 6 {
+			t.Fatalf("%d batches queued after the resume, want 6", n)
+		}
+		for i := range 4 {
+			if n := pr.count(urlOf(i)); n != 1 {
+				t.Errorf("%s probed %d times; its chunk was saved before the interruption", urlOf(i), n)
+			}
+		}
+	})
+}
+
+func TestPlannerExpandsThroughTheFirstUsablePOP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		gone := warm.POPState{Code: "GON1-P1", Explicit: true, Error: "does not resolve"}
+		a, b := pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")
+		p := e.planner(&resolver{pops: []warm.POPState{gone, a, b}}, &prober{})
+		x := &expander{urls: urlList(5)}
+		p.Expander = x
+		e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) { j.Expand = []string{"hls"} })
+
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if x.via.Code != a.Code || x.limit != p.MaxURLs {
+			t.Fatalf("expanded via %s with limit %d, want %s and %d", x.via.Code, x.limit, a.Code, p.MaxURLs)
+		}
+		got, err := e.st.JobURLs(e.ctx, "j1")
+		e.must(err)
+		if !slices.Equal(got, urlList(5)) {
+			t.Fatalf("URL list %v after expansion", got)
+		}
+		prog := e.progress("j1")
+		if !prog.Expanded || prog.Total != 5*2 || prog.PlannedURLs != 5 || prog.Message != "expanded 2 URLs to 5" {
+			t.Fatalf("%q, counts %+v: want 10 tasks over the 5 URLs", prog.Message, prog.Counts)
+		}
+		if last := e.batch("j1", 5); last.From != 4 || last.To != 5 || last.POP != b.Code {
+			t.Fatalf("last batch %+v", last)
+		}
+		// A resumed run does not expand again.
+		if err := p.Plan(e.ctx, "j1"); err != nil || x.calls != 1 {
+			t.Fatalf("second run: %v, %d expansions", err, x.calls)
+		}
+	})
+}
+
+func TestPlannerFailsTheJobWhenExpansionFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+		p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
+		e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) { j.Expand = []string{"hls"} })
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatalf("Plan returned %v; a failed expansion fails the job", err)
+		}
+		prog := e.progress("j1")
+		if prog.Status != warm.StatusFailed || prog.Message != "expand: master.m3u8: HTTP 404" {
+			t.Fatalf("%s %q, want FAILED with the expansion's error", prog.Status, prog.Message)
+		}
+		if len(e.q.batches()) != 0 || pr.total() != 0 {
+			t.Fatal("a job whose expansion failed was queued or probed")
+		}
+	})
+}
+
+func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, &prober{})
+		v := &invalidator{q: e.q}
+		p.Invalidator = v
+		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.NeedInvalidate = true })
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if v.calls != 1 || v.before != 0 || !slices.Equal(v.urls, urlList(3)) {
+			t.Fatalf("invalidated %d times, with %d batches already queued, urls %v", v.calls, v.before, v.urls)
+		}
+		prog := e.progress("j1")
+		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.q.batches()) != 4 {
+			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.q.batches()))
+		}
+		if err := p.Plan(e.ctx, "j1"); err != nil || v.calls != 1 {
+			t.Fatalf("second run: %v, %d invalidations; want none again", err, v.calls)
+		}
+	})
+}
+
+func TestPlannerFailsTheJobWhenInvalidationFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+		p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
+		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.NeedInvalidate = true })
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatalf("Plan returned %v; a failed invalidation fails the job", err)
+		}
+		prog := e.progress("j1")
+		if prog.Status != warm.StatusFailed || prog.Message != "invalidation failed, nothing was warmed: AccessDenied" {
+			t.Fatalf("%s %q", prog.Status, prog.Message)
+		}
+		if len(e.q.batches()) != 0 || pr.total() != 0 {
+			t.Fatal("a job whose invalidation failed was queued or probed")
+		}
+	})
+}
+
+// A URL the edge answers with an error fails at every POP in every
+// variant; one no POP answered is the POPs' fault and is warmed anyway.
+func TestPlannerFailsURLsThatFailTheProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{status: map[string]int{urlOf(1): 404}, silent: map[string]bool{urlOf(2): true}}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, pr)
+		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.Encodings = []string{"br", "gzip"} })
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		prog := e.progress("j1")
+		if prog.Failed != 4 || prog.Done != 4 || prog.TotalSize != probedSize*2*2 || prog.Status != warm.StatusInProgress {
+			t.Fatalf("%s, counts %+v: want the 404 failed at 2 POPs × 2 encodings", prog.Status, prog.Counts)
+		}
+		if n := pr.count(urlOf(2)); n != 2 {
+			t.Fatalf("the unanswered URL was probed %d times, want once per POP", n)
+		}
+		var failed []string
+		e.must(e.st.Tasks(e.ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error {
+			if r.URL != urlOf(1) || r.Error != "size probe: HTTP 404" {
+				t.Errorf("failed task %+v", r)
+			}
+			failed = append(failed, r.POP+" "+r.Variant)
+			return nil
+		}))
+		slices.Sort(failed)
+		if !slices.Equal(failed, []string{"AAA1-P1 br", "AAA1-P1 gzip", "BBB1-P1 br", "BBB1-P1 gzip"}) {
+			t.Fatalf("failed tasks %v", failed)
+		}
+	})
+}
+
+func TestPlannerFailsAJobWhoseEveryURLFailsTheProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{status: map[string]int{urlOf(0): 404, urlOf(1): 403}}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+		e.submit("j1", urlList(2), time.Hour, nil)
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if prog := e.progress("j1"); prog.Status != warm.StatusFailed || prog.Message != "every URL failed the size probe" {
+			t.Fatalf("%s %q", prog.Status, prog.Message)
+		}
+	})
+}
+
+func TestPlannerDoesNothingForAJobPastItsDeadlineOrEnded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		res, pr := &resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, &prober{}
+		p := e.planner(res, pr)
+		e.submit("late", urlList(2), time.Minute, nil)
+		e.submit("stopped", urlList(2), time.Hour, nil)
+		_, err := e.st.Transition(e.ctx, "stopped", []warm.Status{warm.StatusCreated}, warm.StatusStopped, "")
+		e.must(err)
+		time.Sleep(time.Minute)
+
+		for _, id := range []string{"late", "stopped"} {
+			if err := p.Plan(e.ctx, id); err != nil {
+				t.Fatalf("%s: Plan returned %v", id, err)
+			}
+		}
+		if res.count() != 0 || pr.total() != 0 || len(e.q.batches()) != 0 {
+			t.Fatal("planning went ahead")
+		}
+		// The timeout step, not the planner, ends a late job.
+		if st := e.progress("late").Status; st != warm.StatusCreated {
+			t.Fatalf("late job %s, want it left CREATED", st)
+		}
+		if err := p.Plan(e.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
+			t.Fatalf("unknown job: %v", err)
+		}
+	})
+}
+
+// Probing stops at the job's deadline without an error (the timeout step
+// ends the job), but a shutdown is an error, so the step runs again.
+func TestPlannerProbingStopsAtTheDeadlineAndOnShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, &prober{delay: time.Hour})
+		e.submit("late", urlList(3), 10*time.Second, nil)
+		e.submit("cut", urlList(3), time.Hour, nil)
+
+		begin := time.Now()
+		if err := p.Plan(e.ctx, "late"); err != nil {
+			t.Fatalf("Plan returned %v at the deadline, want nil", err)
+		}
+		if d := time.Since(begin); d != 10*time.Second {
+			t.Fatalf("Plan returned after %v, want at the 10s deadline", d)
+		}
+		if prog := e.progress("late"); prog.Status != warm.StatusInProgress || prog.ProbedURLs != 0 || !prog.Planned {
+			t.Fatalf("%s, counts %+v", prog.Status, prog.Counts)
+		}
+
+		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+		defer cancel()
+		if err := p.Plan(ctx, "cut"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Plan returned %v on shutdown, want the context's error", err)
+		}
+		if prog := e.progress("cut"); prog.Status != warm.StatusInProgress || prog.ProbedURLs != 0 {
+			t.Fatalf("%s, counts %+v", prog.Status, prog.Counts)
+		}
+	})
+}
+
+func TestPlannerStopsProbingAJobThatWasStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{delay: time.Second}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+		p.ChunkSize, p.BatchSize = 2, 2
+		e.submit("j1", urlList(6), time.Hour, nil)
+		begin := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- p.Plan(e.ctx, "j1") }()
+
+		time.Sleep(1500 * time.Millisecond) // the first chunk is saved at 1s
+		_, err := e.st.Transition(e.ctx, "j1", []warm.Status{warm.StatusInProgress}, warm.StatusStopped, "stopped by request")
+		e.must(err)
+		if err := <-done; err != nil {
+			t.Fatalf("Plan returned %v for a stopped job", err)
+		}
+		if prog := e.progress("j1"); prog.Status != warm.StatusStopped || prog.ProbedURLs != 2 {
+			t.Fatalf("%s with %d URLs probed, want STOPPED with the first chunk's 2", prog.Status, prog.ProbedURLs)
+		}
+		// The stop is seen when the chunk under way ends (2s); the
+		// probes of the next one are abandoned, not waited for.
+		if d := time.Since(begin); d != 2*time.Second {
+			t.Fatalf("Plan returned after %v, want 2s", d)
+		}
+	})
+}

@@ -1,0 +1,269 @@
+package warm_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"prewarm/internal/store"
+	"prewarm/internal/warm"
+)
+
+// selector takes the keys of a "pop" job as its targets.
+type selector struct{}
+
+func (selector) Select(_ string, keys []string) ([]warm.Target, error) {
+	var out []warm.Target
+	for _, k := range keys {
+		out = append(out, warm.Target{Code: k, Explicit: true})
+	}
+	return out, nil
+}
+
+// cancels records the jobs whose fetches were aborted.
+type cancels struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (c *cancels) Cancel(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ids = append(c.ids, id)
+}
+
+func (c *cancels) list() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.ids)
+}
+
+func (e *env) service(c *cancels) *warm.Service {
+	n := 0
+	return &warm.Service{Store: e.st, Selector: selector{}, Limits: warm.DefaultLimits, Cancels: c,
+		LiveWindow: 10 * time.Second, Now: time.Now,
+		NewID: func() string { n++; return "job-" + string(rune('0'+n)) }}
+}
+
+func TestServiceSubmitRecordsTheJobAndQueuesItsPlanning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		s := e.service(&cancels{})
+		two := 2
+		job, err := s.Submit(e.ctx, warm.JobSpec{URLs: []string{urlOf(0), urlOf(1), urlOf(0)}, CFDomain: "d1.cloudfront.net",
+			POPs: []string{"AAA1-P1", "BBB1-P1"}, InstanceCount: &two})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.ID != "job-1" || job.Status != warm.StatusCreated || job.URLCount != 2 ||
+			!job.TimeoutAt.Equal(time.Now().Add(warm.DefaultTimeout)) {
+			t.Fatalf("submitted %+v", job)
+		}
+		stored, err := s.Job(e.ctx, job.ID)
+		e.must(err)
+		if stored.CFDomain != "d1.cloudfront.net" || len(stored.Targets) != 2 {
+			t.Fatalf("stored %+v", stored)
+		}
+		var kinds []warm.StepKind
+		for _, st := range e.q.steps {
+			kinds = append(kinds, st.Kind)
+			if st.Kind == warm.StepTimeout && !st.At.Equal(job.TimeoutAt) {
+				t.Errorf("timeout queued for %v, want %v", st.At, job.TimeoutAt)
+			}
+		}
+		if !slices.Equal(kinds, []warm.StepKind{warm.StepPlan, warm.StepTimeout}) {
+			t.Fatalf("queued %v, want plan and timeout", kinds)
+		}
+		if f, err := s.Fleet(e.ctx); err != nil || f.Desired != 2 {
+			t.Fatalf("fleet %+v, %v: want the instance count as desired capacity", f, err)
+		}
+
+		_, err = s.Submit(e.ctx, warm.JobSpec{URLs: []string{urlOf(0)}, POPs: []string{"AAA1-P1"}})
+		var input *warm.InputError
+		if !errors.As(err, &input) || input.Field != "cf_domain" {
+			t.Fatalf("a spec without cf_domain: %v, want an input error naming it", err)
+		}
+		if jobs, err := s.ListJobs(e.ctx, warm.JobFilter{}); err != nil || len(jobs) != 1 {
+			t.Fatalf("%d jobs listed (%v), want only the valid one", len(jobs), err)
+		}
+	})
+}
+
+// slowReads makes the store's progress reads wait while a gate is set.
+type slowReads struct {
+	*store.Store
+	mu   sync.Mutex
+	gate chan struct{}
+}
+
+func (s *slowReads) Progress(ctx context.Context, id string) (*warm.Progress, error) {
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return s.Store.Progress(ctx, id)
+}
+
+// slow makes reads wait for d (or the end of the test).
+func (s *slowReads) slow(t *testing.T, d time.Duration) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.gate = gate
+	s.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.gate = nil
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+	time.AfterFunc(d, release)
+	t.Cleanup(release)
+}
+
+func TestServiceStopEndsOnlyThatJobAndAbortsItsFetches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		c := &cancels{}
+		s := e.service(c)
+		reads := &slowReads{Store: e.st}
+		s.Board = &warm.Board{Store: reads, Now: time.Now}
+		e.submit("j1", urlList(2), time.Hour, nil)
+		e.submit("j2", urlList(2), time.Hour, nil)
+		if p, err := s.Progress(e.ctx, "j1"); err != nil || p.Status != warm.StatusCreated {
+			t.Fatalf("progress %v, %v", p, err)
+		}
+
+		job, err := s.Stop(e.ctx, "j1")
+		if err != nil || job.Status != warm.StatusStopped || job.Message != "stopped by request" {
+			t.Fatalf("Stop: %+v, %v", job, err)
+		}
+		if got := c.list(); !slices.Equal(got, []string{"j1"}) {
+			t.Fatalf("aborted %v, want [j1]", got)
+		}
+		// With the database slow, the board answers recent snapshots —
+		// but none from before the stop.
+		reads.slow(t, time.Second)
+		if p, err := s.Progress(e.ctx, "j1"); err != nil || p.Status != warm.StatusStopped {
+			t.Fatalf("progress after the stop: %v, %v", p, err)
+		}
+		if p, _, err := s.JobDetail(e.ctx, "j2"); err != nil || p.Status != warm.StatusCreated {
+			t.Fatalf("the other job: %v, %v", p, err)
+		}
+
+		if _, err := s.Stop(e.ctx, "j1"); !errors.Is(err, warm.ErrConflict) {
+			t.Fatalf("stopping a stopped job: %v, want ErrConflict", err)
+		}
+		if _, err := s.Stop(e.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
+			t.Fatalf("stopping an unknown job: %v, want ErrNotFound", err)
+		}
+		if got := c.list(); len(got) != 1 {
+			t.Fatalf("aborted %v, want only the first stop to abort", got)
+		}
+	})
+}
+
+func TestServiceTimeoutEndsAJobOnlyPastItsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		c := &cancels{}
+		s := e.service(c)
+		e.submit("j1", urlList(2), time.Minute, nil)
+		e.submit("j2", urlList(2), time.Minute, nil)
+		_, err := s.Stop(e.ctx, "j2")
+		e.must(err)
+
+		if err := s.Timeout(e.ctx, "j1"); err == nil || !strings.Contains(err.Error(), "not yet") {
+			t.Fatalf("a timeout before the deadline: %v, want an error", err)
+		}
+		time.Sleep(time.Minute)
+		e.must(s.Timeout(e.ctx, "j1"))
+		p := e.progress("j1")
+		if p.Status != warm.StatusTimeout || p.Message != "timed out after 1m0s with 0 of 0 tasks done" {
+			t.Fatalf("%s %q", p.Status, p.Message)
+		}
+		// Whoever comes second finds the job ended, and aborts nothing.
+		e.must(s.Timeout(e.ctx, "j1"))
+		e.must(s.Timeout(e.ctx, "j2"))
+		if got := c.list(); !slices.Equal(got, []string{"j2", "j1"}) {
+			t.Fatalf("aborted %v, want j2 (its stop) and j1 once", got)
+		}
+		if st := e.progress("j2").Status; st != warm.StatusStopped {
+			t.Fatalf("a stopped job became %s", st)
+		}
+		if err := s.Timeout(e.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
+			t.Fatalf("unknown job: %v", err)
+		}
+	})
+}
+
+func TestServiceFleetCountsLiveAgents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		s := e.service(&cancels{})
+		beat := func(id string) {
+			now := time.Now()
+			_, _, err := e.st.Heartbeat(e.ctx, warm.Agent{ID: id, StartedAt: now, LastHeartbeat: now}, time.Time{})
+			e.must(err)
+		}
+		beat("gone")
+		time.Sleep(11 * time.Second)
+		beat("a1")
+		beat("a2")
+
+		f, err := s.Fleet(e.ctx)
+		e.must(err)
+		if f.Desired != 2 || len(f.Agents) != 2 || f.Agents[0].ID != "a1" {
+			t.Fatalf("fleet %+v: with no capacity set, every live agent works", f)
+		}
+		e.must(s.SetCapacity(e.ctx, 1))
+		if f, _ := s.Fleet(e.ctx); f.Desired != 1 {
+			t.Fatalf("desired %d after setting 1", f.Desired)
+		}
+		var input *warm.InputError
+		if err := s.SetCapacity(e.ctx, warm.MaxCapacity+1); !errors.As(err, &input) {
+			t.Fatalf("capacity past the maximum: %v", err)
+		}
+		e.must(s.Healthy(e.ctx))
+		if st, err := s.Stats(e.ctx); err != nil || len(st.Jobs) != 0 {
+			t.Fatalf("stats %+v, %v", st, err)
+		}
+	})
+}
+
+func TestServiceReportsWhatTheStoreHolds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		s := e.service(&cancels{})
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}},
+			&prober{status: map[string]int{urlOf(1): 404}})
+		e.submit("j1", urlList(2), time.Hour, nil)
+		e.must(p.Plan(e.ctx, "j1"))
+
+		prog, pops, err := s.JobDetail(e.ctx, "j1")
+		if err != nil || prog.Failed != 1 || len(pops) != 1 || pops[0].Failed != 1 {
+			t.Fatalf("detail %+v %+v %v", prog, pops, err)
+		}
+		sum, err := s.Summary(e.ctx, "j1")
+		if err != nil || !slices.Equal(sum.FailureURLs, []string{urlOf(1)}) {
+			t.Fatalf("summary %+v, %v", sum, err)
+		}
+		var rows []warm.TaskRow
+		e.must(s.Tasks(e.ctx, "j1", warm.TaskFilter{}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+		if len(rows) != 1 || rows[0].URL != urlOf(1) {
+			t.Fatalf("tasks %+v", rows)
+		}
+		if p, err := s.Progress(e.ctx, "j1"); err != nil || p.Total != 2 {
+			t.Fatalf("progress %+v, %v", p, err)
+		}
+	})
+}
