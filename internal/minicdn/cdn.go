@@ -191,15 +191,8 @@ func Start(ctx context.Context, opts Options) (_ *CDN, err error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("minicdn: owner file: %w", err)
 	}
-	c := &CDN{
-		POPs:         pops,
-		Dist:         dist,
-		CFDomain:     dist + ".cloudfront.net",
-		CustomDomain: "cdn.example.test",
-		Dir:          dir,
-		spawner:      newSpawner(),
-		accessLogs:   opts.AccessLogs,
-	}
+	c := &CDN{POPs: pops, Dist: dist, CFDomain: dist + ".cloudfront.net", CustomDomain: "cdn.example.test", Dir: dir,
+		spawner: newSpawner(), accessLogs: opts.AccessLogs}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
