@@ -75,6 +75,11 @@ func TestBudgetsHoldAcrossAgentsAndJobs(t *testing.T) {
 		j.MaxConcurrency = &three
 		ids = append(ids, srv.submit(j))
 	}
+	// Held back by its budget, a job says so while it runs.
+	waiting := srv.waitUntil(ids[0], 60*time.Second, func(p *client.ProgressResponse) bool { return p.Waiting != "" })
+	if !strings.Contains(waiting.Waiting, "budget") && !strings.Contains(waiting.Waiting, "host") {
+		t.Fatalf("waiting %q: names no budget", waiting.Waiting)
+	}
 	for _, id := range ids {
 		if p := srv.wait(id, 90*time.Second); p.Status != client.StatusFinished || p.FailedCount != 0 || p.DownloadCount != 120 {
 			t.Fatalf("job %s: %+v", id, p)

@@ -151,3 +151,51 @@ func TestBudgetsPauseOnThrottle(t *testing.T) {
 		}
 	})
 }
+
+// A host whose answers mostly fail is paused, a little longer each time
+// in a row; answers that never came (a POP refusing connections) do not
+// count against the host.
+func TestBudgetsBreakerPausesAFailingHost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newBudgetStore()
+		bs := newTestBudgets(st)
+		ctx := t.Context()
+		const u = "https://b.test/x"
+		refused := warm.Result{Error: "connect: connection refused"}
+		for range 30 {
+			if bs.Observe(ctx, "j1", u, refused) {
+				t.Fatal("a refused connection is retried as throttled")
+			}
+		}
+		if len(st.hosts.Hosts) != 0 {
+			t.Fatalf("paused for a POP's fault: %+v", st.hosts.Hosts)
+		}
+		fail := warm.Result{StatusCode: 502, Error: "HTTP 502 Bad Gateway"}
+		ok := warm.Result{StatusCode: 200, OK: true}
+		for i := range 8 {
+			bs.Observe(ctx, "j1", u, fail)
+			if i == 4 {
+				bs.Observe(ctx, "j1", u, ok)
+			}
+		}
+		if len(st.hosts.Hosts) != 0 {
+			t.Fatal("paused before ten answers")
+		}
+		bs.Observe(ctx, "j1", u, fail) // 9 of 10 failed
+		h := st.hosts.Hosts["b.test"]
+		if got := h.PausedUntil.Sub(time.Now()); got != 5*time.Second || h.Strikes != 1 {
+			t.Fatalf("first pause %v, strikes %d; want 5s, 1", got, h.Strikes)
+		}
+		time.Sleep(6 * time.Second) // past the pause, within a minute of it
+		for range 10 {
+			bs.Observe(ctx, "j1", u, fail)
+		}
+		h = st.hosts.Hosts["b.test"]
+		if got := h.PausedUntil.Sub(time.Now()); got != 10*time.Second || h.Strikes != 2 {
+			t.Fatalf("second pause %v, strikes %d; want 10s, 2", got, h.Strikes)
+		}
+		if len(st.warnings) != 2 || st.warnings[0] != "b.test: 9 of its last 10 fetches failed (HTTP 502 Bad Gateway): paused 5s" {
+			t.Fatalf("warnings %q", st.warnings)
+		}
+	})
+}
