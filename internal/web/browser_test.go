@@ -548,6 +548,21 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.do("open a running job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededRunner+`'`))
 	b.wait("the running job", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
 	b.wait("the countdown", `document.querySelector('[data-ref=clock]').textContent.startsWith('Times out in')`, 5*time.Second)
+	// It is held to a budget and waits for a host that asked it to pause:
+	// the request line says the budget, and the page what it waits for.
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers Accept-Language · Max 48 in flight · Max 20/s · Verify on" {
+		t.Errorf("request line %q", got)
+	}
+	if got := b.text("[data-ref=waiting-text]"); !strings.HasPrefix(got, "Waiting for host video.example.com paused until ") || !b.visible("[data-ref=waiting]") {
+		t.Errorf("waiting %q, visible %v", got, b.visible("[data-ref=waiting]"))
+	}
+	b.wait("the host's pause among the warnings", `[...document.querySelectorAll('[data-ref=warnings-list] li')].some(e => e.textContent === 'video.example.com answered 429: paused 2s')`, 10*time.Second)
+	// It warms tier first: each POP after the first of its region.
+	tiers := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].map(r => r.querySelector('.pop-code').textContent + ': ' + r.querySelector('[data-f=tier]').textContent)`)
+	if want := []string{"IAD89-P1: Top tier", "JFK50-P2: after IAD89-P1", "LAX50-P1: after IAD89-P1", "LHR61-P3: Top tier",
+		"FRA60-P1: after LHR61-P3", "NRT57-P3: Top tier"}; !slices.Equal(tiers, want) || !b.visible(".pops-table th.col-tier") {
+		t.Errorf("POP tiers %q (column shown: %v), want %q", tiers, b.visible(".pops-table th.col-tier"), want)
+	}
 	b.screenshot("job-running-seeded")
 	b.click("[data-ref=stop]")
 	b.wait("the confirm dialog", `document.getElementById('confirm-dialog').open`, 5*time.Second)
@@ -562,6 +577,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	if msg := b.text("[data-ref=message]"); msg != "Stopped by request" {
 		t.Errorf("job message %q", msg)
 	}
+	if b.visible("[data-ref=waiting]") {
+		t.Error("a stopped job still says what it waits for")
+	}
 
 	// Ended jobs with trouble: a timeout with a failing POP, and a job whose
 	// POPs never resolved.
@@ -569,6 +587,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the timed-out job", `document.querySelector('[data-ref=status]')?.dataset.status === 'TIMEOUT' && document.querySelectorAll('.pops-table tbody tr').length === 12 && document.querySelector('[data-ref=furls] li') && document.querySelector('[data-ref=ncurls] li')`, 10*time.Second)
 	if msg := b.text("[data-ref=message]"); !strings.HasPrefix(msg, "Timed out after 30m0s") {
 		t.Errorf("timed-out job message %q", msg)
+	}
+	// It warmed every POP at once: no tiers to show.
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Verify on" {
+		t.Errorf("request line %q", got)
+	}
+	if b.visible(".pops-table th.col-tier") {
+		t.Error("the tier column is shown for a job that does not warm in tiers")
 	}
 	unreachable := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].filter(r => r.querySelector('[data-f=state]').textContent === 'Unreachable').map(r => r.querySelector('.pop-code').textContent + ': ' + r.querySelector('[data-f=error]').textContent)`)
 	if !slices.Equal(unreachable, []string{"MNL50-P1: dial tcp 18.64.66.44:443: i/o timeout"}) {

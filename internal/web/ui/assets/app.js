@@ -180,6 +180,7 @@ function parseTime(s) {
 }
 
 const intFormat = new Intl.NumberFormat();
+const rateFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 const relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -262,6 +263,21 @@ function split(ok, verified, failed, verifying) {
   ok = Number(ok) || 0;
   const good = verifying ? Math.min(Number(verified) || 0, ok) : ok;
   return { good, doubt: ok - good, failed: Number(failed) || 0 };
+}
+
+// setTier fills a POP's tier cell: the POP warmed before it, or, where the
+// POPs go in tiers, a mark on those that go first. isTiered says whether
+// they do, so a table shows its tier column only then.
+function setTier(cell, pop) {
+  const top = !pop.after && !pop.error && !pop.skipped;
+  setText(cell, pop.after ? `after ${pop.after}` : top ? 'Top tier' : '—');
+  setAttr(cell, 'data-tier', pop.after ? 'after' : top ? 'top' : null);
+  setAttr(cell, 'title', pop.after ? `Each URL is fetched here once ${pop.after} has it`
+    : top ? 'Fetched first: the POPs after it wait for it, so the origin is asked once here' : null);
+}
+
+function isTiered(pops) {
+  return pops.some((p) => p.after);
 }
 
 function currentStep(j) {
@@ -659,13 +675,14 @@ function jobView(app, route) {
       if (st.problem) problems++;
       if (st.key === 'skipped') skipped++;
       const error = p.error || p.last_error || '';
-      const hay = `${p.code} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
+      const hay = `${p.code} ${p.after || ''} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
       const match = (!needle || hay.includes(needle)) && (!onlyProblems || st.problem);
       show(tr, match);
       if (match) visible++;
       setAttr(tr, 'data-state', st.key);
       setAttr(tr, 'data-notcached', p.not_cached > 0);
       setText(f.code, p.code);
+      setTier(f.tier, p);
       setText(f.state, st.label);
       setAttr(f.state, 'data-state', st.key);
       const addrs = p.addresses || [];
@@ -700,6 +717,7 @@ function jobView(app, route) {
       setAttr(f.csv, 'title', failedCSV ? `Failed tasks at ${p.code} as CSV` : `Every task at ${p.code} as CSV, with why some were not cached`);
       show(f.csv, Boolean(csv) && (p.failed > 0 || p.not_cached > 0));
     });
+    setAttr(r['pops-table'], 'data-tiered', isTiered(list));
     const parts = [plural(list.length, 'POP', 'POPs')];
     if (list.length) parts.push(`${fmtInt(warm)} warm`);
     if (problems) parts.push(`${fmtInt(problems)} with problems`);
@@ -778,7 +796,8 @@ function jobView(app, route) {
   }
 
   // renderRequest echoes what the job was asked to do, in one quiet line:
-  // "Timeout 45 min · Invalidate first · Encodings br, gzip · Verify on".
+  // "Timeout 45 min · Invalidate first · Encodings br, gzip · Max 3 in
+  // flight · Verify on".
   let requestKey = null;
   function renderRequest(j) {
     const items = [];
@@ -793,6 +812,11 @@ function jobView(app, route) {
     if (encodings.length) items.push(['Encodings', encodings.join(', ')]);
     const expand = Array.isArray(j.expand) ? j.expand : [];
     if (expand.length) items.push(['Expand', expand.join(', ')]);
+    if (j.max_concurrency > 0) {
+      items.push(['Max', `${fmtInt(j.max_concurrency)} in flight`, "At most this many of the job's fetches at once, across every agent"]);
+    }
+    if (j.max_rps > 0) items.push(['Max', `${rateFormat.format(j.max_rps)}/s`, 'At most this many fetches started per second, across every agent']);
+    if (j.tier_first === false) items.push(['Tier first', 'off', 'Every POP is warmed at once, without waiting for a top tier']);
     if (typeof j.verify === 'boolean') items.push(['Verify', j.verify ? 'on' : 'off']);
     const key = JSON.stringify(items);
     if (key === requestKey) return;
@@ -863,6 +887,11 @@ function jobView(app, route) {
     show(r.message, Boolean(j.message) && !inStep);
     setText(r.message, capitalize(j.message || ''));
     setAttr(r.message, 'data-tone', j.status === 'FAILED' || j.status === 'TIMEOUT' ? 'error' : j.status === 'STOPPED' ? 'warn' : 'info');
+    // A budget the fetches wait for (the job's own, or a host's limit or
+    // pause) explains a slow job better than its rate does.
+    const waiting = running ? j.waiting || '' : '';
+    show(r.waiting, Boolean(waiting));
+    setText(r['waiting-text'], waiting ? `Waiting for ${waiting}` : '');
 
     const total = j.total_count || 0;
     const verifying = verifies(j);
@@ -1010,8 +1039,12 @@ function reportLink(report, params = {}) {
   }
 }
 
+// capitalize starts a sentence from the API with a capital, unless its
+// first word is a name written as is: a host ("www.example.test answered
+// 429: paused 2s") or a URL.
 function capitalize(s) {
   s = String(s || '');
+  if (/^[^\s]*[./:]\S/.test(s)) return s;
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
