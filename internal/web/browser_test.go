@@ -350,6 +350,83 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	b.screenshot("new-job-invalid-urls")
 
+	// The job's budget is checked in the browser, naming the field.
+	b.do("fill the form for a dry run",
+		b.set("#f-urls", "https://cdn.example.com/patch/1.5.0/base.pak\nhttps://cdn.example.com/patch/1.5.0/maps.pak\nhttps://cdn.example.com/patch/1.5.0/missing.pak"),
+		b.set("#f-pops", "IAD89-P1 JFK50-P2, FRA60-P1 XYZ1-P1"),
+		b.set("#f-max-concurrency", "0"),
+	)
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the max in flight message", `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith('Max in flight is a whole number') &&
+		document.activeElement.id === 'f-max-concurrency' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+	b.do("set a budget with a bad rate", b.set("#f-max-concurrency", "3"), b.set("#f-max-rps", "-2"))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the max rate message", `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith('Max rate is a number') &&
+		document.activeElement.id === 'f-max-rps' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+
+	// A dry run posts the same body with "dry_run": true and shows the
+	// plan below the form: POPs in tiers, totals, failing URLs, notes.
+	b.do("set a rate", b.set("#f-max-rps", "20"))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the plan", `document.querySelector('[data-ref=plan]')?.checkVisibility() && document.querySelectorAll('[data-ref=plan-rows] tr').length === 4 &&
+		document.activeElement.id === 'plan-title'`, 10*time.Second)
+	if b.visible(".form [data-ref=error]") {
+		t.Errorf("the form still shows an error: %q", b.text(".form [data-ref=error-text]"))
+	}
+	totals := eval[[]string](b, `['p-urls', 'p-pops', 'p-tasks', 'p-bytes', 'p-origin'].map(r => document.querySelector('[data-ref=' + r + ']').textContent)`)
+	if want := []string{"3", "3 of 4", "9", "222 MiB", "4"}; !slices.Equal(totals, want) {
+		t.Errorf("plan totals (URLs, usable POPs, tasks, bytes, origin fetches) %q, want %q", totals, want)
+	}
+	planPOPs := eval[[]string](b, `[...document.querySelectorAll('[data-ref=plan-rows] tr')].map(r => ['code', 'tier', 'error'].map(f => r.querySelector('[data-f=' + f + ']').textContent).join('|'))`)
+	if want := []string{"IAD89-P1|Top tier|", "JFK50-P2|after IAD89-P1|", "FRA60-P1|Top tier|", "XYZ1-P1|—|does not resolve"}; !slices.Equal(planPOPs, want) {
+		t.Errorf("plan POPs %q, want %q", planPOPs, want)
+	}
+	if got := b.text("[data-ref=plan-failed] li"); got != "https://cdn.example.com/patch/1.5.0/missing.pak" {
+		t.Errorf("plan's failing URL %q", got)
+	}
+	if got := b.text("[data-ref=plan-notes]"); got != "1 of 4 POPs cannot be used; the totals leave them out" {
+		t.Errorf("plan notes %q", got)
+	}
+	b.screenshot("new-job-dry-run")
+	// Nothing was created, and the page stays on the form.
+	api.mu.Lock()
+	jobs, submits, dryRuns := len(api.order), len(api.submits), slices.Clone(api.dryRuns)
+	api.mu.Unlock()
+	if jobs != 7 || submits != 1 || len(dryRuns) != 1 {
+		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 7, 1, 1", jobs, submits, len(dryRuns))
+	}
+	if hash := eval[string](b, `location.hash`); hash != "#/new" {
+		t.Errorf("a dry run left the form for %s", hash)
+	}
+	wantDry := map[string]any{
+		"url_list":        []any{"https://cdn.example.com/patch/1.5.0/base.pak", "https://cdn.example.com/patch/1.5.0/maps.pak", "https://cdn.example.com/patch/1.5.0/missing.pak"},
+		"cf_domain":       "d111111abcdef8.cloudfront.net",
+		"target_type":     "pop",
+		"pops":            []any{"IAD89-P1", "JFK50-P2", "FRA60-P1", "XYZ1-P1"},
+		"timeout":         float64(30),
+		"verify":          false,
+		"max_concurrency": float64(3),
+		"max_rps":         float64(20),
+		"dry_run":         true,
+	}
+	if got := normJSON(t, dryRuns[0]); got != mustJSON(t, wantDry) {
+		t.Errorf("dry run body\n got %s\nwant %s", got, mustJSON(t, wantDry))
+	}
+
+	// Changing the form marks the plan as stale; tier first off is sent
+	// as such, and plans no tiers.
+	b.click(`input[name=tier_first]`)
+	b.wait("the stale plan", `document.querySelector('[data-ref=plan]').hasAttribute('data-stale') && document.querySelector('[data-ref=plan-stale]').checkVisibility()`, 5*time.Second)
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the plan without tiers", `!document.querySelector('[data-ref=plan]').hasAttribute('data-stale') && document.querySelector('[data-ref=p-origin]').textContent === '6' &&
+		!document.querySelector('[data-ref=plan-table] th.col-tier').checkVisibility()`, 10*time.Second)
+	api.mu.Lock()
+	if n := len(api.dryRuns); n != 2 || !strings.Contains(string(api.dryRuns[1]), `"tier_first":false`) {
+		t.Errorf("second dry run (%d in all) body %s, want tier_first false", n, api.dryRuns[n-1])
+	}
+	api.mu.Unlock()
+	b.click(`input[name=tier_first]`) // back on: the default, so not sent
+
 	urls := []string{
 		"https://cdn.example.com/patch/1.5.0/base.pak",
 		"https://cdn.example.com/patch/1.5.0/maps.pak",
@@ -359,6 +436,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.do("fill the form",
 		b.set("#f-urls", ""),
 		chromedp.SendKeys(chromedp.CSS("#f-urls"), strings.Join(urls, "\n")),
+		b.set("#f-pops", ""),
 		chromedp.SendKeys(chromedp.CSS("#f-pops"), "IAD89-P1, FRA60-P1 NRT57-P3,LHR61-P3"),
 		b.set("#f-timeout", "45"),
 		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
@@ -410,6 +488,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		"distribution_id": "E2QWRUHAPOMQZL",
 		"encodings":       []any{"br", "gzip"},
 		"expand":          []any{"hls"},
+		"max_concurrency": float64(3),
+		"max_rps":         float64(20),
 	}
 	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
 		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))
@@ -420,7 +500,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the current step", `document.querySelector('[data-ref=step]')?.checkVisibility() && /^(Expanding 4 URLs \(hls\)|Invalidating 4 URLs at 4 POPs before warming)$/.test(document.querySelector('[data-ref=step-text]').textContent)`, 10*time.Second)
 
 	// The job page follows the job to FINISHED on its own.
-	b.wait("the job running", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0`, 10*time.Second)
+	b.wait("the job running, held to its budget", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0 &&
+		document.querySelector('[data-ref=waiting-text]').textContent === "Waiting for the job's budget (3 in flight)"`, 10*time.Second)
 	if !b.visible("[data-ref=stop]") {
 		t.Error("no stop button while the job runs")
 	}
@@ -451,8 +532,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	if msg := b.text("[data-ref=message]"); !strings.Contains(msg, "on distribution E2QWRUHAPOMQZL completed") {
 		t.Errorf("job message %q", msg)
 	}
-	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Verify on" {
+	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Verify on" {
 		t.Errorf("request line %q", got)
+	}
+	if b.visible("[data-ref=waiting]") {
+		t.Error("a finished job still says what it waits for")
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.pop-row')].find(r => r.querySelector('.pop-code').textContent === 'LHR61-P3')?.querySelector('[data-f=tier]').textContent`); got != "after FRA60-P1" {
+		t.Errorf("LHR61-P3's tier %q, want after FRA60-P1", got)
 	}
 	legend := eval[[]string](b, `[...document.querySelectorAll('[data-ref=legend] li')].filter(e => e.checkVisibility()).map(e => e.textContent.trim())`)
 	if !slices.Equal(legend, []string{"Verified cached", "Fetched, not proven cached", "Failed"}) {
@@ -678,6 +765,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.click(".jobs-table tbody tr:first-child a.job-link")
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
 	b.screenshot("phone-job")
+	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.do("fill the form", b.set("#f-urls", strings.Join(urls, "\n")), b.set("#f-domain", "d111111abcdef8.cloudfront.net"),
+		b.set("#f-pops", "IAD89-P1 JFK50-P2 FRA60-P1 LHR61-P3 XYZ1-P1"))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the plan", `document.querySelectorAll('[data-ref=plan-rows] tr').length === 5`, 10*time.Second)
+	b.screenshot("phone-dry-run")
 	b.do("reset the viewport", chromedp.EmulateReset())
 
 	// Sign out forgets the key.
@@ -708,6 +801,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.png"))
 	t.Logf("%d screenshots in %s", len(names), dir)
+}
+
+// normJSON is a JSON body with its keys in mustJSON's order.
+func normJSON(t *testing.T, raw []byte) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return mustJSON(t, v)
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -337,6 +337,9 @@ func (f *fakeAPI) progress(j *fakeJob) client.ProgressResponse {
 	if total > 0 {
 		pct = int(100 * done / total)
 	}
+	if j.maxConcurrency > 0 {
+		running = min(running, int64(j.maxConcurrency))
+	}
 	available := max(total-done-running, 0)
 	if j.status != "IN_PROGRESS" && j.status != "CREATED" {
 		available, running = 0, 0
