@@ -350,6 +350,83 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	b.screenshot("new-job-invalid-urls")
 
+	// The job's budget is checked in the browser, naming the field.
+	b.do("fill the form for a dry run",
+		b.set("#f-urls", "https://cdn.example.com/patch/1.5.0/base.pak\nhttps://cdn.example.com/patch/1.5.0/maps.pak\nhttps://cdn.example.com/patch/1.5.0/missing.pak"),
+		b.set("#f-pops", "IAD89-P1 JFK50-P2, FRA60-P1 XYZ1-P1"),
+		b.set("#f-max-concurrency", "0"),
+	)
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the max in flight message", `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith('Max in flight is a whole number') &&
+		document.activeElement.id === 'f-max-concurrency' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+	b.do("set a budget with a bad rate", b.set("#f-max-concurrency", "3"), b.set("#f-max-rps", "-2"))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the max rate message", `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith('Max rate is a number') &&
+		document.activeElement.id === 'f-max-rps' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+
+	// A dry run posts the same body with "dry_run": true and shows the
+	// plan below the form: POPs in tiers, totals, failing URLs, notes.
+	b.do("set a rate", b.set("#f-max-rps", "20"))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the plan", `document.querySelector('[data-ref=plan]')?.checkVisibility() && document.querySelectorAll('[data-ref=plan-rows] tr').length === 4 &&
+		document.activeElement.id === 'plan-title'`, 10*time.Second)
+	if b.visible(".form [data-ref=error]") {
+		t.Errorf("the form still shows an error: %q", b.text(".form [data-ref=error-text]"))
+	}
+	totals := eval[[]string](b, `['p-urls', 'p-pops', 'p-tasks', 'p-bytes', 'p-origin'].map(r => document.querySelector('[data-ref=' + r + ']').textContent)`)
+	if want := []string{"3", "3 of 4", "9", "222 MiB", "4"}; !slices.Equal(totals, want) {
+		t.Errorf("plan totals (URLs, usable POPs, tasks, bytes, origin fetches) %q, want %q", totals, want)
+	}
+	planPOPs := eval[[]string](b, `[...document.querySelectorAll('[data-ref=plan-rows] tr')].map(r => ['code', 'tier', 'error'].map(f => r.querySelector('[data-f=' + f + ']').textContent).join('|'))`)
+	if want := []string{"IAD89-P1|Top tier|", "JFK50-P2|after IAD89-P1|", "FRA60-P1|Top tier|", "XYZ1-P1|—|does not resolve"}; !slices.Equal(planPOPs, want) {
+		t.Errorf("plan POPs %q, want %q", planPOPs, want)
+	}
+	if got := b.text("[data-ref=plan-failed] li"); got != "https://cdn.example.com/patch/1.5.0/missing.pak" {
+		t.Errorf("plan's failing URL %q", got)
+	}
+	if got := b.text("[data-ref=plan-notes]"); got != "1 of 4 POPs cannot be used; the totals leave them out" {
+		t.Errorf("plan notes %q", got)
+	}
+	b.screenshot("new-job-dry-run")
+	// Nothing was created, and the page stays on the form.
+	api.mu.Lock()
+	jobs, submits, dryRuns := len(api.order), len(api.submits), slices.Clone(api.dryRuns)
+	api.mu.Unlock()
+	if jobs != 7 || submits != 1 || len(dryRuns) != 1 {
+		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 7, 1, 1", jobs, submits, len(dryRuns))
+	}
+	if hash := eval[string](b, `location.hash`); hash != "#/new" {
+		t.Errorf("a dry run left the form for %s", hash)
+	}
+	wantDry := map[string]any{
+		"url_list":        []any{"https://cdn.example.com/patch/1.5.0/base.pak", "https://cdn.example.com/patch/1.5.0/maps.pak", "https://cdn.example.com/patch/1.5.0/missing.pak"},
+		"cf_domain":       "d111111abcdef8.cloudfront.net",
+		"target_type":     "pop",
+		"pops":            []any{"IAD89-P1", "JFK50-P2", "FRA60-P1", "XYZ1-P1"},
+		"timeout":         float64(30),
+		"verify":          false,
+		"max_concurrency": float64(3),
+		"max_rps":         float64(20),
+		"dry_run":         true,
+	}
+	if got := normJSON(t, dryRuns[0]); got != mustJSON(t, wantDry) {
+		t.Errorf("dry run body\n got %s\nwant %s", got, mustJSON(t, wantDry))
+	}
+
+	// Changing the form marks the plan as stale; tier first off is sent
+	// as such, and plans no tiers.
+	b.click(`input[name=tier_first]`)
+	b.wait("the stale plan", `document.querySelector('[data-ref=plan]').hasAttribute('data-stale') && document.querySelector('[data-ref=plan-stale]').checkVisibility()`, 5*time.Second)
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the plan without tiers", `!document.querySelector('[data-ref=plan]').hasAttribute('data-stale') && document.querySelector('[data-ref=p-origin]').textContent === '6' &&
+		!document.querySelector('[data-ref=plan-table] th.col-tier').checkVisibility()`, 10*time.Second)
+	api.mu.Lock()
+	if n := len(api.dryRuns); n != 2 || !strings.Contains(string(api.dryRuns[1]), `"tier_first":false`) {
+		t.Errorf("second dry run (%d in all) body %s, want tier_first false", n, api.dryRuns[n-1])
+	}
+	api.mu.Unlock()
+	b.click(`input[name=tier_first]`) // back on: the default, so not sent
+
 	urls := []string{
 		"https://cdn.example.com/patch/1.5.0/base.pak",
 		"https://cdn.example.com/patch/1.5.0/maps.pak",
@@ -359,6 +436,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.do("fill the form",
 		b.set("#f-urls", ""),
 		chromedp.SendKeys(chromedp.CSS("#f-urls"), strings.Join(urls, "\n")),
+		b.set("#f-pops", ""),
 		chromedp.SendKeys(chromedp.CSS("#f-pops"), "IAD89-P1, FRA60-P1 NRT57-P3,LHR61-P3"),
 		b.set("#f-timeout", "45"),
 		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
@@ -410,6 +488,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		"distribution_id": "E2QWRUHAPOMQZL",
 		"encodings":       []any{"br", "gzip"},
 		"expand":          []any{"hls"},
+		"max_concurrency": float64(3),
+		"max_rps":         float64(20),
 	}
 	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
 		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))
@@ -420,7 +500,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the current step", `document.querySelector('[data-ref=step]')?.checkVisibility() && /^(Expanding 4 URLs \(hls\)|Invalidating 4 URLs at 4 POPs before warming)$/.test(document.querySelector('[data-ref=step-text]').textContent)`, 10*time.Second)
 
 	// The job page follows the job to FINISHED on its own.
-	b.wait("the job running", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0`, 10*time.Second)
+	b.wait("the job running, held to its budget", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0 &&
+		document.querySelector('[data-ref=waiting-text]').textContent === "Waiting for the job's budget (3 in flight)"`, 10*time.Second)
 	if !b.visible("[data-ref=stop]") {
 		t.Error("no stop button while the job runs")
 	}
@@ -451,8 +532,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	if msg := b.text("[data-ref=message]"); !strings.Contains(msg, "on distribution E2QWRUHAPOMQZL completed") {
 		t.Errorf("job message %q", msg)
 	}
-	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Verify on" {
+	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Verify on" {
 		t.Errorf("request line %q", got)
+	}
+	if b.visible("[data-ref=waiting]") {
+		t.Error("a finished job still says what it waits for")
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.pop-row')].find(r => r.querySelector('.pop-code').textContent === 'LHR61-P3')?.querySelector('[data-f=tier]').textContent`); got != "after FRA60-P1" {
+		t.Errorf("LHR61-P3's tier %q, want after FRA60-P1", got)
 	}
 	legend := eval[[]string](b, `[...document.querySelectorAll('[data-ref=legend] li')].filter(e => e.checkVisibility()).map(e => e.textContent.trim())`)
 	if !slices.Equal(legend, []string{"Verified cached", "Fetched, not proven cached", "Failed"}) {
@@ -548,6 +635,21 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.do("open a running job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededRunner+`'`))
 	b.wait("the running job", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
 	b.wait("the countdown", `document.querySelector('[data-ref=clock]').textContent.startsWith('Times out in')`, 5*time.Second)
+	// It is held to a budget and waits for a host that asked it to pause:
+	// the request line says the budget, and the page what it waits for.
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers Accept-Language · Max 48 in flight · Max 20/s · Verify on" {
+		t.Errorf("request line %q", got)
+	}
+	if got := b.text("[data-ref=waiting-text]"); !strings.HasPrefix(got, "Waiting for host video.example.com paused until ") || !b.visible("[data-ref=waiting]") {
+		t.Errorf("waiting %q, visible %v", got, b.visible("[data-ref=waiting]"))
+	}
+	b.wait("the host's pause among the warnings", `[...document.querySelectorAll('[data-ref=warnings-list] li')].some(e => e.textContent === 'video.example.com answered 429: paused 2s')`, 10*time.Second)
+	// It warms tier first: each POP after the first of its region.
+	tiers := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].map(r => r.querySelector('.pop-code').textContent + ': ' + r.querySelector('[data-f=tier]').textContent)`)
+	if want := []string{"IAD89-P1: Top tier", "JFK50-P2: after IAD89-P1", "LAX50-P1: after IAD89-P1", "LHR61-P3: Top tier",
+		"FRA60-P1: after LHR61-P3", "NRT57-P3: Top tier"}; !slices.Equal(tiers, want) || !b.visible(".pops-table th.col-tier") {
+		t.Errorf("POP tiers %q (column shown: %v), want %q", tiers, b.visible(".pops-table th.col-tier"), want)
+	}
 	b.screenshot("job-running-seeded")
 	b.click("[data-ref=stop]")
 	b.wait("the confirm dialog", `document.getElementById('confirm-dialog').open`, 5*time.Second)
@@ -562,6 +664,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	if msg := b.text("[data-ref=message]"); msg != "Stopped by request" {
 		t.Errorf("job message %q", msg)
 	}
+	if b.visible("[data-ref=waiting]") {
+		t.Error("a stopped job still says what it waits for")
+	}
 
 	// Ended jobs with trouble: a timeout with a failing POP, and a job whose
 	// POPs never resolved.
@@ -569,6 +674,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the timed-out job", `document.querySelector('[data-ref=status]')?.dataset.status === 'TIMEOUT' && document.querySelectorAll('.pops-table tbody tr').length === 12 && document.querySelector('[data-ref=furls] li') && document.querySelector('[data-ref=ncurls] li')`, 10*time.Second)
 	if msg := b.text("[data-ref=message]"); !strings.HasPrefix(msg, "Timed out after 30m0s") {
 		t.Errorf("timed-out job message %q", msg)
+	}
+	// It warmed every POP at once: no tiers to show.
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Verify on" {
+		t.Errorf("request line %q", got)
+	}
+	if b.visible(".pops-table th.col-tier") {
+		t.Error("the tier column is shown for a job that does not warm in tiers")
 	}
 	unreachable := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].filter(r => r.querySelector('[data-f=state]').textContent === 'Unreachable').map(r => r.querySelector('.pop-code').textContent + ': ' + r.querySelector('[data-f=error]').textContent)`)
 	if !slices.Equal(unreachable, []string{"MNL50-P1: dial tcp 18.64.66.44:443: i/o timeout"}) {
@@ -653,6 +765,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.click(".jobs-table tbody tr:first-child a.job-link")
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
 	b.screenshot("phone-job")
+	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.do("fill the form", b.set("#f-urls", strings.Join(urls, "\n")), b.set("#f-domain", "d111111abcdef8.cloudfront.net"),
+		b.set("#f-pops", "IAD89-P1 JFK50-P2 FRA60-P1 LHR61-P3 XYZ1-P1"))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the plan", `document.querySelectorAll('[data-ref=plan-rows] tr').length === 5`, 10*time.Second)
+	b.screenshot("phone-dry-run")
 	b.do("reset the viewport", chromedp.EmulateReset())
 
 	// Sign out forgets the key.
@@ -683,6 +801,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.png"))
 	t.Logf("%d screenshots in %s", len(names), dir)
+}
+
+// normJSON is a JSON body with its keys in mustJSON's order.
+func normJSON(t *testing.T, raw []byte) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return mustJSON(t, v)
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -30,6 +30,7 @@ type fakeAPI struct {
 	nextID   int
 	down     bool // every API route drops the connection, as a dead server would
 	submits  []json.RawMessage
+	dryRuns  []json.RawMessage // POST /prewarm bodies with "dry_run": true
 	stops    []string
 	capacity []json.RawMessage
 	reports  []string
@@ -60,6 +61,12 @@ type fakeJob struct {
 	noVerify       bool // verify: false (the API's default is true)
 	encodings      []string
 	expand         []string
+	maxConcurrency int     // 0: no bound
+	maxRPS         float64 // 0: no bound
+	noTierFirst    bool    // tier_first: false (the API's default is true)
+
+	// waiting is the budget the job's fetches wait for while it warms.
+	waiting string
 
 	// Before warming: the messages of the steps still to come (expanding,
 	// invalidating), one per poll, and the note invalidating leaves.
@@ -79,6 +86,7 @@ type fakePOP struct {
 	addrs       []string
 	err         string
 	unreachable string // every fetch failed with this error: no HTTP answer
+	after       string // the POP warmed before this one (tier first)
 }
 
 func (j *fakeJob) variants() int64 { return int64(max(len(j.encodings), 1)) }
@@ -115,12 +123,46 @@ func newFakeAPI(t testing.TB, key string) *fakeAPI {
 	return f
 }
 
+// fakeRegions is the fake's POP catalog: a POP's region by its code's
+// airport. A code it does not know does not resolve.
+var fakeRegions = map[string]string{
+	"IAD": "north-america", "JFK": "north-america", "ORD": "north-america", "LAX": "north-america",
+	"FRA": "europe", "LHR": "europe", "CDG": "europe", "AMS": "europe", "MAD": "europe",
+	"SIN": "asia", "HKG": "asia", "SYD": "oceania", "BOM": "asia", "ICN": "asia", "NRT": "asia", "KIX": "asia",
+	"TPE": "asia", "MNL": "asia", "CGK": "asia", "BKK": "asia", "KUL": "asia",
+}
+
+func popRegion(code string) string { return fakeRegions[strings.ToUpper(code[:min(3, len(code))])] }
+
+// popsFor resolves POP codes as the catalog does: a code it does not know
+// is unusable.
 func popsFor(codes ...string) []fakePOP {
 	var out []fakePOP
 	for i, c := range codes {
+		if popRegion(c) == "" {
+			out = append(out, fakePOP{code: c, err: "does not resolve"})
+			continue
+		}
 		out = append(out, fakePOP{code: c, addrs: []string{fmt.Sprintf("18.64.%d.%d", 10+i*7, 20+i*3), fmt.Sprintf("18.64.%d.%d", 10+i*7, 81+i)}})
 	}
 	return out
+}
+
+// tiered puts each usable POP after the job's first POP of its region, as
+// the server does for CloudFront POPs when a job warms tier first.
+func tiered(pops []fakePOP) []fakePOP {
+	leader := map[string]string{}
+	for i, p := range pops {
+		if p.err != "" {
+			continue
+		}
+		if first, ok := leader[popRegion(p.code)]; ok {
+			pops[i].after = first
+		} else {
+			leader[popRegion(p.code)] = p.code
+		}
+	}
+	return pops
 }
 
 func patchURLs(base string, n int) []string {
@@ -149,6 +191,9 @@ func (f *fakeAPI) seed() {
 		if j.updated.IsZero() {
 			j.updated = j.created.Add(6 * time.Minute)
 		}
+		if !j.noTierFirst {
+			j.pops = tiered(j.pops)
+		}
 		j.frozen = true
 		f.jobs[j.id] = j
 		f.order = append(f.order, j.id) // seeded newest first
@@ -171,7 +216,10 @@ func (f *fakeAPI) seed() {
 		urls: patchURLs("https://video.example.com/premiere/s01e01/1080p", 120), pops: popsFor("IAD89-P1", "JFK50-P2", "LAX50-P1", "LHR61-P3", "FRA60-P1", "NRT57-P3"),
 		created: f.now.Add(-4 * time.Minute), timeoutAt: f.now.Add(26 * time.Minute), updated: f.now.Add(-2 * time.Second), frozenAt: 0.42, avgSize: 6 << 20,
 		timeout: 30, headers: []string{"Accept-Language: en-US"}, notCached: every(120, 15), notCachedPOP: "LAX50-P1",
-		warnings: []string{"responses vary on Accept-Language; the job sends one value"}})
+		// Held to a budget, and paused by a host that asked for less.
+		maxConcurrency: 48, maxRPS: 20,
+		waiting:  "host video.example.com paused until " + f.now.Add(2*time.Second).Format(time.TimeOnly),
+		warnings: []string{"responses vary on Accept-Language; the job sends one value", "video.example.com answered 429: paused 2s"}})
 	add(&fakeJob{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", status: "FINISHED", domain: "cdn.example.com", targetType: "country",
 		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
 		created: f.now.Add(-2*time.Hour - 14*time.Minute), timeout: 30, encodings: []string{"br", "gzip"}})
@@ -181,7 +229,7 @@ func (f *fakeAPI) seed() {
 		message: "timed out after 30m0s with 112 of 960 tasks not done", urls: patchURLs("https://cdn.example.com/launch/2.0.0", 80),
 		pops: timeoutPOPs, sumPOPs: []string{"MNL50-P1"},
 		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88,
-		timeout: 30, headers: []string{"User-Agent: prewarm"}, notCached: every(80, 5),
+		timeout: 30, headers: []string{"User-Agent: prewarm"}, notCached: every(80, 5), noTierFirst: true,
 		warnings: []string{
 			"responses vary on Accept-Encoding; the job sends one value (list encodings to warm each)",
 			"responses vary on User-Agent; the job sends one value",
@@ -289,6 +337,9 @@ func (f *fakeAPI) progress(j *fakeJob) client.ProgressResponse {
 	if total > 0 {
 		pct = int(100 * done / total)
 	}
+	if j.maxConcurrency > 0 {
+		running = min(running, int64(j.maxConcurrency))
+	}
 	available := max(total-done-running, 0)
 	if j.status != "IN_PROGRESS" && j.status != "CREATED" {
 		available, running = 0, 0
@@ -297,13 +348,17 @@ func (f *fakeAPI) progress(j *fakeJob) client.ProgressResponse {
 	if j.noSizeYet {
 		totalSize = 0
 	}
+	waiting := ""
+	if j.status == "IN_PROGRESS" && j.warming() {
+		waiting = j.waiting
+	}
 	return client.ProgressResponse{
 		RequestID: j.id, DownloadSize: bytes, TotalSize: totalSize, PercentageComplete: pct,
 		AvailableTaskCount: available, InProgressTaskCount: running, DownloadCount: done, TotalCount: total,
 		CreatedAt: stamp(j.created), LastUpdateTime: stamp(j.updated), Timestamp: stamp(f.now),
 		Status: j.status, SuccessCount: ok, FailedCount: failed, TimeoutAt: stamp(j.timeoutAt),
 		Planned: j.status != "CREATED" && j.warming(), Invalidated: j.invalidated,
-		VerifiedCount: verified, NotCachedCount: notCached, Message: j.message,
+		VerifiedCount: verified, NotCachedCount: notCached, Message: j.message, Waiting: waiting,
 	}
 }
 
@@ -414,11 +469,12 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := client.JobResponse{JobSummary: f.summary(j), Timeout: j.timeout, Header: append([]string{}, j.headers...),
 		NeedInvalidate: j.needInvalidate, Verify: j.verify(), Encodings: j.encodings, Expand: j.expand,
+		MaxConcurrency: j.maxConcurrency, MaxRPS: j.maxRPS, TierFirst: !j.noTierFirst,
 		POPs: []client.POP{}, Report: f.reportURL(r, j.id)}
 	for i, c := range f.popCounts(j) {
 		p := j.pops[i]
 		pop := client.POP{Code: p.code, Addresses: p.addrs, Error: p.err, Done: c.done, OK: c.ok, Failed: c.failed,
-			Bytes: c.bytes, Verified: c.verified, NotCached: c.notCached}
+			Bytes: c.bytes, Verified: c.verified, NotCached: c.notCached, After: p.after}
 		switch {
 		case p.unreachable != "" && c.done > 0:
 			pop.Unreachable, pop.LastError = true, p.unreachable
@@ -515,26 +571,100 @@ func (f *fakeAPI) decode(w http.ResponseWriter, r *http.Request, bodies *[]json.
 }
 
 func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
-	var req client.JobRequest
-	if !f.decode(w, r, &f.submits, &req) {
-		return
+	var req struct {
+		client.JobRequest
+		DryRun bool `json:"dry_run"`
 	}
-	if len(req.URLs) == 0 {
+	var bodies []json.RawMessage
+	ok := f.decode(w, r, &bodies, &req)
+	if req.DryRun {
+		f.dryRuns = append(f.dryRuns, bodies...)
+	} else {
+		f.submits = append(f.submits, bodies...)
+	}
+	if ok && f.checkJob(w, &req.JobRequest) {
+		if req.DryRun {
+			f.writeJSON(w, http.StatusOK, f.dryRun(&req.JobRequest))
+		} else {
+			f.startJob(w, &req.JobRequest)
+		}
+	}
+}
+
+// checkJob refuses a request as the server does, naming the field at
+// fault, and fills in the defaults.
+func (f *fakeAPI) checkJob(w http.ResponseWriter, req *client.JobRequest) bool {
+	bad := slices.DeleteFunc(slices.Clone(req.URLs), isWebURL)
+	switch {
+	case len(req.URLs) == 0:
 		f.fail(w, http.StatusBadRequest, "url_list: is required")
-		return
-	}
-	if bad := slices.DeleteFunc(slices.Clone(req.URLs), isWebURL); len(bad) > 0 {
+		return false
+	case len(bad) > 0:
 		f.writeJSON(w, http.StatusBadRequest, client.SubmitResponse{Status: "Failed", ErrorMessage: "Invalid URLs",
 			ErrorURLs: bad, Timestamp: stamp(f.now)})
-		return
-	}
-	if req.CFDomain == "" {
+		return false
+	case req.CFDomain == "":
 		f.fail(w, http.StatusBadRequest, "cf_domain: is required")
-		return
+		return false
+	case req.MaxConcurrency != nil && *req.MaxConcurrency < 1:
+		f.fail(w, http.StatusBadRequest, fmt.Sprintf("max_concurrency: %d is outside 1..100000 (leave it out for no limit)", *req.MaxConcurrency))
+		return false
+	case req.MaxRPS != nil && !(*req.MaxRPS > 0):
+		f.fail(w, http.StatusBadRequest, fmt.Sprintf("max_rps: %v is outside (0, 1000000] (leave it out for no limit)", *req.MaxRPS))
+		return false
 	}
 	if len(req.POPs) == 0 {
 		req.POPs = []string{"IAD89-P1", "FRA60-P1", "NRT57-P3"}
 	}
+	return true
+}
+
+// resolve is the job's POPs, in tiers unless it warms every POP at once.
+func resolve(req *client.JobRequest) []fakePOP {
+	pops := popsFor(req.POPs...)
+	if req.TierFirst == nil || *req.TierFirst {
+		pops = tiered(pops)
+	}
+	return pops
+}
+
+// dryRun plans a job as the server does: every URL is 37 MiB but those
+// whose path says "missing", which answer 404; nothing is recorded.
+func (f *fakeAPI) dryRun(req *client.JobRequest) client.DryRunResponse {
+	const size = 37 << 20
+	d := client.DryRunResponse{Status: "Success", DryRun: true, Timestamp: stamp(f.now), URLCount: len(req.URLs),
+		POPs: []client.DryRunPOP{}, FailedURLs: []string{}, Notes: []string{}}
+	var usable, top int64
+	for _, p := range resolve(req) {
+		d.POPs = append(d.POPs, client.DryRunPOP{Code: p.code, Addresses: p.addrs, Error: p.err, After: p.after})
+		if p.err == "" {
+			usable++
+			if p.after == "" {
+				top++
+			}
+		}
+	}
+	for _, u := range req.URLs {
+		if strings.Contains(u, "missing") {
+			d.FailedURLs = append(d.FailedURLs, u)
+		}
+	}
+	variants := int64(max(len(req.Encodings), 1))
+	okURLs := int64(len(req.URLs) - len(d.FailedURLs))
+	d.TotalCount = int64(len(req.URLs)) * usable * variants
+	d.TotalSize = okURLs * size * usable * variants
+	d.EstimatedEdgeBytes = d.TotalSize
+	d.EstimatedOriginFetches = okURLs * top * variants
+	if len(req.Expand) > 0 {
+		d.Notes = append(d.Notes, "expand is not applied in a dry run: its documents are read through a POP")
+	}
+	if usable < int64(len(d.POPs)) {
+		d.Notes = append(d.Notes, fmt.Sprintf("%d of %d POPs cannot be used; the totals leave them out", int64(len(d.POPs))-usable, len(d.POPs)))
+	}
+	return d
+}
+
+func (f *fakeAPI) startJob(w http.ResponseWriter, req *client.JobRequest) {
 	timeout := 30.0
 	if req.Timeout != nil {
 		timeout = *req.Timeout
@@ -542,16 +672,24 @@ func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
 	f.nextID++
 	id := fmt.Sprintf("d4e5f6a7-0000-4000-8000-%012d", f.nextID)
 	j := &fakeJob{
-		id: id, status: "IN_PROGRESS", domain: req.CFDomain, targetType: req.TargetType, urls: req.URLs, pops: popsFor(req.POPs...),
+		id: id, status: "IN_PROGRESS", domain: req.CFDomain, targetType: req.TargetType, urls: req.URLs, pops: resolve(req),
 		created: f.now, updated: f.now, timeoutAt: f.now.Add(time.Duration(timeout * float64(time.Minute))),
 		steps: 6, failPOP: req.POPs[len(req.POPs)-1], failURL: len(req.URLs) - 1, avgSize: 37 << 20,
 		popSpeeds: []float64{1.5, 1.0, 1.2, 0.9},
 		timeout:   timeout, headers: req.Header, needInvalidate: req.NeedInvalidate, distributionID: req.DistributionID,
 		noVerify: req.Verify != nil && !*req.Verify, encodings: req.Encodings, expand: req.Expand,
+		noTierFirst: req.TierFirst != nil && !*req.TierFirst,
 		// The first POP is steered elsewhere for the third URL: fetched
 		// fine, never cached there.
 		notCachedPOP: req.POPs[0], notCached: map[int]bool{2: true},
 		warnings: []string{"responses vary on Accept-Language; the job sends none, so only viewers without it get the warmed copy"},
+	}
+	if req.MaxConcurrency != nil {
+		j.maxConcurrency = *req.MaxConcurrency
+		j.waiting = fmt.Sprintf("the job's budget (%d in flight)", j.maxConcurrency)
+	}
+	if req.MaxRPS != nil {
+		j.maxRPS = *req.MaxRPS
 	}
 	if len(j.expand) > 0 {
 		j.preSteps = append(j.preSteps, fmt.Sprintf("expanding %d URLs (%s)", len(j.urls), strings.Join(j.expand, ", ")))

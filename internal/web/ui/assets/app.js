@@ -180,6 +180,7 @@ function parseTime(s) {
 }
 
 const intFormat = new Intl.NumberFormat();
+const rateFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 const relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -262,6 +263,41 @@ function split(ok, verified, failed, verifying) {
   ok = Number(ok) || 0;
   const good = verifying ? Math.min(Number(verified) || 0, ok) : ok;
   return { good, doubt: ok - good, failed: Number(failed) || 0 };
+}
+
+// setTier fills a POP's tier cell: the POP warmed before it, or, where the
+// POPs go in tiers, a mark on those that go first. isTiered says whether
+// they do, so a table shows its tier column only then.
+function setTier(cell, pop) {
+  const top = !pop.after && !pop.error && !pop.skipped;
+  setText(cell, pop.after ? `after ${pop.after}` : top ? 'Top tier' : '—');
+  setAttr(cell, 'data-tier', pop.after ? 'after' : top ? 'top' : null);
+  setAttr(cell, 'title', pop.after ? `Each URL is fetched here once ${pop.after} has it`
+    : top ? 'Fetched first: the POPs after it wait for it, so the origin is asked once here' : null);
+}
+
+function isTiered(pops) {
+  return pops.some((p) => p.after);
+}
+
+// setAddresses shows a POP's first two addresses, and every one on hover.
+function setAddresses(cell, addresses) {
+  const addrs = addresses || [];
+  setText(cell, addrs.length === 0 ? '—' : addrs.length <= 2 ? addrs.join(', ') : `${addrs.slice(0, 2).join(', ')} +${addrs.length - 2}`);
+  setAttr(cell, 'title', addrs.length > 2 ? addrs.join('\n') : null);
+}
+
+// setURLs lists the first n URLs, each in full on hover, and says how many
+// more there are.
+function setURLs(list, more, urls, n, moreText) {
+  list.replaceChildren(...urls.slice(0, n).map((u) => {
+    const li = el('li', 'mono', u);
+    li.title = u;
+    return li;
+  }));
+  const left = urls.length - n;
+  show(more, left > 0);
+  setText(more, left > 0 ? `and ${fmtInt(left)} more${moreText ? ` — ${moreText}` : ''}.` : '');
 }
 
 function currentStep(j) {
@@ -659,18 +695,17 @@ function jobView(app, route) {
       if (st.problem) problems++;
       if (st.key === 'skipped') skipped++;
       const error = p.error || p.last_error || '';
-      const hay = `${p.code} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
+      const hay = `${p.code} ${p.after || ''} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
       const match = (!needle || hay.includes(needle)) && (!onlyProblems || st.problem);
       show(tr, match);
       if (match) visible++;
       setAttr(tr, 'data-state', st.key);
       setAttr(tr, 'data-notcached', p.not_cached > 0);
       setText(f.code, p.code);
+      setTier(f.tier, p);
       setText(f.state, st.label);
       setAttr(f.state, 'data-state', st.key);
-      const addrs = p.addresses || [];
-      setText(f.addrs, addrs.length === 0 ? '—' : addrs.length <= 2 ? addrs.join(', ') : `${addrs.slice(0, 2).join(', ')} +${addrs.length - 2}`);
-      setAttr(f.addrs, 'title', addrs.length > 2 ? addrs.join('\n') : null);
+      setAddresses(f.addrs, p.addresses);
       const parts = split(p.ok, p.verified, p.failed, verifying);
       setBar(f.bar, {
         ok: fraction(parts.good, st.total),
@@ -700,6 +735,7 @@ function jobView(app, route) {
       setAttr(f.csv, 'title', failedCSV ? `Failed tasks at ${p.code} as CSV` : `Every task at ${p.code} as CSV, with why some were not cached`);
       show(f.csv, Boolean(csv) && (p.failed > 0 || p.not_cached > 0));
     });
+    setAttr(r['pops-table'], 'data-tiered', isTiered(list));
     const parts = [plural(list.length, 'POP', 'POPs')];
     if (list.length) parts.push(`${fmtInt(warm)} warm`);
     if (problems) parts.push(`${fmtInt(problems)} with problems`);
@@ -721,14 +757,7 @@ function jobView(app, route) {
     show(r['furls-group'], furls.length > 0);
     r.fpops.replaceChildren(...fpops.slice(0, FAILED_POPS_SHOWN).map((p) => el('li', 'chip chip-failed mono', p)));
     if (fpops.length > FAILED_POPS_SHOWN) r.fpops.append(el('li', 'chip chip-more', `and ${fmtInt(fpops.length - FAILED_POPS_SHOWN)} more`));
-    r.furls.replaceChildren(...furls.slice(0, FAILED_URLS_SHOWN).map((u) => {
-      const li = el('li', 'mono', u);
-      li.title = u;
-      return li;
-    }));
-    const more = furls.length - FAILED_URLS_SHOWN;
-    show(r['furls-more'], more > 0);
-    if (more > 0) setText(r['furls-more'], `and ${fmtInt(more)} more — download the CSV for every failed task.`);
+    setURLs(r.furls, r['furls-more'], furls, FAILED_URLS_SHOWN, 'download the CSV for every failed task');
     const none = fpops.length === 0 && furls.length === 0;
     show(r['no-failures'], none);
     const running = RUNNING.has(job.status);
@@ -743,14 +772,7 @@ function jobView(app, route) {
     const ncurls = Array.isArray(sum.not_cached_urls) ? sum.not_cached_urls : [];
     show(r.notcached, ncurls.length > 0);
     setText(r['notcached-summary'], ncurls.length ? plural(ncurls.length, 'URL', 'URLs') : '');
-    r.ncurls.replaceChildren(...ncurls.slice(0, NOT_CACHED_SHOWN).map((u) => {
-      const li = el('li', 'mono', u);
-      li.title = u;
-      return li;
-    }));
-    const ncMore = ncurls.length - NOT_CACHED_SHOWN;
-    show(r['ncurls-more'], ncMore > 0);
-    if (ncMore > 0) setText(r['ncurls-more'], `and ${fmtInt(ncMore)} more — the all-tasks CSV lists every one, with its reason.`);
+    setURLs(r.ncurls, r['ncurls-more'], ncurls, NOT_CACHED_SHOWN, 'the all-tasks CSV lists every one, with its reason');
 
     const warnings = Array.isArray(sum.warnings) ? sum.warnings.filter(Boolean) : [];
     show(r.warnings, warnings.length > 0);
@@ -778,7 +800,8 @@ function jobView(app, route) {
   }
 
   // renderRequest echoes what the job was asked to do, in one quiet line:
-  // "Timeout 45 min · Invalidate first · Encodings br, gzip · Verify on".
+  // "Timeout 45 min · Invalidate first · Encodings br, gzip · Max 3 in
+  // flight · Verify on".
   let requestKey = null;
   function renderRequest(j) {
     const items = [];
@@ -793,6 +816,11 @@ function jobView(app, route) {
     if (encodings.length) items.push(['Encodings', encodings.join(', ')]);
     const expand = Array.isArray(j.expand) ? j.expand : [];
     if (expand.length) items.push(['Expand', expand.join(', ')]);
+    if (j.max_concurrency > 0) {
+      items.push(['Max', `${fmtInt(j.max_concurrency)} in flight`, "At most this many of the job's fetches at once, across every agent"]);
+    }
+    if (j.max_rps > 0) items.push(['Max', `${rateFormat.format(j.max_rps)}/s`, 'At most this many fetches started per second, across every agent']);
+    if (j.tier_first === false) items.push(['Tier first', 'off', 'Every POP is warmed at once, without waiting for a top tier']);
     if (typeof j.verify === 'boolean') items.push(['Verify', j.verify ? 'on' : 'off']);
     const key = JSON.stringify(items);
     if (key === requestKey) return;
@@ -863,6 +891,11 @@ function jobView(app, route) {
     show(r.message, Boolean(j.message) && !inStep);
     setText(r.message, capitalize(j.message || ''));
     setAttr(r.message, 'data-tone', j.status === 'FAILED' || j.status === 'TIMEOUT' ? 'error' : j.status === 'STOPPED' ? 'warn' : 'info');
+    // A budget the fetches wait for (the job's own, or a host's limit or
+    // pause) explains a slow job better than its rate does.
+    const waiting = running ? j.waiting || '' : '';
+    show(r.waiting, Boolean(waiting));
+    setText(r['waiting-text'], waiting ? `Waiting for ${waiting}` : '');
 
     const total = j.total_count || 0;
     const verifying = verifies(j);
@@ -1010,8 +1043,12 @@ function reportLink(report, params = {}) {
   }
 }
 
+// capitalize starts a sentence from the API with a capital, unless its
+// first word is a name written as is: a host ("www.example.test answered
+// 429: paused 2s") or a URL.
 function capitalize(s) {
   s = String(s || '');
+  if (/^[^\s]*[./:]\S/.test(s)) return s;
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
@@ -1019,6 +1056,14 @@ function authMessage(err) {
   return err.status === 401
     ? `Sign in with an API key (${err.message}).`
     : `Your API key was not accepted (${err.message}). Sign in again.`;
+}
+
+// optionalNumber reads a number field that may be left empty: undefined
+// when it is, NaN when it holds what the browser cannot read as a number.
+function optionalNumber(input) {
+  if (input.validity.badInput) return NaN;
+  const v = input.value.trim();
+  return v === '' ? undefined : Number(v);
 }
 
 // splitList reads "a, b c" and "a,b\nc" alike.
@@ -1068,9 +1113,19 @@ function newJobView(app) {
     setAttr(input, 'aria-invalid', 'true');
     showError(message);
     input.focus();
+    return null;
+  }
+
+  // A plan shown below the form says what the form asked when it was run;
+  // once the form changes, it says so.
+  function planStale() {
+    if (r.plan.hidden) return;
+    setAttr(r.plan, 'data-stale', true);
+    show(r['plan-stale'], true);
   }
 
   form.addEventListener('change', (ev) => {
+    planStale();
     if (ev.target.name === 'target_type') syncTarget();
     if (ev.target === fields.need_invalidate) {
       syncInvalidate();
@@ -1080,10 +1135,12 @@ function newJobView(app) {
   form.addEventListener('input', (ev) => {
     setAttr(ev.target, 'aria-invalid', null);
     if (ev.target === fields.urls) syncCount();
+    planStale();
   });
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  // requestBody is POST /prewarm's body as the form says, or null after
+  // pointing at the field at fault.
+  function requestBody() {
     show(r.error, false);
     const list = urls();
     if (list.length === 0) return fieldError(fields.urls, 'Add at least one URL, one per line.');
@@ -1092,11 +1149,10 @@ function newJobView(app) {
     const body = { url_list: list, cf_domain: domain, target_type: targetType() };
     const listField = { pop: 'pops', country: 'countries', region: 'regions' }[body.target_type];
     body[listField] = splitList(fields[listField].value);
-    const timeout = fields.timeout.value.trim();
-    if (timeout !== '') {
-      const n = Number(timeout);
-      if (!Number.isFinite(n) || n <= 0) return fieldError(fields.timeout, 'The timeout is a number of minutes greater than 0.');
-      body.timeout = n;
+    const timeout = optionalNumber(fields.timeout);
+    if (timeout !== undefined) {
+      if (!Number.isFinite(timeout) || timeout <= 0) return fieldError(fields.timeout, 'The timeout is a number of minutes greater than 0.');
+      body.timeout = timeout;
     }
     const headers = String(fields.headers.value).split('\n').map((x) => x.trim()).filter(Boolean);
     const badHeader = headers.find((x) => !/^[^:\s]+:/.test(x));
@@ -1119,13 +1175,40 @@ function newJobView(app) {
     if (encodings.length) body.encodings = [...new Set(encodings)];
     const expand = [...form.querySelectorAll('input[name="expand"]:checked')].map((x) => x.value);
     if (expand.length) body.expand = expand;
+    // The job's own budget, across the fleet; empty is no bound.
+    const concurrency = optionalNumber(fields.max_concurrency);
+    if (concurrency !== undefined) {
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100000) {
+        return fieldError(fields.max_concurrency, 'Max in flight is a whole number of fetches from 1 to 100,000; leave it empty for no limit.');
+      }
+      body.max_concurrency = concurrency;
+    }
+    const rps = optionalNumber(fields.max_rps);
+    if (rps !== undefined) {
+      if (!(rps > 0) || rps > 1000000) {
+        return fieldError(fields.max_rps, 'Max rate is a number of fetches per second, greater than 0 and up to 1,000,000; leave it empty for no limit.');
+      }
+      body.max_rps = rps;
+    }
+    if (!fields.tier_first.checked) body.tier_first = false;
+    return body;
+  }
 
+  // send posts the form's body, one request at a time, and shows what
+  // the API refused where the operator can fix it.
+  let sending = false;
+  async function send(button, busyText, extra, done) {
+    if (sending) return;
+    const body = requestBody();
+    if (!body) return;
+    sending = true;
+    const idle = button.textContent;
     r.submit.disabled = true;
-    setText(r.submit, 'Starting…');
+    r['dry-run'].disabled = true;
+    setAttr(form, 'aria-busy', 'true');
+    setText(button, busyText);
     try {
-      const res = await app.api.post('/prewarm', body);
-      app.toast('Job started');
-      location.hash = `#/jobs/${encodeURIComponent(res.request_id)}`;
+      await done(await app.api.post('/prewarm', { ...body, ...extra }));
     } catch (err) {
       if (err.auth) return app.signOut(authMessage(err));
       const data = err.body || {};
@@ -1133,7 +1216,7 @@ function newJobView(app) {
         setAttr(fields.urls, 'aria-invalid', 'true');
         showError(`${data.error_message || 'Invalid URLs'}: fix or remove ${data.error_urls.length === 1 ? 'this URL' : `these ${fmtInt(data.error_urls.length)} URLs`}.`, data.error_urls);
       } else if (err.unreachable) {
-        showError(`The job was not started: ${err.message}`);
+        showError(`${extra.dry_run ? 'The dry run did not finish' : 'The job was not started'}: ${err.message}`);
       } else {
         showError(err.message);
         // "encodings[1]: …" names the field at fault: mark it.
@@ -1141,10 +1224,61 @@ function newJobView(app) {
         if (input) setAttr(input, 'aria-invalid', 'true');
       }
     } finally {
+      sending = false;
       r.submit.disabled = false;
-      setText(r.submit, 'Start warming');
+      r['dry-run'].disabled = false;
+      setAttr(form, 'aria-busy', null);
+      setText(button, idle);
     }
+  }
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    send(r.submit, 'Starting…', {}, (res) => {
+      app.toast('Job started');
+      location.hash = `#/jobs/${encodeURIComponent(res.request_id)}`;
+    });
   });
+
+  r['dry-run'].addEventListener('click', () => {
+    send(r['dry-run'], 'Planning…', { dry_run: true }, (plan) => {
+      renderPlan(plan);
+      r['plan-title'].focus({ preventScroll: true });
+      r.plan.scrollIntoView({ block: 'start' });
+    });
+  });
+
+  // renderPlan shows a dry run's answer: what the job would cost, its
+  // POPs in tiers, and what would fail.
+  const planRows = new KeyedRows(r['plan-rows'], 'tpl-plan-pop-row');
+  function renderPlan(d) {
+    const pops = Array.isArray(d.pops) ? d.pops : [];
+    const usable = pops.filter((p) => !p.error && !p.skipped).length;
+    setText(r['plan-summary'], `${plural(pops.length, 'POP', 'POPs')} · nothing was started or sent through a POP`);
+    setText(r['p-urls'], fmtInt(d.url_count));
+    setText(r['p-pops'], usable === pops.length ? fmtInt(usable) : `${fmtInt(usable)} of ${fmtInt(pops.length)}`);
+    setText(r['p-tasks'], fmtInt(d.total_count));
+    setText(r['p-bytes'], fmtBytes(d.estimated_edge_bytes ?? d.total_size));
+    setText(r['p-origin'], fmtInt(d.estimated_origin_fetches));
+    const notes = Array.isArray(d.notes) ? d.notes.filter(Boolean) : [];
+    r['plan-notes'].replaceChildren(...notes.map((n) => el('li', '', capitalize(n))));
+    show(r['plan-notes-box'], notes.length > 0);
+    const failed = Array.isArray(d.failed_urls) ? d.failed_urls : [];
+    setURLs(r['plan-failed'], r['plan-failed-more'], failed, FAILED_URLS_SHOWN, '');
+    show(r['plan-failed-group'], failed.length > 0);
+    planRows.update(pops, (p) => p.code, ({ tr, f }, p) => {
+      setAttr(tr, 'data-state', p.skipped ? 'skipped' : p.error ? 'failed' : null);
+      setText(f.code, p.code);
+      setTier(f.tier, p);
+      setAddresses(f.addrs, p.addresses);
+      setText(f.error, p.skipped ? 'Skipped: does not resolve' : p.error || '');
+    });
+    setAttr(r['plan-table'], 'data-tiered', isTiered(pops));
+    show(r['plan-empty'], pops.length === 0);
+    setAttr(r.plan, 'data-stale', null);
+    show(r['plan-stale'], false);
+    show(r.plan, true);
+  }
 
   syncTarget();
   syncInvalidate();
