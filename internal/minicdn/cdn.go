@@ -62,7 +62,16 @@ type POPSpec struct {
 	// misses of one object all go upstream, as on caches that do not
 	// collapse.
 	NoCacheLock bool
+	// RTT puts the POP that far away: its address is a proxy that delays
+	// every byte by half of it each way (and a new connection by all of
+	// it). Bandwidth, when set, paces each direction of each connection to
+	// that many bytes a second.
+	RTT       time.Duration
+	Bandwidth int64
 }
+
+// remote reports whether the POP sits behind a latency proxy.
+func (s POPSpec) remote() bool { return s.RTT > 0 || s.Bandwidth > 0 }
 
 // Options configures Start.
 type Options struct {
@@ -106,6 +115,7 @@ type CDN struct {
 	caPool     *x509.CertPool
 	spawner    *spawner
 	procs      []*process
+	proxies    []*latencyProxy
 	transports sync.Map // POP IP → *http.Transport, for ViewerDo
 	accessLogs bool
 
@@ -126,6 +136,9 @@ type POP struct {
 
 	index  string // decimal position, names the cache zone and work dirs
 	parent *POP
+	// cacheIP is where the POP's cache listens: IP, or for a remote POP an
+	// address of its own behind the latency proxy that holds IP.
+	cacheIP string
 }
 
 func (p *POP) claimedPOP() string {
@@ -261,6 +274,8 @@ func buildPOPs(dist string, specs []POPSpec) ([]*POP, error) {
 			return nil, fmt.Errorf("minicdn: POP %s: bad ServedBy %q", s.Code, s.ServedBy)
 		case (s.Parent != "" || s.NoCacheLock) && s.Kind != Nginx:
 			return nil, fmt.Errorf("minicdn: POP %s: Parent and NoCacheLock need kind nginx", s.Code)
+		case s.RTT < 0 || s.Bandwidth < 0 || (s.remote() && s.Dead):
+			return nil, fmt.Errorf("minicdn: POP %s: RTT and Bandwidth are positive, on a live POP", s.Code)
 		}
 		seen[strings.ToLower(s.Code)] = true
 		pops = append(pops, &POP{
@@ -316,12 +331,15 @@ func (c *CDN) allocate() error {
 		}
 		free := true
 		for i, p := range c.POPs {
-			ip := fmt.Sprintf("127.%d.%d.%d", a, b, i+2)
-			if !portsFree(ip, httpPort, httpsPort) {
+			p.IP = fmt.Sprintf("127.%d.%d.%d", a, b, i+2)
+			p.cacheIP = p.IP
+			if p.Spec.remote() { // its cache in the /24 next door
+				p.cacheIP = fmt.Sprintf("127.%d.%d.%d", a, 1+b%250, i+2)
+			}
+			if !portsFree(p.IP, httpPort, httpsPort) || !portsFree(p.cacheIP, httpPort, httpsPort) {
 				free = false
 				break
 			}
-			p.IP = ip
 		}
 		if free {
 			c.HTTPPort, c.HTTPSPort = httpPort, httpsPort
@@ -355,6 +373,10 @@ func (c *CDN) startCaches(ctx context.Context) (err error) {
 	if err == nil {
 		err = c.waitCaches(ctx, checks)
 	}
+	var proxies []*latencyProxy
+	if err == nil {
+		proxies, err = c.startProxies()
+	}
 	if err != nil {
 		for _, ck := range checks {
 			_ = ck.proc.stop(5 * time.Second)
@@ -364,7 +386,28 @@ func (c *CDN) startCaches(ctx context.Context) (err error) {
 	for _, ck := range checks {
 		c.procs = append(c.procs, ck.proc)
 	}
+	c.proxies = proxies
 	return nil
+}
+
+// startProxies puts the remote POPs' latency proxies in front of their
+// caches; on failure none is left running.
+func (c *CDN) startProxies() ([]*latencyProxy, error) {
+	var out []*latencyProxy
+	for _, pop := range c.POPs {
+		if !pop.Spec.remote() {
+			continue
+		}
+		proxy, err := startLatencyProxy(pop, c.HTTPPort, c.HTTPSPort)
+		if err != nil {
+			for _, p := range out {
+				p.close()
+			}
+			return nil, err
+		}
+		out = append(out, proxy)
+	}
+	return out, nil
 }
 
 // spawnCaches starts one nginx for every nginx POP and a varnishd per
@@ -385,8 +428,8 @@ func (c *CDN) spawnCaches() ([]readyCheck, error) {
 		ck := readyCheck{proc: proc}
 		for _, p := range nginxPOPs {
 			ck.urls = append(ck.urls,
-				fmt.Sprintf("http://%s:%d%s", p.IP, c.HTTPPort, healthPath),
-				fmt.Sprintf("https://%s:%d%s", p.IP, c.HTTPSPort, healthPath))
+				fmt.Sprintf("http://%s:%d%s", p.cacheIP, c.HTTPPort, healthPath),
+				fmt.Sprintf("https://%s:%d%s", p.cacheIP, c.HTTPSPort, healthPath))
 		}
 		checks = append(checks, ck)
 	}
@@ -398,7 +441,7 @@ func (c *CDN) spawnCaches() ([]readyCheck, error) {
 		if err != nil {
 			return checks, err
 		}
-		checks = append(checks, readyCheck{proc: proc, urls: []string{fmt.Sprintf("http://%s:%d%s", p.IP, c.HTTPPort, healthPath)}})
+		checks = append(checks, readyCheck{proc: proc, urls: []string{fmt.Sprintf("http://%s:%d%s", p.cacheIP, c.HTTPPort, healthPath)}})
 	}
 	return checks, nil
 }
@@ -575,6 +618,9 @@ func (c *CDN) populateDNS() {
 // It is safe to call more than once.
 func (c *CDN) Close() error {
 	c.closeOnce.Do(func() {
+		for _, p := range c.proxies {
+			p.close()
+		}
 		var errs []error
 		var wg sync.WaitGroup
 		var mu sync.Mutex

@@ -75,6 +75,11 @@
 //     hiding the parent's cache headers; NoCacheLock turns request
 //     collapsing off, so concurrent misses all go upstream. With
 //     Options.AccessLogs, nginx POPs log what they receive (Received).
+//   - Distance. A POP with an RTT (and optionally a Bandwidth) is remote:
+//     its address is an in-process proxy that delays every byte by half
+//     the round trip each way (a new connection by a whole one), with at
+//     most 2 MiB in flight per direction and connection, like a TCP
+//     window; its cache listens behind it in the next /24.
 //
 // # Use
 //

@@ -48,7 +48,7 @@ func (c *CDN) nginxConf(pops []*POP) string {
 		// the viewer used, so both cache the object under the same key.
 		for i, scheme := range []string{"http", "https"} {
 			w.p("    upstream minicdn_parent%s_%s {", pop.index, scheme)
-			w.p("        server %s:%d;", pop.parent.IP, []int{c.HTTPPort, c.HTTPSPort}[i])
+			w.p("        server %s:%d;", pop.parent.cacheIP, []int{c.HTTPPort, c.HTTPSPort}[i])
 			w.p("        keepalive 64;")
 			w.p("    }")
 		}
@@ -97,8 +97,8 @@ func (c *CDN) nginxHTTP(w *confWriter) {
 func (c *CDN) nginxServer(w *confWriter, pop *POP) {
 	w.p("    # POP %s", pop.Code)
 	w.p("    server {")
-	w.p("        listen %s:%d;", pop.IP, c.HTTPPort)
-	w.p("        listen %s:%d ssl http2;", pop.IP, c.HTTPSPort)
+	w.p("        listen %s:%d;", pop.cacheIP, c.HTTPPort)
+	w.p("        listen %s:%d ssl http2;", pop.cacheIP, c.HTTPSPort)
 	w.p("        server_name _;")
 	w.p("        ssl_certificate %s;", c.certs.certFile)
 	w.p("        ssl_certificate_key %s;", c.certs.keyFile)

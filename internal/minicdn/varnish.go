@@ -84,7 +84,7 @@ func (c *CDN) startVarnish(pop *POP) (*process, error) {
 	_ = os.Remove(out)
 	return c.spawner.start(name, out, bin,
 		"-F",
-		"-a", net.JoinHostPort(pop.IP, strconv.Itoa(c.HTTPPort)),
+		"-a", net.JoinHostPort(pop.cacheIP, strconv.Itoa(c.HTTPPort)),
 		"-n", work,
 		"-f", vcl,
 		"-s", "malloc,256m",
