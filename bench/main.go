@@ -8,7 +8,8 @@
 // curl process per task and wrk's ceiling), large (a 1 GiB object through
 // one POP, beside curl -o /dev/null, with peak RSS), plan (a 100,000-URL ×
 // 10-POP job: time to accept, time to plan, GET /prewarm latency), budget
-// (the small re-warm with budgets that never bind, beside none). With
+// (the small re-warm with budgets that never bind, beside none), remote
+// (POPs 20 to 300 ms away, behind latency proxies). With
 // PostgreSQL installed (or -postgres URL) the small and plan cases also run
 // on PostgreSQL.
 package main
@@ -29,7 +30,7 @@ func main() {
 		}
 		return
 	}
-	cases := flag.String("cases", "small,large,plan,budget", "comma-separated cases to run: small, large, plan, budget")
+	cases := flag.String("cases", "small,large,plan,budget,remote", "comma-separated cases to run: small, large, plan, budget, remote")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
@@ -75,6 +76,8 @@ func main() {
 			}
 		case "budget":
 			err = b.budget()
+		case "remote":
+			err = b.remote()
 		case "large":
 			var database string
 			if pg != nil {

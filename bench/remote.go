@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"prewarm/client"
+	"prewarm/internal/minicdn"
+)
+
+// remote: POPs far away, behind latency proxies. 5,000 small objects
+// through 4 POPs 150 ms away with default flags, first warm (every task a
+// MISS, then verified) and re-warm (cached), beside the round-trip bound of
+// the agent's concurrency; then the same through POPs at 20, 80, 150 and
+// 300 ms at once, with when each POP finished.
+func (b *bench) remote() error {
+	fmt.Fprintln(os.Stderr, "remote POPs")
+	for _, rtts := range [][]time.Duration{
+		{150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond},
+		{20 * time.Millisecond, 80 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond},
+	} {
+		if err := b.remoteCase(rtts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) remoteCase(rtts []time.Duration) error {
+	specs := make([]minicdn.POPSpec, len(rtts))
+	codes := make([]string, len(rtts))
+	var names []string
+	for i, rtt := range rtts {
+		codes[i] = fmt.Sprintf("FAR%d-P1", i+1)
+		specs[i] = minicdn.POPSpec{Code: codes[i], RTT: rtt}
+		names = append(names, rtt.String())
+	}
+	label := strings.Join(names, "/")
+	cdn, err := minicdn.Start(context.Background(), minicdn.Options{POPs: specs})
+	if err != nil {
+		return err
+	}
+	defer cdn.Close()
+	srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, "remote-"+label), "")...)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	const nURLs = 5000
+	ctx := context.Background()
+	var first, again []float64
+	for run := range b.runs {
+		urls := make([]string, nURLs)
+		for i := range urls {
+			urls[i] = cdn.URL(fmt.Sprintf("/r%d/%d?size=1024", run, i))
+		}
+		job := client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(30.0)}
+		for _, rates := range []*[]float64{&first, &again} {
+			start := time.Now()
+			id, _, err := srv.submit(ctx, job)
+			if err != nil {
+				return err
+			}
+			p, err := srv.wait(ctx, id, 20*time.Minute)
+			if err != nil {
+				return err
+			}
+			took := time.Since(start)
+			if p.Status != client.StatusFinished || p.FailedCount != 0 {
+				return fmt.Errorf("remote job (%s): %+v", label, p)
+			}
+			*rates = append(*rates, float64(p.TotalCount)/took.Seconds())
+			if rates == &again && run == 0 && len(rtts) > 1 {
+				b.remoteFinishes(ctx, srv, id, label, took)
+			}
+		}
+	}
+	bound := 64 / rtts[len(rtts)-1].Seconds() // --concurrency 64 at the longest round trip
+	rss := float64(peakRSS(srv.PID())) / (1 << 20)
+	for _, r := range []struct {
+		what  string
+		rates []float64
+		bar   float64
+	}{{"first warm (MISS, then verified)", first, 2500}, {"re-warm (cached)", again, 5000}} {
+		m := median(r.rates)
+		b.add(row{
+			what:     fmt.Sprintf("POPs at %s, default flags, %s, tasks/s (5,000 URLs × 4 POPs)", label, r.what),
+			prewarm:  fmt.Sprintf("%.0f", m),
+			baseline: fmt.Sprintf("%.0f (64 in flight ÷ %s)", bound, rtts[len(rtts)-1]),
+			ratio:    fmt.Sprintf("%.1f×", m/bound),
+			bar:      fmt.Sprintf("≥ %.0f: %s", r.bar, verdict(m >= r.bar)),
+		})
+	}
+	b.add(row{what: fmt.Sprintf("serve peak RSS, POPs at %s", label), prewarm: fmt.Sprintf("%.0f MiB", rss),
+		baseline: "—", ratio: "—", bar: fmt.Sprintf("< 256 MiB: %s", verdict(rss < 256))})
+	return nil
+}
+
+// remoteFinishes reports when each POP of a job finished its tasks,
+// against the job: a POP far away must not be starved by a near one.
+func (b *bench) remoteFinishes(ctx context.Context, srv *serve, id, label string, took time.Duration) {
+	j, err := srv.Job(ctx, id)
+	if err != nil {
+		return
+	}
+	var parts []string
+	for _, p := range j.POPs {
+		parts = append(parts, fmt.Sprintf("%s %d/%d", p.Code, p.Done, j.TotalCount/int64(len(j.POPs))))
+	}
+	b.add(row{what: fmt.Sprintf("POPs at %s: tasks done per POP at the end", label), prewarm: strings.Join(parts, ", "),
+		baseline: "—", ratio: "—", bar: fmt.Sprintf("no POP starved (job took %s)", took.Round(time.Millisecond))})
+}
