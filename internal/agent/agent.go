@@ -61,7 +61,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultConcurrency = 64
+	DefaultConcurrency = 1024
 	DefaultHeartbeat   = time.Second
 	DefaultLiveWindow  = 10 * time.Second
 	DefaultBatchBudget = 30 * time.Second

@@ -77,8 +77,17 @@ type Client struct {
 	mu         sync.Mutex
 	transports map[string]*http.Transport // by edge address
 	next       atomic.Uint64              // spreads first attempts over a POP's addresses
-	bufs       sync.Pool
+	small      sync.Pool                  // read buffers for small bodies
+	bufs       sync.Pool                  // and for large ones
 }
+
+// Read buffers: a small body is read into a small buffer, so that many
+// fetches in flight (a warm of far POPs) cost little memory; a large one
+// into a large buffer, which moves it in far fewer reads.
+const (
+	smallBuf = 16 << 10
+	largeBuf = 256 << 10
+)
 
 var (
 	_ warm.Prober       = (*Client)(nil)
@@ -113,7 +122,8 @@ func New(cfg Config) *Client {
 	// The transport keeps its default 4 KiB read buffer per connection:
 	// reads into this 256 KiB one bypass it, so a bigger one would only
 	// cost memory (32 KiB was 21 MB across a job's 650 connections).
-	c.bufs.New = func() any { b := make([]byte, 256<<10); return &b }
+	c.small.New = func() any { b := make([]byte, smallBuf); return &b }
+	c.bufs.New = func() any { b := make([]byte, largeBuf); return &b }
 	return c
 }
 
@@ -143,9 +153,14 @@ func (c *Client) transport(addr string) *http.Transport {
 		dial = (&net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	}
 	t := &http.Transport{
-		Proxy:               nil, // a warm must reach the edge itself, never a proxy
-		DialContext:         dial,
-		TLSClientConfig:     &tls.Config{RootCAs: c.cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		Proxy:       nil, // a warm must reach the edge itself, never a proxy
+		DialContext: dial,
+		// Sessions resume, so a new connection to a far edge costs one
+		// round trip fewer; HTTP/2, where the edge speaks it, carries many
+		// fetches over one connection.
+		TLSClientConfig: &tls.Config{RootCAs: c.cfg.RootCAs, MinVersion: tls.VersionTLS12,
+			ClientSessionCache: tls.NewLRUClientSessionCache(256)},
+		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: c.cfg.ConnectTimeout,
 		MaxIdleConnsPerHost: c.cfg.ConnsPerAddr,
 		IdleConnTimeout:     90 * time.Second,
@@ -329,7 +344,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 		inspect(resp)
 	}
 	if body {
-		res.Bytes, err = c.drain(resp.Body)
+		res.Bytes, err = c.drain(resp.Body, resp.ContentLength)
 	}
 	resp.Body.Close()
 	res.Duration = c.cfg.Now().Sub(t0)
@@ -347,10 +362,15 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 // drain reads a body into a pooled buffer and drops it. io.Copy to
 // io.Discard would use Discard's small buffer; reading into a large one
 // directly (the transport's reader hands big reads straight to the socket)
-// moves a large object in far fewer calls.
-func (c *Client) drain(body io.Reader) (int64, error) {
-	bp := c.bufs.Get().(*[]byte)
-	defer c.bufs.Put(bp)
+// moves a large object in far fewer calls. A body that says it is small,
+// or does not say and turns out so, never takes a large buffer.
+func (c *Client) drain(body io.Reader, length int64) (int64, error) {
+	pool := &c.bufs
+	if length >= 0 && length <= smallBuf || length < 0 {
+		pool = &c.small
+	}
+	bp := pool.Get().(*[]byte)
+	defer func() { pool.Put(bp) }()
 	buf := *bp
 	var n int64
 	for {
@@ -361,6 +381,14 @@ func (c *Client) drain(body io.Reader) (int64, error) {
 		}
 		if err != nil {
 			return n, err
+		}
+		if m == len(buf) && pool == &c.small && length < 0 {
+			// A body of unknown length that fills the small buffer: move
+			// to a large one.
+			pool.Put(bp)
+			pool = &c.bufs
+			bp = pool.Get().(*[]byte)
+			buf = *bp
 		}
 	}
 }

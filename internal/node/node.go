@@ -33,6 +33,10 @@ const (
 	planChunk     = 2000
 	batchSize     = 250
 	probeParallel = 128
+	// batchesPerAgent is how many batches (of one POP each) an agent works
+	// at once: enough to keep its fetches busy across POPs and across the
+	// gap between one batch and the next.
+	batchesPerAgent = 16
 )
 
 // Node is a running prewarm process minus its HTTP server.
@@ -96,13 +100,19 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 // names, and migrates both.
 func (n *Node) openDatabase(ctx context.Context) error {
 	qcfg := queue.Config{
-		Logger:       quiet(n.cfg.Log),
-		PollInterval: 250 * time.Millisecond,
-		StepTimeout:  n.stepTimeout(),
+		Logger:          quiet(n.cfg.Log),
+		PollInterval:    250 * time.Millisecond,
+		StepTimeout:     n.stepTimeout(),
+		BatchesPerAgent: batchesPerAgent,
 	}
 	if eng, _ := parseDatabase(n.cfg.Database); eng == enginePostgres {
+		// PostgreSQL tells the clients of new work; polling is the
+		// fallback.
 		return n.openPostgres(ctx, qcfg)
 	}
+	// SQLite cannot tell: the clients ask often, which costs a local read
+	// and keeps the step from POST to work, and from batch to batch, short.
+	qcfg.PollInterval = 20 * time.Millisecond
 	return n.openSQLite(ctx, qcfg)
 }
 

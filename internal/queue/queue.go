@@ -177,7 +177,7 @@ func (c *clients[TTx]) config(id string, queues map[string]river.QueueConfig, wo
 		ID:                   id,
 		Logger:               c.cfg.Logger.With("component", "river"),
 		FetchPollInterval:    c.cfg.PollInterval,
-		FetchCooldown:        min(100*time.Millisecond, c.cfg.PollInterval),
+		FetchCooldown:        min(100*time.Millisecond, c.cfg.PollInterval/2),
 		JobTimeout:           c.cfg.StepTimeout,
 		RescueStuckJobsAfter: c.cfg.RescueAfter,
 		Queues:               queues,
