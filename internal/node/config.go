@@ -55,9 +55,10 @@ type Config struct {
 }
 
 // DefaultHostConcurrency is how many fetches to one URL host the fleet has
-// in flight at most, unless told otherwise: far above what a warm of
-// cached objects needs, well below what stampedes an origin.
-const DefaultHostConcurrency = 512
+// in flight at most, unless told otherwise: two agents at their default
+// concurrency, enough for far POPs, and a bound on what a fleet of many
+// agents can send at once.
+const DefaultHostConcurrency = 2048
 
 // DefaultConfig is a node on the embedded database with one agent.
 func DefaultConfig() Config {
