@@ -30,7 +30,7 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		usable := []warm.POPState{a, b, c}
-		seqs := e.q.batches()
+		seqs := e.q.Batches()
 		if sorted := slices.Sorted(slices.Values(seqs)); !slices.Equal(sorted, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}) {
 			t.Fatalf("queued batches %v, want 0..8 once each (3 ranges × 3 POPs)", seqs)
 		}
@@ -74,7 +74,7 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 		if n := res.count(); n != 1 {
 			t.Fatalf("POPs resolved %d times, want once", n)
 		}
-		if n := len(e.q.batches()); n != 9 {
+		if n := len(e.q.Batches()); n != 9 {
 			t.Fatalf("%d batches queued after a second run, want 9", n)
 		}
 		if n := pr.total(); n != 10 {
@@ -108,7 +108,7 @@ func TestPlannerFailsAJobWithoutAUsablePOP(t *testing.T) {
 				t.Errorf("message %q does not say %q", p.Message, want)
 			}
 		}
-		if len(e.q.batches()) != 0 || pr.total() != 0 {
+		if len(e.q.Batches()) != 0 || pr.total() != 0 {
 			t.Fatal("a job without POPs was queued or probed")
 		}
 	})
@@ -177,7 +177,7 @@ func TestPlannerReturnsAFailedNote(t *testing.T) {
 				if st := e.progress("j1").Status; st != warm.StatusInProgress {
 					t.Fatalf("status %s: a store error must not end the job", st)
 				}
-				if x.calls+v.calls != 0 || len(e.q.batches()) != 0 {
+				if x.calls+v.calls != 0 || len(e.q.Batches()) != 0 {
 					t.Fatal("planning went on past the failed write")
 				}
 			})
@@ -204,7 +204,7 @@ func TestPlannerResumesAfterTheLastPlanChunkWritten(t *testing.T) {
 		if prog.PlannedURLs != 4 || prog.Planned || prog.ProbedURLs != 0 || prog.Status != warm.StatusInProgress {
 			t.Fatalf("%s, counts %+v: want the first chunk of 4 planned, nothing probed", prog.Status, prog.Counts)
 		}
-		if got := e.q.batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
+		if got := e.q.Batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
 			t.Fatalf("queued %v before the failure, want the first chunk's 0..3", got)
 		}
 
@@ -212,7 +212,7 @@ func TestPlannerResumesAfterTheLastPlanChunkWritten(t *testing.T) {
 		if err := p.Plan(e.ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Sorted(slices.Values(e.q.batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+		if got := slices.Sorted(slices.Values(e.q.Batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
 			t.Fatalf("queued %v over both runs, want 0..9 once each", got)
 		}
 		if prog := e.progress("j1"); !prog.Planned || prog.Total != 20 || !prog.Probed {
@@ -242,7 +242,7 @@ func TestPlannerBudgetInterruptsProbingAndTheResumeCountsNothingTwice(t *testing
 		if !prog.Planned || prog.ProbedURLs != 4 || prog.Probed || prog.TotalSize != 4*probedSize*2 {
 			t.Fatalf("counts %+v: want everything queued, 4 URLs probed", prog.Counts)
 		}
-		if n := len(e.q.batches()); n != 6 {
+		if n := len(e.q.Batches()); n != 6 {
 			t.Fatalf("%d batches queued, want 6", n)
 		}
 
@@ -253,7 +253,7 @@ func TestPlannerBudgetInterruptsProbingAndTheResumeCountsNothingTwice(t *testing
 		if !prog.Probed || prog.ProbedURLs != 6 || prog.TotalSize != 6*probedSize*2 || prog.Total != 12 {
 			t.Fatalf("counts %+v after the resume: want 6 URLs probed and sized once", prog.Counts)
 		}
-		if n := len(e.q.batches()); n != 6 {
+		if n := len(e.q.Batches()); n != 6 {
 			t.Fatalf("%d batches queued after the resume, want 6", n)
 		}
 		for i := range 4 {
@@ -313,7 +313,7 @@ func TestPlannerFailsTheJobWhenExpansionFails(t *testing.T) {
 		if prog.Status != warm.StatusFailed || prog.Message != "expand: master.m3u8: HTTP 404" {
 			t.Fatalf("%s %q, want FAILED with the expansion's error", prog.Status, prog.Message)
 		}
-		if len(e.q.batches()) != 0 || pr.total() != 0 {
+		if len(e.q.Batches()) != 0 || pr.total() != 0 {
 			t.Fatal("a job whose expansion failed was queued or probed")
 		}
 	})
@@ -333,8 +333,8 @@ func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
 			t.Fatalf("invalidated %d times, with %d batches already queued, urls %v", v.calls, v.before, v.urls)
 		}
 		prog := e.progress("j1")
-		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.q.batches()) != 4 {
-			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.q.batches()))
+		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.q.Batches()) != 4 {
+			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.q.Batches()))
 		}
 		if err := p.Plan(e.ctx, "j1"); err != nil || v.calls != 1 {
 			t.Fatalf("second run: %v, %d invalidations; want none again", err, v.calls)
@@ -356,7 +356,7 @@ func TestPlannerFailsTheJobWhenInvalidationFails(t *testing.T) {
 		if prog.Status != warm.StatusFailed || prog.Message != "invalidation failed, nothing was warmed: AccessDenied" {
 			t.Fatalf("%s %q", prog.Status, prog.Message)
 		}
-		if len(e.q.batches()) != 0 || pr.total() != 0 {
+		if len(e.q.Batches()) != 0 || pr.total() != 0 {
 			t.Fatal("a job whose invalidation failed was queued or probed")
 		}
 	})
@@ -426,7 +426,7 @@ func TestPlannerDoesNothingForAJobPastItsDeadlineOrEnded(t *testing.T) {
 				t.Fatalf("%s: Plan returned %v", id, err)
 			}
 		}
-		if res.count() != 0 || pr.total() != 0 || len(e.q.batches()) != 0 {
+		if res.count() != 0 || pr.total() != 0 || len(e.q.Batches()) != 0 {
 			t.Fatal("planning went ahead")
 		}
 		// The timeout step, not the planner, ends a late job.
