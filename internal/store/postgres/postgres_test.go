@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"sync"
 	"testing"
@@ -45,13 +44,8 @@ func TestMigrations(t *testing.T) {
 		url := pgtest.Shared(t).DatabaseT(t)
 		return storetest.Engine{
 			Dialect: (*postgres.DB)(nil).Dialect(),
-			Raw: func(t *testing.T) *sql.DB {
-				db, err := sql.Open("pgx", url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			},
+			Driver:  "pgx",
+			DSN:     url,
 			Migrate: func(ctx context.Context) error {
 				db, err := postgres.Open(ctx, url)
 				if err != nil {

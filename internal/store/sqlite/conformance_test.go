@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -21,13 +20,8 @@ func TestMigrations(t *testing.T) {
 		dir := t.TempDir()
 		return storetest.Engine{
 			Dialect: (*sqlite.DB)(nil).Dialect(),
-			Raw: func(t *testing.T) *sql.DB {
-				db, err := sql.Open("sqlite", filepath.Join(dir, "prewarm.db"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			},
+			Driver:  "sqlite",
+			DSN:     filepath.Join(dir, "prewarm.db"),
 			Migrate: func(ctx context.Context) error {
 				db, err := sqlite.Open(ctx, dir)
 				if err != nil {
