@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -96,22 +95,25 @@ func TestPlannerFailsAJobWithoutAUsablePOP(t *testing.T) {
 		}}
 		pr := &prober{}
 		e.submit("j1", urlList(3), time.Hour, nil)
-		if err := e.planner(res, pr).Plan(e.ctx, "j1"); err != nil {
-			t.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
-		}
-		p := e.progress("j1")
-		if p.Status != warm.StatusFailed {
-			t.Fatalf("status %s, want FAILED", p.Status)
-		}
-		for _, want := range []string{"no POP could be used", "AAA1-P1: does not resolve", "BBB1-P1: skipped", "CCC1-P1: refused address"} {
-			if !strings.Contains(p.Message, want) {
-				t.Errorf("message %q does not say %q", p.Message, want)
-			}
-		}
-		if len(e.q.Batches()) != 0 || pr.total() != 0 {
-			t.Fatal("a job without POPs was queued or probed")
-		}
+		e.planFails(e.planner(res, pr), pr,
+			"no POP could be used: AAA1-P1: does not resolve; BBB1-P1: skipped (does not resolve); CCC1-P1: refused address 10.0.0.1")
 	})
+}
+
+// planFails plans j1 and checks that planning ended the job FAILED with
+// msg before queuing a batch or probing a URL. Plan itself succeeds: a job
+// that cannot run is ended, not retried.
+func (e *env) planFails(p *warm.Planner, pr *prober, msg string) {
+	e.t.Helper()
+	if err := p.Plan(e.ctx, "j1"); err != nil {
+		e.t.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
+	}
+	if prog := e.progress("j1"); prog.Status != warm.StatusFailed || prog.Message != msg {
+		e.t.Fatalf("%s %q, want FAILED with %q", prog.Status, prog.Message, msg)
+	}
+	if len(e.q.Batches()) != 0 || pr.total() != 0 {
+		e.t.Fatal("a job that failed in planning was queued or probed")
+	}
 }
 
 // faulty fails some of the store's writes.
@@ -306,16 +308,7 @@ func TestPlannerFailsTheJobWhenExpansionFails(t *testing.T) {
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
 		p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
 		e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) { j.Expand = []string{"hls"} })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
-			t.Fatalf("Plan returned %v; a failed expansion fails the job", err)
-		}
-		prog := e.progress("j1")
-		if prog.Status != warm.StatusFailed || prog.Message != "expand: master.m3u8: HTTP 404" {
-			t.Fatalf("%s %q, want FAILED with the expansion's error", prog.Status, prog.Message)
-		}
-		if len(e.q.Batches()) != 0 || pr.total() != 0 {
-			t.Fatal("a job whose expansion failed was queued or probed")
-		}
+		e.planFails(p, pr, "expand: master.m3u8: HTTP 404")
 	})
 }
 
@@ -349,16 +342,7 @@ func TestPlannerFailsTheJobWhenInvalidationFails(t *testing.T) {
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
 		p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
 		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.NeedInvalidate = true })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
-			t.Fatalf("Plan returned %v; a failed invalidation fails the job", err)
-		}
-		prog := e.progress("j1")
-		if prog.Status != warm.StatusFailed || prog.Message != "invalidation failed, nothing was warmed: AccessDenied" {
-			t.Fatalf("%s %q", prog.Status, prog.Message)
-		}
-		if len(e.q.Batches()) != 0 || pr.total() != 0 {
-			t.Fatal("a job whose invalidation failed was queued or probed")
-		}
+		e.planFails(p, pr, "invalidation failed, nothing was warmed: AccessDenied")
 	})
 }
 
