@@ -156,6 +156,18 @@ func (f *faulty) heal() {
 	f.note, f.chunk = nil, nil
 }
 
+// asking is a job edit asking for an expansion ("expand") or for an
+// invalidation ("invalidate") before the job is warmed.
+func asking(kind string) func(*warm.Job) {
+	return func(j *warm.Job) {
+		if kind == "expand" {
+			j.Expand = []string{"hls"}
+		} else {
+			j.NeedInvalidate = true
+		}
+	}
+}
+
 func TestPlannerReturnsAFailedNote(t *testing.T) {
 	for _, kind := range []string{"expand", "invalidate"} {
 		t.Run(kind, func(t *testing.T) {
@@ -166,13 +178,7 @@ func TestPlannerReturnsAFailedNote(t *testing.T) {
 				p.Store = &faulty{Store: e.st, note: boom}
 				x, v := &expander{urls: urlList(3)}, &invalidator{q: e.q}
 				p.Expander, p.Invalidator = x, v
-				e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) {
-					if kind == "expand" {
-						j.Expand = []string{"hls"}
-					} else {
-						j.NeedInvalidate = true
-					}
-				})
+				e.submit("j1", urlList(2), time.Hour, asking(kind))
 				if err := p.Plan(e.ctx, "j1"); !errors.Is(err, boom) {
 					t.Fatalf("Plan returned %v, want the store's error", err)
 				}
@@ -301,15 +307,25 @@ func TestPlannerExpandsThroughTheFirstUsablePOP(t *testing.T) {
 	})
 }
 
-func TestPlannerFailsTheJobWhenExpansionFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		pr := &prober{}
-		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
-		p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
-		e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) { j.Expand = []string{"hls"} })
-		e.planFails(p, pr, "expand: master.m3u8: HTTP 404")
-	})
+// A failed expansion or invalidation fails the job before anything is
+// probed or queued.
+func TestPlannerFailsTheJobWhenExpansionOrInvalidationFails(t *testing.T) {
+	for kind, msg := range map[string]string{
+		"expand":     "expand: master.m3u8: HTTP 404",
+		"invalidate": "invalidation failed, nothing was warmed: AccessDenied",
+	} {
+		t.Run(kind, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t)
+				pr := &prober{}
+				p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+				p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
+				p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
+				e.submit("j1", urlList(2), time.Hour, asking(kind))
+				e.planFails(p, pr, msg)
+			})
+		})
+	}
 }
 
 func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
@@ -332,17 +348,6 @@ func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
 		if err := p.Plan(e.ctx, "j1"); err != nil || v.calls != 1 {
 			t.Fatalf("second run: %v, %d invalidations; want none again", err, v.calls)
 		}
-	})
-}
-
-func TestPlannerFailsTheJobWhenInvalidationFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		pr := &prober{}
-		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
-		p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
-		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.NeedInvalidate = true })
-		e.planFails(p, pr, "invalidation failed, nothing was warmed: AccessDenied")
 	})
 }
 
