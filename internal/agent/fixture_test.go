@@ -10,6 +10,7 @@ import (
 
 	"prewarm/internal/store"
 	"prewarm/internal/store/sqlite/sqlitetest"
+	"prewarm/internal/store/storetest"
 	"prewarm/internal/warm"
 )
 
@@ -105,12 +106,7 @@ func (e *env) plan(js jobSpec) *warm.Job {
 	return job
 }
 
-func (e *env) progress(id string) *warm.Progress {
-	e.t.Helper()
-	p, err := e.st.Progress(e.ctx, id)
-	e.must(err)
-	return p
-}
+func (e *env) progress(id string) *warm.Progress { return storetest.Progress(e.t, e.st, id) }
 
 // batchRow is a batch as the store keeps it.
 type batchRow struct {

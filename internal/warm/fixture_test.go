@@ -66,12 +66,7 @@ func (e *env) submit(id string, urls []string, timeout time.Duration, edit func(
 	return j
 }
 
-func (e *env) progress(id string) *warm.Progress {
-	e.t.Helper()
-	p, err := e.st.Progress(e.ctx, id)
-	e.must(err)
-	return p
-}
+func (e *env) progress(id string) *warm.Progress { return storetest.Progress(e.t, e.st, id) }
 
 func (e *env) batch(jobID string, seq int) warm.Batch {
 	e.t.Helper()

@@ -101,10 +101,16 @@ func (f *fixture) must(err error) {
 	}
 }
 
-func (f *fixture) progress(id string) *warm.Progress {
-	f.t.Helper()
-	p, err := f.s.Progress(f.ctx, id)
-	f.must(err)
+func (f *fixture) progress(id string) *warm.Progress { return Progress(f.t, f.s, id) }
+
+// Progress is job id's progress as st has it; a read that fails ends the
+// test.
+func Progress(t testing.TB, st *store.Store, id string) *warm.Progress {
+	t.Helper()
+	p, err := st.Progress(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
