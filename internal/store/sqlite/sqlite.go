@@ -223,22 +223,12 @@ func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, 
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
 	e, s, args := q.on(ctx, s, args)
-	return sqlRow{e.QueryRowContext(ctx, s, args...)}
+	return store.DriverRow(e.QueryRowContext(ctx, s, args...), sql.ErrNoRows)
 }
 
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { _ = r.Rows.Close() }
-
-type sqlRow struct{ *sql.Row }
-
-func (r sqlRow) Scan(dest ...any) error {
-	if err := r.Row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNoRows
-	} else {
-		return err
-	}
-}
 
 type sqlTx struct {
 	querier
