@@ -1,5 +1,7 @@
 // Package storetest is the one conformance suite every database behind the
 // store must pass: the embedded SQLite and PostgreSQL run the same tests.
+// Its Recorder and Progress also serve the tests of the packages over the
+// store (see sqlitetest).
 package storetest
 
 import (
