@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"prewarm/internal/store"
-	"prewarm/internal/store/sqlite"
+	"prewarm/internal/store/sqlite/sqlitetest"
+	"prewarm/internal/store/storetest"
 	"prewarm/internal/warm"
 )
 
@@ -20,19 +21,6 @@ import (
 // it), since River's own clients do not belong in a bubble.
 
 var discard = slog.New(slog.DiscardHandler)
-
-// steps is an Enqueuer that remembers what the store queued.
-type steps struct {
-	mu   sync.Mutex
-	list []warm.Step
-}
-
-func (s *steps) Enqueue(_ context.Context, _ store.Tx, st ...warm.Step) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.list = append(s.list, st...)
-	return nil
-}
 
 // env is a test's store.
 type env struct {
@@ -45,13 +33,8 @@ type env struct {
 // newEnv opens a fresh SQLite store; it is closed when the test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &env{t: t, ctx: ctx, db: db, st: store.New(db, &steps{}, time.Now)}
+	st, _ := sqlitetest.Store(t)
+	return &env{t: t, ctx: context.Background(), db: st.DB(), st: st}
 }
 
 func (e *env) must(err error) {
@@ -123,12 +106,7 @@ func (e *env) plan(js jobSpec) *warm.Job {
 	return job
 }
 
-func (e *env) progress(id string) *warm.Progress {
-	e.t.Helper()
-	p, err := e.st.Progress(e.ctx, id)
-	e.must(err)
-	return p
-}
+func (e *env) progress(id string) *warm.Progress { return storetest.Progress(e.t, e.st, id) }
 
 // batchRow is a batch as the store keeps it.
 type batchRow struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"prewarm/internal/node"
 )
@@ -23,17 +24,8 @@ func serveMetrics(addr string, h http.Handler, log *slog.Logger) {
 	}
 }
 
-type agentFlags struct {
-	logFlags
-	fetchFlags
-	fleetFlags
-	name    string
-	metrics string
-}
-
 func newAgent() *cobra.Command {
-	var f agentFlags
-	cmd := &cobra.Command{
+	return command(&cobra.Command{
 		Use:   "agent",
 		Short: "Run one more agent on this machine, for a fleet sharing a PostgreSQL database",
 		Long: `Run an agent: a pool of --concurrency fetchers that takes batches from the
@@ -44,20 +36,26 @@ database and the edges it warms.`,
 		Example: `  prewarm agent --database postgres://prewarm:secret@db.internal/prewarm --concurrency 256
   PREWARM_DATABASE=postgres://… prewarm agent --name edge-warmer-3`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAgent(cmd, &f)
-		},
-	}
-	fs := cmd.Flags()
+	}, &agentFlags{})
+}
+
+type agentFlags struct {
+	logFlags
+	fetchFlags
+	fleetFlags
+	name    string
+	metrics string
+}
+
+func (f *agentFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "name shown in GET /instances (default: the host name)")
 	f.logFlags.register(fs, "info")
 	fs.StringVar(&f.metrics, "metrics-listen", "", "address serving this agent's Prometheus metrics at /metrics (e.g. :9464)")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs, "postgres://… of the database the serve nodes use (required)")
-	return cmd
 }
 
-func runAgent(cmd *cobra.Command, f *agentFlags) error {
+func (f *agentFlags) run(cmd *cobra.Command, _ []string) error {
 	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err

@@ -44,9 +44,37 @@ its key; --output json writes the API's answer as it came, indented.`
 
 // ---- submit
 
+func newSubmit() *cobra.Command {
+	return command(&cobra.Command{
+		Use:   "submit [FILE|-]",
+		Short: "Start a warm job on a running server and print its id",
+		Long: `Start a job on a prewarm server (POST /prewarm) with the URLs of FILE, one per
+line; blank lines and lines starting with # are skipped. With - (or no FILE
+and piped input) the URLs are read from standard input.
+
+Only the job's id is written to standard output, so a script can keep it;
+what else there is to say goes to standard error.
+
+The POPs come from one list: --pops (POP ids), --countries or --regions, each
+comma-separated, repeated, or both. The target type follows from the list
+given; --target-type with no list takes that type's defaults. With no list
+at all the server's default POPs are warmed.` + clientFlagsHelp,
+		Example: `  prewarm submit urls.txt --cf-domain d111111abcdef8.cloudfront.net --pops IAD89-P1,FRA60-P1 --pops NRT57-P3
+  grep '\.ts$' playlist.txt | prewarm submit - --cf-domain cdn.example.com --countries JP,KR --timeout 90
+  prewarm submit urls.txt --cf-domain cdn.example.com --regions eu --header 'Authorization: Bearer t0ken' --need-invalidate
+  id=$(prewarm submit urls.txt --cf-domain cdn.example.com) && prewarm status "$id" --watch`,
+		Args: cobra.MaximumNArgs(1),
+	}, &submitFlags{})
+}
+
 type submitFlags struct {
 	clientFlags
 	jobFlags
+}
+
+func (f *submitFlags) register(fs *pflag.FlagSet) {
+	f.clientFlags.register(fs)
+	f.jobFlags.register(fs)
 }
 
 // jobFlags describe a job; submit sends them to a server, run warms them
@@ -76,37 +104,6 @@ type jobFlags struct {
 // warms the job itself, can turn it into the domain's job spec.
 type submitRequest client.JobRequest
 
-func newSubmit() *cobra.Command {
-	var f submitFlags
-	cmd := &cobra.Command{
-		Use:   "submit [FILE|-]",
-		Short: "Start a warm job on a running server and print its id",
-		Long: `Start a job on a prewarm server (POST /prewarm) with the URLs of FILE, one per
-line; blank lines and lines starting with # are skipped. With - (or no FILE
-and piped input) the URLs are read from standard input.
-
-Only the job's id is written to standard output, so a script can keep it;
-what else there is to say goes to standard error.
-
-The POPs come from one list: --pops (POP ids), --countries or --regions, each
-comma-separated, repeated, or both. The target type follows from the list
-given; --target-type with no list takes that type's defaults. With no list
-at all the server's default POPs are warmed.` + clientFlagsHelp,
-		Example: `  prewarm submit urls.txt --cf-domain d111111abcdef8.cloudfront.net --pops IAD89-P1,FRA60-P1 --pops NRT57-P3
-  grep '\.ts$' playlist.txt | prewarm submit - --cf-domain cdn.example.com --countries JP,KR --timeout 90
-  prewarm submit urls.txt --cf-domain cdn.example.com --regions eu --header 'Authorization: Bearer t0ken' --need-invalidate
-  id=$(prewarm submit urls.txt --cf-domain cdn.example.com) && prewarm status "$id" --watch`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSubmit(cmd, args, &f)
-		},
-	}
-	fs := cmd.Flags()
-	f.clientFlags.register(fs)
-	f.jobFlags.register(fs)
-	return cmd
-}
-
 func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfDomain, "cf-domain", "", "the distribution's domain, or your custom domain pointing at it (required)")
 	fs.StringVar(&f.targetType, "target-type", "", "pop, country or region (default: the kind of list given)")
@@ -129,7 +126,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
 
-func runSubmit(cmd *cobra.Command, args []string, f *submitFlags) error {
+func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 	c, err := f.client()
 	if err != nil {
 		return err
@@ -294,19 +291,8 @@ func readURLs(stdin io.Reader, name string) ([]string, error) {
 
 // ---- status
 
-type statusFlags struct {
-	clientFlags
-	watch    bool
-	interval time.Duration
-}
-
-// watchGrace is how long --watch keeps polling through a server that fails
-// or cannot be reached after having answered, as during a restart.
-const watchGrace = 30 * time.Second
-
 func newStatus() *cobra.Command {
-	var f statusFlags
-	cmd := &cobra.Command{
+	return command(&cobra.Command{
 		Use:   "status ID",
 		Short: "Show a job's progress, or follow it to its end with --watch",
 		Long: `Show the progress of job ID (GET /prewarm?req_id=ID): its status, finished
@@ -325,18 +311,27 @@ gate on the warm; 130 when interrupted (the job keeps running).` + clientFlagsHe
   prewarm status "$id" --watch && echo "caches are warm"
   prewarm status "$id" --output json | jq .percentage_complete`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runStatus(cmd, strings.TrimSpace(args[0]), &f)
-		},
-	}
-	fs := cmd.Flags()
+	}, &statusFlags{})
+}
+
+type statusFlags struct {
+	clientFlags
+	watch    bool
+	interval time.Duration
+}
+
+func (f *statusFlags) register(fs *pflag.FlagSet) {
 	f.clientFlags.register(fs)
 	fs.BoolVarP(&f.watch, "watch", "w", false, "follow the job until it ends; exit 0 only if it finished with no failure")
 	fs.DurationVar(&f.interval, "interval", 500*time.Millisecond, "how often --watch asks the server")
-	return cmd
 }
 
-func runStatus(cmd *cobra.Command, id string, f *statusFlags) error {
+// watchGrace is how long --watch keeps polling through a server that fails
+// or cannot be reached after having answered, as during a restart.
+const watchGrace = 30 * time.Second
+
+func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
+	id := strings.TrimSpace(args[0])
 	c, err := f.jobClient(id)
 	if err != nil {
 		return err
@@ -456,16 +451,8 @@ func untilText(now, at string, ended bool) string {
 
 // ---- summary
 
-type summaryFlags struct {
-	clientFlags
-	csv      bool
-	allTasks bool
-	limit    int
-}
-
 func newSummary() *cobra.Command {
-	var f summaryFlags
-	cmd := &cobra.Command{
+	return command(&cobra.Command{
 		Use:   "summary ID",
 		Short: "Show a job's failures and per-POP counts, or download its CSV report",
 		Long: `Show what went wrong in job ID (GET /summary?req_id=ID): the POPs that failed
@@ -482,19 +469,25 @@ the failed ones.` + clientFlagsHelp,
   prewarm summary "$id" --csv --all-tasks | grep ',MISS,'
   prewarm summary "$id" --output json | jq -r '.failure_urls[]'`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSummary(cmd, strings.TrimSpace(args[0]), &f)
-		},
-	}
-	fs := cmd.Flags()
+	}, &summaryFlags{})
+}
+
+type summaryFlags struct {
+	clientFlags
+	csv      bool
+	allTasks bool
+	limit    int
+}
+
+func (f *summaryFlags) register(fs *pflag.FlagSet) {
 	f.clientFlags.register(fs)
 	fs.BoolVar(&f.csv, "csv", false, "write the CSV report of failed tasks to standard output")
 	fs.BoolVar(&f.allTasks, "all-tasks", false, "with --csv: every task, not only the failed ones")
 	fs.IntVar(&f.limit, "limit", 20, "most failure POPs and URLs listed (0: all)")
-	return cmd
 }
 
-func runSummary(cmd *cobra.Command, id string, f *summaryFlags) error {
+func (f *summaryFlags) run(cmd *cobra.Command, args []string) error {
+	id := strings.TrimSpace(args[0])
 	c, err := f.jobClient(id)
 	if err != nil {
 		return err
@@ -587,15 +580,8 @@ func writeList(b *strings.Builder, title string, items []string, limit int) {
 
 // ---- instances
 
-type instancesFlags struct {
-	clientFlags
-	desired optional[int]
-	stop    string
-}
-
 func newInstances() *cobra.Command {
-	var f instancesFlags
-	cmd := &cobra.Command{
+	return command(&cobra.Command{
 		Use:   "instances",
 		Short: "Show the agents and the desired capacity, or set it",
 		Long: `Show the desired capacity (how many agents work; the others stand by) and the
@@ -609,18 +595,22 @@ the capacity and stops a job in one call, so --stop needs --desired.` + clientFl
   prewarm instances --desired 0                 # pause all warming
   prewarm instances --desired 2 --stop "$id"    # stop one job, keep two agents working`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInstances(cmd, &f)
-		},
-	}
-	fs := cmd.Flags()
+	}, &instancesFlags{})
+}
+
+type instancesFlags struct {
+	clientFlags
+	desired optional[int]
+	stop    string
+}
+
+func (f *instancesFlags) register(fs *pflag.FlagSet) {
 	f.clientFlags.register(fs)
 	fs.Var(&f.desired, "desired", "set the desired capacity to `N` agents working (0..300; 0 pauses)")
 	fs.StringVar(&f.stop, "stop", "", "with --desired: force-stop the job `JOB_ID`")
-	return cmd
 }
 
-func runInstances(cmd *cobra.Command, f *instancesFlags) error {
+func (f *instancesFlags) run(cmd *cobra.Command, _ []string) error {
 	c, err := f.client()
 	if err != nil {
 		return err

@@ -54,6 +54,21 @@ stampede. It speaks the API of the CloudFront Extensions Pre-warming solution.`,
 	return root
 }
 
+// commandFlags are one command's flags: register declares them, and run
+// does the command's work with the values they were given.
+type commandFlags interface {
+	register(fs *pflag.FlagSet)
+	run(cmd *cobra.Command, args []string) error
+}
+
+// command completes c, a command's name, help and arguments, with f's flags
+// and work.
+func command(c *cobra.Command, f commandFlags) *cobra.Command {
+	f.register(c.Flags())
+	c.RunE = f.run
+	return c
+}
+
 // Main runs the CLI and returns the process's exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := NewRoot()

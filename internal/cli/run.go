@@ -12,24 +12,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"prewarm/internal/api"
 	"prewarm/internal/node"
 	"prewarm/internal/warm"
 )
 
-type runFlags struct {
-	logFlags
-	fetchFlags
-	jobFlags
-	dataDir string
-	output  string
-	maxURLs int
-}
-
 func newRun() *cobra.Command {
-	var f runFlags
-	cmd := &cobra.Command{
+	return command(&cobra.Command{
 		Use:   "run [FILE|-]",
 		Short: "Warm a list of URLs now, from this machine, with no server",
 		Long: `Warm the URLs of FILE (one per line; - or piped input for standard input)
@@ -46,18 +37,25 @@ not stay in the cache.` + "\n\nState lives in a temporary database, removed at t
   prewarm run master.m3u8.txt --cf-domain cdn.example.com --countries JP --expand hls --encodings br,gzip
   prewarm run urls.txt --edges edges.yaml --cf-domain cdn.example.com --pops fra-1,ams-1 --output json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRunCmd(cmd, args, &f)
-		},
-	}
-	fs := cmd.Flags()
+	}, &runFlags{})
+}
+
+type runFlags struct {
+	logFlags
+	fetchFlags
+	jobFlags
+	dataDir string
+	output  string
+	maxURLs int
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet) {
 	f.jobFlags.register(fs)
 	f.fetchFlags.register(fs)
 	fs.StringVar(&f.dataDir, "data-dir", "", "keep the job's database here (default: a temporary one, removed at the end)")
 	fs.StringVarP(&f.output, "output", "o", "text", "text, or json for the final progress, POPs and summary")
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs the job may hold (after --expand)")
 	f.logFlags.register(fs, "warn")
-	return cmd
 }
 
 // runOutcome is what --output json prints: the job's final progress, its
@@ -70,7 +68,7 @@ type runOutcome struct {
 	Summary  api.SummaryResponse  `json:"summary"`
 }
 
-func runRunCmd(cmd *cobra.Command, args []string, f *runFlags) error {
+func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 	if f.output != "text" && f.output != "json" {
 		return fmt.Errorf("--output %q: use text or json", f.output)
 	}

@@ -13,12 +13,31 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"prewarm/internal/api"
 	"prewarm/internal/node"
 	"prewarm/internal/warm"
 	"prewarm/internal/web"
 )
+
+func newServe() *cobra.Command {
+	return command(&cobra.Command{
+		Use:   "serve",
+		Short: "Run the API, the dashboard and in-process agents",
+		Long: `Serve the prewarm API (the Pre-warming API: POST/GET /prewarm, POST/GET
+/instances, GET /summary) with agents running in the same process. State lives
+in an embedded SQLite database in --data-dir unless --database names a
+PostgreSQL server shared with other serve and agent processes.
+
+Every flag can also be set by an environment variable: --api-key is
+PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
+		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
+  PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
+  prewarm serve --api-key secret --agents 2 --concurrency 128`,
+		Args: cobra.NoArgs,
+	}, &serveFlags{})
+}
 
 type serveFlags struct {
 	logFlags
@@ -38,27 +57,7 @@ type serveFlags struct {
 	hostRPS    float64
 }
 
-func newServe() *cobra.Command {
-	var f serveFlags
-	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the API, the dashboard and in-process agents",
-		Long: `Serve the prewarm API (the Pre-warming API: POST/GET /prewarm, POST/GET
-/instances, GET /summary) with agents running in the same process. State lives
-in an embedded SQLite database in --data-dir unless --database names a
-PostgreSQL server shared with other serve and agent processes.
-
-Every flag can also be set by an environment variable: --api-key is
-PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
-		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
-  PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
-  prewarm serve --api-key secret --agents 2 --concurrency 128`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd, &f)
-		},
-	}
-	fs := cmd.Flags()
+func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", ":8080", "address the API listens on")
 	fs.StringVar(&f.dataDir, "data-dir", "prewarm-data", "directory of the embedded database")
 	fs.StringSliceVar(&f.apiKeys, "api-key", nil, "API key clients send as x-api-key (repeat for several)")
@@ -75,7 +74,6 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
 	fs.Float64Var(&f.hostRPS, "host-rps", 0, "most fetches started per second to one URL host, across every job and agent (0: no limit)")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs, "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
-	return cmd
 }
 
 // config is the node serve runs.
@@ -102,7 +100,7 @@ func (f *serveFlags) checkKeys() error {
 	return nil
 }
 
-func runServe(cmd *cobra.Command, f *serveFlags) error {
+func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -20,8 +19,6 @@ import (
 	"prewarm/internal/metrics"
 	"prewarm/internal/queue"
 	"prewarm/internal/store"
-	"prewarm/internal/store/postgres"
-	"prewarm/internal/store/sqlite"
 	"prewarm/internal/warm"
 )
 
@@ -94,70 +91,6 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.startAgents(runCtx, edges, cancels)
 	n.wg.Go(func() { n.budgets.Run(runCtx) })
 	return n, nil
-}
-
-// openDatabase opens the store and the queue on the database the config
-// names, and migrates both.
-func (n *Node) openDatabase(ctx context.Context) error {
-	qcfg := queue.Config{
-		Logger:          quiet(n.cfg.Log),
-		PollInterval:    250 * time.Millisecond,
-		StepTimeout:     n.stepTimeout(),
-		BatchesPerAgent: batchesPerAgent,
-	}
-	if eng, _ := parseDatabase(n.cfg.Database); eng == enginePostgres {
-		// PostgreSQL tells the clients of new work; polling is the
-		// fallback.
-		return n.openPostgres(ctx, qcfg)
-	}
-	// SQLite cannot tell: the clients ask often, which costs a local read
-	// and keeps the step from POST to work, and from batch to batch, short.
-	qcfg.PollInterval = 20 * time.Millisecond
-	return n.openSQLite(ctx, qcfg)
-}
-
-// openSQLite opens the embedded database and hands back to the queue what
-// a killed process left running (the directory lock guarantees that
-// process is gone).
-func (n *Node) openSQLite(ctx context.Context, qcfg queue.Config) error {
-	db, err := sqlite.Open(ctx, n.cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	q, err := queue.NewSQLite(db.W, qcfg)
-	if err == nil {
-		err = q.Migrate(ctx)
-	}
-	if err != nil {
-		db.Close()
-		return err
-	}
-	st := store.New(db, q, nil)
-	if err := errors.Join(q.RequeueOrphans(ctx), st.ReleaseOrphanBatches(ctx)); err != nil {
-		db.Close()
-		return err
-	}
-	n.Store, n.queue, n.closeDB = st, q, db.Close
-	return nil
-}
-
-// openPostgres connects to the shared database and migrates both schemas
-// under its advisory lock, so nodes starting together do not race.
-func (n *Node) openPostgres(ctx context.Context, qcfg queue.Config) error {
-	db, err := postgres.Open(ctx, n.cfg.Database)
-	if err != nil {
-		return err
-	}
-	q, err := queue.NewPostgres(db.Pool, qcfg)
-	if err == nil {
-		err = db.Migrate(ctx, q.Migrate)
-	}
-	if err != nil {
-		db.Close()
-		return err
-	}
-	n.Store, n.queue, n.closeDB = store.New(db, q, nil), q, db.Close
-	return nil
 }
 
 // startControl records the per-host limits and starts planning, timeouts

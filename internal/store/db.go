@@ -54,3 +54,20 @@ type Dialect struct {
 
 // ErrNoRows is what adapters return from Row.Scan when there was no row.
 var ErrNoRows = errors.New("no rows")
+
+// DriverRow adapts a driver's one-row result: its Scan returns ErrNoRows
+// where the driver's returns noRows, the driver's own error for it.
+func DriverRow(r Row, noRows error) Row { return driverRow{r, noRows} }
+
+type driverRow struct {
+	Row
+	noRows error
+}
+
+func (r driverRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if errors.Is(err, r.noRows) {
+		return ErrNoRows
+	}
+	return err
+}

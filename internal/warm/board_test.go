@@ -75,6 +75,16 @@ func newBoard(t *testing.T) (*Board, *progressSource) {
 	return &Board{Store: src, Wait: 5 * time.Millisecond, MaxAge: time.Minute}, src
 }
 
+// boardAfterRead is a board that has read job j1 once from its store, in
+// status st with done tasks done.
+func boardAfterRead(t *testing.T, st Status, done int64) (*Board, *progressSource) {
+	t.Helper()
+	b, src := newBoard(t)
+	src.set("j1", st, done)
+	read(t, b, "j1")
+	return b, src
+}
+
 func read(t *testing.T, b *Board, id string) *Progress {
 	t.Helper()
 	p, err := b.Progress(context.Background(), id)
@@ -100,9 +110,7 @@ func TestBoardAnswersTheStoreWhenItIsQuick(t *testing.T) {
 
 func TestBoardAnswersTheSnapshotWhileTheStoreIsSlow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, src := newBoard(t)
-		src.set("j1", StatusInProgress, 1)
-		read(t, b, "j1")
+		b, src := boardAfterRead(t, StatusInProgress, 1)
 
 		src.set("j1", StatusInProgress, 2)
 		release := src.slow()
@@ -123,9 +131,7 @@ func TestBoardAnswersTheSnapshotWhileTheStoreIsSlow(t *testing.T) {
 
 func TestBoardWaitsForTheStoreWithoutARecentSnapshot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, src := newBoard(t)
-		src.set("j1", StatusInProgress, 1)
-		read(t, b, "j1")
+		b, src := boardAfterRead(t, StatusInProgress, 1)
 		time.Sleep(2 * time.Minute) // the snapshot is now older than MaxAge
 		src.set("j1", StatusInProgress, 2)
 		time.AfterFunc(50*time.Millisecond, src.slow())
@@ -141,9 +147,7 @@ func TestBoardWaitsForTheStoreWithoutARecentSnapshot(t *testing.T) {
 
 func TestBoardKeepsNoSnapshotOfAnEndedJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, src := newBoard(t)
-		src.set("j1", StatusFinished, 9)
-		read(t, b, "j1")
+		b, src := boardAfterRead(t, StatusFinished, 9)
 		time.AfterFunc(50*time.Millisecond, src.slow())
 		src.set("j1", StatusInProgress, 1) // what a later read finds, to tell them apart
 		if p := read(t, b, "j1"); p.Done != 1 {
@@ -156,9 +160,7 @@ func TestBoardKeepsNoSnapshotOfAnEndedJob(t *testing.T) {
 // put the old state back on the board when it lands.
 func TestBoardForgetOutranksReadsUnderWay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, src := newBoard(t)
-		src.set("j1", StatusInProgress, 5)
-		read(t, b, "j1")
+		b, src := boardAfterRead(t, StatusInProgress, 5)
 
 		release := src.slow()
 		before := make(chan *Progress)

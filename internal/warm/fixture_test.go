@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"prewarm/internal/store"
-	"prewarm/internal/store/sqlite"
+	"prewarm/internal/store/sqlite/sqlitetest"
+	"prewarm/internal/store/storetest"
 	"prewarm/internal/warm"
 )
 
@@ -20,49 +21,17 @@ import (
 
 var discard = slog.New(slog.DiscardHandler)
 
-// queued is an Enqueuer that remembers what the store queued.
-type queued struct {
-	mu    sync.Mutex
-	steps []warm.Step
-}
-
-func (q *queued) Enqueue(_ context.Context, _ store.Tx, st ...warm.Step) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.steps = append(q.steps, st...)
-	return nil
-}
-
-// batches are the sequence numbers of the queued batches, in queue order.
-func (q *queued) batches() []int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []int
-	for _, s := range q.steps {
-		if s.Kind == warm.StepWarm {
-			out = append(out, s.Batch)
-		}
-	}
-	return out
-}
-
 type env struct {
 	t   *testing.T
 	ctx context.Context
 	st  *store.Store
-	q   *queued
+	q   *storetest.Recorder
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	q := &queued{}
-	return &env{t: t, ctx: ctx, st: store.New(db, q, time.Now), q: q}
+	st, q := sqlitetest.Store(t)
+	return &env{t: t, ctx: context.Background(), st: st, q: q}
 }
 
 func (e *env) must(err error) {
@@ -97,12 +66,7 @@ func (e *env) submit(id string, urls []string, timeout time.Duration, edit func(
 	return j
 }
 
-func (e *env) progress(id string) *warm.Progress {
-	e.t.Helper()
-	p, err := e.st.Progress(e.ctx, id)
-	e.must(err)
-	return p
-}
+func (e *env) progress(id string) *warm.Progress { return storetest.Progress(e.t, e.st, id) }
 
 func (e *env) batch(jobID string, seq int) warm.Batch {
 	e.t.Helper()
@@ -209,7 +173,7 @@ func (x *expander) Expand(_ context.Context, _ *warm.Job, via warm.POPState, _ [
 // were queued when it was called.
 type invalidator struct {
 	err    error
-	q      *queued
+	q      *storetest.Recorder
 	calls  int
 	before int // batches queued before the first call
 	urls   []string
@@ -217,7 +181,7 @@ type invalidator struct {
 
 func (v *invalidator) Invalidate(_ context.Context, _ *warm.Job, pops []warm.POPState, urls []string) (string, error) {
 	if v.calls == 0 {
-		v.before = len(v.q.batches())
+		v.before = len(v.q.Batches())
 	}
 	v.calls++
 	v.urls = urls

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -30,7 +29,7 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		usable := []warm.POPState{a, b, c}
-		seqs := e.q.batches()
+		seqs := e.q.Batches()
 		if sorted := slices.Sorted(slices.Values(seqs)); !slices.Equal(sorted, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}) {
 			t.Fatalf("queued batches %v, want 0..8 once each (3 ranges × 3 POPs)", seqs)
 		}
@@ -74,7 +73,7 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 		if n := res.count(); n != 1 {
 			t.Fatalf("POPs resolved %d times, want once", n)
 		}
-		if n := len(e.q.batches()); n != 9 {
+		if n := len(e.q.Batches()); n != 9 {
 			t.Fatalf("%d batches queued after a second run, want 9", n)
 		}
 		if n := pr.total(); n != 10 {
@@ -96,22 +95,25 @@ func TestPlannerFailsAJobWithoutAUsablePOP(t *testing.T) {
 		}}
 		pr := &prober{}
 		e.submit("j1", urlList(3), time.Hour, nil)
-		if err := e.planner(res, pr).Plan(e.ctx, "j1"); err != nil {
-			t.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
-		}
-		p := e.progress("j1")
-		if p.Status != warm.StatusFailed {
-			t.Fatalf("status %s, want FAILED", p.Status)
-		}
-		for _, want := range []string{"no POP could be used", "AAA1-P1: does not resolve", "BBB1-P1: skipped", "CCC1-P1: refused address"} {
-			if !strings.Contains(p.Message, want) {
-				t.Errorf("message %q does not say %q", p.Message, want)
-			}
-		}
-		if len(e.q.batches()) != 0 || pr.total() != 0 {
-			t.Fatal("a job without POPs was queued or probed")
-		}
+		e.planFails(e.planner(res, pr), pr,
+			"no POP could be used: AAA1-P1: does not resolve; BBB1-P1: skipped (does not resolve); CCC1-P1: refused address 10.0.0.1")
 	})
+}
+
+// planFails plans j1 and checks that planning ended the job FAILED with
+// msg before queuing a batch or probing a URL. Plan itself succeeds: a job
+// that cannot run is ended, not retried.
+func (e *env) planFails(p *warm.Planner, pr *prober, msg string) {
+	e.t.Helper()
+	if err := p.Plan(e.ctx, "j1"); err != nil {
+		e.t.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
+	}
+	if prog := e.progress("j1"); prog.Status != warm.StatusFailed || prog.Message != msg {
+		e.t.Fatalf("%s %q, want FAILED with %q", prog.Status, prog.Message, msg)
+	}
+	if len(e.q.Batches()) != 0 || pr.total() != 0 {
+		e.t.Fatal("a job that failed in planning was queued or probed")
+	}
 }
 
 // faulty fails some of the store's writes.
@@ -154,6 +156,18 @@ func (f *faulty) heal() {
 	f.note, f.chunk = nil, nil
 }
 
+// asking is a job edit asking for an expansion ("expand") or for an
+// invalidation ("invalidate") before the job is warmed.
+func asking(kind string) func(*warm.Job) {
+	return func(j *warm.Job) {
+		if kind == "expand" {
+			j.Expand = []string{"hls"}
+		} else {
+			j.NeedInvalidate = true
+		}
+	}
+}
+
 func TestPlannerReturnsAFailedNote(t *testing.T) {
 	for _, kind := range []string{"expand", "invalidate"} {
 		t.Run(kind, func(t *testing.T) {
@@ -164,20 +178,14 @@ func TestPlannerReturnsAFailedNote(t *testing.T) {
 				p.Store = &faulty{Store: e.st, note: boom}
 				x, v := &expander{urls: urlList(3)}, &invalidator{q: e.q}
 				p.Expander, p.Invalidator = x, v
-				e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) {
-					if kind == "expand" {
-						j.Expand = []string{"hls"}
-					} else {
-						j.NeedInvalidate = true
-					}
-				})
+				e.submit("j1", urlList(2), time.Hour, asking(kind))
 				if err := p.Plan(e.ctx, "j1"); !errors.Is(err, boom) {
 					t.Fatalf("Plan returned %v, want the store's error", err)
 				}
 				if st := e.progress("j1").Status; st != warm.StatusInProgress {
 					t.Fatalf("status %s: a store error must not end the job", st)
 				}
-				if x.calls+v.calls != 0 || len(e.q.batches()) != 0 {
+				if x.calls+v.calls != 0 || len(e.q.Batches()) != 0 {
 					t.Fatal("planning went on past the failed write")
 				}
 			})
@@ -204,7 +212,7 @@ func TestPlannerResumesAfterTheLastPlanChunkWritten(t *testing.T) {
 		if prog.PlannedURLs != 4 || prog.Planned || prog.ProbedURLs != 0 || prog.Status != warm.StatusInProgress {
 			t.Fatalf("%s, counts %+v: want the first chunk of 4 planned, nothing probed", prog.Status, prog.Counts)
 		}
-		if got := e.q.batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
+		if got := e.q.Batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
 			t.Fatalf("queued %v before the failure, want the first chunk's 0..3", got)
 		}
 
@@ -212,7 +220,7 @@ func TestPlannerResumesAfterTheLastPlanChunkWritten(t *testing.T) {
 		if err := p.Plan(e.ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Sorted(slices.Values(e.q.batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+		if got := slices.Sorted(slices.Values(e.q.Batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
 			t.Fatalf("queued %v over both runs, want 0..9 once each", got)
 		}
 		if prog := e.progress("j1"); !prog.Planned || prog.Total != 20 || !prog.Probed {
@@ -242,7 +250,7 @@ func TestPlannerBudgetInterruptsProbingAndTheResumeCountsNothingTwice(t *testing
 		if !prog.Planned || prog.ProbedURLs != 4 || prog.Probed || prog.TotalSize != 4*probedSize*2 {
 			t.Fatalf("counts %+v: want everything queued, 4 URLs probed", prog.Counts)
 		}
-		if n := len(e.q.batches()); n != 6 {
+		if n := len(e.q.Batches()); n != 6 {
 			t.Fatalf("%d batches queued, want 6", n)
 		}
 
@@ -253,7 +261,7 @@ func TestPlannerBudgetInterruptsProbingAndTheResumeCountsNothingTwice(t *testing
 		if !prog.Probed || prog.ProbedURLs != 6 || prog.TotalSize != 6*probedSize*2 || prog.Total != 12 {
 			t.Fatalf("counts %+v after the resume: want 6 URLs probed and sized once", prog.Counts)
 		}
-		if n := len(e.q.batches()); n != 6 {
+		if n := len(e.q.Batches()); n != 6 {
 			t.Fatalf("%d batches queued after the resume, want 6", n)
 		}
 		for i := range 4 {
@@ -299,24 +307,25 @@ func TestPlannerExpandsThroughTheFirstUsablePOP(t *testing.T) {
 	})
 }
 
-func TestPlannerFailsTheJobWhenExpansionFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		pr := &prober{}
-		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
-		p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
-		e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) { j.Expand = []string{"hls"} })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
-			t.Fatalf("Plan returned %v; a failed expansion fails the job", err)
-		}
-		prog := e.progress("j1")
-		if prog.Status != warm.StatusFailed || prog.Message != "expand: master.m3u8: HTTP 404" {
-			t.Fatalf("%s %q, want FAILED with the expansion's error", prog.Status, prog.Message)
-		}
-		if len(e.q.batches()) != 0 || pr.total() != 0 {
-			t.Fatal("a job whose expansion failed was queued or probed")
-		}
-	})
+// A failed expansion or invalidation fails the job before anything is
+// probed or queued.
+func TestPlannerFailsTheJobWhenExpansionOrInvalidationFails(t *testing.T) {
+	for kind, msg := range map[string]string{
+		"expand":     "expand: master.m3u8: HTTP 404",
+		"invalidate": "invalidation failed, nothing was warmed: AccessDenied",
+	} {
+		t.Run(kind, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t)
+				pr := &prober{}
+				p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+				p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
+				p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
+				e.submit("j1", urlList(2), time.Hour, asking(kind))
+				e.planFails(p, pr, msg)
+			})
+		})
+	}
 }
 
 func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
@@ -333,31 +342,11 @@ func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
 			t.Fatalf("invalidated %d times, with %d batches already queued, urls %v", v.calls, v.before, v.urls)
 		}
 		prog := e.progress("j1")
-		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.q.batches()) != 4 {
-			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.q.batches()))
+		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.q.Batches()) != 4 {
+			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.q.Batches()))
 		}
 		if err := p.Plan(e.ctx, "j1"); err != nil || v.calls != 1 {
 			t.Fatalf("second run: %v, %d invalidations; want none again", err, v.calls)
-		}
-	})
-}
-
-func TestPlannerFailsTheJobWhenInvalidationFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		pr := &prober{}
-		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
-		p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
-		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.NeedInvalidate = true })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
-			t.Fatalf("Plan returned %v; a failed invalidation fails the job", err)
-		}
-		prog := e.progress("j1")
-		if prog.Status != warm.StatusFailed || prog.Message != "invalidation failed, nothing was warmed: AccessDenied" {
-			t.Fatalf("%s %q", prog.Status, prog.Message)
-		}
-		if len(e.q.batches()) != 0 || pr.total() != 0 {
-			t.Fatal("a job whose invalidation failed was queued or probed")
 		}
 	})
 }
@@ -426,7 +415,7 @@ func TestPlannerDoesNothingForAJobPastItsDeadlineOrEnded(t *testing.T) {
 				t.Fatalf("%s: Plan returned %v", id, err)
 			}
 		}
-		if res.count() != 0 || pr.total() != 0 || len(e.q.batches()) != 0 {
+		if res.count() != 0 || pr.total() != 0 || len(e.q.Batches()) != 0 {
 			t.Fatal("planning went ahead")
 		}
 		// The timeout step, not the planner, ends a late job.

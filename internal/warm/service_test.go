@@ -70,7 +70,7 @@ func TestServiceSubmitRecordsTheJobAndQueuesItsPlanning(t *testing.T) {
 			t.Fatalf("stored %+v", stored)
 		}
 		var kinds []warm.StepKind
-		for _, st := range e.q.steps {
+		for _, st := range e.q.Steps() {
 			kinds = append(kinds, st.Kind)
 			if st.Kind == warm.StepTimeout && !st.At.Equal(job.TimeoutAt) {
 				t.Errorf("timeout queued for %v, want %v", st.At, job.TimeoutAt)

@@ -6,7 +6,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -143,17 +142,7 @@ func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, 
 }
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
-	return row{q.e.QueryRow(ctx, s, args...)}
-}
-
-type row struct{ pgx.Row }
-
-func (r row) Scan(dest ...any) error {
-	if err := r.Row.Scan(dest...); errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNoRows
-	} else {
-		return err
-	}
+	return store.DriverRow(q.e.QueryRow(ctx, s, args...), pgx.ErrNoRows)
 }
 
 type pgTx struct {

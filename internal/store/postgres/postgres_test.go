@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"sync"
 	"testing"
@@ -20,9 +19,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func open(t *testing.T) *postgres.DB {
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.Shared(t).DatabaseT(t))
+// open opens the database at url, closed when the test ends.
+func open(t *testing.T, url string) *postgres.DB {
+	db, err := postgres.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +31,7 @@ func open(t *testing.T) *postgres.DB {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.DB {
-		db := open(t)
+		db := open(t, pgtest.Shared(t).DatabaseT(t))
 		if err := db.Migrate(context.Background(), func(context.Context) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -45,13 +44,8 @@ func TestMigrations(t *testing.T) {
 		url := pgtest.Shared(t).DatabaseT(t)
 		return storetest.Engine{
 			Dialect: (*postgres.DB)(nil).Dialect(),
-			Raw: func(t *testing.T) *sql.DB {
-				db, err := sql.Open("pgx", url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			},
+			Driver:  "pgx",
+			DSN:     url,
 			Migrate: func(ctx context.Context) error {
 				db, err := postgres.Open(ctx, url)
 				if err != nil {
@@ -87,19 +81,10 @@ func TestConcurrentMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db := open2(t, url)
+	db := open(t, url)
 	var n, latest int
 	err := db.QueryRow(context.Background(), "SELECT COUNT(*), MAX(version_id) FROM prewarm_schema_migrations WHERE version_id > 0").Scan(&n, &latest)
 	if err != nil || n != latest || n < 1 {
 		t.Fatalf("%d migrations recorded up to version %d: %v", n, latest, err)
 	}
-}
-
-func open2(t *testing.T, url string) *postgres.DB {
-	db, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }

@@ -147,6 +147,33 @@ func (q querier) prepared(ctx context.Context, s string, args []any) *sql.Stmt {
 	return q.tx.StmtContext(ctx, st)
 }
 
+// on is what runs s with args: the pool's prepared statement where there
+// is one, else the pool or the transaction with s as text. It rewrites s's
+// placeholders (see positional) on the way.
+func (q querier) on(ctx context.Context, s string, args []any) (execer, string, []any) {
+	s, args = positional(s, args)
+	if st := q.prepared(ctx, s, args); st != nil {
+		return stmt{st}, s, args
+	}
+	return q.e, s, args
+}
+
+// stmt runs a prepared statement as an execer: the text it is given is the
+// statement's own.
+type stmt struct{ *sql.Stmt }
+
+func (st stmt) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return st.Stmt.ExecContext(ctx, args...)
+}
+
+func (st stmt) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return st.Stmt.QueryContext(ctx, args...)
+}
+
+func (st stmt) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
+	return st.Stmt.QueryRowContext(ctx, args...)
+}
+
 // positional rewrites the store's $N placeholders as plain ?s, repeating
 // arguments as the query repeats them. The driver asks SQLite for every
 // parameter's name, and SQLite finds a name ($N, ?N) by walking a list, so a
@@ -177,14 +204,8 @@ func positional(q string, args []any) (string, []any) {
 }
 
 func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error) {
-	s, args = positional(s, args)
-	var res sql.Result
-	var err error
-	if st := q.prepared(ctx, s, args); st != nil {
-		res, err = st.ExecContext(ctx, args...)
-	} else {
-		res, err = q.e.ExecContext(ctx, s, args...)
-	}
+	e, s, args := q.on(ctx, s, args)
+	res, err := e.ExecContext(ctx, s, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -192,14 +213,8 @@ func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error)
 }
 
 func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, error) {
-	s, args = positional(s, args)
-	var rows *sql.Rows
-	var err error
-	if st := q.prepared(ctx, s, args); st != nil {
-		rows, err = st.QueryContext(ctx, args...)
-	} else {
-		rows, err = q.e.QueryContext(ctx, s, args...)
-	}
+	e, s, args := q.on(ctx, s, args)
+	rows, err := e.QueryContext(ctx, s, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -207,26 +222,13 @@ func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, 
 }
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
-	s, args = positional(s, args)
-	if st := q.prepared(ctx, s, args); st != nil {
-		return sqlRow{st.QueryRowContext(ctx, args...)}
-	}
-	return sqlRow{q.e.QueryRowContext(ctx, s, args...)}
+	e, s, args := q.on(ctx, s, args)
+	return store.DriverRow(e.QueryRowContext(ctx, s, args...), sql.ErrNoRows)
 }
 
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { _ = r.Rows.Close() }
-
-type sqlRow struct{ *sql.Row }
-
-func (r sqlRow) Scan(dest ...any) error {
-	if err := r.Row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNoRows
-	} else {
-		return err
-	}
-}
 
 type sqlTx struct {
 	querier

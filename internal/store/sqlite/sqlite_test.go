@@ -2,50 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"prewarm/internal/store"
-	"prewarm/internal/store/storetest"
 )
-
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.DB {
-		db, err := Open(context.Background(), t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	})
-}
-
-func TestMigrations(t *testing.T) {
-	storetest.RunMigrations(t, func(t *testing.T) storetest.Engine {
-		dir := t.TempDir()
-		return storetest.Engine{
-			Dialect: (*DB)(nil).Dialect(),
-			Raw: func(t *testing.T) *sql.DB {
-				db, err := sql.Open("sqlite", filepath.Join(dir, "prewarm.db"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return db
-			},
-			Migrate: func(ctx context.Context) error {
-				db, err := Open(ctx, dir)
-				if err != nil {
-					return err
-				}
-				return db.Close()
-			},
-		}
-	})
-}
 
 func TestDataDirIsLocked(t *testing.T) {
 	dir := t.TempDir()

@@ -124,27 +124,18 @@ func testTieredBatches(t *testing.T, f *fixture) {
 		{JobID: "j1", Seq: 3, POP: "BBB1-P1", From: 2, To: 4, After: "AAA1-P1"},
 	}
 	f.must(f.s.SavePlanChunk(f.ctx, "j1", warm.PlanChunk{URLs: us, Batches: batches, PlannedURLs: 4}))
-	queued := func() []int {
-		var out []int
-		for _, s := range f.q.steps {
-			if s.Kind == warm.StepWarm {
-				out = append(out, s.Batch)
-			}
-		}
-		return out
-	}
-	if q := queued(); len(q) != 0 {
+	if q := f.q.Batches(); len(q) != 0 {
 		t.Fatalf("queued before anything: %v", q)
 	}
 	f.must(f.s.SaveProbeChunk(f.ctx, "j1", warm.ProbeChunk{From: 0, URLs: us[:2], ProbedURLs: 2}))
-	if q := queued(); !slices.Equal(q, []int{0}) {
+	if q := f.q.Batches(); !slices.Equal(q, []int{0}) {
 		t.Fatalf("after the first probe chunk: %v", q)
 	}
 	for range 2 { // done twice: the waiting batch is queued once
 		_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, 2, true), warm.BatchDone)
 		f.must(err)
 	}
-	if q := queued(); !slices.Equal(q, []int{0, 1}) {
+	if q := f.q.Batches(); !slices.Equal(q, []int{0, 1}) {
 		t.Fatalf("after the top tier's batch: %v", q)
 	}
 }

@@ -16,8 +16,9 @@ import (
 // tests.
 type Engine struct {
 	Dialect store.Dialect
-	// Raw is a database/sql handle on it, closed by the test.
-	Raw func(t *testing.T) *sql.DB
+	// Driver and DSN reach it through database/sql, under the program's
+	// feet, to set up what an older build left.
+	Driver, DSN string
 	// Migrate opens it as the program does, which migrates it, and closes it.
 	Migrate func(ctx context.Context) error
 }
@@ -74,7 +75,10 @@ func RunMigrations(t *testing.T, fresh func(t *testing.T) Engine) {
 // goose's. It returns the raw handle on it.
 func legacy(t *testing.T, e Engine, version int) *sql.DB {
 	ctx := context.Background()
-	db := e.Raw(t)
+	db, err := sql.Open(e.Driver, e.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { db.Close() })
 	if err := store.MigrateTo(ctx, db, e.Dialect, 1); err != nil {
 		t.Fatal(err)

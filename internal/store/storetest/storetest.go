@@ -1,5 +1,7 @@
 // Package storetest is the one conformance suite every database behind the
 // store must pass: the embedded SQLite and PostgreSQL run the same tests.
+// Its Recorder and Progress also serve the tests of the packages over the
+// store (see sqlitetest).
 package storetest
 
 import (
@@ -18,30 +20,51 @@ import (
 // Opener returns a fresh, migrated, empty database for one test.
 type Opener func(t *testing.T) store.DB
 
-// recorder is an Enqueuer that remembers what was queued: the suite checks
-// the store's side of queuing; the queue has its own end-to-end tests.
-type recorder struct {
+// Recorder is an Enqueuer that remembers what was queued: the suite, and
+// the tests of the packages over the store, check the store's side of
+// queuing; the queue has its own end-to-end tests. Set Fail before use to
+// make Enqueue fail (and the store's transaction with it).
+type Recorder struct {
+	Fail error
+
 	mu    sync.Mutex
 	steps []warm.Step
-	fail  error
 }
 
-func (r *recorder) Enqueue(_ context.Context, _ store.Tx, steps ...warm.Step) error {
+// Enqueue records steps, or fails with r.Fail.
+func (r *Recorder) Enqueue(_ context.Context, _ store.Tx, steps ...warm.Step) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
+	if r.Fail != nil {
+		return r.Fail
 	}
 	r.steps = append(r.steps, steps...)
 	return nil
 }
 
-func (r *recorder) kinds() map[warm.StepKind]int {
+// Steps are the steps queued so far, in queue order.
+func (r *Recorder) Steps() []warm.Step {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return slices.Clone(r.steps)
+}
+
+// Kinds counts the steps queued of each kind.
+func (r *Recorder) Kinds() map[warm.StepKind]int {
 	out := map[warm.StepKind]int{}
-	for _, s := range r.steps {
+	for _, s := range r.Steps() {
 		out[s.Kind]++
+	}
+	return out
+}
+
+// Batches are the sequence numbers of the batches queued, in queue order.
+func (r *Recorder) Batches() []int {
+	var out []int
+	for _, s := range r.Steps() {
+		if s.Kind == warm.StepWarm {
+			out = append(out, s.Batch)
+		}
 	}
 	return out
 }
@@ -50,12 +73,12 @@ type fixture struct {
 	t   *testing.T
 	ctx context.Context
 	s   *store.Store
-	q   *recorder
+	q   *Recorder
 	now time.Time
 }
 
 func newFixture(t *testing.T, open Opener) *fixture {
-	f := &fixture{t: t, ctx: context.Background(), q: &recorder{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	f := &fixture{t: t, ctx: context.Background(), q: &Recorder{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	f.s = store.New(open(t), f.q, func() time.Time { return f.now })
 	return f
 }
@@ -80,10 +103,16 @@ func (f *fixture) must(err error) {
 	}
 }
 
-func (f *fixture) progress(id string) *warm.Progress {
-	f.t.Helper()
-	p, err := f.s.Progress(f.ctx, id)
-	f.must(err)
+func (f *fixture) progress(id string) *warm.Progress { return Progress(f.t, f.s, id) }
+
+// Progress is job id's progress as st has it; a read that fails ends the
+// test.
+func Progress(t testing.TB, st *store.Store, id string) *warm.Progress {
+	t.Helper()
+	p, err := st.Progress(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
@@ -169,11 +198,11 @@ func testCreateJob(t *testing.T, f *fixture) {
 		!got.TimeoutAt.Equal(j.TimeoutAt) || got.Timeout != j.Timeout || !got.CreatedAt.Equal(j.CreatedAt) {
 		t.Fatalf("round trip: got %+v, want %+v", got, j)
 	}
-	if k := f.q.kinds(); k[warm.StepPlan] != 1 || k[warm.StepTimeout] != 1 {
+	if k := f.q.Kinds(); k[warm.StepPlan] != 1 || k[warm.StepTimeout] != 1 {
 		t.Fatalf("queued %v, want one plan and one timeout", k)
 	}
-	if f.q.steps[1].At != j.TimeoutAt {
-		t.Fatalf("timeout queued at %v, want %v", f.q.steps[1].At, j.TimeoutAt)
+	if at := f.q.Steps()[1].At; at != j.TimeoutAt {
+		t.Fatalf("timeout queued at %v, want %v", at, j.TimeoutAt)
 	}
 	us, err := f.s.URLs(f.ctx, "j1", 0, 10)
 	f.must(err)
@@ -189,7 +218,7 @@ func testCreateJob(t *testing.T, f *fixture) {
 }
 
 func testCreateJobRollback(t *testing.T, f *fixture) {
-	f.q.fail = errors.New("queue down")
+	f.q.Fail = errors.New("queue down")
 	j := &warm.Job{ID: "j1", Status: warm.StatusCreated, Targets: []warm.Target{}, URLCount: 1, CreatedAt: f.now, TimeoutAt: f.now}
 	if err := f.s.CreateJob(f.ctx, j, []string{"https://a.test/"}); err == nil {
 		t.Fatal("CreateJob succeeded though queuing failed")
@@ -270,7 +299,7 @@ func testPlanAndPending(t *testing.T, f *fixture) {
 	if p.ProbedURLs != 3 || p.TotalSize != 60 || p.Done != 2 || p.Failed != 2 || p.Probed {
 		t.Fatalf("after probing: %+v", p.Counts)
 	}
-	if k := f.q.kinds(); k[warm.StepWarm] != 2 {
+	if k := f.q.Kinds(); k[warm.StepWarm] != 2 {
 		t.Fatalf("queued %v, want two warm steps", k)
 	}
 	got, err := f.s.URLs(f.ctx, "j1", 0, 3)
