@@ -202,3 +202,21 @@ func (s *serve) wait(ctx context.Context, id string, timeout time.Duration) (*cl
 	defer cancel()
 	return s.Wait(ctx, id, &client.WaitOptions{Interval: 10 * time.Millisecond})
 }
+
+// warm runs a job from POST until a client sees it FINISHED with nothing
+// failed, and returns its id and its tasks per second over that time.
+func (s *serve) warm(ctx context.Context, job client.JobRequest) (string, float64, error) {
+	start := time.Now()
+	id, _, err := s.submit(ctx, job)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := s.wait(ctx, id, 20*time.Minute)
+	if err != nil {
+		return id, 0, err
+	}
+	if p.Status != client.StatusFinished || p.FailedCount != 0 {
+		return id, 0, fmt.Errorf("job %s: %+v", id, p)
+	}
+	return id, float64(p.TotalCount) / time.Since(start).Seconds(), nil
+}

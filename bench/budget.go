@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"prewarm/client"
 )
@@ -49,20 +48,12 @@ func (b *bench) budget() error {
 	for run := 0; run <= b.runs; run++ { // run 0 fills the caches
 		for i, st := range settings {
 			job := client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(30.0), MaxConcurrency: st.limit}
-			start := time.Now()
-			id, _, err := serves[st.serve].submit(ctx, job)
+			_, rate, err := serves[st.serve].warm(ctx, job)
 			if err != nil {
-				return err
-			}
-			p, err := serves[st.serve].wait(ctx, id, 10*time.Minute)
-			if err != nil {
-				return err
-			}
-			if p.Status != client.StatusFinished || p.FailedCount != 0 {
-				return fmt.Errorf("budget job (%s): %+v", st.name, p)
+				return fmt.Errorf("%s: %w", st.name, err)
 			}
 			if run > 0 {
-				rates[i] = append(rates[i], float64(p.TotalCount)/time.Since(start).Seconds())
+				rates[i] = append(rates[i], rate)
 			}
 		}
 	}
