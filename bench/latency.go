@@ -96,4 +96,3 @@ func untilFinished(ctx context.Context, srv *serve, job client.JobRequest, inter
 	}
 	return time.Since(start), nil
 }
-

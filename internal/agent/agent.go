@@ -61,7 +61,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultConcurrency = 1024
+	DefaultConcurrency = 2048
 	DefaultHeartbeat   = time.Second
 	DefaultLiveWindow  = 10 * time.Second
 	DefaultBatchBudget = 30 * time.Second

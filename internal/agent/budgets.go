@@ -60,6 +60,20 @@ type budget struct {
 
 func (b *budget) unlimited() bool { return b.limit.Unlimited() }
 
+// demand is what to ask the fleet for: room to double what runs, and at
+// least a window ahead of what waits. Batches hand the pool one fetch at a
+// time each, so the fetches waiting say little of what the agent could
+// run; asking only for them would grow a share by a few slots a round.
+func (b *budget) demand() int {
+	if b.waiting == 0 && b.inFlight == 0 {
+		return 0
+	}
+	return max(2*b.inFlight+b.waiting, b.waiting+demandAhead)
+}
+
+// demandAhead is the least an agent asks for beyond what waits.
+const demandAhead = 64
+
 // broadcast wakes every fetch waiting on b.
 func (b *budget) broadcast() {
 	close(b.changed)
@@ -287,7 +301,7 @@ func (bs *Budgets) round(ctx context.Context) error {
 			}
 			continue
 		}
-		wants = append(wants, warm.Want{Key: key, Limit: b.limit, Demand: b.waiting + b.inFlight, Held: b.inFlight})
+		wants = append(wants, warm.Want{Key: key, Limit: b.limit, Demand: b.demand(), Held: b.inFlight})
 		if b.waiting == 0 && b.inFlight == 0 {
 			delete(bs.budgets, key) // its share is given back by this lease
 		}

@@ -249,9 +249,7 @@ func (br *batchRun) feed(addrs []string, drain <-chan struct{}) int {
 			}
 			w.release = release
 		}
-		select {
-		case br.r.Pool.in <- w:
-		case <-ctx.Done():
+		if err := br.r.Pool.Start(ctx, w); err != nil {
 			if w.release != nil {
 				w.release()
 			}

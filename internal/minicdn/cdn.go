@@ -194,7 +194,7 @@ func Start(ctx context.Context, opts Options) (_ *CDN, err error) {
 		return nil, err
 	}
 	removeStaleDirs()
-	dir, err := os.MkdirTemp("", tempPrefix+"*")
+	dir, err := os.MkdirTemp(workRoot(), tempPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("minicdn: temp dir: %w", err)
 	}
@@ -557,12 +557,27 @@ const (
 // may belong to a Start that is just creating them; so are dirs from
 // another PID namespace (a container sharing /tmp), whose owner we cannot
 // see.
+// workRoot is where a CDN keeps its configs and caches: in memory
+// (/dev/shm) where the machine has it. The POPs of a real CDN each have
+// disks of their own; here they would all write to the one disk of the
+// machine under test, and a first warm would measure that disk.
+func workRoot() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", tempPrefix+"probe-*"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return os.TempDir()
+}
+
 func removeStaleDirs() {
 	ns, err := os.Readlink("/proc/self/ns/pid")
 	if err != nil {
 		return
 	}
-	tmp := os.TempDir()
+	tmp := workRoot()
 	ents, err := os.ReadDir(tmp)
 	if err != nil {
 		return

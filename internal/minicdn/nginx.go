@@ -49,7 +49,7 @@ func (c *CDN) nginxConf(pops []*POP) string {
 		for i, scheme := range []string{"http", "https"} {
 			w.p("    upstream minicdn_parent%s_%s {", pop.index, scheme)
 			w.p("        server %s:%d;", pop.parent.cacheIP, []int{c.HTTPPort, c.HTTPSPort}[i])
-			w.p("        keepalive 64;")
+			w.p("        keepalive 1024;")
 			w.p("    }")
 		}
 	}
@@ -80,7 +80,7 @@ func (c *CDN) nginxHTTP(w *confWriter) {
 	w.p("    ssl_session_timeout 10m;")
 	w.p("    upstream minicdn_origin {")
 	w.p("        server %s;", c.Origin.Addr)
-	w.p("        keepalive 64;")
+	w.p("        keepalive 1024;")
 	w.p("    }")
 	// CloudFront's X-Cache vocabulary from nginx's cache status. The key
 	// includes $status because CloudFront labels error responses "Error"
