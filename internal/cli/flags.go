@@ -25,7 +25,7 @@ func (f *fetchFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.edgesFile, "edges", "", "edges file (YAML or JSON) naming your own edges and their addresses")
 	fs.BoolVar(&f.allowPrivate, "allow-private-edges", false, "allow edge addresses in private and loopback ranges")
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust when fetching over HTTPS")
-	fs.IntVar(&f.concurrency, "concurrency", d.Concurrency, "fetches in flight per agent")
+	fs.IntVar(&f.concurrency, "concurrency", d.Concurrency, "most fetches in flight per agent; each POP gets what keeps it busy, up to this")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", d.ConnectTimeout, "TCP connect and TLS handshake timeout, per attempt")
 	fs.DurationVar(&f.taskTimeout, "task-timeout", d.TaskTimeout, "longest time one task (URL × POP, all attempts) may take")
 }
