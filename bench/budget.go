@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"prewarm/client"
+	"prewarm/internal/agent"
+	"prewarm/internal/node"
 )
 
 // budget: what the fleet-wide budgets cost when they never bind. The small
 // case's re-warm (5,000 URLs × 4 POPs of cached objects, one agent of 64)
 // under three settings, run in turn on the embedded database: no budget at
-// all (no lease is ever taken), the default per-host limit of 512, and a
-// job limit of 64 (the agent's own concurrency).
+// all (no lease is ever taken), the default per-host limit, and a job
+// limit as high as the agent's own concurrency.
 func (b *bench) budget() error {
 	fmt.Fprintln(os.Stderr, "budgets that never bind")
 	cdn, codes, err := startCDN(4)
@@ -26,7 +29,7 @@ func (b *bench) budget() error {
 		urls[i] = cdn.URL(fmt.Sprintf("/s/%d?size=1024", i))
 	}
 	serves := map[string]*serve{}
-	for name, hostLimit := range map[string]string{"none": "0", "host": "512"} {
+	for name, hostLimit := range map[string]string{"none": "0", "host": strconv.Itoa(node.DefaultHostConcurrency)} {
 		s, err := b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "budget-"+name), ""), "--host-concurrency", hostLimit)...)
 		if err != nil {
 			return err
@@ -34,14 +37,14 @@ func (b *bench) budget() error {
 		defer s.stop()
 		serves[name] = s
 	}
-	sixtyFour := 64
+	ceiling := agent.DefaultConcurrency
 	settings := []struct {
 		name, serve string
 		limit       *int
 	}{
 		{"no budget (no lease)", "none", nil},
-		{"--host-concurrency 512 (default)", "host", nil},
-		{"max_concurrency 64", "none", &sixtyFour},
+		{fmt.Sprintf("--host-concurrency %d (default)", node.DefaultHostConcurrency), "host", nil},
+		{fmt.Sprintf("max_concurrency %d", ceiling), "none", &ceiling},
 	}
 	rates := make([][]float64, len(settings))
 	ctx := context.Background()
