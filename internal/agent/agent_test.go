@@ -141,8 +141,7 @@ func TestEveryLiveAgentWorksWhileNoCapacityIsSet(t *testing.T) {
 			t.Fatalf("a1 reports %+v", info)
 		}
 
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		advance(5 * time.Second)
 		if c, s := q.count("a1"); c != 1 || s != 0 {
 			t.Fatalf("a1 consumed %d times and stopped %d over five heartbeats, want 1 and 0", c, s)
 		}
@@ -175,8 +174,7 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 		stop1 := run(t, a1)
 		time.Sleep(500 * time.Millisecond)
 		stop2 := run(t, a2)
-		time.Sleep(3 * time.Second)
-		synctest.Wait()
+		advance(3 * time.Second)
 
 		if !a1.Active() || a2.Active() {
 			t.Fatalf("active: a1 %v, a2 %v; want only a1", a1.Active(), a2.Active())
@@ -191,8 +189,7 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 		// a1 leaves the fleet as it stops: a2 takes over at its next
 		// heartbeat, not after the live window.
 		stop1()
-		time.Sleep(time.Second)
-		synctest.Wait()
+		advance(time.Second)
 		if !a2.Active() {
 			t.Fatal("a2 still stands by a heartbeat after a1 left")
 		}
@@ -216,13 +213,11 @@ func TestAStandbyTakesOverFromASilentAgentAfterTheLiveWindow(t *testing.T) {
 		a := newAgent(e, q, f, "a2")
 		stop := run(t, a)
 
-		time.Sleep(9500 * time.Millisecond) // the silent one is 9.6s quiet: still live
-		synctest.Wait()
+		advance(9500 * time.Millisecond) // the silent one is 9.6s quiet: still live
 		if a.Active() {
 			t.Fatal("the standby took over while the silent agent was within its live window")
 		}
-		time.Sleep(time.Second) // its heartbeat at 10.1s finds it alone
-		synctest.Wait()
+		advance(time.Second) // its heartbeat at 10.1s finds it alone
 		if !a.Active() {
 			t.Fatal("the standby did not take over once the silent agent left the live window")
 		}
@@ -283,8 +278,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 
 		// Work again: the agent consumes anew and finishes the batch.
 		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
-		time.Sleep(time.Second)
-		synctest.Wait()
+		advance(time.Second)
 		if !a.Active() {
 			t.Fatal("the agent did not resume at capacity 1")
 		}
@@ -361,13 +355,11 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 		if a.Active() {
 			t.Fatal("active though its heartbeat failed")
 		}
-		time.Sleep(time.Second) // the heartbeat works; consuming fails
-		synctest.Wait()
+		advance(time.Second) // the heartbeat works; consuming fails
 		if a.Active() {
 			t.Fatal("active though the queue refused it")
 		}
-		time.Sleep(time.Second)
-		synctest.Wait()
+		advance(time.Second)
 		if !a.Active() {
 			t.Fatal("not active once the store and the queue answer")
 		}
@@ -418,8 +410,7 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 
 		time.Sleep(500 * time.Millisecond)
 		e.must(e.st.SetDesiredCapacity(e.ctx, 0)) // the heartbeat at 1s drains
-		time.Sleep(20 * time.Second)
-		synctest.Wait()
+		advance(20 * time.Second)
 		agents := e.fleet()
 		if len(agents) != 1 || agents[0].Active || agents[0].Busy != 2 {
 			t.Fatalf("while draining, the store lists %+v; want a1 standing by with 2 fetches in flight", agents)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"prewarm/internal/store"
@@ -242,3 +243,10 @@ func start(t *testing.T, ctx context.Context, r *Runner, jobID string, seq int, 
 
 // open is a drain that never closes.
 func open() <-chan struct{} { return make(chan struct{}) }
+
+// advance lets fake time run for d, then waits until every goroutine of
+// the bubble is blocked again.
+func advance(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}

@@ -131,24 +131,21 @@ func TestReaperRunReapsOnItsTickerAndRetriesFailures(t *testing.T) {
 		go func() { r.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 
-		time.Sleep(10500 * time.Millisecond) // exactly 10s silent at the 10s tick: not yet dead
-		synctest.Wait()
+		advance(10500 * time.Millisecond) // exactly 10s silent at the 10s tick: not yet dead
 		rq.mu.Lock()
 		tries := rq.tries
 		rq.mu.Unlock()
 		if tries != 0 {
 			t.Fatal("reaped at the edge of the window")
 		}
-		time.Sleep(time.Second) // the 11s tick fails to requeue
-		synctest.Wait()
+		advance(time.Second) // the 11s tick fails to requeue
 		if len(e.fleet()) != 1 {
 			t.Fatal("reaped though the requeue failed")
 		}
 		rq.mu.Lock()
 		rq.fail = nil
 		rq.mu.Unlock()
-		time.Sleep(time.Second) // the 12s tick succeeds
-		synctest.Wait()
+		advance(time.Second) // the 12s tick succeeds
 		if agents := e.fleet(); len(agents) != 0 {
 			t.Fatalf("agents %v, want the dead one reaped", ids(agents))
 		}

@@ -177,8 +177,7 @@ func TestRunnerRecordsWhatItHasEveryFlushInterval(t *testing.T) {
 
 		// The quick two end at 50ms and are written at the 200ms tick,
 		// well before the status interval.
-		time.Sleep(500 * time.Millisecond)
-		synctest.Wait()
+		advance(500 * time.Millisecond)
 		if p := e.progress("j1"); p.Done != 2 || p.InProgress != 1 {
 			t.Fatalf("after 500ms: %d done, %d in progress; want 2 and 1", p.Done, p.InProgress)
 		}
