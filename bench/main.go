@@ -10,7 +10,8 @@
 // 10-POP job: time to accept, time to plan, GET /prewarm latency), budget
 // (the small re-warm with budgets that never bind, beside none), remote
 // (POPs 20 to 300 ms away, behind latency proxies), latency (POST to
-// FINISHED as a client sees it, for 1 URL and for 1 GiB). With
+// FINISHED as a client sees it, for 1 URL and for 1 GiB), jobs (a small
+// job beside a big one, a burst of small jobs). With
 // PostgreSQL installed (or -postgres URL) the small and plan cases also run
 // on PostgreSQL.
 package main
@@ -31,7 +32,7 @@ func main() {
 		}
 		return
 	}
-	cases := flag.String("cases", "small,large,plan,budget,remote,latency", "comma-separated cases to run: small, large, plan, budget, remote, latency")
+	cases := flag.String("cases", "small,large,plan,budget,remote,latency,jobs", "comma-separated cases to run: small, large, plan, budget, remote, latency, jobs")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
@@ -81,6 +82,8 @@ func main() {
 			err = b.remote()
 		case "latency":
 			err = b.latency()
+		case "jobs":
+			err = b.jobs()
 		case "large":
 			var database string
 			if pg != nil {
