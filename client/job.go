@@ -76,6 +76,12 @@ type JobRequest struct {
 	// each URL through the top tier of a cache hierarchy first (the
 	// server's default).
 	TierFirst *bool `json:"tier_first,omitempty"`
+	// Priority is low, normal (the server's default) or high: a high job's
+	// batches are taken before the others', a low job's only when nothing
+	// else waits.
+	Priority string `json:"priority,omitempty"`
+	// Name labels the job in listings and on the dashboard.
+	Name string `json:"name,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is
@@ -120,6 +126,12 @@ type ProgressResponse struct {
 	// Waiting names the budget the job's fetches wait for, while they do
 	// (its max_concurrency or max_rps, a host's limit or pause).
 	Waiting string `json:"waiting,omitempty"`
+	// Priority and Name are the job's (beyond the original).
+	Priority string `json:"priority,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// Sharing is how many other jobs share the agents with this one while
+	// it runs.
+	Sharing int `json:"sharing,omitempty"`
 }
 
 // Ended reports whether the job has ended: FINISHED, TIMEOUT, STOPPED or

@@ -35,6 +35,9 @@ func Progress(p *warm.Progress, now time.Time) ProgressResponse {
 		NotCachedCount:      p.NotCached,
 		Message:             p.Message,
 		Waiting:             p.Waiting,
+		Priority:            string(p.Priority),
+		Name:                p.Name,
+		Sharing:             p.Sharing,
 	}
 }
 

@@ -35,6 +35,8 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.MaxConcurrency, err = f.integer("max_concurrency"); return },
 		func() (err error) { spec.MaxRPS, err = f.number("max_rps"); return },
 		func() (err error) { spec.TierFirst, err = f.optionalBool("tier_first"); return },
+		func() (err error) { spec.Priority, err = f.str("priority"); return },
+		func() (err error) { spec.Name, err = f.str("name"); return },
 		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
 	} {
 		if err := step(); err != nil {

@@ -57,6 +57,10 @@ func (WarmArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueWarm, MaxAttempts: 25}
 }
 
+// riverPriority is a job's priority as River orders its entries: 1 first,
+// 4 last.
+var riverPriority = map[warm.Priority]int{warm.PriorityHigh: 1, warm.PriorityNormal: 2, warm.PriorityLow: 4, "": 2}
+
 // stepParams turns domain steps into River insert parameters.
 func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {
 	params := make([]river.InsertManyParams, len(steps))
@@ -72,10 +76,11 @@ func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {
 		default:
 			return nil, fmt.Errorf("unknown step kind %q", s.Kind)
 		}
-		params[i] = river.InsertManyParams{Args: args}
-		if !s.At.IsZero() {
-			params[i].InsertOpts = &river.InsertOpts{ScheduledAt: s.At}
+		opts := &river.InsertOpts{ScheduledAt: s.At}
+		if s.Kind == warm.StepWarm {
+			opts.Priority = riverPriority[s.Priority]
 		}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
 	return params, nil
 }

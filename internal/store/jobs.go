@@ -34,11 +34,12 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 	return s.inTx(ctx, func(tx Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, status, message, cf_domain, target_type, targets, headers,
 			timeout_us, need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at,
-			verify, encodings, expand, variants, max_concurrency, max_rps, tier_first)
-			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
+			verify, encodings, expand, variants, max_concurrency, max_rps, tier_first, priority, name)
+			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
 			job.ID, string(job.Status), job.CFDomain, job.TargetType, string(targets), string(headers),
 			job.Timeout.Microseconds(), job.NeedInvalidate, job.DistributionID, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt),
-			job.Verify, string(encodings), string(expand), len(job.Variants()), job.MaxConcurrency, job.MaxRPS, job.TierFirst)
+			job.Verify, string(encodings), string(expand), len(job.Variants()), job.MaxConcurrency, job.MaxRPS, job.TierFirst,
+			string(cmpPriority(job.Priority)), job.Name)
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
@@ -49,6 +50,14 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 			warm.Step{Kind: warm.StepPlan, JobID: job.ID},
 			warm.Step{Kind: warm.StepTimeout, JobID: job.ID, At: job.TimeoutAt})
 	})
+}
+
+// cmpPriority is a job's priority, normal when unset.
+func cmpPriority(p warm.Priority) warm.Priority {
+	if p == "" {
+		return warm.PriorityNormal
+	}
+	return p
 }
 
 func orEmpty(s []string) []string {
@@ -72,10 +81,12 @@ func (s *Store) JobURLs(ctx context.Context, jobID string) ([]string, error) {
 
 const jobColumns = `id, status, message, cf_domain, target_type, targets, headers, timeout_us,
 	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at, verify, encodings, expand,
-	max_concurrency, max_rps, tier_first`
+	max_concurrency, max_rps, tier_first, priority, name`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
 	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed, waiting, waiting_at,
+	CASE WHEN jobs.status = 'IN_PROGRESS'
+		THEN (SELECT COUNT(*) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.id <> jobs.id) ELSE 0 END,
 	(SELECT COALESCE(SUM(b.claimed - b.done), 0) FROM batches b WHERE b.job_id = jobs.id AND b.state = 'running')`
 
 type jobScan struct {
@@ -90,11 +101,11 @@ func (js *jobScan) dest(withCounts bool) []any {
 	j := &js.job
 	d := []any{&j.ID, (*string)(&j.Status), &j.Message, &j.CFDomain, &j.TargetType, &js.targets, &js.headers,
 		&js.timeoutUS, &j.NeedInvalidate, &j.DistributionID, &j.URLCount, &js.created, &js.updated, &js.deadline,
-		&j.Verify, &js.encodings, &js.expand, &j.MaxConcurrency, &j.MaxRPS, &j.TierFirst}
+		&j.Verify, &js.encodings, &js.expand, &j.MaxConcurrency, &j.MaxRPS, &j.TierFirst, (*string)(&j.Priority), &j.Name}
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
-			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.InProgress)
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.Sharing, &c.InProgress)
 	}
 	return d
 }

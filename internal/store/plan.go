@@ -159,7 +159,10 @@ func (s *Store) SaveProbeChunk(ctx context.Context, jobID string, c warm.ProbeCh
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-		return s.queueWaiting(ctx, tx, jobID, c.From, c.ProbedURLs, warm.AfterProbe)
+		if err := s.markReady(ctx, tx, jobID, c.From, c.ProbedURLs, warm.AfterProbe); err != nil {
+			return err
+		}
+		return s.topUp(ctx, tx, jobID)
 	})
 }
 
@@ -189,29 +192,20 @@ func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm
 	return nil
 }
 
-// insertBatches writes batches and queues those that wait for no other;
-// the rest are queued when the batch they wait for is done.
+// insertBatches writes batches, unqueued, and queues what the job's window
+// takes of those that wait for no other.
 func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches []warm.Batch) error {
-	err := s.bulk(ctx, tx, len(batches), []any{jobID, micros(s.now())}, "($1,$%d,$%d,$%d,$%d,$%d,'pending',$2)",
+	err := s.bulk(ctx, tx, len(batches), []any{jobID, micros(s.now())}, "($1,$%d,$%d,$%d,$%d,$%d,'pending',$2,FALSE)",
 		func(i int, args []any) []any {
 			b := batches[i]
 			return append(args, b.Seq, b.POP, b.From, b.To, b.After)
 		},
-		`INSERT INTO batches (job_id, seq, pop, url_from, url_to, after_pop, state, updated_at) VALUES %s
+		`INSERT INTO batches (job_id, seq, pop, url_from, url_to, after_pop, state, updated_at, queued) VALUES %s
 		ON CONFLICT (job_id, seq) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("insert batches: %w", err)
 	}
-	var steps []warm.Step
-	for _, b := range batches {
-		if b.After == "" {
-			steps = append(steps, warm.Step{Kind: warm.StepWarm, JobID: jobID, Batch: b.Seq})
-		}
-	}
-	if len(steps) == 0 {
-		return nil
-	}
-	return s.enq.Enqueue(ctx, tx, steps...)
+	return s.topUp(ctx, tx, jobID)
 }
 
 // FinishPlanning marks every task of the job queued.

@@ -82,9 +82,11 @@ func (s *Store) RecordResults(ctx context.Context, b warm.Batch, results []warm.
 		return s.status(ctx, b.JobID) // a quiet batch checking whether its job still runs
 	}
 	err := s.inTx(ctx, func(tx Tx) error {
+		var was string
 		if state == warm.BatchDone {
-			if err := s.queueDependents(ctx, tx, b); err != nil {
-				return err
+			err := tx.QueryRow(ctx, `SELECT state FROM batches WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq).Scan(&was)
+			if err != nil {
+				return notFound(err, fmt.Sprintf("batch %d of job %s", b.Seq, b.JobID))
 			}
 		}
 		n, err := s.insertResults(ctx, tx, b.JobID, results)
@@ -97,6 +99,16 @@ func (s *Store) RecordResults(ctx context.Context, b warm.Batch, results []warm.
 		if err != nil {
 			return fmt.Errorf("batch state: %w", err)
 		}
+		if state == warm.BatchDone && was != string(warm.BatchDone) {
+			// The first time it is done: the batches of its URLs one tier
+			// down may go, and its job may queue another.
+			if err := s.markReady(ctx, tx, b.JobID, b.From, b.From+1, b.POP); err != nil {
+				return err
+			}
+			if err := s.topUp(ctx, tx, b.JobID); err != nil {
+				return err
+			}
+		}
 		if n > 0 {
 			return s.maybeFinish(ctx, tx, b.JobID)
 		}
@@ -106,44 +118,6 @@ func (s *Store) RecordResults(ctx context.Context, b warm.Batch, results []warm.
 		return "", err
 	}
 	return s.status(ctx, b.JobID)
-}
-
-// queueDependents queues the batches waiting for b (the same URLs one tier
-// down), the first time b is done.
-func (s *Store) queueDependents(ctx context.Context, tx Tx, b warm.Batch) error {
-	var was string
-	err := tx.QueryRow(ctx, `SELECT state FROM batches WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq).Scan(&was)
-	if err != nil {
-		return notFound(err, fmt.Sprintf("batch %d of job %s", b.Seq, b.JobID))
-	}
-	if was == string(warm.BatchDone) {
-		return nil
-	}
-	return s.queueWaiting(ctx, tx, b.JobID, b.From, b.From+1, b.POP)
-}
-
-// queueWaiting queues the job's batches starting in [from, to) that wait
-// for after.
-func (s *Store) queueWaiting(ctx context.Context, tx Tx, jobID string, from, to int, after string) error {
-	rows, err := tx.Query(ctx, `SELECT seq FROM batches WHERE job_id = $1 AND url_from >= $2 AND url_from < $3 AND after_pop = $4`,
-		jobID, from, to, after)
-	if err != nil {
-		return fmt.Errorf("batches after %s: %w", after, err)
-	}
-	var steps []warm.Step
-	for rows.Next() {
-		var seq int
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
-			return err
-		}
-		steps = append(steps, warm.Step{Kind: warm.StepWarm, JobID: jobID, Batch: seq})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(steps) == 0 {
-		return err
-	}
-	return s.enq.Enqueue(ctx, tx, steps...)
 }
 
 func (s *Store) status(ctx context.Context, jobID string) (warm.Status, error) {

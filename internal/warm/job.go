@@ -30,6 +30,18 @@ func (s Status) Valid() bool {
 	return s == StatusCreated || s == StatusInProgress || s.Terminal()
 }
 
+// Priority is how a job shares the agents with the others: a high job's
+// batches are taken before the others', a low job's only when nothing
+// else waits.
+type Priority string
+
+// The priorities.
+const (
+	PriorityLow    Priority = "low"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+)
+
 // Target is one POP chosen for a job.
 type Target struct {
 	Code string `json:"code"`
@@ -69,7 +81,10 @@ type Job struct {
 	// before the POPs below it, so the origin is asked once per top-tier
 	// POP rather than once per POP.
 	TierFirst bool
-	URLCount  int
+	// Priority orders jobs sharing the agents; Name labels the job.
+	Priority Priority
+	Name     string
+	URLCount int
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	TimeoutAt time.Time
@@ -95,6 +110,8 @@ type Counts struct {
 	Expanded     bool  // the URL list was expanded (Expand)
 	// Waiting says what budget the job's fetches wait for, while they do.
 	Waiting string
+	// Sharing is how many other jobs are running beside this one.
+	Sharing int
 }
 
 // Percent is floor(100 × done / total), the original's percentage_complete

@@ -56,6 +56,8 @@ type JobSpec struct {
 	MaxConcurrency *int
 	MaxRPS         *float64
 	TierFirst      *bool // default true
+	Priority       string
+	Name           string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -164,6 +166,34 @@ func cleanBudget(concurrency *int, rps *float64) (int, float64, error) {
 		}
 	}
 	return c, r, nil
+}
+
+// cleanPriority checks a job's priority; absent is normal.
+func cleanPriority(raw string) (Priority, error) {
+	switch p := Priority(strings.ToLower(strings.TrimSpace(raw))); p {
+	case "":
+		return PriorityNormal, nil
+	case PriorityLow, PriorityNormal, PriorityHigh:
+		return p, nil
+	}
+	return "", Invalid("priority", "%q is not one of low, normal, high", raw)
+}
+
+// MaxNameLen bounds a job's name: it is a label in listings.
+const MaxNameLen = 200
+
+// cleanName checks a job's name: one line of printable text.
+func cleanName(raw string) (string, error) {
+	name := strings.TrimSpace(raw)
+	if len(name) > MaxNameLen {
+		return "", Invalid("name", "%d bytes; the limit is %d", len(name), MaxNameLen)
+	}
+	for _, r := range name {
+		if r < ' ' || r == 0x7f {
+			return "", Invalid("name", "must be one line of printable text")
+		}
+	}
+	return name, nil
 }
 
 func cleanDistributionID(raw string) (string, error) {

@@ -16,10 +16,11 @@ const (
 // transaction as the state that calls for them, so a crash never leaves a job
 // with work recorded but not queued (or the reverse).
 type Step struct {
-	Kind  StepKind
-	JobID string
-	Batch int       // StepWarm: the batch's sequence number
-	At    time.Time // when to run; zero means now
+	Kind     StepKind
+	JobID    string
+	Batch    int       // StepWarm: the batch's sequence number
+	At       time.Time // when to run; zero means now
+	Priority Priority  // StepWarm: its job's
 }
 
 // BatchState is where a batch is: waiting, being fetched by an agent, or done.

@@ -1,10 +1,16 @@
--- Origin safety: a job's own budget, tier-first ordering, the fleet's shares
--- of every budget, hosts that pushed back, and a job's warnings.
+-- Origin safety and many jobs at once: a job's own budget, priority and
+-- name, tier-first ordering, a job's batches queued a window at a time, the
+-- fleet's shares of every budget, hosts that pushed back, and a job's
+-- warnings.
 
 -- +goose Up
 ALTER TABLE jobs ADD COLUMN max_concurrency INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN max_rps DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN tier_first BOOLEAN NOT NULL DEFAULT TRUE;
+ALTER TABLE jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal';
+ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT '';
+-- The running jobs, counted on every progress read of one of them.
+CREATE INDEX jobs_status ON jobs (status);
 -- What an agent last said the job waits for (a budget), and when.
 ALTER TABLE jobs ADD COLUMN waiting TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN waiting_at BIGINT NOT NULL DEFAULT 0;
@@ -16,6 +22,11 @@ ALTER TABLE job_pops ADD COLUMN after_pop TEXT NOT NULL DEFAULT '';
 -- up) is queued only once that one is done; '' for none.
 ALTER TABLE batches ADD COLUMN after_pop TEXT NOT NULL DEFAULT '';
 CREATE INDEX batches_after ON batches (job_id, url_from, after_pop);
+-- A job keeps only a window of its batches in the queue; the rest wait
+-- here, unqueued, and are queued as the queued ones are done, so jobs
+-- share the agents instead of the first one holding them.
+ALTER TABLE batches ADD COLUMN queued BOOLEAN NOT NULL DEFAULT TRUE;
+CREATE INDEX batches_unqueued ON batches (job_id, queued, after_pop, seq);
 
 -- Each agent's share of a budget ("job:<id>", "host:<name>"): fetches in
 -- flight (slots) and fetches started per second (rate), what it asked for,

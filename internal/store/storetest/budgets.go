@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -137,5 +138,42 @@ func testTieredBatches(t *testing.T, f *fixture) {
 	}
 	if q := f.q.Batches(); !slices.Equal(q, []int{0, 1}) {
 		t.Fatalf("after the top tier's batch: %v", q)
+	}
+}
+
+// A job keeps only its window of batches in the queue (per active agent;
+// none here counts as one): each batch done queues the next, in order; a
+// high job's window is larger, and its steps say so.
+func testBatchWindow(t *testing.T, f *fixture) {
+	for _, tc := range []struct {
+		id       string
+		priority warm.Priority
+		window   int
+	}{{"low", warm.PriorityLow, 8}, {"normal", warm.PriorityNormal, 24}, {"high", warm.PriorityHigh, 48}} {
+		j := &warm.Job{ID: tc.id, Status: warm.StatusInProgress, CFDomain: "d1.cloudfront.net", TargetType: "pop",
+			Targets: []warm.Target{}, Timeout: time.Minute, URLCount: 1, Priority: tc.priority,
+			CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(time.Minute)}
+		f.must(f.s.CreateJob(f.ctx, j, []string{"https://a.test/x"}))
+		var batches []warm.Batch
+		for seq := range 200 {
+			batches = append(batches, warm.Batch{JobID: tc.id, Seq: seq, POP: fmt.Sprintf("P%d", seq), From: 0, To: 1})
+		}
+		before := len(f.q.Steps())
+		f.must(f.s.SavePlanChunk(f.ctx, tc.id, warm.PlanChunk{Batches: batches, PlannedURLs: 1}))
+		steps := f.q.Steps()[before:]
+		if len(steps) != tc.window || steps[0].Batch != 0 || steps[len(steps)-1].Batch != tc.window-1 || steps[0].Priority != tc.priority {
+			t.Fatalf("%s: queued %d steps (%+v … ), want batches 0..%d", tc.id, len(steps), steps[0], tc.window-1)
+		}
+		for range 2 { // done twice: one more batch queued, once
+			_, err := f.s.RecordResults(f.ctx, batches[3], nil, warm.BatchDone)
+			f.must(err)
+		}
+		steps = f.q.Steps()[before:]
+		if len(steps) != tc.window+1 || steps[tc.window].Batch != tc.window {
+			t.Fatalf("%s: after one batch done, %d steps, the last %+v", tc.id, len(steps), steps[len(steps)-1])
+		}
+	}
+	if p := f.progress("normal"); p.Sharing != 2 || p.Priority != warm.PriorityNormal {
+		t.Fatalf("normal job: sharing %d, priority %q", p.Sharing, p.Priority)
 	}
 }

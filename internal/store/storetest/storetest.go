@@ -177,6 +177,7 @@ func Run(t *testing.T, open Opener) {
 		"HostStates":                    testHostStates,
 		"WarningsAndWaiting":            testWarningsAndWaiting,
 		"TieredBatches":                 testTieredBatches,
+		"BatchWindow":                   testBatchWindow,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"prewarm/internal/warm"
+)
+
+// A job keeps only a window of its batches in the queue: the queue serves
+// its entries first come, first served, so a job that queued all its
+// batches at once would hold every agent until its last one, and a job
+// submitted after it would wait for all of them. With a window, each batch
+// done queues the next, behind the other jobs' queued ones: the jobs running
+// share the agents, and the queue holds a few hundred entries however big
+// the jobs. The window is per active agent: an agent works 16 batches at
+// once, and a normal job keeps 8 more ready for it, so a job submitted
+// later waits for those few at most. A high job's window is larger, and the
+// queue takes its entries first; a low job's entries are taken only when no
+// other waits.
+var windows = map[warm.Priority]int{warm.PriorityLow: 8, warm.PriorityNormal: 24, warm.PriorityHigh: 48}
+
+// markReady marks the job's batches starting in [from, to) that wait for
+// after (a POP one tier up, or the size probe) as waiting for nothing.
+func (s *Store) markReady(ctx context.Context, tx Tx, jobID string, from, to int, after string) error {
+	_, err := tx.Exec(ctx, `UPDATE batches SET after_pop = '' WHERE job_id = $1 AND url_from >= $2 AND url_from < $3
+		AND after_pop = $4`, jobID, from, to, after)
+	if err != nil {
+		return fmt.Errorf("batches after %s: %w", after, err)
+	}
+	return nil
+}
+
+// topUp queues the job's next ready batches, in order, until its window of
+// queued batches not yet done is full.
+func (s *Store) topUp(ctx context.Context, tx Tx, jobID string) error {
+	var priority, status string
+	var queued int
+	var agents int
+	err := tx.QueryRow(ctx, `SELECT priority, status,
+		(SELECT COUNT(*) FROM batches WHERE job_id = $1 AND queued AND state <> 'done'),
+		(SELECT COUNT(*) FROM agents WHERE active) FROM jobs WHERE id = $1`,
+		jobID).Scan(&priority, &status, &queued, &agents)
+	if err != nil {
+		return notFound(err, "job "+jobID)
+	}
+	room := windows[warm.Priority(priority)]*max(agents, 1) - queued
+	if room <= 0 || warm.Status(status).Terminal() {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `UPDATE batches SET queued = TRUE WHERE job_id = $1 AND seq IN (
+		SELECT seq FROM batches WHERE job_id = $1 AND NOT queued AND after_pop = '' ORDER BY seq LIMIT $2) RETURNING seq`,
+		jobID, room)
+	if err != nil {
+		return fmt.Errorf("queue batches: %w", err)
+	}
+	var steps []warm.Step
+	for rows.Next() {
+		var seq int
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return err
+		}
+		steps = append(steps, warm.Step{Kind: warm.StepWarm, JobID: jobID, Batch: seq, Priority: warm.Priority(priority)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(steps) == 0 {
+		return err
+	}
+	slices.SortFunc(steps, func(a, b warm.Step) int { return a.Batch - b.Batch })
+	return s.enq.Enqueue(ctx, tx, steps...)
+}
