@@ -37,7 +37,47 @@ func (b *bench) jobs() error {
 	if err := b.smallBesideBig(ctx, srv, cdn.URL, codes, one); err != nil {
 		return err
 	}
+	if err := b.highBesideNormal(ctx, srv, cdn.URL, cdn.CFDomain, codes); err != nil {
+		return err
+	}
 	return b.burst(ctx, srv, one, 2000)
+}
+
+// highBesideNormal starts a normal and a high job of equal size together
+// (the normal one first) and reports when each finished.
+func (b *bench) highBesideNormal(ctx context.Context, srv *serve, url func(string) string, cf string, codes []string) error {
+	ends := map[string]time.Duration{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	var firstErr error
+	for _, prio := range []string{"normal", "high"} {
+		urls := make([]string, 10_000)
+		for i := range urls {
+			urls[i] = url(fmt.Sprintf("/prio-%s/%d?size=1024", prio, i))
+		}
+		ans, err := srv.Submit(ctx, client.JobRequest{URLs: urls, CFDomain: cf, POPs: codes, Priority: prio})
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			_, err := srv.wait(ctx, ans.RequestID, 20*time.Minute)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			ends[prio] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	b.add(row{what: "a high and a normal job of 40,000 tasks started together (normal first): FINISHED after",
+		prewarm: fmt.Sprintf("high %.1f s, normal %.1f s", ends["high"].Seconds(), ends["normal"].Seconds()),
+		baseline: "—", ratio: "—", bar: fmt.Sprintf("the high one first: %s", verdict(ends["high"] < ends["normal"]))})
+	return nil
 }
 
 // smallBesideBig times a 1-URL job submitted 3 s into a big job.
@@ -46,8 +86,7 @@ func (b *bench) smallBesideBig(ctx context.Context, srv *serve, url func(string)
 	for i := range urls {
 		urls[i] = url(fmt.Sprintf("/big-job/%d?size=1024", i))
 	}
-	big := client.JobRequest{URLs: urls, CFDomain: "", POPs: codes, Timeout: new(30.0)}
-	big.CFDomain = one.CFDomain
+	big := client.JobRequest{URLs: urls, CFDomain: one.CFDomain, POPs: codes, Timeout: new(30.0)}
 	start := time.Now()
 	ans, err := srv.Submit(ctx, big)
 	if err != nil {

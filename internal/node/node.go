@@ -30,6 +30,7 @@ const (
 	planChunk     = 2000
 	batchSize     = 250
 	probeParallel = 128
+	probeMinURLs  = 20
 	// batchesPerAgent is how many batches (of one POP each) an agent works
 	// at once: enough to keep its fetches busy across POPs and across the
 	// gap between one batch and the next.
@@ -104,7 +105,8 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 		Gate:  n.budgets, // the size probes are fetches too
 		Store: n.Store, Resolver: edges.resolver, Prober: edges.client, Expander: expander{edges.client},
 		MaxURLs: n.cfg.MaxURLs, Log: log, Now: time.Now,
-		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, Budget: planBudget,
+		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, ProbeMinURLs: probeMinURLs,
+		Budget: planBudget,
 		Invalidator: &invalidate.Clearer{
 			NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
 				return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{

@@ -82,9 +82,9 @@ type Job struct {
 	// POP rather than once per POP.
 	TierFirst bool
 	// Priority orders jobs sharing the agents; Name labels the job.
-	Priority Priority
-	Name     string
-	URLCount int
+	Priority  Priority
+	Name      string
+	URLCount  int
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	TimeoutAt time.Time

@@ -89,6 +89,8 @@ type Planner struct {
 	ChunkSize        int // URLs probed and planned per checkpoint
 	BatchSize        int // URLs per batch (one POP); ChunkSize is a multiple of it
 	ProbeConcurrency int
+	// ProbeMinURLs: jobs with fewer URLs are not probed.
+	ProbeMinURLs int
 	// Budget bounds one run of Plan; past it, Plan checkpoints and returns
 	// ErrInterrupted, so a planner that dies is noticed and resumed soon.
 	Budget time.Duration
@@ -139,14 +141,22 @@ func (p *Planner) plan(ctx context.Context, jobID string) error {
 			return err
 		}
 	}
-	if err := p.probeFrom(ctx, job, usable, all, prog.ProbedURLs); err != nil {
-		if ctx.Err() != nil {
-			return p.cutShort(ctx, job)
+	if p.probes(all) {
+		if err := p.probeFrom(ctx, job, usable, all, prog.ProbedURLs); err != nil {
+			if ctx.Err() != nil {
+				return p.cutShort(ctx, job)
+			}
+			return err
 		}
-		return err
 	}
 	return p.Store.FinishProbing(ctx, jobID)
 }
+
+// probes reports whether a job's URLs are probed for their sizes. A small
+// job is not: its warm answers as soon, with the sizes and the URLs that
+// fail, and a probe would only add its own requests and writes to the
+// job's fixed cost.
+func (p *Planner) probes(urls []string) bool { return len(urls) >= p.ProbeMinURLs }
 
 // begin loads a job that is still to be planned and marks it in progress;
 // errPlanEnded when it ended or its deadline passed (the timeout step ends
@@ -224,7 +234,7 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 			for k, pop := range usable {
 				seq := (b/p.BatchSize)*len(usable) + k
 				after := pop.After
-				if after == "" && tiered {
+				if after == "" && tiered && p.probes(all) {
 					after = AfterProbe
 				}
 				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end), After: after})

@@ -87,6 +87,8 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 			job.MaxConcurrency, job.MaxRPS, err = cleanBudget(spec.MaxConcurrency, spec.MaxRPS)
 			return
 		},
+		func() (err error) { job.Priority, err = cleanPriority(spec.Priority); return },
+		func() (err error) { job.Name, err = cleanName(spec.Name); return },
 	} {
 		if err := step(); err != nil {
 			return nil, nil, err

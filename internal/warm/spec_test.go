@@ -120,3 +120,35 @@ func TestCountsAndProgress(t *testing.T) {
 		t.Fatal("empty job")
 	}
 }
+
+// The fields of origin safety and of sharing the agents: given, they are
+// kept; absent, their defaults; wrong, an error naming the field.
+func TestNewJobBudgetTiersPriorityName(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	spec := JobSpec{URLs: []string{"https://www.example.com/a"}, CFDomain: "d1.cloudfront.net",
+		MaxConcurrency: ptr(8), MaxRPS: ptr(2.5), TierFirst: ptr(false), Priority: " HIGH ", Name: "  patch 1.5 "}
+	j, _, err := NewJob(spec, fakeSelector{}, DefaultLimits, "id", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.MaxConcurrency != 8 || j.MaxRPS != 2.5 || j.TierFirst || j.Priority != PriorityHigh || j.Name != "patch 1.5" {
+		t.Fatalf("job %+v", j)
+	}
+	j, _, err = NewJob(JobSpec{URLs: spec.URLs, CFDomain: spec.CFDomain}, fakeSelector{}, DefaultLimits, "id", now)
+	if err != nil || j.MaxConcurrency != 0 || j.MaxRPS != 0 || !j.TierFirst || j.Priority != PriorityNormal || j.Name != "" {
+		t.Fatalf("defaults: %+v %v", j, err)
+	}
+	for field, edit := range map[string]func(*JobSpec){
+		"max_concurrency": func(s *JobSpec) { s.MaxConcurrency = ptr(0) },
+		"max_rps":         func(s *JobSpec) { s.MaxRPS = ptr(-1.0) },
+		"priority":        func(s *JobSpec) { s.Priority = "urgent" },
+		"name":            func(s *JobSpec) { s.Name = "two\nlines" },
+	} {
+		bad := JobSpec{URLs: spec.URLs, CFDomain: spec.CFDomain}
+		edit(&bad)
+		var ie *InputError
+		if _, _, err := NewJob(bad, fakeSelector{}, DefaultLimits, "id", now); !errors.As(err, &ie) || ie.Field != field {
+			t.Errorf("%s: %v, want an input error naming it", field, err)
+		}
+	}
+}
