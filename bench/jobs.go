@@ -75,7 +75,7 @@ func (b *bench) highBesideNormal(ctx context.Context, srv *serve, url func(strin
 		return firstErr
 	}
 	b.add(row{what: "a high and a normal job of 40,000 tasks started together (normal first): FINISHED after",
-		prewarm: fmt.Sprintf("high %.1f s, normal %.1f s", ends["high"].Seconds(), ends["normal"].Seconds()),
+		prewarm:  fmt.Sprintf("high %.1f s, normal %.1f s", ends["high"].Seconds(), ends["normal"].Seconds()),
 		baseline: "—", ratio: "—", bar: fmt.Sprintf("the high one first: %s", verdict(ends["high"] < ends["normal"]))})
 	return nil
 }
