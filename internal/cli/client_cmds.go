@@ -97,6 +97,8 @@ type jobFlags struct {
 	maxRPS         optional[float64]
 	noTierFirst    bool
 	dryRun         bool
+	priority       string
+	name           string
 }
 
 // submitRequest is POST /prewarm's body as the job flags describe it. It is
@@ -123,6 +125,8 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&f.maxConcurrency, "max-concurrency", "most of the job's fetches in flight at once, across every agent (default: no bound)")
 	fs.Var(&f.maxRPS, "max-rps", "most of the job's fetches started per second, across every agent (default: no bound)")
 	fs.BoolVar(&f.noTierFirst, "no-tier-first", false, "warm every POP at once instead of each URL through the top tier first")
+	fs.StringVar(&f.priority, "priority", "", "low, normal (the default) or high: how the job shares the agents with others")
+	fs.StringVar(&f.name, "name", "", "a label for the job in listings and on the dashboard")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
 
@@ -238,6 +242,8 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		MaxConcurrency: f.maxConcurrency.ptr(),
 		MaxRPS:         f.maxRPS.ptr(),
 		TierFirst:      tierFirst,
+		Priority:       strings.TrimSpace(f.priority),
+		Name:           strings.TrimSpace(f.name),
 	}, nil
 }
 
@@ -428,6 +434,12 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 	}
 	if p.Waiting != "" {
 		kv.add("Waiting for", p.Waiting)
+	}
+	if p.Sharing > 0 && !ended {
+		kv.add("Sharing", fmt.Sprintf("the agents with %d other running jobs", p.Sharing))
+	}
+	if p.Priority != "" && p.Priority != "normal" {
+		kv.add("Priority", p.Priority)
 	}
 	if err := kv.flush(); err != nil {
 		return fmt.Errorf("writing the status: %w", err)

@@ -821,6 +821,14 @@ function jobView(app, route) {
     }
     if (j.max_rps > 0) items.push(['Max', `${rateFormat.format(j.max_rps)}/s`, 'At most this many fetches started per second, across every agent']);
     if (j.tier_first === false) items.push(['Tier first', 'off', 'Every POP is warmed at once, without waiting for a top tier']);
+    if (j.priority && j.priority !== 'normal') {
+      items.push(['Priority', j.priority, j.priority === 'high'
+        ? 'Its batches are taken before those of other jobs'
+        : 'Its batches are taken only when no other job waits']);
+    }
+    if (j.sharing > 0 && RUNNING.has(j.status)) {
+      items.push(['Sharing the agents with', `${fmtInt(j.sharing)} other job${j.sharing === 1 ? '' : 's'}`]);
+    }
     if (typeof j.verify === 'boolean') items.push(['Verify', j.verify ? 'on' : 'off']);
     const key = JSON.stringify(items);
     if (key === requestKey) return;
