@@ -67,40 +67,7 @@ func main() {
 	}
 	start := time.Now()
 	for _, c := range strings.Split(*cases, ",") {
-		var err error
-		switch strings.TrimSpace(c) {
-		case "small":
-			if sqlite {
-				err = b.small("")
-			}
-			if err == nil && pg != nil {
-				err = b.small(pg())
-			}
-		case "budget":
-			err = b.budget()
-		case "remote":
-			err = b.remote()
-		case "latency":
-			err = b.latency()
-		case "jobs":
-			err = b.jobs()
-		case "large":
-			var database string
-			if pg != nil {
-				database = pg()
-			}
-			err = b.large(database)
-		case "plan":
-			if sqlite {
-				err = b.plan("", *planURLs)
-			}
-			if err == nil && pg != nil {
-				err = b.plan(pg(), *planURLs)
-			}
-		default:
-			err = fmt.Errorf("unknown case %q", c)
-		}
-		if err != nil {
+		if err := b.run(strings.TrimSpace(c), sqlite, pg, *planURLs); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			b.print(os.Stdout)
 			os.Exit(1)
@@ -108,4 +75,41 @@ func main() {
 	}
 	b.print(os.Stdout)
 	fmt.Printf("\n%d runs per figure, medians; total %s\n", *runs, time.Since(start).Round(time.Second))
+}
+
+// run runs one case, on each database it runs on (pg is nil without
+// PostgreSQL).
+func (b *bench) run(name string, sqlite bool, pg func() string, planURLs int) error {
+	onEach := func(f func(database string) error) error {
+		if sqlite {
+			if err := f(""); err != nil {
+				return err
+			}
+		}
+		if pg != nil {
+			return f(pg())
+		}
+		return nil
+	}
+	switch name {
+	case "small":
+		return onEach(b.small)
+	case "plan":
+		return onEach(func(database string) error { return b.plan(database, planURLs) })
+	case "large":
+		var database string
+		if pg != nil {
+			database = pg()
+		}
+		return b.large(database)
+	case "budget":
+		return b.budget()
+	case "remote":
+		return b.remote()
+	case "latency":
+		return b.latency()
+	case "jobs":
+		return b.jobs()
+	}
+	return fmt.Errorf("unknown case %q", name)
 }
