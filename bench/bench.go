@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http/httptrace"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"prewarm/client"
 	"prewarm/internal/launch"
+	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
 
@@ -219,4 +221,50 @@ func (s *serve) warm(ctx context.Context, job client.JobRequest) (string, float6
 		return id, 0, fmt.Errorf("job %s: %+v", id, p)
 	}
 	return id, float64(p.TotalCount) / time.Since(start).Seconds(), nil
+}
+
+// stage is a case's mini CDN and the prewarm serving it, on the embedded
+// database in a data directory named for the case.
+type stage struct {
+	cdn   *minicdn.CDN
+	codes []string
+	srv   *serve
+}
+
+// setUp announces a case and starts its CDN of specs and a serve on it,
+// with extra flags.
+func (b *bench) setUp(title, name string, specs []minicdn.POPSpec, extra ...string) (*stage, error) {
+	fmt.Fprintln(os.Stderr, title)
+	cdn, err := minicdn.Start(context.Background(), minicdn.Options{POPs: specs})
+	if err != nil {
+		return nil, err
+	}
+	st := &stage{cdn: cdn}
+	for _, s := range specs {
+		st.codes = append(st.codes, s.Code)
+	}
+	st.srv, err = b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, name), ""), extra...)...)
+	if err != nil {
+		cdn.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stage) close() {
+	st.srv.stop()
+	st.cdn.Close()
+}
+
+// popSpecs are n POPs named BEN1-P1, BEN2-P1, …, each with the spec edit
+// gives it (nil: none).
+func popSpecs(n int, edit func(i int, s *minicdn.POPSpec)) []minicdn.POPSpec {
+	specs := make([]minicdn.POPSpec, n)
+	for i := range specs {
+		specs[i] = minicdn.POPSpec{Code: fmt.Sprintf("BEN%d-P1", i+1)}
+		if edit != nil {
+			edit(i, &specs[i])
+		}
+	}
+	return specs
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -18,25 +17,23 @@ import (
 // all (no lease is ever taken), the default per-host limit, and a job
 // limit as high as the agent's own concurrency.
 func (b *bench) budget() error {
-	fmt.Fprintln(os.Stderr, "budgets that never bind")
-	cdn, codes, err := startCDN(4)
+	st, err := b.setUp("budgets that never bind", "budget-none", popSpecs(4, nil), "--host-concurrency", "0")
 	if err != nil {
 		return err
 	}
-	defer cdn.Close()
+	defer st.close()
+	cdn, codes := st.cdn, st.codes
 	urls := make([]string, 5000)
 	for i := range urls {
 		urls[i] = cdn.URL(fmt.Sprintf("/s/%d?size=1024", i))
 	}
-	serves := map[string]*serve{}
-	for name, hostLimit := range map[string]string{"none": "0", "host": strconv.Itoa(node.DefaultHostConcurrency)} {
-		s, err := b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "budget-"+name), ""), "--host-concurrency", hostLimit)...)
-		if err != nil {
-			return err
-		}
-		defer s.stop()
-		serves[name] = s
+	host, err := b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "budget-host"), ""),
+		"--host-concurrency", strconv.Itoa(node.DefaultHostConcurrency))...)
+	if err != nil {
+		return err
 	}
+	defer host.stop()
+	serves := map[string]*serve{"none": st.srv, "host": host}
 	ceiling := agent.DefaultConcurrency
 	settings := []struct {
 		name, serve string

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -17,18 +15,12 @@ import (
 // throughput alone; a burst of 2,000 one-URL jobs, until the last is
 // FINISHED; and a high and a normal job of equal size started together.
 func (b *bench) jobs() error {
-	fmt.Fprintln(os.Stderr, "many jobs at once")
-	cdn, codes, err := startCDN(4)
+	st, err := b.setUp("many jobs at once", "jobs", popSpecs(4, nil))
 	if err != nil {
 		return err
 	}
-	defer cdn.Close()
-	srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, "jobs"), "")...)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	ctx := context.Background()
+	defer st.close()
+	cdn, codes, srv, ctx := st.cdn, st.codes, st.srv, context.Background()
 	small := cdn.URL("/one/cached?size=1024")
 	if _, err := curlSpeed(cdn, small); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"prewarm/client"
@@ -17,18 +16,12 @@ import (
 // wall time of curl -o /dev/null through the same POP (pairs, median of
 // the ratios).
 func (b *bench) latency() error {
-	fmt.Fprintln(os.Stderr, "time to FINISHED")
-	cdn, codes, err := startCDN(1)
+	st, err := b.setUp("time to FINISHED", "latency", popSpecs(1, nil))
 	if err != nil {
 		return err
 	}
-	defer cdn.Close()
-	srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, "latency"), "")...)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	ctx := context.Background()
+	defer st.close()
+	cdn, codes, srv, ctx := st.cdn, st.codes, st.srv, context.Background()
 	small := cdn.URL("/one?size=1024")
 	if _, err := curlSpeed(cdn, small); err != nil { // cached
 		return err

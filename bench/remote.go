@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 // the agent's concurrency; then the same through POPs at 20, 80, 150 and
 // 300 ms at once, with when each POP finished.
 func (b *bench) remote() error {
-	fmt.Fprintln(os.Stderr, "remote POPs")
 	for _, rtts := range [][]time.Duration{
 		{150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond, 150 * time.Millisecond},
 		{20 * time.Millisecond, 80 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond},
@@ -32,27 +29,18 @@ func (b *bench) remote() error {
 }
 
 func (b *bench) remoteCase(rtts []time.Duration) error {
-	specs := make([]minicdn.POPSpec, len(rtts))
-	codes := make([]string, len(rtts))
 	var names []string
-	for i, rtt := range rtts {
-		codes[i] = fmt.Sprintf("FAR%d-P1", i+1)
-		specs[i] = minicdn.POPSpec{Code: codes[i], RTT: rtt}
+	for _, rtt := range rtts {
 		names = append(names, rtt.String())
 	}
 	label := strings.Join(names, "/")
-	cdn, err := minicdn.Start(context.Background(), minicdn.Options{POPs: specs})
+	st, err := b.setUp("POPs at "+label, "remote-"+label, popSpecs(len(rtts), func(i int, s *minicdn.POPSpec) { s.RTT = rtts[i] }))
 	if err != nil {
 		return err
 	}
-	defer cdn.Close()
-	srv, err := b.startServe(fetchArgs(cdn, filepath.Join(b.dir, "remote-"+label), "")...)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
+	defer st.close()
+	cdn, codes, srv, ctx := st.cdn, st.codes, st.srv, context.Background()
 	const nURLs = 5000
-	ctx := context.Background()
 	var first, again []float64
 	for run := range b.runs {
 		urls := make([]string, nURLs)
