@@ -193,9 +193,7 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 		if !a2.Active() {
 			t.Fatal("a2 still stands by a heartbeat after a1 left")
 		}
-		if c, _ := q.count("a2"); c != 1 {
-			t.Fatalf("a2 consumed %d times, want 1", c)
-		}
+		q.wantConsumed(t, "a2", 1)
 		stop2()
 	})
 }
@@ -363,9 +361,7 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 		if !a.Active() {
 			t.Fatal("not active once the store and the queue answer")
 		}
-		if c, _ := q.count("a1"); c != 1 {
-			t.Fatalf("%d consumes, want 1", c)
-		}
+		q.wantConsumed(t, "a1", 1)
 		stop()
 	})
 }
@@ -427,4 +423,13 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 		}
 		stop()
 	})
+}
+
+// wantConsumed fails the test unless agent id started consuming the queue
+// n times.
+func (q *fakeQueue) wantConsumed(t *testing.T, id string, n int) {
+	t.Helper()
+	if c, _ := q.count(id); c != n {
+		t.Fatalf("%s consumed %d times, want %d", id, c, n)
+	}
 }

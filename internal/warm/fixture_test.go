@@ -2,6 +2,7 @@ package warm_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -198,5 +199,13 @@ func (e *env) planner(r *resolver, p *prober) *warm.Planner {
 		Store: e.st, Resolver: r, Prober: p, Invalidator: &invalidator{q: e.q}, Expander: &expander{},
 		MaxURLs: 1000, Log: discard, Now: time.Now,
 		ChunkSize: 4, BatchSize: 2, ProbeConcurrency: 2, Budget: time.Hour,
+	}
+}
+
+// wantNotFound fails the test unless err says the job does not exist.
+func wantNotFound(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, warm.ErrNotFound) {
+		t.Fatalf("an unknown job: %v, want not found", err)
 	}
 }

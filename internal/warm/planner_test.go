@@ -422,9 +422,7 @@ func TestPlannerDoesNothingForAJobPastItsDeadlineOrEnded(t *testing.T) {
 		if st := e.progress("late").Status; st != warm.StatusCreated {
 			t.Fatalf("late job %s, want it left CREATED", st)
 		}
-		if err := p.Plan(e.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
-			t.Fatalf("unknown job: %v", err)
-		}
+		wantNotFound(t, p.Plan(e.ctx, "nope"))
 	})
 }
 

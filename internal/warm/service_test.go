@@ -200,9 +200,7 @@ func TestServiceTimeoutEndsAJobOnlyPastItsDeadline(t *testing.T) {
 		if st := e.progress("j2").Status; st != warm.StatusStopped {
 			t.Fatalf("a stopped job became %s", st)
 		}
-		if err := s.Timeout(e.ctx, "nope"); !errors.Is(err, warm.ErrNotFound) {
-			t.Fatalf("unknown job: %v", err)
-		}
+		wantNotFound(t, s.Timeout(e.ctx, "nope"))
 	})
 }
 
