@@ -118,6 +118,7 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	if err := n.queue.StartControl(ctx, queue.Control{Plan: planner.Plan, Timeout: n.Service.Timeout}); err != nil {
 		return err
 	}
+	n.wg.Go(func() { n.sweepDeadlines(ctx) })
 	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now}
 	n.wg.Go(func() { reaper.Run(ctx) })
 	return nil
@@ -146,6 +147,26 @@ func (n *Node) startAgents(ctx context.Context, edges *edges, cancels *agent.Can
 		})
 		n.Agents = append(n.Agents, a)
 		n.wg.Go(func() { _ = a.Run(ctx) })
+	}
+}
+
+// sweepEvery is how often a control node ends the jobs past their
+// deadline: how late a job may end.
+const sweepEvery = 250 * time.Millisecond
+
+// sweepDeadlines ends overdue jobs until ctx ends.
+func (n *Node) sweepDeadlines(ctx context.Context) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.Service.EndOverdue(ctx); err != nil && ctx.Err() == nil {
+			n.cfg.Log.Warn("ending jobs past their deadline", "err", err)
+		}
 	}
 }
 

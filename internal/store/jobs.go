@@ -10,8 +10,8 @@ import (
 	"prewarm/internal/warm"
 )
 
-// CreateJob records a job and queues its planning and its timeout, in one
-// transaction. The URL list is kept whole, newline-separated, in one row:
+// CreateJob records a job and queues its planning, in one transaction (its
+// deadline is kept by a sweep of overdue jobs: see warm.Service.EndOverdue). The URL list is kept whole, newline-separated, in one row:
 // one write accepts a 100,000-URL job at once; planning writes each URL's
 // own row as it probes it.
 func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) error {
@@ -46,10 +46,18 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 		if _, err := tx.Exec(ctx, `INSERT INTO job_lists (job_id, urls) VALUES ($1, $2)`, job.ID, strings.Join(urls, "\n")); err != nil {
 			return fmt.Errorf("insert url list: %w", err)
 		}
-		return s.enq.Enqueue(ctx, tx,
-			warm.Step{Kind: warm.StepPlan, JobID: job.ID},
-			warm.Step{Kind: warm.StepTimeout, JobID: job.ID, At: job.TimeoutAt})
+		return s.enq.Enqueue(ctx, tx, warm.Step{Kind: warm.StepPlan, JobID: job.ID})
 	})
+}
+
+// Overdue lists the jobs still running past their deadline at now.
+func (s *Store) Overdue(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT id FROM jobs WHERE status IN ('CREATED', 'IN_PROGRESS')
+		AND timeout_at <= $1 ORDER BY timeout_at LIMIT 1000`, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("overdue jobs: %w", err)
+	}
+	return collectStrings(rows, nil)
 }
 
 // cmpPriority is a job's priority, normal when unset.

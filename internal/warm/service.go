@@ -2,6 +2,7 @@ package warm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -29,9 +30,11 @@ type Stats struct {
 // ServiceStore is what the service reads and writes.
 type ServiceStore interface {
 	DeadlineStore
-	// CreateJob records a job and its URLs and queues its planning and its
-	// timeout, in one transaction.
+	// CreateJob records a job and its URLs and queues its planning, in one
+	// transaction.
 	CreateJob(ctx context.Context, job *Job, urls []string) error
+	// Overdue lists the jobs still running past their deadline at now.
+	Overdue(ctx context.Context, now time.Time) ([]string, error)
 	Job(ctx context.Context, id string) (*Job, error)
 	ListJobs(ctx context.Context, f JobFilter) ([]Progress, error)
 	POPs(ctx context.Context, jobID string) ([]POPState, error)
@@ -138,6 +141,25 @@ func (s *Service) Timeout(ctx context.Context, id string) error {
 		s.Board.Forget(id)
 	}
 	return err
+}
+
+// EndOverdue ends every job still running past its deadline. Every
+// control node runs it often (a job ends at most a sweep late); when two
+// find the same job, one ends it and the other finds it ended. A sweep
+// costs one read, where a queued entry a job cost an insert, a fetch and a
+// completion each.
+func (s *Service) EndOverdue(ctx context.Context) error {
+	ids, err := s.Store.Overdue(ctx, s.Now())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := s.Timeout(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // EndAtDeadline moves a job whose deadline passed to TIMEOUT and reports

@@ -72,12 +72,9 @@ func TestServiceSubmitRecordsTheJobAndQueuesItsPlanning(t *testing.T) {
 		var kinds []warm.StepKind
 		for _, st := range e.q.Steps() {
 			kinds = append(kinds, st.Kind)
-			if st.Kind == warm.StepTimeout && !st.At.Equal(job.TimeoutAt) {
-				t.Errorf("timeout queued for %v, want %v", st.At, job.TimeoutAt)
-			}
 		}
-		if !slices.Equal(kinds, []warm.StepKind{warm.StepPlan, warm.StepTimeout}) {
-			t.Fatalf("queued %v, want plan and timeout", kinds)
+		if !slices.Equal(kinds, []warm.StepKind{warm.StepPlan}) {
+			t.Fatalf("queued %v, want its planning", kinds)
 		}
 		if f, err := s.Fleet(e.ctx); err != nil || f.Desired != 2 {
 			t.Fatalf("fleet %+v, %v: want the instance count as desired capacity", f, err)
@@ -262,6 +259,33 @@ func TestServiceReportsWhatTheStoreHolds(t *testing.T) {
 		}
 		if p, err := s.Progress(e.ctx, "j1"); err != nil || p.Total != 2 {
 			t.Fatalf("progress %+v, %v", p, err)
+		}
+	})
+}
+
+// The sweep ends every running job past its deadline, and only those.
+func TestServiceEndOverdue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		c := &cancels{}
+		s := e.service(c)
+		e.submit("short", urlList(1), time.Minute, nil)
+		e.submit("long", urlList(1), time.Hour, nil)
+		e.must(s.EndOverdue(e.ctx))
+		if len(c.list()) != 0 {
+			t.Fatalf("aborted %v before any deadline", c.list())
+		}
+		time.Sleep(time.Minute)
+		e.must(s.EndOverdue(e.ctx))
+		e.must(s.EndOverdue(e.ctx))
+		if st := e.progress("short").Status; st != warm.StatusTimeout {
+			t.Fatalf("short job %s past its deadline", st)
+		}
+		if st := e.progress("long").Status; st.Terminal() {
+			t.Fatalf("long job %s before its deadline", st)
+		}
+		if got := c.list(); !slices.Equal(got, []string{"short"}) {
+			t.Fatalf("aborted %v, want the short job once", got)
 		}
 	})
 }

@@ -199,11 +199,14 @@ func testCreateJob(t *testing.T, f *fixture) {
 		!got.TimeoutAt.Equal(j.TimeoutAt) || got.Timeout != j.Timeout || !got.CreatedAt.Equal(j.CreatedAt) {
 		t.Fatalf("round trip: got %+v, want %+v", got, j)
 	}
-	if k := f.q.Kinds(); k[warm.StepPlan] != 1 || k[warm.StepTimeout] != 1 {
-		t.Fatalf("queued %v, want one plan and one timeout", k)
+	if k := f.q.Kinds(); k[warm.StepPlan] != 1 || len(k) != 1 {
+		t.Fatalf("queued %v, want one plan", k)
 	}
-	if at := f.q.Steps()[1].At; at != j.TimeoutAt {
-		t.Fatalf("timeout queued at %v, want %v", at, j.TimeoutAt)
+	// Past its deadline, the job is overdue (until it ends).
+	for at, want := range map[time.Time]int{j.TimeoutAt.Add(-time.Second): 0, j.TimeoutAt: 1} {
+		if ids, err := f.s.Overdue(f.ctx, at); err != nil || len(ids) != want {
+			t.Fatalf("overdue at %v: %v %v, want %d", at, ids, err, want)
+		}
 	}
 	us, err := f.s.URLs(f.ctx, "j1", 0, 10)
 	f.must(err)
