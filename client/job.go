@@ -155,12 +155,24 @@ type SummaryResponse struct {
 	// (see DownloadReport).
 	FailurePOPURLsReport string   `json:"failure_pop_urls_report"`
 	NotCachedURLs        []string `json:"not_cached_urls"`
+	// NotCachedReasons say why tasks were fetched but not cached (no-store,
+	// Set-Cookie, another POP answered, a MISS when asked again), most
+	// frequent first, each with one task as an example.
+	NotCachedReasons []NotCachedReason `json:"not_cached_reasons"`
 	Warnings             []string `json:"warnings"`
 	Timestamp            string   `json:"timestamp"`
 	CreatedAt            string   `json:"created_at"`
 	LastUpdateTime       string   `json:"last_update_time"`
 	Status               string   `json:"status"`
 	Message              string   `json:"message,omitempty"`
+}
+
+// NotCachedReason is one reason tasks were fetched but not cached.
+type NotCachedReason struct {
+	Reason     string `json:"reason"`
+	Count      int64  `json:"count"`
+	ExampleURL string `json:"example_url"`
+	ExamplePOP string `json:"example_pop"`
 }
 
 // JobSummary is a job as GET /jobs lists it: its progress and what it

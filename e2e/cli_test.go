@@ -54,7 +54,8 @@ func TestRunCommand(t *testing.T) {
 		t.Fatalf("a 404: exit %d\n%s", code, out)
 	}
 	out, _, code = prewarmCmd(t, cdn.URL("/nostore/x")+"\n", nil, append([]string{"run", "-"}, fetchFlags...)...)
-	if code != 2 || !strings.Contains(out, "Fetched but not cached (1)") {
+	if code != 2 || !strings.Contains(out, "Fetched but not cached (1)") || !strings.Contains(out, "Why not cached (1)") ||
+		!strings.Contains(out, "no-store: 2 tasks") {
 		t.Fatalf("not cached: exit %d\n%s", code, out)
 	}
 	out, _, code = prewarmCmd(t, cdn.URL("/run/j")+"\n", nil, append([]string{"run", "-", "--output", "json"}, fetchFlags...)...)

@@ -3,6 +3,8 @@ package api
 import (
 	"time"
 
+	"prewarm/client"
+
 	"prewarm/internal/warm"
 )
 
@@ -56,6 +58,7 @@ func Summary(sum *warm.Summary, report string, now time.Time) SummaryResponse {
 		FailureURLs:          nonNil(sum.FailureURLs),
 		FailurePOPURLsReport: report,
 		NotCachedURLs:        nonNil(sum.NotCachedURLs),
+		NotCachedReasons:     notCachedReasons(sum.NotCachedReasons),
 		Warnings:             nonNil(sum.Warnings),
 		Timestamp:            timestamp(now),
 		CreatedAt:            timestamp(sum.Job.CreatedAt),
@@ -101,6 +104,14 @@ func DryRunJSON(d *warm.DryRun, now time.Time) DryRunResponse {
 	for _, p := range d.POPs {
 		out.POPs = append(out.POPs, DryRunPOP{Code: p.Code, Addresses: nonNil(p.Addresses), Error: p.Error,
 			Skipped: p.Skipped, After: p.After})
+	}
+	return out
+}
+
+func notCachedReasons(rs []warm.NotCachedReason) []client.NotCachedReason {
+	out := make([]client.NotCachedReason, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, client.NotCachedReason{Reason: r.Reason, Count: r.Count, ExampleURL: r.ExampleURL, ExamplePOP: r.ExamplePOP})
 	}
 	return out
 }

@@ -561,6 +561,9 @@ func writeSummary(w io.Writer, s *client.SummaryResponse, rows []POPRow, limit i
 	if len(s.NotCachedURLs) > 0 {
 		writeList(&b, "Fetched but not cached", s.NotCachedURLs, limit)
 	}
+	if len(s.NotCachedReasons) > 0 {
+		writeList(&b, "Why not cached", reasonLines(s.NotCachedReasons), limit)
+	}
 	if s.FailurePOPURLsReport != "" {
 		fmt.Fprintf(&b, "\nReport: %s\n  (prewarm summary %s --csv > failures.csv)\n", s.FailurePOPURLsReport, s.RequestID)
 	}
@@ -568,6 +571,16 @@ func writeSummary(w io.Writer, s *client.SummaryResponse, rows []POPRow, limit i
 		return fmt.Errorf("writing the summary: %w", err)
 	}
 	return nil
+}
+
+// reasonLines are the reasons tasks were not cached, a line each:
+// "no-store: 3 tasks (e.g. https://… at FRA60-P1)".
+func reasonLines(rs []client.NotCachedReason) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s: %d tasks (e.g. %s at %s)", r.Reason, r.Count, r.ExampleURL, r.ExamplePOP))
+	}
+	return out
 }
 
 // writeList writes a titled list, cut at limit items (0: no limit) so that

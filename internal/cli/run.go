@@ -266,6 +266,7 @@ func writeRunReport(w io.Writer, p *warm.Progress, pops []warm.POPState, sum *wa
 	list("Failed URLs", sum.FailureURLs)
 	list("Failed POPs", sum.FailurePOPs)
 	list("Fetched but not cached", sum.NotCachedURLs)
+	list("Why not cached", reasonLines(api.Summary(sum, "", time.Now()).NotCachedReasons))
 	list("Warnings", sum.Warnings)
 	return nil
 }

@@ -57,6 +57,9 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	if sum.Warnings, err = collectStrings(rows, []string{}); err != nil {
 		return nil, err
 	}
+	if sum.NotCachedReasons, err = s.notCachedReasons(ctx, id); err != nil {
+		return nil, err
+	}
 	// What the fleet noticed while warming (hosts that pushed back).
 	rows, err = r.Query(ctx, `SELECT warning FROM job_warnings WHERE job_id = $1 ORDER BY at, warning`, id)
 	if err != nil {
@@ -176,4 +179,27 @@ func (s *Store) Stats(ctx context.Context) (warm.Stats, error) {
 	st.Running = max(st.Running, 0)
 	st.Queued = max(st.Queued-st.Running, 0)
 	return st, nil
+}
+
+// notCachedReasons groups the tasks fetched but not cached by their
+// reason, most frequent first, each with one of its tasks.
+func (s *Store) notCachedReasons(ctx context.Context, id string) ([]warm.NotCachedReason, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT n.reason, n.n, u.url, n.pop FROM (
+			SELECT reason, COUNT(*) AS n, MIN(url_idx) AS idx, MIN(pop) AS pop FROM results
+			WHERE job_id = $1 AND ok AND reason <> '' GROUP BY reason) n
+		JOIN job_urls u ON u.job_id = $1 AND u.idx = n.idx
+		ORDER BY n.n DESC, n.reason LIMIT 20`, id)
+	if err != nil {
+		return nil, fmt.Errorf("not cached reasons: %w", err)
+	}
+	defer rows.Close()
+	out := []warm.NotCachedReason{}
+	for rows.Next() {
+		var r warm.NotCachedReason
+		if err := rows.Scan(&r.Reason, &r.Count, &r.ExampleURL, &r.ExamplePOP); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -191,11 +191,22 @@ type Summary struct {
 	Job         Job
 	FailurePOPs []string
 	FailureURLs []string
-	// NotCachedURLs fetched fine somewhere but were not cached there.
-	NotCachedURLs []string
+	// NotCachedURLs fetched fine somewhere but were not cached there;
+	// NotCachedReasons say why, most frequent first.
+	NotCachedURLs    []string
+	NotCachedReasons []NotCachedReason
 	// Warnings explain what may keep viewers from the warmed copies
 	// ("responses vary on Accept-Language; the job sends one value").
 	Warnings []string
+}
+
+// NotCachedReason is one reason tasks were fetched but not cached, how
+// many tasks it holds for, and one of them.
+type NotCachedReason struct {
+	Reason     string
+	Count      int64
+	ExampleURL string
+	ExamplePOP string
 }
 
 // Variants is the list of variants each URL × POP is fetched in: the

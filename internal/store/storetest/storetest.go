@@ -621,6 +621,9 @@ func testVariantsAndVerification(t *testing.T, f *fixture) {
 	if fmt.Sprint(sum.NotCachedURLs) != "[https://a.test/1]" || len(sum.Warnings) != 1 || len(sum.FailureURLs) != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
+	if want := []warm.NotCachedReason{{Reason: "no-store", Count: 1, ExampleURL: "https://a.test/1", ExamplePOP: "AAA1-P1"}}; !slices.Equal(sum.NotCachedReasons, want) {
+		t.Fatalf("not cached reasons %+v, want %+v", sum.NotCachedReasons, want)
+	}
 	var rows []warm.TaskRow
 	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
 	if len(rows) != 3 || rows[1].Variant != "gzip" || rows[1].Warning == "" || rows[2].Reason != "no-store" || !rows[0].Verified {
