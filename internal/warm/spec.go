@@ -110,10 +110,38 @@ func cleanCFDomain(raw string) (string, error) {
 	return strings.ToLower(strings.TrimSuffix(cf, ".")), nil
 }
 
+// targetTypeOf is the job's target type: as given, or, when left out, the
+// kind of the one list given. A list the target type does not read would
+// be dropped without a word: it is refused.
+func targetTypeOf(spec JobSpec) (string, error) {
+	lists := map[string][]string{targetTypePOP: spec.POPs, targetTypeCtry: spec.Countries, targetTypeRegion: spec.Regions}
+	var given []string
+	for _, kind := range []string{targetTypePOP, targetTypeCtry, targetTypeRegion} {
+		if len(lists[kind]) > 0 {
+			given = append(given, kind)
+		}
+	}
+	tt := strings.ToLower(strings.TrimSpace(spec.TargetType))
+	switch {
+	case len(given) > 1:
+		return "", Invalid(listField(given[1]), "give one of pops, countries and regions: a job targets one kind of list (%s and %s given)",
+			listField(given[0]), listField(given[1]))
+	case len(given) == 1 && tt == "":
+		return given[0], nil
+	case len(given) == 1 && tt != given[0] && (tt == targetTypePOP || tt == targetTypeCtry || tt == targetTypeRegion):
+		return "", Invalid(listField(given[0]), "is given but target_type is %q, which reads %s: leave target_type out or give its list",
+			tt, listField(tt))
+	}
+	return tt, nil
+}
+
 // selectTargets picks the job's POPs from its target type and the matching
 // list.
 func selectTargets(spec JobSpec, sel Selector, lim Limits) (string, []Target, error) {
-	targetType := strings.ToLower(strings.TrimSpace(spec.TargetType))
+	targetType, err := targetTypeOf(spec)
+	if err != nil {
+		return "", nil, err
+	}
 	var keys []string
 	switch targetType {
 	case "", targetTypePOP:

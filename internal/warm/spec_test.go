@@ -152,3 +152,30 @@ func TestNewJobBudgetTiersPriorityName(t *testing.T) {
 		}
 	}
 }
+
+// The target type follows from the one list given; a list the target type
+// would not read is refused, naming it.
+func TestNewJobTargetTypeFromTheList(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	base := JobSpec{URLs: []string{"https://www.example.com/a"}, CFDomain: "d1.cloudfront.net"}
+	spec := base
+	spec.Regions = []string{"europe"}
+	j, _, err := NewJob(spec, fakeSelector{}, DefaultLimits, "id", now)
+	if err != nil || j.TargetType != "region" || j.Targets[0].Code != "europe" {
+		t.Fatalf("regions alone: %+v %v", j, err)
+	}
+	for name, tc := range map[string]struct {
+		edit  func(*JobSpec)
+		field string
+	}{
+		"two lists":  {func(s *JobSpec) { s.POPs, s.Countries = []string{"A"}, []string{"JP"} }, "countries"},
+		"mismatched": {func(s *JobSpec) { s.TargetType, s.Regions = "pop", []string{"eu"} }, "regions"},
+	} {
+		spec := base
+		tc.edit(&spec)
+		var ie *InputError
+		if _, _, err := NewJob(spec, fakeSelector{}, DefaultLimits, "id", now); !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("%s: %v, want an input error naming %s", name, err, tc.field)
+		}
+	}
+}
