@@ -121,6 +121,10 @@ func TestClientCommands(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "invalid API key") {
 		t.Fatalf("wrong key: %d %s", code, errOut)
 	}
+	_, errOut, code = prewarmCmd(t, "", env, "stop", id)
+	if code != 1 || !strings.Contains(errOut, "already FINISHED") {
+		t.Fatalf("stop of a finished job: %d %s", code, errOut)
+	}
 	_, errOut, code = prewarmCmd(t, "", env, "status", "no-such-job")
 	if code == 0 || !strings.Contains(errOut, "404") {
 		t.Fatalf("unknown job: %d %s", code, errOut)

@@ -122,8 +122,8 @@ func TestFailuresAreReported(t *testing.T) {
 		}
 	}
 	err := srv.c.DownloadReport(t.Context(), strings.Replace(link, "token=", "token=0", 1), client.ReportOptions{}, io.Discard)
-	if statusOf(err) != 401 {
-		t.Errorf("a bad token opened the report: %v", err)
+	if statusOf(err) != 403 || !strings.Contains(err.Error(), "report link is not valid") {
+		t.Errorf("a bad token: %v, want 403 saying the link is not valid", err)
 	}
 }
 

@@ -11,13 +11,14 @@ import (
 // running in this process at once. Other processes learn of it from the
 // store within a status interval.
 type Cancels struct {
-	mu   sync.Mutex
-	jobs map[string]map[*context.CancelFunc]struct{}
+	mu    sync.Mutex
+	jobs  map[string]map[*context.CancelFunc]struct{}
+	ended map[string]bool // jobs this process saw end
 }
 
 // NewCancels returns an empty registry.
 func NewCancels() *Cancels {
-	return &Cancels{jobs: make(map[string]map[*context.CancelFunc]struct{})}
+	return &Cancels{jobs: make(map[string]map[*context.CancelFunc]struct{}), ended: map[string]bool{}}
 }
 
 // Watch derives a context that Cancel(jobID) cancels. Call the returned
@@ -54,3 +55,18 @@ func (c *Cancels) Cancel(jobID string) {
 }
 
 var _ warm.Canceler = (*Cancels)(nil)
+
+// Ended reports whether this is the first time the process sees the job
+// ended (its end is then worth a log line).
+func (c *Cancels) Ended(jobID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended[jobID] {
+		return false
+	}
+	if len(c.ended) > 10000 { // forget old ones: a repeat line is harmless
+		clear(c.ended)
+	}
+	c.ended[jobID] = true
+	return true
+}

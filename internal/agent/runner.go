@@ -318,7 +318,21 @@ func (br *batchRun) flush(state warm.BatchState) error {
 		br.stop()
 		br.r.Cancels.Cancel(br.b.JobID)
 	}
+	if st.Terminal() && br.r.Cancels.Ended(br.b.JobID) {
+		br.r.logEnd(ctx, br.b.JobID)
+	}
 	return nil
+}
+
+// logEnd says how a job ended, once per process.
+func (r *Runner) logEnd(ctx context.Context, jobID string) {
+	p, err := r.Store.Progress(ctx, jobID)
+	if err != nil {
+		return
+	}
+	r.Log.Info("job ended", "job", jobID, "status", p.Status, "done", p.Done, "total", p.Total, "ok", p.OK,
+		"failed", p.Failed, "not_cached", p.NotCached, "bytes", p.DownloadSize,
+		"took", p.UpdatedAt.Sub(p.CreatedAt).Round(time.Millisecond), "message", p.Message)
 }
 
 // variantHeaders are the job's headers with the variant's Accept-Encoding.

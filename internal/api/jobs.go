@@ -126,6 +126,12 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	}
 	if token := r.URL.Query().Get("token"); token == "" || !validReportToken(s.cfg.ReportSecret, id, token) {
 		if err := s.auth.check(r); err != nil {
+			if token != "" {
+				// A link that was altered or belongs to another job (or
+				// server): say so, not that a header is missing.
+				err = &httpError{http.StatusForbidden, "this report link is not valid for job " + id +
+					" (altered, or signed by another server): ask GET /summary for a fresh one, or send the API key"}
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -189,5 +195,6 @@ func (s *Server) stopJob(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.cfg.Log.Info("job stopped", "job", job.ID)
 	return map[string]string{"status": "success", "message": "job " + job.ID + " stopped", "timestamp": timestamp(s.cfg.Now())}, nil
 }

@@ -23,7 +23,7 @@ import (
 // newClientCommands returns the commands that drive a running server
 // through its API: submit, status, summary and instances.
 func newClientCommands() []*cobra.Command {
-	return []*cobra.Command{newSubmit(), newStatus(), newSummary(), newInstances()}
+	return []*cobra.Command{newSubmit(), newStatus(), newSummary(), newStop(), newInstances()}
 }
 
 // exitError ends a command with a message and a chosen exit status; Main
@@ -601,6 +601,41 @@ func writeList(b *strings.Builder, title string, items []string, limit int) {
 	if more := len(items) - len(shown); more > 0 {
 		fmt.Fprintf(b, "  … and %d more (--limit 0, --output json or --csv for all)\n", more)
 	}
+}
+
+// ---- stop
+
+func newStop() *cobra.Command {
+	return command(&cobra.Command{
+		Use:   "stop ID",
+		Short: "Force-stop a job: its queued tasks are dropped, its fetches in flight aborted",
+		Long: `Stop job ID at once (POST /jobs/ID/stop): its queued tasks are dropped and its
+fetches in flight aborted, on every agent; other jobs go on. A job that already
+ended is left as it is (exit status 1, saying how it ended).` + clientFlagsHelp,
+		Example: `  prewarm stop 6f1c2e9a-4b7d-4e0f-9a51-0c3d2b8e7f11`,
+		Args:    cobra.ExactArgs(1),
+	}, &stopFlags{})
+}
+
+type stopFlags struct{ clientFlags }
+
+func (f *stopFlags) run(cmd *cobra.Command, args []string) error {
+	id := args[0]
+	c, err := f.jobClient(id)
+	if err != nil {
+		return err
+	}
+	ans, err := c.StopJob(cmd.Context(), id)
+	if err != nil {
+		return c.explain(err)
+	}
+	if f.jsonOutput() {
+		return c.writeAnswer(cmd.OutOrStdout())
+	}
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.Message); err != nil {
+		return fmt.Errorf("writing the answer: %w", err)
+	}
+	return nil
 }
 
 // ---- instances

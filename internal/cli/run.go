@@ -127,10 +127,12 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	switch {
-	case p.Status != warm.StatusFinished || p.Failed > 0:
-		return exitCode(1)
+	case p.Status != warm.StatusFinished:
+		return &exitError{msg: fmt.Sprintf("the job ended %s with %d of %d tasks done", p.Status, p.Done, p.Total), code: 1}
+	case p.Failed > 0:
+		return &exitError{msg: fmt.Sprintf("%d of %d tasks failed", p.Failed, p.Total), code: 1}
 	case p.NotCached > 0:
-		return exitCode(2)
+		return &exitError{msg: fmt.Sprintf("fetched but not cached: %d of %d tasks (see why above)", p.NotCached, p.Total), code: 2}
 	}
 	return nil
 }

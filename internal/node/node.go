@@ -164,8 +164,12 @@ func (n *Node) sweepDeadlines(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := n.Service.EndOverdue(ctx); err != nil && ctx.Err() == nil {
+		ended, err := n.Service.EndOverdue(ctx)
+		if err != nil && ctx.Err() == nil {
 			n.cfg.Log.Warn("ending jobs past their deadline", "err", err)
+		}
+		for _, id := range ended {
+			n.cfg.Log.Info("job timed out", "job", id)
 		}
 	}
 }

@@ -143,23 +143,27 @@ func (s *Service) Timeout(ctx context.Context, id string) error {
 	return err
 }
 
-// EndOverdue ends every job still running past its deadline. Every
+// EndOverdue ends every job still running past its deadline, and says
+// which it looked at. Every
 // control node runs it often (a job ends at most a sweep late); when two
 // find the same job, one ends it and the other finds it ended. A sweep
 // costs one read, where a queued entry a job cost an insert, a fetch and a
 // completion each.
-func (s *Service) EndOverdue(ctx context.Context) error {
+func (s *Service) EndOverdue(ctx context.Context) ([]string, error) {
 	ids, err := s.Store.Overdue(ctx, s.Now())
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var ended []string
 	var errs []error
 	for _, id := range ids {
 		if err := s.Timeout(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
+		} else if err == nil {
+			ended = append(ended, id)
 		}
 	}
-	return errors.Join(errs...)
+	return ended, errors.Join(errs...)
 }
 
 // EndAtDeadline moves a job whose deadline passed to TIMEOUT and reports

@@ -271,13 +271,19 @@ func TestServiceEndOverdue(t *testing.T) {
 		s := e.service(c)
 		e.submit("short", urlList(1), time.Minute, nil)
 		e.submit("long", urlList(1), time.Hour, nil)
-		e.must(s.EndOverdue(e.ctx))
-		if len(c.list()) != 0 {
+		ended, err := s.EndOverdue(e.ctx)
+		e.must(err)
+		if len(c.list()) != 0 || len(ended) != 0 {
 			t.Fatalf("aborted %v before any deadline", c.list())
 		}
 		time.Sleep(time.Minute)
-		e.must(s.EndOverdue(e.ctx))
-		e.must(s.EndOverdue(e.ctx))
+		ended, err = s.EndOverdue(e.ctx)
+		e.must(err)
+		if !slices.Equal(ended, []string{"short"}) {
+			t.Fatalf("ended %v, want the short job", ended)
+		}
+		_, err = s.EndOverdue(e.ctx)
+		e.must(err)
 		if st := e.progress("short").Status; st != warm.StatusTimeout {
 			t.Fatalf("short job %s past its deadline", st)
 		}
