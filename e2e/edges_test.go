@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,15 @@ func TestEdgesFileFleet(t *testing.T) {
 		t.Fatalf("progress: %+v", p)
 	}
 	checkHits(t, cdn, cdn.POPs[:2], urls)
+	// The edges of the file need no cf_domain; a CloudFront POP does.
+	again := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/e2/", 3), Regions: []string{"europe"}})
+	if p := srv.wait(again, 30*time.Second); p.Status != client.StatusFinished || p.TotalCount != 6 || p.FailedCount != 0 {
+		t.Fatalf("without cf_domain: %+v", p)
+	}
+	if _, err := srv.c.Submit(t.Context(), client.JobRequest{URLs: urls, POPs: []string{"fra-a", "FRA60-P1"}}); statusOf(err) != 400 ||
+		!strings.Contains(err.Error(), "cf_domain") {
+		t.Fatalf("a CloudFront POP without cf_domain: %v", err)
+	}
 	if r, _ := cdn.ViewerGet(t.Context(), cdn.POPs[2], urls[0], nil); r.Hit {
 		t.Fatal("an edge outside the region was warmed")
 	}

@@ -107,7 +107,7 @@ type jobFlags struct {
 type submitRequest client.JobRequest
 
 func (f *jobFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cfDomain, "cf-domain", "", "the distribution's domain, or your custom domain pointing at it (required)")
+	fs.StringVar(&f.cfDomain, "cf-domain", "", "the distribution's domain, or your custom domain pointing at it (needed for CloudFront POPs; not for the edges of an edges file)")
 	fs.StringVar(&f.targetType, "target-type", "", "pop, country or region (default: the kind of list given)")
 	fs.StringSliceVar(&f.pops, "pops", nil, "POP ids to warm, such as IAD89-P1 (comma-separated or repeated)")
 	fs.StringSliceVar(&f.countries, "countries", nil, "countries whose POPs to warm: keys, ISO codes or names (comma-separated or repeated)")
@@ -194,10 +194,9 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 func (f *jobFlags) request() (*submitRequest, error) {
 	// Checked here rather than with cobra's required flags, which would not
 	// see a value given by PREWARM_CF_DOMAIN.
+	// Required for CloudFront POPs only; the server (or run) says so,
+	// naming a POP that needs it, when the job has one.
 	cf := strings.TrimSpace(f.cfDomain)
-	if cf == "" {
-		return nil, errors.New("--cf-domain is required: the distribution's domain (d111111abcdef8.cloudfront.net) or your custom domain")
-	}
 	var given []string // the target types whose list was given
 	for kind, list := range map[string][]string{"pop": f.pops, "country": f.countries, "region": f.regions} {
 		if len(list) > 0 {

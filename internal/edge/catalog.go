@@ -651,7 +651,7 @@ func (c *Catalog) Select(targetType string, keys []string) ([]Target, error) {
 	var l targetList
 	if len(keys) == 0 {
 		c.addDefaults(&l, kind)
-		return l.out, nil
+		return c.markEdges(l.out), nil
 	}
 	for i, raw := range keys {
 		key := strings.TrimSpace(raw)
@@ -695,7 +695,18 @@ func (c *Catalog) Select(targetType string, keys []string) ([]Target, error) {
 			l.add(c.canonical(code), m.explicit)
 		}
 	}
-	return l.out, nil
+	return c.markEdges(l.out), nil
+}
+
+// markEdges flags the targets that are edges of the edges file: they need
+// no CloudFront domain.
+func (c *Catalog) markEdges(targets []Target) []Target {
+	for i := range targets {
+		if site, ok := c.Lookup(targets[i].Code); ok && site.FromFile {
+			targets[i].Edge = true
+		}
+	}
+	return targets
 }
 
 // addDefaults reproduces the original product's behaviour for an empty key

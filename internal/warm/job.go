@@ -50,6 +50,9 @@ type Target struct {
 	// are not explicit: one that no longer resolves is skipped, not failed,
 	// because the catalog is a historical union of POP ids.
 	Explicit bool `json:"explicit"`
+	// Edge: an edge of the edges file, reached at its own addresses, so
+	// the job's cf_domain does not matter to it.
+	Edge bool `json:"edge,omitempty"`
 }
 
 // Job is a request to warm a list of URLs through a set of POPs.

@@ -75,8 +75,8 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 	job := &Job{ID: id, Status: StatusCreated, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
 		TierFirst: spec.TierFirst == nil || *spec.TierFirst, URLCount: len(urls), CreatedAt: now, UpdatedAt: now}
 	for _, step := range []func() error{
-		func() (err error) { job.CFDomain, err = cleanCFDomain(spec.CFDomain); return },
 		func() (err error) { job.TargetType, job.Targets, err = selectTargets(spec, sel, lim); return },
+		func() (err error) { job.CFDomain, err = cleanCFDomain(spec.CFDomain, job.Targets); return },
 		func() (err error) { job.Timeout, err = jobTimeout(spec.TimeoutMinutes); return },
 		func() (err error) { job.Headers, err = cleanHeaders(spec.Headers); return },
 		func() error { return checkInstanceCount(spec.InstanceCount) },
@@ -98,11 +98,17 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 	return job, urls, nil
 }
 
-// cleanCFDomain checks the domain that chooses the POPs' addresses.
-func cleanCFDomain(raw string) (string, error) {
+// cleanCFDomain checks the domain that chooses the CloudFront POPs'
+// addresses: required unless every target is an edge of the edges file.
+func cleanCFDomain(raw string, targets []Target) (string, error) {
 	cf := strings.TrimSpace(raw)
 	if cf == "" {
-		return "", Invalid("cf_domain", "is required (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)")
+		for _, t := range targets {
+			if !t.Edge {
+				return "", Invalid("cf_domain", "is required to reach CloudFront POPs such as %s (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)", t.Code)
+			}
+		}
+		return "", nil
 	}
 	if !validHostName(cf) {
 		return "", Invalid("cf_domain", "%q is not a host name", cf)

@@ -179,3 +179,31 @@ func TestNewJobTargetTypeFromTheList(t *testing.T) {
 		}
 	}
 }
+
+// edgeSelector selects edges of an edges file, and CloudFront POPs for
+// codes that look like them.
+type edgeSelector struct{}
+
+func (edgeSelector) Select(_ string, keys []string) ([]Target, error) {
+	var out []Target
+	for _, k := range keys {
+		out = append(out, Target{Code: k, Explicit: true, Edge: !strings.Contains(k, "-P")})
+	}
+	return out, nil
+}
+
+// cf_domain chooses CloudFront POPs' addresses: a job of edges-file edges
+// alone needs none.
+func TestNewJobCFDomainOnlyForCloudFront(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	spec := JobSpec{URLs: []string{"https://www.example.com/a"}, POPs: []string{"fra-1", "ams-1"}}
+	if j, _, err := NewJob(spec, edgeSelector{}, DefaultLimits, "id", now); err != nil || j.CFDomain != "" {
+		t.Fatalf("edges only, no cf_domain: %+v %v", j, err)
+	}
+	spec.POPs = append(spec.POPs, "FRA60-P1")
+	_, _, err := NewJob(spec, edgeSelector{}, DefaultLimits, "id", now)
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Field != "cf_domain" || !strings.Contains(ie.Msg, "FRA60-P1") {
+		t.Fatalf("a CloudFront POP without cf_domain: %v, want an error naming cf_domain and the POP", err)
+	}
+}
