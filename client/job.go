@@ -159,12 +159,12 @@ type SummaryResponse struct {
 	// Set-Cookie, another POP answered, a MISS when asked again), most
 	// frequent first, each with one task as an example.
 	NotCachedReasons []NotCachedReason `json:"not_cached_reasons"`
-	Warnings             []string `json:"warnings"`
-	Timestamp            string   `json:"timestamp"`
-	CreatedAt            string   `json:"created_at"`
-	LastUpdateTime       string   `json:"last_update_time"`
-	Status               string   `json:"status"`
-	Message              string   `json:"message,omitempty"`
+	Warnings         []string          `json:"warnings"`
+	Timestamp        string            `json:"timestamp"`
+	CreatedAt        string            `json:"created_at"`
+	LastUpdateTime   string            `json:"last_update_time"`
+	Status           string            `json:"status"`
+	Message          string            `json:"message,omitempty"`
 }
 
 // NotCachedReason is one reason tasks were fetched but not cached.
