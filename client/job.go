@@ -36,8 +36,9 @@ type JobRequest struct {
 	// URLs to warm: absolute http(s) URLs. Required.
 	URLs []string `json:"url_list"`
 	// CFDomain is the distribution's domain, or a custom domain whose CNAME
-	// chain leads to it; it picks the POP addresses, never the Host of a
-	// fetch. Required.
+	// chain leads to it; it picks the CloudFront POPs' addresses, never the
+	// Host of a fetch. Required when the job targets a CloudFront POP; the
+	// edges of the server's edges file need none.
 	CFDomain string `json:"cf_domain"`
 	// TargetType is pop (the server's default), country or region: which
 	// of the three lists selects the POPs. An empty list takes that type's
