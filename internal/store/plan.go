@@ -237,12 +237,12 @@ func (s *Store) FinishProbing(ctx context.Context, jobID string) error {
 }
 
 // maybeFinish ends a fully planned job whose every task is done. The size
-// probe may still be running (it goes on beside the warm): it has nothing
-// left to decide, so the job's expected size becomes what was fetched
-// wherever the probe had not said more.
+// probe may still be running (it goes on beside the warm), or a small job
+// was not probed: there is nothing left to decide, so the job's expected
+// size becomes what was fetched wherever the probe had not said more.
 func (s *Store) maybeFinish(ctx context.Context, tx Tx, jobID string) error {
 	_, err := tx.Exec(ctx, `UPDATE jobs SET status = 'FINISHED', updated_at = $2,
-		total_size = CASE WHEN probed OR total_size >= download_size THEN total_size ELSE download_size END
+		total_size = CASE WHEN total_size >= download_size THEN total_size ELSE download_size END
 		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count`, jobID, micros(s.now()))
 	return err
 }
