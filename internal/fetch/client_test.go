@@ -271,3 +271,42 @@ func TestVerifyAsksAgainOnlyAfterAMiss(t *testing.T) {
 		}
 	}
 }
+
+// A busy edge that drops the check after a warm is asked again: the object
+// it holds is not called not cached, and one that never answers the check
+// is reported as such, not as an edge without cache headers.
+func TestVerifyAsksAgainWhenTheCheckGetsNoAnswer(t *testing.T) {
+	var heads, drops atomic.Int32
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			w.Header().Set("X-Cache", "MISS")
+			fmt.Fprint(w, "body")
+			return
+		}
+		heads.Add(1)
+		if drops.Add(-1) >= 0 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.Header().Set("X-Cache", "HIT")
+	})
+	c := quick()
+	for _, tc := range []struct {
+		drops      int32
+		verified   bool
+		reasonFrom string
+	}{{2, true, ""}, {100, false, "no answer when asked again after the warm: "}} {
+		heads.Store(0)
+		drops.Store(tc.drops)
+		res := c.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + "/o", Addresses: []string{addr}, Verify: true})
+		if !res.OK || res.Verified != tc.verified || !strings.HasPrefix(res.Reason, tc.reasonFrom) || (tc.reasonFrom == "") != (res.Reason == "") {
+			t.Errorf("%d dropped checks: %+v", tc.drops, res)
+		}
+		if tc.verified && heads.Load() != tc.drops+1 {
+			t.Errorf("%d dropped checks: %d HEAD requests, want %d", tc.drops, heads.Load(), tc.drops+1)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"prewarm/internal/warm"
 )
@@ -35,13 +36,18 @@ func (c *Client) verify(ctx context.Context, r warm.FetchRequest, res *warm.Resu
 	if err != nil {
 		return
 	}
-	status := c.probeCache(ctx, u, r.Headers, res.EdgeIP)
+	probe := c.probeCache(ctx, u, r.Headers, res.EdgeIP)
+	status := probe.CacheStatus
 	if served(status) {
 		res.Verified = true
 		return
 	}
 	switch {
 	case reason != "":
+	case probe.StatusCode == 0:
+		reason = "no answer when asked again after the warm: " + probe.Error
+	case probe.StatusCode >= 400:
+		reason = fmt.Sprintf("HTTP %d when asked again after the warm", probe.StatusCode)
 	case status == "":
 		reason = "the edge's answer says nothing of its cache (no X-Cache, Cache-Status or Age)"
 	default:
@@ -63,14 +69,27 @@ func served(status string) bool {
 var cloudFrontCode = regexp.MustCompile(`(?i)^[A-Z]{3}[0-9]+-[A-Z][0-9]+$`)
 
 // probeCache asks the edge at addr for the object again, without its body
-// (HEAD, or one byte where HEAD is refused), and returns the cache status.
-func (c *Client) probeCache(ctx context.Context, u *url.URL, headers []string, addr string) string {
-	res := c.once(ctx, http.MethodHead, u, headers, addr, nil, false)
-	if res.StatusCode == http.StatusMethodNotAllowed || res.StatusCode == http.StatusNotImplemented {
-		ranged := append(slices.Clone(headers), "Range: bytes=0-0")
-		res = c.once(ctx, http.MethodGet, u, ranged, addr, nil, true)
+// (HEAD, or one byte where HEAD is refused), and returns its answer. A
+// busy edge that resets the connection or answers 5xx is asked again by
+// the client's policy (Attempts, Backoff), as a warm is: an object it
+// holds is not called not cached for one dropped connection.
+func (c *Client) probeCache(ctx context.Context, u *url.URL, headers []string, addr string) warm.Result {
+	var res warm.Result
+	for attempt := 1; attempt <= c.cfg.Attempts; attempt++ {
+		res = c.once(ctx, http.MethodHead, u, headers, addr, nil, false)
+		if res.StatusCode == http.StatusMethodNotAllowed || res.StatusCode == http.StatusNotImplemented {
+			ranged := append(slices.Clone(headers), "Range: bytes=0-0")
+			res = c.once(ctx, http.MethodGet, u, ranged, addr, nil, true)
+		}
+		if !retryable(res.StatusCode) || ctx.Err() != nil || attempt == c.cfg.Attempts {
+			break
+		}
+		select {
+		case <-time.After(c.cfg.Backoff(attempt)):
+		case <-ctx.Done():
+		}
 	}
-	return res.CacheStatus
+	return res
 }
 
 // cacheHints reads from a response why a cache would not keep it, and what
