@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"prewarm/client"
 	"prewarm/internal/minicdn"
@@ -79,6 +83,59 @@ func TestRunCommand(t *testing.T) {
 	_, errOut, code = prewarmCmd(t, "ftp://nope\n", nil, append([]string{"run", "-"}, fetchFlags...)...)
 	if code == 0 || !strings.Contains(errOut, "invalid URL: ftp://nope") {
 		t.Fatalf("bad URL: exit %d %s", code, errOut)
+	}
+}
+
+// prewarm run --data-dir resumes a run that Ctrl-C interrupted: the same
+// job, not a new one, and only what was left is fetched.
+func TestRunResumesFromItsDataDir(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "RES1-P1"}}})
+	dir := t.TempDir()
+	var urls []string
+	for i := range 30 {
+		urls = append(urls, cdn.URL(fmt.Sprintf("/slow/resume/%d?delay=200ms", i)))
+	}
+	stdin := strings.Join(urls, "\n") + "\n"
+	args := append([]string{"run", "-", "--data-dir", dir, "--max-concurrency", "2"},
+		append(serveArgs(cdn), "--cf-domain", cdn.CFDomain, "--pops", "RES1-P1")...)
+
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool { return cdn.Origin.Total() >= 4 })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(errOut.String(), "run the same command again to resume it") {
+		t.Fatalf("interrupted run: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	first := regexp.MustCompile(`job (\S+) stays in`).FindStringSubmatch(errOut.String())
+	if first == nil {
+		t.Fatalf("no job ID in:\n%s", errOut.String())
+	}
+	fetchedBefore := cdn.Origin.Total()
+
+	stdout, stderr, code := prewarmCmd(t, stdin, nil, args...)
+	if code != 0 || !strings.Contains(stderr, "resuming job "+first[1]) || !strings.Contains(stdout, "FINISHED: 30 of 30 tasks done, 30 ok, 0 failed") {
+		t.Fatalf("resumed run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// Every URL reached the origin once: what the first run had fetched was
+	// not fetched again (a fetch cut off by the interruption may be).
+	if total := cdn.Origin.Total(); total > 30+2 || fetchedBefore < 4 {
+		t.Fatalf("origin saw %d requests in all, %d before the resume", total, fetchedBefore)
+	}
+
+	// A finished job is not resumed: the same command starts a new one.
+	_, stderr, code = prewarmCmd(t, stdin, nil, args...)
+	if code != 0 || strings.Contains(stderr, "resuming") {
+		t.Fatalf("run after the end: exit %d\n%s", code, stderr)
 	}
 }
 

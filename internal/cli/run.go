@@ -31,7 +31,12 @@ tasks, successes, failures, bytes and how many were proven cached.
 Exit status: 0 when every task was fetched (and, unless --no-verify, proven
 cached at its POP); 1 when tasks failed or the job did not finish (timeout,
 no usable POP, Ctrl-C); 2 when everything was fetched but some objects did
-not stay in the cache.` + "\n\nState lives in a temporary database, removed at the end, unless --data-dir names one to keep.",
+not stay in the cache; 130 when Ctrl-C left a --data-dir job to resume.
+
+State lives in a temporary database, removed at the end, and Ctrl-C stops
+the job. With --data-dir the job's state is kept there: Ctrl-C (or a lost
+terminal, a crash) leaves the job unfinished, and the same command run again
+with the same --data-dir resumes it where it was, until its timeout.`,
 		Example: `  prewarm run urls.txt --cf-domain d111111abcdef8.cloudfront.net --pops IAD89-P1,FRA60-P1,NRT57-P3
   curl -s https://example.com/patch/1.5/files.txt | prewarm run - --cf-domain cdn.example.com --regions eu,us
   prewarm run master.m3u8.txt --cf-domain cdn.example.com --countries JP --expand hls --encodings br,gzip
@@ -52,7 +57,7 @@ type runFlags struct {
 func (f *runFlags) register(fs *pflag.FlagSet) {
 	f.jobFlags.register(fs)
 	f.fetchFlags.register(fs)
-	fs.StringVar(&f.dataDir, "data-dir", "", "keep the job's database here (default: a temporary one, removed at the end)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "keep the job's database here, to resume an interrupted run (default: a temporary one, removed at the end)")
 	fs.StringVarP(&f.output, "output", "o", "text", "text, or json for the final progress, POPs and summary")
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs the job may hold (after --expand)")
 	f.logFlags.register(fs, "warn")
@@ -96,7 +101,8 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 		}
 		defer os.RemoveAll(cfg.DataDir)
 	}
-	// A Ctrl-C stops the job; the command then reports what was done.
+	// A Ctrl-C stops the job and the command reports what was done, or,
+	// with a data directory, leaves the job there to resume.
 	sig, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	ctx := context.WithoutCancel(sig)
@@ -108,18 +114,38 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 	if f.dryRun {
 		return f.printDryRun(ctx, cmd.OutOrStdout(), n.Service, req.spec(urls))
 	}
-	job, err := n.Service.Submit(ctx, req.spec(urls))
+	stderr := cmd.ErrOrStderr()
+	spec := req.spec(urls)
+	var keep *keptRun
+	if f.dataDir != "" {
+		keep = &keptRun{dir: f.dataDir, spec: specDigest(spec)}
+	}
+	id, err := keep.resumable(ctx, n.Service, stderr)
 	if err != nil {
-		var bad *warm.InvalidURLsError
-		if errors.As(err, &bad) {
-			for _, u := range bad.URLs {
-				fmt.Fprintln(cmd.ErrOrStderr(), "  invalid URL: "+u)
-			}
-		}
 		return err
 	}
-	stderr := cmd.ErrOrStderr()
-	p, err := follow(sig, ctx, n.Service, job.ID, NewProgressView(stderr, isTerminal(stderr)))
+	if id == "" {
+		job, err := n.Service.Submit(ctx, spec)
+		if err != nil {
+			var bad *warm.InvalidURLsError
+			if errors.As(err, &bad) {
+				for _, u := range bad.URLs {
+					fmt.Fprintln(stderr, "  invalid URL: "+u)
+				}
+			}
+			return err
+		}
+		if id = job.ID; keep != nil {
+			if err := keep.save(id); err != nil {
+				return err
+			}
+		}
+	}
+	p, err := follow(sig, ctx, n.Service, id, keep == nil, NewProgressView(stderr, isTerminal(stderr)))
+	if errors.Is(err, errLeftUnfinished) {
+		return &exitError{msg: fmt.Sprintf("interrupted with %d of %d tasks done; job %s stays in %s: run the same command again to resume it",
+			p.Done, p.Total, id, f.dataDir), code: 130}
+	}
 	if err != nil {
 		return err
 	}
@@ -184,8 +210,14 @@ func (f *runFlags) report(ctx context.Context, out io.Writer, svc *warm.Service,
 	return writeRunReport(out, p, pops, sum)
 }
 
-// follow updates the view until the job ends; a signal stops the job.
-func follow(sig, ctx context.Context, svc *warm.Service, id string, view *ProgressView) (*warm.Progress, error) {
+// errLeftUnfinished: a signal ended the wait and the job was left to be
+// resumed.
+var errLeftUnfinished = errors.New("left unfinished")
+
+// follow updates the view until the job ends. A signal stops the job, or,
+// when stopOnSignal is false, ends the wait at once with the last progress
+// and errLeftUnfinished.
+func follow(sig, ctx context.Context, svc *warm.Service, id string, stopOnSignal bool, view *ProgressView) (*warm.Progress, error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	stopped := false
@@ -203,6 +235,10 @@ func follow(sig, ctx context.Context, svc *warm.Service, id string, view *Progre
 		view.Update(jp)
 		select {
 		case <-sig.Done():
+			if !stopOnSignal {
+				view.breakLine()
+				return p, errLeftUnfinished
+			}
 			if !stopped {
 				stopped = true
 				if _, err := svc.Stop(ctx, id); err != nil && !errors.Is(err, warm.ErrConflict) {
