@@ -73,6 +73,34 @@ func TestWarmHTTPSThroughCustomDomain(t *testing.T) {
 	checkHits(t, cdn, cdn.POPs, urls)
 }
 
+// URLs whose host does not lead by DNS to cf_domain's distribution are
+// warmed, with a warning: the POP answers for whichever distribution has
+// the host as an alternate domain name.
+func TestWarmWarnsOfHostsOfAnotherDistribution(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "HST1-P1"}}})
+	cdn.DNS().SetCNAME("old.example.test", "d999999example.cloudfront.net")
+	srv := startServe(t, "", serveArgs(cdn)...)
+	urls := []string{cdn.URL("/h/a"), strings.Replace(cdn.URL("/h/b"), minicdn.SiteHost, "old.example.test", 1),
+		strings.Replace(cdn.URL("/h/c"), minicdn.SiteHost, "typo.example.test", 1)}
+	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CustomDomain, POPs: []string{"HST1-P1"}})
+	if p := srv.wait(id, 30*time.Second); p.Status != client.StatusFinished {
+		t.Fatalf("progress: %+v\n%s", p, srv.Log())
+	}
+	warnings := strings.Join(srv.summary(id).Warnings, "\n")
+	for _, want := range []string{
+		"old.example.test leads by DNS to d999999example.cloudfront.net, not to " + cdn.CFDomain + " (cf_domain)",
+		"typo.example.test does not lead by DNS to " + cdn.CFDomain + " (cf_domain)",
+	} {
+		if !strings.Contains(warnings, want) {
+			t.Errorf("warnings lack %q:\n%s", want, warnings)
+		}
+	}
+	if strings.Contains(warnings, minicdn.SiteHost) {
+		t.Errorf("the site's own host, an alias of the distribution, was warned of:\n%s", warnings)
+	}
+}
+
 // A 404 URL, a POP that does not resolve and a dead POP are reported in the
 // summary and the CSV, and the job still finishes.
 func TestFailuresAreReported(t *testing.T) {

@@ -107,6 +107,35 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 
 var errNoAddress = errors.New("does not resolve")
 
+// HostWarnings checks, for a job on CloudFront POPs, the URLs' hosts
+// against cf_domain: the POP serves whichever distribution has the URL's
+// host as an alternate domain name, so a host whose DNS leads to another
+// distribution warms that one's cache, and one that leads to none (not
+// switched over yet, or a typo) is answered only if it is an alias of this
+// one. A problem with cf_domain itself is the POPs' to report.
+func (r *Resolver) HostWarnings(ctx context.Context, cfDomain string, hosts []string) []string {
+	dist, err := r.distribution(ctx, cfDomain)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, h := range hosts {
+		got, err := r.distribution(ctx, h)
+		switch {
+		case ctx.Err() != nil:
+			return out
+		case err == nil && got == dist:
+		case err == nil:
+			out = append(out, fmt.Sprintf("%s leads by DNS to %s.cloudfront.net, not to %s.cloudfront.net (cf_domain): if it is that distribution's alternate domain name, its URLs warm that cache",
+				h, got, dist))
+		default:
+			out = append(out, fmt.Sprintf("%s does not lead by DNS to %s.cloudfront.net (cf_domain): the POPs answer its URLs only if it is an alternate domain name of that distribution",
+				h, dist))
+		}
+	}
+	return out
+}
+
 // distribution follows cfDomain's CNAME chain to its *.cloudfront.net name and
 // returns the distribution label (d111111abcdef8). A custom domain is what
 // most users paste; the original built POP names from its first label and

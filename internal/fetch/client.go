@@ -331,7 +331,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 	res.TTFB = c.cfg.Now().Sub(t0)
 	if err != nil {
 		res.Duration = res.TTFB
-		res.Error = describe(err, addr)
+		res.Error = describe(err, edgePort(addr, u))
 		return res
 	}
 	res.StatusCode = resp.StatusCode
@@ -350,7 +350,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 	res.Duration = c.cfg.Now().Sub(t0)
 	switch {
 	case err != nil:
-		res.Error = fmt.Sprintf("read body after %d bytes: %s", res.Bytes, describe(err, addr))
+		res.Error = fmt.Sprintf("read body after %d bytes: %s", res.Bytes, describe(err, edgePort(addr, u)))
 	case resp.StatusCode >= 200 && resp.StatusCode < 400:
 		res.OK = true
 	default:
@@ -393,8 +393,23 @@ func (c *Client) drain(body io.Reader, length int64) (int64, error) {
 	}
 }
 
-// describe shortens network errors to what an operator needs.
-func describe(err error, addr string) string {
+// edgePort is the address and port a fetch of u dials at the edge addr:
+// what an error must name, since the port comes from the URL, not the
+// edges file.
+func edgePort(addr string, u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), port)
+}
+
+// describe shortens network errors to what an operator needs; where is the
+// address and port dialled.
+func describe(err error, where string) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -402,11 +417,11 @@ func describe(err error, addr string) string {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connect " + addr + ": connection refused"
+		return "connect " + where + ": connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset by " + addr
+		return "connection reset by " + where
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "connection closed early by " + addr
+		return "connection closed early by " + where
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -627,6 +627,10 @@ func (c *CDN) populateDNS() {
 	c.dns.Set(c.CFDomain, defaultIP)
 	c.dns.SetCNAME(c.CustomDomain, "edge.example.test")
 	c.dns.SetCNAME("edge.example.test", c.CFDomain)
+	// The site's own names are aliases of the distribution, as a real
+	// site's are.
+	c.dns.SetCNAME(SiteHost, "edge.example.test")
+	c.dns.SetCNAME(StaticHost, "edge.example.test")
 }
 
 // Close stops every process, the DNS server and the origin, and removes Dir.

@@ -85,6 +85,23 @@ type resolver struct {
 	pops  []warm.POPState
 	mu    sync.Mutex
 	calls int
+	// strangers are the hosts HostWarnings warns of; checked lists the
+	// hosts it was asked about.
+	strangers map[string]bool
+	checked   []string
+}
+
+func (r *resolver) HostWarnings(_ context.Context, cfDomain string, hosts []string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checked = append(r.checked, hosts...)
+	var out []string
+	for _, h := range hosts {
+		if r.strangers[h] {
+			out = append(out, h+" is not "+cfDomain)
+		}
+	}
+	return out
 }
 
 func (r *resolver) Resolve(context.Context, string, []warm.Target) []warm.POPState {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,11 +38,16 @@ type PlannerStore interface {
 	// FinishProbing marks every URL probed and ends the job if every task
 	// is done (FAILED when no URL passed the probe).
 	FinishProbing(ctx context.Context, jobID string) error
+	// AddWarning records, once, something the job's report should say.
+	AddWarning(ctx context.Context, jobID, warning string) error
 }
 
 // Resolver turns a job's targets into POPs with addresses to connect to.
 type Resolver interface {
 	Resolve(ctx context.Context, cfDomain string, targets []Target) []POPState
+	// HostWarnings says which of the URLs' hosts a CloudFront job's POPs
+	// may not answer for cf_domain's distribution.
+	HostWarnings(ctx context.Context, cfDomain string, hosts []string) []string
 }
 
 // Prober finds a URL's size through an edge without downloading it (HEAD,
@@ -134,6 +141,9 @@ func (p *Planner) plan(ctx context.Context, jobID string) error {
 		}
 	}
 	if !prog.Planned {
+		if prog.PlannedURLs == 0 {
+			p.checkHosts(ctx, job, all)
+		}
 		if err := p.queueTasks(ctx, job, usable, all, prog.PlannedURLs); err != nil {
 			return err
 		}
@@ -198,6 +208,44 @@ func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) 
 		return nil, p.fail(ctx, job, noPOPMessage(pops))
 	}
 	return usable, nil
+}
+
+// maxHostsChecked bounds the DNS lookups of checkHosts: a job names a few
+// hosts, and a list of thousands is not worth a lookup each.
+const maxHostsChecked = 8
+
+// checkHosts warns, before anything is queued, of URL hosts the job's
+// CloudFront POPs may not serve for cf_domain. Edges of an edges file
+// answer any host they are configured for, so they are not checked, and a
+// failed check only goes unreported: it never holds the job up.
+func (p *Planner) checkHosts(ctx context.Context, job *Job, urls []string) {
+	if !slices.ContainsFunc(job.Targets, func(t Target) bool { return !t.Edge }) {
+		return
+	}
+	var hosts []string
+	seen := map[string]bool{strings.ToLower(strings.TrimSuffix(job.CFDomain, ".")): true}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		if hosts = append(hosts, h); len(hosts) == maxHostsChecked {
+			break
+		}
+	}
+	if len(hosts) == 0 {
+		return
+	}
+	for _, w := range p.Resolver.HostWarnings(ctx, job.CFDomain, hosts) {
+		if err := p.Store.AddWarning(ctx, job.ID, w); err != nil {
+			p.Log.Warn("record a warning", "job", job.ID, "err", err)
+		}
+	}
 }
 
 // cutShort is why planning stopped when its context ended: past the job's

@@ -85,6 +85,38 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 	})
 }
 
+// The URLs' hosts are checked against cf_domain once, before anything is
+// queued, and only for CloudFront POPs: an edge of an edges file answers
+// whatever host it is set up for.
+func TestPlannerWarnsOfHostsCFDomainMayNotServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		res := &resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}, strangers: map[string]bool{"other.test": true}}
+		urls := []string{"https://d1.cloudfront.net/a", "https://www.example.test/b", "https://OTHER.test/c", "https://www.example.test/d"}
+		e.submit("cf", urls, time.Hour, nil)
+		if err := e.planner(res, &prober{}).Plan(e.ctx, "cf"); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.checked, []string{"www.example.test", "other.test"}) {
+			t.Fatalf("hosts checked %q, want each host but cf_domain's once", res.checked)
+		}
+		sum, err := e.st.Summary(e.ctx, "cf")
+		e.must(err)
+		if !slices.Equal(sum.Warnings, []string{"other.test is not d1.cloudfront.net"}) {
+			t.Fatalf("warnings %q", sum.Warnings)
+		}
+
+		res.checked = nil
+		e.submit("edges", urls, time.Hour, func(j *warm.Job) { j.Targets = []warm.Target{{Code: "fra-1", Explicit: true, Edge: true}} })
+		if err := e.planner(res, &prober{}).Plan(e.ctx, "edges"); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.checked) != 0 {
+			t.Fatalf("an edges-file job had its hosts checked: %q", res.checked)
+		}
+	})
+}
+
 func TestPlannerFailsAJobWithoutAUsablePOP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
