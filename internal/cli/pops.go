@@ -17,7 +17,9 @@ func newPops() *cobra.Command {
 		Short: "Browse the built-in POP catalog (and your edges file)",
 		Long: `List the edge locations prewarm knows: CloudFront POP ids with their city,
 country and region, plus the edges of an edges file. Filter with the same keys
-a job's regions and countries accept.`,
+a job's regions and countries accept: the list is what a job given that key
+targets — the edges file's sites when the key selects any of them, else the
+built-in POPs.`,
 		Example: `  prewarm pops --region eu            # the original's Europe POPs
   prewarm pops --region europe        # every known POP in Europe
   prewarm pops --country JP
@@ -52,7 +54,11 @@ a job's regions and countries accept.`,
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d sites\n", len(sites))
+			if len(sites) == 1 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "1 site")
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d sites\n", len(sites))
+			}
 			return nil
 		},
 	}

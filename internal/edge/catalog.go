@@ -785,10 +785,15 @@ func (c *Catalog) Filter(region, country string) ([]Site, error) {
 	return out, nil
 }
 
+// codeSet is what a job given the key targets, by Select's rule: the
+// edges-file sites when the key selects any, else the built-in POPs.
 func (m match) codeSet() map[string]bool {
 	set := make(map[string]bool, len(m.edges)+len(m.codes))
 	for _, e := range m.edges {
 		set[strings.ToUpper(e.Code)] = true
+	}
+	if len(m.edges) > 0 {
+		return set
 	}
 	for _, code := range m.codes {
 		set[strings.ToUpper(code)] = true
