@@ -135,7 +135,7 @@ func TestFailuresAreReported(t *testing.T) {
 	}
 	// The 404 at the live POP is the warm's own answer or, when the size
 	// probe got there first, the probe's.
-	if !strings.Contains(body, "LIV1-P1,"+missing+",404,HTTP 404") && !strings.Contains(body, "LIV1-P1,"+missing+",,size probe: HTTP 404") {
+	if !strings.Contains(body, "LIV1-P1,"+missing+",404,HTTP 404") && !strings.Contains(body, "LIV1-P1,"+missing+",,size probe through LIV1-P1: HTTP 404") {
 		t.Errorf("report lacks the 404 at LIV1-P1:\n%s", body)
 	}
 	for _, want := range []string{"GNE1-P1,,,", "DED1-P1," + good, "DED1-P1," + missing, "connection refused"} {

@@ -444,9 +444,11 @@ func (p *Planner) probeChunk(job *Job, usable []POPState, c *chunk) ProbeChunk {
 func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *URL) {
 	via := topTier(usable)
 	var res Result
+	var asked string
 	size := int64(-1)
 	for i := 0; i < len(via) && i < 3 && ctx.Err() == nil; i++ {
 		pop := via[(u.Index+i)%len(via)]
+		asked = pop.Code
 		var retry bool
 		size, res, retry = p.probeVia(ctx, job, pop, u)
 		if retry {
@@ -462,9 +464,10 @@ func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *
 	u.Error = ""
 	// Only an HTTP answer condemns the URL. When no POP answered at all,
 	// the fault is the POPs': the URL is warmed anyway, its tasks fail at
-	// those POPs, and the summary names the POPs, not the URL.
+	// those POPs, and the summary names the POPs, not the URL. The error
+	// names the POP asked: the URL's tasks at every POP carry it.
 	if !res.OK && res.StatusCode != 0 && !res.Throttled() {
-		u.Error = "size probe: " + res.Error
+		u.Error = "size probe through " + asked + ": " + res.Error
 	}
 }
 

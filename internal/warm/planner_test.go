@@ -403,7 +403,8 @@ func TestPlannerFailsURLsThatFailTheProbe(t *testing.T) {
 		}
 		var failed []string
 		e.must(e.st.Tasks(e.ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error {
-			if r.URL != urlOf(1) || r.Error != "size probe: HTTP 404" {
+			// Every POP's task names the one POP the probe asked.
+			if r.URL != urlOf(1) || r.Error != "size probe through BBB1-P1: HTTP 404" {
 				t.Errorf("failed task %+v", r)
 			}
 			failed = append(failed, r.POP+" "+r.Variant)
