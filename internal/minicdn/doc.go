@@ -58,8 +58,9 @@
 //     POP, and CustomDomain (cdn.example.test) reaches it through a CNAME
 //     chain. AAAA questions for known names get NODATA; unknown names get
 //     NXDOMAIN; TTL is 5 s. DNS().Set/SetCNAME/Remove change records live.
-//     The site hosts themselves (www.example.test) are not in DNS: viewers
-//     are always pointed at a POP's IP explicitly.
+//     The site hosts (www.example.test, static.example.test) are CNAMEs
+//     of the same chain, as a real site's aliases are; tests still point
+//     viewers at a POP's IP explicitly.
 //   - Origin. Any path answers 200 with a deterministic body of ?size=
 //     bytes (default 1024, k/m/g suffixes, streamed, so GiBs are cheap),
 //     ETag, Range and HEAD support, and Cache-Control public, max-age=3600.
