@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +54,52 @@ func TestNeedInvalidatePurgesEdges(t *testing.T) {
 		t.Fatalf("origin saw %d new fetches, want exactly one per URL (%d)", got-before, len(urls))
 	}
 	checkHits(t, cdn, cdn.POPs, urls)
+}
+
+// need_invalidate with expand: the playlist is read after the purge, so the
+// job warms the new release's segments, not those the stale copy listed.
+func TestNeedInvalidateExpandsTheNewPlaylist(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "VAR2-P1", Kind: minicdn.Varnish}}})
+	edges := filepath.Join(t.TempDir(), "edges.yaml")
+	err := os.WriteFile(edges, fmt.Appendf(nil, "edges:\n  - code: var-b\n    region: lab\n    addresses: [%s]\n", cdn.POPs[0].IP), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var release atomic.Int32
+	release.Store(1)
+	cdn.Origin.HandleFunc("/live/index.m3u8", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		fmt.Fprint(w, "#EXTM3U\n#EXT-X-TARGETDURATION:6\n")
+		for i := range 3 {
+			fmt.Fprintf(w, "#EXTINF:6.0,\nv%d/seg%d.ts\n", release.Load(), i)
+		}
+		fmt.Fprint(w, "#EXT-X-ENDLIST\n")
+	})
+	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
+	warm := func(invalidate bool) string {
+		id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/live/index.m3u8")}, POPs: []string{"var-b"},
+			Expand: []string{"hls"}, NeedInvalidate: invalidate})
+		if p := srv.wait(id, 30*time.Second); p.Status != client.StatusFinished || p.TotalCount != 4 || p.VerifiedCount != 4 {
+			t.Fatalf("warm (need_invalidate %v): %+v", invalidate, p)
+		}
+		return id
+	}
+	warm(false)
+	release.Store(2) // the new release is published; the POP still holds v1's playlist
+	id := warm(true)
+
+	var got []string
+	for _, row := range strings.Split(strings.TrimSpace(srv.report(srv.summary(id).FailurePOPURLsReport, client.ReportOptions{AllTasks: true})), "\n")[1:] {
+		got = append(got, strings.Split(row, ",")[1])
+	}
+	slices.Sort(got)
+	want := []string{cdn.URL("/live/index.m3u8"), cdn.URL("/live/v2/seg0.ts"), cdn.URL("/live/v2/seg1.ts"), cdn.URL("/live/v2/seg2.ts")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the job after the purge warmed %v, want the new playlist's segments %v", got, want)
+	}
+	checkHits(t, cdn, cdn.POPs, want)
 }
 
 // need_invalidate on CloudFront: one batched invalidation with every path

@@ -175,6 +175,12 @@ func (p *prober) total() int {
 type expander struct {
 	urls []string
 	err  error
+	// then, when set, is what the second and later reads answer (the
+	// documents changed at the POP); seen records, per read, a note from
+	// the test's hook.
+	then []string
+	hook func() string
+	seen []string
 
 	via   warm.POPState
 	limit int
@@ -184,6 +190,12 @@ type expander struct {
 func (x *expander) Expand(_ context.Context, _ *warm.Job, via warm.POPState, _ []string, limit int) ([]string, error) {
 	x.calls++
 	x.via, x.limit = via, limit
+	if x.hook != nil {
+		x.seen = append(x.seen, x.hook())
+	}
+	if x.then != nil && x.calls > 1 {
+		return x.then, x.err
+	}
 	return x.urls, x.err
 }
 

@@ -130,13 +130,19 @@ func (p *Planner) plan(ctx context.Context, jobID string) error {
 	if err != nil {
 		return err
 	}
-	if len(job.Expand) > 0 && !prog.Expanded {
-		if all, err = p.expand(ctx, job, usable, all); err != nil {
+	expand := len(job.Expand) > 0 && !prog.Expanded
+	if job.NeedInvalidate && !prog.Invalidated {
+		clear := all
+		if expand {
+			clear = p.listedNow(ctx, job, usable, all)
+		}
+		if err := p.invalidate(ctx, job, usable, clear); err != nil {
 			return err
 		}
 	}
-	if job.NeedInvalidate && !prog.Invalidated {
-		if err := p.invalidate(ctx, job, usable, all); err != nil {
+	// After the invalidation: the documents read are the new ones.
+	if expand {
+		if all, err = p.expand(ctx, job, usable, all); err != nil {
 			return err
 		}
 	}
@@ -337,6 +343,28 @@ func (p *Planner) expand(ctx context.Context, job *Job, usable []POPState, urls 
 		return nil, err
 	}
 	return all, nil
+}
+
+// listedNow is what a job that both invalidates and expands clears: its
+// documents and what they list now at the POP. The copies there may be
+// stale, so they are read once to learn what the old release cached, and
+// again after the invalidation to warm the new one (expand). When they
+// cannot be read now, only the documents are cleared.
+func (p *Planner) listedNow(ctx context.Context, job *Job, usable []POPState, docs []string) []string {
+	listed, err := p.Expander.Expand(ctx, job, usable[0], docs, p.MaxURLs)
+	if err != nil {
+		p.Log.Info("documents unreadable before the invalidation; clearing them alone", "job", job.ID, "err", err)
+		return docs
+	}
+	seen := make(map[string]bool, len(docs)+len(listed))
+	out := make([]string, 0, len(docs)+len(listed))
+	for _, u := range append(slices.Clone(docs), listed...) {
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // chunk is a range of URLs probed and saved together.

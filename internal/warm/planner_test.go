@@ -3,6 +3,7 @@ package warm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -358,6 +359,37 @@ func TestPlannerFailsTheJobWhenExpansionOrInvalidationFails(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A job that invalidates and expands clears its documents and what they
+// list at the POP (the old release), then reads them again and warms what
+// they list after the invalidation (the new one).
+func TestPlannerExpandsAfterTheInvalidation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, &prober{})
+		master := "https://www.example.test/master.m3u8"
+		stale := []string{master, "https://www.example.test/v1/a.ts", "https://www.example.test/v1/b.ts"}
+		fresh := []string{master, "https://www.example.test/v2/a.ts", "https://www.example.test/v2/b.ts"}
+		v := &invalidator{q: e.q}
+		x := &expander{urls: stale, then: fresh, hook: func() string { return fmt.Sprintf("%d invalidations", v.calls) }}
+		p.Expander, p.Invalidator = x, v
+		e.submit("j1", []string{master}, time.Hour, func(j *warm.Job) { j.NeedInvalidate, j.Expand = true, []string{"hls"} })
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(v.urls, stale) {
+			t.Fatalf("invalidated %v, want the documents and what they listed before: %v", v.urls, stale)
+		}
+		if !slices.Equal(x.seen, []string{"0 invalidations", "1 invalidations"}) {
+			t.Fatalf("reads of the documents: %v, want one before and one after the invalidation", x.seen)
+		}
+		urls, err := e.st.JobURLs(e.ctx, "j1")
+		e.must(err)
+		if !slices.Equal(urls, fresh) {
+			t.Fatalf("the job warms %v, want what the documents list after the invalidation: %v", urls, fresh)
+		}
+	})
 }
 
 func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
