@@ -11,7 +11,8 @@
 // (the small re-warm with budgets that never bind, beside none), remote
 // (POPs 20 to 300 ms away, behind latency proxies), latency (POST to
 // FINISHED as a client sees it, for 1 URL and for 1 GiB), jobs (a small
-// job beside a big one, a burst of small jobs). With
+// job beside a big one, a burst of small jobs), far (an agent 0 to 250 ms
+// from its PostgreSQL, beside the same agent next to it). With
 // PostgreSQL installed (or -postgres URL) the small and plan cases also run
 // on PostgreSQL.
 package main
@@ -32,10 +33,11 @@ func main() {
 		}
 		return
 	}
-	cases := flag.String("cases", "small,large,plan,budget,remote,latency,jobs", "comma-separated cases to run: small, large, plan, budget, remote, latency, jobs")
+	cases := flag.String("cases", "small,large,plan,budget,remote,latency,jobs,far", "comma-separated cases to run: small, large, plan, budget, remote, latency, jobs, far")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
+	farRTTs := flag.String("far-rtts", "0s,20ms,100ms,250ms", "round trips between the far case's agent and its database (the first is the baseline)")
 	engines := flag.String("engines", "sqlite,postgres", "databases the small and plan cases run on: sqlite, postgres or both")
 	flag.Parse()
 	sqlite, postgres := false, false
@@ -54,6 +56,14 @@ func main() {
 		*pgFlag = "off"
 	}
 
+	for _, d := range strings.Split(*farRTTs, ",") {
+		rtt, err := time.ParseDuration(strings.TrimSpace(d))
+		if err != nil || rtt < 0 {
+			fmt.Fprintf(os.Stderr, "bench: -far-rtts: %q is not a round trip such as 100ms\n", d)
+			os.Exit(2)
+		}
+		farRTTList = append(farRTTList, rtt)
+	}
 	b, err := newBench(*runs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -110,6 +120,8 @@ func (b *bench) run(name string, sqlite bool, pg func() string, planURLs int) er
 		return b.latency()
 	case "jobs":
 		return b.jobs()
+	case "far":
+		return b.far(pg)
 	}
 	return fmt.Errorf("unknown case %q", name)
 }

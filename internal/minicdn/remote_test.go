@@ -1,6 +1,8 @@
 package minicdn
 
 import (
+	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -52,5 +54,56 @@ func TestRemotePOP(t *testing.T) {
 	wg.Wait()
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("20 parallel GETs through a 100 ms POP took %v", d)
+	}
+}
+
+// A link puts any TCP service at a distance: each exchange pays the round
+// trip, and what crossed it is counted.
+func TestLink(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // an echo server
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	link, err := StartLink("127.0.0.1", ln.Addr().String(), 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	c, err := net.Dial("tcp", link.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 5)
+	start := time.Now()
+	for range 3 {
+		if _, err := c.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hello" {
+			t.Fatalf("echo: %q %v", buf, err)
+		}
+	}
+	// The connection's handshake and three exchanges: four round trips.
+	if d := time.Since(start); d < 200*time.Millisecond || d > 600*time.Millisecond {
+		t.Fatalf("three exchanges over a 50 ms link took %v", d)
+	}
+	// A byte is counted once written on: the reader may see it first.
+	want := LinkStats{BytesUp: 15, BytesDown: 15, Flights: 3}
+	for deadline := time.Now().Add(5 * time.Second); link.Stats() != want; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want %+v", link.Stats(), want)
+		}
 	}
 }
