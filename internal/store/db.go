@@ -30,9 +30,53 @@ type Row interface {
 // transaction.
 type Tx interface {
 	Querier
+	// Pipeline runs statements in order, each seeing what the ones before
+	// it wrote, but sent together: one round trip to PostgreSQL for all of
+	// them (SQLite, in process, runs them one by one). For statements that
+	// need no answer from the one before, which is most of a write.
+	Pipeline(ctx context.Context, stmts []Stmt) error
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
 	Driver() any
+}
+
+// Stmt is one statement of a pipeline. Rows, if set, reads its rows;
+// otherwise Affected, if set, gets the rows it changed.
+type Stmt struct {
+	SQL      string
+	Args     []any
+	Rows     func(Rows) error
+	Affected *int64
+}
+
+// RunStmts runs a pipeline's statements one by one on q: the pipeline of
+// an engine that gains nothing from sending them together.
+func RunStmts(ctx context.Context, q Querier, stmts []Stmt) error {
+	for _, st := range stmts {
+		if st.Rows == nil {
+			n, err := q.Exec(ctx, st.SQL, st.Args...)
+			if err != nil {
+				return err
+			}
+			if st.Affected != nil {
+				*st.Affected = n
+			}
+			continue
+		}
+		rows, err := q.Query(ctx, st.SQL, st.Args...)
+		if err != nil {
+			return err
+		}
+		err = st.Rows(rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DB is a database as the store uses it. Reads may go to a separate pool

@@ -241,8 +241,14 @@ func (s *Store) FinishProbing(ctx context.Context, jobID string) error {
 // was not probed: there is nothing left to decide, so the job's expected
 // size becomes what was fetched wherever the probe had not said more.
 func (s *Store) maybeFinish(ctx context.Context, tx Tx, jobID string) error {
-	_, err := tx.Exec(ctx, `UPDATE jobs SET status = 'FINISHED', updated_at = $2,
-		total_size = CASE WHEN total_size >= download_size THEN total_size ELSE download_size END
-		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count`, jobID, micros(s.now()))
+	st := s.finishStmt(jobID)
+	_, err := tx.Exec(ctx, st.SQL, st.Args...)
 	return err
+}
+
+// finishStmt is maybeFinish's statement, for a pipeline.
+func (s *Store) finishStmt(jobID string) Stmt {
+	return Stmt{SQL: `UPDATE jobs SET status = 'FINISHED', updated_at = $2,
+		total_size = CASE WHEN total_size >= download_size THEN total_size ELSE download_size END
+		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count`, Args: []any{jobID, micros(s.now())}}
 }

@@ -1,8 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
 
 	"prewarm/internal/warm"
 )
@@ -66,8 +71,7 @@ func (s *Store) PendingTasks(ctx context.Context, b warm.Batch, variants []strin
 // ClaimBatch marks a batch as being fetched by an agent, so its tasks count
 // as in progress.
 func (s *Store) ClaimBatch(ctx context.Context, b warm.Batch, agentID string, tasks int) error {
-	_, err := s.db.Exec(ctx, `UPDATE batches SET state = 'running', agent = $3, claimed = $4, done = 0, updated_at = $5
-		WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq, agentID, tasks, micros(s.now()))
+	_, err := s.RecordBatches(ctx, []warm.BatchUpdate{{Batch: b, Agent: agentID, Tasks: tasks}})
 	if err != nil {
 		return fmt.Errorf("claim batch %d of %s: %w", b.Seq, b.JobID, err)
 	}
@@ -81,43 +85,138 @@ func (s *Store) RecordResults(ctx context.Context, b warm.Batch, results []warm.
 	if len(results) == 0 && state == warm.BatchRunning {
 		return s.status(ctx, b.JobID) // a quiet batch checking whether its job still runs
 	}
+	st, err := s.RecordBatches(ctx, []warm.BatchUpdate{{Batch: b, Results: results, State: state}})
+	if err != nil {
+		return "", err
+	}
+	return st[b.JobID], nil
+}
+
+// RecordBatches writes the updates of many batches, of any jobs — claims,
+// new results, states — in one transaction, and returns the status of each
+// of their jobs afterwards. Statements that need no answer from the one
+// before go together (one round trip to PostgreSQL), so a write costs a
+// handful of round trips however many batches it carries: what an agent far
+// from the database needs. Results are idempotent per job × POP × URL ×
+// variant and a batch becomes done once, so a write repeated after a
+// failure counts nothing twice. A batch done for the first time lets the
+// batches below it go and its job queue more; a job whose last task was
+// recorded finishes.
+func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[string]warm.Status, error) {
+	ups = slices.Clone(ups)
+	slices.SortStableFunc(ups, func(a, b warm.BatchUpdate) int { // one lock order for every writer
+		return cmp.Or(strings.Compare(a.Batch.JobID, b.Batch.JobID), a.Batch.Seq-b.Batch.Seq)
+	})
+	jobs := map[string]bool{}
+	for _, u := range ups {
+		jobs[u.Batch.JobID] = true
+	}
 	err := s.inTx(ctx, func(tx Tx) error {
-		var was string
-		if state == warm.BatchDone {
-			err := tx.QueryRow(ctx, `SELECT state FROM batches WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq).Scan(&was)
-			if err != nil {
-				return notFound(err, fmt.Sprintf("batch %d of job %s", b.Seq, b.JobID))
+		// Claims first (they reset a batch's count), then every result.
+		var stmts []Stmt
+		for _, u := range ups {
+			if u.Agent != "" {
+				stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = 'running', agent = $3, claimed = $4, done = 0,
+					updated_at = $5 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
+					Args: []any{u.Batch.JobID, u.Batch.Seq, u.Agent, u.Tasks, micros(s.now())}})
 			}
 		}
-		n, err := s.insertResults(ctx, tx, b.JobID, results)
-		if err != nil {
+		var all []warm.Result
+		var owners []string
+		for _, u := range ups {
+			for _, r := range u.Results {
+				all = append(all, r)
+				owners = append(owners, u.Batch.JobID)
+			}
+		}
+		tally := newTally()
+		stmts = append(stmts, s.resultStmts(owners, all, tally.add)...)
+		if err := tx.Pipeline(ctx, stmts); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE batches SET state = $3, done = done + $4,
-			claimed = CASE WHEN $3 = 'running' THEN claimed ELSE 0 END, updated_at = $5
-			WHERE job_id = $1 AND seq = $2`, b.JobID, b.Seq, string(state), n, micros(s.now()))
-		if err != nil {
-			return fmt.Errorf("batch state: %w", err)
+		// The counters, the batches' states, and the jobs that may be done.
+		stmts = tally.counterStmts(s.now())
+		firstDone := make([]int64, len(ups))
+		for i, u := range ups {
+			n := tally.batch(u.Batch)
+			switch u.State {
+			case warm.BatchDone:
+				stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = 'done', done = done + $3, claimed = 0,
+					updated_at = $4 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
+					Args: []any{u.Batch.JobID, u.Batch.Seq, n, micros(s.now())}, Affected: &firstDone[i]})
+			case warm.BatchRunning, warm.BatchPending:
+				stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = $3, done = done + $4,
+					claimed = CASE WHEN $3 = 'running' THEN claimed ELSE 0 END, updated_at = $5
+					WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
+					Args: []any{u.Batch.JobID, u.Batch.Seq, string(u.State), n, micros(s.now())}})
+			}
 		}
-		if state == warm.BatchDone && was != string(warm.BatchDone) {
-			// The first time it is done: the batches of its URLs one tier
-			// down may go, and its job may queue another.
-			if err := s.markReady(ctx, tx, b.JobID, b.From, b.From+1, b.POP); err != nil {
+		for _, id := range tally.jobsWithNew() {
+			stmts = append(stmts, s.finishStmt(id))
+		}
+		if err := tx.Pipeline(ctx, stmts); err != nil {
+			return err
+		}
+		// The first time a batch is done, the batches of its URLs one tier
+		// down may go, and its job may queue more.
+		stmts = stmts[:0]
+		var topUp []string
+		for i, u := range ups {
+			if firstDone[i] > 0 {
+				stmts = append(stmts, s.readyStmt(u.Batch.JobID, u.Batch.From, u.Batch.From+1, u.Batch.POP))
+				if !slices.Contains(topUp, u.Batch.JobID) {
+					topUp = append(topUp, u.Batch.JobID)
+				}
+			}
+		}
+		if err := tx.Pipeline(ctx, stmts); err != nil {
+			return fmt.Errorf("batches after a tier: %w", err)
+		}
+		for _, id := range topUp {
+			if err := s.topUp(ctx, tx, id); err != nil {
 				return err
 			}
-			if err := s.topUp(ctx, tx, b.JobID); err != nil {
-				return err
-			}
-		}
-		if n > 0 {
-			return s.maybeFinish(ctx, tx, b.JobID)
 		}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return s.status(ctx, b.JobID)
+	return s.statuses(ctx, slices.Sorted(maps.Keys(jobs)))
+}
+
+// statuses reads the status of each job.
+func (s *Store) statuses(ctx context.Context, ids []string) (map[string]warm.Status, error) {
+	out := make(map[string]warm.Status, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.db.Reader().Query(ctx, `SELECT id, status FROM jobs WHERE id IN (`+strings.Join(marks, ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("job statuses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, err
+		}
+		out[id] = warm.Status(st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if out[id] == "" {
+			return nil, notFound(ErrNoRows, "job "+id)
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) status(ctx context.Context, jobID string) (warm.Status, error) {
@@ -148,10 +247,11 @@ type counts struct {
 
 // inserted is one newly recorded result, as RETURNING gives it back.
 type inserted struct {
-	pop, reason, errText string
-	ok, verified         bool
-	bytes                int64
-	code, attempts       int
+	job, pop, reason, errText string
+	idx                       int
+	ok, verified              bool
+	bytes                     int64
+	code, attempts            int
 }
 
 func (c *counts) add(r inserted) {
@@ -177,86 +277,144 @@ func (c *counts) add(r inserted) {
 	}
 }
 
-// insertResults writes results, skipping any already recorded, and adds what
-// was new to the job's and POPs' counters. It returns how many were new.
-func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results []warm.Result) (int, error) {
-	var job counts
-	pops := map[string]*counts{}
-	per := s.chunkRows(resultWidth)
-	args := make([]any, 0, resultWidth*per+1)
-	from := 0
-	for _, size := range chunks(len(results), per) {
-		part := results[from : from+size]
-		from += size
-		err := s.insertResultRows(ctx, tx, jobID, part, args, func(r inserted) {
-			d := pops[r.pop]
-			if d == nil {
-				d = &counts{}
-				pops[r.pop] = d
-			}
-			d.add(r)
-			job.add(r)
-		})
-		if err != nil {
-			return 0, err
-		}
-	}
-	if job.done == 0 {
-		return 0, nil
-	}
-	return int(job.done), s.addCounts(ctx, tx, jobID, &job, pops)
+// tally adds up newly recorded results per job, per job × POP, and per URL
+// of each job × POP (to count them to their batches).
+type tally struct {
+	jobs map[string]*counts
+	pops map[[2]string]*counts
+	idxs map[[2]string][]int
 }
 
-// insertResultRows inserts one statement's worth of results and hands each
-// row that was new to fn.
-func (s *Store) insertResultRows(ctx context.Context, tx Tx, jobID string, part []warm.Result, args []any, fn func(inserted)) error {
-	args = append(args[:0], jobID)
-	var rows []byte
-	for i := range part {
-		if i > 0 {
-			rows = append(rows, ',')
-		}
-		rows = append(rows, "($1"...)
-		for c := range resultWidth {
-			rows = fmt.Appendf(rows, ",$%d", 2+i*resultWidth+c)
-		}
-		rows = append(rows, ')')
-		args = resultArgs(args, &part[i])
-	}
-	q, err := tx.Query(ctx, `INSERT INTO results (`+resultColumns+`) VALUES `+string(rows)+`
-		ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING RETURNING pop, ok, bytes, status_code, attempts, verified, reason, error`, args...)
-	if err != nil {
-		return fmt.Errorf("insert results: %w", err)
-	}
-	defer q.Close()
-	for q.Next() {
-		var r inserted
-		if err := q.Scan(&r.pop, &r.ok, &r.bytes, &r.code, &r.attempts, &r.verified, &r.reason, &r.errText); err != nil {
-			return err
-		}
-		fn(r)
-	}
-	return q.Err()
+func newTally() *tally {
+	return &tally{jobs: map[string]*counts{}, pops: map[[2]string]*counts{}, idxs: map[[2]string][]int{}}
 }
 
-// addCounts adds new results to the job's and its POPs' counters.
-func (s *Store) addCounts(ctx context.Context, tx Tx, jobID string, job *counts, pops map[string]*counts) error {
-	_, err := tx.Exec(ctx, `UPDATE jobs SET done_count = done_count + $2, ok_count = ok_count + $3,
-		failed_count = failed_count + $4, download_size = download_size + $5, updated_at = $6,
-		verified_count = verified_count + $7, not_cached_count = not_cached_count + $8 WHERE id = $1`,
-		jobID, job.done, job.ok, job.failed, job.bytes, micros(s.now()), job.verified, job.notCached)
-	if err != nil {
-		return fmt.Errorf("job counters: %w", err)
+func (t *tally) add(r inserted) {
+	j := t.jobs[r.job]
+	if j == nil {
+		j = &counts{}
+		t.jobs[r.job] = j
 	}
-	for code, d := range pops {
-		_, err := tx.Exec(ctx, `UPDATE job_pops SET done = done + $3, ok = ok + $4, failed = failed + $5,
+	j.add(r)
+	key := [2]string{r.job, r.pop}
+	p := t.pops[key]
+	if p == nil {
+		p = &counts{}
+		t.pops[key] = p
+	}
+	p.add(r)
+	t.idxs[key] = append(t.idxs[key], r.idx)
+}
+
+// batch is how many new results fall in b.
+func (t *tally) batch(b warm.Batch) int {
+	n := 0
+	for _, idx := range t.idxs[[2]string{b.JobID, b.POP}] {
+		if idx >= b.From && idx < b.To {
+			n++
+		}
+	}
+	return n
+}
+
+// jobsWithNew are the jobs that got new results, in order.
+func (t *tally) jobsWithNew() []string { return slices.Sorted(maps.Keys(t.jobs)) }
+
+// counterStmts add the new results to the jobs' and POPs' counters, in one
+// lock order.
+func (t *tally) counterStmts(now time.Time) []Stmt {
+	var stmts []Stmt
+	for _, id := range t.jobsWithNew() {
+		j := t.jobs[id]
+		stmts = append(stmts, Stmt{SQL: `UPDATE jobs SET done_count = done_count + $2, ok_count = ok_count + $3,
+			failed_count = failed_count + $4, download_size = download_size + $5, updated_at = $6,
+			verified_count = verified_count + $7, not_cached_count = not_cached_count + $8 WHERE id = $1`,
+			Args: []any{id, j.done, j.ok, j.failed, j.bytes, micros(now), j.verified, j.notCached}})
+	}
+	keys := slices.SortedFunc(maps.Keys(t.pops), func(a, b [2]string) int {
+		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
+	})
+	for _, k := range keys {
+		d := t.pops[k]
+		stmts = append(stmts, Stmt{SQL: `UPDATE job_pops SET done = done + $3, ok = ok + $4, failed = failed + $5,
 			bytes = bytes + $6, attempted = attempted + $7, reached = (reached OR $8), verified = verified + $9,
 			not_cached = not_cached + $10, last_error = CASE WHEN $11 = '' THEN last_error ELSE $11 END
 			WHERE job_id = $1 AND code = $2`,
-			jobID, code, d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached, d.verified, d.notCached, d.lastError)
-		if err != nil {
-			return fmt.Errorf("pop counters: %w", err)
-		}
+			Args: []any{k[0], k[1], d.done, d.ok, d.failed, d.bytes, d.attempted, d.reached, d.verified, d.notCached, d.lastError}})
 	}
-	return nil
+	return stmts
+}
+
+// insertResults writes one job's results, skipping any already recorded,
+// and adds what was new to the job's and POPs' counters. It returns how
+// many were new.
+func (s *Store) insertResults(ctx context.Context, tx Tx, jobID string, results []warm.Result) (int, error) {
+	owners := make([]string, len(results))
+	for i := range owners {
+		owners[i] = jobID
+	}
+	t := newTally()
+	if err := tx.Pipeline(ctx, s.resultStmts(owners, results, t.add)); err != nil {
+		return 0, err
+	}
+	if err := tx.Pipeline(ctx, t.counterStmts(s.now())); err != nil {
+		return 0, fmt.Errorf("counters: %w", err)
+	}
+	if j := t.jobs[jobID]; j != nil {
+		return int(j.done), nil
+	}
+	return 0, nil
+}
+
+// resultStmts insert results (results[i] of job owners[i]) in statements
+// of at most the dialect's parameters, each row new to the table handed to
+// fn, and the rows in one order (job, POP, URL, variant) so that writers
+// meeting on the same rows take their locks in the same order.
+func (s *Store) resultStmts(owners []string, results []warm.Result, fn func(inserted)) []Stmt {
+	order := make([]int, len(results))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ra, rb := &results[a], &results[b]
+		return cmp.Or(strings.Compare(owners[a], owners[b]), strings.Compare(ra.POP, rb.POP),
+			ra.URLIndex-rb.URLIndex, strings.Compare(ra.Variant, rb.Variant))
+	})
+	per := s.chunkRows(resultWidth + 1)
+	var stmts []Stmt
+	from := 0
+	for _, size := range chunks(len(results), per) {
+		part := order[from : from+size]
+		from += size
+		var rows []byte
+		args := make([]any, 0, (resultWidth+1)*size)
+		for i, k := range part {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			rows = append(rows, '(')
+			for c := range resultWidth + 1 {
+				if c > 0 {
+					rows = append(rows, ',')
+				}
+				rows = fmt.Appendf(rows, "$%d", 1+i*(resultWidth+1)+c)
+			}
+			rows = append(rows, ')')
+			args = resultArgs(append(args, owners[k]), &results[k])
+		}
+		stmts = append(stmts, Stmt{SQL: `INSERT INTO results (` + resultColumns + `) VALUES ` + string(rows) + `
+			ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING
+			RETURNING job_id, pop, url_idx, ok, bytes, status_code, attempts, verified, reason, error`, Args: args,
+			Rows: func(q Rows) error {
+				for q.Next() {
+					var r inserted
+					if err := q.Scan(&r.job, &r.pop, &r.idx, &r.ok, &r.bytes, &r.code, &r.attempts, &r.verified, &r.reason, &r.errText); err != nil {
+						return err
+					}
+					fn(r)
+				}
+				return nil
+			}})
+	}
+	return stmts
 }

@@ -24,12 +24,18 @@ var windows = map[warm.Priority]int{warm.PriorityLow: 8, warm.PriorityNormal: 24
 // markReady marks the job's batches starting in [from, to) that wait for
 // after (a POP one tier up, or the size probe) as waiting for nothing.
 func (s *Store) markReady(ctx context.Context, tx Tx, jobID string, from, to int, after string) error {
-	_, err := tx.Exec(ctx, `UPDATE batches SET after_pop = '' WHERE job_id = $1 AND url_from >= $2 AND url_from < $3
-		AND after_pop = $4`, jobID, from, to, after)
+	st := s.readyStmt(jobID, from, to, after)
+	_, err := tx.Exec(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return fmt.Errorf("batches after %s: %w", after, err)
 	}
 	return nil
+}
+
+// readyStmt is markReady's statement, for a pipeline.
+func (s *Store) readyStmt(jobID string, from, to int, after string) Stmt {
+	return Stmt{SQL: `UPDATE batches SET after_pop = '' WHERE job_id = $1 AND url_from >= $2 AND url_from < $3
+		AND after_pop = $4`, Args: []any{jobID, from, to, after}}
 }
 
 // topUp queues the job's next ready batches, in order, until its window of

@@ -28,6 +28,19 @@ type Batch struct {
 // Size is the number of URLs the batch covers.
 func (b Batch) Size() int { return b.To - b.From }
 
+// BatchUpdate is one batch's part of a bulk write: an agent's claim as it
+// starts the batch, the results it got since its last update, and the state
+// the batch moves to.
+type BatchUpdate struct {
+	Batch Batch
+	// Agent, when set, claims the batch for that agent with Tasks to do,
+	// before the results are counted.
+	Agent   string
+	Tasks   int
+	Results []Result
+	State   BatchState // empty: as the claim leaves it
+}
+
 // Task is one URL through one POP (in one variant): the unit that is
 // fetched and counted.
 type Task struct {

@@ -150,6 +150,52 @@ type pgTx struct {
 	tx pgx.Tx
 }
 
+// Pipeline sends the statements as one batch: a single round trip, or two
+// the first time a connection meets a statement (pgx prepares it).
+func (t pgTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(st.SQL, st.Args...)
+	}
+	br := t.tx.SendBatch(ctx, b)
+	err := readBatch(br, stmts)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func readBatch(br pgx.BatchResults, stmts []store.Stmt) error {
+	for _, st := range stmts {
+		if st.Rows == nil {
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
+			if st.Affected != nil {
+				*st.Affected = tag.RowsAffected()
+			}
+			continue
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		err = st.Rows(rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 func (t pgTx) Driver() any                        { return t.tx }

@@ -235,6 +235,10 @@ type sqlTx struct {
 	tx *sql.Tx
 }
 
+func (t sqlTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
+	return store.RunStmts(ctx, t, stmts)
+}
+
 func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) Driver() any                    { return t.tx }
