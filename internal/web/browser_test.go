@@ -689,6 +689,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	if n, more := eval[int](b, `document.querySelectorAll('[data-ref=ncurls] li').length`), b.text("[data-ref=ncurls-more]"); n != 8 || !strings.HasPrefix(more, "and 6 more") {
 		t.Errorf("not-cached card shows %d URLs and %q, want 8 and 6 more", n, more)
 	}
+	// Why they were not cached: reason by reason, most frequent first,
+	// each with a count and one task as an example.
+	reasons := eval[[]string](b, `[...document.querySelectorAll('[data-ref=reasons] li')].map(e => ['reason', 'count', 'url', 'pop'].map(f => e.querySelector('[data-f=' + f + ']').textContent).join('|'))`)
+	if want := []string{
+		"Cache-Control: no-store|77 tasks|https://cdn.example.com/launch/2.0.0/chunk-000.pak|SIN2-P1",
+		"MISS when asked again after the warm|33 tasks|https://cdn.example.com/launch/2.0.0/chunk-015.pak|SIN2-P1",
+		"The response sets a cookie (Set-Cookie)|33 tasks|https://cdn.example.com/launch/2.0.0/chunk-010.pak|SIN2-P1",
+	}; !slices.Equal(reasons, want) {
+		t.Errorf("not-cached reasons\n got %q\nwant %q", reasons, want)
+	}
+	if got := b.text("[data-ref=notcached-summary]"); got != "14 URLs · 3 reasons" {
+		t.Errorf("not-cached card head %q", got)
+	}
 	if n := eval[int](b, `document.querySelectorAll('[data-ref=warnings-list] li').length`); n != 2 {
 		t.Errorf("%d warnings, want 2", n)
 	}

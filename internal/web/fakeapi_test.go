@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -75,9 +76,11 @@ type fakeJob struct {
 	invalidated bool
 
 	// Verification: URLs (by index) that are fetched fine but not cached,
-	// at notCachedPOP or, when empty, at every POP.
+	// at notCachedPOP or, when empty, at every POP; URL i is not cached for
+	// notCachedWhy[i % len] (a MISS when asked again, when empty).
 	notCached    map[int]bool
 	notCachedPOP string
+	notCachedWhy []string
 	warnings     []string
 }
 
@@ -92,6 +95,14 @@ type fakePOP struct {
 func (j *fakeJob) variants() int64 { return int64(max(len(j.encodings), 1)) }
 
 func (j *fakeJob) verify() bool { return !j.noVerify }
+
+// whyNotCached is the reason URL u is not cached, as the agents word it.
+func (j *fakeJob) whyNotCached(u int) string {
+	if len(j.notCachedWhy) > 0 && j.notCachedWhy[u%len(j.notCachedWhy)] != "" {
+		return j.notCachedWhy[u%len(j.notCachedWhy)]
+	}
+	return "MISS when asked again after the warm"
+}
 
 // warming says whether the job is past its expand and invalidate steps.
 func (j *fakeJob) warming() bool {
@@ -216,6 +227,7 @@ func (f *fakeAPI) seed() {
 		urls: patchURLs("https://video.example.com/premiere/s01e01/1080p", 120), pops: popsFor("IAD89-P1", "JFK50-P2", "LAX50-P1", "LHR61-P3", "FRA60-P1", "NRT57-P3"),
 		created: f.now.Add(-4 * time.Minute), timeoutAt: f.now.Add(26 * time.Minute), updated: f.now.Add(-2 * time.Second), frozenAt: 0.42, avgSize: 6 << 20,
 		timeout: 30, headers: []string{"Accept-Language: en-US"}, notCached: every(120, 15), notCachedPOP: "LAX50-P1",
+		notCachedWhy: []string{"served by LAX3-P2, not LAX50-P1 (DNS steered the request elsewhere)"},
 		// Held to a budget, and paused by a host that asked for less.
 		maxConcurrency: 48, maxRPS: 20,
 		waiting:  "host video.example.com paused until " + f.now.Add(2*time.Second).Format(time.TimeOnly),
@@ -230,6 +242,7 @@ func (f *fakeAPI) seed() {
 		pops: timeoutPOPs, sumPOPs: []string{"MNL50-P1"},
 		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88,
 		timeout: 30, headers: []string{"User-Agent: prewarm"}, notCached: every(80, 5), noTierFirst: true,
+		notCachedWhy: []string{"Cache-Control: no-store", "Cache-Control: no-store", "the response sets a cookie (Set-Cookie)", ""},
 		warnings: []string{
 			"responses vary on Accept-Encoding; the job sends one value (list encodings to warm each)",
 			"responses vary on User-Agent; the job sends one value",
@@ -256,6 +269,19 @@ type popCounts struct {
 	verified, notCached              int64
 	total                            int64
 	notCachedURLs                    []int // by index, in order
+	reasons                          []client.NotCachedReason
+}
+
+// countReason counts r.Count tasks not cached for r.Reason, keeping the
+// first example.
+func (c *popCounts) countReason(r client.NotCachedReason) {
+	for i := range c.reasons {
+		if c.reasons[i].Reason == r.Reason {
+			c.reasons[i].Count += r.Count
+			return
+		}
+	}
+	c.reasons = append(c.reasons, r)
 }
 
 // popCounts runs each POP's tasks in order, URL by URL and, within a URL,
@@ -299,6 +325,7 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 			case j.notCached[url] && (j.notCachedPOP == "" || j.notCachedPOP == p.code):
 				c.ok++
 				c.notCached++
+				c.countReason(client.NotCachedReason{Reason: j.whyNotCached(url), Count: 1, ExampleURL: j.urls[url], ExamplePOP: p.code})
 				if len(c.notCachedURLs) == 0 || c.notCachedURLs[len(c.notCachedURLs)-1] != url {
 					c.notCachedURLs = append(c.notCachedURLs, url)
 				}
@@ -505,11 +532,19 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	pops := append([]string{}, j.sumPOPs...)
 	seen := map[int]bool{}
+	var reasons popCounts
 	for _, c := range f.popCounts(j) {
 		for _, u := range c.notCachedURLs {
 			seen[u] = true
 		}
+		for _, r := range c.reasons {
+			reasons.countReason(r)
+		}
 	}
+	// Most frequent first, as the server sorts them.
+	slices.SortStableFunc(reasons.reasons, func(a, b client.NotCachedReason) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Reason, b.Reason))
+	})
 	notCached := []string{}
 	for i, u := range j.urls {
 		if seen[i] {
@@ -522,7 +557,7 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	f.writeJSON(w, http.StatusOK, client.SummaryResponse{
 		RequestID: id, FailurePOPs: pops, FailureURLs: urls, FailurePOPURLsReport: f.reportURL(r, id),
-		NotCachedURLs: notCached, Warnings: warnings, Timestamp: stamp(f.now), CreatedAt: stamp(j.created),
+		NotCachedURLs: notCached, NotCachedReasons: append([]client.NotCachedReason{}, reasons.reasons...), Warnings: warnings, Timestamp: stamp(f.now), CreatedAt: stamp(j.created),
 		LastUpdateTime: stamp(j.updated), Status: j.status, Message: j.message,
 	})
 }
@@ -681,7 +716,7 @@ func (f *fakeAPI) startJob(w http.ResponseWriter, req *client.JobRequest) {
 		noTierFirst: req.TierFirst != nil && !*req.TierFirst,
 		// The first POP is steered elsewhere for the third URL: fetched
 		// fine, never cached there.
-		notCachedPOP: req.POPs[0], notCached: map[int]bool{2: true},
+		notCachedPOP: req.POPs[0], notCached: map[int]bool{2: true}, notCachedWhy: []string{"Cache-Control: private"},
 		warnings: []string{"responses vary on Accept-Language; the job sends none, so only viewers without it get the warmed copy"},
 	}
 	if req.MaxConcurrency != nil {

@@ -631,6 +631,7 @@ function jobView(app, route) {
   const root = clone('tpl-job');
   const r = refs(root);
   const pops = new KeyedRows(r['pop-rows'], 'tpl-pop-row');
+  const reasons = new KeyedRows(r.reasons, 'tpl-reason');
   let job = null;
   let summaryKey = '';
   let pollsSinceSummary = 0;
@@ -769,10 +770,7 @@ function jobView(app, route) {
     setText(r['failures-summary'], bits.join(' · '));
     if (!job.report && sum.failure_pop_urls_report) setLinks(sum.failure_pop_urls_report);
 
-    const ncurls = Array.isArray(sum.not_cached_urls) ? sum.not_cached_urls : [];
-    show(r.notcached, ncurls.length > 0);
-    setText(r['notcached-summary'], ncurls.length ? plural(ncurls.length, 'URL', 'URLs') : '');
-    setURLs(r.ncurls, r['ncurls-more'], ncurls, NOT_CACHED_SHOWN, 'the all-tasks CSV lists every one, with its reason');
+    renderNotCached(sum);
 
     const warnings = Array.isArray(sum.warnings) ? sum.warnings.filter(Boolean) : [];
     show(r.warnings, warnings.length > 0);
@@ -783,6 +781,28 @@ function jobView(app, route) {
       if (warnings.length > WARNINGS_SHOWN) shown.push(el('li', 'more', `and ${fmtInt(warnings.length - WARNINGS_SHOWN)} more in the CSV's warning column`));
       r['warnings-list'].replaceChildren(...shown);
     }
+  }
+
+  // renderNotCached says why tasks were fetched but not cached, reason by
+  // reason with a task as an example, and which URLs.
+  function renderNotCached(sum) {
+    const ncurls = Array.isArray(sum.not_cached_urls) ? sum.not_cached_urls : [];
+    const why = Array.isArray(sum.not_cached_reasons) ? sum.not_cached_reasons.filter((x) => x && x.reason) : [];
+    show(r.notcached, ncurls.length > 0 || why.length > 0);
+    const head = [];
+    if (ncurls.length) head.push(plural(ncurls.length, 'URL', 'URLs'));
+    if (why.length) head.push(plural(why.length, 'reason', 'reasons'));
+    setText(r['notcached-summary'], head.join(' · '));
+    reasons.update(why, (x) => x.reason, ({ f }, x) => {
+      setText(f.reason, capitalize(x.reason));
+      setText(f.count, plural(x.count, 'task', 'tasks'));
+      setText(f.url, x.example_url || '—');
+      setText(f.pop, x.example_pop || '—');
+      setAttr(f.url.parentElement, 'title', x.example_url ? `${x.example_url}\nat ${x.example_pop || '?'}` : null);
+    });
+    show(r['reasons-group'], why.length > 0);
+    show(r['ncurls-group'], ncurls.length > 0);
+    setURLs(r.ncurls, r['ncurls-more'], ncurls, NOT_CACHED_SHOWN, 'the all-tasks CSV lists every one, with its reason');
   }
 
   function setLinks(raw) {
