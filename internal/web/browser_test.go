@@ -650,6 +650,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		"FRA60-P1: after LHR61-P3", "NRT57-P3: Top tier"}; !slices.Equal(tiers, want) || !b.visible(".pops-table th.col-tier") {
 		t.Errorf("POP tiers %q (column shown: %v), want %q", tiers, b.visible(".pops-table th.col-tier"), want)
 	}
+	// Its tasks in running batches are told apart from fetches in flight.
+	if got := eval[[]string](b, `[...document.querySelectorAll('[data-ref=s-running-box] dt, [data-ref=lg-running-item]')].map(e => e.textContent.trim())`); !slices.Equal(got, []string{"In running batches", "In batches"}) ||
+		!strings.Contains(eval[string](b, `document.querySelector('[data-ref=s-running-box]').title`), "fetches in flight") {
+		t.Errorf("the running tasks are labelled %q", got)
+	}
 	b.screenshot("job-running-seeded")
 	b.click("[data-ref=stop]")
 	b.wait("the confirm dialog", `document.getElementById('confirm-dialog').open`, 5*time.Second)
@@ -718,6 +723,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := []string{b.text("[data-ref=lg-ok]"), b.text("[data-ref=s-verified]"), fmt.Sprint(b.visible("[data-ref=lg-warn-item]"))}; !slices.Equal(got, []string{"OK (not verified)", "—", "false"}) {
 		t.Errorf("unverified job's legend and verified stat %q", got)
 	}
+	// It was stopped at 30 %: no failures, but not every task succeeded.
+	if got := b.text("[data-ref=no-failures-text]"); got != "No failures among the 6 tasks done; the job was stopped with 14 not done." {
+		t.Errorf("stopped job's failures card says %q", got)
+	}
+	b.screenshot("job-stopped")
 	b.do("open a failed job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b'`))
 	b.wait("the failed job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FAILED' && document.querySelectorAll('[data-ref=fpops] li').length === 2`, 10*time.Second)
 	b.screenshot("job-failed")

@@ -761,9 +761,7 @@ function jobView(app, route) {
     setURLs(r.furls, r['furls-more'], furls, FAILED_URLS_SHOWN, 'download the CSV for every failed task');
     const none = fpops.length === 0 && furls.length === 0;
     show(r['no-failures'], none);
-    const running = RUNNING.has(job.status);
-    setText(r['no-failures-text'], running ? 'No failures so far.' : job.failed_count > 0
-      ? 'Failed tasks are listed POP by POP below and in the CSV.' : 'No failures. Every task succeeded.');
+    setText(r['no-failures-text'], noFailuresText(job));
     const bits = [];
     if (fpops.length) bits.push(plural(fpops.length, 'POP', 'POPs'));
     if (furls.length) bits.push(plural(furls.length, 'URL', 'URLs'));
@@ -1054,6 +1052,22 @@ function jobView(app, route) {
     },
     clock: renderClock,
   };
+}
+
+// ENDED_EARLY says how a job that ended before its last task ended.
+const ENDED_EARLY = { STOPPED: 'was stopped', TIMEOUT: 'timed out', FAILED: 'failed' };
+
+// noFailuresText is the failures card's line when it lists nothing. It
+// claims that every task succeeded only when every task was done.
+function noFailuresText(j) {
+  if (RUNNING.has(j.status)) return 'No failures so far.';
+  if (j.failed_count > 0) return 'Failed tasks are listed POP by POP below and in the CSV.';
+  const done = Number(j.download_count) || 0;
+  const left = Math.max(0, (Number(j.total_count) || 0) - done);
+  if (left === 0 && (done > 0 || j.status === 'FINISHED')) return 'No failures. Every task succeeded.';
+  const how = ENDED_EARLY[j.status] || 'ended';
+  if (done === 0) return `No task was done: the job ${how} first.`;
+  return `No failures among the ${plural(done, 'task', 'tasks')} done; the job ${how} with ${fmtInt(left)} not done.`;
 }
 
 // reportLink is the signed report URL with extra query parameters. Only
