@@ -26,6 +26,7 @@ const (
 	seededStep    = "6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e" // frozen while it invalidates, before warming
 	seededTimeout = "c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f" // timed out, with an unreachable POP
 	seededStopped = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e" // stopped; did not verify its warms
+	seededFailing = "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b" // finished with 379 of 600 tasks failed
 )
 
 // chromium finds Debian's chromium (or PREWARM_CHROMIUM). Without one the
@@ -287,7 +288,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The right key opens the jobs list, kept in sessionStorage only.
 	b.do("type the right key", b.set("#signin-key", ""), chromedp.SendKeys(chromedp.CSS("#signin-key"), testKey))
 	b.click(".signin button[type=submit]")
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
 	if got := eval[string](b, `sessionStorage.getItem('prewarm.apiKey')`); got != testKey {
 		t.Errorf("sessionStorage key = %q", got)
 	}
@@ -304,6 +305,15 @@ func TestDashboardInBrowser(t *testing.T) {
 	colours := eval[[]string](b, `[...document.querySelectorAll('.jobs-table .badge')].map(e => getComputedStyle(e).color)`)
 	if slices.Sort(colours); len(slices.Compact(colours)) != 6 {
 		t.Errorf("badge colours are not distinct: %v", colours)
+	}
+	// A job that finished with failed tasks does not wear the clean
+	// finish's badge: it says how many failed, in amber.
+	finished := eval[[]string](b, `['5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9', '`+seededFailing+`'].map(id => document.querySelector('tr[data-href="#/jobs/' + id + '"] .badge'))
+		.map(e => e.textContent + '|' + getComputedStyle(e).color)`)
+	timedOut := eval[string](b, `getComputedStyle(document.querySelector('tr[data-href="#/jobs/`+seededTimeout+`"] .badge')).color`)
+	if clean, failing, ok := strings.Cut(finished[0], "|"); !ok || clean != "Finished" || !strings.HasPrefix(finished[1], "Finished · 379 failed|") ||
+		strings.HasSuffix(finished[1], "|"+failing) || !strings.HasSuffix(finished[1], "|"+timedOut) {
+		t.Errorf("finished badges (clean, with failures) %q, want the second amber as a timeout's (%s)", finished, timedOut)
 	}
 	// A job is listed by its domain, with a short id and what it targets;
 	// a job in a step before warming says so.
@@ -325,7 +335,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Filter by status.
 	b.click(`a.chip[data-status=FINISHED]`)
-	b.wait("the FINISHED filter", `location.hash === '#/jobs?status=FINISHED' && document.querySelectorAll('.jobs-table tbody tr').length === 1`, 10*time.Second)
+	b.wait("the FINISHED filter", `location.hash === '#/jobs?status=FINISHED' && document.querySelectorAll('.jobs-table tbody tr').length === 2`, 10*time.Second)
 	b.click(`a.chip[data-status=STOPPED]`)
 	b.wait("the STOPPED filter", `document.querySelectorAll('.jobs-table tbody tr[data-status=STOPPED]').length === 1 && document.querySelectorAll('.jobs-table tbody tr').length === 1`, 10*time.Second)
 
@@ -392,8 +402,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	api.mu.Lock()
 	jobs, submits, dryRuns := len(api.order), len(api.submits), slices.Clone(api.dryRuns)
 	api.mu.Unlock()
-	if jobs != 7 || submits != 1 || len(dryRuns) != 1 {
-		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 7, 1, 1", jobs, submits, len(dryRuns))
+	if jobs != 8 || submits != 1 || len(dryRuns) != 1 {
+		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 8, 1, 1", jobs, submits, len(dryRuns))
 	}
 	if hash := eval[string](b, `location.hash`); hash != "#/new" {
 		t.Errorf("a dry run left the form for %s", hash)
@@ -714,6 +724,17 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.screenshot("job-timeout")
 	b.click("[data-ref=pop-problems]")
 	b.wait("only POPs with problems", `[...document.querySelectorAll('.pops-table tbody tr')].filter(r => !r.hidden).length === 12 - document.querySelectorAll('.pop-row[data-state=ok]').length`, 5*time.Second)
+	// A job that finished with most of its tasks failed says so in its
+	// badge, as in the list.
+	b.do("open a failure-heavy job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededFailing+`'`))
+	b.wait("the failure-heavy job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelectorAll('.pops-table tbody tr').length === 6 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	if got := eval[[]string](b, `(e => [e.textContent, e.dataset.tone ?? '', getComputedStyle(e).color])(document.querySelector('[data-ref=status]'))`); !slices.Equal(got, []string{"Finished · 379 failed", "failures", timedOut}) {
+		t.Errorf("failure-heavy job's badge %q, want it amber (%s)", got, timedOut)
+	}
+	if title := eval[string](b, `document.title`); !strings.HasPrefix(title, "Finished · 379 failed · ") {
+		t.Errorf("failure-heavy job's page title %q", title)
+	}
+	b.screenshot("job-finished-failures")
 	// A job that did not verify: its OK is the green, and nothing is amber.
 	b.do("open a stopped job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStopped+`'`))
 	b.wait("the stopped job", `document.querySelector('[data-ref=status]')?.dataset.status === 'STOPPED' && document.querySelectorAll('.pops-table tbody tr').length === 2`, 10*time.Second)
@@ -763,7 +784,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("emulate dark mode: %v", err)
 	}
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
 	if bg := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(244, 245, 247)" {
 		t.Errorf("dark mode did not change the background (%s)", bg)
 	}
@@ -783,7 +804,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// A phone-sized screen.
 	b.do("use a phone-sized viewport", chromedp.EmulateViewport(390, 844))
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
 	b.screenshot("phone-jobs")
 	b.click(".jobs-table tbody tr:first-child a.job-link")
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)

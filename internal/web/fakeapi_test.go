@@ -44,11 +44,12 @@ type fakeJob struct {
 	pops                 []fakePOP
 	created, timeoutAt   time.Time
 	updated              time.Time
-	step, steps          int     // progress: step out of steps; steps reached = FINISHED
-	frozen               bool    // never moves (seeded jobs)
-	frozenAt             float64 // fraction done of a frozen running job
-	failPOP              string  // this POP fails one URL...
-	failURL              int     // ...this one
+	step, steps          int          // progress: step out of steps; steps reached = FINISHED
+	frozen               bool         // never moves (seeded jobs)
+	frozenAt             float64      // fraction done of a frozen running job
+	failPOP              string       // this POP fails one URL...
+	failURL              int          // ...this one
+	probeFail            map[int]bool // URLs that fail their size probe, so at every POP
 	avgSize              int64
 	summaryURLs, sumPOPs []string
 	noSizeYet            bool
@@ -235,6 +236,18 @@ func (f *fakeAPI) seed() {
 	add(&fakeJob{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", status: "FINISHED", domain: "cdn.example.com", targetType: "country",
 		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
 		created: f.now.Add(-2*time.Hour - 14*time.Minute), timeout: 30, encodings: []string{"br", "gzip"}})
+	// Finished, with most of its tasks failed: 63 of its URLs answered 404
+	// to the size probe (so failed at every POP), one more failed at
+	// SIN2-P1 alone, and one was never cached at NRT57-P3.
+	probe404 := map[int]bool{}
+	for i := range 63 {
+		probe404[i] = true
+	}
+	add(&fakeJob{id: seededFailing, status: "FINISHED", domain: "d6trailers.cloudfront.net", targetType: "pop",
+		urls: patchURLs("https://media.example.com/trailers/s02", 100), pops: popsFor("IAD89-P1", "JFK50-P2", "FRA60-P1", "LHR61-P3", "SIN2-P1", "NRT57-P3"),
+		created: f.now.Add(-5*time.Hour - 40*time.Minute), timeout: 30, avgSize: 24 << 20,
+		probeFail: probe404, failPOP: "SIN2-P1", failURL: 80,
+		notCached: map[int]bool{90: true}, notCachedPOP: "NRT57-P3", notCachedWhy: []string{"the response sets a cookie (Set-Cookie)"}})
 	timeoutPOPs := popsFor("SIN2-P1", "HKG62-P2", "SYD62-P1", "BOM78-P1", "ICN57-P1", "NRT57-P3", "KIX56-P1", "TPE52-P1", "MNL50-P1", "CGK51-P1", "BKK50-P1", "KUL50-P1")
 	timeoutPOPs[8].unreachable = "dial tcp 18.64.66.44:443: i/o timeout"
 	add(&fakeJob{id: seededTimeout, status: "TIMEOUT", domain: "d1y2z3launch.cloudfront.net", targetType: "pop",
@@ -270,6 +283,7 @@ type popCounts struct {
 	total                            int64
 	notCachedURLs                    []int // by index, in order
 	reasons                          []client.NotCachedReason
+	lastError                        string
 }
 
 // countReason counts r.Count tasks not cached for r.Reason, keeping the
@@ -313,13 +327,21 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 			frac = min(1, float64(j.step)*speed/float64(j.steps))
 		}
 		c.done = int64(frac * float64(u))
+		// A size probe's failure is recorded when the job is planned, so
+		// any failure of the POP's own comes after it, as its last error.
+		var ownError, probeError string
 		for t := range c.done {
 			url := int(t / v)
 			switch {
+			case j.probeFail[url]:
+				c.failed++
+				probeError = "size probe: HTTP 404"
 			case p.unreachable != "":
 				c.failed++
+				ownError = p.unreachable
 			case p.code == j.failPOP && url == j.failURL && t%v == 0:
 				c.failed++
+				ownError = "HTTP 404"
 			case !j.verify():
 				c.ok++
 			case j.notCached[url] && (j.notCachedPOP == "" || j.notCachedPOP == p.code):
@@ -338,6 +360,7 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 			c.running = min(u-c.done, 3)
 		}
 		c.bytes = c.ok * j.avgSize
+		c.lastError = cmp.Or(ownError, probeError)
 		out[i] = c
 	}
 	return out
@@ -502,12 +525,7 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 		p := j.pops[i]
 		pop := client.POP{Code: p.code, Addresses: p.addrs, Error: p.err, Done: c.done, OK: c.ok, Failed: c.failed,
 			Bytes: c.bytes, Verified: c.verified, NotCached: c.notCached, After: p.after}
-		switch {
-		case p.unreachable != "" && c.done > 0:
-			pop.Unreachable, pop.LastError = true, p.unreachable
-		case c.failed > 0:
-			pop.LastError = "HTTP 404"
-		}
+		pop.Unreachable, pop.LastError = p.unreachable != "" && c.done > 0, c.lastError
 		resp.POPs = append(resp.POPs, pop)
 	}
 	f.writeJSON(w, http.StatusOK, resp)
@@ -525,6 +543,11 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	urls := append([]string{}, j.summaryURLs...)
+	for i, u := range j.urls {
+		if j.probeFail[i] && j.warming() {
+			urls = append(urls, u)
+		}
+	}
 	for i, c := range f.popCounts(j) {
 		if c.failed > 0 && j.pops[i].code == j.failPOP {
 			urls = append(urls, j.urls[j.failURL])

@@ -359,10 +359,24 @@ function setBar(bar, parts) {
   }
 }
 
-function setBadge(badge, status) {
-  setText(badge, STATUS_LABEL[status] || status || 'Unknown');
-  setAttr(badge, 'data-status', status || 'UNKNOWN');
-  setAttr(badge, 'title', status);
+// statusLabel names a job's state. A job that finished with failed tasks
+// says how many, so it does not pass for a clean one.
+function statusLabel(j) {
+  const label = STATUS_LABEL[j.status] || j.status || 'Unknown';
+  return failedFinish(j) ? `${label} · ${fmtInt(j.failed_count)} failed` : label;
+}
+
+function failedFinish(j) {
+  return j.status === 'FINISHED' && j.failed_count > 0;
+}
+
+function setBadge(badge, j) {
+  setText(badge, statusLabel(j));
+  setAttr(badge, 'data-status', j.status || 'UNKNOWN');
+  // Finished with failures is a tone of its own: done, but not all well.
+  setAttr(badge, 'data-tone', failedFinish(j) ? 'failures' : null);
+  setAttr(badge, 'title', failedFinish(j)
+    ? `${j.status}: ${fmtInt(j.failed_count)} of ${fmtInt(j.total_count)} tasks failed` : j.status);
 }
 
 function setTime(timeEl, date, now, { prefix = '' } = {}) {
@@ -507,7 +521,7 @@ function jobsView(app, route) {
     const id = j.request_id;
     setAttr(tr, 'data-href', `#/jobs/${encodeURIComponent(id)}`);
     setAttr(tr, 'data-status', j.status);
-    setBadge(f.status, j.status);
+    setBadge(f.status, j);
     // The domain says what a job warms; the id only tells jobs apart, so a
     // short prefix of it is enough here.
     setText(f.link, j.cf_domain || id);
@@ -899,7 +913,7 @@ function jobView(app, route) {
     const j = job;
     const running = RUNNING.has(j.status);
     setText(r.title, j.cf_domain || `Job ${id.slice(0, 8)}`);
-    setBadge(r.status, j.status);
+    setBadge(r.status, j);
     setText(r.id, j.request_id || id);
     const popCount = j.pop_count || (j.pops || []).length;
     const tgt = [];
@@ -970,7 +984,7 @@ function jobView(app, route) {
 
     renderClock(now);
     renderPops();
-    app.setTitle(running ? `${j.percentage_complete || 0}% · ${j.cf_domain || id}` : `${STATUS_LABEL[j.status] || j.status} · ${j.cf_domain || id}`);
+    app.setTitle(running ? `${j.percentage_complete || 0}% · ${j.cf_domain || id}` : `${statusLabel(j)} · ${j.cf_domain || id}`);
   }
 
   function trackRate(j) {
