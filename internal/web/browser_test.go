@@ -717,6 +717,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text("[data-ref=notcached-summary]"); got != "14 URLs · 3 reasons" {
 		t.Errorf("not-cached card head %q", got)
 	}
+	// The POPs' line says what is true of them, each POP in every line
+	// that holds for it.
+	if got := b.text("[data-ref=pops-summary]"); got != "12 POPs · 569 of 960 tasks verified · 11 with tasks not cached · 1 with failed tasks · 1 unreachable · 11 not finished" {
+		t.Errorf("timed-out job's POPs summary %q", got)
+	}
 	if n := eval[int](b, `document.querySelectorAll('[data-ref=warnings-list] li').length`); n != 2 {
 		t.Errorf("%d warnings, want 2", n)
 	}
@@ -734,6 +739,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	if title := eval[string](b, `document.title`); !strings.HasPrefix(title, "Finished · 379 failed · ") {
 		t.Errorf("failure-heavy job's page title %q", title)
 	}
+	// Most of its failures are URLs that answered 404 to the size probe,
+	// so failed at every POP: not the POPs' fault, and not told as such.
+	// Only SIN2-P1 has a failure of its own.
+	popRows := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].map(r => [r.querySelector('.pop-code').textContent, r.querySelector('[data-f=state]').textContent,
+		r.querySelector('[data-f=error]').textContent, r.querySelector('[data-f=error]').hasAttribute('data-url'), r.querySelector('[data-f=failed]').hasAttribute('data-nonzero')].join('|'))`)
+	urlsOnly := "63 URLs failed the size probe (HTTP 404), at every POP|true|false"
+	if want := []string{"IAD89-P1|Warm|" + urlsOnly, "JFK50-P2|Warm|" + urlsOnly, "FRA60-P1|Warm|" + urlsOnly, "LHR61-P3|Warm|" + urlsOnly,
+		"SIN2-P1|Failures|HTTP 404|false|true", "NRT57-P3|Partly cached|" + urlsOnly}; !slices.Equal(popRows, want) {
+		t.Errorf("failure-heavy job's POPs (code|state|error|the URLs'|failed in red)\n got %q\nwant %q", popRows, want)
+	}
+	if got := b.text("[data-ref=pops-summary]"); got != "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached · 1 with failed tasks" {
+		t.Errorf("failure-heavy job's POPs summary %q", got)
+	}
 	b.screenshot("job-finished-failures")
 	// A job that did not verify: its OK is the green, and nothing is amber.
 	b.do("open a stopped job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStopped+`'`))
@@ -747,6 +765,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	// It was stopped at 30 %: no failures, but not every task succeeded.
 	if got := b.text("[data-ref=no-failures-text]"); got != "No failures among the 6 tasks done; the job was stopped with 14 not done." {
 		t.Errorf("stopped job's failures card says %q", got)
+	}
+	if got := b.text("[data-ref=pops-summary]"); got != "2 POPs · 6 of 20 tasks OK · 2 not finished" {
+		t.Errorf("stopped job's POPs summary %q", got)
 	}
 	b.screenshot("job-stopped")
 	b.do("open a failed job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b'`))

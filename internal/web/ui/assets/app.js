@@ -614,16 +614,39 @@ function jobsView(app, route) {
   };
 }
 
+function variantsOf(job) {
+  return Array.isArray(job.encodings) && job.encodings.length ? job.encodings.length : 1;
+}
+
+function usablePOP(pop) {
+  return Boolean(pop.addresses && pop.addresses.length) && !pop.error && !pop.skipped;
+}
+
+const PROBE_ERROR = /^size probe:\s*/i;
+
+// urlFailures is how many of each POP's failed tasks are their URLs'
+// doing, not the POP's. A URL that fails its size probe (it answered 404
+// before anything was warmed) is recorded as failed at every usable POP at
+// once, so those failures are the same number everywhere: the smallest
+// POP's count, once some POP's most recent error is such a probe's. Where
+// every POP has failures of its own after them, this says 0, and each POP
+// keeps its failures.
+function urlFailures(pops) {
+  const usable = pops.filter(usablePOP);
+  if (!usable.some((p) => !p.unreachable && PROBE_ERROR.test(p.last_error || ''))) return 0;
+  return Math.min(...usable.map((p) => Number(p.failed) || 0));
+}
+
 // popState says, for one POP, whether it is warm: the question a launch
-// operator asks of this table.
-function popState(pop, job) {
+// operator asks of this table. shared is the failed tasks every POP has
+// because their URL failed (urlFailures): they are no fault of the POP's.
+function popState(pop, job, shared = 0) {
   // Each URL is fetched once per encoding at every usable POP.
-  const variants = Array.isArray(job.encodings) && job.encodings.length ? job.encodings.length : 1;
-  const total = pop.addresses && pop.addresses.length ? (job.url_count || 0) * variants : 0;
+  const total = pop.addresses && pop.addresses.length ? (job.url_count || 0) * variantsOf(job) : 0;
   if (pop.skipped) return { key: 'skipped', label: 'Skipped', total, problem: false };
   if (pop.error) return { key: 'failed', label: 'Unusable', total, problem: true };
   if (pop.unreachable) return { key: 'failed', label: 'Unreachable', total, problem: true };
-  if (pop.failed > 0) return { key: 'failed', label: RUNNING.has(job.status) ? 'Failing' : 'Failures', total, problem: true };
+  if (pop.failed > shared) return { key: 'failed', label: RUNNING.has(job.status) ? 'Failing' : 'Failures', total, problem: true };
   // Tasks fetched fine but not cached leave the POP only partly warm: a
   // problem, though the POP still works.
   if (pop.not_cached > 0) {
@@ -638,6 +661,54 @@ function popState(pop, job) {
       : { key: 'idle', label: 'Waiting', total, problem: false };
   }
   return { key: 'warn', label: 'Incomplete', total, problem: true };
+}
+
+// urlFailureText is a POP's error cell where its failures are only its
+// URLs': "63 URLs failed the size probe (HTTP 404), at every POP".
+function urlFailureText(pop, job) {
+  const urls = Math.max(1, Math.round(pop.failed / variantsOf(job)));
+  const cause = String(pop.last_error).replace(PROBE_ERROR, '');
+  return `${plural(urls, 'URL', 'URLs')} failed the size probe${cause ? ` (${cause})` : ''}, at every POP`;
+}
+
+// PopTally sums up a job's POPs in one line of what is true of them:
+// "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached".
+// A POP counts in every line that holds for it.
+class PopTally {
+  constructor(job, verifying) {
+    this.ended = !RUNNING.has(job.status);
+    this.verifying = verifying;
+    this.total = 0;
+    this.good = 0;
+    this.n = { warm: 0, notCached: 0, failing: 0, unreachable: 0, unusable: 0, unfinished: 0, skipped: 0 };
+  }
+
+  add(p, st) {
+    const n = this.n;
+    this.total += st.total;
+    this.good += Number(this.verifying ? p.verified : p.ok) || 0;
+    if (st.key === 'ok') n.warm++;
+    if (p.not_cached > 0) n.notCached++;
+    if (st.key === 'skipped') n.skipped++;
+    else if (p.error) n.unusable++;
+    else if (p.unreachable) n.unreachable++;
+    else if (st.key === 'failed') n.failing++;
+    if (this.ended && usablePOP(p) && !p.unreachable && p.done < st.total) n.unfinished++;
+  }
+
+  text(count) {
+    const n = this.n;
+    const parts = [plural(count, 'POP', 'POPs')];
+    if (this.total) parts.push(`${fmtInt(this.good)} of ${fmtInt(this.total)} tasks ${this.verifying ? 'verified' : 'OK'}`);
+    if (n.warm) parts.push(`${fmtInt(n.warm)} warm`);
+    if (n.notCached) parts.push(`${fmtInt(n.notCached)} with tasks not cached`);
+    if (n.failing) parts.push(`${fmtInt(n.failing)} with failed tasks`);
+    if (n.unreachable) parts.push(`${fmtInt(n.unreachable)} unreachable`);
+    if (n.unusable) parts.push(`${fmtInt(n.unusable)} unusable`);
+    if (n.unfinished) parts.push(`${fmtInt(n.unfinished)} not finished`);
+    if (n.skipped) parts.push(`${fmtInt(n.skipped)} skipped`);
+    return parts.join(' · ');
+  }
 }
 
 function jobView(app, route) {
@@ -699,17 +770,17 @@ function jobView(app, route) {
     const list = job.pops || [];
     const needle = r['pop-filter'].value.trim().toLowerCase();
     const onlyProblems = r['pop-problems'].checked;
-    let warm = 0;
-    let problems = 0;
-    let skipped = 0;
     let visible = 0;
     const verifying = verifies(job);
+    const shared = urlFailures(list);
+    const tally = new PopTally(job, verifying);
     pops.update(list, (p) => p.code, ({ tr, f }, p) => {
-      const st = popState(p, job);
-      if (st.key === 'ok') warm++;
-      if (st.problem) problems++;
-      if (st.key === 'skipped') skipped++;
-      const error = p.error || p.last_error || '';
+      const st = popState(p, job, shared);
+      tally.add(p, st);
+      // Failures that are only its URLs' say so, in place of an error of
+      // the POP's.
+      const urlsOnly = st.key !== 'failed' && p.failed > 0 && PROBE_ERROR.test(p.last_error || '');
+      const error = p.error || (urlsOnly ? urlFailureText(p, job) : p.last_error) || '';
       const hay = `${p.code} ${p.after || ''} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
       const match = (!needle || hay.includes(needle)) && (!onlyProblems || st.problem);
       show(tr, match);
@@ -734,13 +805,17 @@ function jobView(app, route) {
       setText(f.notcached, verifying ? fmtInt(p.not_cached) : '—');
       setAttr(f.notcached, 'data-caution', p.not_cached > 0);
       setText(f.failed, fmtInt(p.failed));
-      setAttr(f.failed, 'data-nonzero', p.failed > 0);
+      setAttr(f.failed, 'data-nonzero', p.failed > 0 && !urlsOnly);
+      setAttr(f.failed, 'title', urlsOnly ? 'Their URLs failed the size probe, at every POP' : null);
       setText(f.bytes, fmtBytes(p.bytes));
       // A POP that could not be used says why; one whose fetches failed
       // shows the last error it gave.
       setText(f.error, error);
-      setAttr(f.error, 'title', !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
-      setAttr(f.error, 'data-last', !p.error && Boolean(p.last_error) && !p.unreachable);
+      setAttr(f.error, 'title', urlsOnly
+        ? 'These URLs answered an error to the size probe, before any warming, so their tasks fail at every POP: the URLs are at fault, not this POP. The Failures card lists them.'
+        : !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
+      setAttr(f.error, 'data-last', !p.error && Boolean(p.last_error) && !p.unreachable && !urlsOnly);
+      setAttr(f.error, 'data-url', urlsOnly);
       // The failed-task CSV, or where the POP only has tasks that were not
       // cached, every task there: its reason column says why.
       const failedCSV = p.failed > 0 || Boolean(p.error);
@@ -751,11 +826,7 @@ function jobView(app, route) {
       show(f.csv, Boolean(csv) && (p.failed > 0 || p.not_cached > 0));
     });
     setAttr(r['pops-table'], 'data-tiered', isTiered(list));
-    const parts = [plural(list.length, 'POP', 'POPs')];
-    if (list.length) parts.push(`${fmtInt(warm)} warm`);
-    if (problems) parts.push(`${fmtInt(problems)} with problems`);
-    if (skipped) parts.push(`${fmtInt(skipped)} skipped`);
-    setText(r['pops-summary'], parts.join(' · '));
+    setText(r['pops-summary'], tally.text(list.length));
     const empty = list.length === 0 || visible === 0;
     show(r['pops-empty'], empty);
     if (empty) {
