@@ -139,6 +139,30 @@ func poll(timeout time.Duration, cond func() (bool, error)) (bool, error) {
 const settled = `document.fonts.status === 'loaded' && document.getAnimations().every(a =>
 	a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)`
 
+// cutOff lists what a reader of the page cannot see without scrolling
+// sideways: the page or a box in it that scrolls sideways, and visible
+// elements past the viewport's sides. What a box clips on purpose (a long
+// URL that ends in an ellipsis) is not listed.
+const cutOff = `(() => {
+	const W = document.documentElement.clientWidth;
+	const name = (e) => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+	const out = [];
+	if (document.documentElement.scrollWidth > W) out.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+	for (const e of document.querySelectorAll('main *')) {
+		if (!e.checkVisibility()) continue;
+		const ox = getComputedStyle(e).overflowX;
+		if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1) {
+			out.push(name(e) + ' scrolls sideways (' + e.scrollWidth + ' px in ' + e.clientWidth + ')');
+		}
+		const r = e.getBoundingClientRect();
+		if (r.width === 0 || (r.left >= -0.5 && r.right <= W + 0.5)) continue;
+		let a = e.parentElement;
+		while (a && a !== document.body && getComputedStyle(a).overflowX === 'visible') a = a.parentElement;
+		if (!a || a === document.body) out.push(name(e) + ' spans ' + Math.round(r.left) + '..' + Math.round(r.right) + ' px of ' + W);
+	}
+	return out;
+})()`
+
 func (b *tab) text(sel string) string {
 	b.t.Helper()
 	return eval[string](b, `(document.querySelector(`+js(sel)+`)?.textContent ?? '').trim()`)
@@ -322,6 +346,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !slices.Equal(runner, []string{"d3kx9premiere.cloudfront.net", "9a1c4e77", "120 URLs × 6 POPs"}) {
 		t.Errorf("running job's row says %q", runner)
 	}
+	// A job with a name is listed by it, with its domain beside what it
+	// targets; one without shows no domain twice.
+	named := eval[[]string](b, `['`+seededFailing+`', '`+seededRunner+`'].map(id => document.querySelector('tr[data-href="#/jobs/' + id + '"]'))
+		.map(r => ['link', 'id', 'domain', 'scope'].map(s => r.querySelector('[data-f=' + s + ']')).map(e => e.checkVisibility() ? e.textContent : '-').join('|'))`)
+	if want := []string{"Season 2 trailers|f1e2d3c4|d6trailers.cloudfront.net|100 URLs × 6 POPs", "d3kx9premiere.cloudfront.net|9a1c4e77|-|120 URLs × 6 POPs"}; !slices.Equal(named, want) {
+		t.Errorf("rows of a named job and of one without a name\n got %q\nwant %q", named, want)
+	}
 	if got := eval[string](b, `document.querySelector('tr[data-href="#/jobs/`+seededStep+`"] [data-f=message][data-step]')?.textContent ?? ''`); got != "Invalidating 64 URLs at 5 POPs before warming" {
 		t.Errorf("invalidating job's row step %q", got)
 	}
@@ -373,6 +404,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.click(`[data-ref=dry-run]`)
 	b.wait("the max rate message", `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith('Max rate is a number') &&
 		document.activeElement.id === 'f-max-rps' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+
+	// A name is limited in bytes, as the server counts them, not in the
+	// characters the browser counts.
+	b.do("name the job past 200 bytes", b.set("#f-max-rps", "20"), b.set("#f-name", strings.Repeat("é", 101)))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the name's length message", `document.querySelector('.form [data-ref=error-text]')?.textContent === 'The name is 202 bytes long; the limit is 200.' &&
+		document.activeElement.id === 'f-name' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+	b.do("clear the name", b.set("#f-name", ""))
 
 	// A dry run posts the same body with "dry_run": true and shows the
 	// plan below the form: POPs in tiers, totals, failing URLs, notes.
@@ -451,7 +490,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.set("#f-timeout", "45"),
 		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
 		chromedp.SendKeys(chromedp.CSS("#f-encodings"), "br, gzip"),
+		chromedp.SendKeys(chromedp.CSS("#f-name"), "  Patch 1.5.0 for Europe "),
 	)
+	b.click(`input[name=priority][value=high]`)
 	b.click(`input[name=verify]`) // back on: the default, so not sent
 	b.click(`input[name=expand][value=hls]`)
 	b.click(`input[name=need_invalidate]`)
@@ -500,6 +541,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		"expand":          []any{"hls"},
 		"max_concurrency": float64(3),
 		"max_rps":         float64(20),
+		"name":            "Patch 1.5.0 for Europe",
+		"priority":        "high",
 	}
 	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
 		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))
@@ -542,7 +585,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	if msg := b.text("[data-ref=message]"); !strings.Contains(msg, "on distribution E2QWRUHAPOMQZL completed") {
 		t.Errorf("job message %q", msg)
 	}
-	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Verify on" {
+	if got := []string{b.text("[data-ref=title]"), b.text("[data-ref=domain]")}; !slices.Equal(got, []string{"Patch 1.5.0 for Europe", "d111111abcdef8.cloudfront.net"}) {
+		t.Errorf("new job's title and domain %q", got)
+	}
+	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Priority high · Verify on" {
 		t.Errorf("request line %q", got)
 	}
 	if b.visible("[data-ref=waiting]") {
@@ -691,7 +737,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("timed-out job message %q", msg)
 	}
 	// It warmed every POP at once: no tiers to show.
-	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Verify on" {
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Priority high · Verify on" {
 		t.Errorf("request line %q", got)
 	}
 	if b.visible(".pops-table th.col-tier") {
@@ -736,8 +782,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := eval[[]string](b, `(e => [e.textContent, e.dataset.tone ?? '', getComputedStyle(e).color])(document.querySelector('[data-ref=status]'))`); !slices.Equal(got, []string{"Finished · 379 failed", "failures", timedOut}) {
 		t.Errorf("failure-heavy job's badge %q, want it amber (%s)", got, timedOut)
 	}
-	if title := eval[string](b, `document.title`); !strings.HasPrefix(title, "Finished · 379 failed · ") {
-		t.Errorf("failure-heavy job's page title %q", title)
+	// Its name is the page's title, with the domain under it.
+	if got := []string{b.text("[data-ref=title]"), b.text("[data-ref=domain]"), eval[string](b, `document.title`)}; !slices.Equal(got,
+		[]string{"Season 2 trailers", "d6trailers.cloudfront.net", "Finished · 379 failed · Season 2 trailers — prewarm"}) {
+		t.Errorf("named job's title, domain and document title %q", got)
 	}
 	// Most of its failures are URLs that answered 404 to the size probe,
 	// so failed at every POP: not the POPs' fault, and not told as such.

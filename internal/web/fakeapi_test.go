@@ -39,6 +39,7 @@ type fakeAPI struct {
 
 type fakeJob struct {
 	id, status, message  string
+	name, priority       string // priority: empty is normal
 	domain, targetType   string
 	urls                 []string
 	pops                 []fakePOP
@@ -243,7 +244,7 @@ func (f *fakeAPI) seed() {
 	for i := range 63 {
 		probe404[i] = true
 	}
-	add(&fakeJob{id: seededFailing, status: "FINISHED", domain: "d6trailers.cloudfront.net", targetType: "pop",
+	add(&fakeJob{id: seededFailing, status: "FINISHED", domain: "d6trailers.cloudfront.net", targetType: "pop", name: "Season 2 trailers",
 		urls: patchURLs("https://media.example.com/trailers/s02", 100), pops: popsFor("IAD89-P1", "JFK50-P2", "FRA60-P1", "LHR61-P3", "SIN2-P1", "NRT57-P3"),
 		created: f.now.Add(-5*time.Hour - 40*time.Minute), timeout: 30, avgSize: 24 << 20,
 		probeFail: probe404, failPOP: "SIN2-P1", failURL: 80,
@@ -251,6 +252,7 @@ func (f *fakeAPI) seed() {
 	timeoutPOPs := popsFor("SIN2-P1", "HKG62-P2", "SYD62-P1", "BOM78-P1", "ICN57-P1", "NRT57-P3", "KIX56-P1", "TPE52-P1", "MNL50-P1", "CGK51-P1", "BKK50-P1", "KUL50-P1")
 	timeoutPOPs[8].unreachable = "dial tcp 18.64.66.44:443: i/o timeout"
 	add(&fakeJob{id: seededTimeout, status: "TIMEOUT", domain: "d1y2z3launch.cloudfront.net", targetType: "pop",
+		name: "Launch 2.0.0: every asset through every APAC POP, before the doors open", priority: "high",
 		message: "timed out after 30m0s with 112 of 960 tasks not done", urls: patchURLs("https://cdn.example.com/launch/2.0.0", 80),
 		pops: timeoutPOPs, sumPOPs: []string{"MNL50-P1"},
 		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88,
@@ -409,6 +411,7 @@ func (f *fakeAPI) progress(j *fakeJob) client.ProgressResponse {
 		Status: j.status, SuccessCount: ok, FailedCount: failed, TimeoutAt: stamp(j.timeoutAt),
 		Planned: j.status != "CREATED" && j.warming(), Invalidated: j.invalidated,
 		VerifiedCount: verified, NotCachedCount: notCached, Message: j.message, Waiting: waiting,
+		Name: j.name, Priority: cmp.Or(j.priority, "normal"),
 	}
 }
 
@@ -670,6 +673,15 @@ func (f *fakeAPI) checkJob(w http.ResponseWriter, req *client.JobRequest) bool {
 	case req.MaxRPS != nil && !(*req.MaxRPS > 0):
 		f.fail(w, http.StatusBadRequest, fmt.Sprintf("max_rps: %v is outside (0, 1000000] (leave it out for no limit)", *req.MaxRPS))
 		return false
+	case !slices.Contains([]string{"", "low", "normal", "high"}, req.Priority):
+		f.fail(w, http.StatusBadRequest, fmt.Sprintf("priority: %q is not one of low, normal, high", req.Priority))
+		return false
+	case len(req.Name) > 200:
+		f.fail(w, http.StatusBadRequest, fmt.Sprintf("name: %d bytes; the limit is 200", len(req.Name)))
+		return false
+	case strings.ContainsFunc(req.Name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		f.fail(w, http.StatusBadRequest, "name: must be one line of printable text")
+		return false
 	}
 	if len(req.POPs) == 0 {
 		req.POPs = []string{"IAD89-P1", "FRA60-P1", "NRT57-P3"}
@@ -731,6 +743,7 @@ func (f *fakeAPI) startJob(w http.ResponseWriter, req *client.JobRequest) {
 	id := fmt.Sprintf("d4e5f6a7-0000-4000-8000-%012d", f.nextID)
 	j := &fakeJob{
 		id: id, status: "IN_PROGRESS", domain: req.CFDomain, targetType: req.TargetType, urls: req.URLs, pops: resolve(req),
+		name: strings.TrimSpace(req.Name), priority: req.Priority,
 		created: f.now, updated: f.now, timeoutAt: f.now.Add(time.Duration(timeout * float64(time.Minute))),
 		steps: 6, failPOP: req.POPs[len(req.POPs)-1], failURL: len(req.URLs) - 1, avgSize: 37 << 20,
 		popSpeeds: []float64{1.5, 1.0, 1.2, 0.9},

@@ -366,6 +366,12 @@ function statusLabel(j) {
   return failedFinish(j) ? `${label} · ${fmtInt(j.failed_count)} failed` : label;
 }
 
+// jobTitle is what a job is called: its name where it has one, else the
+// domain it warms.
+function jobTitle(j) {
+  return j.name || j.cf_domain || '';
+}
+
 function failedFinish(j) {
   return j.status === 'FINISHED' && j.failed_count > 0;
 }
@@ -522,23 +528,26 @@ function jobsView(app, route) {
     setAttr(tr, 'data-href', `#/jobs/${encodeURIComponent(id)}`);
     setAttr(tr, 'data-status', j.status);
     setBadge(f.status, j);
-    // The domain says what a job warms; the id only tells jobs apart, so a
-    // short prefix of it is enough here.
-    setText(f.link, j.cf_domain || id);
+    // A job's name, or else the domain, says what it warms; the id only
+    // tells jobs apart, so a short prefix of it is enough here.
+    const title = jobTitle(j);
+    setText(f.link, title || id);
     setAttr(f.link, 'href', `#/jobs/${encodeURIComponent(id)}`);
-    setAttr(f.link, 'title', j.cf_domain ? `${j.cf_domain}\n${id}` : id);
-    setText(f.id, j.cf_domain ? id.slice(0, 8) : '');
+    setAttr(f.link, 'title', [j.name, j.cf_domain, id].filter(Boolean).join('\n'));
+    setText(f.id, title ? id.slice(0, 8) : '');
     setAttr(f.id, 'title', id);
-    show(f.id, Boolean(j.cf_domain));
+    show(f.id, Boolean(title));
+    setText(f.domain, j.name ? j.cf_domain : '');
+    show(f.domain, Boolean(j.name && j.cf_domain));
     const scope = [];
     if (j.url_count) scope.push(plural(j.url_count, 'URL', 'URLs'));
     if (j.pop_count) scope.push(plural(j.pop_count, 'POP', 'POPs'));
     setText(f.scope, scope.join(' × '));
+    show(f.scope, scope.length > 0);
     setText(f.message, capitalize(j.message || ''));
     setAttr(f.message, 'title', j.message || null);
     setAttr(f.message, 'data-step', Boolean(currentStep(j)));
     show(f.message, Boolean(j.message));
-    show(f.sep, Boolean(j.message) && scope.length > 0);
     const total = j.total_count;
     const parts = split(j.success_count, j.verified_count, j.failed_count, verifies(j));
     setBar(f.bar, {
@@ -983,7 +992,9 @@ function jobView(app, route) {
   function renderJob(now) {
     const j = job;
     const running = RUNNING.has(j.status);
-    setText(r.title, j.cf_domain || `Job ${id.slice(0, 8)}`);
+    setText(r.title, jobTitle(j) || `Job ${id.slice(0, 8)}`);
+    setText(r.domain, j.name ? j.cf_domain : '');
+    show(r.domain, Boolean(j.name && j.cf_domain));
     setBadge(r.status, j);
     setText(r.id, j.request_id || id);
     const popCount = j.pop_count || (j.pops || []).length;
@@ -1055,7 +1066,7 @@ function jobView(app, route) {
 
     renderClock(now);
     renderPops();
-    app.setTitle(running ? `${j.percentage_complete || 0}% · ${j.cf_domain || id}` : `${statusLabel(j)} · ${j.cf_domain || id}`);
+    app.setTitle(`${running ? `${j.percentage_complete || 0}%` : statusLabel(j)} · ${jobTitle(j) || id}`);
   }
 
   function trackRate(j) {
@@ -1318,6 +1329,16 @@ function newJobView(app) {
       body.max_rps = rps;
     }
     if (!fields.tier_first.checked) body.tier_first = false;
+    const name = fields.job_name.value.trim();
+    if (name) {
+      // The server counts bytes, as UTF-8.
+      const bytes = new TextEncoder().encode(name).length;
+      if (bytes > 200) return fieldError(fields.job_name, `The name is ${fmtInt(bytes)} bytes long; the limit is 200.`);
+      if (/[\u0000-\u001f\u007f]/.test(name)) return fieldError(fields.job_name, 'The name is one line of printable text.');
+      body.name = name;
+    }
+    const priority = form.querySelector('input[name="priority"]:checked').value;
+    if (priority !== 'normal') body.priority = priority;
     return body;
   }
 
@@ -1417,7 +1438,7 @@ function newJobView(app) {
 function fieldOf(fields, message) {
   const m = /^([a-z_]+)(?:\[\d+\])?:/.exec(String(message || ''));
   if (!m) return null;
-  const name = { url_list: 'urls', header: 'headers' }[m[1]] || m[1];
+  const name = { url_list: 'urls', header: 'headers', name: 'job_name' }[m[1]] || m[1];
   const input = fields[name];
   return input && input.nodeType === 1 && input.type !== 'checkbox' ? input : null;
 }
