@@ -163,6 +163,14 @@ const cutOff = `(() => {
 	return out;
 })()`
 
+// fits fails the test where what the page shows is cut off at the sides.
+func (b *tab) fits(what string) {
+	b.t.Helper()
+	if cut := eval[[]string](b, cutOff); len(cut) > 0 {
+		b.t.Errorf("%s is cut off at the sides: %q", what, cut)
+	}
+}
+
 func (b *tab) text(sel string) string {
 	b.t.Helper()
 	return eval[string](b, `(document.querySelector(`+js(sel)+`)?.textContent ?? '').trim()`)
@@ -800,6 +808,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text("[data-ref=pops-summary]"); got != "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached · 1 with failed tasks" {
 		t.Errorf("failure-heavy job's POPs summary %q", got)
 	}
+	// All of it fits: the POPs table, with its tier and error columns, is
+	// no wider than its card.
+	b.fits("the failure-heavy job's page")
 	b.screenshot("job-finished-failures")
 	// A job that did not verify: its OK is the green, and nothing is amber.
 	b.do("open a stopped job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStopped+`'`))
@@ -870,19 +881,47 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A narrow screen, 420 px: the filter chips wrap, the jobs table keeps
+	// what says how each job is doing (its status moves into the job's
+	// cell), and nothing is cut off at the sides.
+	b.do("use a 420 px wide viewport", chromedp.EmulateViewport(420, 900))
+	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9 && document.querySelector('.job-badge')?.checkVisibility()`, 10*time.Second)
+	b.fits("the jobs list at 420 px")
+	if n := eval[int](b, `[...document.querySelectorAll('.chips .chip')].filter(e => e.checkVisibility()).length`); n != 7 {
+		t.Errorf("%d filter chips shown at 420 px, want 7", n)
+	}
+	cols := eval[[]string](b, `[...document.querySelectorAll('.jobs-table thead th')].filter(e => e.checkVisibility()).map(e => e.textContent)`)
+	badge := eval[string](b, `document.querySelector('tr[data-href="#/jobs/`+seededFailing+`"] .job-badge').textContent`)
+	if !slices.Equal(cols, []string{"Job", "Progress"}) || badge != "Finished · 379 failed" {
+		t.Errorf("at 420 px the jobs table shows columns %q, and the failure-heavy job's badge %q", cols, badge)
+	}
+	b.screenshot("narrow-jobs")
+	b.do("open the failure-heavy job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededFailing+`'`))
+	b.wait("the failure-heavy job", `document.querySelector('[data-ref=title]')?.textContent === 'Season 2 trailers' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
+	b.fits("the job page at 420 px")
+	// The error column goes; each POP's error is under its code.
+	if got := eval[string](b, `[...document.querySelectorAll('.pop-row')].find(r => r.querySelector('.pop-code').textContent === 'SIN2-P1').querySelector('[data-f=error-sm]').textContent`); got != "HTTP 404" || b.visible(".pops-table th.col-error") {
+		t.Errorf("at 420 px SIN2-P1's error reads %q (error column shown: %v)", got, b.visible(".pops-table th.col-error"))
+	}
+	b.screenshot("narrow-job")
+
 	// A phone-sized screen.
 	b.do("use a phone-sized viewport", chromedp.EmulateViewport(390, 844))
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
 	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
+	b.fits("the jobs list on a phone")
 	b.screenshot("phone-jobs")
 	b.click(".jobs-table tbody tr:first-child a.job-link")
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.fits("a job on a phone")
 	b.screenshot("phone-job")
 	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
 	b.do("fill the form", b.set("#f-urls", strings.Join(urls, "\n")), b.set("#f-domain", "d111111abcdef8.cloudfront.net"),
 		b.set("#f-pops", "IAD89-P1 JFK50-P2 FRA60-P1 LHR61-P3 XYZ1-P1"))
 	b.click(`[data-ref=dry-run]`)
 	b.wait("the plan", `document.querySelectorAll('[data-ref=plan-rows] tr').length === 5`, 10*time.Second)
+	b.fits("a dry run on a phone")
 	b.screenshot("phone-dry-run")
 	b.do("reset the viewport", chromedp.EmulateReset())
 

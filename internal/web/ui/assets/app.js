@@ -528,6 +528,7 @@ function jobsView(app, route) {
     setAttr(tr, 'data-href', `#/jobs/${encodeURIComponent(id)}`);
     setAttr(tr, 'data-status', j.status);
     setBadge(f.status, j);
+    setBadge(f['status-sm'], j); // in place of the status column on a narrow screen
     // A job's name, or else the domain, says what it warms; the id only
     // tells jobs apart, so a short prefix of it is enough here.
     const title = jobTitle(j);
@@ -820,6 +821,11 @@ function jobView(app, route) {
       // A POP that could not be used says why; one whose fetches failed
       // shows the last error it gave.
       setText(f.error, error);
+      // On a narrow screen the error column goes: the error is told
+      // under the POP's code instead.
+      setText(f['error-sm'], error);
+      show(f['error-sm'], Boolean(error));
+      setAttr(f['error-sm'], 'data-url', urlsOnly);
       setAttr(f.error, 'title', urlsOnly
         ? 'These URLs answered an error to the size probe, before any warming, so their tasks fail at every POP: the URLs are at fault, not this POP. The Failures card lists them.'
         : !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
