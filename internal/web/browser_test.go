@@ -825,6 +825,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text("[data-ref=no-failures-text]"); got != "No failures among the 6 tasks done; the job was stopped with 14 not done." {
 		t.Errorf("stopped job's failures card says %q", got)
 	}
+	if b.visible("[data-ref=no-failures] .icon") || !eval[bool](b, `document.querySelector('[data-ref=no-failures]').hasAttribute('data-partial')`) {
+		t.Error("the stopped job's failures card wears the green tick of a job that did every task")
+	}
 	if got := b.text("[data-ref=pops-summary]"); got != "2 POPs · 6 of 20 tasks OK · 2 not finished" {
 		t.Errorf("stopped job's POPs summary %q", got)
 	}

@@ -862,6 +862,8 @@ function jobView(app, route) {
     const none = fpops.length === 0 && furls.length === 0;
     show(r['no-failures'], none);
     setText(r['no-failures-text'], noFailuresText(job));
+    // No failure in a job that ended early is no reason for a green tick.
+    setAttr(r['no-failures'], 'data-partial', !RUNNING.has(job.status) && (job.total_count || 0) > (job.download_count || 0));
     const bits = [];
     if (fpops.length) bits.push(plural(fpops.length, 'POP', 'POPs'));
     if (furls.length) bits.push(plural(furls.length, 'URL', 'URLs'));
