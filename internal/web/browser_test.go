@@ -805,6 +805,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		"SIN2-P1|Failures|HTTP 404|false|true", "NRT57-P3|Partly cached|" + urlsOnly}; !slices.Equal(popRows, want) {
 		t.Errorf("failure-heavy job's POPs (code|state|error|the URLs'|failed in red)\n got %q\nwant %q", popRows, want)
 	}
+	// The server's own words stay at hand, on hover.
+	if title := eval[string](b, `document.querySelector('.pop-row [data-f=error][data-url]').title`); !strings.HasSuffix(title, "The most recent: size probe through IAD89-P1: HTTP 404") {
+		t.Errorf("a POP's URL failures are explained as %q", title)
+	}
 	if got := b.text("[data-ref=pops-summary]"); got != "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached · 1 with failed tasks" {
 		t.Errorf("failure-heavy job's POPs summary %q", got)
 	}

@@ -238,8 +238,8 @@ func (f *fakeAPI) seed() {
 		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
 		created: f.now.Add(-2*time.Hour - 14*time.Minute), timeout: 30, encodings: []string{"br", "gzip"}})
 	// Finished, with most of its tasks failed: 63 of its URLs answered 404
-	// to the size probe (so failed at every POP), one more failed at
-	// SIN2-P1 alone, and one was never cached at NRT57-P3.
+	// to the size probe (so failed at every POP, with the probe's error),
+	// one more failed at SIN2-P1 alone, and one was never cached at NRT57-P3.
 	probe404 := map[int]bool{}
 	for i := range 63 {
 		probe404[i] = true
@@ -330,14 +330,15 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 		}
 		c.done = int64(frac * float64(u))
 		// A size probe's failure is recorded when the job is planned, so
-		// any failure of the POP's own comes after it, as its last error.
+		// any failure of the POP's own comes after it, as its last error. The
+		// probe went through the job's first POP.
 		var ownError, probeError string
 		for t := range c.done {
 			url := int(t / v)
 			switch {
 			case j.probeFail[url]:
 				c.failed++
-				probeError = "size probe: HTTP 404"
+				probeError = "size probe through " + j.pops[0].code + ": HTTP 404"
 			case p.unreachable != "":
 				c.failed++
 				ownError = p.unreachable

@@ -632,7 +632,10 @@ function usablePOP(pop) {
   return Boolean(pop.addresses && pop.addresses.length) && !pop.error && !pop.skipped;
 }
 
-const PROBE_ERROR = /^size probe:\s*/i;
+// A size probe's error: "size probe through IAD89-P1: HTTP 404" (or, as
+// jobs recorded before the server named the POP asked, "size probe: HTTP
+// 404").
+const PROBE_ERROR = /^size probe(?: through \S+)?:\s*/i;
 
 // urlFailures is how many of each POP's failed tasks are their URLs'
 // doing, not the POP's. A URL that fails its size probe (it answered 404
@@ -827,7 +830,7 @@ function jobView(app, route) {
       show(f['error-sm'], Boolean(error));
       setAttr(f['error-sm'], 'data-url', urlsOnly);
       setAttr(f.error, 'title', urlsOnly
-        ? 'These URLs answered an error to the size probe, before any warming, so their tasks fail at every POP: the URLs are at fault, not this POP. The Failures card lists them.'
+        ? `These URLs answered an error to the size probe, before any warming, so their tasks fail at every POP: the URLs are at fault, not this POP. The Failures card lists them. The most recent: ${p.last_error}`
         : !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
       setAttr(f.error, 'data-last', !p.error && Boolean(p.last_error) && !p.unreachable && !urlsOnly);
       setAttr(f.error, 'data-url', urlsOnly);
