@@ -26,6 +26,7 @@ const (
 	seededStep    = "6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e" // frozen while it invalidates, before warming
 	seededTimeout = "c7d8e9f0-1a2b-4c3d-9e4f-5a6b7c8d9e0f" // timed out, with an unreachable POP
 	seededStopped = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e" // stopped; did not verify its warms
+	seededFailing = "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b" // finished with 379 of 600 tasks failed
 )
 
 // chromium finds Debian's chromium (or PREWARM_CHROMIUM). Without one the
@@ -137,6 +138,38 @@ func poll(timeout time.Duration, cond func() (bool, error)) (bool, error) {
 // (the bars' transitions) are done; endless ones (a live dot) never end.
 const settled = `document.fonts.status === 'loaded' && document.getAnimations().every(a =>
 	a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)`
+
+// cutOff lists what a reader of the page cannot see without scrolling
+// sideways: the page or a box in it that scrolls sideways, and visible
+// elements past the viewport's sides. What a box clips on purpose (a long
+// URL that ends in an ellipsis) is not listed.
+const cutOff = `(() => {
+	const W = document.documentElement.clientWidth;
+	const name = (e) => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+	const out = [];
+	if (document.documentElement.scrollWidth > W) out.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+	for (const e of document.querySelectorAll('main *')) {
+		if (!e.checkVisibility()) continue;
+		const ox = getComputedStyle(e).overflowX;
+		if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1) {
+			out.push(name(e) + ' scrolls sideways (' + e.scrollWidth + ' px in ' + e.clientWidth + ')');
+		}
+		const r = e.getBoundingClientRect();
+		if (r.width === 0 || (r.left >= -0.5 && r.right <= W + 0.5)) continue;
+		let a = e.parentElement;
+		while (a && a !== document.body && getComputedStyle(a).overflowX === 'visible') a = a.parentElement;
+		if (!a || a === document.body) out.push(name(e) + ' spans ' + Math.round(r.left) + '..' + Math.round(r.right) + ' px of ' + W);
+	}
+	return out;
+})()`
+
+// fits fails the test where what the page shows is cut off at the sides.
+func (b *tab) fits(what string) {
+	b.t.Helper()
+	if cut := eval[[]string](b, cutOff); len(cut) > 0 {
+		b.t.Errorf("%s is cut off at the sides: %q", what, cut)
+	}
+}
 
 func (b *tab) text(sel string) string {
 	b.t.Helper()
@@ -287,7 +320,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The right key opens the jobs list, kept in sessionStorage only.
 	b.do("type the right key", b.set("#signin-key", ""), chromedp.SendKeys(chromedp.CSS("#signin-key"), testKey))
 	b.click(".signin button[type=submit]")
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 7`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
 	if got := eval[string](b, `sessionStorage.getItem('prewarm.apiKey')`); got != testKey {
 		t.Errorf("sessionStorage key = %q", got)
 	}
@@ -305,12 +338,28 @@ func TestDashboardInBrowser(t *testing.T) {
 	if slices.Sort(colours); len(slices.Compact(colours)) != 6 {
 		t.Errorf("badge colours are not distinct: %v", colours)
 	}
+	// A job that finished with failed tasks does not wear the clean
+	// finish's badge: it says how many failed, in amber.
+	finished := eval[[]string](b, `['5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9', '`+seededFailing+`'].map(id => document.querySelector('tr[data-href="#/jobs/' + id + '"] .badge'))
+		.map(e => e.textContent + '|' + getComputedStyle(e).color)`)
+	timedOut := eval[string](b, `getComputedStyle(document.querySelector('tr[data-href="#/jobs/`+seededTimeout+`"] .badge')).color`)
+	if clean, failing, ok := strings.Cut(finished[0], "|"); !ok || clean != "Finished" || !strings.HasPrefix(finished[1], "Finished · 379 failed|") ||
+		strings.HasSuffix(finished[1], "|"+failing) || !strings.HasSuffix(finished[1], "|"+timedOut) {
+		t.Errorf("finished badges (clean, with failures) %q, want the second amber as a timeout's (%s)", finished, timedOut)
+	}
 	// A job is listed by its domain, with a short id and what it targets;
 	// a job in a step before warming says so.
 	runner := eval[[]string](b, `(() => { const r = document.querySelector('tr[data-href="#/jobs/`+seededRunner+`"]');
 		return ['[data-f=link]', '[data-f=id]', '[data-f=scope]'].map(s => r.querySelector(s).textContent); })()`)
 	if !slices.Equal(runner, []string{"d3kx9premiere.cloudfront.net", "9a1c4e77", "120 URLs × 6 POPs"}) {
 		t.Errorf("running job's row says %q", runner)
+	}
+	// A job with a name is listed by it, with its domain beside what it
+	// targets; one without shows no domain twice.
+	named := eval[[]string](b, `['`+seededFailing+`', '`+seededRunner+`'].map(id => document.querySelector('tr[data-href="#/jobs/' + id + '"]'))
+		.map(r => ['link', 'id', 'domain', 'scope'].map(s => r.querySelector('[data-f=' + s + ']')).map(e => e.checkVisibility() ? e.textContent : '-').join('|'))`)
+	if want := []string{"Season 2 trailers|f1e2d3c4|d6trailers.cloudfront.net|100 URLs × 6 POPs", "d3kx9premiere.cloudfront.net|9a1c4e77|-|120 URLs × 6 POPs"}; !slices.Equal(named, want) {
+		t.Errorf("rows of a named job and of one without a name\n got %q\nwant %q", named, want)
 	}
 	if got := eval[string](b, `document.querySelector('tr[data-href="#/jobs/`+seededStep+`"] [data-f=message][data-step]')?.textContent ?? ''`); got != "Invalidating 64 URLs at 5 POPs before warming" {
 		t.Errorf("invalidating job's row step %q", got)
@@ -325,7 +374,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Filter by status.
 	b.click(`a.chip[data-status=FINISHED]`)
-	b.wait("the FINISHED filter", `location.hash === '#/jobs?status=FINISHED' && document.querySelectorAll('.jobs-table tbody tr').length === 1`, 10*time.Second)
+	b.wait("the FINISHED filter", `location.hash === '#/jobs?status=FINISHED' && document.querySelectorAll('.jobs-table tbody tr').length === 2`, 10*time.Second)
 	b.click(`a.chip[data-status=STOPPED]`)
 	b.wait("the STOPPED filter", `document.querySelectorAll('.jobs-table tbody tr[data-status=STOPPED]').length === 1 && document.querySelectorAll('.jobs-table tbody tr').length === 1`, 10*time.Second)
 
@@ -364,6 +413,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the max rate message", `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith('Max rate is a number') &&
 		document.activeElement.id === 'f-max-rps' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
 
+	// A name is limited in bytes, as the server counts them, not in the
+	// characters the browser counts.
+	b.do("name the job past 200 bytes", b.set("#f-max-rps", "20"), b.set("#f-name", strings.Repeat("é", 101)))
+	b.click(`[data-ref=dry-run]`)
+	b.wait("the name's length message", `document.querySelector('.form [data-ref=error-text]')?.textContent === 'The name is 202 bytes long; the limit is 200.' &&
+		document.activeElement.id === 'f-name' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+	b.do("clear the name", b.set("#f-name", ""))
+
 	// A dry run posts the same body with "dry_run": true and shows the
 	// plan below the form: POPs in tiers, totals, failing URLs, notes.
 	b.do("set a rate", b.set("#f-max-rps", "20"))
@@ -392,8 +449,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	api.mu.Lock()
 	jobs, submits, dryRuns := len(api.order), len(api.submits), slices.Clone(api.dryRuns)
 	api.mu.Unlock()
-	if jobs != 7 || submits != 1 || len(dryRuns) != 1 {
-		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 7, 1, 1", jobs, submits, len(dryRuns))
+	if jobs != 8 || submits != 1 || len(dryRuns) != 1 {
+		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 8, 1, 1", jobs, submits, len(dryRuns))
 	}
 	if hash := eval[string](b, `location.hash`); hash != "#/new" {
 		t.Errorf("a dry run left the form for %s", hash)
@@ -441,7 +498,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.set("#f-timeout", "45"),
 		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
 		chromedp.SendKeys(chromedp.CSS("#f-encodings"), "br, gzip"),
+		chromedp.SendKeys(chromedp.CSS("#f-name"), "  Patch 1.5.0 for Europe "),
 	)
+	b.click(`input[name=priority][value=high]`)
 	b.click(`input[name=verify]`) // back on: the default, so not sent
 	b.click(`input[name=expand][value=hls]`)
 	b.click(`input[name=need_invalidate]`)
@@ -490,6 +549,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		"expand":          []any{"hls"},
 		"max_concurrency": float64(3),
 		"max_rps":         float64(20),
+		"name":            "Patch 1.5.0 for Europe",
+		"priority":        "high",
 	}
 	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
 		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))
@@ -532,7 +593,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	if msg := b.text("[data-ref=message]"); !strings.Contains(msg, "on distribution E2QWRUHAPOMQZL completed") {
 		t.Errorf("job message %q", msg)
 	}
-	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Verify on" {
+	if got := []string{b.text("[data-ref=title]"), b.text("[data-ref=domain]")}; !slices.Equal(got, []string{"Patch 1.5.0 for Europe", "d111111abcdef8.cloudfront.net"}) {
+		t.Errorf("new job's title and domain %q", got)
+	}
+	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Priority high · Verify on" {
 		t.Errorf("request line %q", got)
 	}
 	if b.visible("[data-ref=waiting]") {
@@ -650,6 +714,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		"FRA60-P1: after LHR61-P3", "NRT57-P3: Top tier"}; !slices.Equal(tiers, want) || !b.visible(".pops-table th.col-tier") {
 		t.Errorf("POP tiers %q (column shown: %v), want %q", tiers, b.visible(".pops-table th.col-tier"), want)
 	}
+	// Its tasks in running batches are told apart from fetches in flight.
+	if got := eval[[]string](b, `[...document.querySelectorAll('[data-ref=s-running-box] dt, [data-ref=lg-running-item]')].map(e => e.textContent.trim())`); !slices.Equal(got, []string{"In running batches", "In batches"}) ||
+		!strings.Contains(eval[string](b, `document.querySelector('[data-ref=s-running-box]').title`), "fetches in flight") {
+		t.Errorf("the running tasks are labelled %q", got)
+	}
 	b.screenshot("job-running-seeded")
 	b.click("[data-ref=stop]")
 	b.wait("the confirm dialog", `document.getElementById('confirm-dialog').open`, 5*time.Second)
@@ -676,7 +745,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("timed-out job message %q", msg)
 	}
 	// It warmed every POP at once: no tiers to show.
-	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Verify on" {
+	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Priority high · Verify on" {
 		t.Errorf("request line %q", got)
 	}
 	if b.visible(".pops-table th.col-tier") {
@@ -689,6 +758,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	if n, more := eval[int](b, `document.querySelectorAll('[data-ref=ncurls] li').length`), b.text("[data-ref=ncurls-more]"); n != 8 || !strings.HasPrefix(more, "and 6 more") {
 		t.Errorf("not-cached card shows %d URLs and %q, want 8 and 6 more", n, more)
 	}
+	// Why they were not cached: reason by reason, most frequent first,
+	// each with a count and one task as an example.
+	reasons := eval[[]string](b, `[...document.querySelectorAll('[data-ref=reasons] li')].map(e => ['reason', 'count', 'url', 'pop'].map(f => e.querySelector('[data-f=' + f + ']').textContent).join('|'))`)
+	if want := []string{
+		"Cache-Control: no-store|77 tasks|https://cdn.example.com/launch/2.0.0/chunk-000.pak|SIN2-P1",
+		"MISS when asked again after the warm|33 tasks|https://cdn.example.com/launch/2.0.0/chunk-015.pak|SIN2-P1",
+		"The response sets a cookie (Set-Cookie)|33 tasks|https://cdn.example.com/launch/2.0.0/chunk-010.pak|SIN2-P1",
+	}; !slices.Equal(reasons, want) {
+		t.Errorf("not-cached reasons\n got %q\nwant %q", reasons, want)
+	}
+	if got := b.text("[data-ref=notcached-summary]"); got != "14 URLs · 3 reasons" {
+		t.Errorf("not-cached card head %q", got)
+	}
+	// The POPs' line says what is true of them, each POP in every line
+	// that holds for it.
+	if got := b.text("[data-ref=pops-summary]"); got != "12 POPs · 569 of 960 tasks verified · 11 with tasks not cached · 1 with failed tasks · 1 unreachable · 11 not finished" {
+		t.Errorf("timed-out job's POPs summary %q", got)
+	}
 	if n := eval[int](b, `document.querySelectorAll('[data-ref=warnings-list] li').length`); n != 2 {
 		t.Errorf("%d warnings, want 2", n)
 	}
@@ -696,6 +783,39 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.screenshot("job-timeout")
 	b.click("[data-ref=pop-problems]")
 	b.wait("only POPs with problems", `[...document.querySelectorAll('.pops-table tbody tr')].filter(r => !r.hidden).length === 12 - document.querySelectorAll('.pop-row[data-state=ok]').length`, 5*time.Second)
+	// A job that finished with most of its tasks failed says so in its
+	// badge, as in the list.
+	b.do("open a failure-heavy job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededFailing+`'`))
+	b.wait("the failure-heavy job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelectorAll('.pops-table tbody tr').length === 6 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	if got := eval[[]string](b, `(e => [e.textContent, e.dataset.tone ?? '', getComputedStyle(e).color])(document.querySelector('[data-ref=status]'))`); !slices.Equal(got, []string{"Finished · 379 failed", "failures", timedOut}) {
+		t.Errorf("failure-heavy job's badge %q, want it amber (%s)", got, timedOut)
+	}
+	// Its name is the page's title, with the domain under it.
+	if got := []string{b.text("[data-ref=title]"), b.text("[data-ref=domain]"), eval[string](b, `document.title`)}; !slices.Equal(got,
+		[]string{"Season 2 trailers", "d6trailers.cloudfront.net", "Finished · 379 failed · Season 2 trailers — prewarm"}) {
+		t.Errorf("named job's title, domain and document title %q", got)
+	}
+	// Most of its failures are URLs that answered 404 to the size probe,
+	// so failed at every POP: not the POPs' fault, and not told as such.
+	// Only SIN2-P1 has a failure of its own.
+	popRows := eval[[]string](b, `[...document.querySelectorAll('.pop-row')].map(r => [r.querySelector('.pop-code').textContent, r.querySelector('[data-f=state]').textContent,
+		r.querySelector('[data-f=error]').textContent, r.querySelector('[data-f=error]').hasAttribute('data-url'), r.querySelector('[data-f=failed]').hasAttribute('data-nonzero')].join('|'))`)
+	urlsOnly := "63 URLs failed the size probe (HTTP 404), at every POP|true|false"
+	if want := []string{"IAD89-P1|Warm|" + urlsOnly, "JFK50-P2|Warm|" + urlsOnly, "FRA60-P1|Warm|" + urlsOnly, "LHR61-P3|Warm|" + urlsOnly,
+		"SIN2-P1|Failures|HTTP 404|false|true", "NRT57-P3|Partly cached|" + urlsOnly}; !slices.Equal(popRows, want) {
+		t.Errorf("failure-heavy job's POPs (code|state|error|the URLs'|failed in red)\n got %q\nwant %q", popRows, want)
+	}
+	// The server's own words stay at hand, on hover.
+	if title := eval[string](b, `document.querySelector('.pop-row [data-f=error][data-url]').title`); !strings.HasSuffix(title, "The most recent: size probe through IAD89-P1: HTTP 404") {
+		t.Errorf("a POP's URL failures are explained as %q", title)
+	}
+	if got := b.text("[data-ref=pops-summary]"); got != "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached · 1 with failed tasks" {
+		t.Errorf("failure-heavy job's POPs summary %q", got)
+	}
+	// All of it fits: the POPs table, with its tier and error columns, is
+	// no wider than its card.
+	b.fits("the failure-heavy job's page")
+	b.screenshot("job-finished-failures")
 	// A job that did not verify: its OK is the green, and nothing is amber.
 	b.do("open a stopped job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStopped+`'`))
 	b.wait("the stopped job", `document.querySelector('[data-ref=status]')?.dataset.status === 'STOPPED' && document.querySelectorAll('.pops-table tbody tr').length === 2`, 10*time.Second)
@@ -705,6 +825,17 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := []string{b.text("[data-ref=lg-ok]"), b.text("[data-ref=s-verified]"), fmt.Sprint(b.visible("[data-ref=lg-warn-item]"))}; !slices.Equal(got, []string{"OK (not verified)", "—", "false"}) {
 		t.Errorf("unverified job's legend and verified stat %q", got)
 	}
+	// It was stopped at 30 %: no failures, but not every task succeeded.
+	if got := b.text("[data-ref=no-failures-text]"); got != "No failures among the 6 tasks done; the job was stopped with 14 not done." {
+		t.Errorf("stopped job's failures card says %q", got)
+	}
+	if b.visible("[data-ref=no-failures] .icon") || !eval[bool](b, `document.querySelector('[data-ref=no-failures]').hasAttribute('data-partial')`) {
+		t.Error("the stopped job's failures card wears the green tick of a job that did every task")
+	}
+	if got := b.text("[data-ref=pops-summary]"); got != "2 POPs · 6 of 20 tasks OK · 2 not finished" {
+		t.Errorf("stopped job's POPs summary %q", got)
+	}
+	b.screenshot("job-stopped")
 	b.do("open a failed job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b'`))
 	b.wait("the failed job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FAILED' && document.querySelectorAll('[data-ref=fpops] li').length === 2`, 10*time.Second)
 	b.screenshot("job-failed")
@@ -740,7 +871,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("emulate dark mode: %v", err)
 	}
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
 	if bg := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(244, 245, 247)" {
 		t.Errorf("dark mode did not change the background (%s)", bg)
 	}
@@ -757,19 +888,47 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A narrow screen, 420 px: the filter chips wrap, the jobs table keeps
+	// what says how each job is doing (its status moves into the job's
+	// cell), and nothing is cut off at the sides.
+	b.do("use a 420 px wide viewport", chromedp.EmulateViewport(420, 900))
+	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9 && document.querySelector('.job-badge')?.checkVisibility()`, 10*time.Second)
+	b.fits("the jobs list at 420 px")
+	if n := eval[int](b, `[...document.querySelectorAll('.chips .chip')].filter(e => e.checkVisibility()).length`); n != 7 {
+		t.Errorf("%d filter chips shown at 420 px, want 7", n)
+	}
+	cols := eval[[]string](b, `[...document.querySelectorAll('.jobs-table thead th')].filter(e => e.checkVisibility()).map(e => e.textContent)`)
+	badge := eval[string](b, `document.querySelector('tr[data-href="#/jobs/`+seededFailing+`"] .job-badge').textContent`)
+	if !slices.Equal(cols, []string{"Job", "Progress"}) || badge != "Finished · 379 failed" {
+		t.Errorf("at 420 px the jobs table shows columns %q, and the failure-heavy job's badge %q", cols, badge)
+	}
+	b.screenshot("narrow-jobs")
+	b.do("open the failure-heavy job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededFailing+`'`))
+	b.wait("the failure-heavy job", `document.querySelector('[data-ref=title]')?.textContent === 'Season 2 trailers' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
+	b.fits("the job page at 420 px")
+	// The error column goes; each POP's error is under its code.
+	if got := eval[string](b, `[...document.querySelectorAll('.pop-row')].find(r => r.querySelector('.pop-code').textContent === 'SIN2-P1').querySelector('[data-f=error-sm]').textContent`); got != "HTTP 404" || b.visible(".pops-table th.col-error") {
+		t.Errorf("at 420 px SIN2-P1's error reads %q (error column shown: %v)", got, b.visible(".pops-table th.col-error"))
+	}
+	b.screenshot("narrow-job")
+
 	// A phone-sized screen.
 	b.do("use a phone-sized viewport", chromedp.EmulateViewport(390, 844))
 	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
-	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 8`, 10*time.Second)
+	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
+	b.fits("the jobs list on a phone")
 	b.screenshot("phone-jobs")
 	b.click(".jobs-table tbody tr:first-child a.job-link")
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.fits("a job on a phone")
 	b.screenshot("phone-job")
 	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
 	b.do("fill the form", b.set("#f-urls", strings.Join(urls, "\n")), b.set("#f-domain", "d111111abcdef8.cloudfront.net"),
 		b.set("#f-pops", "IAD89-P1 JFK50-P2 FRA60-P1 LHR61-P3 XYZ1-P1"))
 	b.click(`[data-ref=dry-run]`)
 	b.wait("the plan", `document.querySelectorAll('[data-ref=plan-rows] tr').length === 5`, 10*time.Second)
+	b.fits("a dry run on a phone")
 	b.screenshot("phone-dry-run")
 	b.do("reset the viewport", chromedp.EmulateReset())
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -38,16 +39,18 @@ type fakeAPI struct {
 
 type fakeJob struct {
 	id, status, message  string
+	name, priority       string // priority: empty is normal
 	domain, targetType   string
 	urls                 []string
 	pops                 []fakePOP
 	created, timeoutAt   time.Time
 	updated              time.Time
-	step, steps          int     // progress: step out of steps; steps reached = FINISHED
-	frozen               bool    // never moves (seeded jobs)
-	frozenAt             float64 // fraction done of a frozen running job
-	failPOP              string  // this POP fails one URL...
-	failURL              int     // ...this one
+	step, steps          int          // progress: step out of steps; steps reached = FINISHED
+	frozen               bool         // never moves (seeded jobs)
+	frozenAt             float64      // fraction done of a frozen running job
+	failPOP              string       // this POP fails one URL...
+	failURL              int          // ...this one
+	probeFail            map[int]bool // URLs that fail their size probe, so at every POP
 	avgSize              int64
 	summaryURLs, sumPOPs []string
 	noSizeYet            bool
@@ -75,9 +78,11 @@ type fakeJob struct {
 	invalidated bool
 
 	// Verification: URLs (by index) that are fetched fine but not cached,
-	// at notCachedPOP or, when empty, at every POP.
+	// at notCachedPOP or, when empty, at every POP; URL i is not cached for
+	// notCachedWhy[i % len] (a MISS when asked again, when empty).
 	notCached    map[int]bool
 	notCachedPOP string
+	notCachedWhy []string
 	warnings     []string
 }
 
@@ -92,6 +97,14 @@ type fakePOP struct {
 func (j *fakeJob) variants() int64 { return int64(max(len(j.encodings), 1)) }
 
 func (j *fakeJob) verify() bool { return !j.noVerify }
+
+// whyNotCached is the reason URL u is not cached, as the agents word it.
+func (j *fakeJob) whyNotCached(u int) string {
+	if len(j.notCachedWhy) > 0 && j.notCachedWhy[u%len(j.notCachedWhy)] != "" {
+		return j.notCachedWhy[u%len(j.notCachedWhy)]
+	}
+	return "MISS when asked again after the warm"
+}
 
 // warming says whether the job is past its expand and invalidate steps.
 func (j *fakeJob) warming() bool {
@@ -216,6 +229,7 @@ func (f *fakeAPI) seed() {
 		urls: patchURLs("https://video.example.com/premiere/s01e01/1080p", 120), pops: popsFor("IAD89-P1", "JFK50-P2", "LAX50-P1", "LHR61-P3", "FRA60-P1", "NRT57-P3"),
 		created: f.now.Add(-4 * time.Minute), timeoutAt: f.now.Add(26 * time.Minute), updated: f.now.Add(-2 * time.Second), frozenAt: 0.42, avgSize: 6 << 20,
 		timeout: 30, headers: []string{"Accept-Language: en-US"}, notCached: every(120, 15), notCachedPOP: "LAX50-P1",
+		notCachedWhy: []string{"served by LAX3-P2, not LAX50-P1 (DNS steered the request elsewhere)"},
 		// Held to a budget, and paused by a host that asked for less.
 		maxConcurrency: 48, maxRPS: 20,
 		waiting:  "host video.example.com paused until " + f.now.Add(2*time.Second).Format(time.TimeOnly),
@@ -223,13 +237,27 @@ func (f *fakeAPI) seed() {
 	add(&fakeJob{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", status: "FINISHED", domain: "cdn.example.com", targetType: "country",
 		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
 		created: f.now.Add(-2*time.Hour - 14*time.Minute), timeout: 30, encodings: []string{"br", "gzip"}})
+	// Finished, with most of its tasks failed: 63 of its URLs answered 404
+	// to the size probe (so failed at every POP, with the probe's error),
+	// one more failed at SIN2-P1 alone, and one was never cached at NRT57-P3.
+	probe404 := map[int]bool{}
+	for i := range 63 {
+		probe404[i] = true
+	}
+	add(&fakeJob{id: seededFailing, status: "FINISHED", domain: "d6trailers.cloudfront.net", targetType: "pop", name: "Season 2 trailers",
+		urls: patchURLs("https://media.example.com/trailers/s02", 100), pops: popsFor("IAD89-P1", "JFK50-P2", "FRA60-P1", "LHR61-P3", "SIN2-P1", "NRT57-P3"),
+		created: f.now.Add(-5*time.Hour - 40*time.Minute), timeout: 30, avgSize: 24 << 20,
+		probeFail: probe404, failPOP: "SIN2-P1", failURL: 80,
+		notCached: map[int]bool{90: true}, notCachedPOP: "NRT57-P3", notCachedWhy: []string{"the response sets a cookie (Set-Cookie)"}})
 	timeoutPOPs := popsFor("SIN2-P1", "HKG62-P2", "SYD62-P1", "BOM78-P1", "ICN57-P1", "NRT57-P3", "KIX56-P1", "TPE52-P1", "MNL50-P1", "CGK51-P1", "BKK50-P1", "KUL50-P1")
 	timeoutPOPs[8].unreachable = "dial tcp 18.64.66.44:443: i/o timeout"
 	add(&fakeJob{id: seededTimeout, status: "TIMEOUT", domain: "d1y2z3launch.cloudfront.net", targetType: "pop",
+		name: "Launch 2.0.0: every asset through every APAC POP, before the doors open", priority: "high",
 		message: "timed out after 30m0s with 112 of 960 tasks not done", urls: patchURLs("https://cdn.example.com/launch/2.0.0", 80),
 		pops: timeoutPOPs, sumPOPs: []string{"MNL50-P1"},
 		created: f.now.Add(-27 * time.Hour), updated: f.now.Add(-26*time.Hour - 30*time.Minute), failPOP: "BOM78-P1", failURL: 5, frozenAt: 0.88,
 		timeout: 30, headers: []string{"User-Agent: prewarm"}, notCached: every(80, 5), noTierFirst: true,
+		notCachedWhy: []string{"Cache-Control: no-store", "Cache-Control: no-store", "the response sets a cookie (Set-Cookie)", ""},
 		warnings: []string{
 			"responses vary on Accept-Encoding; the job sends one value (list encodings to warm each)",
 			"responses vary on User-Agent; the job sends one value",
@@ -256,6 +284,20 @@ type popCounts struct {
 	verified, notCached              int64
 	total                            int64
 	notCachedURLs                    []int // by index, in order
+	reasons                          []client.NotCachedReason
+	lastError                        string
+}
+
+// countReason counts r.Count tasks not cached for r.Reason, keeping the
+// first example.
+func (c *popCounts) countReason(r client.NotCachedReason) {
+	for i := range c.reasons {
+		if c.reasons[i].Reason == r.Reason {
+			c.reasons[i].Count += r.Count
+			return
+		}
+	}
+	c.reasons = append(c.reasons, r)
 }
 
 // popCounts runs each POP's tasks in order, URL by URL and, within a URL,
@@ -287,18 +329,28 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 			frac = min(1, float64(j.step)*speed/float64(j.steps))
 		}
 		c.done = int64(frac * float64(u))
+		// A size probe's failure is recorded when the job is planned, so
+		// any failure of the POP's own comes after it, as its last error. The
+		// probe went through the job's first POP.
+		var ownError, probeError string
 		for t := range c.done {
 			url := int(t / v)
 			switch {
+			case j.probeFail[url]:
+				c.failed++
+				probeError = "size probe through " + j.pops[0].code + ": HTTP 404"
 			case p.unreachable != "":
 				c.failed++
+				ownError = p.unreachable
 			case p.code == j.failPOP && url == j.failURL && t%v == 0:
 				c.failed++
+				ownError = "HTTP 404"
 			case !j.verify():
 				c.ok++
 			case j.notCached[url] && (j.notCachedPOP == "" || j.notCachedPOP == p.code):
 				c.ok++
 				c.notCached++
+				c.countReason(client.NotCachedReason{Reason: j.whyNotCached(url), Count: 1, ExampleURL: j.urls[url], ExamplePOP: p.code})
 				if len(c.notCachedURLs) == 0 || c.notCachedURLs[len(c.notCachedURLs)-1] != url {
 					c.notCachedURLs = append(c.notCachedURLs, url)
 				}
@@ -311,6 +363,7 @@ func (f *fakeAPI) popCounts(j *fakeJob) []popCounts {
 			c.running = min(u-c.done, 3)
 		}
 		c.bytes = c.ok * j.avgSize
+		c.lastError = cmp.Or(ownError, probeError)
 		out[i] = c
 	}
 	return out
@@ -359,6 +412,7 @@ func (f *fakeAPI) progress(j *fakeJob) client.ProgressResponse {
 		Status: j.status, SuccessCount: ok, FailedCount: failed, TimeoutAt: stamp(j.timeoutAt),
 		Planned: j.status != "CREATED" && j.warming(), Invalidated: j.invalidated,
 		VerifiedCount: verified, NotCachedCount: notCached, Message: j.message, Waiting: waiting,
+		Name: j.name, Priority: cmp.Or(j.priority, "normal"),
 	}
 }
 
@@ -475,12 +529,7 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 		p := j.pops[i]
 		pop := client.POP{Code: p.code, Addresses: p.addrs, Error: p.err, Done: c.done, OK: c.ok, Failed: c.failed,
 			Bytes: c.bytes, Verified: c.verified, NotCached: c.notCached, After: p.after}
-		switch {
-		case p.unreachable != "" && c.done > 0:
-			pop.Unreachable, pop.LastError = true, p.unreachable
-		case c.failed > 0:
-			pop.LastError = "HTTP 404"
-		}
+		pop.Unreachable, pop.LastError = p.unreachable != "" && c.done > 0, c.lastError
 		resp.POPs = append(resp.POPs, pop)
 	}
 	f.writeJSON(w, http.StatusOK, resp)
@@ -498,6 +547,11 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	urls := append([]string{}, j.summaryURLs...)
+	for i, u := range j.urls {
+		if j.probeFail[i] && j.warming() {
+			urls = append(urls, u)
+		}
+	}
 	for i, c := range f.popCounts(j) {
 		if c.failed > 0 && j.pops[i].code == j.failPOP {
 			urls = append(urls, j.urls[j.failURL])
@@ -505,11 +559,19 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	pops := append([]string{}, j.sumPOPs...)
 	seen := map[int]bool{}
+	var reasons popCounts
 	for _, c := range f.popCounts(j) {
 		for _, u := range c.notCachedURLs {
 			seen[u] = true
 		}
+		for _, r := range c.reasons {
+			reasons.countReason(r)
+		}
 	}
+	// Most frequent first, as the server sorts them.
+	slices.SortStableFunc(reasons.reasons, func(a, b client.NotCachedReason) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Reason, b.Reason))
+	})
 	notCached := []string{}
 	for i, u := range j.urls {
 		if seen[i] {
@@ -522,7 +584,7 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	f.writeJSON(w, http.StatusOK, client.SummaryResponse{
 		RequestID: id, FailurePOPs: pops, FailureURLs: urls, FailurePOPURLsReport: f.reportURL(r, id),
-		NotCachedURLs: notCached, Warnings: warnings, Timestamp: stamp(f.now), CreatedAt: stamp(j.created),
+		NotCachedURLs: notCached, NotCachedReasons: append([]client.NotCachedReason{}, reasons.reasons...), Warnings: warnings, Timestamp: stamp(f.now), CreatedAt: stamp(j.created),
 		LastUpdateTime: stamp(j.updated), Status: j.status, Message: j.message,
 	})
 }
@@ -612,6 +674,15 @@ func (f *fakeAPI) checkJob(w http.ResponseWriter, req *client.JobRequest) bool {
 	case req.MaxRPS != nil && !(*req.MaxRPS > 0):
 		f.fail(w, http.StatusBadRequest, fmt.Sprintf("max_rps: %v is outside (0, 1000000] (leave it out for no limit)", *req.MaxRPS))
 		return false
+	case !slices.Contains([]string{"", "low", "normal", "high"}, req.Priority):
+		f.fail(w, http.StatusBadRequest, fmt.Sprintf("priority: %q is not one of low, normal, high", req.Priority))
+		return false
+	case len(req.Name) > 200:
+		f.fail(w, http.StatusBadRequest, fmt.Sprintf("name: %d bytes; the limit is 200", len(req.Name)))
+		return false
+	case strings.ContainsFunc(req.Name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		f.fail(w, http.StatusBadRequest, "name: must be one line of printable text")
+		return false
 	}
 	if len(req.POPs) == 0 {
 		req.POPs = []string{"IAD89-P1", "FRA60-P1", "NRT57-P3"}
@@ -673,6 +744,7 @@ func (f *fakeAPI) startJob(w http.ResponseWriter, req *client.JobRequest) {
 	id := fmt.Sprintf("d4e5f6a7-0000-4000-8000-%012d", f.nextID)
 	j := &fakeJob{
 		id: id, status: "IN_PROGRESS", domain: req.CFDomain, targetType: req.TargetType, urls: req.URLs, pops: resolve(req),
+		name: strings.TrimSpace(req.Name), priority: req.Priority,
 		created: f.now, updated: f.now, timeoutAt: f.now.Add(time.Duration(timeout * float64(time.Minute))),
 		steps: 6, failPOP: req.POPs[len(req.POPs)-1], failURL: len(req.URLs) - 1, avgSize: 37 << 20,
 		popSpeeds: []float64{1.5, 1.0, 1.2, 0.9},
@@ -681,7 +753,7 @@ func (f *fakeAPI) startJob(w http.ResponseWriter, req *client.JobRequest) {
 		noTierFirst: req.TierFirst != nil && !*req.TierFirst,
 		// The first POP is steered elsewhere for the third URL: fetched
 		// fine, never cached there.
-		notCachedPOP: req.POPs[0], notCached: map[int]bool{2: true},
+		notCachedPOP: req.POPs[0], notCached: map[int]bool{2: true}, notCachedWhy: []string{"Cache-Control: private"},
 		warnings: []string{"responses vary on Accept-Language; the job sends none, so only viewers without it get the warmed copy"},
 	}
 	if req.MaxConcurrency != nil {

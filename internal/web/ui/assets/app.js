@@ -359,10 +359,30 @@ function setBar(bar, parts) {
   }
 }
 
-function setBadge(badge, status) {
-  setText(badge, STATUS_LABEL[status] || status || 'Unknown');
-  setAttr(badge, 'data-status', status || 'UNKNOWN');
-  setAttr(badge, 'title', status);
+// statusLabel names a job's state. A job that finished with failed tasks
+// says how many, so it does not pass for a clean one.
+function statusLabel(j) {
+  const label = STATUS_LABEL[j.status] || j.status || 'Unknown';
+  return failedFinish(j) ? `${label} · ${fmtInt(j.failed_count)} failed` : label;
+}
+
+// jobTitle is what a job is called: its name where it has one, else the
+// domain it warms.
+function jobTitle(j) {
+  return j.name || j.cf_domain || '';
+}
+
+function failedFinish(j) {
+  return j.status === 'FINISHED' && j.failed_count > 0;
+}
+
+function setBadge(badge, j) {
+  setText(badge, statusLabel(j));
+  setAttr(badge, 'data-status', j.status || 'UNKNOWN');
+  // Finished with failures is a tone of its own: done, but not all well.
+  setAttr(badge, 'data-tone', failedFinish(j) ? 'failures' : null);
+  setAttr(badge, 'title', failedFinish(j)
+    ? `${j.status}: ${fmtInt(j.failed_count)} of ${fmtInt(j.total_count)} tasks failed` : j.status);
 }
 
 function setTime(timeEl, date, now, { prefix = '' } = {}) {
@@ -507,24 +527,28 @@ function jobsView(app, route) {
     const id = j.request_id;
     setAttr(tr, 'data-href', `#/jobs/${encodeURIComponent(id)}`);
     setAttr(tr, 'data-status', j.status);
-    setBadge(f.status, j.status);
-    // The domain says what a job warms; the id only tells jobs apart, so a
-    // short prefix of it is enough here.
-    setText(f.link, j.cf_domain || id);
+    setBadge(f.status, j);
+    setBadge(f['status-sm'], j); // in place of the status column on a narrow screen
+    // A job's name, or else the domain, says what it warms; the id only
+    // tells jobs apart, so a short prefix of it is enough here.
+    const title = jobTitle(j);
+    setText(f.link, title || id);
     setAttr(f.link, 'href', `#/jobs/${encodeURIComponent(id)}`);
-    setAttr(f.link, 'title', j.cf_domain ? `${j.cf_domain}\n${id}` : id);
-    setText(f.id, j.cf_domain ? id.slice(0, 8) : '');
+    setAttr(f.link, 'title', [j.name, j.cf_domain, id].filter(Boolean).join('\n'));
+    setText(f.id, title ? id.slice(0, 8) : '');
     setAttr(f.id, 'title', id);
-    show(f.id, Boolean(j.cf_domain));
+    show(f.id, Boolean(title));
+    setText(f.domain, j.name ? j.cf_domain : '');
+    show(f.domain, Boolean(j.name && j.cf_domain));
     const scope = [];
     if (j.url_count) scope.push(plural(j.url_count, 'URL', 'URLs'));
     if (j.pop_count) scope.push(plural(j.pop_count, 'POP', 'POPs'));
     setText(f.scope, scope.join(' × '));
+    show(f.scope, scope.length > 0);
     setText(f.message, capitalize(j.message || ''));
     setAttr(f.message, 'title', j.message || null);
     setAttr(f.message, 'data-step', Boolean(currentStep(j)));
     show(f.message, Boolean(j.message));
-    show(f.sep, Boolean(j.message) && scope.length > 0);
     const total = j.total_count;
     const parts = split(j.success_count, j.verified_count, j.failed_count, verifies(j));
     setBar(f.bar, {
@@ -600,16 +624,42 @@ function jobsView(app, route) {
   };
 }
 
+function variantsOf(job) {
+  return Array.isArray(job.encodings) && job.encodings.length ? job.encodings.length : 1;
+}
+
+function usablePOP(pop) {
+  return Boolean(pop.addresses && pop.addresses.length) && !pop.error && !pop.skipped;
+}
+
+// A size probe's error: "size probe through IAD89-P1: HTTP 404" (or, as
+// jobs recorded before the server named the POP asked, "size probe: HTTP
+// 404").
+const PROBE_ERROR = /^size probe(?: through \S+)?:\s*/i;
+
+// urlFailures is how many of each POP's failed tasks are their URLs'
+// doing, not the POP's. A URL that fails its size probe (it answered 404
+// before anything was warmed) is recorded as failed at every usable POP at
+// once, so those failures are the same number everywhere: the smallest
+// POP's count, once some POP's most recent error is such a probe's. Where
+// every POP has failures of its own after them, this says 0, and each POP
+// keeps its failures.
+function urlFailures(pops) {
+  const usable = pops.filter(usablePOP);
+  if (!usable.some((p) => !p.unreachable && PROBE_ERROR.test(p.last_error || ''))) return 0;
+  return Math.min(...usable.map((p) => Number(p.failed) || 0));
+}
+
 // popState says, for one POP, whether it is warm: the question a launch
-// operator asks of this table.
-function popState(pop, job) {
+// operator asks of this table. shared is the failed tasks every POP has
+// because their URL failed (urlFailures): they are no fault of the POP's.
+function popState(pop, job, shared = 0) {
   // Each URL is fetched once per encoding at every usable POP.
-  const variants = Array.isArray(job.encodings) && job.encodings.length ? job.encodings.length : 1;
-  const total = pop.addresses && pop.addresses.length ? (job.url_count || 0) * variants : 0;
+  const total = pop.addresses && pop.addresses.length ? (job.url_count || 0) * variantsOf(job) : 0;
   if (pop.skipped) return { key: 'skipped', label: 'Skipped', total, problem: false };
   if (pop.error) return { key: 'failed', label: 'Unusable', total, problem: true };
   if (pop.unreachable) return { key: 'failed', label: 'Unreachable', total, problem: true };
-  if (pop.failed > 0) return { key: 'failed', label: RUNNING.has(job.status) ? 'Failing' : 'Failures', total, problem: true };
+  if (pop.failed > shared) return { key: 'failed', label: RUNNING.has(job.status) ? 'Failing' : 'Failures', total, problem: true };
   // Tasks fetched fine but not cached leave the POP only partly warm: a
   // problem, though the POP still works.
   if (pop.not_cached > 0) {
@@ -626,11 +676,60 @@ function popState(pop, job) {
   return { key: 'warn', label: 'Incomplete', total, problem: true };
 }
 
+// urlFailureText is a POP's error cell where its failures are only its
+// URLs': "63 URLs failed the size probe (HTTP 404), at every POP".
+function urlFailureText(pop, job) {
+  const urls = Math.max(1, Math.round(pop.failed / variantsOf(job)));
+  const cause = String(pop.last_error).replace(PROBE_ERROR, '');
+  return `${plural(urls, 'URL', 'URLs')} failed the size probe${cause ? ` (${cause})` : ''}, at every POP`;
+}
+
+// PopTally sums up a job's POPs in one line of what is true of them:
+// "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached".
+// A POP counts in every line that holds for it.
+class PopTally {
+  constructor(job, verifying) {
+    this.ended = !RUNNING.has(job.status);
+    this.verifying = verifying;
+    this.total = 0;
+    this.good = 0;
+    this.n = { warm: 0, notCached: 0, failing: 0, unreachable: 0, unusable: 0, unfinished: 0, skipped: 0 };
+  }
+
+  add(p, st) {
+    const n = this.n;
+    this.total += st.total;
+    this.good += Number(this.verifying ? p.verified : p.ok) || 0;
+    if (st.key === 'ok') n.warm++;
+    if (p.not_cached > 0) n.notCached++;
+    if (st.key === 'skipped') n.skipped++;
+    else if (p.error) n.unusable++;
+    else if (p.unreachable) n.unreachable++;
+    else if (st.key === 'failed') n.failing++;
+    if (this.ended && usablePOP(p) && !p.unreachable && p.done < st.total) n.unfinished++;
+  }
+
+  text(count) {
+    const n = this.n;
+    const parts = [plural(count, 'POP', 'POPs')];
+    if (this.total) parts.push(`${fmtInt(this.good)} of ${fmtInt(this.total)} tasks ${this.verifying ? 'verified' : 'OK'}`);
+    if (n.warm) parts.push(`${fmtInt(n.warm)} warm`);
+    if (n.notCached) parts.push(`${fmtInt(n.notCached)} with tasks not cached`);
+    if (n.failing) parts.push(`${fmtInt(n.failing)} with failed tasks`);
+    if (n.unreachable) parts.push(`${fmtInt(n.unreachable)} unreachable`);
+    if (n.unusable) parts.push(`${fmtInt(n.unusable)} unusable`);
+    if (n.unfinished) parts.push(`${fmtInt(n.unfinished)} not finished`);
+    if (n.skipped) parts.push(`${fmtInt(n.skipped)} skipped`);
+    return parts.join(' · ');
+  }
+}
+
 function jobView(app, route) {
   const id = route.id;
   const root = clone('tpl-job');
   const r = refs(root);
   const pops = new KeyedRows(r['pop-rows'], 'tpl-pop-row');
+  const reasons = new KeyedRows(r.reasons, 'tpl-reason');
   let job = null;
   let summaryKey = '';
   let pollsSinceSummary = 0;
@@ -684,17 +783,17 @@ function jobView(app, route) {
     const list = job.pops || [];
     const needle = r['pop-filter'].value.trim().toLowerCase();
     const onlyProblems = r['pop-problems'].checked;
-    let warm = 0;
-    let problems = 0;
-    let skipped = 0;
     let visible = 0;
     const verifying = verifies(job);
+    const shared = urlFailures(list);
+    const tally = new PopTally(job, verifying);
     pops.update(list, (p) => p.code, ({ tr, f }, p) => {
-      const st = popState(p, job);
-      if (st.key === 'ok') warm++;
-      if (st.problem) problems++;
-      if (st.key === 'skipped') skipped++;
-      const error = p.error || p.last_error || '';
+      const st = popState(p, job, shared);
+      tally.add(p, st);
+      // Failures that are only its URLs' say so, in place of an error of
+      // the POP's.
+      const urlsOnly = st.key !== 'failed' && p.failed > 0 && PROBE_ERROR.test(p.last_error || '');
+      const error = p.error || (urlsOnly ? urlFailureText(p, job) : p.last_error) || '';
       const hay = `${p.code} ${p.after || ''} ${(p.addresses || []).join(' ')} ${error}`.toLowerCase();
       const match = (!needle || hay.includes(needle)) && (!onlyProblems || st.problem);
       show(tr, match);
@@ -719,13 +818,22 @@ function jobView(app, route) {
       setText(f.notcached, verifying ? fmtInt(p.not_cached) : '—');
       setAttr(f.notcached, 'data-caution', p.not_cached > 0);
       setText(f.failed, fmtInt(p.failed));
-      setAttr(f.failed, 'data-nonzero', p.failed > 0);
+      setAttr(f.failed, 'data-nonzero', p.failed > 0 && !urlsOnly);
+      setAttr(f.failed, 'title', urlsOnly ? 'Their URLs failed the size probe, at every POP' : null);
       setText(f.bytes, fmtBytes(p.bytes));
       // A POP that could not be used says why; one whose fetches failed
       // shows the last error it gave.
       setText(f.error, error);
-      setAttr(f.error, 'title', !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
-      setAttr(f.error, 'data-last', !p.error && Boolean(p.last_error) && !p.unreachable);
+      // On a narrow screen the error column goes: the error is told
+      // under the POP's code instead.
+      setText(f['error-sm'], error);
+      show(f['error-sm'], Boolean(error));
+      setAttr(f['error-sm'], 'data-url', urlsOnly);
+      setAttr(f.error, 'title', urlsOnly
+        ? `These URLs answered an error to the size probe, before any warming, so their tasks fail at every POP: the URLs are at fault, not this POP. The Failures card lists them. The most recent: ${p.last_error}`
+        : !p.error && p.last_error ? 'The error of the most recent failed task here' : null);
+      setAttr(f.error, 'data-last', !p.error && Boolean(p.last_error) && !p.unreachable && !urlsOnly);
+      setAttr(f.error, 'data-url', urlsOnly);
       // The failed-task CSV, or where the POP only has tasks that were not
       // cached, every task there: its reason column says why.
       const failedCSV = p.failed > 0 || Boolean(p.error);
@@ -736,11 +844,7 @@ function jobView(app, route) {
       show(f.csv, Boolean(csv) && (p.failed > 0 || p.not_cached > 0));
     });
     setAttr(r['pops-table'], 'data-tiered', isTiered(list));
-    const parts = [plural(list.length, 'POP', 'POPs')];
-    if (list.length) parts.push(`${fmtInt(warm)} warm`);
-    if (problems) parts.push(`${fmtInt(problems)} with problems`);
-    if (skipped) parts.push(`${fmtInt(skipped)} skipped`);
-    setText(r['pops-summary'], parts.join(' · '));
+    setText(r['pops-summary'], tally.text(list.length));
     const empty = list.length === 0 || visible === 0;
     show(r['pops-empty'], empty);
     if (empty) {
@@ -760,19 +864,16 @@ function jobView(app, route) {
     setURLs(r.furls, r['furls-more'], furls, FAILED_URLS_SHOWN, 'download the CSV for every failed task');
     const none = fpops.length === 0 && furls.length === 0;
     show(r['no-failures'], none);
-    const running = RUNNING.has(job.status);
-    setText(r['no-failures-text'], running ? 'No failures so far.' : job.failed_count > 0
-      ? 'Failed tasks are listed POP by POP below and in the CSV.' : 'No failures. Every task succeeded.');
+    setText(r['no-failures-text'], noFailuresText(job));
+    // No failure in a job that ended early is no reason for a green tick.
+    setAttr(r['no-failures'], 'data-partial', !RUNNING.has(job.status) && (job.total_count || 0) > (job.download_count || 0));
     const bits = [];
     if (fpops.length) bits.push(plural(fpops.length, 'POP', 'POPs'));
     if (furls.length) bits.push(plural(furls.length, 'URL', 'URLs'));
     setText(r['failures-summary'], bits.join(' · '));
     if (!job.report && sum.failure_pop_urls_report) setLinks(sum.failure_pop_urls_report);
 
-    const ncurls = Array.isArray(sum.not_cached_urls) ? sum.not_cached_urls : [];
-    show(r.notcached, ncurls.length > 0);
-    setText(r['notcached-summary'], ncurls.length ? plural(ncurls.length, 'URL', 'URLs') : '');
-    setURLs(r.ncurls, r['ncurls-more'], ncurls, NOT_CACHED_SHOWN, 'the all-tasks CSV lists every one, with its reason');
+    renderNotCached(sum);
 
     const warnings = Array.isArray(sum.warnings) ? sum.warnings.filter(Boolean) : [];
     show(r.warnings, warnings.length > 0);
@@ -783,6 +884,28 @@ function jobView(app, route) {
       if (warnings.length > WARNINGS_SHOWN) shown.push(el('li', 'more', `and ${fmtInt(warnings.length - WARNINGS_SHOWN)} more in the CSV's warning column`));
       r['warnings-list'].replaceChildren(...shown);
     }
+  }
+
+  // renderNotCached says why tasks were fetched but not cached, reason by
+  // reason with a task as an example, and which URLs.
+  function renderNotCached(sum) {
+    const ncurls = Array.isArray(sum.not_cached_urls) ? sum.not_cached_urls : [];
+    const why = Array.isArray(sum.not_cached_reasons) ? sum.not_cached_reasons.filter((x) => x && x.reason) : [];
+    show(r.notcached, ncurls.length > 0 || why.length > 0);
+    const head = [];
+    if (ncurls.length) head.push(plural(ncurls.length, 'URL', 'URLs'));
+    if (why.length) head.push(plural(why.length, 'reason', 'reasons'));
+    setText(r['notcached-summary'], head.join(' · '));
+    reasons.update(why, (x) => x.reason, ({ f }, x) => {
+      setText(f.reason, capitalize(x.reason));
+      setText(f.count, plural(x.count, 'task', 'tasks'));
+      setText(f.url, x.example_url || '—');
+      setText(f.pop, x.example_pop || '—');
+      setAttr(f.url.parentElement, 'title', x.example_url ? `${x.example_url}\nat ${x.example_pop || '?'}` : null);
+    });
+    show(r['reasons-group'], why.length > 0);
+    show(r['ncurls-group'], ncurls.length > 0);
+    setURLs(r.ncurls, r['ncurls-more'], ncurls, NOT_CACHED_SHOWN, 'the all-tasks CSV lists every one, with its reason');
   }
 
   function setLinks(raw) {
@@ -880,8 +1003,10 @@ function jobView(app, route) {
   function renderJob(now) {
     const j = job;
     const running = RUNNING.has(j.status);
-    setText(r.title, j.cf_domain || `Job ${id.slice(0, 8)}`);
-    setBadge(r.status, j.status);
+    setText(r.title, jobTitle(j) || `Job ${id.slice(0, 8)}`);
+    setText(r.domain, j.name ? j.cf_domain : '');
+    show(r.domain, Boolean(j.name && j.cf_domain));
+    setBadge(r.status, j);
     setText(r.id, j.request_id || id);
     const popCount = j.pop_count || (j.pops || []).length;
     const tgt = [];
@@ -952,7 +1077,7 @@ function jobView(app, route) {
 
     renderClock(now);
     renderPops();
-    app.setTitle(running ? `${j.percentage_complete || 0}% · ${j.cf_domain || id}` : `${STATUS_LABEL[j.status] || j.status} · ${j.cf_domain || id}`);
+    app.setTitle(`${running ? `${j.percentage_complete || 0}%` : statusLabel(j)} · ${jobTitle(j) || id}`);
   }
 
   function trackRate(j) {
@@ -1034,6 +1159,22 @@ function jobView(app, route) {
     },
     clock: renderClock,
   };
+}
+
+// ENDED_EARLY says how a job that ended before its last task ended.
+const ENDED_EARLY = { STOPPED: 'was stopped', TIMEOUT: 'timed out', FAILED: 'failed' };
+
+// noFailuresText is the failures card's line when it lists nothing. It
+// claims that every task succeeded only when every task was done.
+function noFailuresText(j) {
+  if (RUNNING.has(j.status)) return 'No failures so far.';
+  if (j.failed_count > 0) return 'Failed tasks are listed POP by POP below and in the CSV.';
+  const done = Number(j.download_count) || 0;
+  const left = Math.max(0, (Number(j.total_count) || 0) - done);
+  if (left === 0 && (done > 0 || j.status === 'FINISHED')) return 'No failures. Every task succeeded.';
+  const how = ENDED_EARLY[j.status] || 'ended';
+  if (done === 0) return `No task was done: the job ${how} first.`;
+  return `No failures among the ${plural(done, 'task', 'tasks')} done; the job ${how} with ${fmtInt(left)} not done.`;
 }
 
 // reportLink is the signed report URL with extra query parameters. Only
@@ -1199,6 +1340,16 @@ function newJobView(app) {
       body.max_rps = rps;
     }
     if (!fields.tier_first.checked) body.tier_first = false;
+    const name = fields.job_name.value.trim();
+    if (name) {
+      // The server counts bytes, as UTF-8.
+      const bytes = new TextEncoder().encode(name).length;
+      if (bytes > 200) return fieldError(fields.job_name, `The name is ${fmtInt(bytes)} bytes long; the limit is 200.`);
+      if (/[\u0000-\u001f\u007f]/.test(name)) return fieldError(fields.job_name, 'The name is one line of printable text.');
+      body.name = name;
+    }
+    const priority = form.querySelector('input[name="priority"]:checked').value;
+    if (priority !== 'normal') body.priority = priority;
     return body;
   }
 
@@ -1298,7 +1449,7 @@ function newJobView(app) {
 function fieldOf(fields, message) {
   const m = /^([a-z_]+)(?:\[\d+\])?:/.exec(String(message || ''));
   if (!m) return null;
-  const name = { url_list: 'urls', header: 'headers' }[m[1]] || m[1];
+  const name = { url_list: 'urls', header: 'headers', name: 'job_name' }[m[1]] || m[1];
   const input = fields[name];
   return input && input.nodeType === 1 && input.type !== 'checkbox' ? input : null;
 }
