@@ -387,7 +387,15 @@ func TestDashboardInBrowser(t *testing.T) {
 	if b.visible("#f-dist") {
 		t.Error("distribution id shown before Invalidate first is checked")
 	}
-	b.do("fill the form with a bad URL",
+	// No domain: the form sends none, and the server's refusal, naming
+	// cf_domain for a CloudFront POP, marks that field.
+	b.do("fill the form without a domain", b.set("#f-urls", "https://cdn.example.com/patch/1.5.0/base.pak"))
+	b.click(`.form button[type=submit]`)
+	b.wait("cf_domain marked", `document.querySelector('#f-domain').getAttribute('aria-invalid') === 'true'`, 10*time.Second)
+	if msg := b.text(".form [data-ref=error-text]"); !strings.Contains(msg, "cf_domain: is required to reach CloudFront POPs") {
+		t.Errorf("no-domain message %q", msg)
+	}
+	b.do("fill the form with a bad URL", b.set("#f-urls", ""),
 		chromedp.SendKeys(chromedp.CSS("#f-urls"), "https://cdn.example.com/patch/1.5.0/base.pak\nftp://cdn.example.com/patch/1.5.0/bad.pak"),
 		chromedp.SendKeys(chromedp.CSS("#f-domain"), "d111111abcdef8.cloudfront.net"),
 	)
@@ -449,8 +457,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	api.mu.Lock()
 	jobs, submits, dryRuns := len(api.order), len(api.submits), slices.Clone(api.dryRuns)
 	api.mu.Unlock()
-	if jobs != 8 || submits != 1 || len(dryRuns) != 1 {
-		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 8, 1, 1", jobs, submits, len(dryRuns))
+	if jobs != 8 || submits != 2 || len(dryRuns) != 1 {
+		t.Fatalf("after a dry run: %d jobs, %d submissions, %d dry runs; want 8, 2, 1", jobs, submits, len(dryRuns))
 	}
 	if hash := eval[string](b, `location.hash`); hash != "#/new" {
 		t.Errorf("a dry run left the form for %s", hash)
@@ -512,17 +520,26 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the new job's page", `location.hash.startsWith('#/jobs/d4e5f6a7-')`, 10*time.Second)
 
 	api.mu.Lock()
-	if len(api.submits) != 2 {
-		t.Fatalf("fake API got %d submissions, want 2", len(api.submits))
+	if len(api.submits) != 3 {
+		t.Fatalf("fake API got %d submissions, want 3", len(api.submits))
 	}
-	var first, sent map[string]any
-	if err := json.Unmarshal(api.submits[0], &first); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(api.submits[1], &sent); err != nil {
-		t.Fatal(err)
+	var noDomain, first, sent map[string]any
+	for i, v := range []*map[string]any{&noDomain, &first, &sent} {
+		if err := json.Unmarshal(api.submits[i], v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	api.mu.Unlock()
+	// An empty domain is left out, for the server to judge.
+	wantNoDomain := map[string]any{
+		"url_list":    []any{"https://cdn.example.com/patch/1.5.0/base.pak"},
+		"target_type": "pop",
+		"pops":        []any{},
+		"timeout":     float64(30),
+	}
+	if got, _ := json.Marshal(noDomain); string(got) != mustJSON(t, wantNoDomain) {
+		t.Errorf("POST /prewarm body without a domain\n got %s\nwant %s", got, mustJSON(t, wantNoDomain))
+	}
 	// Options go out only when set: the first try turned verify off and
 	// touched nothing else.
 	wantFirst := map[string]any{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -653,6 +654,23 @@ func (f *fakeAPI) postPrewarm(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// cloudFrontPOP is the first CloudFront POP a job of these POP codes
+// reaches (the defaults are CloudFront's), or "" when all are edges of an
+// edges file.
+func cloudFrontPOP(pops []string) string {
+	if len(pops) == 0 {
+		return "IAD89-P1"
+	}
+	for _, p := range pops {
+		if cloudFrontCode.MatchString(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+var cloudFrontCode = regexp.MustCompile(`^[A-Z]{3}[0-9]+-[A-Z][0-9]+$`)
+
 // checkJob refuses a request as the server does, naming the field at
 // fault, and fills in the defaults.
 func (f *fakeAPI) checkJob(w http.ResponseWriter, req *client.JobRequest) bool {
@@ -665,8 +683,9 @@ func (f *fakeAPI) checkJob(w http.ResponseWriter, req *client.JobRequest) bool {
 		f.writeJSON(w, http.StatusBadRequest, client.SubmitResponse{Status: "Failed", ErrorMessage: "Invalid URLs",
 			ErrorURLs: bad, Timestamp: stamp(f.now)})
 		return false
-	case req.CFDomain == "":
-		f.fail(w, http.StatusBadRequest, "cf_domain: is required")
+	case req.CFDomain == "" && cloudFrontPOP(req.POPs) != "":
+		f.fail(w, http.StatusBadRequest, "cf_domain: is required to reach CloudFront POPs such as "+cloudFrontPOP(req.POPs)+
+			" (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)")
 		return false
 	case req.MaxConcurrency != nil && *req.MaxConcurrency < 1:
 		f.fail(w, http.StatusBadRequest, fmt.Sprintf("max_concurrency: %d is outside 1..100000 (leave it out for no limit)", *req.MaxConcurrency))

@@ -1293,9 +1293,11 @@ function newJobView(app) {
     show(r.error, false);
     const list = urls();
     if (list.length === 0) return fieldError(fields.urls, 'Add at least one URL, one per line.');
+    // cf_domain is for CloudFront POPs only: left empty, the server says
+    // if a POP of the job needs it.
     const domain = fields.cf_domain.value.trim();
-    if (!domain) return fieldError(fields.cf_domain, 'Enter the CloudFront domain (or your custom domain) to warm through.');
-    const body = { url_list: list, cf_domain: domain, target_type: targetType() };
+    const body = { url_list: list, target_type: targetType() };
+    if (domain) body.cf_domain = domain;
     const listField = { pop: 'pops', country: 'countries', region: 'regions' }[body.target_type];
     body[listField] = splitList(fields[listField].value);
     const timeout = optionalNumber(fields.timeout);
