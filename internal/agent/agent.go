@@ -26,6 +26,7 @@ import (
 // Store is what an agent reads and writes.
 type Store interface {
 	BatchStore
+	RecordStore
 	// Heartbeat records an agent as alive and returns the live agents
 	// (heartbeat newer than liveSince) in the order that ranks them for
 	// work, with the desired capacity (negative: never set).
@@ -118,15 +119,17 @@ func New(cfg Config, p Parts) *Agent {
 	pool := NewPool(p.Fetcher, cfg.Concurrency)
 	drain := make(chan struct{})
 	close(drain) // not active yet
+	runner := &Runner{
+		Store: p.Store, Pool: pool, Cancels: p.Cancels, AgentID: cfg.ID, Log: p.Log, Now: now, Observer: p.Observer,
+		Budgets:    p.Budgets,
+		FlushEvery: 200, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second,
+		Budget: cfg.BatchBudget, RecordTimeout: 10 * time.Second,
+	}
+	runner.Writer = NewWriter(p.Store, p.Log, runner.JobEnded)
 	return &Agent{
 		cfg: cfg, store: p.Store, queue: p.Queue, pool: pool, log: p.Log, now: now, drain: drain,
-		info: warm.Agent{ID: cfg.ID, Name: cfg.Name, Host: cfg.Host, Concurrency: cfg.Concurrency},
-		runner: &Runner{
-			Store: p.Store, Pool: pool, Cancels: p.Cancels, AgentID: cfg.ID, Log: p.Log, Now: now, Observer: p.Observer,
-			Budgets:    p.Budgets,
-			FlushEvery: 200, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second,
-			Budget: cfg.BatchBudget, RecordTimeout: 10 * time.Second,
-		},
+		info:   warm.Agent{ID: cfg.ID, Name: cfg.Name, Host: cfg.Host, Concurrency: cfg.Concurrency},
+		runner: runner,
 	}
 }
 
@@ -154,6 +157,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.info.StartedAt = a.now()
 	a.mu.Unlock()
 	defer a.pool.Close()
+	// The writer outlives the batches: it writes what they fetched until
+	// the last has left, then what is still queued.
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	var writer sync.WaitGroup
+	writer.Go(func() { a.runner.Writer.Run(writerCtx) })
+	defer writer.Wait()
+	defer stopWriter()
 	t := time.NewTicker(a.cfg.Heartbeat)
 	defer t.Stop()
 	for {

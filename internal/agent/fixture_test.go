@@ -212,16 +212,34 @@ func (f *fetcher) abortedCount() int {
 	return len(f.aborted)
 }
 
-// newRunner is a runner over st with its own pool of concurrency fetchers,
-// closed when the test ends.
-func newRunner(t *testing.T, st BatchStore, f Fetcher, concurrency int) *Runner {
+// runnerStore is what a test's runner reads and writes.
+type runnerStore interface {
+	BatchStore
+	RecordStore
+}
+
+// newRunner is a runner over st with its own pool of concurrency fetchers
+// and its own writer, both stopped when the test ends.
+func newRunner(t *testing.T, st runnerStore, f Fetcher, concurrency int) *Runner {
 	pool := NewPool(f, concurrency)
 	t.Cleanup(pool.Close)
-	return &Runner{
+	r := &Runner{
 		Store: st, Pool: pool, Cancels: NewCancels(), AgentID: "agent-1", Log: discard, Now: time.Now,
 		FlushEvery: 100, FlushInterval: 200 * time.Millisecond, StatusInterval: time.Second,
 		Budget: time.Hour, RecordTimeout: 10 * time.Second,
 	}
+	r.Writer = NewWriter(st, discard, r.JobEnded)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Writer.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return r
 }
 
 // start runs a batch in the background; the channel yields its error. If

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -19,12 +20,6 @@ type BatchStore interface {
 	// PendingTasks lists the batch's tasks (each URL in each variant) that
 	// have no result yet and whose URL passed the probe.
 	PendingTasks(ctx context.Context, b warm.Batch, variants []string) ([]warm.Task, error)
-	ClaimBatch(ctx context.Context, b warm.Batch, agentID string, tasks int) error
-	// RecordResults writes results, updates the counters, moves the batch to
-	// state, finishes the job when its last task is done, and returns the
-	// job's status afterwards. It is idempotent per job × POP × URL ×
-	// variant.
-	RecordResults(ctx context.Context, b warm.Batch, results []warm.Result, state warm.BatchState) (warm.Status, error)
 	// SetWaiting says what the job's fetches wait for (a budget).
 	SetWaiting(ctx context.Context, jobID, what string) error
 }
@@ -34,13 +29,15 @@ type Observer interface {
 	Observe(r warm.Result)
 }
 
-// Runner fetches the tasks of one batch on an agent, writing results in bulk
-// as they come. It stops early — flushing what it has — when the job ends
+// Runner fetches the tasks of one batch on an agent, handing its claim,
+// its results as they come and its end to the agent's Writer, which writes
+// them in bulk with every other batch's. It stops early — flushing what it has — when the job ends
 // (stop, timeout), when the agent is told to stand by, or when the batch
 // used up its time budget; the batch is then continued later by whichever
 // agent picks it up, skipping the tasks already recorded.
 type Runner struct {
 	Store   BatchStore
+	Writer  *Writer
 	Pool    *Pool
 	Cancels *Cancels
 	AgentID string
@@ -52,12 +49,13 @@ type Runner struct {
 	// its host's budgets, and pauses hosts that push back.
 	Budgets *Budgets
 
-	FlushEvery     int           // results per write
-	FlushInterval  time.Duration // longest wait before writing what there is
+	FlushEvery     int           // results per update handed to the writer
+	FlushInterval  time.Duration // longest wait before handing over what there is
 	StatusInterval time.Duration // how often a quiet batch re-reads its job's status
 	Budget         time.Duration // after this, no new fetch starts; the batch continues later
-	// RecordTimeout bounds a write of results made after the batch's
-	// context ended (a shutdown): what was fetched is still recorded.
+	// RecordTimeout bounds the wait for a batch's last update to be written
+	// after the batch's context ended (a shutdown): what was fetched is
+	// still recorded.
 	RecordTimeout time.Duration
 }
 
@@ -81,10 +79,10 @@ func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan st
 		return err
 	}
 	if len(tasks) == 0 || len(addrs) == 0 {
-		_, err := r.Store.RecordResults(ctx, b, nil, warm.BatchDone)
+		_, err := r.Writer.Write(ctx, warm.BatchUpdate{Batch: b, State: warm.BatchDone})
 		return err
 	}
-	if err := r.Store.ClaimBatch(ctx, b, r.AgentID, len(tasks)); err != nil {
+	if err := r.Writer.Send(ctx, warm.BatchUpdate{Batch: b, Agent: r.AgentID, Tasks: len(tasks)}); err != nil {
 		return err
 	}
 
@@ -296,32 +294,49 @@ func (br *batchRun) add(d poolDone) error {
 	return nil
 }
 
-// flush writes the pending results and learns the job's status; once the
-// job has ended, no more task is fed and the job's fetches here abort.
+// flush hands the pending results to the writer with the batch's state.
+// A running batch goes on at once and learns its job's status as the
+// writer last saw it; a batch that ends waits until everything it fetched
+// is written. Once the job has ended, no more task is fed and the job's
+// fetches here abort.
 func (br *batchRun) flush(state warm.BatchState) error {
-	ctx := br.ctx
-	if ctx.Err() != nil {
-		// The step was cut short (a shutdown): what was fetched is still
-		// worth recording.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), br.r.RecordTimeout)
-		defer cancel()
-	}
-	st, err := br.r.Store.RecordResults(ctx, br.b, br.pending, state)
-	if err != nil {
-		return fmt.Errorf("record results of batch %d of job %s: %w", br.b.Seq, br.b.JobID, err)
-	}
-	br.pending = br.pending[:0]
+	up := warm.BatchUpdate{Batch: br.b, Results: br.pending, State: state}
+	br.pending = make([]warm.Result, 0, br.r.FlushEvery) // the writer keeps the old one
 	br.lastStatus = br.r.Now()
-	br.status = st
-	if st.Terminal() && br.fetchCtx.Err() == nil {
+	if state == warm.BatchRunning {
+		if err := br.r.Writer.Send(br.ctx, up); err != nil {
+			return err
+		}
+		br.status = cmp.Or(br.r.Writer.Status(br.b.JobID), br.status)
+	} else {
+		ctx := br.ctx
+		if ctx.Err() != nil {
+			// The step was cut short (a shutdown): what was fetched is
+			// still worth recording.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), br.r.RecordTimeout)
+			defer cancel()
+		}
+		st, err := br.r.Writer.Write(ctx, up)
+		if err != nil {
+			return fmt.Errorf("record results of batch %d of job %s: %w", br.b.Seq, br.b.JobID, err)
+		}
+		br.status = st
+	}
+	if br.status.Terminal() && br.fetchCtx.Err() == nil {
 		br.stop()
 		br.r.Cancels.Cancel(br.b.JobID)
 	}
-	if st.Terminal() && br.r.Cancels.Ended(br.b.JobID) {
-		br.r.logEnd(ctx, br.b.JobID)
-	}
 	return nil
+}
+
+// JobEnded is told by the writer of each job its writes find ended: the
+// job's fetches in this process abort, and its end is logged once.
+func (r *Runner) JobEnded(ctx context.Context, jobID string) {
+	r.Cancels.Cancel(jobID)
+	if r.Cancels.Ended(jobID) {
+		r.logEnd(ctx, jobID)
+	}
 }
 
 // logEnd says how a job ended, once per process.

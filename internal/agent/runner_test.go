@@ -13,27 +13,35 @@ import (
 	"prewarm/internal/warm"
 )
 
-// writes wraps the store and remembers every RecordResults call.
+// writes wraps the store and remembers every RecordBatches call.
 type writes struct {
-	BatchStore
+	runnerStore
 	mu    sync.Mutex
 	sizes []int // results per call that wrote some
+	calls int
 	last  warm.BatchState
 	fail  error
 }
 
-func (w *writes) RecordResults(ctx context.Context, b warm.Batch, rs []warm.Result, state warm.BatchState) (warm.Status, error) {
+func (w *writes) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[string]warm.Status, error) {
 	w.mu.Lock()
-	if len(rs) > 0 {
-		w.sizes = append(w.sizes, len(rs))
+	w.calls++
+	n := 0
+	for _, u := range ups {
+		n += len(u.Results)
+		if u.State != "" {
+			w.last = u.State
+		}
 	}
-	w.last = state
+	if n > 0 {
+		w.sizes = append(w.sizes, n)
+	}
 	fail := w.fail
 	w.mu.Unlock()
 	if fail != nil {
-		return "", fail
+		return nil, fail
 	}
-	return w.BatchStore.RecordResults(ctx, b, rs, state)
+	return w.runnerStore.RecordBatches(ctx, ups)
 }
 
 func (w *writes) written() []int {
@@ -140,15 +148,23 @@ func TestRunnerWritesResultsInBulk(t *testing.T) {
 		// Every fetch ends at once, between two ticks of the flush
 		// interval: only FlushEvery splits the writes.
 		f := &fetcher{delay: func(string) time.Duration { return 1050 * time.Millisecond }}
-		w := &writes{BatchStore: e.st}
+		w := &writes{runnerStore: e.st}
 		r := newRunner(t, w, f, 10)
 		r.FlushEvery = 4
 
 		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
 			t.Fatal(err)
 		}
-		if got := w.written(); !slices.Equal(got, []int{4, 4, 2}) {
-			t.Fatalf("writes of %v results, want [4 4 2]", got)
+		// The runner hands over 4, 4, then 2; a write carries one or more
+		// handovers, whole, in order.
+		sum := 0
+		for _, n := range w.written() {
+			if sum += n; sum != 4 && sum != 8 && sum != 10 {
+				t.Fatalf("writes of %v results: not whole handovers of 4, 4 and 2", w.written())
+			}
+		}
+		if sum != 10 {
+			t.Fatalf("writes of %v results, want 10 in all", w.written())
 		}
 		if w.last != warm.BatchDone {
 			t.Fatalf("last write left the batch %s", w.last)
@@ -468,14 +484,15 @@ func TestRunnerLeavesEndedJobsAlone(t *testing.T) {
 	})
 }
 
-// A write that fails ends the run with the error, and leaves no fetch or
-// goroutine behind (the bubble would not end otherwise).
+// Writes that keep failing are tried again while the batch may wait; when
+// its step ends first, the run ends with the writes' error and leaves no
+// fetch or goroutine behind (the bubble would not end otherwise).
 func TestRunnerReturnsAFailedWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 10})
 		boom := errors.New("disk full")
-		w := &writes{BatchStore: e.st, fail: boom}
+		w := &writes{runnerStore: e.st, fail: boom}
 		f := &fetcher{delay: func(u string) time.Duration {
 			if u == urlOf(0) {
 				return 100 * time.Millisecond
@@ -483,10 +500,16 @@ func TestRunnerReturnsAFailedWrite(t *testing.T) {
 			return time.Hour
 		}}
 		r := newRunner(t, w, f, 2)
-		err := r.Run(e.ctx, "j1", 0, open())
+		ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+		defer cancel()
+		err := r.Run(ctx, "j1", 0, open())
 		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "record results of batch 0 of job j1") {
 			t.Fatalf("run returned %v, want the write's error", err)
 		}
+		if w.mu.Lock(); w.calls < 3 {
+			t.Errorf("%d writes, want the failed one tried again", w.calls)
+		}
+		w.mu.Unlock()
 		synctest.Wait()
 		if n := f.abortedCount(); n != 2 {
 			t.Fatalf("%d fetches aborted, want the 2 left in flight", n)
