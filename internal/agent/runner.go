@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"prewarm/internal/warm"
@@ -57,13 +58,64 @@ type Runner struct {
 	// after the batch's context ended (a shutdown): what was fetched is
 	// still recorded.
 	RecordTimeout time.Duration
+
+	jobsMu sync.Mutex
+	jobs   map[string]jobRead
+}
+
+// jobRead is a job and its POPs as a batch of it last read them. The
+// batches of one job share it for jobReadTTL, instead of reading the same
+// rows a round trip apiece from a database that may be far; the job's end
+// reaches them sooner through the writer's statuses.
+type jobRead struct {
+	job  *warm.Job
+	pops []warm.POPState
+	at   time.Time
+}
+
+const jobReadTTL = 5 * time.Second
+
+// readJob returns the job, its status as the writer last saw it if that is
+// newer news, and its POPs.
+func (r *Runner) readJob(ctx context.Context, jobID string) (*warm.Job, []warm.POPState, error) {
+	now := r.Now()
+	r.jobsMu.Lock()
+	jr, ok := r.jobs[jobID]
+	r.jobsMu.Unlock()
+	if !ok || now.Sub(jr.at) >= jobReadTTL {
+		job, err := r.Store.Job(ctx, jobID)
+		if err != nil {
+			return nil, nil, err
+		}
+		pops, err := r.Store.POPs(ctx, jobID)
+		if err != nil {
+			return nil, nil, err
+		}
+		jr = jobRead{job: job, pops: pops, at: now}
+		r.jobsMu.Lock()
+		if r.jobs == nil {
+			r.jobs = map[string]jobRead{}
+		}
+		for id, old := range r.jobs {
+			if now.Sub(old.at) >= jobReadTTL {
+				delete(r.jobs, id)
+			}
+		}
+		r.jobs[jobID] = jr
+		r.jobsMu.Unlock()
+	}
+	job := *jr.job
+	if st := r.Writer.Status(jobID); st.Terminal() {
+		job.Status = st
+	}
+	return &job, jr.pops, nil
 }
 
 // Run works one batch. drain is closed when the agent must stop taking new
 // work (standing by or shutting down). It returns warm.ErrInterrupted when
 // the batch must be continued later.
 func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan struct{}) error {
-	job, err := r.Store.Job(ctx, jobID)
+	job, pops, err := r.readJob(ctx, jobID)
 	if err != nil || job.Status.Terminal() {
 		return err
 	}
@@ -74,7 +126,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan st
 	if !r.Now().Before(job.TimeoutAt) {
 		return r.endAtDeadline(ctx, jobID)
 	}
-	addrs, tasks, err := r.work(ctx, job, b)
+	addrs, tasks, err := r.work(ctx, job, pops, b)
 	if err != nil {
 		return err
 	}
@@ -109,11 +161,7 @@ func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan st
 }
 
 // work is the batch's POP addresses and the tasks it still has to do.
-func (r *Runner) work(ctx context.Context, job *warm.Job, b warm.Batch) ([]string, []warm.Task, error) {
-	pops, err := r.Store.POPs(ctx, job.ID)
-	if err != nil {
-		return nil, nil, err
-	}
+func (r *Runner) work(ctx context.Context, job *warm.Job, pops []warm.POPState, b warm.Batch) ([]string, []warm.Task, error) {
 	var addrs []string
 	for _, p := range pops {
 		if p.Code == b.POP {

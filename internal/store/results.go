@@ -24,48 +24,54 @@ func (s *Store) Batch(ctx context.Context, jobID string, seq int) (warm.Batch, e
 }
 
 // PendingTasks lists the batch's tasks — each URL that passed the probe, in
-// each variant — that have no result at the batch's POP yet.
+// each variant — that have no result at the batch's POP yet, in one query.
 func (s *Store) PendingTasks(ctx context.Context, b warm.Batch, variants []string) ([]warm.Task, error) {
-	r := s.db.Reader()
-	done := map[[2]any]bool{}
-	rows, err := r.Query(ctx, `SELECT url_idx, variant FROM results
-		WHERE job_id = $1 AND pop = $2 AND url_idx >= $3 AND url_idx < $4`, b.JobID, b.POP, b.From, b.To)
-	if err != nil {
-		return nil, fmt.Errorf("pending tasks: %w", err)
-	}
-	for rows.Next() {
-		var idx int
-		var v string
-		if err := rows.Scan(&idx, &v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		done[[2]any{idx, v}] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = r.Query(ctx, `SELECT idx, url FROM job_urls WHERE job_id = $1 AND idx >= $2 AND idx < $3 AND error = ''
-		ORDER BY idx`, b.JobID, b.From, b.To)
+	rows, err := s.db.Reader().Query(ctx, `SELECT u.idx, u.url, COALESCE(r.variant, '') , r.url_idx IS NOT NULL
+		FROM job_urls u LEFT JOIN results r ON r.job_id = u.job_id AND r.pop = $2 AND r.url_idx = u.idx
+		WHERE u.job_id = $1 AND u.idx >= $3 AND u.idx < $4 AND u.error = '' ORDER BY u.idx`, b.JobID, b.POP, b.From, b.To)
 	if err != nil {
 		return nil, fmt.Errorf("pending tasks: %w", err)
 	}
 	defer rows.Close()
 	tasks := make([]warm.Task, 0, b.Size()*len(variants))
-	for rows.Next() {
-		var t warm.Task
-		if err := rows.Scan(&t.URLIndex, &t.URL); err != nil {
-			return nil, err
-		}
+	// Rows come URL by URL: one per variant done, or one with none.
+	var cur warm.Task
+	done := map[string]bool{}
+	flush := func() {
 		for _, v := range variants {
-			if !done[[2]any{t.URLIndex, v}] {
+			if !done[v] {
+				t := cur
 				t.Variant = v
 				tasks = append(tasks, t)
 			}
 		}
+		clear(done)
 	}
-	return tasks, rows.Err()
+	started := false
+	for rows.Next() {
+		var t warm.Task
+		var variant string
+		var has bool
+		if err := rows.Scan(&t.URLIndex, &t.URL, &variant, &has); err != nil {
+			return nil, err
+		}
+		if !started || t.URLIndex != cur.URLIndex {
+			if started {
+				flush()
+			}
+			cur, started = t, true
+		}
+		if has {
+			done[variant] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if started {
+		flush()
+	}
+	return tasks, nil
 }
 
 // ClaimBatch marks a batch as being fetched by an agent, so its tasks count
