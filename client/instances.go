@@ -32,13 +32,17 @@ type InstancesStatus struct {
 
 // Agent is one live agent: a pool of fetchers in a serve or agent process.
 type Agent struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	Host          string `json:"host"`
-	Concurrency   int    `json:"concurrency"`
-	Busy          int    `json:"busy"`  // fetches in flight
-	State         string `json:"state"` // active, or standby beyond the desired capacity
-	LastHeartbeat string `json:"last_heartbeat"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Host        string `json:"host"`
+	Concurrency int    `json:"concurrency"`
+	Batches     int    `json:"batches"` // batches worked at once: more the farther the database
+	// DBRoundTripMS is the round trip to the database the agent measured
+	// when it last became active.
+	DBRoundTripMS float64 `json:"db_round_trip_ms"`
+	Busy          int     `json:"busy"`  // fetches in flight
+	State         string  `json:"state"` // active, or standby beyond the desired capacity
+	LastHeartbeat string  `json:"last_heartbeat"`
 }
 
 // Instances reads the desired capacity and the live agents: GET /instances.

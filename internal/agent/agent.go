@@ -13,6 +13,7 @@ package agent
 import (
 	"cmp"
 	"context"
+	"math"
 	"log/slog"
 	"sync"
 	"time"
@@ -32,13 +33,15 @@ type Store interface {
 	// work, with the desired capacity (negative: never set).
 	Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time) ([]warm.Agent, int, error)
 	RemoveAgent(ctx context.Context, id string) error
+	// RoundTrip measures the database's round trip from this process.
+	RoundTrip(ctx context.Context) (time.Duration, error)
 }
 
 // Queue hands an agent the batches of the warm queue: Consume starts taking
 // them under the agent's id, each worked by w, until the returned stop is
 // called (which waits for the running ones).
 type Queue interface {
-	Consume(ctx context.Context, agentID string, w river.Worker[queue.WarmArgs]) (stop func(context.Context) error, err error)
+	Consume(ctx context.Context, agentID string, batches int, w river.Worker[queue.WarmArgs]) (stop func(context.Context) error, err error)
 }
 
 // Config tunes an agent. Zero fields take the defaults.
@@ -48,6 +51,10 @@ type Config struct {
 	Host string
 	// Concurrency is the agent's fetches in flight at once.
 	Concurrency int
+	// Batches is how many batches the agent works at once; 0 sizes it
+	// from the database's round trip each time the agent becomes active
+	// (see BatchesFor).
+	Batches int
 	// Heartbeat is how often the agent reports; LiveWindow is how long a
 	// silent agent counts as alive.
 	Heartbeat  time.Duration
@@ -59,6 +66,25 @@ type Config struct {
 	// later, so that a stop, a standby or a dead agent is noticed soon.
 	BatchBudget time.Duration
 }
+
+// BatchesFor is how many batches an agent whose database is rtt away
+// works at once. Next to the database, DefaultBatches keep its fetches busy
+// across POPs and across the gap between one batch and the next. A batch
+// also waits on the database about a dozen round trips (its read, its part
+// of the writes), time in which it fetches nothing: an agent farther away
+// works more batches at once to cover it, 16 more for every 25 ms, up to
+// MaxBatches.
+func BatchesFor(rtt time.Duration) int {
+	n := float64(DefaultBatches) * (1 + float64(rtt)/float64(batchesPer16))
+	return min(max(int(math.Round(n)), DefaultBatches), MaxBatches)
+}
+
+// Bounds of BatchesFor.
+const (
+	DefaultBatches = 16
+	MaxBatches     = 256
+	batchesPer16   = 25 * time.Millisecond
+)
 
 // Defaults of Config.
 const (
@@ -239,7 +265,8 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 
 	var err error
 	if active {
-		stop, err = a.queue.Consume(ctx, a.cfg.ID, &worker{agent: a})
+		batches := a.batches(ctx)
+		stop, err = a.queue.Consume(ctx, a.cfg.ID, batches, &worker{agent: a})
 	} else if stop != nil {
 		err = a.reporting(ctx, stop)
 		stop = nil
@@ -257,6 +284,29 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	}
 	a.log.Info("agent "+warm.Agent{Active: active}.State(), "agent", a.cfg.ID, "name", a.cfg.Name)
 	return true
+}
+
+// batches is how many batches the agent works while active: as configured,
+// or sized from the database's round trip, measured now (a failed
+// measurement keeps the default). The fleet hears of it in the heartbeats:
+// a job's window of queued batches follows it.
+func (a *Agent) batches(ctx context.Context) int {
+	n := a.cfg.Batches
+	var rtt time.Duration
+	if n <= 0 {
+		var err error
+		if rtt, err = a.store.RoundTrip(ctx); err != nil {
+			a.log.Warn("measuring the database's round trip", "agent", a.cfg.ID, "err", err)
+		}
+		n = BatchesFor(rtt)
+	}
+	a.mu.Lock()
+	a.info.Batches, a.info.DBRoundTrip = n, rtt
+	a.mu.Unlock()
+	if rtt > 0 {
+		a.log.Info("agent sized to its database's round trip", "agent", a.cfg.ID, "round_trip", rtt.Round(time.Microsecond), "batches", n)
+	}
+	return n
 }
 
 // reporting runs stop, which waits for the running batches to record what

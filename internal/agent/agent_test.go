@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"prewarm/internal/queue"
+	"prewarm/internal/store"
 	"prewarm/internal/warm"
 )
 
@@ -26,16 +27,18 @@ type fakeQueue struct {
 	overlap  bool // Consume called for an agent already consuming
 	workers  map[string]river.Worker[queue.WarmArgs]
 	running  map[string]*sync.WaitGroup
+	batches  map[string]int // as the last Consume asked
 }
 
 func newQueue() *fakeQueue {
 	return &fakeQueue{consumes: map[string]int{}, stops: map[string]int{},
-		workers: map[string]river.Worker[queue.WarmArgs]{}, running: map[string]*sync.WaitGroup{}}
+		workers: map[string]river.Worker[queue.WarmArgs]{}, running: map[string]*sync.WaitGroup{}, batches: map[string]int{}}
 }
 
-func (q *fakeQueue) Consume(_ context.Context, id string, w river.Worker[queue.WarmArgs]) (func(context.Context) error, error) {
+func (q *fakeQueue) Consume(_ context.Context, id string, batches int, w river.Worker[queue.WarmArgs]) (func(context.Context) error, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.batches[id] = batches
 	if q.fail > 0 {
 		q.fail--
 		return nil, errors.New("queue unavailable")
@@ -431,5 +434,49 @@ func (q *fakeQueue) wantConsumed(t *testing.T, id string, n int) {
 	t.Helper()
 	if c, _ := q.count(id); c != n {
 		t.Fatalf("%s consumed %d times, want %d", id, c, n)
+	}
+}
+
+// farStore is the store as an agent far from it measures it.
+type farStore struct {
+	*store.Store
+	rtt time.Duration
+}
+
+func (f farStore) RoundTrip(context.Context) (time.Duration, error) { return f.rtt, nil }
+
+// An agent far from its database works more batches at once, sized from
+// the round trip it measures, and tells the fleet in its heartbeats.
+func TestAnAgentFarFromItsDatabaseWorksMoreBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, q := newEnv(t), newQueue()
+		a := New(Config{ID: "far", Concurrency: 2},
+			Parts{Store: farStore{e.st, 100 * time.Millisecond}, Queue: q, Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
+		near := newAgent(e, q, &fetcher{}, "near")
+		run(t, a)
+		run(t, near)
+		advance(time.Second)
+		q.mu.Lock()
+		far, next := q.batches["far"], q.batches["near"]
+		q.mu.Unlock()
+		if far != 80 || next != DefaultBatches {
+			t.Fatalf("batches at once: %d 100 ms away, %d next to it; want 80 and %d", far, next, DefaultBatches)
+		}
+		for _, ag := range e.fleet() {
+			if ag.ID == "far" && (ag.Batches != 80 || ag.DBRoundTrip != 100*time.Millisecond) {
+				t.Fatalf("the fleet sees %+v", ag)
+			}
+		}
+	})
+}
+
+func TestBatchesFor(t *testing.T) {
+	for rtt, want := range map[time.Duration]int{
+		0: 16, time.Millisecond: 17, 20 * time.Millisecond: 29, 100 * time.Millisecond: 80,
+		250 * time.Millisecond: 176, time.Second: MaxBatches,
+	} {
+		if got := BatchesFor(rtt); got != want {
+			t.Errorf("BatchesFor(%s) = %d, want %d", rtt, got, want)
+		}
 	}
 }

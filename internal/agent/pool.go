@@ -61,6 +61,12 @@ func (p *Pool) Start(ctx context.Context, w poolWork) error {
 			p.mu.Unlock()
 			return context.Canceled
 		}
+		// Room may come as ctx ends (the fetches it ended leave): no
+		// fetch starts that could only abort.
+		if err := ctx.Err(); err != nil {
+			p.mu.Unlock()
+			return err
+		}
 		lim := p.pop(w.req.POP)
 		if p.inFlight < p.max && lim.inFlight < lim.allowed() {
 			p.inFlight++

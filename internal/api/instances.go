@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -67,6 +68,7 @@ func (s *Server) getInstances(r *http.Request) (any, error) {
 	}
 	for _, a := range fleet.Agents {
 		resp.Agents = append(resp.Agents, AgentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency,
+			Batches: a.Batches, DBRoundTripMS: math.Round(float64(a.DBRoundTrip.Microseconds())/10) / 100,
 			Busy: a.Busy, State: a.State(), LastHeartbeat: timestamp(a.LastHeartbeat)})
 	}
 	return resp, nil

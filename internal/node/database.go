@@ -76,10 +76,9 @@ func (n *Node) openDatabase(ctx context.Context) (err error) {
 		}
 	}()
 	q, err := db.queue(ctx, queue.Config{
-		Logger:          quiet(n.cfg.Log),
-		PollInterval:    db.poll(),
-		StepTimeout:     n.stepTimeout(),
-		BatchesPerAgent: batchesPerAgent,
+		Logger:       quiet(n.cfg.Log),
+		PollInterval: db.poll(),
+		StepTimeout:  n.stepTimeout(),
 	})
 	if err != nil {
 		return err

@@ -31,10 +31,6 @@ const (
 	batchSize     = 250
 	probeParallel = 128
 	probeMinURLs  = 20
-	// batchesPerAgent is how many batches (of one POP each) an agent works
-	// at once: enough to keep its fetches busy across POPs and across the
-	// gap between one batch and the next.
-	batchesPerAgent = 16
 )
 
 // Node is a running prewarm process minus its HTTP server.

@@ -33,10 +33,7 @@ type Config struct {
 	// RescueAfter is when a step whose process died is handed to another;
 	// it must exceed StepTimeout.
 	RescueAfter time.Duration
-	// BatchesPerAgent is how many batches an agent works at once (they share
-	// its fetch pool).
-	BatchesPerAgent int
-	ControlWorkers  int
+	ControlWorkers int
 }
 
 func (c Config) withDefaults() Config {
@@ -46,7 +43,6 @@ func (c Config) withDefaults() Config {
 	if c.RescueAfter <= c.StepTimeout {
 		c.RescueAfter = c.StepTimeout + 30*time.Second
 	}
-	c.BatchesPerAgent = cmp.Or(c.BatchesPerAgent, 4)
 	c.ControlWorkers = cmp.Or(c.ControlWorkers, 4)
 	return c
 }
@@ -58,7 +54,7 @@ type Queue struct {
 		migrate(ctx context.Context) error
 		enqueue(ctx context.Context, tx any, params []river.InsertManyParams) error
 		startControl(ctx context.Context, ctl Control) error
-		consume(ctx context.Context, id string, w river.Worker[WarmArgs]) (func(context.Context) error, error)
+		consume(ctx context.Context, id string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error)
 		stop(ctx context.Context) error
 	}
 	// requeue makes running entries available again: those attempted last
@@ -120,11 +116,12 @@ func (q *Queue) StartControl(ctx context.Context, ctl Control) error {
 }
 
 // Consume starts working the warm queue as client id (an agent's id, which
-// River records on the entries it takes) with w, until the returned stop is
-// called; stop waits for the running entries. ctx bounds the client's life:
-// when it ends, running entries are cancelled.
-func (q *Queue) Consume(ctx context.Context, id string, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
-	return q.river.consume(ctx, id, w)
+// River records on the entries it takes) with w, up to batches entries at
+// once, until the returned stop is called; stop waits for the running
+// entries. ctx bounds the client's life: when it ends, running entries are
+// cancelled.
+func (q *Queue) Consume(ctx context.Context, id string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
+	return q.river.consume(ctx, id, max(batches, 1), w)
 }
 
 // RequeueAgent makes the steps a dead agent was running available again at
@@ -235,10 +232,10 @@ func (c *clients[TTx]) startControl(ctx context.Context, ctl Control) error {
 	return err
 }
 
-func (c *clients[TTx]) consume(ctx context.Context, id string, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
+func (c *clients[TTx]) consume(ctx context.Context, id string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
-	rc, err := c.start(ctx, id, QueueWarm, river.QueueConfig{MaxWorkers: c.cfg.BatchesPerAgent}, workers)
+	rc, err := c.start(ctx, id, QueueWarm, river.QueueConfig{MaxWorkers: batches}, workers)
 	if err != nil {
 		return nil, err
 	}

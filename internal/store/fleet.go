@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -11,10 +12,12 @@ import (
 // Heartbeat records the agent and returns the live agents, ranked by start
 // time, and the desired capacity.
 func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time) ([]warm.Agent, int, error) {
-	_, err := s.db.Exec(ctx, `INSERT INTO agents (id, name, host, concurrency, busy, active, started_at, last_heartbeat)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
-		ON CONFLICT (id) DO UPDATE SET busy = excluded.busy, active = excluded.active, last_heartbeat = excluded.last_heartbeat`,
-		a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat))
+	_, err := s.db.Exec(ctx, `INSERT INTO agents (id, name, host, concurrency, busy, active, started_at, last_heartbeat,
+		batches, db_rtt_us) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+		ON CONFLICT (id) DO UPDATE SET busy = excluded.busy, active = excluded.active, last_heartbeat = excluded.last_heartbeat,
+		batches = excluded.batches, db_rtt_us = excluded.db_rtt_us`,
+		a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat),
+		cmp.Or(a.Batches, minWindowSlots), a.DBRoundTrip.Microseconds())
 	if err != nil {
 		return nil, 0, fmt.Errorf("heartbeat: %w", err)
 	}
@@ -29,8 +32,8 @@ func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time
 // Agents lists agents whose last heartbeat is not older than liveSince,
 // oldest first.
 func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT id, name, host, concurrency, busy, active, started_at, last_heartbeat
-		FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`, micros(liveSince))
+	rows, err := s.db.Reader().Query(ctx, `SELECT id, name, host, concurrency, busy, active, started_at, last_heartbeat,
+		batches, db_rtt_us FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`, micros(liveSince))
 	if err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
@@ -38,14 +41,32 @@ func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, 
 	var out []warm.Agent
 	for rows.Next() {
 		var a warm.Agent
-		var started, beat int64
-		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat); err != nil {
+		var started, beat, rtt int64
+		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat, &a.Batches, &rtt); err != nil {
 			return nil, err
 		}
 		a.StartedAt, a.LastHeartbeat = fromMicros(started), fromMicros(beat)
+		a.DBRoundTrip = time.Duration(rtt) * time.Microsecond
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// RoundTrip measures the database's round trip as this process sees it:
+// the fastest of three trivial reads.
+func (s *Store) RoundTrip(ctx context.Context) (time.Duration, error) {
+	best := time.Duration(-1)
+	for range 3 {
+		start := time.Now()
+		var one int
+		if err := s.db.Reader().QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+			return 0, fmt.Errorf("database round trip: %w", err)
+		}
+		if d := time.Since(start); best < 0 || d < best {
+			best = d
+		}
+	}
+	return best, nil
 }
 
 // RemoveAgent forgets an agent that shut down cleanly, so standbys take over

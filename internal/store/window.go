@@ -14,12 +14,17 @@ import (
 // submitted after it would wait for all of them. With a window, each batch
 // done queues the next, behind the other jobs' queued ones: the jobs running
 // share the agents, and the queue holds a few hundred entries however big
-// the jobs. The window is per active agent: an agent works 16 batches at
-// once, and a normal job keeps 8 more ready for it, so a job submitted
-// later waits for those few at most. A high job's window is larger, and the
-// queue takes its entries first; a low job's entries are taken only when no
-// other waits.
-var windows = map[warm.Priority]int{warm.PriorityLow: 8, warm.PriorityNormal: 24, warm.PriorityHigh: 48}
+// the jobs. The window follows the batches the active agents work at once
+// (16 an agent next to the database, more for one far from it): a normal
+// job keeps half as many again ready for them, so a job submitted later
+// waits for those few at most. A high job's window is larger, and the queue
+// takes its entries first; a low job's entries are taken only when no other
+// waits. The window is in halves of the agents' batches.
+var windows = map[warm.Priority]int{warm.PriorityLow: 1, warm.PriorityNormal: 3, warm.PriorityHigh: 6}
+
+// minWindowSlots is the agents' batches a window counts when none is
+// active (they are starting): one agent's, next to the database.
+const minWindowSlots = 16
 
 // markReady marks the job's batches starting in [from, to) that wait for
 // after (a POP one tier up, or the size probe) as waiting for nothing.
@@ -43,15 +48,15 @@ func (s *Store) readyStmt(jobID string, from, to int, after string) Stmt {
 func (s *Store) topUp(ctx context.Context, tx Tx, jobID string) error {
 	var priority, status string
 	var queued int
-	var agents int
+	var slots int
 	err := tx.QueryRow(ctx, `SELECT priority, status,
 		(SELECT COUNT(*) FROM batches WHERE job_id = $1 AND queued AND state <> 'done'),
-		(SELECT COUNT(*) FROM agents WHERE active) FROM jobs WHERE id = $1`,
-		jobID).Scan(&priority, &status, &queued, &agents)
+		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active) FROM jobs WHERE id = $1`,
+		jobID).Scan(&priority, &status, &queued, &slots)
 	if err != nil {
 		return notFound(err, "job "+jobID)
 	}
-	room := windows[warm.Priority(priority)]*max(agents, 1) - queued
+	room := windows[warm.Priority(priority)]*max(slots, minWindowSlots)/2 - queued
 	if room <= 0 || warm.Status(status).Terminal() {
 		return nil
 	}

@@ -8,6 +8,10 @@ type Agent struct {
 	Name          string
 	Host          string
 	Concurrency   int
+	// Batches is how many batches the agent works at once: more the
+	// farther it is from the database (DBRoundTrip, as it measured it).
+	Batches       int
+	DBRoundTrip   time.Duration
 	Busy          int // fetches in flight
 	Active        bool
 	StartedAt     time.Time

@@ -176,4 +176,26 @@ func testBatchWindow(t *testing.T, f *fixture) {
 	if p := f.progress("normal"); p.Sharing != 2 || p.Priority != warm.PriorityNormal {
 		t.Fatalf("normal job: sharing %d, priority %q", p.Sharing, p.Priority)
 	}
+	// The window follows the batches the active agents work at once: one
+	// far from the database works 80, so a normal job keeps 120 queued.
+	_, _, err := f.s.Heartbeat(f.ctx, warm.Agent{ID: "far", Name: "far", Host: "h", Concurrency: 8, Batches: 80,
+		DBRoundTrip: 100 * time.Millisecond, Active: true, StartedAt: f.now, LastHeartbeat: f.now}, f.now.Add(-10*time.Second))
+	f.must(err)
+	j := &warm.Job{ID: "wide", Status: warm.StatusInProgress, CFDomain: "d1.cloudfront.net", TargetType: "pop",
+		Targets: []warm.Target{}, Timeout: time.Minute, URLCount: 1, CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(time.Minute)}
+	f.must(f.s.CreateJob(f.ctx, j, []string{"https://a.test/x"}))
+	var batches []warm.Batch
+	for seq := range 200 {
+		batches = append(batches, warm.Batch{JobID: "wide", Seq: seq, POP: fmt.Sprintf("P%d", seq), From: 0, To: 1})
+	}
+	before := len(f.q.Steps())
+	f.must(f.s.SavePlanChunk(f.ctx, "wide", warm.PlanChunk{Batches: batches, PlannedURLs: 1}))
+	if n := len(f.q.Steps()) - before; n != 120 {
+		t.Fatalf("with an agent of 80 batches, a normal job queued %d, want 120", n)
+	}
+	agents, err := f.s.Agents(f.ctx, f.now.Add(-time.Second))
+	f.must(err)
+	if len(agents) != 1 || agents[0].Batches != 80 || agents[0].DBRoundTrip != 100*time.Millisecond {
+		t.Fatalf("agents %+v", agents)
+	}
 }
