@@ -13,8 +13,8 @@ package agent
 import (
 	"cmp"
 	"context"
-	"math"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 

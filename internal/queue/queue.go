@@ -32,7 +32,7 @@ type Config struct {
 	StepTimeout time.Duration
 	// RescueAfter is when a step whose process died is handed to another;
 	// it must exceed StepTimeout.
-	RescueAfter time.Duration
+	RescueAfter    time.Duration
 	ControlWorkers int
 }
 

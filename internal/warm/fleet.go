@@ -4,10 +4,10 @@ import "time"
 
 // Agent is one worker pool of the fleet as it reports itself.
 type Agent struct {
-	ID            string
-	Name          string
-	Host          string
-	Concurrency   int
+	ID          string
+	Name        string
+	Host        string
+	Concurrency int
 	// Batches is how many batches the agent works at once: more the
 	// farther it is from the database (DBRoundTrip, as it measured it).
 	Batches       int
