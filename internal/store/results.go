@@ -117,6 +117,10 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 	for _, u := range ups {
 		jobs[u.Batch.JobID] = true
 	}
+	statuses := make(map[string]warm.Status, len(jobs))
+	if len(ups) == 0 {
+		return statuses, nil
+	}
 	err := s.inTx(ctx, func(tx Tx) error {
 		// Claims first (they reset a batch's count), then every result.
 		var stmts []Stmt
@@ -160,27 +164,31 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 		for _, id := range tally.jobsWithNew() {
 			stmts = append(stmts, s.finishStmt(id))
 		}
+		// A batch done lets the batches of its URLs one tier down go (again
+		// is harmless), and the first time, its job may queue more: what
+		// the job's window holds is read here, used below.
+		windows := map[string]*window{}
+		for _, u := range ups {
+			if u.State != warm.BatchDone {
+				continue
+			}
+			stmts = append(stmts, s.readyStmt(u.Batch.JobID, u.Batch.From, u.Batch.From+1, u.Batch.POP))
+			if windows[u.Batch.JobID] == nil {
+				windows[u.Batch.JobID] = &window{}
+				stmts = append(stmts, s.windowStmt(u.Batch.JobID, windows[u.Batch.JobID]))
+			}
+		}
+		stmts = append(stmts, s.statusStmt(slices.Sorted(maps.Keys(jobs)), statuses))
 		if err := tx.Pipeline(ctx, stmts); err != nil {
 			return err
 		}
-		// The first time a batch is done, the batches of its URLs one tier
-		// down may go, and its job may queue more.
-		stmts = stmts[:0]
-		var topUp []string
+		var filled []string
 		for i, u := range ups {
-			if firstDone[i] > 0 {
-				stmts = append(stmts, s.readyStmt(u.Batch.JobID, u.Batch.From, u.Batch.From+1, u.Batch.POP))
-				if !slices.Contains(topUp, u.Batch.JobID) {
-					topUp = append(topUp, u.Batch.JobID)
+			if id := u.Batch.JobID; firstDone[i] > 0 && !slices.Contains(filled, id) {
+				filled = append(filled, id)
+				if err := s.fillWindow(ctx, tx, id, *windows[id]); err != nil {
+					return err
 				}
-			}
-		}
-		if err := tx.Pipeline(ctx, stmts); err != nil {
-			return fmt.Errorf("batches after a tier: %w", err)
-		}
-		for _, id := range topUp {
-			if err := s.topUp(ctx, tx, id); err != nil {
-				return err
 			}
 		}
 		return nil
@@ -188,41 +196,32 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 	if err != nil {
 		return nil, err
 	}
-	return s.statuses(ctx, slices.Sorted(maps.Keys(jobs)))
+	for id := range jobs {
+		if statuses[id] == "" {
+			return nil, notFound(ErrNoRows, "job "+id)
+		}
+	}
+	return statuses, nil
 }
 
-// statuses reads the status of each job.
-func (s *Store) statuses(ctx context.Context, ids []string) (map[string]warm.Status, error) {
-	out := make(map[string]warm.Status, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
+// statusStmt reads the status of each job into out, for a pipeline.
+func (s *Store) statusStmt(ids []string, out map[string]warm.Status) Stmt {
 	args := make([]any, len(ids))
 	marks := make([]string, len(ids))
 	for i, id := range ids {
 		args[i], marks[i] = id, fmt.Sprintf("$%d", i+1)
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT id, status FROM jobs WHERE id IN (`+strings.Join(marks, ",")+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("job statuses: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, st string
-		if err := rows.Scan(&id, &st); err != nil {
-			return nil, err
-		}
-		out[id] = warm.Status(st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if out[id] == "" {
-			return nil, notFound(ErrNoRows, "job "+id)
-		}
-	}
-	return out, nil
+	return Stmt{SQL: `SELECT id, status FROM jobs WHERE id IN (` + strings.Join(marks, ",") + `)`, Args: args,
+		Rows: func(rows Rows) error {
+			for rows.Next() {
+				var id, st string
+				if err := rows.Scan(&id, &st); err != nil {
+					return err
+				}
+				out[id] = warm.Status(st)
+			}
+			return nil
+		}}
 }
 
 func (s *Store) status(ctx context.Context, jobID string) (warm.Status, error) {

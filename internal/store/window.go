@@ -43,21 +43,47 @@ func (s *Store) readyStmt(jobID string, from, to int, after string) Stmt {
 		AND after_pop = $4`, Args: []any{jobID, from, to, after}}
 }
 
+// window is what topping up a job's window is decided from.
+type window struct {
+	found            bool
+	priority, status string
+	queued, slots    int
+}
+
+// windowStmt reads the job's window into w, for a pipeline.
+func (s *Store) windowStmt(jobID string, w *window) Stmt {
+	return Stmt{SQL: `SELECT priority, status,
+		(SELECT COUNT(*) FROM batches WHERE job_id = $1 AND queued AND state <> 'done'),
+		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active) FROM jobs WHERE id = $1`,
+		Args: []any{jobID}, Rows: func(rows Rows) error {
+			for rows.Next() {
+				w.found = true
+				if err := rows.Scan(&w.priority, &w.status, &w.queued, &w.slots); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+}
+
 // topUp queues the job's next ready batches, in order, until its window of
 // queued batches not yet done is full.
 func (s *Store) topUp(ctx context.Context, tx Tx, jobID string) error {
-	var priority, status string
-	var queued int
-	var slots int
-	err := tx.QueryRow(ctx, `SELECT priority, status,
-		(SELECT COUNT(*) FROM batches WHERE job_id = $1 AND queued AND state <> 'done'),
-		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active) FROM jobs WHERE id = $1`,
-		jobID).Scan(&priority, &status, &queued, &slots)
-	if err != nil {
-		return notFound(err, "job "+jobID)
+	var w window
+	if err := tx.Pipeline(ctx, []Stmt{s.windowStmt(jobID, &w)}); err != nil {
+		return fmt.Errorf("window of %s: %w", jobID, err)
 	}
-	room := windows[warm.Priority(priority)]*max(slots, minWindowSlots)/2 - queued
-	if room <= 0 || warm.Status(status).Terminal() {
+	return s.fillWindow(ctx, tx, jobID, w)
+}
+
+// fillWindow queues what the job's window w has room for.
+func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) error {
+	if !w.found {
+		return notFound(ErrNoRows, "job "+jobID)
+	}
+	priority := w.priority
+	room := windows[warm.Priority(priority)]*max(w.slots, minWindowSlots)/2 - w.queued
+	if room <= 0 || warm.Status(w.status).Terminal() {
 		return nil
 	}
 	rows, err := tx.Query(ctx, `UPDATE batches SET queued = TRUE WHERE job_id = $1 AND seq IN (
