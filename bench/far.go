@@ -13,15 +13,20 @@ import (
 )
 
 // farRTTList are the far case's round trips (-far-rtts); the first is the
-// baseline.
-var farRTTList []time.Duration
+// baseline. farURLs is its jobs' URLs (-far-urls).
+var (
+	farRTTList []time.Duration
+	farURLs    = 2000
+)
 
 // far: one `prewarm agent` whose PostgreSQL is far away. The API node sits
 // next to the database; the agent reaches it through a link that adds 0,
 // 20, 100 or 250 ms of round trip (the POPs and the origin stay on
 // loopback, so only the database is far). 2,000 URLs × 4 POPs, first warm
 // (MISS, then verified) and re-warm, each beside the agent next to the
-// database; and what crossed the link per 1,000 tasks.
+// database; and what crossed the link per 1,000 tasks. -far-urls sets the
+// job's size: a small job is bound by the round trips of its start and end,
+// a large one shows the rate an agent keeps up.
 func (b *bench) far(pg func() string) error {
 	if pg == nil {
 		return fmt.Errorf("far: needs PostgreSQL (-postgres auto or a URL)")
@@ -44,7 +49,7 @@ func (b *bench) far(pg func() string) error {
 				near[i] = m
 			}
 			r := row{
-				what:     fmt.Sprintf("agent %s from PostgreSQL, %s, tasks/s (2,000 URLs × 4 POPs)", rtt, what),
+				what:     fmt.Sprintf("agent %s from PostgreSQL, %s, tasks/s (%d URLs × 4 POPs)", rtt, what, farURLs),
 				prewarm:  fmt.Sprintf("%.0f", m),
 				baseline: fmt.Sprintf("%.0f (the agent %s from it)", near[i], farRTTList[0]),
 				ratio:    fmt.Sprintf("%.2f", m/near[i]),
@@ -93,7 +98,7 @@ func (b *bench) farCase(cdn *minicdn.CDN, codes []string, database string, rtt t
 	if err := untilActive(ctx, api); err != nil {
 		return rates, minicdn.LinkStats{}, 0, err
 	}
-	const nURLs = 2000
+	nURLs := farURLs
 	tasks := 0
 	for run := range b.runs {
 		urls := make([]string, nURLs)

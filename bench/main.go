@@ -38,6 +38,7 @@ func main() {
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
 	farRTTs := flag.String("far-rtts", "0s,20ms,100ms,250ms", "round trips between the far case's agent and its database (the first is the baseline)")
+	flag.IntVar(&farURLs, "far-urls", farURLs, "URLs of the far case's jobs (× 4 POPs)")
 	engines := flag.String("engines", "sqlite,postgres", "databases the small and plan cases run on: sqlite, postgres or both")
 	flag.Parse()
 	sqlite, postgres := false, false
