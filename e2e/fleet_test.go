@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"prewarm/client"
+	"prewarm/internal/agent"
 	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
@@ -154,4 +156,53 @@ func TestFleetSurvivesPostgresRestart(t *testing.T) {
 		t.Fatalf("after the restart: %+v", p)
 	}
 	checkOnce(t, srv, id, 600)
+}
+
+// Agents far from the database: each agent's PostgreSQL connection passes
+// through a link adding 20, 100 or 250 ms of round trip. The agent sizes
+// itself to it (GET /instances shows its batches and round trip), and
+// killed with kill -9 mid-job, another far agent finishes the job with
+// every task counted once.
+func TestFleetFarAgents(t *testing.T) {
+	t.Parallel()
+	for _, rtt := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond} {
+		t.Run(rtt.String(), func(t *testing.T) {
+			t.Parallel()
+			cdn := twoPOPs(t)
+			slowObjects(cdn, 10*time.Millisecond)
+			db := pgtest.Shared(t).DatabaseT(t)
+			u, err := url.Parse(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			link, err := minicdn.StartLink("127.0.0.1", u.Host, rtt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(link.Close)
+			u.Host = link.Addr
+			far := u.String()
+			srv := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agent-timeout", "3s", "--agents", "0")...)
+			agentArgs := append(serveArgs(cdn), "--concurrency", "8", "--agent-timeout", "3s")
+			first := startAgent(t, far, "far-1", agentArgs...)
+			waitFor(t, 60*time.Second, func() bool { return stateOf(agentsOf(srv), "far-1") == "active" })
+			a := agentsOf(srv)["far-1"]
+			if a.Batches != agent.BatchesFor(rtt) && a.Batches != agent.BatchesFor(rtt)+1 || a.DBRoundTripMS < float64(rtt.Milliseconds()) {
+				t.Errorf("the far agent reports %d batches and a round trip of %v ms; want %d for %v", a.Batches, a.DBRoundTripMS,
+					agent.BatchesFor(rtt), rtt)
+			}
+
+			urls := urlsOf(cdn, "/k/far-"+rtt.String()+"/", 400)
+			id := srv.submit(withTimeout(job(cdn, urls), 10))
+			srv.waitUntil(id, 120*time.Second, reached(200))
+			first.Kill()
+			startAgent(t, far, "far-2", agentArgs...)
+			p := srv.wait(id, 180*time.Second)
+			if p.Status != client.StatusFinished || p.DownloadCount != 800 || p.TotalCount != 800 || p.FailedCount != 0 {
+				t.Fatalf("after the kill: %+v", p)
+			}
+			checkOnce(t, srv, id, 800)
+			checkHits(t, cdn, cdn.POPs, urls)
+		})
+	}
 }
