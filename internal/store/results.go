@@ -27,7 +27,8 @@ func (s *Store) Batch(ctx context.Context, jobID string, seq int) (warm.Batch, e
 // each variant — that have no result at the batch's POP yet, in one query.
 func (s *Store) PendingTasks(ctx context.Context, b warm.Batch, variants []string) ([]warm.Task, error) {
 	rows, err := s.db.Reader().Query(ctx, `SELECT u.idx, u.url, COALESCE(r.variant, '') , r.url_idx IS NOT NULL
-		FROM job_urls u LEFT JOIN results r ON r.job_id = u.job_id AND r.pop = $2 AND r.url_idx = u.idx
+		FROM job_urls u LEFT JOIN results r ON r.job_id = $1 AND r.pop = $2 AND r.url_idx = u.idx
+			AND r.url_idx >= $3 AND r.url_idx < $4
 		WHERE u.job_id = $1 AND u.idx >= $3 AND u.idx < $4 AND u.error = '' ORDER BY u.idx`, b.JobID, b.POP, b.From, b.To)
 	if err != nil {
 		return nil, fmt.Errorf("pending tasks: %w", err)
