@@ -16,16 +16,23 @@ import (
 	"prewarm/internal/minicdn"
 )
 
+// varnishEdge starts a mini CDN of one varnish POP and writes an edges file
+// naming it code; it returns the CDN and the file.
+func varnishEdge(t *testing.T, pop, code string) (*minicdn.CDN, string) {
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: pop, Kind: minicdn.Varnish}}})
+	edges := filepath.Join(t.TempDir(), "edges.yaml")
+	err := os.WriteFile(edges, fmt.Appendf(nil, "edges:\n  - code: %s\n    region: lab\n    addresses: [%s]\n", code, cdn.POPs[0].IP), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cdn, edges
+}
+
 // need_invalidate on an edges-file fleet: every edge is purged before the
 // warm, so the origin sees exactly one new fetch per URL; without it, none.
 func TestNeedInvalidatePurgesEdges(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "VAR1-P1", Kind: minicdn.Varnish}}})
-	edges := filepath.Join(t.TempDir(), "edges.yaml")
-	err := os.WriteFile(edges, fmt.Appendf(nil, "edges:\n  - code: var-a\n    region: lab\n    addresses: [%s]\n", cdn.POPs[0].IP), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cdn, edges := varnishEdge(t, "VAR1-P1", "var-a")
 	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
 	urls := urlsOf(cdn, "/rel/v", 5)
 	urls = append(urls, cdn.URL("/rel/app.js?v=2"))
@@ -60,12 +67,7 @@ func TestNeedInvalidatePurgesEdges(t *testing.T) {
 // job warms the new release's segments, not those the stale copy listed.
 func TestNeedInvalidateExpandsTheNewPlaylist(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "VAR2-P1", Kind: minicdn.Varnish}}})
-	edges := filepath.Join(t.TempDir(), "edges.yaml")
-	err := os.WriteFile(edges, fmt.Appendf(nil, "edges:\n  - code: var-b\n    region: lab\n    addresses: [%s]\n", cdn.POPs[0].IP), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cdn, edges := varnishEdge(t, "VAR2-P1", "var-b")
 	var release atomic.Int32
 	release.Store(1)
 	cdn.Origin.HandleFunc("/live/index.m3u8", func(w http.ResponseWriter, r *http.Request) {

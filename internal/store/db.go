@@ -49,29 +49,35 @@ type Stmt struct {
 	Affected *int64
 }
 
+// Answer takes the statement's answer from exec (the rows it changed) or
+// query (its rows), whichever it wants: an engine's pipeline reads each
+// statement's answer this way.
+func (st Stmt) Answer(exec func() (int64, error), query func() (Rows, error)) error {
+	if st.Rows == nil {
+		n, err := exec()
+		if err == nil && st.Affected != nil {
+			*st.Affected = n
+		}
+		return err
+	}
+	rows, err := query()
+	if err != nil {
+		return err
+	}
+	err = st.Rows(rows)
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	return err
+}
+
 // RunStmts runs a pipeline's statements one by one on q: the pipeline of
 // an engine that gains nothing from sending them together.
 func RunStmts(ctx context.Context, q Querier, stmts []Stmt) error {
 	for _, st := range stmts {
-		if st.Rows == nil {
-			n, err := q.Exec(ctx, st.SQL, st.Args...)
-			if err != nil {
-				return err
-			}
-			if st.Affected != nil {
-				*st.Affected = n
-			}
-			continue
-		}
-		rows, err := q.Query(ctx, st.SQL, st.Args...)
-		if err != nil {
-			return err
-		}
-		err = st.Rows(rows)
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
+		err := st.Answer(func() (int64, error) { return q.Exec(ctx, st.SQL, st.Args...) },
+			func() (Rows, error) { return q.Query(ctx, st.SQL, st.Args...) })
 		if err != nil {
 			return err
 		}

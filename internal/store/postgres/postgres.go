@@ -176,27 +176,19 @@ func (t pgTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
 }
 
 func readBatch(br pgx.BatchResults, stmts []store.Stmt) error {
-	for _, st := range stmts {
-		if st.Rows == nil {
-			tag, err := br.Exec()
-			if err != nil {
-				return err
-			}
-			if st.Affected != nil {
-				*st.Affected = tag.RowsAffected()
-			}
-			continue
-		}
+	exec := func() (int64, error) {
+		tag, err := br.Exec()
+		return tag.RowsAffected(), err
+	}
+	query := func() (store.Rows, error) {
 		rows, err := br.Query()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		err = st.Rows(rows)
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-		if err != nil {
+		return rows, nil
+	}
+	for _, st := range stmts {
+		if err := st.Answer(exec, query); err != nil {
 			return err
 		}
 	}
