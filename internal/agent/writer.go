@@ -175,9 +175,17 @@ func (w *Writer) writeAll(ctx context.Context, reqs []writeReq) {
 // writes them; it keeps the statuses it reads and tells of ended jobs.
 func (w *Writer) write(ctx context.Context, reqs []writeReq) error {
 	ups := mergeUpdates(reqs)
+	start := time.Now()
 	statuses, err := w.store.RecordBatches(ctx, ups)
 	if err != nil {
 		return err
+	}
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		n := 0
+		for _, u := range ups {
+			n += len(u.Results)
+		}
+		w.log.Debug("results written", "batches", len(ups), "results", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	w.mu.Lock()
 	for id, st := range statuses {
