@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,50 @@ func TestNoUsablePOPFails(t *testing.T) {
 	if p.Status != client.StatusFailed || !strings.Contains(p.Message, "allow-private-edges") {
 		t.Fatalf("private edge: %+v", p)
 	}
+}
+
+// One hung POP does not stall a job: an edge that accepts and never answers
+// fails its attempts at the header timeout, is then left alone (its
+// remaining tasks fail at once, saying why), and the job ends FINISHED with
+// the healthy POP done and the hung one in failure_pops.
+func TestAHungPOPDoesNotStallTheJob(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX2-P1"}}})
+	hole, err := minicdn.StartHole("127.0.99.77", cdn.HTTPPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hole.Close)
+	edges := filepath.Join(t.TempDir(), "edges.yaml")
+	doc := fmt.Sprintf("edges:\n  - code: hole-1\n    addresses: [%s]\n  - code: ngx-2\n    addresses: [%s]\n", hole.IP, cdn.POPs[0].IP)
+	if err := os.WriteFile(edges, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges, "--header-timeout", "2s")...)
+	urls := urlsOf(cdn, "/hung/", 200)
+	start := time.Now()
+	id := srv.submit(withTimeout(client.JobRequest{URLs: urls, POPs: []string{"hole-1", "ngx-2"}}, 1.5))
+	p := srv.wait(id, 90*time.Second)
+	took := time.Since(start)
+	if p.Status != client.StatusFinished || p.TotalCount != 400 || p.SuccessCount != 200 || p.FailedCount != 200 {
+		t.Fatalf("after %v: %+v", took, p)
+	}
+	if took > time.Minute {
+		t.Errorf("the job took %v, want well under a minute", took)
+	}
+	sum := srv.summary(id)
+	if fmt.Sprint(sum.FailurePOPs) != "[hole-1]" {
+		t.Errorf("failure_pops %v, want [hole-1]", sum.FailurePOPs)
+	}
+	var hung *client.POP
+	for _, pop := range srv.job(id).POPs {
+		if pop.Code == "hole-1" {
+			hung = &pop
+		}
+	}
+	if hung == nil || !strings.Contains(hung.LastError, "no response headers in 2s") {
+		t.Errorf("hole-1's last error %+v, want the header timeout", hung)
+	}
+	t.Logf("a hung POP beside a healthy one: FINISHED in %v", took.Round(time.Millisecond))
+	checkHits(t, cdn, cdn.POPs, urls)
 }

@@ -16,6 +16,8 @@ type fetchFlags struct {
 	caFile         string
 	concurrency    int
 	connectTimeout time.Duration
+	headerTimeout  time.Duration
+	idleTimeout    time.Duration
 	taskTimeout    time.Duration
 }
 
@@ -27,6 +29,8 @@ func (f *fetchFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust when fetching over HTTPS")
 	fs.IntVar(&f.concurrency, "concurrency", d.Concurrency, "most fetches in flight per agent; each POP gets what keeps it busy, up to this")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", d.ConnectTimeout, "TCP connect and TLS handshake timeout, per attempt")
+	fs.DurationVar(&f.headerTimeout, "header-timeout", d.HeaderTimeout, "how long an attempt waits for the edge's response headers (an edge that never answers fails then)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", d.IdleTimeout, "how long a body may go without a byte before the attempt fails")
 	fs.DurationVar(&f.taskTimeout, "task-timeout", d.TaskTimeout, "longest time one task (URL × POP, all attempts) may take")
 }
 
@@ -34,6 +38,7 @@ func (f *fetchFlags) register(fs *pflag.FlagSet) {
 func (f *fetchFlags) apply(c *node.Config) {
 	c.DNSServer, c.EdgesFile, c.AllowPrivateEdges, c.CAFile = f.dnsServer, f.edgesFile, f.allowPrivate, f.caFile
 	c.Concurrency, c.ConnectTimeout, c.TaskTimeout = f.concurrency, f.connectTimeout, f.taskTimeout
+	c.HeaderTimeout, c.IdleTimeout = f.headerTimeout, f.idleTimeout
 	c.UserAgent = "prewarm/" + version()
 }
 

@@ -27,8 +27,14 @@ import (
 type Config struct {
 	RootCAs        *x509.CertPool // nil: the system's roots
 	ConnectTimeout time.Duration  // TCP connect and TLS handshake, per attempt
-	TaskTimeout    time.Duration  // one task, every attempt included
-	Attempts       int            // tries per task, rotating through the POP's addresses
+	// HeaderTimeout is how long an attempt waits for the response's
+	// headers once the request is sent; IdleTimeout how long a body may go
+	// without a byte. An edge that accepts and never answers, or stalls
+	// mid-body, fails the attempt then, not at the task timeout.
+	HeaderTimeout time.Duration
+	IdleTimeout   time.Duration
+	TaskTimeout   time.Duration // one task, every attempt included
+	Attempts      int           // tries per task, rotating through the POP's addresses
 	// Backoff is the wait before attempt n+1 (n ≥ 1).
 	Backoff   func(n int) time.Duration
 	UserAgent string
@@ -42,6 +48,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		ConnectTimeout: 5 * time.Second,
+		HeaderTimeout:  30 * time.Second,
+		IdleTimeout:    30 * time.Second,
 		TaskTimeout:    10 * time.Minute,
 		Attempts:       3,
 		Backoff:        func(n int) time.Duration { return time.Duration(n*n) * 200 * time.Millisecond },
@@ -77,6 +85,7 @@ type Client struct {
 	mu         sync.Mutex
 	transports map[string]*http.Transport // by edge address
 	next       atomic.Uint64              // spreads first attempts over a POP's addresses
+	health     map[string]*addrHealth     // by edge address, under mu
 	small      sync.Pool                  // read buffers for small bodies
 	bufs       sync.Pool                  // and for large ones
 }
@@ -103,6 +112,12 @@ func New(cfg Config) *Client {
 	if cfg.TaskTimeout <= 0 {
 		cfg.TaskTimeout = d.TaskTimeout
 	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = d.HeaderTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = d.IdleTimeout
+	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = d.Attempts
 	}
@@ -118,7 +133,7 @@ func New(cfg Config) *Client {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, transports: make(map[string]*http.Transport)}
+	c := &Client{cfg: cfg, transports: make(map[string]*http.Transport), health: map[string]*addrHealth{}}
 	// The transport keeps its default 4 KiB read buffer per connection:
 	// reads into this 256 KiB one bypass it, so a bigger one would only
 	// cost memory (32 KiB was 21 MB across a job's 650 connections).
@@ -238,7 +253,7 @@ func (c *Client) ProbeDirect(ctx context.Context, r warm.FetchRequest) (int64, w
 // POP's addresses the way Fetch sends its GET: connected to an address at
 // the URL's port with the URL's host as Host and TLS SNI, over that
 // address's own connections, retried by the client's policy (Attempts and
-// Backoff, rotating addresses, on no answer, 5xx, 408 and 429), the body read
+// Backoff, rotating addresses, on no answer, 5xx, 408 and a body cut short), the body read
 // and dropped. OK is a 2xx or 3xx answer, as for a fetch.
 func (c *Client) Send(ctx context.Context, method string, r warm.FetchRequest) warm.Result {
 	return c.do(ctx, r, method, nil, true)
@@ -275,7 +290,9 @@ func (c *Client) do(ctx context.Context, r warm.FetchRequest, method string, ins
 		addr := r.Addresses[(start+attempt-1)%len(r.Addresses)]
 		res = c.once(ctx, method, u, r.Headers, addr, inspect, body)
 		res.Attempts = attempt
-		if res.OK || !retryable(res.StatusCode) || ctx.Err() != nil || attempt == c.cfg.Attempts {
+		// A body cut short (stalled, truncated) is tried again too.
+		cut := res.Error != "" && res.StatusCode >= 200 && res.StatusCode < 400
+		if res.OK || !(retryable(res.StatusCode) || cut) || ctx.Err() != nil || attempt == c.cfg.Attempts {
 			break
 		}
 		select {
@@ -315,6 +332,16 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 
 func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []string, addr string, inspect func(*http.Response), body bool) warm.Result {
 	res := warm.Result{EdgeIP: addr}
+	if why := c.unresponsive(addr); why != "" {
+		res.Error = why
+		return res
+	}
+	// The attempt ends when its headers or its body's bytes stop coming;
+	// the cause says which.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	wait := time.AfterFunc(c.cfg.HeaderTimeout, func() { cancel(noHeaders{c.cfg.HeaderTimeout}) })
+	defer wait.Stop()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		res.Error = err.Error()
@@ -329,11 +356,14 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 	t0 := c.cfg.Now()
 	resp, err := c.transport(addr).RoundTrip(req)
 	res.TTFB = c.cfg.Now().Sub(t0)
+	wait.Stop()
 	if err != nil {
 		res.Duration = res.TTFB
-		res.Error = describe(err, edgePort(addr, u))
+		res.Error = describe(causeOf(ctx, err), edgePort(addr, u))
+		c.heard(addr, res.Error, isHang(ctx))
 		return res
 	}
+	c.heard(addr, "", false)
 	res.StatusCode = resp.StatusCode
 	if res.Throttled() {
 		res.RetryAfter = retryAfter(resp.Header, c.cfg.Now())
@@ -344,13 +374,15 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 		inspect(resp)
 	}
 	if body {
-		res.Bytes, err = c.drain(resp.Body, resp.ContentLength)
+		idle := time.AfterFunc(c.cfg.IdleTimeout, func() { cancel(stalled{c.cfg.IdleTimeout}) })
+		res.Bytes, err = c.drain(resp.Body, resp.ContentLength, func() { idle.Reset(c.cfg.IdleTimeout) })
+		idle.Stop()
 	}
 	resp.Body.Close()
 	res.Duration = c.cfg.Now().Sub(t0)
 	switch {
 	case err != nil:
-		res.Error = fmt.Sprintf("read body after %d bytes: %s", res.Bytes, describe(err, edgePort(addr, u)))
+		res.Error = bodyError(causeOf(ctx, err), res.Bytes, resp.ContentLength, edgePort(addr, u))
 	case resp.StatusCode >= 200 && resp.StatusCode < 400:
 		res.OK = true
 	default:
@@ -364,7 +396,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 // directly (the transport's reader hands big reads straight to the socket)
 // moves a large object in far fewer calls. A body that says it is small,
 // or does not say and turns out so, never takes a large buffer.
-func (c *Client) drain(body io.Reader, length int64) (int64, error) {
+func (c *Client) drain(body io.Reader, length int64, progress func()) (int64, error) {
 	pool := &c.bufs
 	if length >= 0 && length <= smallBuf || length < 0 {
 		pool = &c.small
@@ -376,6 +408,9 @@ func (c *Client) drain(body io.Reader, length int64) (int64, error) {
 	for {
 		m, err := body.Read(buf)
 		n += int64(m)
+		if m > 0 {
+			progress()
+		}
 		if err == io.EOF {
 			return n, nil
 		}
@@ -407,11 +442,65 @@ func edgePort(addr string, u *url.URL) string {
 	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), port)
 }
 
+// noHeaders and stalled are why an attempt was cut short: an edge that
+// sent no headers in time, a body that stopped coming.
+type (
+	noHeaders struct{ after time.Duration }
+	stalled   struct{ after time.Duration }
+)
+
+func (e noHeaders) Error() string { return fmt.Sprintf("no response headers in %s", e.after) }
+func (e stalled) Error() string   { return fmt.Sprintf("no byte in %s", e.after) }
+
+// causeOf is err, or why the attempt's context was cut when it was.
+func causeOf(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && ctx.Err() != nil {
+		return cause
+	}
+	return err
+}
+
+// isHang reports whether the attempt was cut for want of an answer.
+func isHang(ctx context.Context) bool {
+	var nh noHeaders
+	return errors.As(context.Cause(ctx), &nh)
+}
+
+// bodyError says how a body failed: stalled, cut short of its length, or
+// as the network said.
+func bodyError(err error, got, length int64, where string) string {
+	var st stalled
+	switch {
+	case errors.As(err, &st):
+		return fmt.Sprintf("stalled after %s: %s", humanBytes(got), st)
+	case length > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+		return fmt.Sprintf("body ended at %d of %d bytes (%s)", got, length, describe(err, where))
+	}
+	return fmt.Sprintf("read body after %d bytes: %s", got, describe(err, where))
+}
+
+// humanBytes writes a size the way people read it: 512 B, 1.2 MB.
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
 // describe shortens network errors to what an operator needs; where is the
 // address and port dialled.
 func describe(err error, where string) string {
 	var ne net.Error
+	var nh noHeaders
 	switch {
+	case errors.As(err, &nh):
+		return nh.Error() + " from " + where
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

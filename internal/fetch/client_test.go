@@ -312,3 +312,85 @@ func TestVerifyAsksAgainWhenTheCheckGetsNoAnswer(t *testing.T) {
 		}
 	}
 }
+
+// Edges that fail the way edges do: accept and never answer, send headers
+// and stall, cut the body short. Each attempt ends when its headers or its
+// bytes stop coming, and the error says which.
+func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
+	release := make(chan struct{})
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hang":
+			<-release
+		case "/stall":
+			w.Header().Set("Content-Length", "4096")
+			w.Write(make([]byte, 1500))
+			w.(http.Flusher).Flush()
+			<-release
+		case "/short":
+			w.Header().Set("Content-Length", "4096")
+			w.Write(make([]byte, 4000))
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}
+	})
+	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for its handlers
+	c := New(Config{HeaderTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond, Attempts: 2,
+		Backoff: func(int) time.Duration { return time.Millisecond }})
+	for path, want := range map[string]string{
+		"/hang":  "no response headers in 100ms from " + addr + ":" + port,
+		"/stall": "stalled after 1.5 kB: no byte in 100ms",
+		"/short": "body ended at 4000 of 4096 bytes",
+	} {
+		start := time.Now()
+		res := c.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + path, Addresses: []string{addr}})
+		if res.OK || res.Attempts != 2 || !strings.HasPrefix(res.Error, want) {
+			t.Errorf("%s: %+v, want the error %q after 2 attempts", path, res, want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s took %v: the timeouts did not cut it", path, d)
+		}
+	}
+}
+
+// An address that keeps hanging is left alone for a while: attempts to it
+// fail at once, saying why, and a task goes to the POP's other address.
+func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
+	release := make(chan struct{})
+	hole, port := edge(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for its handlers
+	c := New(Config{HeaderTimeout: 50 * time.Millisecond, Attempts: 1})
+	req := warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{hole}}
+	for range hangAfter {
+		if res := c.Fetch(context.Background(), req); !strings.HasPrefix(res.Error, "no response headers in 50ms") {
+			t.Fatalf("a hang: %+v", res)
+		}
+	}
+	start := time.Now()
+	res := c.Fetch(context.Background(), req)
+	if d := time.Since(start); d > 40*time.Millisecond || !strings.Contains(res.Error, "8 attempts in a row; not asked again until") {
+		t.Fatalf("after %d hangs: %+v in %v, want an at-once failure saying why", hangAfter, res, d)
+	}
+	// A POP with another address that answers is warmed through it, at
+	// once: the hole is not asked. (The live edge listens on 127.0.0.2 at
+	// the hole's port, as a POP's addresses share the URL's port.)
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", port))
+	if err != nil {
+		t.Skipf("127.0.0.2:%s: %v", port, err)
+	}
+	live := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	live.Listener.Close()
+	live.Listener = ln
+	live.Start()
+	t.Cleanup(live.Close)
+	c2 := New(Config{HeaderTimeout: 50 * time.Millisecond, Attempts: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
+	c2.health[hole] = &addrHealth{hangs: hangAfter, lastErr: "no response headers in 50ms", pausedTill: time.Now().Add(time.Minute)}
+	start = time.Now()
+	res = c2.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{hole, "127.0.0.2"}})
+	if !res.OK || res.EdgeIP != "127.0.0.2" || time.Since(start) > time.Second {
+		t.Fatalf("through the other address: %+v in %v", res, time.Since(start))
+	}
+}

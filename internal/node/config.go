@@ -36,6 +36,8 @@ type Config struct {
 	AllowPrivateEdges bool
 	CAFile            string
 	ConnectTimeout    time.Duration
+	HeaderTimeout     time.Duration // an attempt without response headers this long fails
+	IdleTimeout       time.Duration // a body without a byte this long fails
 	TaskTimeout       time.Duration
 	UserAgent         string
 
@@ -69,6 +71,8 @@ func DefaultConfig() Config {
 		Concurrency:      agent.DefaultConcurrency,
 		MaxURLs:          warm.DefaultLimits.MaxURLs,
 		ConnectTimeout:   5 * time.Second,
+		HeaderTimeout:    30 * time.Second,
+		IdleTimeout:      30 * time.Second,
 		TaskTimeout:      10 * time.Minute,
 		UserAgent:        "prewarm",
 		AgentTimeout:     agent.DefaultLiveWindow,
@@ -127,8 +131,8 @@ func (c Config) Validate() error {
 	if c.MaxURLs < 1 {
 		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
 	}
-	if c.ConnectTimeout <= 0 || c.TaskTimeout <= 0 {
-		errs = append(errs, errors.New("--connect-timeout and --task-timeout must be positive"))
+	if c.ConnectTimeout <= 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.TaskTimeout <= 0 {
+		errs = append(errs, errors.New("--connect-timeout, --header-timeout, --idle-timeout and --task-timeout must be positive"))
 	}
 	if c.AgentTimeout < 3*agent.DefaultHeartbeat {
 		errs = append(errs, fmt.Errorf("--agent-timeout %v: must be at least %v (three heartbeats)", c.AgentTimeout, 3*agent.DefaultHeartbeat))

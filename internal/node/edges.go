@@ -34,6 +34,7 @@ func newEdges(cfg Config) (*edges, error) {
 	fc := fetch.DefaultConfig()
 	fc.RootCAs = roots
 	fc.ConnectTimeout = cfg.ConnectTimeout
+	fc.HeaderTimeout, fc.IdleTimeout = cfg.HeaderTimeout, cfg.IdleTimeout
 	fc.TaskTimeout = cfg.TaskTimeout
 	fc.UserAgent = cfg.UserAgent
 	// Every fetcher of every agent (and the probes) can keep a connection
