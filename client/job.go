@@ -160,12 +160,23 @@ type SummaryResponse struct {
 	// Set-Cookie, another POP answered, a MISS when asked again), most
 	// frequent first, each with one task as an example.
 	NotCachedReasons []NotCachedReason `json:"not_cached_reasons"`
-	Warnings         []string          `json:"warnings"`
+	// TasksNotDone, for a job that ended before its tasks were (TIMEOUT,
+	// STOPPED, FAILED), counts the tasks left at each POP with the last
+	// error seen there; empty otherwise.
+	TasksNotDone []POPNotDone `json:"tasks_not_done"`
+	Warnings     []string     `json:"warnings"`
 	Timestamp        string            `json:"timestamp"`
 	CreatedAt        string            `json:"created_at"`
 	LastUpdateTime   string            `json:"last_update_time"`
 	Status           string            `json:"status"`
 	Message          string            `json:"message,omitempty"`
+}
+
+// POPNotDone is one POP's tasks left when its job ended.
+type POPNotDone struct {
+	POP       string `json:"pop"`
+	Tasks     int64  `json:"tasks"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // NotCachedReason is one reason tasks were fetched but not cached.

@@ -59,6 +59,7 @@ func Summary(sum *warm.Summary, report string, now time.Time) SummaryResponse {
 		FailurePOPURLsReport: report,
 		NotCachedURLs:        nonNil(sum.NotCachedURLs),
 		NotCachedReasons:     notCachedReasons(sum.NotCachedReasons),
+		TasksNotDone:         notDone(sum.NotDone),
 		Warnings:             nonNil(sum.Warnings),
 		Timestamp:            timestamp(now),
 		CreatedAt:            timestamp(sum.Job.CreatedAt),
@@ -104,6 +105,14 @@ func DryRunJSON(d *warm.DryRun, now time.Time) DryRunResponse {
 	for _, p := range d.POPs {
 		out.POPs = append(out.POPs, DryRunPOP{Code: p.Code, Addresses: nonNil(p.Addresses), Error: p.Error,
 			Skipped: p.Skipped, After: p.After})
+	}
+	return out
+}
+
+func notDone(ps []warm.POPNotDone) []client.POPNotDone {
+	out := make([]client.POPNotDone, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, client.POPNotDone{POP: p.POP, Tasks: p.Tasks, LastError: p.LastError})
 	}
 	return out
 }

@@ -563,6 +563,9 @@ func writeSummary(w io.Writer, s *client.SummaryResponse, rows []POPRow, limit i
 	if len(s.NotCachedReasons) > 0 {
 		writeList(&b, "Why not cached", reasonLines(s.NotCachedReasons), limit)
 	}
+	if len(s.TasksNotDone) > 0 {
+		writeList(&b, "Not done when the job ended", notDoneLines(s.TasksNotDone), limit)
+	}
 	if s.FailurePOPURLsReport != "" {
 		fmt.Fprintf(&b, "\nReport: %s\n  (prewarm summary %s --csv > failures.csv)\n", s.FailurePOPURLsReport, s.RequestID)
 	}
@@ -570,6 +573,20 @@ func writeSummary(w io.Writer, s *client.SummaryResponse, rows []POPRow, limit i
 		return fmt.Errorf("writing the summary: %w", err)
 	}
 	return nil
+}
+
+// notDoneLines are the POPs where tasks were left, a line each:
+// "HOLE1-P1: 128 tasks (last error: no response headers in 30s …)".
+func notDoneLines(ps []client.POPNotDone) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		line := fmt.Sprintf("%s: %d tasks", p.POP, p.Tasks)
+		if p.LastError != "" {
+			line += " (last error: " + p.LastError + ")"
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // reasonLines are the reasons tasks were not cached, a line each:

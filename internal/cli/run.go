@@ -304,7 +304,9 @@ func writeRunReport(w io.Writer, p *warm.Progress, pops []warm.POPState, sum *wa
 	list("Failed URLs", sum.FailureURLs)
 	list("Failed POPs", sum.FailurePOPs)
 	list("Fetched but not cached", sum.NotCachedURLs)
-	list("Why not cached", reasonLines(api.Summary(sum, "", time.Now()).NotCachedReasons))
+	answer := api.Summary(sum, "", time.Now())
+	list("Why not cached", reasonLines(answer.NotCachedReasons))
+	list("Not done when the job ended", notDoneLines(answer.TasksNotDone))
 	list("Warnings", sum.Warnings)
 	return nil
 }

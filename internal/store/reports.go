@@ -13,6 +13,33 @@ import (
 // not resolve, or fetches were tried through it and none got an HTTP answer.
 const failedPOPs = `(p.error <> '' OR (p.attempted > 0 AND NOT p.reached))`
 
+// notDone counts, for a job that ended before its tasks were, each usable
+// POP's tasks left: every URL in every variant, less those done there.
+func (s *Store) notDone(ctx context.Context, job *warm.Job) ([]warm.POPNotDone, error) {
+	out := []warm.POPNotDone{}
+	if !job.Status.Terminal() || job.Status == warm.StatusFinished {
+		return out, nil
+	}
+	rows, err := s.db.Reader().Query(ctx, `SELECT code, done, last_error FROM job_pops
+		WHERE job_id = $1 AND error = '' AND NOT skipped ORDER BY position`, job.ID)
+	if err != nil {
+		return nil, fmt.Errorf("tasks not done: %w", err)
+	}
+	defer rows.Close()
+	planned := int64(job.URLCount * len(job.Variants()))
+	for rows.Next() {
+		var p warm.POPNotDone
+		var done int64
+		if err := rows.Scan(&p.POP, &done, &p.LastError); err != nil {
+			return nil, err
+		}
+		if p.Tasks = planned - done; p.Tasks > 0 {
+			out = append(out, p)
+		}
+	}
+	return out, rows.Err()
+}
+
 // Summary lists a job's failed POPs and failed URLs. A URL fails when its
 // probe failed or a fetch of it failed at a POP that itself answered (a 404
 // is the URL's failure, not the POP's).
@@ -38,6 +65,9 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 		return nil, fmt.Errorf("failed urls: %w", err)
 	}
 	if sum.FailureURLs, err = collectStrings(rows, sum.FailureURLs); err != nil {
+		return nil, err
+	}
+	if sum.NotDone, err = s.notDone(ctx, job); err != nil {
 		return nil, err
 	}
 	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND EXISTS (

@@ -201,6 +201,17 @@ type Summary struct {
 	// Warnings explain what may keep viewers from the warmed copies
 	// ("responses vary on Accept-Language; the job sends one value").
 	Warnings []string
+	// NotDone, for a job that ended before its tasks were (TIMEOUT,
+	// STOPPED, FAILED), counts the tasks left at each POP, with the last
+	// error seen there: where the job got stuck.
+	NotDone []POPNotDone
+}
+
+// POPNotDone is one POP's tasks left when its job ended.
+type POPNotDone struct {
+	POP       string
+	Tasks     int64
+	LastError string
 }
 
 // NotCachedReason is one reason tasks were fetched but not cached, how

@@ -166,6 +166,7 @@ func Run(t *testing.T, open Opener) {
 		"PlanAndPending":                testPlanAndPending,
 		"ResultsCountOnce":              testResultsCountOnce,
 		"FinishAndInProgress":           testFinishAndInProgress,
+		"NotDoneWhenAJobEnds":           testNotDoneWhenAJobEnds,
 		"AllProbesFailed":               testAllProbesFailed,
 		"SummaryAndTasks":               testSummaryAndTasks,
 		"ListJobs":                      testListJobs,
@@ -380,6 +381,28 @@ func testResultsCountOnce(t *testing.T, f *fixture) {
 	wg.Wait()
 	if p := f.progress("j1"); p.Done != 20 || p.Status != warm.StatusFinished || p.Percent() != 100 {
 		t.Fatalf("after all: %+v %s", p.Counts, p.Status)
+	}
+}
+
+// A job that ends before its tasks are done says where it got stuck: the
+// tasks left at each POP, with the last error seen there; a finished job
+// lists none.
+func testNotDoneWhenAJobEnds(t *testing.T, f *fixture) {
+	batches := f.planned("j1", 4)
+	_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, 4, true), warm.BatchDone)
+	f.must(err)
+	_, err = f.s.RecordResults(f.ctx, batches[1], results("BBB1-P1", 0, 1, false), warm.BatchRunning)
+	f.must(err)
+	if sum, err := f.s.Summary(f.ctx, "j1"); err != nil || len(sum.NotDone) != 0 {
+		t.Fatalf("a running job: %+v %v", sum.NotDone, err)
+	}
+	_, err = f.s.Transition(f.ctx, "j1", []warm.Status{warm.StatusInProgress}, warm.StatusTimeout, "timed out")
+	f.must(err)
+	sum, err := f.s.Summary(f.ctx, "j1")
+	f.must(err)
+	want := []warm.POPNotDone{{POP: "BBB1-P1", Tasks: 3, LastError: "HTTP 404 Not Found"}}
+	if !slices.Equal(sum.NotDone, want) {
+		t.Fatalf("not done %+v, want %+v", sum.NotDone, want)
 	}
 }
 
