@@ -163,13 +163,13 @@ type SummaryResponse struct {
 	// TasksNotDone, for a job that ended before its tasks were (TIMEOUT,
 	// STOPPED, FAILED), counts the tasks left at each POP with the last
 	// error seen there; empty otherwise.
-	TasksNotDone []POPNotDone `json:"tasks_not_done"`
-	Warnings     []string     `json:"warnings"`
-	Timestamp        string            `json:"timestamp"`
-	CreatedAt        string            `json:"created_at"`
-	LastUpdateTime   string            `json:"last_update_time"`
-	Status           string            `json:"status"`
-	Message          string            `json:"message,omitempty"`
+	TasksNotDone   []POPNotDone `json:"tasks_not_done"`
+	Warnings       []string     `json:"warnings"`
+	Timestamp      string       `json:"timestamp"`
+	CreatedAt      string       `json:"created_at"`
+	LastUpdateTime string       `json:"last_update_time"`
+	Status         string       `json:"status"`
+	Message        string       `json:"message,omitempty"`
 }
 
 // POPNotDone is one POP's tasks left when its job ended.
