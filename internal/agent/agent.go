@@ -356,5 +356,6 @@ func (w *worker) Timeout(*river.Job[queue.WarmArgs]) time.Duration { return w.ag
 
 // Work fetches the batch.
 func (w *worker) Work(ctx context.Context, j *river.Job[queue.WarmArgs]) error {
-	return queue.Outcome(w.agent.runner.Run(ctx, j.Args.JobID, j.Args.Batch, w.agent.draining()))
+	b := warm.Batch{JobID: j.Args.JobID, Seq: j.Args.Batch, POP: j.Args.POP, From: j.Args.From, To: j.Args.To}
+	return queue.Outcome(w.agent.runner.RunBatch(ctx, b, w.agent.draining()))
 }

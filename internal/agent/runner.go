@@ -83,12 +83,15 @@ func (r *Runner) readJob(ctx context.Context, jobID string) (*warm.Job, []warm.P
 	jr, ok := r.jobs[jobID]
 	r.jobsMu.Unlock()
 	if !ok || now.Sub(jr.at) >= jobReadTTL {
-		job, err := r.Store.Job(ctx, jobID)
-		if err != nil {
-			return nil, nil, err
-		}
-		pops, err := r.Store.POPs(ctx, jobID)
-		if err != nil {
+		// The two reads go at once: one round trip, not two.
+		var job *warm.Job
+		var pops []warm.POPState
+		var jobErr, popsErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { job, jobErr = r.Store.Job(ctx, jobID) })
+		wg.Go(func() { pops, popsErr = r.Store.POPs(ctx, jobID) })
+		wg.Wait()
+		if err := cmp.Or(jobErr, popsErr); err != nil {
 			return nil, nil, err
 		}
 		jr = jobRead{job: job, pops: pops, at: now}
@@ -111,17 +114,26 @@ func (r *Runner) readJob(ctx context.Context, jobID string) (*warm.Job, []warm.P
 	return &job, jr.pops, nil
 }
 
-// Run works one batch. drain is closed when the agent must stop taking new
-// work (standing by or shutting down). It returns warm.ErrInterrupted when
-// the batch must be continued later.
+// Run works batch seq of the job; see RunBatch.
 func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan struct{}) error {
+	return r.RunBatch(ctx, warm.Batch{JobID: jobID, Seq: seq}, drain)
+}
+
+// RunBatch works one batch: b names it (job and sequence number) and, when
+// its queue entry carries them, its POP and URL range, which spares a read.
+// drain is closed when the agent must stop taking new work (standing by or
+// shutting down). It returns warm.ErrInterrupted when the batch must be
+// continued later.
+func (r *Runner) RunBatch(ctx context.Context, b warm.Batch, drain <-chan struct{}) error {
+	jobID := b.JobID
 	job, pops, err := r.readJob(ctx, jobID)
 	if err != nil || job.Status.Terminal() {
 		return err
 	}
-	b, err := r.Store.Batch(ctx, jobID, seq)
-	if err != nil {
-		return err
+	if b.POP == "" || b.To <= b.From {
+		if b, err = r.Store.Batch(ctx, jobID, b.Seq); err != nil {
+			return err
+		}
 	}
 	if !r.Now().Before(job.TimeoutAt) {
 		return r.endAtDeadline(ctx, jobID)

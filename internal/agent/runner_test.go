@@ -516,3 +516,40 @@ func TestRunnerReturnsAFailedWrite(t *testing.T) {
 		}
 	})
 }
+
+// batchReads counts the reads of a batch's bounds.
+type batchReads struct {
+	runnerStore
+	mu sync.Mutex
+	n  int
+}
+
+func (b *batchReads) Batch(ctx context.Context, jobID string, seq int) (warm.Batch, error) {
+	b.mu.Lock()
+	b.n++
+	b.mu.Unlock()
+	return b.runnerStore.Batch(ctx, jobID, seq)
+}
+
+// A queue entry that carries its batch's POP and range spares the read of
+// them; one without is read.
+func TestRunnerReadsABatchOnlyWhenItsEntryDoesNotSay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.plan(jobSpec{id: "j1", urls: 2, pops: []warm.POPState{popA, popB}})
+		st := &batchReads{runnerStore: e.st}
+		r := newRunner(t, st, &fetcher{}, 4)
+		if err := r.RunBatch(e.ctx, warm.Batch{JobID: "j1", Seq: 0, POP: popA.Code, From: 0, To: 2}, open()); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Run(e.ctx, "j1", 1, open()); err != nil {
+			t.Fatal(err)
+		}
+		if st.n != 1 {
+			t.Fatalf("%d reads of a batch, want 1 (for the entry without bounds)", st.n)
+		}
+		if p := e.progress("j1"); p.Done != 4 || p.Status != warm.StatusFinished {
+			t.Fatalf("%s with %d done, want FINISHED with 4", p.Status, p.Done)
+		}
+	})
+}

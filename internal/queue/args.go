@@ -41,10 +41,15 @@ func (TimeoutArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueControl, MaxAttempts: 25}
 }
 
-// WarmArgs fetches one batch: a POP × a range of URLs.
+// WarmArgs fetches one batch: a POP × a range of URLs. The POP and the
+// range ride along so that the agent need not read them (a round trip to a
+// database that may be far); entries queued without them are read.
 type WarmArgs struct {
 	JobID string `json:"job_id"`
 	Batch int    `json:"batch"`
+	POP   string `json:"pop,omitempty"`
+	From  int    `json:"from,omitempty"`
+	To    int    `json:"to,omitempty"`
 }
 
 // Kind names the River job kind.
@@ -72,7 +77,7 @@ func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {
 		case warm.StepTimeout:
 			args = TimeoutArgs{JobID: s.JobID}
 		case warm.StepWarm:
-			args = WarmArgs{JobID: s.JobID, Batch: s.Batch}
+			args = WarmArgs{JobID: s.JobID, Batch: s.Batch, POP: s.POP, From: s.From, To: s.To}
 		default:
 			return nil, fmt.Errorf("unknown step kind %q", s.Kind)
 		}

@@ -87,19 +87,20 @@ func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) e
 		return nil
 	}
 	rows, err := tx.Query(ctx, `UPDATE batches SET queued = TRUE WHERE job_id = $1 AND seq IN (
-		SELECT seq FROM batches WHERE job_id = $1 AND NOT queued AND after_pop = '' ORDER BY seq LIMIT $2) RETURNING seq`,
+		SELECT seq FROM batches WHERE job_id = $1 AND NOT queued AND after_pop = '' ORDER BY seq LIMIT $2)
+		RETURNING seq, pop, url_from, url_to`,
 		jobID, room)
 	if err != nil {
 		return fmt.Errorf("queue batches: %w", err)
 	}
 	var steps []warm.Step
 	for rows.Next() {
-		var seq int
-		if err := rows.Scan(&seq); err != nil {
+		st := warm.Step{Kind: warm.StepWarm, JobID: jobID, Priority: warm.Priority(priority)}
+		if err := rows.Scan(&st.Batch, &st.POP, &st.From, &st.To); err != nil {
 			rows.Close()
 			return err
 		}
-		steps = append(steps, warm.Step{Kind: warm.StepWarm, JobID: jobID, Batch: seq, Priority: warm.Priority(priority)})
+		steps = append(steps, st)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(steps) == 0 {

@@ -18,7 +18,9 @@ const (
 type Step struct {
 	Kind     StepKind
 	JobID    string
-	Batch    int       // StepWarm: the batch's sequence number
+	Batch    int    // StepWarm: the batch's sequence number
+	POP      string // StepWarm: the batch's POP and URL range [From, To)
+	From, To int
 	At       time.Time // when to run; zero means now
 	Priority Priority  // StepWarm: its job's
 }

@@ -164,6 +164,11 @@ func testBatchWindow(t *testing.T, f *fixture) {
 		if len(steps) != tc.window || steps[0].Batch != 0 || steps[len(steps)-1].Batch != tc.window-1 || steps[0].Priority != tc.priority {
 			t.Fatalf("%s: queued %d steps (%+v … ), want batches 0..%d", tc.id, len(steps), steps[0], tc.window-1)
 		}
+		// A step carries its batch's POP and URL range: the agent need not
+		// read them.
+		if s := steps[5]; s.POP != "P5" || s.From != 0 || s.To != 1 {
+			t.Fatalf("%s: step %+v, want batch 5's POP and range", tc.id, s)
+		}
 		for range 2 { // done twice: one more batch queued, once
 			_, err := f.s.RecordResults(f.ctx, batches[3], nil, warm.BatchDone)
 			f.must(err)
