@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -143,7 +144,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.cfg.Service.Healthy(ctx); err != nil {
 		s.cfg.Log.Error("health check: database", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+		state := "unreachable"
+		if errors.Is(err, warm.ErrStorageFull) {
+			state = "full: " + err.Error()
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": state})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -57,6 +57,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, warm.ErrConflict):
 		status, msg = http.StatusConflict, strings.TrimSuffix(err.Error(), ": "+warm.ErrConflict.Error())
+	case errors.Is(err, warm.ErrStorageFull):
+		status, msg = http.StatusInsufficientStorage, "nothing was recorded: "+warm.ErrStorageFull.Error()+
+			"; free space on it (reads still work, and work already accepted resumes by itself)"
 	}
 	if status >= 500 {
 		s.cfg.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"prewarm/internal/warm"
@@ -23,6 +24,14 @@ type Store struct {
 	db  DB
 	enq Enqueuer
 	now func() time.Time
+
+	// full is when writes began to fail for want of room, while they do.
+	full atomic.Pointer[fullSince]
+}
+
+type fullSince struct {
+	at  time.Time
+	err error
 }
 
 var (
@@ -53,12 +62,37 @@ func (s *Store) inTx(ctx context.Context, fn func(tx Tx) error) (err error) {
 		}
 	}()
 	if err = fn(tx); err != nil {
+		s.wrote(err)
 		return err
 	}
 	if err = tx.Commit(ctx); err != nil {
+		s.wrote(err)
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.wrote(nil)
 	return nil
+}
+
+// wrote notes how a write ended: whether the database is out of room.
+func (s *Store) wrote(err error) {
+	switch {
+	case errors.Is(err, warm.ErrStorageFull):
+		if s.full.Load() == nil {
+			s.full.Store(&fullSince{at: s.now(), err: err})
+		}
+	case err == nil:
+		s.full.Store(nil)
+	}
+}
+
+// WritesFailing says, while writes fail for want of room, since when and
+// why; nil while they go through.
+func (s *Store) WritesFailing() error {
+	f := s.full.Load()
+	if f == nil {
+		return nil
+	}
+	return fmt.Errorf("writes failing since %s: %w", f.at.UTC().Format(time.DateTime), f.err)
 }
 
 func micros(t time.Time) int64 {

@@ -13,6 +13,11 @@ var ErrNotFound = errors.New("not found")
 // job that already ended, for instance).
 var ErrConflict = errors.New("conflict")
 
+// ErrStorageFull means the database could not write: its disk (or its
+// size limit) is full. Stores translate their drivers' errors into it.
+// Nothing written is lost; writes go through again once there is room.
+var ErrStorageFull = errors.New("the database's disk is full")
+
 // ErrInterrupted says a step (a batch, a job's planning) stopped early on
 // purpose — its time budget ran out, or its agent stands by — and must be
 // continued: the queue makes it available again at once.

@@ -30,6 +30,9 @@ type Stats struct {
 // ServiceStore is what the service reads and writes.
 type ServiceStore interface {
 	DeadlineStore
+	// WritesFailing says, while the database cannot write for want of
+	// room, since when and why; nil otherwise.
+	WritesFailing() error
 	// CreateJob records a job and its URLs and queues its planning, in one
 	// transaction.
 	CreateJob(ctx context.Context, job *Job, urls []string) error
@@ -208,8 +211,10 @@ func (s *Service) Fleet(ctx context.Context) (*Fleet, error) {
 
 // Healthy reports whether the database answers.
 func (s *Service) Healthy(ctx context.Context) error {
-	_, err := s.Store.DesiredCapacity(ctx)
-	return err
+	if _, err := s.Store.DesiredCapacity(ctx); err != nil {
+		return err
+	}
+	return s.Store.WritesFailing()
 }
 
 // Job is a job as submitted, with its state.

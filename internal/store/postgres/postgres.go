@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"prewarm/internal/store"
+	"prewarm/internal/warm"
 )
 
 // DB is an open PostgreSQL database.
@@ -135,7 +137,7 @@ type querier struct{ e execer }
 func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error) {
 	tag, err := q.e.Exec(ctx, s, args...)
 	if err != nil {
-		return 0, err
+		return 0, translate(err)
 	}
 	return tag.RowsAffected(), nil
 }
@@ -143,14 +145,28 @@ func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error)
 func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, error) {
 	rows, err := q.e.Query(ctx, s, args...)
 	if err != nil {
-		return nil, err
+		return nil, translate(err)
 	}
 	return rows, nil
 }
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
-	return store.DriverRow(q.e.QueryRow(ctx, s, args...), pgx.ErrNoRows)
+	return fullRow{store.DriverRow(q.e.QueryRow(ctx, s, args...), pgx.ErrNoRows)}
 }
+
+// translate names a full disk (SQLSTATE 53100, disk_full) as
+// warm.ErrStorageFull.
+func translate(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" {
+		return fmt.Errorf("%w (%v)", warm.ErrStorageFull, err)
+	}
+	return err
+}
+
+type fullRow struct{ store.Row }
+
+func (r fullRow) Scan(dest ...any) error { return translate(r.Row.Scan(dest...)) }
 
 type pgTx struct {
 	querier
@@ -172,7 +188,7 @@ func (t pgTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return translate(err)
 }
 
 func readBatch(br pgx.BatchResults, stmts []store.Stmt) error {
@@ -195,6 +211,6 @@ func readBatch(br pgx.BatchResults, stmts []store.Stmt) error {
 	return nil
 }
 
-func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t pgTx) Commit(ctx context.Context) error   { return translate(t.tx.Commit(ctx)) }
 func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 func (t pgTx) Driver() any                        { return t.tx }

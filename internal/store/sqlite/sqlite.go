@@ -15,9 +15,11 @@ import (
 	"sync"
 	"syscall"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+	"modernc.org/sqlite" // the pure-Go SQLite driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"prewarm/internal/store"
+	"prewarm/internal/warm"
 )
 
 // DB is an open embedded database.
@@ -113,7 +115,7 @@ func (d *DB) writer() querier { return querier{d.W, d.wStmts, nil} }
 func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 	tx, err := d.W.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, translate(err)
 	}
 	return sqlTx{querier{tx, d.wStmts, tx}, tx}, nil
 }
@@ -207,7 +209,7 @@ func (q querier) Exec(ctx context.Context, s string, args ...any) (int64, error)
 	e, s, args := q.on(ctx, s, args)
 	res, err := e.ExecContext(ctx, s, args...)
 	if err != nil {
-		return 0, err
+		return 0, translate(err)
 	}
 	return res.RowsAffected()
 }
@@ -216,15 +218,29 @@ func (q querier) Query(ctx context.Context, s string, args ...any) (store.Rows, 
 	e, s, args := q.on(ctx, s, args)
 	rows, err := e.QueryContext(ctx, s, args...)
 	if err != nil {
-		return nil, err
+		return nil, translate(err)
 	}
 	return sqlRows{rows}, nil
 }
 
 func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row {
 	e, s, args := q.on(ctx, s, args)
-	return store.DriverRow(e.QueryRowContext(ctx, s, args...), sql.ErrNoRows)
+	return fullRow{store.DriverRow(e.QueryRowContext(ctx, s, args...), sql.ErrNoRows)}
 }
+
+// translate names a full disk (SQLite's "database or disk is full") as
+// warm.ErrStorageFull.
+func translate(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return fmt.Errorf("%w (%v)", warm.ErrStorageFull, err)
+	}
+	return err
+}
+
+type fullRow struct{ store.Row }
+
+func (r fullRow) Scan(dest ...any) error { return translate(r.Row.Scan(dest...)) }
 
 type sqlRows struct{ *sql.Rows }
 
@@ -239,7 +255,7 @@ func (t sqlTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
 	return store.RunStmts(ctx, t, stmts)
 }
 
-func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
+func (t sqlTx) Commit(context.Context) error   { return translate(t.tx.Commit()) }
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) Driver() any                    { return t.tx }
 
