@@ -19,6 +19,12 @@ type Fetcher interface {
 // own limit, which adapts to the POP's distance (see popLimit). A POP 150 ms
 // away needs hundreds of fetches in flight to keep its share of the pool
 // busy; on loopback a few dozen do, and more only queue.
+//
+// While fetches to several POPs wait for room, a POP holding its fair share
+// of the pool (its concurrency over the POPs with fetches waiting or in
+// flight) starts no more until the others have theirs: a POP that hangs or
+// answers slowly cannot take the slots the healthy ones need. A POP alone,
+// or beside POPs that want less, still uses the whole pool.
 type Pool struct {
 	fetcher Fetcher
 	max     int
@@ -56,19 +62,23 @@ func NewPool(f Fetcher, concurrency int) *Pool {
 // first (or the pool is closed).
 func (p *Pool) Start(ctx context.Context, w poolWork) error {
 	p.mu.Lock()
+	lim := p.pop(w.req.POP)
+	lim.waiting++
 	for {
+		err := ctx.Err()
 		if p.closed {
-			p.mu.Unlock()
-			return context.Canceled
+			err = context.Canceled
 		}
 		// Room may come as ctx ends (the fetches it ended leave): no
 		// fetch starts that could only abort.
-		if err := ctx.Err(); err != nil {
+		if err != nil {
+			lim.waiting--
+			p.broadcast() // a POP yielding to this one may go on
 			p.mu.Unlock()
 			return err
 		}
-		lim := p.pop(w.req.POP)
-		if p.inFlight < p.max && lim.inFlight < lim.allowed() {
+		if p.inFlight < p.max && lim.inFlight < lim.allowed() && !p.yields(lim) {
+			lim.waiting--
 			p.inFlight++
 			lim.inFlight++
 			lim.peak = max(lim.peak, lim.inFlight)
@@ -79,7 +89,6 @@ func (p *Pool) Start(ctx context.Context, w poolWork) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
 		}
 		p.mu.Lock()
 	}
@@ -100,10 +109,40 @@ func (p *Pool) fetch(w poolWork) {
 	lim := p.pop(w.req.POP)
 	lim.inFlight--
 	lim.observe(res, w.ctx.Err() != nil, p.now())
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.broadcast()
 	p.mu.Unlock()
 	w.out <- poolDone{task: w.task, res: res}
+}
+
+// yields reports whether lim's POP, holding at least its fair share of the
+// pool, leaves the next slot to another POP that waits for room with less
+// than its share; p.mu held.
+func (p *Pool) yields(lim *popLimit) bool {
+	if lim.inFlight < p.max/len(p.pops) { // under any share
+		return false
+	}
+	active := 0
+	for _, o := range p.pops {
+		if o.waiting > 0 || o.inFlight > 0 {
+			active++
+		}
+	}
+	share := max(p.max/active, 1)
+	if lim.inFlight < share {
+		return false
+	}
+	for _, o := range p.pops {
+		if o != lim && o.waiting > 0 && o.inFlight < min(o.allowed(), share) {
+			return true
+		}
+	}
+	return false
+}
+
+// broadcast wakes the fetches waiting for room; p.mu held.
+func (p *Pool) broadcast() {
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // pop is the limit of one POP; p.mu held.
@@ -135,8 +174,7 @@ func (p *Pool) Close() {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
-		close(p.changed)
-		p.changed = make(chan struct{})
+		p.broadcast()
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
@@ -153,6 +191,7 @@ type popLimit struct {
 	limit    float64
 	ceiling  int
 	inFlight int
+	waiting  int // fetches waiting in Start for room
 
 	minRTT   time.Duration // fastest first byte seen lately
 	minSince time.Time
@@ -174,7 +213,10 @@ const (
 )
 
 func newPOPLimit(ceiling int, now time.Time) *popLimit {
-	return &popLimit{limit: min(popLimitStart, float64(ceiling)), ceiling: ceiling, start: now, minSince: now}
+	// A quarter of the pool at first: a POP that hangs from its first
+	// request holds no more of it while the others start.
+	start := min(popLimitStart, max(ceiling/4, popLimitFloor), ceiling)
+	return &popLimit{limit: float64(start), ceiling: ceiling, start: now, minSince: now}
 }
 
 func (l *popLimit) allowed() int { return max(int(l.limit), 1) }

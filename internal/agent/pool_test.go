@@ -155,3 +155,123 @@ func TestPoolLimitFollowsThePOP(t *testing.T) {
 		}
 	})
 }
+
+// hungPOPs answers POP "OK" in 10 ms and leaves POP "HOLE" hanging for a
+// minute (or until its fetch is called off), counting the fetches in
+// flight to each.
+type hungPOPs struct {
+	mu          sync.Mutex
+	holes, peak int
+}
+
+func (h *hungPOPs) Fetch(ctx context.Context, r warm.FetchRequest) warm.Result {
+	d := 10 * time.Millisecond
+	if r.POP == "HOLE" {
+		d = time.Minute
+		h.mu.Lock()
+		h.holes++
+		h.peak = max(h.peak, h.holes)
+		h.mu.Unlock()
+		defer func() { h.mu.Lock(); h.holes--; h.mu.Unlock() }()
+	}
+	select {
+	case <-time.After(d):
+		return warm.Result{OK: true, StatusCode: 200, TTFB: d, Duration: d}
+	case <-ctx.Done():
+		return warm.Result{Error: ctx.Err().Error()}
+	}
+}
+
+// A POP that hangs cannot take the slots the other POPs need: batches to
+// a black hole and to a healthy POP, handed to the pool at once (the hole
+// first), leave the hole no more than its share while the healthy POP's
+// tasks all finish long before the hole answers.
+func TestPoolAHungPOPKeepsToItsShare(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &hungPOPs{}
+		p := NewPool(h, 64)
+		ctx, cancel := context.WithCancel(t.Context())
+		out := make(chan poolDone, 400)
+		feed := func(pop string, n int) {
+			for i := range n {
+				if p.Start(ctx, poolWork{ctx: ctx, out: out, task: warm.Task{URLIndex: i},
+					req: warm.FetchRequest{POP: pop, URL: fmt.Sprintf("https://a.test/%d", i)}}) != nil {
+					return
+				}
+			}
+		}
+		go feed("HOLE", 200)
+		go feed("OK", 200)
+		begin := time.Now()
+		for ok := 0; ok < 200; {
+			if d := <-out; d.task.URLIndex >= 0 && d.res.OK {
+				ok++
+			}
+		}
+		if took := time.Since(begin); took > 10*time.Second {
+			t.Errorf("the healthy POP's 200 tasks took %v beside a hung POP", took)
+		}
+		if h.peak > 32 {
+			t.Errorf("the hung POP held %d of 64 slots at once, more than its share", h.peak)
+		}
+		cancel()
+		p.Close()
+	})
+}
+
+// countingPOPs answers each POP after its rtt and records the most
+// fetches each had in flight at once.
+type countingPOPs struct {
+	rtt            map[string]time.Duration
+	mu             sync.Mutex
+	inFlight, peak map[string]int
+}
+
+func (c *countingPOPs) Fetch(ctx context.Context, r warm.FetchRequest) warm.Result {
+	c.mu.Lock()
+	c.inFlight[r.POP]++
+	c.peak[r.POP] = max(c.peak[r.POP], c.inFlight[r.POP])
+	c.mu.Unlock()
+	time.Sleep(c.rtt[r.POP])
+	c.mu.Lock()
+	c.inFlight[r.POP]--
+	c.mu.Unlock()
+	return warm.Result{OK: true, StatusCode: 200, TTFB: c.rtt[r.POP], Duration: c.rtt[r.POP]}
+}
+
+// A far POP that grew to the whole pool gives half of it back as soon as
+// a second POP has work: as its fetches end, the slots go to the newcomer
+// until each holds its share.
+func TestPoolSharesBetweenPOPsThatBothWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &countingPOPs{rtt: map[string]time.Duration{"FAR": 150 * time.Millisecond, "NEAR": 20 * time.Millisecond},
+			inFlight: map[string]int{}, peak: map[string]int{}}
+		p := NewPool(c, 64)
+		ctx, cancel := context.WithCancel(t.Context())
+		out := make(chan poolDone, 64)
+		go func() {
+			for range out {
+			}
+		}()
+		feed := func(pop string) {
+			for p.Start(ctx, poolWork{ctx: context.Background(), out: out, req: warm.FetchRequest{POP: pop}}) == nil {
+			}
+		}
+		go feed("FAR")
+		time.Sleep(5 * time.Second)
+		if c.peak["FAR"] != 64 {
+			t.Fatalf("a far POP alone had at most %d fetches in flight, want the whole pool's 64", c.peak["FAR"])
+		}
+		go feed("NEAR")
+		time.Sleep(time.Second + 7*time.Millisecond) // between two rounds of answers
+		c.mu.Lock()
+		far, near := c.inFlight["FAR"], c.inFlight["NEAR"]
+		c.mu.Unlock()
+		if far != 32 || near != 32 {
+			t.Errorf("in flight with both POPs busy: FAR %d, NEAR %d; want 32 each", far, near)
+		}
+		cancel()
+		p.Close()
+		close(out)
+	})
+}
