@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -175,64 +173,4 @@ func TestNoUsablePOPFails(t *testing.T) {
 	if p.Status != client.StatusFailed || !strings.Contains(p.Message, "allow-private-edges") {
 		t.Fatalf("private edge: %+v", p)
 	}
-}
-
-// One hung POP does not stall a job: an edge that accepts and never answers
-// fails its attempts at the header timeout (the default, 30 s), is then left
-// alone (its remaining tasks fail at once, saying why), and the job ends
-// FINISHED with the healthy POP done in the first seconds and the hung one
-// in failure_pops.
-func TestAHungPOPDoesNotStallTheJob(t *testing.T) {
-	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX2-P1"}}})
-	hole, err := minicdn.StartHole("127.0.99.77", cdn.HTTPPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hole.Close)
-	edges := filepath.Join(t.TempDir(), "edges.yaml")
-	doc := fmt.Sprintf("edges:\n  - code: hole-1\n    addresses: [%s]\n  - code: ngx-2\n    addresses: [%s]\n", hole.IP, cdn.POPs[0].IP)
-	if err := os.WriteFile(edges, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
-	urls := urlsOf(cdn, "/hung/", 200)
-	start := time.Now()
-	id := srv.submit(withTimeout(client.JobRequest{URLs: urls, POPs: []string{"hole-1", "ngx-2"}}, 1.5))
-	var healthyDone time.Duration
-	for healthyDone == 0 && time.Since(start) < 90*time.Second {
-		for _, pop := range srv.job(id).POPs {
-			if pop.Code == "ngx-2" && pop.Done == 200 {
-				healthyDone = time.Since(start)
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if healthyDone == 0 || healthyDone > 10*time.Second {
-		t.Errorf("the healthy POP's 200 tasks were done after %v, want the first seconds", healthyDone)
-	}
-	p := srv.wait(id, 90*time.Second)
-	took := time.Since(start)
-	if p.Status != client.StatusFinished || p.TotalCount != 400 || p.SuccessCount != 200 || p.FailedCount != 200 {
-		t.Fatalf("after %v: %+v", took, p)
-	}
-	if took > time.Minute {
-		t.Errorf("the job took %v, want well under a minute", took)
-	}
-	sum := srv.summary(id)
-	if fmt.Sprint(sum.FailurePOPs) != "[hole-1]" {
-		t.Errorf("failure_pops %v, want [hole-1]", sum.FailurePOPs)
-	}
-	var hung *client.POP
-	for _, pop := range srv.job(id).POPs {
-		if pop.Code == "hole-1" {
-			hung = &pop
-		}
-	}
-	if hung == nil || !strings.Contains(hung.LastError, "no response headers in 30s") {
-		t.Errorf("hole-1's last error %+v, want the header timeout", hung)
-	}
-	t.Logf("a hung POP beside a healthy one: the healthy POP done in %v, FINISHED in %v",
-		healthyDone.Round(time.Millisecond), took.Round(time.Millisecond))
-	checkHits(t, cdn, cdn.POPs, urls)
 }

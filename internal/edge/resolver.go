@@ -222,7 +222,11 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 			break
 		}
 	}
-	if err != nil {
+	var ne net.Error
+	switch {
+	case err != nil && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout():
+		return nil, fmt.Errorf("DNS server %s did not answer in %v, asked twice", r.cfg.DNSServer, r.cfg.Timeout)
+	case err != nil:
 		return nil, fmt.Errorf("DNS query to %s: %w", r.cfg.DNSServer, err)
 	}
 	if resp.Rcode != dns.RcodeSuccess && resp.Rcode != dns.RcodeNameError {

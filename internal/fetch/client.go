@@ -363,7 +363,6 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 		c.heard(addr, res.Error, isHang(ctx))
 		return res
 	}
-	c.heard(addr, "", false)
 	res.StatusCode = resp.StatusCode
 	if res.Throttled() {
 		res.RetryAfter = retryAfter(resp.Header, c.cfg.Now())
@@ -383,11 +382,14 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 	switch {
 	case err != nil:
 		res.Error = bodyError(causeOf(ctx, err), res.Bytes, resp.ContentLength, edgePort(addr, u))
+		c.heard(addr, res.Error, isHang(ctx))
+		return res
 	case resp.StatusCode >= 200 && resp.StatusCode < 400:
 		res.OK = true
 	default:
-		res.Error = "HTTP " + resp.Status
+		res.Error = warm.HTTPError(resp.Status)
 	}
+	c.heard(addr, "", false) // an answer, whatever its status
 	return res
 }
 
@@ -460,10 +462,13 @@ func causeOf(ctx context.Context, err error) error {
 	return err
 }
 
-// isHang reports whether the attempt was cut for want of an answer.
+// isHang reports whether the attempt was cut for want of an answer: no
+// headers, or a body whose bytes stopped coming.
 func isHang(ctx context.Context) bool {
 	var nh noHeaders
-	return errors.As(context.Cause(ctx), &nh)
+	var st stalled
+	cause := context.Cause(ctx)
+	return errors.As(cause, &nh) || errors.As(cause, &st)
 }
 
 // bodyError says how a body failed: stalled, cut short of its length, or
@@ -473,7 +478,7 @@ func bodyError(err error, got, length int64, where string) string {
 	switch {
 	case errors.As(err, &st):
 		return fmt.Sprintf("stalled after %s: %s", humanBytes(got), st)
-	case length > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+	case length > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
 		return fmt.Sprintf("body ended at %d of %d bytes (%s)", got, length, describe(err, where))
 	}
 	return fmt.Sprintf("read body after %d bytes: %s", got, describe(err, where))

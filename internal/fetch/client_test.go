@@ -335,6 +335,15 @@ func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
 			if err == nil {
 				conn.Close()
 			}
+		case "/reset":
+			w.Header().Set("Content-Length", "4096")
+			w.Write(make([]byte, 2000))
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.(*net.TCPConn).SetLinger(0)
+				conn.Close()
+			}
 		}
 	})
 	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for its handlers
@@ -344,6 +353,7 @@ func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
 		"/hang":  "no response headers in 100ms from " + addr + ":" + port,
 		"/stall": "stalled after 1.5 kB: no byte in 100ms",
 		"/short": "body ended at 4000 of 4096 bytes",
+		"/reset": "body ended at 2000 of 4096 bytes (connection reset by " + addr + ":" + port + ")",
 	} {
 		start := time.Now()
 		res := c.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + path, Addresses: []string{addr}})
@@ -392,5 +402,30 @@ func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
 	res = c2.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{hole, "127.0.0.2"}})
 	if !res.OK || res.EdgeIP != "127.0.0.2" || time.Since(start) > time.Second {
 		t.Fatalf("through the other address: %+v in %v", res, time.Since(start))
+	}
+}
+
+// An address whose bodies keep stalling is left alone too: a stall costs
+// the idle timeout as a hang costs the header timeout.
+func TestFetchLeavesAStallingAddressAlone(t *testing.T) {
+	release := make(chan struct{})
+	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "4096")
+		w.Write(make([]byte, 1500))
+		w.(http.Flusher).Flush()
+		<-release
+	})
+	t.Cleanup(func() { close(release) })
+	c := New(Config{IdleTimeout: 50 * time.Millisecond, Attempts: 1})
+	req := warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{addr}}
+	for range hangAfter {
+		if res := c.Fetch(context.Background(), req); !strings.HasPrefix(res.Error, "stalled after 1.5 kB") {
+			t.Fatalf("a stall: %+v", res)
+		}
+	}
+	start := time.Now()
+	res := c.Fetch(context.Background(), req)
+	if d := time.Since(start); d > 40*time.Millisecond || !strings.Contains(res.Error, "stalled after 1.5 kB: no byte in 50ms, 8 attempts in a row") {
+		t.Fatalf("after %d stalls: %+v in %v, want an at-once failure saying why", hangAfter, res, d)
 	}
 }

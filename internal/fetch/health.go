@@ -6,12 +6,13 @@ import (
 )
 
 // An edge address that accepts requests and never answers them (a black
-// hole, a hung POP) costs every attempt the whole header timeout, and holds
-// its fetch slot meanwhile. After hangAfter such attempts in a row, with no
+// hole, a hung POP), or answers and stops sending the body, costs every
+// attempt the whole header or idle timeout, and holds its fetch slot
+// meanwhile. After hangAfter such attempts in a row, with no
 // answer between, the address is left alone for hangPause: attempts to it
 // fail at once, saying why, and a task's next attempt goes to the POP's
 // other addresses; then attempts are let through again, and the first that
-// hangs pauses it anew. Any answer, whatever its status, clears it.
+// hangs pauses it anew. Any whole answer, whatever its status, clears it.
 const (
 	hangAfter = 8
 	hangPause = 30 * time.Second

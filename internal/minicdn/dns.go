@@ -34,8 +34,9 @@ type DNSServer struct {
 }
 
 type dnsRecord struct {
-	cname string // FQDN; when set, addrs is empty (a CNAME owns its name)
-	addrs []net.IP
+	cname  string // FQDN; when set, addrs is empty (a CNAME owns its name)
+	addrs  []net.IP
+	silent bool // queries get no answer at all
 }
 
 // StartDNS starts an empty DNS server on 127.0.0.1 at a free port.
@@ -118,6 +119,14 @@ func (s *DNSServer) SetCNAME(name, target string) {
 	s.mu.Unlock()
 }
 
+// Silence makes queries for name go unanswered, as a DNS server that has
+// gone away leaves them (the asker times out), replacing whatever name had.
+func (s *DNSServer) Silence(name string) {
+	s.mu.Lock()
+	s.records[fqdn(name)] = &dnsRecord{silent: true}
+	s.mu.Unlock()
+}
+
 // Remove deletes name, so it answers NXDOMAIN.
 func (s *DNSServer) Remove(name string) {
 	s.mu.Lock()
@@ -161,6 +170,12 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	q := req.Question[0]
+	s.mu.RLock()
+	rec := s.records[strings.ToLower(q.Name)]
+	s.mu.RUnlock()
+	if rec != nil && rec.silent {
+		return
+	}
 	s.answer(m, q)
 	udpSize := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {

@@ -268,7 +268,7 @@ func (c *counts) add(r inserted) {
 	} else {
 		c.failed++
 	}
-	c.reached = c.reached || r.code != 0
+	c.reached = c.reached || warm.AnsweredWhole(r.code, r.errText)
 	if r.attempts > 0 {
 		c.attempted++
 	}

@@ -169,9 +169,9 @@ type POPState struct {
 	NotCached   int64
 	LastError   string // the error of the POP's most recent failed task
 	Attempted   int64  // tasks fetched (not failed before fetching, by the probe)
-	// Reached is set once any fetch through the POP got an HTTP answer, so a
-	// POP whose every connection failed can be told apart from one that
-	// answered 404s.
+	// Reached is set once any fetch through the POP got a whole HTTP
+	// answer, so a POP whose every connection or body failed can be told
+	// apart from one that answered 404s.
 	Reached bool
 	// Parent is the POP this one fills from (an edges file's parent), and
 	// Region where it is; the resolver reports both. After is the job's POP
@@ -183,7 +183,8 @@ type POPState struct {
 }
 
 // Unreachable reports whether fetches were tried through the POP and none
-// ever got an HTTP answer.
+// ever got a whole HTTP answer (see AnsweredWhole): it hung, refused, or
+// broke every body.
 func (p POPState) Unreachable() bool { return p.Attempted > 0 && !p.Reached }
 
 // Usable reports whether tasks are planned for the POP.

@@ -1,6 +1,9 @@
 package warm
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // URL is one URL of a job, with what the size probe found.
 type URL struct {
@@ -89,6 +92,16 @@ func (r Result) NotCached() bool { return r.OK && r.Reason != "" }
 // Requests, 503 Service Unavailable): the task is tried again after a
 // pause, not failed.
 func (r Result) Throttled() bool { return r.StatusCode == 429 || r.StatusCode == 503 }
+
+// HTTPError is the error of a result whose answer was a failing status.
+func HTTPError(status string) string { return "HTTP " + status }
+
+// AnsweredWhole reports whether a result with this status code and error
+// got a whole HTTP answer from the edge, whatever its status: not a body
+// that stalled, was cut short or reset, and not no answer at all.
+func AnsweredWhole(statusCode int, errText string) bool {
+	return statusCode != 0 && (errText == "" || strings.HasPrefix(errText, "HTTP "))
+}
 
 // TaskRow is a recorded result with its URL, for reports.
 type TaskRow struct {
