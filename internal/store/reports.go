@@ -113,68 +113,129 @@ func collectStrings(rows Rows, out []string) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Tasks streams a job's recorded tasks, ordered by POP then URL, to fn. With
-// FailedOnly it also yields one row per POP that failed as a whole and has no
-// tasks (it did not resolve), so a report names every failure.
+// Tasks streams a job's recorded tasks, ordered by POP then URL, to fn.
+// First come rows that stand for a POP rather than a task: with
+// FailedOnly, one per POP that failed as a whole and has no tasks (it did
+// not resolve), and, for a job that ended before its tasks were done, one
+// per POP with tasks left, saying how many and the last error seen there.
+// So a report names every failure and every gap.
+//
+// Rows are read a page at a time and no connection is held while fn
+// runs: a client reading a large report slowly holds nothing others need.
 func (s *Store) Tasks(ctx context.Context, jobID string, f warm.TaskFilter, fn func(warm.TaskRow) error) error {
-	r := s.db.Reader()
-	if f.FailedOnly {
-		rows, err := r.Query(ctx, `SELECT p.code, p.error FROM job_pops p WHERE p.job_id = $1 AND p.error <> ''
-			AND ($2 = '' OR p.code = $2) ORDER BY p.position`, jobID, f.POP)
-		if err != nil {
-			return fmt.Errorf("failed pops: %w", err)
-		}
-		var popRows []warm.TaskRow
-		for rows.Next() {
-			var t warm.TaskRow
-			if err := rows.Scan(&t.POP, &t.Error); err != nil {
-				rows.Close()
-				return err
-			}
-			t.URLIndex = -1
-			popRows = append(popRows, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	head, err := s.popRows(ctx, jobID, f)
+	if err != nil {
+		return err
+	}
+	for _, t := range head {
+		if err := fn(t); err != nil {
 			return err
 		}
-		for _, t := range popRows {
+	}
+	var after *warm.TaskRow
+	for sent := 0; f.Limit <= 0 || sent < f.Limit; {
+		n := reportPage
+		if f.Limit > 0 {
+			n = min(n, f.Limit-sent)
+		}
+		page, err := s.taskPage(ctx, jobID, f, after, n)
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
 			if err := fn(t); err != nil {
 				return err
 			}
 		}
+		if len(page) < n {
+			return nil
+		}
+		sent += len(page)
+		after = &page[len(page)-1]
 	}
+	return nil
+}
+
+// reportPage is how many task rows a report reads per query.
+const reportPage = 2000
+
+// popRows are a report's rows that stand for a whole POP (see Tasks).
+func (s *Store) popRows(ctx context.Context, jobID string, f warm.TaskFilter) ([]warm.TaskRow, error) {
+	var out []warm.TaskRow
+	if f.FailedOnly {
+		rows, err := s.db.Reader().Query(ctx, `SELECT p.code, p.error FROM job_pops p WHERE p.job_id = $1 AND p.error <> ''
+			AND ($2 = '' OR p.code = $2) ORDER BY p.position`, jobID, f.POP)
+		if err != nil {
+			return nil, fmt.Errorf("failed pops: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t := warm.TaskRow{Result: warm.Result{URLIndex: -1}}
+			if err := rows.Scan(&t.POP, &t.Error); err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	job, err := s.Job(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	left, err := s.notDone(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range left {
+		if f.POP != "" && p.POP != f.POP {
+			continue
+		}
+		why := fmt.Sprintf("%d tasks not done: the job ended %s", p.Tasks, job.Status)
+		if p.LastError != "" {
+			why += "; last error here: " + p.LastError
+		}
+		out = append(out, warm.TaskRow{Result: warm.Result{POP: p.POP, URLIndex: -1, Error: why}})
+	}
+	return out, nil
+}
+
+// taskPage reads up to n task rows after the given one (nil: from the
+// first), closing its query before it returns.
+func (s *Store) taskPage(ctx context.Context, jobID string, f warm.TaskFilter, after *warm.TaskRow, n int) ([]warm.TaskRow, error) {
 	var where strings.Builder
 	where.WriteString("r.job_id = $1 AND ($2 = '' OR r.pop = $2)")
 	if f.FailedOnly {
 		where.WriteString(" AND NOT r.ok")
 	}
-	limit := ""
-	if f.Limit > 0 {
-		limit = fmt.Sprintf(" LIMIT %d", f.Limit)
+	args := []any{jobID, f.POP}
+	if after != nil {
+		// The primary key's order, resumed after the last row sent.
+		where.WriteString(" AND (r.pop > $3 OR (r.pop = $3 AND (r.url_idx > $4 OR (r.url_idx = $4 AND r.variant > $5))))")
+		args = append(args, after.POP, after.URLIndex, after.Variant)
 	}
-	rows, err := r.Query(ctx, `SELECT r.pop, r.url_idx, r.variant, u.url, r.ok, r.status_code, r.bytes, r.cache_status, r.served_by,
+	rows, err := s.db.Reader().Query(ctx, `SELECT r.pop, r.url_idx, r.variant, u.url, r.ok, r.status_code, r.bytes, r.cache_status, r.served_by,
 		r.edge_ip, r.ttfb_us, r.duration_us, r.attempts, r.error, r.at, r.verified, r.reason, r.warning
 		FROM results r JOIN job_urls u ON u.job_id = r.job_id AND u.idx = r.url_idx
-		WHERE `+where.String()+` ORDER BY r.pop, r.url_idx, r.variant`+limit, jobID, f.POP)
+		WHERE `+where.String()+fmt.Sprintf(` ORDER BY r.pop, r.url_idx, r.variant LIMIT %d`, n), args...)
 	if err != nil {
-		return fmt.Errorf("tasks of %s: %w", jobID, err)
+		return nil, fmt.Errorf("tasks of %s: %w", jobID, err)
 	}
 	defer rows.Close()
+	page := make([]warm.TaskRow, 0, n)
 	for rows.Next() {
 		var t warm.TaskRow
 		var ttfb, dur, at int64
 		err := rows.Scan(&t.POP, &t.URLIndex, &t.Variant, &t.URL, &t.OK, &t.StatusCode, &t.Bytes, &t.CacheStatus, &t.ServedBy,
 			&t.EdgeIP, &ttfb, &dur, &t.Attempts, &t.Error, &at, &t.Verified, &t.Reason, &t.Warning)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.TTFB, t.Duration, t.At = time.Duration(ttfb)*time.Microsecond, time.Duration(dur)*time.Microsecond, fromMicros(at)
-		if err := fn(t); err != nil {
-			return err
-		}
+		page = append(page, t)
 	}
-	return rows.Err()
+	return page, rows.Err()
 }
 
 // Stats counts jobs by status and the tasks of the running ones.

@@ -167,6 +167,7 @@ func Run(t *testing.T, open Opener) {
 		"ResultsCountOnce":              testResultsCountOnce,
 		"FinishAndInProgress":           testFinishAndInProgress,
 		"NotDoneWhenAJobEnds":           testNotDoneWhenAJobEnds,
+		"ReportPages":                   testReportPages,
 		"AllProbesFailed":               testAllProbesFailed,
 		"SummaryAndTasks":               testSummaryAndTasks,
 		"ListJobs":                      testListJobs,
@@ -403,6 +404,39 @@ func testNotDoneWhenAJobEnds(t *testing.T, f *fixture) {
 	want := []warm.POPNotDone{{POP: "BBB1-P1", Tasks: 3, LastError: "HTTP 404 Not Found"}}
 	if !slices.Equal(sum.NotDone, want) {
 		t.Fatalf("not done %+v, want %+v", sum.NotDone, want)
+	}
+	// The report says it too, in a row for the POP ahead of its tasks.
+	var rows []warm.TaskRow
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != 2 || rows[0].POP != "BBB1-P1" || rows[0].URLIndex != -1 ||
+		rows[0].Error != "3 tasks not done: the job ended TIMEOUT; last error here: HTTP 404 Not Found" || rows[1].StatusCode != 404 {
+		t.Fatalf("report rows %+v", rows)
+	}
+}
+
+// A report reads its rows a page at a time: every task comes once, in
+// order, across pages, and a limit holds across them.
+func testReportPages(t *testing.T, f *fixture) {
+	const n = 4321
+	batches := f.planned("j1", n)
+	_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, n, true), warm.BatchDone)
+	f.must(err)
+	_, err = f.s.RecordResults(f.ctx, batches[1], results("BBB1-P1", 0, n, false), warm.BatchDone)
+	f.must(err)
+	var rows []warm.TaskRow
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != 2*n {
+		t.Fatalf("%d rows, want %d", len(rows), 2*n)
+	}
+	for i, r := range rows {
+		if pop, idx := []string{"AAA1-P1", "BBB1-P1"}[i/n], i%n; r.POP != pop || r.URLIndex != idx || r.URL != fmt.Sprintf("https://example.test/%d", idx) {
+			t.Fatalf("row %d: %s %d %s, want %s %d", i, r.POP, r.URLIndex, r.URL, pop, idx)
+		}
+	}
+	rows = rows[:0]
+	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{FailedOnly: true, Limit: n - 1}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
+	if len(rows) != n-1 || rows[0].POP != "BBB1-P1" || rows[n-2].URLIndex != n-2 {
+		t.Fatalf("%d failed rows with a limit of %d", len(rows), n-1)
 	}
 }
 
