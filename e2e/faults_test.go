@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +148,115 @@ func TestFaultDNSServerTimesOut(t *testing.T) {
 	r := faultRun{srv: srv, id: id, took: took}
 	r.blames(t, "NGX2-P1", "did not answer in 3s")
 	checkHits(t, cdn, cdn.POPs[:1], urls)
+}
+
+// A full disk: the data directory on a 3 MiB filesystem. Jobs are
+// accepted until a write finds no room; then POST /prewarm answers 507
+// naming the disk, /healthz 503, and a restart on the full disk exits
+// saying so. Once the filesystem grows, serve starts and every accepted
+// job finishes with all its tasks. Needs root to mount a tmpfs.
+func TestFaultFullDisk(t *testing.T) {
+	t.Parallel()
+	disk := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(disk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", disk).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true: mounting a tmpfs (run as root): %v: %s", err, out)
+		}
+		t.Skipf("mounting a tmpfs needs root: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", disk).Run() })
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
+	data := filepath.Join(disk, "data")
+	srv := startServe(t, data, serveArgs(cdn)...)
+	var ids []string
+	var refusal error
+	for j := 0; refusal == nil && j < 100; j++ {
+		urls := urlsOf(cdn, fmt.Sprintf("/full/%d/%s/", j, strings.Repeat("x", 200)), 1000)
+		ans, err := srv.c.Submit(t.Context(), client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}})
+		if err != nil {
+			refusal = err
+			break
+		}
+		ids = append(ids, ans.RequestID)
+	}
+	var apiErr *client.Error
+	if !errors.As(refusal, &apiErr) || apiErr.StatusCode != http.StatusInsufficientStorage || !strings.Contains(apiErr.Message, "disk is full") {
+		t.Fatalf("after %d jobs: %v, want 507 naming the full disk", len(ids), refusal)
+	}
+	if err := srv.c.Health(t.Context()); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("/healthz on a full disk: %v, want 503", err)
+	}
+	t.Logf("%d jobs accepted before the disk filled; then: %v", len(ids), refusal)
+
+	// A restart on the full disk either exits at once, saying why, or (when
+	// the database still has free pages inside its file) serves reads,
+	// unready, until it is killed.
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	restartFull(t, cdn, data, ids[0])
+
+	// Room again: every accepted job finishes, nothing lost.
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", disk).CombinedOutput(); err != nil {
+		t.Fatalf("growing the tmpfs: %v: %s", err, out)
+	}
+	srv.restart()
+	for _, id := range ids {
+		if p := srv.wait(id, 2*time.Minute); p.Status != client.StatusFinished || p.SuccessCount != 1000 {
+			t.Fatalf("job %s after the disk grew: %+v", id, p)
+		}
+	}
+	if err := srv.c.Health(t.Context()); err != nil {
+		t.Errorf("/healthz with room again: %v", err)
+	}
+}
+
+// restartFull starts serve on a full data directory and checks that it
+// either exits saying the disk is full, or serves reads with /healthz
+// unready; then kills it.
+func restartFull(t *testing.T, cdn *minicdn.CDN, data, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve", "--api-key", apiKey, "--data-dir", data, "--listen", "127.0.0.1:0",
+		"--dns-server", cdn.DNSAddr, "--allow-private-edges")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		log.WriteString(line + "\n")
+		m := regexp.MustCompile(`msg="prewarm serving".* listen=(\S+)`).FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		c, err := client.New("http://"+m[1], apiKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Health(ctx); err == nil || !strings.Contains(err.Error(), "disk is full") {
+			t.Errorf("/healthz of a serve started on a full disk: %v, want 503 naming the disk", err)
+		}
+		if p, err := c.Progress(ctx, id); err != nil || p.TotalCount == 0 {
+			t.Errorf("GET /prewarm of a serve started on a full disk: %+v, %v", p, err)
+		}
+		t.Logf("started on a full disk: serves reads, unready")
+		return
+	}
+	_ = cmd.Wait()
+	if out := log.String(); !strings.Contains(out, "cannot start: the database's disk is full") ||
+		!strings.Contains(out, "free space there and start again") {
+		t.Fatalf("serve on a full disk neither served nor said why:\n%s", out)
+	}
+	t.Logf("started on a full disk: exited saying so")
 }

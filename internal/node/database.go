@@ -3,12 +3,14 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"prewarm/internal/queue"
 	"prewarm/internal/store"
 	"prewarm/internal/store/postgres"
 	"prewarm/internal/store/sqlite"
+	"prewarm/internal/warm"
 )
 
 // database is an open database as a node uses it: the store's DB, with
@@ -101,4 +103,18 @@ func (n *Node) dial(ctx context.Context) (database, error) {
 	}
 	db, err := sqlite.Open(ctx, n.cfg.DataDir)
 	return sqliteDB{db}, err
+}
+
+// explain names a full data directory as the reason a node could not
+// start, whatever part of it failed first (the queue's own statements
+// report the disk in the driver's words).
+func (cfg Config) explain(err error) error {
+	if eng, _ := parseDatabase(cfg.Database); eng == enginePostgres || !sqlite.IsFull(err) {
+		return err
+	}
+	full := sqlite.Room(cfg.DataDir)
+	if full == nil {
+		full = fmt.Errorf("%w: the data directory %s", warm.ErrStorageFull, cfg.DataDir)
+	}
+	return fmt.Errorf("cannot start: %w; free space there and start again: the jobs it holds are kept and resume (%v)", full, err)
 }

@@ -63,7 +63,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg}
 	if err := n.openDatabase(ctx); err != nil {
-		return nil, err
+		return nil, cfg.explain(err)
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stop = stop
@@ -81,7 +81,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		sys = n.Service
 		if err := n.startControl(runCtx, edges); err != nil {
 			n.Close()
-			return nil, err
+			return nil, cfg.explain(err)
 		}
 	}
 	n.Metrics = metrics.New(sys, cfg.Log)

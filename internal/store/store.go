@@ -86,10 +86,15 @@ func (s *Store) wrote(err error) {
 }
 
 // WritesFailing says, while writes fail for want of room, since when and
-// why; nil while they go through.
+// why; nil while they go through and there is room.
 func (s *Store) WritesFailing() error {
 	f := s.full.Load()
 	if f == nil {
+		// A database on the node's own disk also says when that disk is
+		// out of room, before a write finds out.
+		if r, ok := s.db.(interface{ Room() error }); ok {
+			return r.Room()
+		}
 		return nil
 	}
 	return fmt.Errorf("writes failing since %s: %w", f.at.UTC().Format(time.DateTime), f.err)

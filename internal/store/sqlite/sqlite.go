@@ -27,6 +27,7 @@ type DB struct {
 	W    *sql.DB // the one writer connection; the queue uses it too
 	R    *sql.DB // readers
 	lock *os.File
+	dir  string
 	// The store's statements, prepared once per pool: SQLite parses a
 	// statement's text anew on every run otherwise.
 	wStmts, rStmts *stmtCache
@@ -65,7 +66,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{W: w, R: r, lock: lock, wStmts: newStmtCache(w), rStmts: newStmtCache(r)}
+	db := &DB{W: w, R: r, lock: lock, dir: dir, wStmts: newStmtCache(w), rStmts: newStmtCache(r)}
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -231,11 +232,17 @@ func (q querier) QueryRow(ctx context.Context, s string, args ...any) store.Row 
 // translate names a full disk (SQLite's "database or disk is full") as
 // warm.ErrStorageFull.
 func translate(err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+	if IsFull(err) {
 		return fmt.Errorf("%w (%v)", warm.ErrStorageFull, err)
 	}
 	return err
+}
+
+// IsFull reports whether err is SQLite's "database or disk is full", from
+// the store or from anything else that used the database (the queue).
+func IsFull(err error) bool {
+	var se *sqlite.Error
+	return errors.Is(err, warm.ErrStorageFull) || errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
 type fullRow struct{ store.Row }
