@@ -266,9 +266,7 @@ func (r *Resolver) admit(addrs []string) ([]string, error) {
 			refused = append(refused, a)
 			continue
 		}
-		ip = ip.Unmap()
-		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
-			ip.IsMulticast() || cgnat.Contains(ip) {
+		if !Public(ip) {
 			refused = append(refused, a)
 			continue
 		}
@@ -280,4 +278,53 @@ func (r *Resolver) admit(addrs []string) ([]string, error) {
 	return ok, nil
 }
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// Public reports whether ip is an address of the public internet: not
+// loopback, private, link-local, multicast, shared (CGNAT), reserved or
+// set aside for documentation and benchmarks, in either family; and not
+// an IPv6 form that carries such an IPv4 address (NAT64, 6to4, mapped,
+// compatible) or may (Teredo, local-use NAT64).
+func Public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+		return false
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	if ip.Is6() {
+		b := ip.As16()
+		for _, p := range embedsIPv4 {
+			if p.prefix.Contains(ip) {
+				return Public(netip.AddrFrom4([4]byte(b[p.at : p.at+4])))
+			}
+		}
+	}
+	return true
+}
+
+var notPublic = prefixes(
+	"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15",
+	"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+	"::/96", "100::/64", "64:ff9b:1::/48", "2001::/32", "2001:2::/48", "2001:db8::/32", "2001:10::/28", "2001:20::/28", "fec0::/10", "3fff::/20",
+)
+
+// embedsIPv4: IPv6 forms whose address says which IPv4 address is reached,
+// and at which byte it sits.
+var embedsIPv4 = []struct {
+	prefix netip.Prefix
+	at     int
+}{
+	{netip.MustParsePrefix("64:ff9b::/96"), 12}, // NAT64, well-known prefix
+	{netip.MustParsePrefix("2002::/16"), 2},     // 6to4
+}
+
+func prefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
