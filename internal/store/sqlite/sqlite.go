@@ -51,6 +51,10 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, fmt.Errorf("data directory %s is in use by another prewarm process (use PostgreSQL to run several): %w", dir, err)
 	}
 	path := filepath.Join(dir, "prewarm.db")
+	if err := private(path); err != nil {
+		lock.Close()
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -76,6 +80,25 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// private makes the database file readable by its owner only, creating it
+// so: it holds the report links' secret and jobs' headers (Authorization,
+// cookies). SQLite gives its -wal and -shm files the database's mode.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return f.Chmod(0o600)
+	}
+	return nil
 }
 
 // Close closes the pools and releases the directory.

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,35 @@ func TestStatementsArePreparedOnce(t *testing.T) {
 	}
 	if w, r := len(db.wStmts.stmts)-before, len(db.rStmts.stmts); w != 1 || r != 1 {
 		t.Fatalf("%d writer and %d reader statements prepared, want 1 and 1", w, r)
+	}
+}
+
+// The database holds secrets: its files are the owner's alone, in a data
+// directory that already existed with open permissions, and an existing
+// file left readable by others is closed up.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prewarm.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.W.Exec(`CREATE TABLE t (x INTEGER)`); err != nil { // a write, so the -wal file exists
+		t.Fatal(err)
+	}
+	for _, name := range []string{"prewarm.db", "prewarm.db-wal", "prewarm.db-shm"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", name, st.Mode().Perm())
+		}
 	}
 }
