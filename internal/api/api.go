@@ -121,7 +121,12 @@ type handler func(r *http.Request) (any, error)
 func (s *Server) json(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := s.auth.check(r); err != nil {
+			// Answered at once, its body unread, and the connection
+			// closed after the answer: no read of what the client still
+			// sends (the deadline ends the server's wait for it).
+			w.Header().Set("Connection", "close")
 			s.writeError(w, r, err)
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
@@ -132,6 +137,22 @@ func (s *Server) json(h handler) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, resp)
 	}
+}
+
+// Timeouts of the API's HTTP server: no client holds a connection by
+// sending or reading slowly. A report extends its write deadline as it goes
+// (see getReport).
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 2 * time.Minute // a whole request: 32 MiB at 280 kB/s
+	writeTimeout      = time.Minute     // an answer, or a report's next page
+	idleTimeout       = 2 * time.Minute
+)
+
+// HTTPServer is the server that serves the API.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Handler: s, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 }
 
 // ServeHTTP serves the API.

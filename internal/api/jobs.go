@@ -3,7 +3,9 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"prewarm/internal/report"
 	"prewarm/internal/warm"
@@ -11,7 +13,7 @@ import (
 
 // postPrewarm starts a job: POST /prewarm.
 func (s *Server) postPrewarm(r *http.Request) (any, error) {
-	f, err := readFields(r)
+	f, err := readFields(r, s.cfg.Service.Limits.TooManyURLs)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +40,7 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.Priority, err = f.str("priority"); return },
 		func() (err error) { spec.Name, err = f.str("name"); return },
 		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
+		f.unknown,
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -143,8 +146,13 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	filter := warm.TaskFilter{FailedOnly: r.URL.Query().Get("tasks") != "all", POP: r.URL.Query().Get("pop")}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="prewarm-%s.csv"`, id))
+	// A report may be long: each thousand rows sent buys the next
+	// writeTimeout, so a client that reads gets it all and one that stops
+	// reading is cut off.
+	rc := http.NewResponseController(w)
 	out, err := report.NewCSV(w)
 	if err == nil {
+		out.Flushed = func() { _ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) }
 		err = s.cfg.Service.Tasks(r.Context(), id, filter, out.Write)
 	}
 	if err == nil {
@@ -159,12 +167,13 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 // listJobs lists recent jobs: GET /jobs?status=IN_PROGRESS&limit=50.
 func (s *Server) listJobs(r *http.Request) (any, error) {
 	q := r.URL.Query()
+	var err error
 	f := warm.JobFilter{Status: warm.Status(strings.ToUpper(q.Get("status")))}
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, warm.Invalid("status", "%q is not a job status", q.Get("status"))
 	}
 	if l := q.Get("limit"); l != "" {
-		if _, err := fmt.Sscanf(l, "%d", &f.Limit); err != nil || f.Limit < 1 || f.Limit > 1000 {
+		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 || f.Limit > 1000 {
 			return nil, warm.Invalid("limit", "must be a number in 1..1000")
 		}
 	}

@@ -159,13 +159,10 @@ func (f *serveFlags) server(ctx context.Context, n *node.Node, log *slog.Logger)
 	for _, p := range web.Routes() {
 		extra[p] = dashboard
 	}
-	return &http.Server{
-		Handler: api.New(api.Config{
-			Service: n.Service, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
-			Log: log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}, nil
+	return api.New(api.Config{
+		Service: n.Service, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
+		Log: log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,
+	}).HTTPServer(), nil
 }
 
 // serveDebug serves Go's profiles on their own listener, never on the API's.

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"prewarm/client"
@@ -21,6 +22,9 @@ var Header = []string{"pop", "url", "status_code", "error", "attempts", "edge_ip
 type CSV struct {
 	w *csv.Writer
 	n int
+	// Flushed, when set, is called after each flush of a thousand rows
+	// (the API moves the connection's write deadline on).
+	Flushed func()
 }
 
 // NewCSV writes the header row to w.
@@ -39,17 +43,33 @@ func (c *CSV) Write(t warm.TaskRow) error {
 	if t.StatusCode != 0 {
 		status = strconv.Itoa(t.StatusCode)
 	}
-	err := c.w.Write([]string{t.POP, t.URL, status, t.Error, strconv.Itoa(t.Attempts), t.EdgeIP, t.CacheStatus,
-		t.ServedBy, strconv.FormatInt(t.Bytes, 10), ms(t.TTFB), ms(t.Duration), strconv.FormatBool(t.OK), at,
-		t.Variant, strconv.FormatBool(t.Verified), t.Reason, t.Warning})
+	err := c.w.Write([]string{text(t.POP), text(t.URL), status, text(t.Error), strconv.Itoa(t.Attempts), text(t.EdgeIP),
+		text(t.CacheStatus), text(t.ServedBy), strconv.FormatInt(t.Bytes, 10), ms(t.TTFB), ms(t.Duration),
+		strconv.FormatBool(t.OK), at, text(t.Variant), strconv.FormatBool(t.Verified), text(t.Reason), text(t.Warning)})
 	if err != nil {
 		return err
 	}
 	if c.n++; c.n%1000 == 0 {
 		c.w.Flush()
-		return c.w.Error()
+		if err := c.w.Error(); err != nil {
+			return err
+		}
+		if c.Flushed != nil {
+			c.Flushed()
+		}
 	}
 	return nil
+}
+
+// text is a cell of text that came from outside (an edge's headers, a
+// URL, an error): one that a spreadsheet would read as a formula (=, +,
+// -, @, or a tab or carriage return first) is prefixed with a quote, which
+// spreadsheets show as text.
+func text(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // Close flushes what is left.
