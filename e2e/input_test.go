@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,71 @@ func TestBadInput(t *testing.T) {
 		{"wrong method", "DELETE", "/prewarm", nil, 405, "DELETE"},
 		{"unknown route", "GET", "/nope", nil, 404, "no such endpoint"},
 		{"job list bad status", "GET", "/jobs?status=DONE", nil, 400, "status"},
+		// What a security review found.
+		{"url_list null entry", "POST", "/prewarm", with("url_list", []any{nil}), 400, "url_list[0]: expected a string, got null"},
+		{"unknown field", "POST", "/prewarm", with("time_out", 5), 400, `time_out: is not a field of this request; did you mean "timeout"?`},
+		{"unknown field far from any", "POST", "/prewarm", with("colour", "red"), 400, "colour: is not a field of this request"},
+		{"unknown instances field", "POST", "/instances", `{"DesiredCapacity": 1, "forcestop": true}`, 400, `did you mean "force_stop"?`},
+		{"job list limit with letters", "GET", "/jobs?limit=5abc", nil, 400, "limit"},
+		{"job list limit zero", "GET", "/jobs?limit=0", nil, 400, "limit"},
+		{"job list limit too big", "GET", "/jobs?limit=1001", nil, 400, "limit"},
+		{"job list limit negative", "GET", "/jobs?limit=-3", nil, 400, "limit"},
+		{"encoding formula", "POST", "/prewarm", with("encodings", []string{"-1+1"}), 400, "encodings[0]"},
+		{"encoding cell reference", "POST", "/prewarm", with("encodings", []string{"+A1"}), 400, "encodings[0]"},
+		{"encoding equals", "POST", "/prewarm", with("encodings", []string{"=cmd"}), 400, "encodings[0]"},
+		{"encoding at sign", "POST", "/prewarm", with("encodings", []string{"@sum"}), 400, "encodings[0]"},
+		{"encoding with q", "POST", "/prewarm", with("encodings", []string{"gzip;q=1"}), 400, "encodings[0]"},
+		{"too many encodings", "POST", "/prewarm", with("encodings", []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}), 400, "limit is 8"},
+		{"encodings not a list", "POST", "/prewarm", with("encodings", 3), 400, "encodings"},
+		{"header control character", "POST", "/prewarm", with("header", []string{"X-A: a\x01b"}), 400, "control character"},
+		{"header escape character", "POST", "/prewarm", with("header", []string{"X-A: \x1b[31m"}), 400, "control character"},
+		{"header delete character", "POST", "/prewarm", with("header", []string{"X-A: a\x7f"}), 400, "control character"},
+		{"header line break", "POST", "/prewarm", with("header", []string{"X-A: a\r\nX-B: b"}), 400, "control character"},
+		{"header Content-Length", "POST", "/prewarm", with("header", []string{"Content-Length: 5"}), 400, "Content-Length cannot be set"},
+		{"header Transfer-Encoding", "POST", "/prewarm", with("header", []string{"transfer-encoding: chunked"}), 400, "cannot be set"},
+		{"header Connection", "POST", "/prewarm", with("header", []string{"Connection: close"}), 400, "cannot be set"},
+		{"header Host", "POST", "/prewarm", with("header", []string{"Host: evil.test"}), 400, "Host cannot be set"},
+		{"header bad name", "POST", "/prewarm", with("header", []string{"X A: b"}), 400, "not a valid header name"},
+		{"header empty name", "POST", "/prewarm", with("header", []string{": b"}), 400, "not a valid header name"},
+		{"header not a list", "POST", "/prewarm", with("header", "X-A: b"), 400, "header"},
+		{"too many headers", "POST", "/prewarm", with("header", manyHeaders(65)), 400, "limit is 64"},
+		{"credentials in a URL", "POST", "/prewarm", with("url_list", []string{"https://user:secret@a.test/x"}), 400, "url_list[0]: holds credentials"},
+		{"user name in a URL", "POST", "/prewarm", with("url_list", []string{"https://a.test/", "https://user@a.test/x"}), 400, "url_list[1]"},
+		{"too many URLs with duplicates", "POST", "/prewarm", with("url_list", append(six[:5:5], six[0])), 413, "6 URLs; the limit is 5"},
+		{"body not JSON", "POST", "/prewarm", `url_list=https://a.test/`, 400, "malformed JSON"},
+		{"body null", "POST", "/prewarm", `null`, 400, "got null"},
+		{"body string", "POST", "/prewarm", `"https://a.test/"`, 400, "JSON object"},
+		{"body number", "POST", "/prewarm", `42`, 400, "JSON object"},
+		{"body two objects", "POST", "/prewarm", `{"url_list": ["https://a.test/"]} {}`, 400, "after the JSON object"},
+		{"body truncated string", "POST", "/prewarm", `{"url_list": ["https://a.te`, 400, "JSON"},
+		{"progress with an empty req_id", "GET", "/prewarm?req_id=", nil, 400, "req_id"},
+		{"cf_domain list", "POST", "/prewarm", with("cf_domain", []string{"d1.cloudfront.net"}), 400, "cf_domain: expected a string"},
+		{"pops not a list", "POST", "/prewarm", with("pops", "SIN2-P1"), 400, "pops"},
+		{"pops of numbers", "POST", "/prewarm", with("pops", []any{7}), 400, "pops[0]"},
+		{"summary with a blank req_id", "GET", "/summary?req_id=%20", nil, 400, "req_id"},
+		{"timeout too long", "POST", "/prewarm", with("timeout", 100000), 400, "timeout"},
+		{"timeout a list", "POST", "/prewarm", with("timeout", []int{5}), 400, "timeout: expected a number"},
+		{"timeout as text not a number", "POST", "/prewarm", with("timeout", "5 min"), 400, "timeout"},
+		{"instance_count negative", "POST", "/prewarm", with("instance_count", -1), 400, "instance_count"},
+		{"instance_count text", "POST", "/prewarm", with("instance_count", "many"), 400, "instance_count"},
+		{"verify wrong type", "POST", "/prewarm", with("verify", "maybe"), 400, "verify"},
+		{"tier_first wrong type", "POST", "/prewarm", with("tier_first", 2), 400, "tier_first"},
+		{"dry_run wrong type", "POST", "/prewarm", with("dry_run", []bool{true}), 400, "dry_run"},
+		{"expand unknown kind", "POST", "/prewarm", with("expand", "rss"), 400, "expand[0]"},
+		{"expand number", "POST", "/prewarm", with("expand", 1), 400, "expand"},
+		{"priority unknown", "POST", "/prewarm", with("priority", "urgent"), 400, "priority"},
+		{"max_concurrency zero", "POST", "/prewarm", with("max_concurrency", 0), 400, "max_concurrency"},
+		{"max_concurrency fraction", "POST", "/prewarm", with("max_concurrency", 2.5), 400, "max_concurrency"},
+		{"max_rps negative", "POST", "/prewarm", with("max_rps", -1), 400, "max_rps"},
+		{"distribution_id lower case", "POST", "/prewarm", with("distribution_id", "e2abc"), 400, "distribution_id"},
+		{"name too long", "POST", "/prewarm", with("name", strings.Repeat("n", 500)), 400, "name"},
+		{"job list status in lower case", "GET", "/jobs?status=done", nil, 400, "status"},
+		{"stop of unknown job", "POST", "/jobs/nope/stop", nil, 404, "not found"},
+		{"job of unknown id", "GET", "/jobs/nope", nil, 404, "not found"},
+		{"report of unknown job", "GET", "/reports/nope.csv", nil, 404, "not found"},
+		{"report of another kind", "GET", "/reports/nope.txt", nil, 404, "no such endpoint"},
+		{"wrong method on instances", "PUT", "/instances", nil, 405, "PUT"},
+		{"wrong method on summary", "POST", "/summary", nil, 405, "POST"},
 	}
 	// These go over the wire as they are: the bodies are what no client
 	// would send, and the answer's own JSON is under test.
@@ -130,4 +196,13 @@ func TestAuthentication(t *testing.T) {
 	if !strings.Contains(err.Error(), "exited before serving") || !strings.Contains(err.Error(), "--api-key") {
 		t.Fatalf("serve without a key: %v", err)
 	}
+}
+
+// manyHeaders is n distinct, valid header entries.
+func manyHeaders(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("X-H%d: v", i)
+	}
+	return out
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,26 +15,45 @@ import (
 )
 
 // fields is a JSON object read field by field, so that a wrong type is
-// reported with the field's name and what was expected. Unknown fields are
-// ignored, as the original ignored them; null is the same as absent.
-type fields map[string]json.RawMessage
+// reported with the field's name and what was expected; null is the same
+// as absent. A field no handler asked for is refused (see unknown): a typo
+// such as "time_out" must not pass for a default.
+type fields struct {
+	raw  map[string]json.RawMessage
+	used map[string]bool
+}
 
-func readFields(r *http.Request) (fields, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+// bigBody is the size above which a body's url_list is counted before the
+// body is decoded, so that a list too long is refused without holding it
+// twice.
+const bigBody = 1 << 20
+
+// readFields reads a JSON object body. listLimit refuses a url_list with
+// too many entries before anything else is decoded.
+func readFields(r *http.Request, listLimit func(n int) error) (*fields, error) {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= 64<<20 {
+		buf.Grow(int(r.ContentLength) + 1) // one allocation, not a doubling series
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, err
 		}
 		return nil, warm.Invalid("body", "could not read the request body: %v", err)
 	}
-	body = bytes.TrimSpace(body)
+	body := bytes.TrimSpace(buf.Bytes())
 	if len(body) == 0 {
 		return nil, warm.Invalid("body", "is empty; send a JSON object")
 	}
-	var f fields
+	if len(body) > bigBody && listLimit != nil {
+		if err := listLimit(countList(body, "url_list")); err != nil {
+			return nil, err
+		}
+	}
+	f := &fields{used: map[string]bool{}}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&f.raw); err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		switch {
@@ -44,7 +64,7 @@ func readFields(r *http.Request) (fields, error) {
 		}
 		return nil, warm.Invalid("body", "malformed JSON: %v", err)
 	}
-	if f == nil {
+	if f.raw == nil {
 		return nil, warm.Invalid("body", "must be a JSON object, got null")
 	}
 	if dec.More() {
@@ -53,12 +73,102 @@ func readFields(r *http.Request) (fields, error) {
 	return f, nil
 }
 
-func (f fields) raw(name string) (json.RawMessage, bool) {
-	v, ok := f[name]
+// countList counts the entries of the top-level array field name in a
+// JSON object, without keeping them; 0 when the body is not such an
+// object (the full decode then says what is wrong).
+func countList(body []byte, name string) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		if key != name {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return 0
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return 0
+		}
+		n := 0
+		for ; dec.More(); n++ {
+			if _, err := dec.Token(); err != nil { // an entry is a string: one token
+				return n
+			}
+		}
+		return n
+	}
+	return 0
+}
+
+func (f *fields) get(name string) (json.RawMessage, bool) {
+	f.used[name] = true
+	v, ok := f.raw[name]
 	if !ok || string(v) == "null" {
 		return nil, false
 	}
 	return v, true
+}
+
+// unknown refuses the first field (in name order) that no handler asked
+// for, suggesting the known field it most resembles.
+func (f *fields) unknown() error {
+	var names, known []string
+	for name := range f.raw {
+		if !f.used[name] {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	for name := range f.used {
+		known = append(known, name)
+	}
+	slices.Sort(names)
+	slices.Sort(known)
+	msg := "is not a field of this request"
+	if near := nearest(names[0], known); near != "" {
+		msg += fmt.Sprintf("; did you mean %q?", near)
+	}
+	return warm.Invalid(names[0], "%s", msg)
+}
+
+// nearest is the known name closest to name by edit distance, if close.
+func nearest(name string, known []string) string {
+	best, bestD := "", 3 // at most two edits away
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(name), k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func kind(v json.RawMessage) string {
@@ -71,12 +181,14 @@ func kind(v json.RawMessage) string {
 		return "an object"
 	case 't', 'f':
 		return "a boolean"
+	case 'n':
+		return "null"
 	}
 	return "a number"
 }
 
-func (f fields) str(name string) (string, error) {
-	v, ok := f.raw(name)
+func (f *fields) str(name string) (string, error) {
+	v, ok := f.get(name)
 	if !ok {
 		return "", nil
 	}
@@ -87,8 +199,8 @@ func (f fields) str(name string) (string, error) {
 	return s, nil
 }
 
-func (f fields) strings(name string) ([]string, error) {
-	v, ok := f.raw(name)
+func (f *fields) strings(name string) ([]string, error) {
+	v, ok := f.get(name)
 	if !ok {
 		return nil, nil
 	}
@@ -111,8 +223,8 @@ func (f fields) strings(name string) ([]string, error) {
 }
 
 // stringOrList accepts a string or an array of strings.
-func (f fields) stringOrList(name string) ([]string, error) {
-	v, ok := f.raw(name)
+func (f *fields) stringOrList(name string) ([]string, error) {
+	v, ok := f.get(name)
 	if !ok {
 		return nil, nil
 	}
@@ -124,8 +236,8 @@ func (f fields) stringOrList(name string) ([]string, error) {
 }
 
 // optionalBool is boolean that tells absent from false.
-func (f fields) optionalBool(name string) (*bool, error) {
-	if _, ok := f.raw(name); !ok {
+func (f *fields) optionalBool(name string) (*bool, error) {
+	if _, ok := f.get(name); !ok {
 		return nil, nil
 	}
 	b, err := f.boolean(name)
@@ -133,8 +245,8 @@ func (f fields) optionalBool(name string) (*bool, error) {
 }
 
 // number accepts a JSON number or a string holding one.
-func (f fields) number(name string) (*float64, error) {
-	v, ok := f.raw(name)
+func (f *fields) number(name string) (*float64, error) {
+	v, ok := f.get(name)
 	if !ok {
 		return nil, nil
 	}
@@ -151,7 +263,7 @@ func (f fields) number(name string) (*float64, error) {
 	return &n, nil
 }
 
-func (f fields) integer(name string) (*int, error) {
+func (f *fields) integer(name string) (*int, error) {
 	n, err := f.number(name)
 	if err != nil || n == nil {
 		return nil, err
@@ -165,8 +277,8 @@ func (f fields) integer(name string) (*int, error) {
 
 // boolean accepts true/false (and, for the original's clients, "true" and
 // "false" as strings).
-func (f fields) boolean(name string) (bool, error) {
-	v, ok := f.raw(name)
+func (f *fields) boolean(name string) (bool, error) {
+	v, ok := f.get(name)
 	if !ok {
 		return false, nil
 	}

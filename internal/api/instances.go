@@ -12,7 +12,7 @@ import (
 // postInstances sets the desired capacity and, with force_stop: true and a
 // req_id, stops that one job: POST /instances.
 func (s *Server) postInstances(r *http.Request) (any, error) {
-	f, err := readFields(r)
+	f, err := readFields(r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +29,9 @@ func (s *Server) postInstances(r *http.Request) (any, error) {
 	}
 	forceStop, err := f.boolean("force_stop")
 	if err != nil {
+		return nil, err
+	}
+	if err := f.unknown(); err != nil {
 		return nil, err
 	}
 	id = strings.TrimSpace(id)

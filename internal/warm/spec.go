@@ -249,7 +249,7 @@ func cleanEncodings(raw []string) ([]string, error) {
 	var out []string
 	for i, e := range raw {
 		e = strings.ToLower(strings.TrimSpace(e))
-		if !validToken(e) {
+		if !validCoding(e) {
 			return nil, Invalid(fmt.Sprintf("encodings[%d]", i), "%q is not a content coding (such as br, gzip or identity)", raw[i])
 		}
 		if !slices.Contains(out, e) {
@@ -257,6 +257,21 @@ func cleanEncodings(raw []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// validCoding: a content coding's name, as registered ones are (br,
+// x-gzip, aes128gcm, pack200-gzip): a letter, then letters, digits and
+// hyphens. Anything else a spreadsheet could read as a formula.
+func validCoding(s string) bool {
+	if s == "" || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, r := range s {
+		if r != '-' && r != '_' && r != '.' && (r < '0' || r > '9') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 func cleanExpand(raw []string) ([]string, error) {
@@ -309,14 +324,23 @@ func cleanURLs(raw []string, lim Limits) ([]string, error) {
 	if len(raw) == 0 {
 		return nil, Invalid("url_list", "is required and must list at least one URL")
 	}
+	if len(raw) > lim.MaxURLs {
+		return nil, tooManyURLs(len(raw), lim)
+	}
 	seen := make(map[string]struct{}, len(raw))
 	urls := make([]string, 0, len(raw))
 	var bad []string
-	for _, u := range raw {
-		u = strings.TrimSpace(u)
+	for i, u := range raw {
+		// A fragment is never sent to a server: two URLs that differ only
+		// in it are one object.
+		u, _, _ = strings.Cut(strings.TrimSpace(u), "#")
 		if !validURL(u, lim.MaxURLLen) {
 			bad = append(bad, u)
 			continue
+		}
+		if hasUserinfo(u) {
+			return nil, Invalid(fmt.Sprintf("url_list[%d]", i), "holds credentials (user:password@): they would be "+
+				"stored and shown in reports; send them as a header instead, \"Authorization: Basic …\"")
 		}
 		if _, dup := seen[u]; dup {
 			continue
@@ -327,11 +351,28 @@ func cleanURLs(raw []string, lim Limits) ([]string, error) {
 	if len(bad) > 0 {
 		return nil, &InvalidURLsError{URLs: bad}
 	}
-	if len(urls) > lim.MaxURLs {
-		return nil, &InputError{Field: "url_list", TooLarge: true,
-			Msg: fmt.Sprintf("%d URLs; the limit is %d per job", len(urls), lim.MaxURLs)}
-	}
 	return urls, nil
+}
+
+// tooManyURLs refuses a list longer than a job may be, counting every
+// entry (duplicates too): a list is refused before any of it is checked.
+func tooManyURLs(n int, lim Limits) error {
+	return &InputError{Field: "url_list", TooLarge: true,
+		Msg: fmt.Sprintf("%d URLs; the limit is %d per job", n, lim.MaxURLs)}
+}
+
+// TooManyURLs is tooManyURLs for a list not yet read: the API refuses a
+// body by counting its url_list entries before decoding them.
+func (lim Limits) TooManyURLs(n int) error {
+	if n > lim.MaxURLs {
+		return tooManyURLs(n, lim)
+	}
+	return nil
+}
+
+func hasUserinfo(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 func validURL(raw string, maxLen int) bool {
@@ -404,16 +445,25 @@ func cleanHeaders(raw []string) ([]string, error) {
 		if !validToken(name) {
 			return nil, Invalid(field, "%q is not a valid header name", name)
 		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			return nil, Invalid(field, "the value of %s holds a line break", name)
+		if i := strings.IndexFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }); i >= 0 {
+			return nil, Invalid(field, "the value of %s holds a control character (%U at byte %d)", name, value[i], i)
 		}
 		if strings.EqualFold(name, "Host") {
 			return nil, Invalid(field, "Host cannot be set; each fetch uses its URL's host")
+		}
+		if slices.ContainsFunc(clientHeaders, func(h string) bool { return strings.EqualFold(h, name) }) {
+			return nil, Invalid(field, "%s cannot be set; the HTTP client sets it on each fetch", name)
 		}
 		out = append(out, name+": "+value)
 	}
 	return out, nil
 }
+
+// clientHeaders are the framing and connection headers each fetch's
+// HTTP client writes itself: a job's value would be dropped or break the
+// request.
+var clientHeaders = []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection",
+	"Upgrade", "TE", "Trailer"}
 
 func validToken(s string) bool {
 	if s == "" {

@@ -48,6 +48,14 @@ func TestNewJob(t *testing.T) {
 			t.Fatalf("%v %v", urls, err)
 		}
 	})
+	t.Run("a fragment is not part of the object", func(t *testing.T) {
+		s := base()
+		s.URLs = []string{"https://a.test/v.mp4#t=10", "https://a.test/v.mp4#t=20", "https://a.test/v.mp4"}
+		_, urls, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
+		if err != nil || strings.Join(urls, ",") != "https://a.test/v.mp4" {
+			t.Fatalf("%v %v", urls, err)
+		}
+	})
 	t.Run("fractional timeout", func(t *testing.T) {
 		s := base()
 		s.TimeoutMinutes = ptr(0.5)
