@@ -130,6 +130,9 @@ type ProgressResponse struct {
 	// Priority and Name are the job's (beyond the original).
 	Priority string `json:"priority,omitempty"`
 	Name     string `json:"name,omitempty"`
+	// Owner is the name of the API key that submitted the job (named keys
+	// of --api-keys-file; empty otherwise).
+	Owner string `json:"owner,omitempty"`
 	// Sharing is how many other jobs share the agents with this one while
 	// it runs.
 	Sharing int `json:"sharing,omitempty"`

@@ -20,7 +20,10 @@ import (
 type Config struct {
 	// Service is the domain: every handler goes through it.
 	Service *warm.Service
-	Keys    []string // accepted x-api-key values; none means the API is open
+	// Keyring holds the accepted keys, with their scopes and limits; nil
+	// takes Keys, each an admin. No keys at all means the API is open.
+	Keyring *Keyring
+	Keys    []string
 	// ReportSecret signs report links, so the CSV link in a summary can be
 	// opened without the API key, as the original's could.
 	ReportSecret []byte
@@ -41,7 +44,7 @@ type Config struct {
 // Server is the API's HTTP handler.
 type Server struct {
 	cfg  Config
-	auth *auth
+	keys *Keyring
 	mux  *http.ServeMux
 }
 
@@ -53,7 +56,10 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, auth: newAuth(cfg.Keys), mux: http.NewServeMux()}
+	if cfg.Keyring == nil {
+		cfg.Keyring = NewKeyring(AdminKeys(cfg.Keys), cfg.Now)
+	}
+	s := &Server{cfg: cfg, keys: cfg.Keyring, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -70,19 +76,20 @@ func (s *Server) table() []route {
 	t := []route{
 		{"GET /healthz", s.healthz},
 		{"GET /openapi.yaml", serveOpenAPI},
-		{"POST /prewarm", s.json(s.postPrewarm)},
-		{"GET /prewarm", s.json(byReqID(s.getPrewarm))},
-		{"POST /instances", s.json(s.postInstances)},
-		{"GET /instances", s.json(s.getInstances)},
-		{"GET /summary", s.json(byReqID(s.getSummary))},
-		{"GET /jobs", s.json(s.listJobs)},
-		{"GET /jobs/{id}", s.json(s.getJob)},
-		{"POST /jobs/{id}/stop", s.json(s.stopJob)},
+		{"POST /prewarm", s.json(ScopeSubmit, s.postPrewarm)},
+		{"GET /prewarm", s.json(ScopeRead, byReqID(s.getPrewarm))},
+		{"POST /instances", s.json(ScopeAdmin, s.postInstances)},
+		{"GET /instances", s.json(ScopeRead, s.getInstances)},
+		{"GET /summary", s.json(ScopeRead, byReqID(s.getSummary))},
+		{"GET /jobs", s.json(ScopeRead, s.listJobs)},
+		{"GET /jobs/{id}", s.json(ScopeRead, s.getJob)},
+		{"POST /jobs/{id}/stop", s.json(ScopeSubmit, s.stopJob)},
 		{"GET /reports/{file}", s.getReport},
 	}
 	if s.cfg.Metrics != nil {
 		t = append(t, route{"GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-			if err := s.auth.check(r); err != nil {
+			r, err := s.keys.check(r, ScopeRead)
+			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
@@ -102,7 +109,7 @@ func (s *Server) routes() {
 	// A known path with the wrong method gets the API's own 405 body.
 	for path := range paths {
 		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			s.writeError(w, r, &httpError{http.StatusMethodNotAllowed, r.Method + " is not allowed on " + r.URL.Path})
+			s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, msg: r.Method + " is not allowed on " + r.URL.Path})
 		})
 	}
 	for pattern, h := range s.cfg.Extra {
@@ -116,11 +123,12 @@ func (s *Server) routes() {
 // handler is the shape of every JSON endpoint.
 type handler func(r *http.Request) (any, error)
 
-// json wraps a JSON endpoint: authentication, the body limit, the answer
-// or the error.
-func (s *Server) json(h handler) http.HandlerFunc {
+// json wraps a JSON endpoint: a key with the scope it needs, the body
+// limit, the answer or the error.
+func (s *Server) json(need Scope, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.auth.check(r); err != nil {
+		keyed, err := s.keys.check(r, need)
+		if err != nil {
 			// Answered at once, its body unread, and the connection
 			// closed after the answer: no read of what the client still
 			// sends (the deadline ends the server's wait for it).
@@ -129,6 +137,7 @@ func (s *Server) json(h handler) http.HandlerFunc {
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 			return
 		}
+		r = keyed
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
 		resp, err := h(r)
 		if err != nil {

@@ -39,6 +39,7 @@ func Progress(p *warm.Progress, now time.Time) ProgressResponse {
 		Waiting:             p.Waiting,
 		Priority:            string(p.Priority),
 		Name:                p.Name,
+		Owner:               p.Owner,
 		Sharing:             p.Sharing,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"prewarm/internal/warm"
 )
@@ -13,13 +14,14 @@ import (
 // httpError is an error that knows its status: authentication, unknown
 // routes.
 type httpError struct {
-	status int
-	msg    string
+	status     int
+	msg        string
+	retryAfter time.Duration // with 429: when to ask again
 }
 
 func (e *httpError) Error() string { return e.msg }
 
-var errNotFoundRoute = &httpError{http.StatusNotFound, "no such endpoint"}
+var errNotFoundRoute = &httpError{status: http.StatusNotFound, msg: "no such endpoint"}
 
 // failure is the original API's error body.
 type failure struct {
@@ -53,6 +55,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
+		if he.retryAfter > 0 {
+			w.Header().Set("Retry-After", retrySeconds(he.retryAfter))
+		}
 	case errors.Is(err, warm.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, warm.ErrConflict):
@@ -62,7 +67,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			"; free space on it (reads still work, and work already accepted resumes by itself)"
 	}
 	if status >= 500 {
-		s.cfg.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.cfg.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "key", KeyName(r.Context()), "err", err)
 	}
 	writeJSON(w, status, failure{Status: "failure", Message: msg, Timestamp: now})
 }

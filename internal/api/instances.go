@@ -54,7 +54,7 @@ func (s *Server) postInstances(r *http.Request) (any, error) {
 	if forceStop {
 		msg += "; job " + id + " stopped"
 	}
-	s.cfg.Log.Info("instances updated", "desired", *capacity, "stopped", forceStop, "job", id)
+	s.cfg.Log.Info("instances updated", "desired", *capacity, "stopped", forceStop, "job", id, "key", KeyName(r.Context()))
 	return InstancesResponse{Status: "success", Timestamp: timestamp(s.cfg.Now()), Message: msg}, nil
 }
 

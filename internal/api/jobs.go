@@ -53,11 +53,12 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		}
 		return DryRunJSON(plan, s.cfg.Now()), nil
 	}
+	spec.Owner = KeyName(r.Context())
 	job, err := s.cfg.Service.Submit(r.Context(), spec)
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Log.Info("job accepted", "job", job.ID, "urls", job.URLCount, "pops", len(job.Targets))
+	s.cfg.Log.Info("job accepted", "job", job.ID, "urls", job.URLCount, "pops", len(job.Targets), "key", job.Owner)
 	return SubmitResponse{Status: "Success", ErrorURLs: []string{}, RequestID: job.ID,
 		Timestamp: timestamp(s.cfg.Now()), TimeoutAt: timestamp(job.TimeoutAt)}, nil
 }
@@ -128,11 +129,11 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if token := r.URL.Query().Get("token"); token == "" || !validReportToken(s.cfg.ReportSecret, id, token) {
-		if err := s.auth.check(r); err != nil {
+		if _, err := s.keys.check(r, ScopeRead); err != nil {
 			if token != "" {
 				// A link that was altered or belongs to another job (or
 				// server): say so, not that a header is missing.
-				err = &httpError{http.StatusForbidden, "this report link is not valid for job " + id +
+				err = &httpError{status: http.StatusForbidden, msg: "this report link is not valid for job " + id +
 					" (altered, or signed by another server): ask GET /summary for a fresh one, or send the API key"}
 			}
 			s.writeError(w, r, err)
@@ -204,6 +205,6 @@ func (s *Server) stopJob(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Log.Info("job stopped", "job", job.ID)
+	s.cfg.Log.Info("job stopped", "job", job.ID, "key", KeyName(r.Context()))
 	return map[string]string{"status": "success", "message": "job " + job.ID + " stopped", "timestamp": timestamp(s.cfg.Now())}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -31,7 +32,11 @@ in an embedded SQLite database in --data-dir unless --database names a
 PostgreSQL server shared with other serve and agent processes.
 
 Every flag can also be set by an environment variable: --api-key is
-PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.`,
+PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.
+
+--api-keys-file names keys by their SHA-256, each with a scope (read, submit,
+admin) and optional limits (rps, daily); 'prewarm key new' makes one. The file
+is read again on SIGHUP. Keys given with --api-key are admins.`,
 		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
   PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
   prewarm serve --api-key secret --agents 2 --concurrency 128`,
@@ -46,6 +51,7 @@ type serveFlags struct {
 	listen     string
 	dataDir    string
 	apiKeys    []string
+	keysFile   string
 	noAuth     bool
 	agents     int
 	maxURLs    int
@@ -61,6 +67,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", ":8080", "address the API listens on")
 	fs.StringVar(&f.dataDir, "data-dir", "prewarm-data", "directory of the embedded database")
 	fs.StringSliceVar(&f.apiKeys, "api-key", nil, "API key clients send as x-api-key (repeat for several)")
+	fs.StringVar(&f.keysFile, "api-keys-file", "", "YAML file of named keys (SHA-256, scope, limits), read again on SIGHUP")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs one job may list")
@@ -89,8 +96,11 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 }
 
 func (f *serveFlags) checkKeys() error {
-	if len(f.apiKeys) == 0 && !f.noAuth {
-		return errors.New("no API key: pass --api-key KEY (or set PREWARM_API_KEY), or --no-auth to serve an open API")
+	if len(f.apiKeys) == 0 && f.keysFile == "" && !f.noAuth {
+		return errors.New("no API key: pass --api-key KEY (or set PREWARM_API_KEY) or --api-keys-file FILE, or --no-auth to serve an open API")
+	}
+	if f.noAuth && (len(f.apiKeys) > 0 || f.keysFile != "") {
+		return errors.New("--no-auth with keys: choose one")
 	}
 	for _, k := range f.apiKeys {
 		if len(k) < 8 {
@@ -108,6 +118,11 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 	if err := f.checkKeys(); err != nil {
 		return err
 	}
+	keys, err := f.keys()
+	if err != nil {
+		return err
+	}
+	keyring := api.NewKeyring(keys, time.Now)
 	cfg := f.config(log)
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -119,9 +134,12 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer n.Close()
-	srv, err := f.server(ctx, n, log)
+	srv, err := f.server(ctx, n, keyring, log)
 	if err != nil {
 		return err
+	}
+	if f.keysFile != "" {
+		go f.reloadKeysOnHangup(ctx, keyring, log)
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
@@ -148,8 +166,43 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 	return err
 }
 
+// keys are the keys of --api-key (admins) and of --api-keys-file.
+func (f *serveFlags) keys() ([]api.Key, error) {
+	keys := api.AdminKeys(f.apiKeys)
+	if f.keysFile != "" {
+		named, err := api.LoadKeysFile(f.keysFile)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys-file: %w", err)
+		}
+		keys = append(keys, named...)
+	}
+	return keys, nil
+}
+
+// reloadKeysOnHangup reads the keys again on each SIGHUP; keys that do not
+// load leave those in use in place.
+func (f *serveFlags) reloadKeysOnHangup(ctx context.Context, keyring *api.Keyring, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		keys, err := f.keys()
+		if err != nil {
+			log.Error("reloading API keys: keeping those in use", "err", err)
+			continue
+		}
+		keyring.Set(keys)
+		log.Info("API keys reloaded", "keys", len(keys))
+	}
+}
+
 // server is the HTTP server of the API and the dashboard.
-func (f *serveFlags) server(ctx context.Context, n *node.Node, log *slog.Logger) (*http.Server, error) {
+func (f *serveFlags) server(ctx context.Context, n *node.Node, keyring *api.Keyring, log *slog.Logger) (*http.Server, error) {
 	secret, err := n.Store.Secret(ctx, "reports")
 	if err != nil {
 		return nil, err
@@ -160,7 +213,7 @@ func (f *serveFlags) server(ctx context.Context, n *node.Node, log *slog.Logger)
 		extra[p] = dashboard
 	}
 	return api.New(api.Config{
-		Service: n.Service, Keys: f.apiKeys, ReportSecret: secret, PublicURL: f.publicURL,
+		Service: n.Service, Keyring: keyring, ReportSecret: secret, PublicURL: f.publicURL,
 		Log: log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,
 	}).HTTPServer(), nil
 }

@@ -87,6 +87,7 @@ type Job struct {
 	// Priority orders jobs sharing the agents; Name labels the job.
 	Priority  Priority
 	Name      string
+	Owner     string // the name of the API key that submitted it
 	URLCount  int
 	CreatedAt time.Time
 	UpdatedAt time.Time

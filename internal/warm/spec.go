@@ -58,6 +58,9 @@ type JobSpec struct {
 	TierFirst      *bool // default true
 	Priority       string
 	Name           string
+	// Owner is the name of the API key that submitted the job; set by the
+	// server, never by the request.
+	Owner string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -72,7 +75,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		return nil, nil, err
 	}
 	now = now.UTC()
-	job := &Job{ID: id, Status: StatusCreated, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
+	job := &Job{ID: id, Status: StatusCreated, Owner: spec.Owner, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
 		TierFirst: spec.TierFirst == nil || *spec.TierFirst, URLCount: len(urls), CreatedAt: now, UpdatedAt: now}
 	for _, step := range []func() error{
 		func() (err error) { job.TargetType, job.Targets, err = selectTargets(spec, sel, lim); return },
