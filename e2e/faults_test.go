@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -221,42 +219,24 @@ func restartFull(t *testing.T, cdn *minicdn.CDN, data, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "serve", "--api-key", apiKey, "--data-dir", data, "--listen", "127.0.0.1:0",
+	addr, log := serveRaw(t, ctx, "serve", "--api-key", apiKey, "--data-dir", data, "--listen", "127.0.0.1:0",
 		"--dns-server", cdn.DNSAddr, "--allow-private-edges")
-	stderr, err := cmd.StderrPipe()
+	if addr == "" {
+		if !strings.Contains(log(), "cannot start: the database's disk is full") || !strings.Contains(log(), "free space there and start again") {
+			t.Fatalf("serve on a full disk neither served nor said why:\n%s", log())
+		}
+		t.Logf("started on a full disk: exited saying so")
+		return
+	}
+	c, err := client.New("http://"+addr, apiKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if err := c.Health(ctx); err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Errorf("/healthz of a serve started on a full disk: %v, want 503 naming the disk", err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var log strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		log.WriteString(line + "\n")
-		m := regexp.MustCompile(`msg="prewarm serving".* listen=(\S+)`).FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		c, err := client.New("http://"+m[1], apiKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Health(ctx); err == nil || !strings.Contains(err.Error(), "disk is full") {
-			t.Errorf("/healthz of a serve started on a full disk: %v, want 503 naming the disk", err)
-		}
-		if p, err := c.Progress(ctx, id); err != nil || p.TotalCount == 0 {
-			t.Errorf("GET /prewarm of a serve started on a full disk: %+v, %v", p, err)
-		}
-		t.Logf("started on a full disk: serves reads, unready")
-		return
+	if p, err := c.Progress(ctx, id); err != nil || p.TotalCount == 0 {
+		t.Errorf("GET /prewarm of a serve started on a full disk: %+v, %v", p, err)
 	}
-	_ = cmd.Wait()
-	if out := log.String(); !strings.Contains(out, "cannot start: the database's disk is full") ||
-		!strings.Contains(out, "free space there and start again") {
-		t.Fatalf("serve on a full disk neither served nor said why:\n%s", out)
-	}
-	t.Logf("started on a full disk: exited saying so")
+	t.Logf("started on a full disk: serves reads, unready")
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +10,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,4 +301,50 @@ func checkHits(t *testing.T, cdn *minicdn.CDN, pops []*minicdn.POP, urls []strin
 			}
 		}
 	}
+}
+
+// serveRaw runs the binary with args outside the launcher, for runs it
+// cannot wait on (a serve that should fail, or serve HTTPS): it returns the
+// address serve logged it listens on, or "" once the process exited
+// without serving, and the log so far. The process is killed at cleanup.
+func serveRaw(t *testing.T, ctx context.Context, args ...string) (addr string, log func() string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var buf strings.Builder
+	log = func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
+	found := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		listening := regexp.MustCompile(`msg="?prewarm serving"?.*listen"?[=:]"?([0-9.:\[\]]+)`)
+		for sc.Scan() {
+			mu.Lock()
+			buf.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done; _ = cmd.Wait() })
+	select {
+	case addr = <-found:
+	case <-done:
+		_ = cmd.Wait()
+	case <-ctx.Done():
+		t.Fatalf("serve neither served nor exited: %v\n%s", ctx.Err(), log())
+	}
+	return addr, log
 }

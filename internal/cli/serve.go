@@ -18,6 +18,7 @@ import (
 
 	"prewarm/internal/api"
 	"prewarm/internal/node"
+	"prewarm/internal/tlsfile"
 	"prewarm/internal/warm"
 	"prewarm/internal/web"
 )
@@ -52,6 +53,8 @@ type serveFlags struct {
 	dataDir    string
 	apiKeys    []string
 	keysFile   string
+	tlsCert    string
+	tlsKey     string
 	noAuth     bool
 	agents     int
 	maxURLs    int
@@ -68,6 +71,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "prewarm-data", "directory of the embedded database")
 	fs.StringSliceVar(&f.apiKeys, "api-key", nil, "API key clients send as x-api-key (repeat for several)")
 	fs.StringVar(&f.keysFile, "api-keys-file", "", "YAML file of named keys (SHA-256, scope, limits), read again on SIGHUP")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file, read again when it changes; needs --tls-key")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs one job may list")
@@ -123,6 +128,15 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	keyring := api.NewKeyring(keys, time.Now)
+	var certs *tlsfile.Loader
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.tlsCert != "" {
+		if certs, err = tlsfile.New(f.tlsCert, f.tlsKey, log); err != nil {
+			return err
+		}
+	}
 	cfg := f.config(log)
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -146,12 +160,19 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
 	log.Info("prewarm serving", "version", version(), "listen", ln.Addr().String(), "agents", f.agents,
-		"concurrency", f.concurrency, "database", n.Describe(), "auth", !f.noAuth)
+		"concurrency", f.concurrency, "database", n.Describe(), "auth", !f.noAuth, "tls", certs != nil)
 	if f.debug != "" {
 		go serveDebug(f.debug, log)
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if certs != nil {
+			srv.TLSConfig = certs.Config()
+			serveErr <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		serveErr <- srv.Serve(ln)
+	}()
 	select {
 	case <-ctx.Done():
 	case err = <-serveErr:
