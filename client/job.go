@@ -272,7 +272,11 @@ func (c *Client) Progress(ctx context.Context, id string) (*ProgressResponse, er
 // at any time and final once the job has ended.
 func (c *Client) Summary(ctx context.Context, id string) (*SummaryResponse, error) {
 	q, err := reqID(id)
-	return do[SummaryResponse](ctx, c, request{method: http.MethodGet, path: "/summary", query: q}, err)
+	s, err := do[SummaryResponse](ctx, c, request{method: http.MethodGet, path: "/summary", query: q}, err)
+	if s != nil {
+		s.FailurePOPURLsReport = c.absolute(s.FailurePOPURLsReport)
+	}
+	return s, err
 }
 
 // Jobs lists recent jobs, newest first: GET /jobs.
@@ -294,7 +298,11 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter) ([]JobSummary, error) {
 // Job reads a job in full, with its POPs: GET /jobs/{id}.
 func (c *Client) Job(ctx context.Context, id string) (*JobResponse, error) {
 	path, err := jobPath(id)
-	return do[JobResponse](ctx, c, request{method: http.MethodGet, path: path}, err)
+	j, err := do[JobResponse](ctx, c, request{method: http.MethodGet, path: path}, err)
+	if j != nil {
+		j.Report = c.absolute(j.Report)
+	}
+	return j, err
 }
 
 // StopJob force-stops a job: POST /jobs/{id}/stop. Its queued tasks are

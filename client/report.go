@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -41,6 +42,18 @@ func (c *Client) Report(ctx context.Context, id string, opts ReportOptions, w io
 	return c.stream(ctx, u, true, w)
 }
 
+// absolute makes a link the server gave relative (a server without
+// --public-url) absolute against the client's base URL; others are kept.
+func (c *Client) absolute(link string) string {
+	u, err := url.Parse(link)
+	if link == "" || err != nil || u.IsAbs() {
+		return link
+	}
+	base := *c.base
+	base.Path = strings.TrimSuffix(base.Path, "/") + "/"
+	return base.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery}).String()
+}
+
 // DownloadReport streams the CSV behind a report link to w: a summary's
 // FailurePOPURLsReport or a job's Report, made absolute against the base
 // URL if it is relative. The link is signed, so the API key is not sent
@@ -50,18 +63,20 @@ func (c *Client) DownloadReport(ctx context.Context, link string, opts ReportOpt
 	if link == "" {
 		return errors.New("report link is empty")
 	}
-	u, err := url.Parse(link)
+	u, err := url.Parse(c.absolute(link))
 	if err != nil {
 		return fmt.Errorf("report link %q: %w", link, err)
-	}
-	if !u.IsAbs() {
-		base := *c.base
-		base.Path += "/"
-		u = base.ResolveReference(&url.URL{Path: strings.TrimPrefix(u.Path, "/"), RawQuery: u.RawQuery})
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("report link %q: not an http:// or https:// URL", link)
 	}
 	opts.apply(u)
 	return c.stream(ctx, u, false, w)
+}
+
+// RotateReportSecret replaces the secret report links are signed with:
+// POST /report-secret/rotate, with an admin key. Every link given so far
+// stops opening; servers sharing the database follow within a minute.
+func (c *Client) RotateReportSecret(ctx context.Context) (*InstancesResponse, error) {
+	return do[InstancesResponse](ctx, c, request{method: http.MethodPost, path: "/report-secret/rotate"}, nil)
 }

@@ -25,10 +25,17 @@ type Config struct {
 	Keyring *Keyring
 	Keys    []string
 	// ReportSecret signs report links, so the CSV link in a summary can be
-	// opened without the API key, as the original's could.
-	ReportSecret []byte
+	// opened without the API key, as the original's could. It is asked
+	// again at most once a minute, so a secret rotated on one node is used
+	// by all within a minute. Nil: a fixed random secret.
+	ReportSecret func(context.Context) ([]byte, error)
+	// RotateReportSecret replaces the secret (POST /report-secret/rotate):
+	// every link given so far stops working. Nil: not offered.
+	RotateReportSecret func(context.Context) error
+	// ReportLinkTTL is how long a report link works; default 7 days.
+	ReportLinkTTL time.Duration
 	// PublicURL is the base of absolute links (report URLs); empty means
-	// derived from each request.
+	// relative links (a request's Host is not trusted to name the server).
 	PublicURL string
 	MaxBody   int64
 	Log       *slog.Logger
@@ -43,9 +50,10 @@ type Config struct {
 
 // Server is the API's HTTP handler.
 type Server struct {
-	cfg  Config
-	keys *Keyring
-	mux  *http.ServeMux
+	cfg     Config
+	keys    *Keyring
+	secrets *secretCache
+	mux     *http.ServeMux
 }
 
 // New builds the route table.
@@ -59,7 +67,10 @@ func New(cfg Config) *Server {
 	if cfg.Keyring == nil {
 		cfg.Keyring = NewKeyring(AdminKeys(cfg.Keys), cfg.Now)
 	}
-	s := &Server{cfg: cfg, keys: cfg.Keyring, mux: http.NewServeMux()}
+	if cfg.ReportLinkTTL <= 0 {
+		cfg.ReportLinkTTL = DefaultReportLinkTTL
+	}
+	s := &Server{cfg: cfg, keys: cfg.Keyring, secrets: newSecretCache(cfg.ReportSecret, cfg.Now), mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
@@ -85,6 +96,9 @@ func (s *Server) table() []route {
 		{"GET /jobs/{id}", s.json(ScopeRead, s.getJob)},
 		{"POST /jobs/{id}/stop", s.json(ScopeSubmit, s.stopJob)},
 		{"GET /reports/{file}", s.getReport},
+	}
+	if s.cfg.RotateReportSecret != nil {
+		t = append(t, route{"POST /report-secret/rotate", s.json(ScopeAdmin, s.rotateReportSecret)})
 	}
 	if s.cfg.Metrics != nil {
 		t = append(t, route{"GET /metrics", func(w http.ResponseWriter, r *http.Request) {

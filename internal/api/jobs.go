@@ -1,8 +1,10 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -104,21 +106,57 @@ func (s *Server) getSummary(r *http.Request, id string) (any, error) {
 	return Summary(sum, s.reportURL(r, id), s.cfg.Now()), nil
 }
 
-// reportURL is the absolute, signed link to a job's CSV report.
+// reportURL is the signed link to a job's CSV report, valid for the
+// link TTL: absolute under --public-url, else relative to the API.
 func (s *Server) reportURL(r *http.Request, id string) string {
-	base := strings.TrimSuffix(s.cfg.PublicURL, "/")
-	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-			scheme = p
-		}
-		base = scheme + "://" + r.Host
+	secret, err := s.secrets.get(r.Context())
+	if err != nil {
+		s.cfg.Log.Error("report link: secret", "err", err)
+		return ""
 	}
-	return fmt.Sprintf("%s/reports/%s.csv?token=%s", base, id, reportToken(s.cfg.ReportSecret, id))
+	expires := s.cfg.Now().Add(s.cfg.ReportLinkTTL).Unix()
+	return fmt.Sprintf("%s/reports/%s.csv?expires=%d&token=%s", strings.TrimSuffix(s.cfg.PublicURL, "/"),
+		url.PathEscape(id), expires, reportToken(secret, id, expires))
 }
+
+// rotateReportSecret replaces the secret report links are signed with:
+// POST /report-secret/rotate.
+func (s *Server) rotateReportSecret(r *http.Request) (any, error) {
+	if err := s.cfg.RotateReportSecret(r.Context()); err != nil {
+		return nil, err
+	}
+	s.secrets.forget()
+	s.cfg.Log.Info("report secret rotated", "key", KeyName(r.Context()))
+	return map[string]string{"status": "success", "message": "report links given so far no longer open; " +
+		"other servers on this database follow within a minute", "timestamp": timestamp(s.cfg.Now())}, nil
+}
+
+// reportLinkError says why a report link does not open, or nil when it
+// does.
+func (s *Server) reportLinkError(r *http.Request, id string) error {
+	q := r.URL.Query()
+	token := q.Get("token")
+	if token == "" {
+		return errNoToken
+	}
+	expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
+	secret, serr := s.secrets.get(r.Context())
+	switch {
+	case serr != nil:
+		return serr
+	case err != nil || !validReportToken(secret, id, expires, token):
+		// Altered, for another job, signed by another server or before a
+		// rotation, or a link from before links expired.
+		return &httpError{status: http.StatusForbidden, msg: "this report link is not valid for job " + id +
+			" (altered, signed by another server, or its secret was rotated): ask GET /summary for a fresh one, or send the API key"}
+	case s.cfg.Now().Unix() > expires:
+		return &httpError{status: http.StatusForbidden, msg: "this report link expired at " +
+			timestamp(time.Unix(expires, 0)) + ": ask GET /summary for a fresh one, or send the API key"}
+	}
+	return nil
+}
+
+var errNoToken = errors.New("no token")
 
 // getReport streams a job's failed tasks as CSV: GET /reports/ID.csv, with
 // the API key or the link's token. ?tasks=all lists every task.
@@ -128,13 +166,10 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFoundRoute)
 		return
 	}
-	if token := r.URL.Query().Get("token"); token == "" || !validReportToken(s.cfg.ReportSecret, id, token) {
+	if linkErr := s.reportLinkError(r, id); linkErr != nil {
 		if _, err := s.keys.check(r, ScopeRead); err != nil {
-			if token != "" {
-				// A link that was altered or belongs to another job (or
-				// server): say so, not that a header is missing.
-				err = &httpError{status: http.StatusForbidden, msg: "this report link is not valid for job " + id +
-					" (altered, or signed by another server): ask GET /summary for a fresh one, or send the API key"}
+			if !errors.Is(linkErr, errNoToken) {
+				err = linkErr // say what is wrong with the link, not that a header is missing
 			}
 			s.writeError(w, r, err)
 			return

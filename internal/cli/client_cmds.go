@@ -23,7 +23,7 @@ import (
 // newClientCommands returns the commands that drive a running server
 // through its API: submit, status, summary and instances.
 func newClientCommands() []*cobra.Command {
-	return []*cobra.Command{newSubmit(), newStatus(), newSummary(), newStop(), newInstances()}
+	return []*cobra.Command{newSubmit(), newStatus(), newSummary(), newStop(), newInstances(), newRotateReportSecret()}
 }
 
 // exitError ends a command with a message and a chosen exit status; Main
@@ -642,6 +642,40 @@ func (f *stopFlags) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	ans, err := c.StopJob(cmd.Context(), id)
+	if err != nil {
+		return c.explain(err)
+	}
+	if f.jsonOutput() {
+		return c.writeAnswer(cmd.OutOrStdout())
+	}
+	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.Message); err != nil {
+		return fmt.Errorf("writing the answer: %w", err)
+	}
+	return nil
+}
+
+// ---- rotate-report-secret
+
+func newRotateReportSecret() *cobra.Command {
+	return command(&cobra.Command{
+		Use:   "rotate-report-secret",
+		Short: "Replace the secret report links are signed with: every link given so far stops opening",
+		Long: `Replace the secret that signs report links (POST /report-secret/rotate, with an
+admin key), as after a link was shared too widely. Every link given so far stops
+opening; GET /summary gives fresh ones. Servers sharing the database follow
+within a minute. Links also expire by themselves (serve --report-link-ttl).` + clientFlagsHelp,
+		Args: cobra.NoArgs,
+	}, &rotateFlags{})
+}
+
+type rotateFlags struct{ clientFlags }
+
+func (f *rotateFlags) run(cmd *cobra.Command, _ []string) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	ans, err := c.RotateReportSecret(cmd.Context())
 	if err != nil {
 		return c.explain(err)
 	}

@@ -59,6 +59,7 @@ type serveFlags struct {
 	agents     int
 	maxURLs    int
 	publicURL  string
+	linkTTL    time.Duration
 	debug      string
 	cfEndpoint string
 	cfPoll     time.Duration
@@ -76,7 +77,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs one job may list")
-	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: from each request)")
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: the --listen address when it names one host, else relative links)")
+	fs.DurationVar(&f.linkTTL, "report-link-ttl", api.DefaultReportLinkTTL, "how long a signed report link works")
 	f.logFlags.register(fs, "info")
 	fs.StringVar(&f.debug, "debug-listen", "", "address serving Go's /debug/pprof profiles (keep it on loopback)")
 	fs.StringVar(&f.cfEndpoint, "cloudfront-endpoint", "", "CloudFront API endpoint for need_invalidate (default: AWS's; for other partitions and tests)")
@@ -123,6 +125,9 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 	if err := f.checkKeys(); err != nil {
 		return err
 	}
+	if f.linkTTL <= 0 {
+		return fmt.Errorf("--report-link-ttl %v: must be positive", f.linkTTL)
+	}
 	keys, err := f.keys()
 	if err != nil {
 		return err
@@ -148,16 +153,13 @@ func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer n.Close()
-	srv, err := f.server(ctx, n, keyring, log)
-	if err != nil {
-		return err
-	}
-	if f.keysFile != "" {
-		go f.reloadKeysOnHangup(ctx, keyring, log)
-	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	srv := f.server(n, keyring, publicURL(f.publicURL, ln.Addr(), certs != nil), log)
+	if f.keysFile != "" {
+		go f.reloadKeysOnHangup(ctx, keyring, log)
 	}
 	log.Info("prewarm serving", "version", version(), "listen", ln.Addr().String(), "agents", f.agents,
 		"concurrency", f.concurrency, "database", n.Describe(), "auth", !f.noAuth, "tls", certs != nil)
@@ -222,21 +224,38 @@ func (f *serveFlags) reloadKeysOnHangup(ctx context.Context, keyring *api.Keyrin
 	}
 }
 
-// server is the HTTP server of the API and the dashboard.
-func (f *serveFlags) server(ctx context.Context, n *node.Node, keyring *api.Keyring, log *slog.Logger) (*http.Server, error) {
-	secret, err := n.Store.Secret(ctx, "reports")
-	if err != nil {
-		return nil, err
+// publicURL is the base of the links the API gives: --public-url, or the
+// address serve listens on when that names one host; listening on every
+// address, it cannot know which name clients use, and links are relative
+// (a request's Host header is not trusted to say).
+func publicURL(flag string, addr net.Addr, tls bool) string {
+	if flag != "" {
+		return flag
 	}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		return ""
+	}
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	return scheme + tcp.String()
+}
+
+// server is the HTTP server of the API and the dashboard.
+func (f *serveFlags) server(n *node.Node, keyring *api.Keyring, public string, log *slog.Logger) *http.Server {
 	dashboard := web.Handler(web.Options{Version: version()})
 	extra := map[string]http.Handler{}
 	for _, p := range web.Routes() {
 		extra[p] = dashboard
 	}
 	return api.New(api.Config{
-		Service: n.Service, Keyring: keyring, ReportSecret: secret, PublicURL: f.publicURL,
-		Log: log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,
-	}).HTTPServer(), nil
+		Service: n.Service, Keyring: keyring, PublicURL: public, ReportLinkTTL: f.linkTTL,
+		ReportSecret:       func(ctx context.Context) ([]byte, error) { return n.Store.Secret(ctx, "reports") },
+		RotateReportSecret: func(ctx context.Context) error { return n.Store.RotateSecret(ctx, "reports") },
+		Log:                log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,
+	}).HTTPServer()
 }
 
 // serveDebug serves Go's profiles on their own listener, never on the API's.

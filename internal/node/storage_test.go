@@ -39,7 +39,7 @@ func TestAFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	h := api.New(api.Config{Service: n.Service, ReportSecret: []byte("secret"), Log: slog.New(slog.DiscardHandler)})
+	h := api.New(api.Config{Service: n.Service, Log: slog.New(slog.DiscardHandler)})
 	call := func(method, path, body string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))

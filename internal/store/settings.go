@@ -39,18 +39,40 @@ func (s *Store) SetDesiredCapacity(ctx context.Context, n int) error {
 // another).
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	key := "secret:" + name
+	var v string
+	err := s.db.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	if err == nil {
+		return hex.DecodeString(v)
+	}
+	if !errors.Is(err, ErrNoRows) {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+	_, err = s.db.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
 		key, hex.EncodeToString(fresh))
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", name, err)
 	}
-	var v string
 	if err := s.db.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v); err != nil {
 		return nil, fmt.Errorf("secret %s: %w", name, err)
 	}
 	return hex.DecodeString(v)
+}
+
+// RotateSecret replaces the named secret with a new random one: whatever
+// was signed with the old one no longer verifies.
+func (s *Store) RotateSecret(ctx context.Context, name string) error {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return err
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, "secret:"+name, hex.EncodeToString(fresh))
+	if err != nil {
+		return fmt.Errorf("rotate secret %s: %w", name, err)
+	}
+	return nil
 }
