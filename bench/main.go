@@ -12,7 +12,9 @@
 // (POPs 20 to 300 ms away, behind latency proxies), latency (POST to
 // FINISHED as a client sees it, for 1 URL and for 1 GiB), jobs (a small
 // job beside a big one, a burst of small jobs), far (an agent 0 to 250 ms
-// from its PostgreSQL, beside the same agent next to it). With
+// from its PostgreSQL, beside the same agent next to it), abuse (GET
+// /prewarm latency beside report readers that stopped reading, peak RSS
+// refusing 32 MiB bodies). With
 // PostgreSQL installed (or -postgres URL) the small and plan cases also run
 // on PostgreSQL.
 package main
@@ -33,7 +35,7 @@ func main() {
 		}
 		return
 	}
-	cases := flag.String("cases", "small,large,plan,budget,remote,latency,jobs,far", "comma-separated cases to run: small, large, plan, budget, remote, latency, jobs, far")
+	cases := flag.String("cases", "small,large,plan,budget,remote,latency,jobs,far,abuse", "comma-separated cases to run: small, large, plan, budget, remote, latency, jobs, far, abuse")
 	runs := flag.Int("runs", 3, "runs per measurement; the table shows medians")
 	pgFlag := flag.String("postgres", "auto", "also run small and plan on PostgreSQL: auto (a private cluster), off, or a postgres://… URL")
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
@@ -123,6 +125,8 @@ func (b *bench) run(name string, sqlite bool, pg func() string, planURLs int) er
 		return b.jobs()
 	case "far":
 		return b.far(pg)
+	case "abuse":
+		return b.abuse()
 	}
 	return fmt.Errorf("unknown case %q", name)
 }

@@ -642,6 +642,12 @@ func (f *stopFlags) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	ans, err := c.StopJob(cmd.Context(), id)
+	return f.tell(cmd, c, ans, err)
+}
+
+// tell prints an action's answer: its message, or with --output json the
+// answer as it came.
+func (f *clientFlags) tell(cmd *cobra.Command, c *apiClient, ans *client.InstancesResponse, err error) error {
 	if err != nil {
 		return c.explain(err)
 	}
@@ -676,16 +682,7 @@ func (f *rotateFlags) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	ans, err := c.RotateReportSecret(cmd.Context())
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.Message); err != nil {
-		return fmt.Errorf("writing the answer: %w", err)
-	}
-	return nil
+	return f.tell(cmd, c, ans, err)
 }
 
 // ---- instances
@@ -732,16 +729,7 @@ func (f *instancesFlags) run(cmd *cobra.Command, _ []string) error {
 	}
 	if f.desired.set {
 		ans, err := c.SetInstances(ctx, client.InstancesRequest{DesiredCapacity: f.desired.v, ReqID: stop, ForceStop: stop != ""})
-		if err != nil {
-			return c.explain(err)
-		}
-		if f.jsonOutput() {
-			return c.writeAnswer(out)
-		}
-		if _, err := fmt.Fprintln(out, ans.Message); err != nil {
-			return fmt.Errorf("writing the answer: %w", err)
-		}
-		return nil
+		return f.tell(cmd, c, ans, err)
 	}
 	ans, err := c.Instances(ctx)
 	if err != nil {
