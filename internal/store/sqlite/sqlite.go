@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 
 	"modernc.org/sqlite" // the pure-Go SQLite driver
@@ -28,9 +27,6 @@ type DB struct {
 	R    *sql.DB // readers
 	lock *os.File
 	dir  string
-	// The store's statements, prepared once per pool: SQLite parses a
-	// statement's text anew on every run otherwise.
-	wStmts, rStmts *stmtCache
 }
 
 var _ store.DB = (*DB)(nil)
@@ -56,21 +52,21 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
+	w, err := sql.Open(driverName, dsn)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	r, err := sql.Open(driverName, "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		lock.Close()
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{W: w, R: r, lock: lock, dir: dir, wStmts: newStmtCache(w), rStmts: newStmtCache(r)}
+	db := &DB{W: w, R: r, lock: lock, dir: dir}
 	if err := w.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -103,8 +99,6 @@ func private(path string) error {
 
 // Close closes the pools and releases the directory.
 func (d *DB) Close() error {
-	d.wStmts.close()
-	d.rStmts.close()
 	err := errors.Join(d.R.Close(), d.W.Close())
 	if d.lock != nil {
 		d.lock.Close()
@@ -116,7 +110,7 @@ func (d *DB) Close() error {
 func (d *DB) Dialect() store.Dialect { return store.Dialect{Name: "sqlite", MaxParams: 32766} }
 
 // Reader is the read pool.
-func (d *DB) Reader() store.Querier { return querier{d.R, d.rStmts, nil} }
+func (d *DB) Reader() store.Querier { return querier{d.R} }
 
 // Exec runs a statement on the writer.
 func (d *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -133,7 +127,7 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) store.Row {
 	return d.writer().QueryRow(ctx, q, args...)
 }
 
-func (d *DB) writer() querier { return querier{d.W, d.wStmts, nil} }
+func (d *DB) writer() querier { return querier{d.W} }
 
 // Begin starts a write transaction.
 func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
@@ -141,7 +135,7 @@ func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	return sqlTx{querier{tx, d.wStmts, tx}, tx}, nil
+	return sqlTx{querier{tx}, tx}, nil
 }
 
 // execer is what *sql.DB and *sql.Tx share.
@@ -151,53 +145,17 @@ type execer interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-// querier runs the store's SQL on a pool or in a transaction (tx set),
-// through the pool's prepared statements where it can.
+// querier runs the store's SQL on a pool or in a transaction; the
+// connections keep the statements prepared (see cachingConn).
 type querier struct {
-	e     execer
-	stmts *stmtCache
-	tx    *sql.Tx
+	e execer
 }
 
-// prepared is q's prepared statement for s, or nil to run s as text.
-// Statements without parameters (the schema's, one-off reads) are not
-// kept: the ones that recur are those that carry values.
-func (q querier) prepared(ctx context.Context, s string, args []any) *sql.Stmt {
-	if len(args) == 0 {
-		return nil
-	}
-	st := q.stmts.get(ctx, s, q.tx != nil)
-	if st == nil || q.tx == nil {
-		return st
-	}
-	return q.tx.StmtContext(ctx, st)
-}
-
-// on is what runs s with args: the pool's prepared statement where there
-// is one, else the pool or the transaction with s as text. It rewrites s's
-// placeholders (see positional) on the way.
-func (q querier) on(ctx context.Context, s string, args []any) (execer, string, []any) {
+// on is what runs s with args, its placeholders rewritten (see
+// positional).
+func (q querier) on(_ context.Context, s string, args []any) (execer, string, []any) {
 	s, args = positional(s, args)
-	if st := q.prepared(ctx, s, args); st != nil {
-		return stmt{st}, s, args
-	}
 	return q.e, s, args
-}
-
-// stmt runs a prepared statement as an execer: the text it is given is the
-// statement's own.
-type stmt struct{ *sql.Stmt }
-
-func (st stmt) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
-	return st.Stmt.ExecContext(ctx, args...)
-}
-
-func (st stmt) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
-	return st.Stmt.QueryContext(ctx, args...)
-}
-
-func (st stmt) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
-	return st.Stmt.QueryRowContext(ctx, args...)
 }
 
 // positional rewrites the store's $N placeholders as plain ?s, repeating
@@ -289,72 +247,3 @@ func (t sqlTx) Commit(context.Context) error   { return translate(t.tx.Commit())
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) Driver() any                    { return t.tx }
 
-// stmtCache keeps a pool's prepared statements by text. It holds at most
-// maxStmts; statements past that run as text (the store's few dozen
-// statements, in their chunk sizes, fit).
-type stmtCache struct {
-	db        *sql.DB
-	mu        sync.Mutex
-	stmts     map[string]*sql.Stmt
-	preparing map[string]bool
-	closed    bool
-}
-
-const maxStmts = 256
-
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
-}
-
-// get returns the statement for s, preparing it on first use; nil when the
-// cache is full, s does not prepare (running it reports why), or s is not
-// prepared yet and inTx: the writer pool's one connection is the
-// transaction's until it ends, so the statement is prepared once it is
-// free, for the next time.
-func (c *stmtCache) get(ctx context.Context, s string, inTx bool) *sql.Stmt {
-	c.mu.Lock()
-	if st, ok := c.stmts[s]; ok {
-		c.mu.Unlock()
-		return st
-	}
-	if c.closed || len(c.stmts)+len(c.preparing) >= maxStmts || c.preparing[s] {
-		c.mu.Unlock()
-		return nil
-	}
-	c.preparing[s] = true
-	c.mu.Unlock()
-	if inTx {
-		go c.prepare(context.WithoutCancel(ctx), s)
-		return nil
-	}
-	return c.prepare(ctx, s)
-}
-
-// prepare prepares s, without holding the lock: on the writer pool it may
-// wait for the connection.
-func (c *stmtCache) prepare(ctx context.Context, s string) *sql.Stmt {
-	st, err := c.db.PrepareContext(ctx, s)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.preparing, s)
-	switch {
-	case err != nil: // runs as text; the next use tries again
-		return nil
-	case c.closed:
-		st.Close()
-		return nil
-	default:
-		c.stmts[s] = st
-		return st
-	}
-}
-
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	for _, st := range c.stmts {
-		st.Close()
-	}
-	c.stmts = map[string]*sql.Stmt{}
-}

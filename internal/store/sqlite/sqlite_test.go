@@ -2,12 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestDataDirIsLocked(t *testing.T) {
@@ -32,9 +32,10 @@ func TestPositional(t *testing.T) {
 	}
 }
 
-// A statement first run inside a transaction (the writer's one connection
-// busy) is prepared once the transaction ends, and later transactions and
-// plain runs use that statement.
+// A connection keeps the statements it runs with arguments, in and out of
+// transactions, whoever runs them (the store or the queue); a statement
+// whose rows are still open when it is run again runs as text, and both
+// results are right.
 func TestStatementsArePreparedOnce(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, t.TempDir())
@@ -45,14 +46,17 @@ func TestStatementsArePreparedOnce(t *testing.T) {
 	if _, err := db.Exec(ctx, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	const insert = `INSERT INTO kv (k, v) VALUES ($1, $2)`
-	before := len(db.wStmts.stmts) // the migrations' own
-	cached := func() bool {
-		db.wStmts.mu.Lock()
-		defer db.wStmts.mu.Unlock()
-		key, _ := positional(insert, nil)
-		return db.wStmts.stmts[key] != nil
+	kept := func(db *sql.DB) (n int) {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.Raw(func(dc any) error { n = len(dc.(*cachingConn).stmts); return nil })
+		return n
 	}
+	before := kept(db.W) // the migrations' own
+	const insert = `INSERT INTO kv (k, v) VALUES ($1, $2)`
 	for i := range 3 {
 		tx, err := db.Begin(ctx)
 		if err != nil {
@@ -64,21 +68,43 @@ func TestStatementsArePreparedOnce(t *testing.T) {
 		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(5 * time.Second); !cached(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the statement was never prepared")
-			}
-		}
 	}
-	if _, err := db.Exec(ctx, insert, 3, "v3"); err != nil {
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, 3, "v3"); err != nil { // the same, as the queue would run it
 		t.Fatal(err)
 	}
-	var n int
-	if err := db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM kv WHERE v LIKE $1`, "v%").Scan(&n); err != nil || n != 4 {
-		t.Fatalf("%d rows, %v", n, err)
+	if n := kept(db.W) - before; n != 1 {
+		t.Fatalf("the writer keeps %d more statements, want 1", n)
 	}
-	if w, r := len(db.wStmts.stmts)-before, len(db.rStmts.stmts); w != 1 || r != 1 {
-		t.Fatalf("%d writer and %d reader statements prepared, want 1 and 1", w, r)
+	// Two reads of one statement at once, on one connection.
+	conn, err := db.R.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const read = `SELECT v FROM kv WHERE k >= ? ORDER BY k`
+	outer, err := conn.QueryContext(ctx, read, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for outer.Next() {
+		var v string
+		if err := outer.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		var inner string
+		if err := conn.QueryRowContext(ctx, read, 3).Scan(&inner); err != nil || inner != "v3" {
+			t.Fatalf("the statement again while its rows are open: %q %v", inner, err)
+		}
+		got = append(got, v)
+	}
+	if err := outer.Close(); err != nil || strings.Join(got, ",") != "v0,v1,v2,v3" {
+		t.Fatalf("rows %v, %v", got, err)
+	}
+	var n int
+	_ = conn.Raw(func(dc any) error { n = len(dc.(*cachingConn).stmts); return nil })
+	if n != 1 {
+		t.Fatalf("the reader keeps %d statements, want 1", n)
 	}
 }
 
