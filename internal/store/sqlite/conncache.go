@@ -61,7 +61,9 @@ func (c *cachingConn) Prepare(q string) (driver.Stmt, error) { return c.conn.Pre
 func (c *cachingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	return c.conn.PrepareContext(ctx, q)
 }
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.conn.BeginTx(context.Background(), driver.TxOptions{}) }
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.conn.BeginTx(context.Background(), driver.TxOptions{})
+}
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return c.conn.BeginTx(ctx, opts)
 }

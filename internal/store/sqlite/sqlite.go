@@ -246,4 +246,3 @@ func (t sqlTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
 func (t sqlTx) Commit(context.Context) error   { return translate(t.tx.Commit()) }
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) Driver() any                    { return t.tx }
-
