@@ -96,15 +96,53 @@ func countList(body []byte, name string) int {
 		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
 			return 0
 		}
-		n := 0
-		for ; dec.More(); n++ {
-			if _, err := dec.Token(); err != nil { // an entry is a string: one token
-				return n
-			}
-		}
-		return n
+		return countEntries(body[dec.InputOffset():])
 	}
 	return 0
+}
+
+// countEntries counts the entries of a JSON array whose opening bracket
+// came just before b, by its commas at the top level: no entry is decoded,
+// so counting a million costs no memory. Malformed JSON gets some count;
+// the full decode says what is wrong with it.
+func countEntries(b []byte) int {
+	n, depth, inString, entry := 0, 0, false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		case '"':
+			inString, entry = true, true
+		case '[', '{':
+			depth++
+			entry = true
+		case ']', '}':
+			if depth == 0 {
+				if entry {
+					n++
+				}
+				return n
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				n++
+				entry = false
+			}
+		default:
+			entry = true
+		}
+	}
+	return n
 }
 
 func (f *fields) get(name string) (json.RawMessage, bool) {

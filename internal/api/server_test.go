@@ -53,3 +53,20 @@ func TestUnauthenticatedPostIsAnsweredAtOnce(t *testing.T) {
 		t.Fatalf("a timeout is unset: %+v", hs)
 	}
 }
+
+func TestCountList(t *testing.T) {
+	for body, want := range map[string]int{
+		`{"url_list": []}`:                              0,
+		`{"url_list": ["a"]}`:                           1,
+		`{"cf_domain": "x", "url_list": ["a", "b,c"]}`:  2,
+		`{"url_list": ["a\"],[", "b"], "pops": ["x"]}`:  2,
+		`{"url_list": [["a", "b"], {"c": 1}, null, 3]}`: 4,
+		`{"pops": ["x"]}`:                               0,
+		`[1, 2]`:                                        0,
+		`{"url_list": "a"}`:                             0,
+	} {
+		if got := countList([]byte(body), "url_list"); got != want {
+			t.Errorf("%s: %d, want %d", body, got, want)
+		}
+	}
+}

@@ -57,9 +57,11 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	if sum.FailurePOPs, err = collectStrings(rows, sum.FailurePOPs); err != nil {
 		return nil, err
 	}
-	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND (u.error <> '' OR EXISTS (
-			SELECT 1 FROM results f JOIN job_pops p ON p.job_id = f.job_id AND p.code = f.pop
-			WHERE f.job_id = u.job_id AND f.url_idx = u.idx AND NOT f.ok AND NOT `+failedPOPs+`))
+	// The results' key leads with the POP, so a lookup per URL would scan
+	// the job's results for each: the subqueries are read once instead.
+	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND (u.error <> '' OR u.idx IN (
+			SELECT f.url_idx FROM results f JOIN job_pops p ON p.job_id = f.job_id AND p.code = f.pop
+			WHERE f.job_id = $1 AND NOT f.ok AND NOT `+failedPOPs+`))
 		ORDER BY u.idx`, id)
 	if err != nil {
 		return nil, fmt.Errorf("failed urls: %w", err)
@@ -70,8 +72,8 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	if sum.NotDone, err = s.notDone(ctx, job); err != nil {
 		return nil, err
 	}
-	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND EXISTS (
-			SELECT 1 FROM results n WHERE n.job_id = u.job_id AND n.url_idx = u.idx AND n.ok AND n.reason <> '')
+	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND u.idx IN (
+			SELECT n.url_idx FROM results n WHERE n.job_id = $1 AND n.ok AND n.reason <> '')
 		ORDER BY u.idx`, id)
 	if err != nil {
 		return nil, fmt.Errorf("not cached urls: %w", err)
