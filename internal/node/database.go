@@ -79,8 +79,9 @@ func (n *Node) openDatabase(ctx context.Context) (err error) {
 	}()
 	q, err := db.queue(ctx, queue.Config{
 		Logger:       quiet(n.cfg.Log),
-		PollInterval: db.poll(),
-		StepTimeout:  n.stepTimeout(),
+		PollInterval:   db.poll(),
+		StepTimeout:    n.stepTimeout(),
+		ControlWorkers: controlWorkers,
 	})
 	if err != nil {
 		return err

@@ -31,6 +31,11 @@ const (
 	batchSize     = 250
 	probeParallel = 128
 	probeMinURLs  = 20
+	// controlWorkers plan this many jobs at once. Planning a small job is
+	// mostly waiting (a DNS answer, a probe, the database's writer), so a
+	// burst of small jobs flows only with many planned together; a large
+	// job's planning is chunked, and its probes share the host budgets.
+	controlWorkers = 32
 )
 
 // Node is a running prewarm process minus its HTTP server.
