@@ -187,3 +187,29 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("unknown job: %d %s", code, errOut)
 	}
 }
+
+// A deploy gate: submit --wait --min-verified passes when enough of the
+// job's tasks were proven cached and fails (exit 1, saying the share)
+// when not.
+func TestSubmitMinVerifiedGate(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
+	srv := startServe(t, "", serveArgs(cdn)...)
+	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
+	good := strings.Join(urlsOf(cdn, "/gate/", 9), "\n")
+	_, errOut, code := prewarmCmd(t, good, env, "submit", "-", "--cf-domain", cdn.CFDomain, "--pops", "NGX1-P1",
+		"--wait", "--min-verified", "99")
+	if code != 0 || !strings.Contains(errOut, "100% of 9 tasks proven cached (--min-verified 99)") {
+		t.Fatalf("all warm: exit %d\n%s", code, errOut)
+	}
+	missing := good + "\n" + cdn.URL("/status/404/gate-missing")
+	_, errOut, code = prewarmCmd(t, missing, env, "submit", "-", "--cf-domain", cdn.CFDomain, "--pops", "NGX1-P1",
+		"--wait", "--min-verified", "99")
+	if code != 1 || !strings.Contains(errOut, "90% of 10 tasks proven cached (--min-verified 99)") {
+		t.Fatalf("one of ten missing: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code = prewarmCmd(t, good, env, "submit", "-", "--cf-domain", cdn.CFDomain, "--min-verified", "99",
+		"--no-verify"); code == 0 || !strings.Contains(errOut, "cannot go with --no-verify") {
+		t.Fatalf("--min-verified with --no-verify: exit %d\n%s", code, errOut)
+	}
+}

@@ -70,11 +70,39 @@ at all the server's default POPs are warmed.` + clientFlagsHelp,
 type submitFlags struct {
 	clientFlags
 	jobFlags
+	wait        bool
+	minVerified optional[float64]
+	interval    time.Duration
 }
 
 func (f *submitFlags) register(fs *pflag.FlagSet) {
 	f.clientFlags.register(fs)
 	f.jobFlags.register(fs)
+	fs.BoolVar(&f.wait, "wait", false, "follow the job until it ends; exit 0 only if it finished with no failure")
+	fs.Var(&f.minVerified, "min-verified", "with --wait: exit 0 only if at least this percentage of the job's tasks were proven cached (a deploy gate)")
+	fs.DurationVar(&f.interval, "interval", 500*time.Millisecond, "how often --wait asks the server")
+}
+
+// gate is how a waited-for job ends the command: by --min-verified when
+// given (the share of tasks proven cached), else as status --watch does.
+func (f *submitFlags) gate(out io.Writer, p *client.ProgressResponse) error {
+	if !f.minVerified.set {
+		if jobProgress(p).Succeeded() {
+			return nil
+		}
+		return &exitError{msg: watchOutcome(p), code: 1}
+	}
+	share := 0.0
+	if p.TotalCount > 0 {
+		share = 100 * float64(p.VerifiedCount) / float64(p.TotalCount)
+	}
+	verdict := fmt.Sprintf("job %s %s: %s%% of %d tasks proven cached (--min-verified %s)", p.RequestID, p.Status,
+		strconv.FormatFloat(share, 'f', -1, 64), p.TotalCount, strconv.FormatFloat(f.minVerified.v, 'f', -1, 64))
+	if share < f.minVerified.v {
+		return &exitError{msg: verdict + "; see prewarm summary " + p.RequestID, code: 1}
+	}
+	_, err := fmt.Fprintln(out, verdict)
+	return err
 }
 
 // jobFlags describe a job; submit sends them to a server, run warms them
@@ -150,6 +178,15 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 	if req.URLs, err = readURLs(stdin, src); err != nil {
 		return err
 	}
+	if f.minVerified.set {
+		if f.minVerified.v < 0 || f.minVerified.v > 100 {
+			return fmt.Errorf("--min-verified %v: a percentage, 0 to 100", f.minVerified.v)
+		}
+		if f.noVerify {
+			return errors.New("--min-verified counts tasks proven cached: it cannot go with --no-verify")
+		}
+		f.wait = true
+	}
 	if f.dryRun {
 		plan, err := c.DryRun(cmd.Context(), client.JobRequest(*req))
 		if err != nil {
@@ -186,8 +223,16 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 	if ans.TimeoutAt != "" {
 		note += ", times out at " + showTime(ans.TimeoutAt)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s\nfollow it with: prewarm status %s --watch\n", note, ans.RequestID)
-	return nil
+	if !f.wait {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s\nfollow it with: prewarm status %s --watch\n", note, ans.RequestID)
+		return nil
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), note)
+	p, err := followJob(cmd, c, ans.RequestID, f.interval)
+	if err != nil {
+		return err
+	}
+	return f.gate(cmd.ErrOrStderr(), p)
 }
 
 // request checks the flags and builds the job's body, all but its URLs.
@@ -352,27 +397,9 @@ func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
 		}
 		return writeStatus(out, p)
 	}
-	if f.interval < 10*time.Millisecond {
-		return fmt.Errorf("--interval %s: use at least 10ms", f.interval)
-	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	stderr := cmd.ErrOrStderr()
-	view := NewProgressView(stderr, isTerminal(stderr))
-	p, err := c.Wait(ctx, id, &client.WaitOptions{Interval: f.interval, Grace: watchGrace,
-		OnProgress: func(p *client.ProgressResponse) {
-			if jp := jobProgress(p); jp.Terminal() {
-				view.Finish(jp)
-			} else {
-				view.Update(jp)
-			}
-		}})
+	p, err := followJob(cmd, c, id, f.interval)
 	if err != nil {
-		view.breakLine()
-		if ctx.Err() != nil && cmd.Context().Err() == nil {
-			return &exitError{msg: fmt.Sprintf("stopped watching; job %s keeps running (prewarm status %s)", id, id), code: 130}
-		}
-		return c.explain(err)
+		return err
 	}
 	if f.jsonOutput() {
 		err = c.writeAnswer(out)
@@ -386,6 +413,34 @@ func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	return &exitError{msg: watchOutcome(p), code: 1}
+}
+
+// followJob shows job id's progress on standard error until it ends, and
+// returns how it ended. Ctrl-C stops following, not the job.
+func followJob(cmd *cobra.Command, c *apiClient, id string, interval time.Duration) (*client.ProgressResponse, error) {
+	if interval < 10*time.Millisecond {
+		return nil, fmt.Errorf("--interval %s: use at least 10ms", interval)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stderr := cmd.ErrOrStderr()
+	view := NewProgressView(stderr, isTerminal(stderr))
+	p, err := c.Wait(ctx, id, &client.WaitOptions{Interval: interval, Grace: watchGrace,
+		OnProgress: func(p *client.ProgressResponse) {
+			if jp := jobProgress(p); jp.Terminal() {
+				view.Finish(jp)
+			} else {
+				view.Update(jp)
+			}
+		}})
+	if err != nil {
+		view.breakLine()
+		if ctx.Err() != nil && cmd.Context().Err() == nil {
+			return nil, &exitError{msg: fmt.Sprintf("stopped watching; job %s keeps running (prewarm status %s)", id, id), code: 130}
+		}
+		return nil, c.explain(err)
+	}
+	return p, nil
 }
 
 // watchOutcome explains why a watched job did not end as hoped.

@@ -78,7 +78,7 @@ func (n *Node) openDatabase(ctx context.Context) (err error) {
 		}
 	}()
 	q, err := db.queue(ctx, queue.Config{
-		Logger:       quiet(n.cfg.Log),
+		Logger:         quiet(n.cfg.Log),
 		PollInterval:   db.poll(),
 		StepTimeout:    n.stepTimeout(),
 		ControlWorkers: controlWorkers,
