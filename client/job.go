@@ -82,7 +82,9 @@ type JobRequest struct {
 	// else waits.
 	Priority string `json:"priority,omitempty"`
 	// Name labels the job in listings and on the dashboard.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`	// NotifyURL is POSTed a signed JobEnded when the job ends (on a server
+	// started with --webhook-secret).
+	NotifyURL string `json:"notify_url,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is
@@ -219,6 +221,18 @@ type JobResponse struct {
 	TierFirst      bool     `json:"tier_first"`
 	POPs           []POP    `json:"pops"`
 	Report         string   `json:"report"` // signed link to the CSV of failed tasks
+	// Notification is how telling the job's notify_url of its end went;
+	// absent without one.
+	Notification *Notification `json:"notification,omitempty"`
+}
+
+// Notification is the delivery of a job's notification (see JobEnded).
+type Notification struct {
+	URL         string `json:"url"`
+	State       string `json:"state"` // pending (until the job ends, or between attempts), delivered, failed
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+	DeliveredAt string `json:"delivered_at,omitempty"`
 }
 
 // POP is one POP of a job and its task counts.

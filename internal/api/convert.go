@@ -86,7 +86,21 @@ func POPs(pops []warm.POPState) []POPJSON {
 func Job(p *warm.Progress, pops []warm.POPState, report string, now time.Time) JobResponse {
 	return JobResponse{JobSummary: Summarize(p, now), Timeout: p.Timeout.Minutes(), Header: p.Headers,
 		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, POPs: POPs(pops), Report: report}
+		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, POPs: POPs(pops), Report: report,
+		Notification: notification(p.Notify)}
+}
+
+// notification is a job's notification as the API shows it; nil when the
+// job has none.
+func notification(n warm.Notification) *Notification {
+	if n.URL == "" {
+		return nil
+	}
+	out := &Notification{URL: n.URL, State: string(n.State), Attempts: n.Attempts, LastError: n.Error}
+	if !n.At.IsZero() {
+		out.DeliveredAt = timestamp(n.At)
+	}
+	return out
 }
 
 // nonNil keeps an empty list a JSON [] rather than null.

@@ -30,4 +30,5 @@ type (
 	JobResponse       = client.JobResponse
 	DryRunResponse    = client.DryRunResponse
 	DryRunPOP         = client.DryRunPOP
+	Notification      = client.Notification
 )

@@ -127,6 +127,7 @@ type jobFlags struct {
 	dryRun         bool
 	priority       string
 	name           string
+	notifyURL      string
 }
 
 // submitRequest is POST /prewarm's body as the job flags describe it. It is
@@ -155,6 +156,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noTierFirst, "no-tier-first", false, "warm every POP at once instead of each URL through the top tier first")
 	fs.StringVar(&f.priority, "priority", "", "low, normal (the default) or high: how the job shares the agents with others")
 	fs.StringVar(&f.name, "name", "", "a label for the job in listings and on the dashboard")
+	fs.StringVar(&f.notifyURL, "notify-url", "", "URL the server POSTs a signed JSON message to when the job ends")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
 
@@ -288,6 +290,7 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		TierFirst:      tierFirst,
 		Priority:       strings.TrimSpace(f.priority),
 		Name:           strings.TrimSpace(f.name),
+		NotifyURL:      strings.TrimSpace(f.notifyURL),
 	}, nil
 }
 

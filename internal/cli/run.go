@@ -85,6 +85,9 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if req.NotifyURL != "" {
+		return errors.New("--notify-url is for submit: run reports the end of its job itself, on standard output and in its exit status")
+	}
 	urls, err := f.urls(cmd, args)
 	if err != nil {
 		return err

@@ -55,6 +55,9 @@ type serveFlags struct {
 	keysFile   string
 	tlsCert    string
 	tlsKey     string
+	webhook    string
+	notifyURL  string
+	privHooks  bool
 	noAuth     bool
 	agents     int
 	maxURLs    int
@@ -74,6 +77,9 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.keysFile, "api-keys-file", "", "YAML file of named keys (SHA-256, scope, limits), read again on SIGHUP")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file, read again when it changes; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.StringVar(&f.webhook, "webhook-secret", "", "secret signing job notifications (HMAC-SHA256); jobs may give notify_url only with it")
+	fs.StringVar(&f.notifyURL, "notify-url", "", "URL told of the end of every job that names none (needs --webhook-secret)")
+	fs.BoolVar(&f.privHooks, "allow-private-webhooks", false, "allow notify_url to reach private and loopback addresses")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs one job may list")
@@ -98,6 +104,7 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 	c.DataDir, c.Agents, c.MaxURLs = f.dataDir, f.agents, f.maxURLs
 	c.CloudFrontEndpoint, c.InvalidationPoll = f.cfEndpoint, f.cfPoll
 	c.HostLimit = warm.Limit{Concurrency: f.hostConc, RPS: f.hostRPS}
+	c.WebhookSecret, c.NotifyURL, c.AllowPrivateWebhooks = f.webhook, f.notifyURL, f.privHooks
 	c.Log = log
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -34,12 +35,17 @@ type Config struct {
 	DNSServer         string // host:port; empty: the system's resolver
 	EdgesFile         string
 	AllowPrivateEdges bool
-	CAFile            string
-	ConnectTimeout    time.Duration
-	HeaderTimeout     time.Duration // an attempt without response headers this long fails
-	IdleTimeout       time.Duration // a body without a byte this long fails
-	TaskTimeout       time.Duration
-	UserAgent         string
+	// WebhookSecret signs job notifications; without it jobs may not ask
+	// for any. NotifyURL is told of jobs that name none.
+	WebhookSecret        string
+	NotifyURL            string
+	AllowPrivateWebhooks bool
+	CAFile               string
+	ConnectTimeout       time.Duration
+	HeaderTimeout        time.Duration // an attempt without response headers this long fails
+	IdleTimeout          time.Duration // a body without a byte this long fails
+	TaskTimeout          time.Duration
+	UserAgent            string
 
 	// AgentTimeout: an agent silent this long is dead, its work requeued.
 	AgentTimeout time.Duration
@@ -130,6 +136,17 @@ func (c Config) Validate() error {
 	}
 	if c.MaxURLs < 1 {
 		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
+		errs = append(errs, errors.New("--webhook-secret: at least 16 characters (receivers check signatures with it)"))
+	}
+	if c.NotifyURL != "" {
+		if c.WebhookSecret == "" {
+			errs = append(errs, errors.New("--notify-url needs --webhook-secret to sign what it sends"))
+		}
+		if u, err := url.Parse(c.NotifyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--notify-url %q: want an http:// or https:// URL", c.NotifyURL))
+		}
 	}
 	if c.ConnectTimeout <= 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.TaskTimeout <= 0 {
 		errs = append(errs, errors.New("--connect-timeout, --header-timeout, --idle-timeout and --task-timeout must be positive"))

@@ -17,6 +17,7 @@ import (
 	"prewarm/internal/agent"
 	"prewarm/internal/invalidate"
 	"prewarm/internal/metrics"
+	"prewarm/internal/notify"
 	"prewarm/internal/queue"
 	"prewarm/internal/store"
 	"prewarm/internal/warm"
@@ -75,9 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	cancels := agent.NewCancels()
 	limits := warm.DefaultLimits
 	limits.MaxURLs = cfg.MaxURLs
+	limits.CanNotify = cfg.WebhookSecret != ""
 	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
 		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now,
-		Resolver: edges.resolver, Direct: edges.client}
+		Resolver: edges.resolver, Direct: edges.client, NotifyURL: cfg.NotifyURL}
 	// One keeper of budget shares for the whole process, so that a host
 	// pausing here pauses every fetch and probe of the process at once.
 	n.budgets = agent.NewBudgets(n.Store, "node-"+uuid.NewString(), cfg.Log, time.Now)
@@ -122,6 +124,10 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	n.wg.Go(func() { n.sweepDeadlines(ctx) })
 	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now}
 	n.wg.Go(func() { reaper.Run(ctx) })
+	if n.cfg.WebhookSecret != "" {
+		notifier := notify.New(n.Store, []byte(n.cfg.WebhookSecret), n.cfg.AllowPrivateWebhooks, log)
+		n.wg.Go(func() { notifier.Run(ctx) })
+	}
 	return nil
 }
 

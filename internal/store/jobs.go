@@ -34,12 +34,13 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 	return s.inTx(ctx, func(tx Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, status, message, cf_domain, target_type, targets, headers,
 			timeout_us, need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at,
-			verify, encodings, expand, variants, max_concurrency, max_rps, tier_first, priority, name, owner)
-			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
+			verify, encodings, expand, variants, max_concurrency, max_rps, tier_first, priority, name, owner,
+			notify_url, notify_state)
+			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`,
 			job.ID, string(job.Status), job.CFDomain, job.TargetType, string(targets), string(headers),
 			job.Timeout.Microseconds(), job.NeedInvalidate, job.DistributionID, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt),
 			job.Verify, string(encodings), string(expand), len(job.Variants()), job.MaxConcurrency, job.MaxRPS, job.TierFirst,
-			string(cmpPriority(job.Priority)), job.Name, job.Owner)
+			string(cmpPriority(job.Priority)), job.Name, job.Owner, job.Notify.URL, string(job.Notify.State))
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
@@ -89,7 +90,8 @@ func (s *Store) JobURLs(ctx context.Context, jobID string) ([]string, error) {
 
 const jobColumns = `id, status, message, cf_domain, target_type, targets, headers, timeout_us,
 	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at, verify, encodings, expand,
-	max_concurrency, max_rps, tier_first, priority, name, owner`
+	max_concurrency, max_rps, tier_first, priority, name, owner,
+	notify_url, notify_state, notify_attempts, notify_error, notified_at`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
 	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed, waiting, waiting_at,
@@ -102,14 +104,15 @@ type jobScan struct {
 	counts                                warm.Counts
 	targets, headers, encodings, expand   string
 	timeoutUS, created, updated, deadline int64
-	waitingAt                             int64
+	waitingAt, notifiedAt                 int64
 }
 
 func (js *jobScan) dest(withCounts bool) []any {
 	j := &js.job
 	d := []any{&j.ID, (*string)(&j.Status), &j.Message, &j.CFDomain, &j.TargetType, &js.targets, &js.headers,
 		&js.timeoutUS, &j.NeedInvalidate, &j.DistributionID, &j.URLCount, &js.created, &js.updated, &js.deadline,
-		&j.Verify, &js.encodings, &js.expand, &j.MaxConcurrency, &j.MaxRPS, &j.TierFirst, (*string)(&j.Priority), &j.Name, &j.Owner}
+		&j.Verify, &js.encodings, &js.expand, &j.MaxConcurrency, &j.MaxRPS, &j.TierFirst, (*string)(&j.Priority), &j.Name, &j.Owner,
+		&j.Notify.URL, (*string)(&j.Notify.State), &j.Notify.Attempts, &j.Notify.Error, &js.notifiedAt}
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
@@ -120,6 +123,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 
 func (js *jobScan) finish() (*warm.Job, error) {
 	j := js.job
+	j.Notify.At = fromMicros(js.notifiedAt)
 	if err := json.Unmarshal([]byte(js.targets), &j.Targets); err != nil {
 		return nil, fmt.Errorf("job %s targets: %w", j.ID, err)
 	}

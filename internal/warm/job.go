@@ -88,6 +88,8 @@ type Job struct {
 	Priority  Priority
 	Name      string
 	Owner     string // the name of the API key that submitted it
+	// Notify is told when the job ends (see the notify package).
+	Notify Notification
 	URLCount  int
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -233,3 +235,21 @@ func (j *Job) Variants() []string {
 	}
 	return j.Encodings
 }
+
+// Notification is where a job's end is told and how delivery went.
+type Notification struct {
+	URL      string
+	State    NotifyState
+	Attempts int
+	Error    string    // the last failed attempt's
+	At       time.Time // delivered
+}
+
+// NotifyState is how a job's notification stands.
+type NotifyState string
+
+const (
+	NotifyPending   NotifyState = "pending" // to be told when the job ends, or being told
+	NotifyDelivered NotifyState = "delivered"
+	NotifyFailed    NotifyState = "failed" // every attempt failed
+)

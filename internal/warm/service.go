@@ -72,6 +72,8 @@ type Service struct {
 	Store    ServiceStore
 	Selector Selector
 	Limits   Limits
+	// NotifyURL is told of the end of each job that names none.
+	NotifyURL string
 	Cancels  Canceler
 	// Board, when set, answers progress reads of running jobs from memory.
 	Board *Board
@@ -88,6 +90,9 @@ type Service struct {
 // answer comes back before any planning: accepting a job is cheap whatever
 // its size.
 func (s *Service) Submit(ctx context.Context, spec JobSpec) (*Job, error) {
+	if spec.NotifyURL == "" {
+		spec.NotifyURL = s.NotifyURL
+	}
 	job, urls, err := NewJob(spec, s.Selector, s.Limits, s.NewID(), s.Now())
 	if err != nil {
 		return nil, err

@@ -13,6 +13,8 @@ import (
 // defaults fit one machine.
 type Limits struct {
 	MaxURLs    int // URLs per job after de-duplication
+	// CanNotify: the server signs notifications, so jobs may ask for them.
+	CanNotify bool
 	MaxTargets int // POPs per job
 	MaxURLLen  int
 }
@@ -60,7 +62,8 @@ type JobSpec struct {
 	Name           string
 	// Owner is the name of the API key that submitted the job; set by the
 	// server, never by the request.
-	Owner string
+	Owner     string
+	NotifyURL string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -92,6 +95,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		},
 		func() (err error) { job.Priority, err = cleanPriority(spec.Priority); return },
 		func() (err error) { job.Name, err = cleanName(spec.Name); return },
+		func() (err error) { job.Notify, err = cleanNotify(spec.NotifyURL, lim); return },
 	} {
 		if err := step(); err != nil {
 			return nil, nil, err
@@ -260,6 +264,22 @@ func cleanEncodings(raw []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// cleanNotify checks a job's notify_url: an absolute http(s) URL without
+// credentials, on a server that can sign what it sends.
+func cleanNotify(raw string, lim Limits) (Notification, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return Notification{}, nil
+	}
+	if !validURL(raw, 2048) || hasUserinfo(raw) {
+		return Notification{}, Invalid("notify_url", "must be an absolute http:// or https:// URL without credentials, up to 2048 characters")
+	}
+	if !lim.CanNotify {
+		return Notification{}, Invalid("notify_url", "this server signs no notifications: start it with --webhook-secret to use notify_url")
+	}
+	return Notification{URL: raw, State: NotifyPending}, nil
 }
 
 // validCoding: a content coding's name, as registered ones are (br,

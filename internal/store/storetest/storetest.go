@@ -168,6 +168,7 @@ func Run(t *testing.T, open Opener) {
 		"FinishAndInProgress":           testFinishAndInProgress,
 		"NotDoneWhenAJobEnds":           testNotDoneWhenAJobEnds,
 		"ReportPages":                   testReportPages,
+		"Notifications":                 testNotifications,
 		"AllProbesFailed":               testAllProbesFailed,
 		"SummaryAndTasks":               testSummaryAndTasks,
 		"ListJobs":                      testListJobs,
@@ -701,5 +702,55 @@ func testReplaceURLs(t *testing.T, f *fixture) {
 	f.must(err)
 	if len(all) != 3 || all[2] != "https://a.test/s1.ts" {
 		t.Fatalf("urls %v", all)
+	}
+}
+
+// A job's notification is claimed only once the job has ended and it is
+// due, by one claimant for the lease; its attempts are recorded on the job.
+func testNotifications(t *testing.T, f *fixture) {
+	j := &warm.Job{ID: "n1", Status: warm.StatusCreated, TargetType: "pop", Targets: []warm.Target{{Code: "AAA1-P1"}},
+		Timeout: time.Minute, URLCount: 1, CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(time.Minute),
+		Notify: warm.Notification{URL: "https://hooks.example.com/x", State: warm.NotifyPending}}
+	f.must(f.s.CreateJob(f.ctx, j, []string{"https://a.test/1"}))
+	f.job("plain", "https://a.test/1") // no notification
+	claim := func(at time.Time) []string {
+		t.Helper()
+		ps, err := f.s.ClaimNotifications(f.ctx, at, time.Minute, 10)
+		f.must(err)
+		var ids []string
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+		}
+		return ids
+	}
+	if ids := claim(f.now); len(ids) != 0 {
+		t.Fatalf("claimed %v of running jobs", ids)
+	}
+	for _, id := range []string{"n1", "plain"} {
+		_, err := f.s.Transition(f.ctx, id, []warm.Status{warm.StatusCreated}, warm.StatusStopped, "stopped by request")
+		f.must(err)
+	}
+	if ids := claim(f.now); fmt.Sprint(ids) != "[n1]" {
+		t.Fatalf("claimed %v, want [n1]", ids)
+	}
+	if ids := claim(f.now.Add(30 * time.Second)); len(ids) != 0 {
+		t.Fatalf("claimed %v again within the lease", ids)
+	}
+	f.must(f.s.NotifyAttempt(f.ctx, "n1", warm.NotifyPending, "answered 503", f.now, f.now.Add(10*time.Second)))
+	if ids := claim(f.now.Add(5 * time.Second)); len(ids) != 0 {
+		t.Fatalf("claimed %v before the retry is due", ids)
+	}
+	if ids := claim(f.now.Add(10 * time.Second)); fmt.Sprint(ids) != "[n1]" {
+		t.Fatalf("the retry: claimed %v", ids)
+	}
+	at := f.now.Add(11 * time.Second)
+	f.must(f.s.NotifyAttempt(f.ctx, "n1", warm.NotifyDelivered, "", at, time.Time{}))
+	if ids := claim(f.now.Add(time.Hour)); len(ids) != 0 {
+		t.Fatalf("claimed %v once delivered", ids)
+	}
+	got, err := f.s.Job(f.ctx, "n1")
+	f.must(err)
+	if n := got.Notify; n.State != warm.NotifyDelivered || n.Attempts != 2 || n.Error != "" || !n.At.Equal(at) || n.URL != j.Notify.URL {
+		t.Fatalf("notification %+v", n)
 	}
 }

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"prewarm/client"
+	"prewarm/internal/minicdn"
+)
+
+// A job with notify_url: when it ends the server POSTs a signed JSON
+// message, once, and the job shows it delivered. On a server without
+// --webhook-secret, notify_url is refused.
+func TestNotifyURL(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
+	const secret = "webhook-secret-for-e2e"
+	got := make(chan client.JobEnded, 4)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := client.VerifyNotification([]byte(secret), r.Header.Get("X-Prewarm-Timestamp"), r.Header.Get("X-Prewarm-Signature"),
+			body, time.Minute, time.Now()); err != nil {
+			t.Errorf("signature: %v", err)
+			http.Error(w, err.Error(), 401)
+			return
+		}
+		var m client.JobEnded
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Errorf("body %s: %v", body, err)
+		}
+		got <- m
+	}))
+	defer rcv.Close()
+	srv := startServe(t, "", append(serveArgs(cdn), "--webhook-secret", secret, "--allow-private-webhooks")...)
+	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/notify/", 4), CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"},
+		Name: "release 7", NotifyURL: rcv.URL + "/hooks/prewarm"})
+	var m client.JobEnded
+	select {
+	case m = <-got:
+	case <-time.After(time.Minute):
+		t.Fatal("no notification within a minute")
+	}
+	if m.Event != "job.ended" || m.RequestID != id || m.Status != "FINISHED" || m.TotalCount != 4 || m.VerifiedPercent != 100 ||
+		!strings.HasPrefix(m.Text, `prewarm: job "release 7" (`+id+`) FINISHED: 4 tasks, 100% proven cached, 0 failed`) {
+		t.Fatalf("message %+v", m)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := srv.job(id).Notification
+		if n != nil && n.State == "delivered" && n.Attempts == 1 && n.DeliveredAt != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notification on the job: %+v", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case again := <-got:
+		t.Fatalf("a second notification: %+v", again)
+	case <-time.After(2 * time.Second): // a few of the notifier's rounds
+	}
+
+	plain := startServe(t, "", serveArgs(cdn)...)
+	_, err := plain.c.Submit(t.Context(), client.JobRequest{URLs: urlsOf(cdn, "/notify/", 1), CFDomain: cdn.CFDomain,
+		POPs: []string{"NGX1-P1"}, NotifyURL: rcv.URL})
+	if statusOf(err) != 400 || !strings.Contains(err.Error(), "--webhook-secret") {
+		t.Fatalf("notify_url on a server without a secret: %v", err)
+	}
+}
