@@ -82,7 +82,7 @@ type JobRequest struct {
 	// else waits.
 	Priority string `json:"priority,omitempty"`
 	// Name labels the job in listings and on the dashboard.
-	Name string `json:"name,omitempty"`	// NotifyURL is POSTed a signed JobEnded when the job ends (on a server
+	Name string `json:"name,omitempty"` // NotifyURL is POSTed a signed JobEnded when the job ends (on a server
 	// started with --webhook-secret).
 	NotifyURL string `json:"notify_url,omitempty"`
 }

@@ -85,11 +85,11 @@ type Job struct {
 	// POP rather than once per POP.
 	TierFirst bool
 	// Priority orders jobs sharing the agents; Name labels the job.
-	Priority  Priority
-	Name      string
-	Owner     string // the name of the API key that submitted it
+	Priority Priority
+	Name     string
+	Owner    string // the name of the API key that submitted it
 	// Notify is told when the job ends (see the notify package).
-	Notify Notification
+	Notify    Notification
 	URLCount  int
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -74,7 +74,7 @@ type Service struct {
 	Limits   Limits
 	// NotifyURL is told of the end of each job that names none.
 	NotifyURL string
-	Cancels  Canceler
+	Cancels   Canceler
 	// Board, when set, answers progress reads of running jobs from memory.
 	Board *Board
 	// Resolver and Direct plan dry runs.

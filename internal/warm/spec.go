@@ -12,9 +12,9 @@ import (
 // Limits bound what one job may ask for. They are the operator's to set; the
 // defaults fit one machine.
 type Limits struct {
-	MaxURLs    int // URLs per job after de-duplication
+	MaxURLs int // URLs per job after de-duplication
 	// CanNotify: the server signs notifications, so jobs may ask for them.
-	CanNotify bool
+	CanNotify  bool
 	MaxTargets int // POPs per job
 	MaxURLLen  int
 }
