@@ -37,6 +37,9 @@ type Config struct {
 	AllowPrivateEdges bool
 	// WebhookSecret signs job notifications; without it jobs may not ask
 	// for any. NotifyURL is told of jobs that name none.
+	// Retention is how long an ended job keeps its per-task rows (its
+	// summary and counters stay); 0 keeps them for ever.
+	Retention            time.Duration
 	WebhookSecret        string
 	NotifyURL            string
 	AllowPrivateWebhooks bool
@@ -81,6 +84,7 @@ func DefaultConfig() Config {
 		IdleTimeout:      30 * time.Second,
 		TaskTimeout:      10 * time.Minute,
 		UserAgent:        "prewarm",
+		Retention:        30 * 24 * time.Hour,
 		AgentTimeout:     agent.DefaultLiveWindow,
 		HostLimit:        warm.Limit{Concurrency: DefaultHostConcurrency},
 		InvalidationPoll: 5 * time.Second,
@@ -136,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxURLs < 1 {
 		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
+	}
+	if c.Retention < 0 {
+		errs = append(errs, fmt.Errorf("--retention %v: 0 (for ever) or more", c.Retention))
 	}
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		errs = append(errs, errors.New("--webhook-secret: at least 16 characters (receivers check signatures with it)"))

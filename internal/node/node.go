@@ -124,6 +124,9 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	n.wg.Go(func() { n.sweepDeadlines(ctx) })
 	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now}
 	n.wg.Go(func() { reaper.Run(ctx) })
+	if n.cfg.Retention > 0 {
+		n.wg.Go(func() { n.sweepRetention(ctx) })
+	}
 	if n.cfg.WebhookSecret != "" {
 		notifier := notify.New(n.Store, []byte(n.cfg.WebhookSecret), n.cfg.AllowPrivateWebhooks, log)
 		n.wg.Go(func() { notifier.Run(ctx) })
@@ -177,6 +180,33 @@ func (n *Node) sweepDeadlines(ctx context.Context) {
 		}
 		for _, id := range ended {
 			n.cfg.Log.Info("job timed out", "job", id)
+		}
+	}
+}
+
+// sweepRetention trims the per-task rows of jobs ended longer than the
+// retention ago, checking ten times per retention period (at most hourly,
+// at least every second).
+func (n *Node) sweepRetention(ctx context.Context) {
+	t := time.NewTicker(min(max(n.cfg.Retention/10, time.Second), time.Hour))
+	defer t.Stop()
+	for {
+		for {
+			trimmed, err := n.Store.Retain(ctx, time.Now().Add(-n.cfg.Retention), 20)
+			if err != nil && ctx.Err() == nil {
+				n.cfg.Log.Warn("trimming ended jobs past retention", "err", err)
+			}
+			if len(trimmed) > 0 {
+				n.cfg.Log.Info("ended jobs trimmed past retention", "jobs", len(trimmed), "retention", n.cfg.Retention)
+			}
+			if len(trimmed) < 20 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -48,6 +48,9 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if kept, err := s.keptSummary(ctx, job); kept != nil || err != nil {
+		return kept, err
+	}
 	r := s.db.Reader()
 	sum := &warm.Summary{Job: *job, FailurePOPs: []string{}, FailureURLs: []string{}}
 	rows, err := r.Query(ctx, `SELECT p.code FROM job_pops p WHERE p.job_id = $1 AND `+failedPOPs+` ORDER BY p.position`, id)

@@ -169,6 +169,7 @@ func Run(t *testing.T, open Opener) {
 		"NotDoneWhenAJobEnds":           testNotDoneWhenAJobEnds,
 		"ReportPages":                   testReportPages,
 		"Notifications":                 testNotifications,
+		"Retention":                     testRetention,
 		"AllProbesFailed":               testAllProbesFailed,
 		"SummaryAndTasks":               testSummaryAndTasks,
 		"ListJobs":                      testListJobs,
@@ -752,5 +753,69 @@ func testNotifications(t *testing.T, f *fixture) {
 	f.must(err)
 	if n := got.Notify; n.State != warm.NotifyDelivered || n.Attempts != 2 || n.Error != "" || !n.At.Equal(at) || n.URL != j.Notify.URL {
 		t.Fatalf("notification %+v", n)
+	}
+}
+
+// Past retention an ended job loses its per-task rows and keeps its
+// summary; running jobs and recent ones are untouched; many jobs leave the
+// task tables at the floor of those kept.
+func testRetention(t *testing.T, f *fixture) {
+	count := func(table string) (n int) {
+		t.Helper()
+		f.must(f.s.DB().QueryRow(f.ctx, `SELECT COUNT(*) FROM `+table).Scan(&n))
+		return n
+	}
+	var before *warm.Summary
+	for i := range 5 {
+		id := fmt.Sprintf("old%d", i)
+		batches := f.planned(id, 50)
+		_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, 50, true), warm.BatchDone)
+		f.must(err)
+		_, err = f.s.RecordResults(f.ctx, batches[1], results("BBB1-P1", 0, 50, i != 0), warm.BatchDone)
+		f.must(err)
+		if i == 0 {
+			before, err = f.s.Summary(f.ctx, id)
+			f.must(err)
+		}
+	}
+	f.now = f.now.Add(48 * time.Hour)
+	recent := f.planned("recent", 25)
+	_, err := f.s.RecordResults(f.ctx, recent[0], results("AAA1-P1", 0, 25, true), warm.BatchDone)
+	f.must(err)
+	_, err = f.s.RecordResults(f.ctx, recent[1], results("BBB1-P1", 0, 25, true), warm.BatchDone)
+	f.must(err)
+	running := f.planned("running", 10)
+	_, err = f.s.RecordResults(f.ctx, running[0], results("AAA1-P1", 0, 5, true), warm.BatchRunning)
+	f.must(err)
+	if n := count("results"); n != 5*100+50+5 {
+		t.Fatalf("%d results before trimming", n)
+	}
+	trimmed, err := f.s.Retain(f.ctx, f.now.Add(-24*time.Hour), 3)
+	f.must(err)
+	if len(trimmed) != 3 {
+		t.Fatalf("trimmed %v, want 3 (the limit)", trimmed)
+	}
+	more, err := f.s.Retain(f.ctx, f.now.Add(-24*time.Hour), 3)
+	f.must(err)
+	if len(more) != 2 {
+		t.Fatalf("then trimmed %v, want the 2 left", more)
+	}
+	if n := count("results"); n != 55 {
+		t.Fatalf("%d results after trimming, want the recent and running jobs' 55", n)
+	}
+	if n := count("job_urls"); n != 35 {
+		t.Fatalf("%d URLs after trimming, want the recent and running jobs' 35", n)
+	}
+	after, err := f.s.Summary(f.ctx, "old0")
+	f.must(err)
+	if !slices.Equal(after.FailureURLs, before.FailureURLs) || len(after.FailureURLs) != 50 || after.Job.ID != "old0" ||
+		!slices.Equal(after.FailurePOPs, before.FailurePOPs) {
+		t.Fatalf("summary after trimming %+v, before %+v", after, before)
+	}
+	if p := f.progress("old0"); p.Done != 100 || p.Failed != 50 {
+		t.Fatalf("counters after trimming: %+v", p.Counts)
+	}
+	if again, err := f.s.Retain(f.ctx, f.now.Add(time.Second), 10); err != nil || fmt.Sprint(again) != "[recent]" {
+		t.Fatalf("a later sweep trimmed %v, %v; want only the recent job (not the running one)", again, err)
 	}
 }
