@@ -85,6 +85,9 @@ type JobRequest struct {
 	Name string `json:"name,omitempty"` // NotifyURL is POSTed a signed JobEnded when the job ends (on a server
 	// started with --webhook-secret).
 	NotifyURL string `json:"notify_url,omitempty"`
+	// ChangedSince, with sitemap expansion, keeps only the URLs whose
+	// <lastmod> is after it: an RFC 3339 time or a date.
+	ChangedSince string `json:"changed_since,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is

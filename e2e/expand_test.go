@@ -142,3 +142,34 @@ func TestMetricsAndDashboardAreServed(t *testing.T) {
 		t.Fatalf("dashboard: %d", code)
 	}
 }
+
+// A changed-only run: with changed_since, only the sitemap's URLs whose
+// lastmod is newer are warmed; the others are not fetched at all.
+func TestSitemapChangedSince(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "CHG1-P1"}}})
+	var doc strings.Builder
+	doc.WriteString(`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`)
+	for i := range 10 {
+		lastmod := "2026-11-01"
+		if i%3 == 0 {
+			lastmod = "2026-11-28T21:00:00Z"
+		}
+		fmt.Fprintf(&doc, `<url><loc>%s</loc><lastmod>%s</lastmod></url>`, cdn.URL(fmt.Sprintf("/changed/%d", i)), lastmod)
+	}
+	doc.WriteString(`</urlset>`)
+	serveDoc(cdn, "/changed/sitemap.xml", "application/xml", []byte(doc.String()))
+	srv := startServe(t, "", serveArgs(cdn)...)
+	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/changed/sitemap.xml")}, CFDomain: cdn.CFDomain,
+		POPs: []string{"CHG1-P1"}, Expand: []string{"sitemap"}, ChangedSince: "2026-11-28"})
+	p := srv.wait(id, 30*time.Second)
+	if p.Status != client.StatusFinished || p.TotalCount != 5 || p.VerifiedCount != 5 {
+		t.Fatalf("changed only: %+v, want the sitemap and its 4 changed URLs", p)
+	}
+	for i := range 10 {
+		n := cdn.Origin.Requests(fmt.Sprintf("/changed/%d", i))
+		if changed := i%3 == 0; changed != (n > 0) {
+			t.Errorf("/changed/%d: %d origin fetches (changed: %v)", i, n, changed)
+		}
+	}
+}

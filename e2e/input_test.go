@@ -139,6 +139,9 @@ func TestBadInput(t *testing.T) {
 		{"report of another kind", "GET", "/reports/nope.txt", nil, 404, "no such endpoint"},
 		{"wrong method on instances", "PUT", "/instances", nil, 405, "PUT"},
 		{"wrong method on summary", "POST", "/summary", nil, 405, "POST"},
+		{"changed_since without sitemaps", "POST", "/prewarm", with("changed_since", "2026-11-01"), 400, `changed_since: applies to sitemaps`},
+		{"changed_since not a time", "POST", "/prewarm", with("changed_since", "last week"), 400, "changed_since"},
+		{"notify_url without a webhook secret", "POST", "/prewarm", with("notify_url", "https://hooks.example.com/x"), 400, "--webhook-secret"},
 	}
 	// These go over the wire as they are: the bodies are what no client
 	// would send, and the answer's own JSON is under test.

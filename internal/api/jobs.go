@@ -42,6 +42,7 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 		func() (err error) { spec.Priority, err = f.str("priority"); return },
 		func() (err error) { spec.Name, err = f.str("name"); return },
 		func() (err error) { spec.NotifyURL, err = f.str("notify_url"); return },
+		func() (err error) { spec.ChangedSince, err = f.str("changed_since"); return },
 		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
 		f.unknown,
 	} {

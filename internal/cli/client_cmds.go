@@ -128,6 +128,7 @@ type jobFlags struct {
 	priority       string
 	name           string
 	notifyURL      string
+	changedSince   string
 }
 
 // submitRequest is POST /prewarm's body as the job flags describe it. It is
@@ -156,6 +157,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noTierFirst, "no-tier-first", false, "warm every POP at once instead of each URL through the top tier first")
 	fs.StringVar(&f.priority, "priority", "", "low, normal (the default) or high: how the job shares the agents with others")
 	fs.StringVar(&f.name, "name", "", "a label for the job in listings and on the dashboard")
+	fs.StringVar(&f.changedSince, "changed-since", "", "with --expand sitemap: only the URLs whose lastmod is after this time or date (2026-11-28)")
 	fs.StringVar(&f.notifyURL, "notify-url", "", "URL the server POSTs a signed JSON message to when the job ends")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
@@ -291,6 +293,7 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		Priority:       strings.TrimSpace(f.priority),
 		Name:           strings.TrimSpace(f.name),
 		NotifyURL:      strings.TrimSpace(f.notifyURL),
+		ChangedSince:   strings.TrimSpace(f.changedSince),
 	}, nil
 }
 

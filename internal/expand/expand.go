@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -86,12 +87,22 @@ func (e *LimitError) Error() string {
 // are kept. limit is the most URLs the result may hold: past it Expand
 // returns a *LimitError and no list. Any other failure names the document.
 func Expand(ctx context.Context, kinds []string, urls []string, get Getter, limit int) ([]string, error) {
+	return ExpandChanged(ctx, kinds, urls, get, limit, time.Time{})
+}
+
+// ExpandChanged is Expand keeping, of the URLs sitemaps list, only those
+// changed after since: an entry whose <lastmod> is not after it is left
+// out, and a child sitemap whose <lastmod> is not after it is not read (it
+// lists nothing newer). Entries without a lastmod are kept: nothing says
+// they did not change. A zero since keeps everything.
+func ExpandChanged(ctx context.Context, kinds []string, urls []string, get Getter, limit int, since time.Time) ([]string, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("expand: the URL limit must be positive, not %d", limit)
 	}
 	e := &expander{
 		get:    get,
 		limit:  limit,
+		since:  since,
 		kinds:  map[string]bool{},
 		listed: map[string]bool{},
 		queued: map[string]bool{},
@@ -144,6 +155,7 @@ func (d *document) name() string {
 type expander struct {
 	get     Getter
 	limit   int
+	since   time.Time // sitemap entries not changed after it are left out
 	kinds   map[string]bool
 	out     []string
 	listed  map[string]bool // in out
@@ -241,7 +253,10 @@ func (e *expander) read(ctx context.Context, d *document) error {
 			return e.found(d, u, "")
 		})
 	case Sitemap:
-		err = parseSitemap(base, data, func(u *url.URL, child bool) error {
+		err = parseSitemap(base, data, func(u *url.URL, child bool, lastmod time.Time) error {
+			if !e.since.IsZero() && !lastmod.IsZero() && !lastmod.After(e.since) {
+				return nil // unchanged since
+			}
 			if child {
 				return e.found(d, u, Sitemap)
 			}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // web is an in-memory origin: URL → body; anything else is a 404. It
@@ -550,5 +551,42 @@ func TestHLSAttributes(t *testing.T) {
 	want := map[string]string{"BANDWIDTH": "800000", "CODECS": "avc1.4d401e,mp4a.40.2", "NAME": "a=b, c", "URI": "x.m3u8", "DEFAULT": "YES"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v; want %v", got, want)
+	}
+}
+
+// Changed only: entries whose lastmod is not after since are left out, a
+// child sitemap not changed since is not even read, and entries without a
+// lastmod (or with one that is no date) are kept.
+func TestExpandChangedSince(t *testing.T) {
+	site := "https://www.example.com/"
+	w := &web{docs: map[string]string{
+		site + "index.xml": `<sitemapindex>
+  <sitemap><loc>https://www.example.com/old.xml</loc><lastmod>2026-11-01</lastmod></sitemap>
+  <sitemap><lastmod>2026-11-28T23:10:00+00:00</lastmod><loc>https://www.example.com/new.xml</loc></sitemap>
+</sitemapindex>`,
+		site + "old.xml": `<urlset><url><loc>https://www.example.com/never-read</loc></url></urlset>`,
+		site + "new.xml": `<urlset>
+  <url><loc>https://www.example.com/a</loc><lastmod>2026-11-28T22:00:00Z</lastmod></url>
+  <url><loc>https://www.example.com/b</loc><lastmod>2026-11-27</lastmod></url>
+  <url><loc>https://www.example.com/c</loc></url>
+  <url><loc>https://www.example.com/d</loc><lastmod>yesterday</lastmod></url>
+  <url><loc>https://www.example.com/e</loc><lastmod>2026-11-28T20:30:00.5+01:00</lastmod></url>
+</urlset>`,
+	}}
+	since := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	got, err := ExpandChanged(t.Context(), []string{Sitemap}, []string{site + "index.xml"}, w.get, 100, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{site + "index.xml", site + "new.xml", site + "a", site + "c", site + "d"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+	if slices.Contains(w.calls, site+"old.xml") {
+		t.Fatalf("read the unchanged child sitemap: %v", w.calls)
+	}
+	all, err := Expand(t.Context(), []string{Sitemap}, []string{site + "index.xml"}, (&web{docs: w.docs}).get, 100)
+	if err != nil || len(all) != 9 {
+		t.Fatalf("without since: %v %v", all, err)
 	}
 }

@@ -50,5 +50,5 @@ func (e expander) Expand(ctx context.Context, job *warm.Job, via warm.POPState, 
 	get := func(ctx context.Context, u string) ([]byte, error) {
 		return e.client.Document(ctx, warm.FetchRequest{URL: u, Addresses: via.Addresses, Headers: job.Headers}, expand.MaxDocumentSize)
 	}
-	return expand.Expand(ctx, job.Expand, urls, get, limit)
+	return expand.ExpandChanged(ctx, job.Expand, urls, get, limit, job.ChangedSince)
 }

@@ -89,11 +89,14 @@ type Job struct {
 	Name     string
 	Owner    string // the name of the API key that submitted it
 	// Notify is told when the job ends (see the notify package).
-	Notify    Notification
-	URLCount  int
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	TimeoutAt time.Time
+	Notify Notification
+	// ChangedSince keeps, of the URLs sitemaps list, those changed after
+	// it (zero: all).
+	ChangedSince time.Time
+	URLCount     int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	TimeoutAt    time.Time
 }
 
 // Counts are a job's task counters. They are kept by the store as results

@@ -64,6 +64,8 @@ type JobSpec struct {
 	// server, never by the request.
 	Owner     string
 	NotifyURL string
+	// ChangedSince is an RFC 3339 time or a date (YYYY-MM-DD, UTC).
+	ChangedSince string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -96,6 +98,10 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		func() (err error) { job.Priority, err = cleanPriority(spec.Priority); return },
 		func() (err error) { job.Name, err = cleanName(spec.Name); return },
 		func() (err error) { job.Notify, err = cleanNotify(spec.NotifyURL, lim); return },
+		func() (err error) {
+			job.ChangedSince, err = cleanChangedSince(spec.ChangedSince, job.Expand, now)
+			return
+		},
 	} {
 		if err := step(); err != nil {
 			return nil, nil, err
@@ -264,6 +270,29 @@ func cleanEncodings(raw []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// cleanChangedSince reads changed_since: a time or a date, in the past,
+// for a job that expands sitemaps (the only documents that say when their
+// URLs changed).
+func cleanChangedSince(raw string, expand []string, now time.Time) (time.Time, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, raw); err != nil {
+			return time.Time{}, Invalid("changed_since", "%q is neither an RFC 3339 time (2026-11-28T20:00:00Z) nor a date (2026-11-28)", raw)
+		}
+	}
+	if !slices.Contains(expand, "sitemap") {
+		return time.Time{}, Invalid("changed_since", "applies to sitemaps, whose <lastmod> says what changed: add \"expand\": \"sitemap\"")
+	}
+	if t.After(now) {
+		return time.Time{}, Invalid("changed_since", "%s is in the future", raw)
+	}
+	return t.UTC(), nil
 }
 
 // cleanNotify checks a job's notify_url: an absolute http(s) URL without
