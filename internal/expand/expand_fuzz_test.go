@@ -1,0 +1,61 @@
+package expand
+
+import (
+	"net/url"
+	"testing"
+)
+
+// maxFuzzBase keeps the fuzzed base URL short enough that the output
+// bounds below stay meaningful.
+const maxFuzzBase = 1024
+
+// fuzzBase parses a fuzzed document URL the way Expand gets one: an
+// absolute http(s) URL. ok is false for anything Expand would never read.
+func fuzzBase(raw string) (*url.URL, bool) {
+	if len(raw) > maxFuzzBase {
+		return nil, false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !isHTTP(u) {
+		return nil, false
+	}
+	return u, true
+}
+
+// fuzzOutput collects what a parser emits and checks each URL as it comes.
+type fuzzOutput struct {
+	t *testing.T
+	// httpOnly: the parser promises only http(s) URLs with a host (HLS and
+	// sitemaps filter in resolve); DASH may emit other absolute URLs, which
+	// Expand drops.
+	httpOnly bool
+	count    int
+	bytes    int
+	longest  int
+}
+
+func (o *fuzzOutput) take(u *url.URL) {
+	o.t.Helper()
+	if u == nil {
+		o.t.Fatal("emitted a nil URL")
+	}
+	s := u.String()
+	p, err := url.Parse(s)
+	if err != nil {
+		o.t.Fatalf("emitted %q, which does not parse: %v", s, err)
+	}
+	if !p.IsAbs() {
+		o.t.Fatalf("emitted %q, which is not absolute", s)
+	}
+	if o.httpOnly && !isHTTP(u) {
+		o.t.Fatalf("emitted %q, which is not an http(s) URL with a host", s)
+	}
+	// Expand lists u.String(); what it lists must read back as what was
+	// found, or the fetcher would go somewhere else.
+	if isHTTP(u) && (!isHTTP(p) || p.Host != u.Host) {
+		o.t.Fatalf("emitted %q (host %q), which reads back with host %q", s, u.Host, p.Host)
+	}
+	o.count++
+	o.bytes += len(s)
+	o.longest = max(o.longest, len(s))
+}
