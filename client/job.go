@@ -203,6 +203,8 @@ type JobSummary struct {
 	TargetType string `json:"target_type"`
 	URLCount   int    `json:"url_count"`
 	POPCount   int    `json:"pop_count"`
+	// ScheduleID is the schedule that started the job, if one did.
+	ScheduleID string `json:"schedule_id,omitempty"`
 }
 
 // JobList answers GET /jobs.

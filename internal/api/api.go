@@ -20,6 +20,8 @@ import (
 type Config struct {
 	// Service is the domain: every handler goes through it.
 	Service *warm.Service
+	// Schedules keeps the schedules (/schedules); nil: not offered.
+	Schedules *warm.Scheduler
 	// Keyring holds the accepted keys, with their scopes and limits; nil
 	// takes Keys, each an admin. No keys at all means the API is open.
 	Keyring *Keyring
@@ -96,6 +98,16 @@ func (s *Server) table() []route {
 		{"GET /jobs/{id}", s.json(ScopeRead, s.getJob)},
 		{"POST /jobs/{id}/stop", s.json(ScopeSubmit, s.stopJob)},
 		{"GET /reports/{file}", s.getReport},
+	}
+	if s.cfg.Schedules != nil {
+		t = append(t,
+			route{"POST /schedules", s.json(ScopeSubmit, s.postSchedule)},
+			route{"GET /schedules", s.json(ScopeRead, s.listSchedules)},
+			route{"GET /schedules/{id}", s.json(ScopeRead, s.getSchedule)},
+			route{"DELETE /schedules/{id}", s.json(ScopeSubmit, s.deleteSchedule)},
+			route{"POST /schedules/{id}/pause", s.json(ScopeSubmit, s.pauseSchedule(true))},
+			route{"POST /schedules/{id}/resume", s.json(ScopeSubmit, s.pauseSchedule(false))},
+		)
 	}
 	if s.cfg.RotateReportSecret != nil {
 		t = append(t, route{"POST /report-secret/rotate", s.json(ScopeAdmin, s.rotateReportSecret)})

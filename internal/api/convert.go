@@ -47,7 +47,7 @@ func Progress(p *warm.Progress, now time.Time) ProgressResponse {
 // Summarize is a job as GET /jobs lists it.
 func Summarize(p *warm.Progress, now time.Time) JobSummary {
 	return JobSummary{ProgressResponse: Progress(p, now), CFDomain: p.CFDomain, TargetType: p.TargetType,
-		URLCount: p.URLCount, POPCount: len(p.Targets)}
+		URLCount: p.URLCount, POPCount: len(p.Targets), ScheduleID: p.ScheduleID}
 }
 
 // Summary is a job's failure report as GET /summary answers it, with the

@@ -73,6 +73,15 @@ func readFields(r *http.Request, listLimit func(n int) error) (*fields, error) {
 	return f, nil
 }
 
+// fieldsOf reads a JSON object nested in a body (a schedule's job).
+func fieldsOf(raw json.RawMessage) (*fields, error) {
+	f := &fields{used: map[string]bool{}}
+	if err := json.Unmarshal(raw, &f.raw); err != nil || f.raw == nil {
+		return nil, warm.Invalid("job", "must be a JSON object")
+	}
+	return f, nil
+}
+
 // countList counts the entries of the top-level array field name in a
 // JSON object, without keeping them; 0 when the body is not such an
 // object (the full decode then says what is wrong).

@@ -19,36 +19,9 @@ func (s *Server) postPrewarm(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var spec warm.JobSpec
-	var dryRun bool
-	for _, step := range []func() error{
-		func() (err error) { spec.URLs, err = f.strings("url_list"); return },
-		func() (err error) { spec.CFDomain, err = f.str("cf_domain"); return },
-		func() (err error) { spec.TargetType, err = f.str("target_type"); return },
-		func() (err error) { spec.POPs, err = f.strings("pops"); return },
-		func() (err error) { spec.Countries, err = f.strings("countries"); return },
-		func() (err error) { spec.Regions, err = f.strings("regions"); return },
-		func() (err error) { spec.TimeoutMinutes, err = f.number("timeout"); return },
-		func() (err error) { spec.Headers, err = f.strings("header"); return },
-		func() (err error) { spec.InstanceCount, err = f.integer("instance_count"); return },
-		func() (err error) { spec.NeedInvalidate, err = f.boolean("need_invalidate"); return },
-		func() (err error) { spec.DistributionID, err = f.str("distribution_id"); return },
-		func() (err error) { spec.Verify, err = f.optionalBool("verify"); return },
-		func() (err error) { spec.Encodings, err = f.strings("encodings"); return },
-		func() (err error) { spec.Expand, err = f.stringOrList("expand"); return },
-		func() (err error) { spec.MaxConcurrency, err = f.integer("max_concurrency"); return },
-		func() (err error) { spec.MaxRPS, err = f.number("max_rps"); return },
-		func() (err error) { spec.TierFirst, err = f.optionalBool("tier_first"); return },
-		func() (err error) { spec.Priority, err = f.str("priority"); return },
-		func() (err error) { spec.Name, err = f.str("name"); return },
-		func() (err error) { spec.NotifyURL, err = f.str("notify_url"); return },
-		func() (err error) { spec.ChangedSince, err = f.str("changed_since"); return },
-		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
-		f.unknown,
-	} {
-		if err := step(); err != nil {
-			return nil, err
-		}
+	spec, dryRun, err := jobSpec(f)
+	if err != nil {
+		return nil, err
 	}
 	if dryRun {
 		plan, err := s.cfg.Service.DryRun(r.Context(), spec)
@@ -244,4 +217,41 @@ func (s *Server) stopJob(r *http.Request) (any, error) {
 	}
 	s.cfg.Log.Info("job stopped", "job", job.ID, "key", KeyName(r.Context()))
 	return map[string]string{"status": "success", "message": "job " + job.ID + " stopped", "timestamp": timestamp(s.cfg.Now())}, nil
+}
+
+// jobSpec reads a job body: POST /prewarm's, or a schedule's job. Every
+// field is read or refused.
+func jobSpec(f *fields) (warm.JobSpec, bool, error) {
+	var spec warm.JobSpec
+	var dryRun bool
+	for _, step := range []func() error{
+		func() (err error) { spec.URLs, err = f.strings("url_list"); return },
+		func() (err error) { spec.CFDomain, err = f.str("cf_domain"); return },
+		func() (err error) { spec.TargetType, err = f.str("target_type"); return },
+		func() (err error) { spec.POPs, err = f.strings("pops"); return },
+		func() (err error) { spec.Countries, err = f.strings("countries"); return },
+		func() (err error) { spec.Regions, err = f.strings("regions"); return },
+		func() (err error) { spec.TimeoutMinutes, err = f.number("timeout"); return },
+		func() (err error) { spec.Headers, err = f.strings("header"); return },
+		func() (err error) { spec.InstanceCount, err = f.integer("instance_count"); return },
+		func() (err error) { spec.NeedInvalidate, err = f.boolean("need_invalidate"); return },
+		func() (err error) { spec.DistributionID, err = f.str("distribution_id"); return },
+		func() (err error) { spec.Verify, err = f.optionalBool("verify"); return },
+		func() (err error) { spec.Encodings, err = f.strings("encodings"); return },
+		func() (err error) { spec.Expand, err = f.stringOrList("expand"); return },
+		func() (err error) { spec.MaxConcurrency, err = f.integer("max_concurrency"); return },
+		func() (err error) { spec.MaxRPS, err = f.number("max_rps"); return },
+		func() (err error) { spec.TierFirst, err = f.optionalBool("tier_first"); return },
+		func() (err error) { spec.Priority, err = f.str("priority"); return },
+		func() (err error) { spec.Name, err = f.str("name"); return },
+		func() (err error) { spec.NotifyURL, err = f.str("notify_url"); return },
+		func() (err error) { spec.ChangedSince, err = f.str("changed_since"); return },
+		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
+		f.unknown,
+	} {
+		if err := step(); err != nil {
+			return spec, false, err
+		}
+	}
+	return spec, dryRun, nil
 }

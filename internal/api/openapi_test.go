@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"prewarm/internal/warm"
 	"reflect"
 	"strings"
 	"testing"
@@ -39,7 +40,8 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	doc := loadOpenAPI(t)
 	// Every optional route on, and the table registered as a server would
 	// (a pattern that conflicts with another panics here).
-	s := New(Config{Metrics: http.NotFoundHandler(), RotateReportSecret: func(context.Context) error { return nil }})
+	s := New(Config{Metrics: http.NotFoundHandler(), RotateReportSecret: func(context.Context) error { return nil },
+		Schedules: &warm.Scheduler{}})
 	for _, rt := range s.table() {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		ops, ok := doc.Paths[path]

@@ -31,4 +31,6 @@ type (
 	DryRunResponse    = client.DryRunResponse
 	DryRunPOP         = client.DryRunPOP
 	Notification      = client.Notification
+	Schedule          = client.Schedule
+	ScheduleList      = client.ScheduleList
 )

@@ -261,7 +261,7 @@ func (f *serveFlags) server(n *node.Node, keyring *api.Keyring, public string, l
 		extra[p] = dashboard
 	}
 	return api.New(api.Config{
-		Service: n.Service, Keyring: keyring, PublicURL: public, ReportLinkTTL: f.linkTTL,
+		Service: n.Service, Schedules: n.Schedules, Keyring: keyring, PublicURL: public, ReportLinkTTL: f.linkTTL,
 		ReportSecret:       func(ctx context.Context) ([]byte, error) { return n.Store.Secret(ctx, "reports") },
 		RotateReportSecret: func(ctx context.Context) error { return n.Store.RotateSecret(ctx, "reports") },
 		Log:                log, Now: time.Now, Metrics: n.Metrics.Handler(), Extra: extra,

@@ -43,6 +43,8 @@ const (
 type Node struct {
 	Store   *store.Store
 	Service *warm.Service
+	// Schedules keeps the schedules; a control node starts their runs.
+	Schedules *warm.Scheduler
 	// Metrics counts what this process's agents fetch and, on a node
 	// with Control, reads the system's gauges.
 	Metrics *metrics.Metrics
@@ -80,6 +82,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
 		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now,
 		Resolver: edges.resolver, Direct: edges.client, NotifyURL: cfg.NotifyURL}
+	n.Schedules = &warm.Scheduler{Store: n.Store, Service: n.Service, NewID: uuid.NewString, Now: time.Now}
 	// One keeper of budget shares for the whole process, so that a host
 	// pausing here pauses every fetch and probe of the process at once.
 	n.budgets = agent.NewBudgets(n.Store, "node-"+uuid.NewString(), cfg.Log, time.Now)
@@ -127,6 +130,7 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	if n.cfg.Retention > 0 {
 		n.wg.Go(func() { n.sweepRetention(ctx) })
 	}
+	n.wg.Go(func() { n.runSchedules(ctx) })
 	if n.cfg.WebhookSecret != "" {
 		notifier := notify.New(n.Store, []byte(n.cfg.WebhookSecret), n.cfg.AllowPrivateWebhooks, log)
 		n.wg.Go(func() { notifier.Run(ctx) })
@@ -180,6 +184,26 @@ func (n *Node) sweepDeadlines(ctx context.Context) {
 		}
 		for _, id := range ended {
 			n.cfg.Log.Info("job timed out", "job", id)
+		}
+	}
+}
+
+// runSchedules starts the schedules' due runs, checking every second.
+func (n *Node) runSchedules(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		started, err := n.Schedules.RunDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			n.cfg.Log.Warn("starting scheduled runs", "err", err)
+		}
+		for _, id := range started {
+			n.cfg.Log.Info("scheduled run started", "job", id)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -93,6 +93,8 @@ type Job struct {
 	// ChangedSince keeps, of the URLs sitemaps list, those changed after
 	// it (zero: all).
 	ChangedSince time.Time
+	// ScheduleID is the schedule that started the job, if one did.
+	ScheduleID string
 	URLCount     int
 	CreatedAt    time.Time
 	UpdatedAt    time.Time

@@ -66,6 +66,8 @@ type JobSpec struct {
 	NotifyURL string
 	// ChangedSince is an RFC 3339 time or a date (YYYY-MM-DD, UTC).
 	ChangedSince string
+	// ScheduleID links a run to the schedule that started it.
+	ScheduleID string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -80,7 +82,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		return nil, nil, err
 	}
 	now = now.UTC()
-	job := &Job{ID: id, Status: StatusCreated, Owner: spec.Owner, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
+	job := &Job{ID: id, Status: StatusCreated, Owner: spec.Owner, ScheduleID: spec.ScheduleID, NeedInvalidate: spec.NeedInvalidate, Verify: spec.Verify == nil || *spec.Verify,
 		TierFirst: spec.TierFirst == nil || *spec.TierFirst, URLCount: len(urls), CreatedAt: now, UpdatedAt: now}
 	for _, step := range []func() error{
 		func() (err error) { job.TargetType, job.Targets, err = selectTargets(spec, sel, lim); return },

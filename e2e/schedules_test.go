@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"prewarm/client"
+	"prewarm/internal/minicdn"
+	"prewarm/internal/store/pgtest"
+)
+
+// A schedule on a fleet of two serve nodes (PostgreSQL): every 2 s a run
+// starts, once per slot — never twice for one slot, whichever nodes saw it
+// due; each run is an ordinary job linked to its schedule; paused, it
+// starts nothing; deleted, it is gone and its jobs stay.
+func TestScheduleOnTwoNodes(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH1-P1"}}})
+	db := pgtest.Shared(t).DatabaseT(t)
+	one := startServe(t, "", append(serveArgs(cdn), "--database", db)...)
+	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
+	sc, err := one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "every 2 s", Cron: "*/2 * * * * *",
+		Timezone: "Europe/Paris", Job: client.JobRequest{URLs: urlsOf(cdn, "/sched/", 2), CFDomain: cdn.CFDomain, POPs: []string{"SCH1-P1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	runs := func() []client.JobSummary {
+		t.Helper()
+		jobs, err := two.c.Jobs(t.Context(), client.JobFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []client.JobSummary
+		for _, j := range jobs {
+			if j.ScheduleID == sc.ID {
+				out = append(out, j)
+			}
+		}
+		return out
+	}
+	for len(runs()) < 4 {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%d runs in 30 s of a 2 s schedule", len(runs()))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	paused, err := two.c.PauseSchedule(t.Context(), sc.ID, true)
+	if err != nil || !paused.Paused || paused.NextRun != "" {
+		t.Fatalf("pause: %+v %v", paused, err)
+	}
+	took := time.Since(start)
+	got := runs()
+	if n, max := len(got), int(took/(2*time.Second))+1; n > max {
+		t.Fatalf("%d runs in %v of a 2 s schedule on two nodes, at most %d: a slot ran twice", n, took, max)
+	}
+	list, err := one.c.Schedules(t.Context())
+	if err != nil || len(list) != 1 || list[0].Runs != len(got) || list[0].LastJob == "" || list[0].Timezone != "Europe/Paris" {
+		t.Fatalf("schedules %+v (%d jobs), %v", list, len(got), err)
+	}
+	for _, j := range got {
+		if p := one.wait(j.RequestID, time.Minute); p.Status != client.StatusFinished || p.TotalCount != 2 {
+			t.Fatalf("scheduled run %+v", p)
+		}
+	}
+	time.Sleep(3 * time.Second) // a paused schedule: a slot and more
+	if n := len(runs()); n != len(got) {
+		t.Fatalf("%d runs while paused, were %d", n, len(got))
+	}
+	if err := one.c.DeleteSchedule(t.Context(), sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := two.c.Schedules(t.Context()); err != nil || len(list) != 0 {
+		t.Fatalf("after delete: %+v %v", list, err)
+	}
+	if n := len(runs()); n != len(got) {
+		t.Fatalf("the schedule's %d jobs, %d after delete", len(got), n)
+	}
+	_, err = one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Cron: "every day", Job: client.JobRequest{URLs: []string{cdn.URL("/x")}}})
+	if statusOf(err) != 400 || !strings.Contains(err.Error(), "cron") {
+		t.Fatalf("a bad cron: %v", err)
+	}
+	_, err = one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Cron: "@daily", Job: client.JobRequest{URLs: []string{"nope"}}})
+	if statusOf(err) != 400 {
+		t.Fatalf("a bad job: %v", err)
+	}
+}

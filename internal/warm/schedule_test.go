@@ -1,0 +1,55 @@
+package warm_test
+
+import (
+	"testing"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+// A schedule that was due while nothing ran runs once, for its latest
+// slot, and then waits for the next one; a job asking for what changed
+// since the last run gets the previous run's time.
+func TestScheduleRunsMissedSlotsOnce(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 11, 29, 10, 3, 0, 0, time.UTC)
+	svc := e.service(&cancels{})
+	svc.Now = func() time.Time { return now }
+	ids := 0
+	s := &warm.Scheduler{Store: e.st, Service: svc, Now: svc.Now, NewID: func() string { ids++; return "sched" }}
+	spec := warm.JobSpec{URLs: []string{"https://www.example.test/sitemap.xml"}, POPs: []string{"AAA1-P1"}, CFDomain: "d1.cloudfront.net",
+		Expand: []string{"sitemap"}, ChangedSince: warm.LastRunSince}
+	sc, err := s.Create(e.ctx, "nightly", "*/10 * * * *", "Europe/Paris", []byte(`{}`), spec, "ci")
+	e.must(err)
+	if want := time.Date(2026, 11, 29, 10, 10, 0, 0, time.UTC); !sc.NextRun.Equal(want) {
+		t.Fatalf("next run %v, want %v", sc.NextRun, want)
+	}
+	now = now.Add(time.Hour) // six slots pass with no server running
+	started, err := s.RunDue(e.ctx)
+	e.must(err)
+	if len(started) != 1 {
+		t.Fatalf("started %v after six missed slots, want one run", started)
+	}
+	first, err := e.st.Job(e.ctx, started[0])
+	e.must(err)
+	if first.ScheduleID != "sched" || first.Owner != "ci" || !first.ChangedSince.IsZero() {
+		t.Fatalf("first run %+v", first)
+	}
+	if again, err := s.RunDue(e.ctx); err != nil || len(again) != 0 {
+		t.Fatalf("ran again at once: %v %v", again, err)
+	}
+	got, err := s.Get(e.ctx, "sched")
+	e.must(err)
+	if want := time.Date(2026, 11, 29, 11, 10, 0, 0, time.UTC); !got.NextRun.Equal(want) || got.Runs != 1 || got.LastJob != first.ID {
+		t.Fatalf("after the run: %+v", got)
+	}
+	lastRun := now
+	now = now.Add(10 * time.Minute)
+	started, err = s.RunDue(e.ctx)
+	e.must(err)
+	second, err := e.st.Job(e.ctx, started[0])
+	e.must(err)
+	if !second.ChangedSince.Equal(lastRun) {
+		t.Fatalf("second run changed since %v, want the first run's %v", second.ChangedSince, lastRun)
+	}
+}
