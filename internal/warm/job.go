@@ -95,10 +95,10 @@ type Job struct {
 	ChangedSince time.Time
 	// ScheduleID is the schedule that started the job, if one did.
 	ScheduleID string
-	URLCount     int
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	TimeoutAt    time.Time
+	URLCount   int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	TimeoutAt  time.Time
 }
 
 // Counts are a job's task counters. They are kept by the store as results

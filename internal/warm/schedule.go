@@ -115,9 +115,13 @@ func (s *Scheduler) Create(ctx context.Context, name, expr, tz string, body json
 }
 
 // List, Get and Delete are the store's.
-func (s *Scheduler) List(ctx context.Context) ([]Schedule, error)          { return s.Store.Schedules(ctx) }
-func (s *Scheduler) Get(ctx context.Context, id string) (*Schedule, error) { return s.Store.Schedule(ctx, id) }
-func (s *Scheduler) Delete(ctx context.Context, id string) error           { return s.Store.DeleteSchedule(ctx, id) }
+func (s *Scheduler) List(ctx context.Context) ([]Schedule, error) { return s.Store.Schedules(ctx) }
+func (s *Scheduler) Get(ctx context.Context, id string) (*Schedule, error) {
+	return s.Store.Schedule(ctx, id)
+}
+func (s *Scheduler) Delete(ctx context.Context, id string) error {
+	return s.Store.DeleteSchedule(ctx, id)
+}
 
 // Pause stops a schedule's runs, or resumes them from the next slot after
 // now (slots missed while paused do not run).
