@@ -86,3 +86,38 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 		t.Fatalf("a bad job: %v", err)
 	}
 }
+
+// The CLI: schedule add prints the id; list shows its runs; pause, resume
+// and rm say what they did.
+func TestScheduleCLI(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH2-P1"}}})
+	srv := startServe(t, "", serveArgs(cdn)...)
+	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
+	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/cli-sched/", 2), "\n"), env, "schedule", "add", "-",
+		"--cron", "@every 1s", "--cf-domain", cdn.CFDomain, "--pops", "SCH2-P1", "--name", "each second")
+	id := strings.TrimSpace(out)
+	if code != 0 || id == "" || !strings.Contains(errOut, "first run") {
+		t.Fatalf("schedule add: exit %d, %q\n%s", code, out, errOut)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _, _ = prewarmCmd(t, "", env, "schedule", "list")
+		if strings.Contains(out, id) && !strings.Contains(out, "  0  ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no run listed:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, step := range [][2]string{{"pause", "paused"}, {"resume", "resumed: next run"}, {"rm", "removed"}} {
+		act, want := step[0], step[1]
+		if out, errOut, code := prewarmCmd(t, "", env, "schedule", act, id); code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("schedule %s: exit %d %q %s", act, code, out, errOut)
+		}
+	}
+	if out, _, _ := prewarmCmd(t, "", env, "schedule", "list"); !strings.Contains(out, "no schedules") {
+		t.Fatalf("after rm:\n%s", out)
+	}
+}

@@ -49,7 +49,7 @@ stampede. It speaks the API of the CloudFront Extensions Pre-warming solution.`,
 			return applyEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newServe(), newAgent(), newRun(), newPops(), newKey(), newVersion())
+	root.AddCommand(newServe(), newAgent(), newRun(), newPops(), newKey(), newSchedule(), newVersion())
 	root.AddCommand(newClientCommands()...)
 	return root
 }
