@@ -162,14 +162,12 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
 
-func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
+// requestWithURLs is the job the flags describe with the URLs of the
+// command's FILE argument, or of standard input when it is - or piped.
+func (f *jobFlags) requestWithURLs(cmd *cobra.Command, args []string) (*submitRequest, error) {
 	req, err := f.request()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	src := "-"
 	if len(args) == 1 {
@@ -177,9 +175,21 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 	}
 	stdin := cmd.InOrStdin()
 	if len(args) == 0 && isTerminal(stdin) {
-		return errors.New("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm submit - < urls.txt)")
+		return nil, fmt.Errorf("no URLs: give a FILE of URLs, one per line, or pipe them in (prewarm %s - < urls.txt)", strings.TrimPrefix(cmd.CommandPath(), "prewarm "))
 	}
 	if req.URLs, err = readURLs(stdin, src); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	req, err := f.requestWithURLs(cmd, args)
+	if err != nil {
 		return err
 	}
 	if f.minVerified.set {

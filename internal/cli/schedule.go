@@ -60,15 +60,8 @@ func (f *scheduleAddFlags) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	req, err := f.request()
+	req, err := f.requestWithURLs(cmd, args)
 	if err != nil {
-		return err
-	}
-	src := "-"
-	if len(args) == 1 {
-		src = args[0]
-	}
-	if req.URLs, err = readURLs(cmd.InOrStdin(), src); err != nil {
 		return err
 	}
 	sc, err := c.CreateSchedule(cmd.Context(), client.ScheduleRequest{Name: req.Name, Cron: f.cron, Timezone: f.timezone,
