@@ -240,3 +240,22 @@ func restartFull(t *testing.T, cdn *minicdn.CDN, data, id string) {
 	}
 	t.Logf("started on a full disk: serves reads, unready")
 }
+
+// A POP that refuses (403 to everything, as a geo-block does) fails only
+// itself: the healthy POP warms every URL, the summary names the POP, not
+// the URLs, and the size probe asked the next POP rather than condemn them.
+func TestFaultRefusingPOP(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX2-P1"}}})
+	srv := badEdgeBeside(t, cdn, "127.0.99.81", minicdn.Refuse)
+	urls := urlsOf(cdn, "/refuse/", 30) // enough to be probed
+	r := warmBeside(t, srv, client.JobRequest{URLs: urls, POPs: []string{"bad-1", "ngx-2"}}, "ngx-2", 30)
+	r.blames(t, "bad-1", "HTTP 403")
+	if sum := srv.summary(r.id); len(sum.FailureURLs) != 0 {
+		t.Errorf("failure_urls %v: one POP's refusal is not the URLs' failure", sum.FailureURLs)
+	}
+	if p := srv.progress(r.id); p.VerifiedCount != 30 {
+		t.Errorf("verified %d, want the healthy POP's 30", p.VerifiedCount)
+	}
+	checkHits(t, cdn, cdn.POPs, urls)
+}

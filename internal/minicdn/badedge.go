@@ -25,10 +25,13 @@ const (
 	// Reset sends the headers of a 4,096-byte answer and 2,000 bytes, then
 	// resets the connection (TCP RST).
 	Reset
+	// Refuse answers every request 403 Forbidden, whole and promptly, as a
+	// POP that geo-blocks its clients does.
+	Refuse
 )
 
 func (f Fault) String() string {
-	return [...]string{"hang", "stall", "truncate", "reset"}[f]
+	return [...]string{"hang", "stall", "truncate", "reset", "refuse"}[f]
 }
 
 // badLength is the length a bad edge's answers announce.
@@ -91,6 +94,16 @@ func (e *BadEdge) serve(c net.Conn) {
 			return
 		}
 		_ = req.Body.Close()
+		if e.Fault == Refuse {
+			body := ""
+			if req.Method != http.MethodHead {
+				body = "Forbidden"
+			}
+			if _, err := fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\n%s", body); err != nil {
+				return
+			}
+			continue
+		}
 		if req.Method == http.MethodHead {
 			if _, err := c.Write([]byte(head)); err != nil {
 				return

@@ -9,9 +9,12 @@ import (
 	"prewarm/internal/warm"
 )
 
-// failedPOPs is the SQL condition for a POP that failed as a whole: it did
-// not resolve, or fetches were tried through it and none got an HTTP answer.
-const failedPOPs = `(p.error <> '' OR (p.attempted > 0 AND NOT p.reached))`
+// failedPOPs is when a POP failed as a whole: it did not resolve, never
+// gave a whole answer, or refused every task while another POP of the job
+// warmed some (a geo-blocking or broken POP: its failures are its own, not
+// its URLs').
+const failedPOPs = `(p.error <> '' OR (p.attempted > 0 AND NOT p.reached)
+	OR (p.ok = 0 AND p.failed > 0 AND EXISTS (SELECT 1 FROM job_pops o WHERE o.job_id = p.job_id AND o.ok > 0)))`
 
 // notDone counts, for a job that ended before its tasks were, each usable
 // POP's tasks left: every URL in every variant, less those done there.

@@ -124,6 +124,9 @@ type prober struct {
 	delay  time.Duration
 	status map[string]int
 	silent map[string]bool
+	// refuse: the status an address answers every URL with, as a POP
+	// that geo-blocks would.
+	refuse map[string]int
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -152,6 +155,9 @@ func (p *prober) Probe(ctx context.Context, r warm.FetchRequest) (int64, warm.Re
 	switch {
 	case p.silent[r.URL]:
 		return -1, warm.Result{Error: "connection refused"}
+	case len(r.Addresses) > 0 && p.refuse[r.Addresses[0]] != 0:
+		code := p.refuse[r.Addresses[0]]
+		return -1, warm.Result{StatusCode: code, Error: fmt.Sprintf("HTTP %d", code)}
 	case p.status[r.URL] != 0:
 		code := p.status[r.URL]
 		return -1, warm.Result{StatusCode: code, Error: fmt.Sprintf("HTTP %d", code)}

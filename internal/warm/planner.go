@@ -469,33 +469,42 @@ func (p *Planner) probeChunk(job *Job, usable []POPState, c *chunk) ProbeChunk {
 // probeOne probes a URL through up to three of the POPs, spread over
 // them; only through the top tier when the job is tiered. An answer asking
 // to slow down is asked again after the host's pause.
+//
+// A URL fails the probe only when the POPs agree: one POP's refusal (a
+// geo-block, a broken edge) is that POP's outcome, met when the URL's task
+// there runs, and the next POP is asked; two refusals (or the only POP's)
+// fail the URL everywhere. When no POP answered at all, the fault is the
+// POPs': the URL is warmed anyway, its tasks fail at those POPs, and the
+// summary names the POPs, not the URL.
 func (p *Planner) probeOne(ctx context.Context, job *Job, usable []POPState, u *URL) {
 	via := topTier(usable)
 	var res Result
-	var asked string
+	var refused []string // the POPs that answered with a failure
+	var refusal string
 	size := int64(-1)
 	for i := 0; i < len(via) && i < 3 && ctx.Err() == nil; i++ {
 		pop := via[(u.Index+i)%len(via)]
-		asked = pop.Code
 		var retry bool
 		size, res, retry = p.probeVia(ctx, job, pop, u)
 		if retry {
 			i--
 			continue
 		}
-		if res.StatusCode != 0 || ctx.Err() != nil {
+		if res.OK {
 			break
+		}
+		if res.StatusCode != 0 && !res.Throttled() {
+			refused, refusal = append(refused, pop.Code), res.Error
+			if len(refused) == 2 {
+				break
+			}
 		}
 	}
 	u.Probed = true
 	u.Size = size
 	u.Error = ""
-	// Only an HTTP answer condemns the URL. When no POP answered at all,
-	// the fault is the POPs': the URL is warmed anyway, its tasks fail at
-	// those POPs, and the summary names the POPs, not the URL. The error
-	// names the POP asked: the URL's tasks at every POP carry it.
-	if !res.OK && res.StatusCode != 0 && !res.Throttled() {
-		u.Error = "size probe through " + asked + ": " + res.Error
+	if !res.OK && len(refused) > 0 && len(refused) >= min(2, len(via)) {
+		u.Error = "size probe through " + strings.Join(refused, " and ") + ": " + refusal
 	}
 }
 

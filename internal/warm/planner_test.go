@@ -435,8 +435,8 @@ func TestPlannerFailsURLsThatFailTheProbe(t *testing.T) {
 		}
 		var failed []string
 		e.must(e.st.Tasks(e.ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error {
-			// Every POP's task names the one POP the probe asked.
-			if r.URL != urlOf(1) || r.Error != "size probe through BBB1-P1: HTTP 404" {
+			// Every POP's task names the POPs that agreed.
+			if r.URL != urlOf(1) || r.Error != "size probe through BBB1-P1 and AAA1-P1: HTTP 404" {
 				t.Errorf("failed task %+v", r)
 			}
 			failed = append(failed, r.POP+" "+r.Variant)
@@ -445,6 +445,24 @@ func TestPlannerFailsURLsThatFailTheProbe(t *testing.T) {
 		slices.Sort(failed)
 		if !slices.Equal(failed, []string{"AAA1-P1 br", "AAA1-P1 gzip", "BBB1-P1 br", "BBB1-P1 gzip"}) {
 			t.Fatalf("failed tasks %v", failed)
+		}
+	})
+}
+
+// One POP's refusal is that POP's: a URL a geo-blocking POP answers 403
+// is probed through the next POP, and fails nowhere at planning.
+func TestPlannerDoesNotFailAURLForOnePOPsRefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{refuse: map[string]int{"192.0.2.1": 403}}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2"),
+			pop("CCC1-P1", "192.0.2.3")}}, pr)
+		e.submit("j1", urlList(6), time.Hour, nil)
+		if err := p.Plan(e.ctx, "j1"); err != nil {
+			t.Fatal(err)
+		}
+		if prog := e.progress("j1"); prog.Failed != 0 || prog.TotalSize != probedSize*6*3 {
+			t.Fatalf("counts %+v: want no URL failed by AAA1-P1's refusal, every size known", prog.Counts)
 		}
 	})
 }

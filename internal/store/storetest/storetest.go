@@ -170,6 +170,7 @@ func Run(t *testing.T, open Opener) {
 		"ReportPages":                   testReportPages,
 		"Notifications":                 testNotifications,
 		"Retention":                     testRetention,
+		"RefusingPOP":                   testRefusingPOP,
 		"AllProbesFailed":               testAllProbesFailed,
 		"SummaryAndTasks":               testSummaryAndTasks,
 		"ListJobs":                      testListJobs,
@@ -771,7 +772,9 @@ func testRetention(t *testing.T, f *fixture) {
 		batches := f.planned(id, 50)
 		_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, 50, true), warm.BatchDone)
 		f.must(err)
-		_, err = f.s.RecordResults(f.ctx, batches[1], results("BBB1-P1", 0, 50, i != 0), warm.BatchDone)
+		// old0 fails half its URLs at BBB1-P1 (a failure of theirs, not of
+		// the POP, which warmed the other half).
+		_, err = f.s.RecordResults(f.ctx, batches[1], append(results("BBB1-P1", 0, 25, i != 0), results("BBB1-P1", 25, 50, true)...), warm.BatchDone)
 		f.must(err)
 		if i == 0 {
 			before, err = f.s.Summary(f.ctx, id)
@@ -808,14 +811,33 @@ func testRetention(t *testing.T, f *fixture) {
 	}
 	after, err := f.s.Summary(f.ctx, "old0")
 	f.must(err)
-	if !slices.Equal(after.FailureURLs, before.FailureURLs) || len(after.FailureURLs) != 50 || after.Job.ID != "old0" ||
+	if !slices.Equal(after.FailureURLs, before.FailureURLs) || len(after.FailureURLs) != 25 || after.Job.ID != "old0" ||
 		!slices.Equal(after.FailurePOPs, before.FailurePOPs) {
 		t.Fatalf("summary after trimming %+v, before %+v", after, before)
 	}
-	if p := f.progress("old0"); p.Done != 100 || p.Failed != 50 {
+	if p := f.progress("old0"); p.Done != 100 || p.Failed != 25 {
 		t.Fatalf("counters after trimming: %+v", p.Counts)
 	}
 	if again, err := f.s.Retain(f.ctx, f.now.Add(time.Second), 10); err != nil || fmt.Sprint(again) != "[recent]" {
 		t.Fatalf("a later sweep trimmed %v, %v; want only the recent job (not the running one)", again, err)
+	}
+}
+
+// A POP that refuses every task (a geo-block: 403s) while another warms
+// them is the failure, not its URLs; a URL refused everywhere is the URL's.
+func testRefusingPOP(t *testing.T, f *fixture) {
+	batches := f.planned("j1", 4)
+	_, err := f.s.RecordResults(f.ctx, batches[0], append(results("AAA1-P1", 0, 3, true), results("AAA1-P1", 3, 4, false)...), warm.BatchDone)
+	f.must(err)
+	refused := results("BBB1-P1", 0, 4, false)
+	for i := range refused {
+		refused[i].StatusCode, refused[i].Error = 403, "HTTP 403 Forbidden"
+	}
+	_, err = f.s.RecordResults(f.ctx, batches[1], refused, warm.BatchDone)
+	f.must(err)
+	sum, err := f.s.Summary(f.ctx, "j1")
+	f.must(err)
+	if fmt.Sprint(sum.FailurePOPs) != "[BBB1-P1]" || fmt.Sprint(sum.FailureURLs) != "[https://example.test/3]" {
+		t.Fatalf("failure pops %v, urls %v; want the refusing POP, and only the URL that failed at the other too", sum.FailurePOPs, sum.FailureURLs)
 	}
 }
