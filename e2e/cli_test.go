@@ -213,3 +213,16 @@ func TestSubmitMinVerifiedGate(t *testing.T) {
 		t.Fatalf("--min-verified with --no-verify: exit %d\n%s", code, errOut)
 	}
 }
+
+// pops --check resolves each listed POP for a distribution and says which
+// answer.
+func TestPopsCheck(t *testing.T) {
+	t.Parallel()
+	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SIN2-P1"}}})
+	out, errOut, code := prewarmCmd(t, "", nil, "pops", "--country", "SG", "--check", cdn.CFDomain, "--dns-server", cdn.DNSAddr)
+	if code != 0 || !regexp.MustCompile(`(?m)^SIN2-P1\s+yes\s+`+regexp.QuoteMeta(cdn.POPs[0].IP)).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^SIN\d+-\S+\s+no\s+.*does not resolve`).MatchString(strings.ReplaceAll(out, "SIN2-P1", "")) ||
+		!strings.Contains(errOut, "1 of ") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

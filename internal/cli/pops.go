@@ -3,15 +3,17 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"prewarm/internal/edge"
+	"prewarm/internal/warm"
 )
 
 func newPops() *cobra.Command {
-	var region, country, edgesFile, output string
+	var region, country, edgesFile, output, check, dnsServer string
 	cmd := &cobra.Command{
 		Use:   "pops",
 		Short: "Browse the built-in POP catalog (and your edges file)",
@@ -19,11 +21,16 @@ func newPops() *cobra.Command {
 country and region, plus the edges of an edges file. Filter with the same keys
 a job's regions and countries accept: the list is what a job given that key
 targets — the edges file's sites when the key selects any of them, else the
-built-in POPs.`,
+built-in POPs.
+
+--check DOMAIN resolves each listed POP for that distribution (its domain, or
+yours pointing at it) and shows which answer, with their addresses: the POPs a
+country or region job would skip are those that do not.`,
 		Example: `  prewarm pops --region eu            # the original's Europe POPs
   prewarm pops --region europe        # every known POP in Europe
   prewarm pops --country JP
-  prewarm pops --edges edges.yaml --output json`,
+  prewarm pops --edges edges.yaml --output json
+  prewarm pops --region eu --check d111111abcdef8.cloudfront.net   # which answer for that distribution`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat, err := edge.LoadCatalog(edgesFile)
@@ -37,6 +44,9 @@ built-in POPs.`,
 				}
 			}
 			out := cmd.OutOrStdout()
+			if check != "" {
+				return checkPOPs(cmd, cat, sites, check, dnsServer, output)
+			}
 			if output == "json" {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -67,5 +77,54 @@ built-in POPs.`,
 	f.StringVar(&country, "country", "", "country key (japan, india, …), ISO code (JP) or name")
 	f.StringVar(&edgesFile, "edges", "", "edges file (YAML or JSON) whose edges join the catalog")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
+	f.StringVar(&check, "check", "", "resolve each listed POP for this distribution and show which answer")
+	f.StringVar(&dnsServer, "dns-server", "", "DNS server to ask, host:port (default: the system's)")
 	return cmd
+}
+
+// checkPOPs resolves each site for the distribution of cfDomain and lists
+// which answer: what a job's country or region defaults would reach.
+func checkPOPs(cmd *cobra.Command, cat *edge.Catalog, sites []edge.Site, cfDomain, dnsServer, output string) error {
+	res, err := edge.NewResolver(cat, edge.ResolverConfig{DNSServer: dnsServer, AllowPrivate: true})
+	if err != nil {
+		return err
+	}
+	targets := make([]warm.Target, len(sites))
+	for i, s := range sites {
+		targets[i] = warm.Target{Code: s.Code, Explicit: true}
+	}
+	states := res.Resolve(cmd.Context(), cfDomain, targets)
+	type row struct {
+		Code      string   `json:"code"`
+		Answers   bool     `json:"answers"`
+		Addresses []string `json:"addresses,omitempty"`
+		Error     string   `json:"error,omitempty"`
+	}
+	rows := make([]row, len(states))
+	alive := 0
+	for i, st := range states {
+		rows[i] = row{Code: st.Code, Answers: st.Error == "" && len(st.Addresses) > 0, Addresses: st.Addresses, Error: st.Error}
+		if rows[i].Answers {
+			alive++
+		}
+	}
+	out := cmd.OutOrStdout()
+	if output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	t := newTextTable(out, "CODE", "ANSWERS", "ADDRESSES OR ERROR")
+	for _, r := range rows {
+		detail, answers := strings.Join(r.Addresses, " "), "yes"
+		if !r.Answers {
+			detail, answers = r.Error, "no"
+		}
+		t.row(r.Code, answers, detail)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d POPs answer for %s\n", alive, len(rows), cfDomain)
+	return nil
 }
