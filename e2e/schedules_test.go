@@ -121,3 +121,25 @@ func TestScheduleCLI(t *testing.T) {
 		t.Fatalf("after rm:\n%s", out)
 	}
 }
+
+// A schedule's problems name their field: the schedule's own, or the
+// nested job's as job.<field>.
+func TestScheduleBadInput(t *testing.T) {
+	t.Parallel()
+	srv := startServe(t, "", "--dns-server", "127.0.0.1:1")
+	for body, want := range map[string]string{
+		`{"cron": "0 3 * * *"}`: "job: is required",
+		`{"cron": "often", "job": {"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net"}}`:                   "cron:",
+		`{"cron": "@daily", "timezone": "Mars/Olympus", "job": {"url_list": ["https://a.test/"]}}`:                        "timezone:",
+		`{"cron": "@daily", "job": {"url_list": ["https://a.test/"], "timeout": -1, "cf_domain": "d1.cloudfront.net"}}`:   "job.timeout:",
+		`{"cron": "@daily", "job": {"url_list": ["https://a.test/"], "time_out": 5}}`:                                     `job.time_out: is not a field of this request; did you mean "timeout"?`,
+		`{"cron": "@daily", "job": {"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net", "dry_run": true}}`: "job.dry_run",
+		`{"cron": "@daily", "cron_tz": "UTC", "job": {"url_list": ["https://a.test/"]}}`:                                  "cron_tz: is not a field",
+		`{"cron": "@daily", "job": ["https://a.test/"]}`:                                                                  "job: is required",
+	} {
+		code, out := srv.rawJSON("POST", "/schedules", body)
+		if msg, _ := out["message"].(string); code != 400 || !strings.Contains(msg, want) {
+			t.Errorf("%s: %d %v, want 400 with %q", body, code, out, want)
+		}
+	}
+}

@@ -42,14 +42,14 @@ func (s *Server) postSchedule(r *http.Request) (any, error) {
 	}
 	spec, dryRun, err := jobSpec(jf)
 	if err != nil {
-		return nil, prefixed("job.", err)
+		return nil, warm.Prefixed("job.", err)
 	}
 	if dryRun {
 		return nil, warm.Invalid("job.dry_run", "a schedule starts real runs: leave dry_run out")
 	}
 	sc, err := s.cfg.Schedules.Create(r.Context(), name, expr, tz, body, spec, KeyName(r.Context()))
 	if err != nil {
-		return nil, prefixed("job.", err)
+		return nil, err
 	}
 	s.cfg.Log.Info("schedule created", "schedule", sc.ID, "cron", sc.Cron, "timezone", sc.Timezone, "key", sc.Owner)
 	return scheduleJSON(sc), nil
@@ -106,14 +106,4 @@ func scheduleJSON(sc *warm.Schedule) Schedule {
 		out.LastRun = timestamp(sc.LastRun)
 	}
 	return out
-}
-
-// prefixed names a field of the nested job as job.<field>.
-func prefixed(prefix string, err error) error {
-	if in, ok := err.(*warm.InputError); ok && in.Field != "" {
-		cp := *in
-		cp.Field = prefix + in.Field
-		return &cp
-	}
-	return err
 }

@@ -3,6 +3,7 @@ package warm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (s *Scheduler) Create(ctx context.Context, name, expr, tz string, body json
 		check.NotifyURL = s.Service.NotifyURL
 	}
 	if _, _, err := NewJob(check, s.Service.Selector, s.Service.Limits, "check", now); err != nil {
-		return nil, err
+		return nil, Prefixed("job.", err)
 	}
 	sc := &Schedule{ID: s.NewID(), Name: name, Cron: strings.TrimSpace(expr), Timezone: tz, Body: body, Spec: spec,
 		Owner: owner, CreatedAt: now.UTC(), NextRun: sched.Next(now).UTC()}
@@ -184,4 +185,16 @@ func (s *Scheduler) RunDue(ctx context.Context) ([]string, error) {
 		}
 	}
 	return started, nil
+}
+
+// Prefixed names the field of an input error as a field of a nested
+// object (a schedule's job.url_list); other errors are as they were.
+func Prefixed(prefix string, err error) error {
+	var in *InputError
+	if errors.As(err, &in) && in.Field != "" {
+		cp := *in
+		cp.Field = prefix + in.Field
+		return &cp
+	}
+	return err
 }
