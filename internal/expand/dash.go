@@ -617,9 +617,17 @@ func (t segmentTemplate) has(ident string) bool {
 	return false
 }
 
+// maxRendered bounds a URL a template makes: a template that repeats
+// $RepresentationID$ with a long id would otherwise make each URL grow
+// with the square of the manifest.
+const maxRendered = 8192
+
 func (t segmentTemplate) render(v templateVars) (string, error) {
 	var b strings.Builder
 	for _, p := range t {
+		if b.Len() > maxRendered {
+			return "", fmt.Errorf("the template makes URLs longer than %d bytes", maxRendered)
+		}
 		var n uint64
 		switch p.ident {
 		case "":
@@ -639,6 +647,9 @@ func (t segmentTemplate) render(v templateVars) (string, error) {
 			n = v.time
 		}
 		fmt.Fprintf(&b, "%0*d", p.width, n)
+	}
+	if b.Len() > maxRendered {
+		return "", fmt.Errorf("the template makes URLs longer than %d bytes", maxRendered)
 	}
 	return b.String(), nil
 }

@@ -590,3 +590,17 @@ func TestExpandChangedSince(t *testing.T) {
 		t.Fatalf("without since: %v %v", all, err)
 	}
 }
+
+// A template that repeats a long Representation id cannot make URLs that
+// grow with the square of the manifest: past 8 kB a URL is an error.
+func TestDASHTemplateCannotAmplify(t *testing.T) {
+	id := strings.Repeat("i", 4000)
+	tmpl := strings.Repeat("$RepresentationID$", 4000)
+	doc := `<MPD mediaPresentationDuration="PT100S"><Period><AdaptationSet><SegmentTemplate media="` + tmpl +
+		`$Number$" duration="1"/><Representation id="` + id + `"/></AdaptationSet></Period></MPD>`
+	w := &web{docs: map[string]string{"https://cdn.example.com/m.mpd": doc}}
+	_, err := Expand(t.Context(), []string{DASH}, []string{"https://cdn.example.com/m.mpd"}, w.get, 100)
+	if err == nil || !strings.Contains(err.Error(), "the template makes URLs longer than 8192 bytes") {
+		t.Fatalf("err %v", err)
+	}
+}
