@@ -20,10 +20,6 @@ import (
 // waits for those few at most. A high job's window is larger, and the queue
 // takes its entries first; a low job's entries are taken only when no other
 // waits. The window is in halves of the agents' batches.
-//
-// Jobs submitted with the same named key split one window between them, so
-// the keys share the agents as the jobs of one key do: a key with ten jobs
-// running gets no more than a key with one.
 var windows = map[warm.Priority]int{warm.PriorityLow: 1, warm.PriorityNormal: 3, warm.PriorityHigh: 6}
 
 // minWindowSlots is the agents' batches a window counts when none is
@@ -52,21 +48,17 @@ type window struct {
 	found            bool
 	priority, status string
 	queued, slots    int
-	siblings         int // running jobs of the job's key, itself included; 1 with no key
 }
 
 // windowStmt reads the job's window into w, for a pipeline.
 func (s *Store) windowStmt(jobID string, w *window) Stmt {
 	return Stmt{SQL: `SELECT priority, status,
 		(SELECT COUNT(*) FROM batches WHERE job_id = $1 AND queued AND state <> 'done'),
-		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active),
-		CASE WHEN owner = '' THEN 1 ELSE (SELECT COUNT(*) FROM jobs o WHERE o.owner = jobs.owner
-			AND o.status IN ('CREATED', 'IN_PROGRESS')) END
-		FROM jobs WHERE id = $1`,
+		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active) FROM jobs WHERE id = $1`,
 		Args: []any{jobID}, Rows: func(rows Rows) error {
 			for rows.Next() {
 				w.found = true
-				if err := rows.Scan(&w.priority, &w.status, &w.queued, &w.slots, &w.siblings); err != nil {
+				if err := rows.Scan(&w.priority, &w.status, &w.queued, &w.slots); err != nil {
 					return err
 				}
 			}
@@ -90,8 +82,7 @@ func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) e
 		return notFound(ErrNoRows, "job "+jobID)
 	}
 	priority := w.priority
-	size := windows[warm.Priority(priority)] * max(w.slots, minWindowSlots) / 2
-	room := max(size/max(w.siblings, 1), 1) - w.queued
+	room := windows[warm.Priority(priority)]*max(w.slots, minWindowSlots)/2 - w.queued
 	if room <= 0 || warm.Status(w.status).Terminal() {
 		return nil
 	}

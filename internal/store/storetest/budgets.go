@@ -203,24 +203,4 @@ func testBatchWindow(t *testing.T, f *fixture) {
 	if len(agents) != 1 || agents[0].Batches != 80 || agents[0].DBRoundTrip != 100*time.Millisecond {
 		t.Fatalf("agents %+v", agents)
 	}
-	// Jobs of one named key split one window: three jobs of "ci" queue a
-	// third each of what the one job of "ops" queues.
-	for _, o := range []struct{ id, owner string }{{"ci1", "ci"}, {"ci2", "ci"}, {"ci3", "ci"}, {"ops1", "ops"}} {
-		j := &warm.Job{ID: o.id, Status: warm.StatusInProgress, CFDomain: "d1.cloudfront.net", TargetType: "pop", Owner: o.owner,
-			Targets: []warm.Target{}, Timeout: time.Minute, URLCount: 1, CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(time.Minute)}
-		f.must(f.s.CreateJob(f.ctx, j, []string{"https://a.test/x"}))
-	}
-	queued := map[string]int{}
-	for _, id := range []string{"ci1", "ci2", "ci3", "ops1"} {
-		var batches []warm.Batch
-		for seq := range 200 {
-			batches = append(batches, warm.Batch{JobID: id, Seq: seq, POP: fmt.Sprintf("P%d", seq), From: 0, To: 1})
-		}
-		before := len(f.q.Steps())
-		f.must(f.s.SavePlanChunk(f.ctx, id, warm.PlanChunk{Batches: batches, PlannedURLs: 1}))
-		queued[id] = len(f.q.Steps()) - before
-	}
-	if queued["ops1"] != 120 || queued["ci1"] != 40 || queued["ci2"] != 40 || queued["ci3"] != 40 {
-		t.Fatalf("queued per job %v: want the ops key's one job 120 and the ci key's three 40 each", queued)
-	}
 }
