@@ -31,7 +31,6 @@ type JobEnded struct {
 	VerifiedPercent float64 `json:"verified_percent"`
 	CreatedAt       string  `json:"created_at"`
 	EndedAt         string  `json:"ended_at"`
-	SummaryURL      string  `json:"summary_url,omitempty"`
 }
 
 // VerifyNotification checks a notification's signature header against the

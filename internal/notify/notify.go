@@ -57,8 +57,6 @@ type Notifier struct {
 	Backoff  []time.Duration
 	Log      *slog.Logger
 	Now      func() time.Time
-	// SummaryURL links a job's summary in the message, or is nil.
-	SummaryURL func(id string) string
 }
 
 // New returns a Notifier with its defaults: a check every second, Backoff,
@@ -190,9 +188,5 @@ func (n *Notifier) message(p *warm.Progress) client.JobEnded {
 		Status: string(p.Status), Message: p.Message, TotalCount: p.Total, SuccessCount: p.OK, FailedCount: p.Failed,
 		VerifiedCount: p.Verified, NotCachedCount: p.NotCached, VerifiedPercent: share,
 		CreatedAt: p.CreatedAt.UTC().Format(client.TimeLayout), EndedAt: p.UpdatedAt.UTC().Format(client.TimeLayout)}
-	if n.SummaryURL != nil {
-		m.SummaryURL = n.SummaryURL(p.ID)
-		m.Text += " — " + m.SummaryURL
-	}
 	return m
 }
