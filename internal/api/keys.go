@@ -196,9 +196,6 @@ func (k *Keyring) Set(keys []Key) {
 	k.keys.Store(&next)
 }
 
-// Len is how many keys the keyring holds.
-func (k *Keyring) Len() int { return len(*k.keys.Load()) }
-
 // keyCtx carries the name of the request's key.
 type keyCtx struct{}
 
