@@ -13,11 +13,21 @@ import (
 // again only once the lease has passed, so a notification is sent at
 // least once and, unless a sender dies mid-way, once.
 func (s *Store) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*warm.Progress, error) {
+	// Looked for with a read first: the claim is a write, and most rounds
+	// find nothing due.
+	var due int
+	if err := s.db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE notify_state = 'pending' AND notify_next <= $1
+		AND status IN `+endedStatuses, micros(now)).Scan(&due); err != nil {
+		return nil, fmt.Errorf("notifications due: %w", err)
+	}
+	if due == 0 {
+		return nil, nil
+	}
 	var ids []string
 	err := s.inTx(ctx, func(tx Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE jobs SET notify_next = $1 WHERE id IN (
 				SELECT id FROM jobs WHERE notify_state = 'pending' AND notify_next <= $2
-				AND status IN ('FINISHED', 'TIMEOUT', 'STOPPED', 'FAILED') ORDER BY notify_next LIMIT $3)
+				AND status IN `+endedStatuses+` ORDER BY notify_next LIMIT $3)
 			RETURNING id`, micros(now.Add(lease)), micros(now), limit)
 		if err != nil {
 			return fmt.Errorf("claim notifications: %w", err)
@@ -56,3 +66,6 @@ func (s *Store) NotifyAttempt(ctx context.Context, id string, state warm.NotifyS
 		return nil
 	})
 }
+
+// endedStatuses is the SQL list of a job's terminal states.
+const endedStatuses = `('FINISHED', 'TIMEOUT', 'STOPPED', 'FAILED')`

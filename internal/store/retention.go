@@ -16,7 +16,7 @@ import (
 // trimmed.
 func (s *Store) Retain(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
 	rows, err := s.db.Reader().Query(ctx, `SELECT id FROM jobs WHERE kept_summary = ''
-		AND status IN ('FINISHED', 'TIMEOUT', 'STOPPED', 'FAILED') AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
+		AND status IN `+endedStatuses+` AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
 		micros(cutoff), limit)
 	if err != nil {
 		return nil, fmt.Errorf("jobs past retention: %w", err)
