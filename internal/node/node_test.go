@@ -52,20 +52,7 @@ func TestValidate(t *testing.T) {
 // the same directory it finds the job.
 func TestOpenWarmsAndReopens(t *testing.T) {
 	var hits atomic.Int32
-	edge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Header().Set("X-Cache-Status", "HIT")
-		fmt.Fprint(w, "ok")
-	}))
-	defer edge.Close()
-	host, port, _ := net.SplitHostPort(edge.Listener.Addr().String())
-	dir := t.TempDir()
-	edges := filepath.Join(dir, "edges.yaml")
-	if err := os.WriteFile(edges, []byte("edges:\n  - {code: local, addresses: ["+host+"]}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.EdgesFile, cfg.AllowPrivateEdges, cfg.DNSServer = filepath.Join(dir, "data"), edges, true, "127.0.0.1:53"
+	cfg, port := edgeConfig(t, &hits)
 	n, err := Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -115,4 +102,29 @@ func waitEnded(ctx context.Context, t *testing.T, n *Node, id string) *warm.Prog
 		case <-tick.C:
 		}
 	}
+}
+
+// edgeConfig is the configuration of a node on the embedded database in a
+// temporary directory whose edges file names one local edge, an HTTP
+// server that answers every request as a cache HIT (counted in hits, when
+// given); it returns the edge's port for the jobs' URLs.
+func edgeConfig(t *testing.T, hits *atomic.Int32) (Config, string) {
+	t.Helper()
+	edge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits != nil {
+			hits.Add(1)
+		}
+		w.Header().Set("X-Cache-Status", "HIT")
+		fmt.Fprint(w, "ok")
+	}))
+	t.Cleanup(edge.Close)
+	host, port, _ := net.SplitHostPort(edge.Listener.Addr().String())
+	dir := t.TempDir()
+	edges := filepath.Join(dir, "edges.yaml")
+	if err := os.WriteFile(edges, []byte("edges:\n  - {code: local, addresses: ["+host+"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.EdgesFile, cfg.AllowPrivateEdges, cfg.DNSServer = filepath.Join(dir, "data"), edges, true, "127.0.0.1:53"
+	return cfg, port
 }

@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,19 +18,7 @@ import (
 // for the disk: a write past it fails exactly as on a full disk
 // ("database or disk is full").
 func TestAFullDisk(t *testing.T) {
-	edge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Cache-Status", "HIT")
-		fmt.Fprint(w, "ok")
-	}))
-	defer edge.Close()
-	host, port, _ := net.SplitHostPort(edge.Listener.Addr().String())
-	dir := t.TempDir()
-	edges := filepath.Join(dir, "edges.yaml")
-	if err := os.WriteFile(edges, []byte("edges:\n  - {code: local, addresses: ["+host+"]}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.EdgesFile, cfg.AllowPrivateEdges, cfg.DNSServer = filepath.Join(dir, "data"), edges, true, "127.0.0.1:53"
+	cfg, port := edgeConfig(t, nil)
 	n, err := Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
