@@ -124,10 +124,15 @@ func TestThrottledHostIsPaused(t *testing.T) {
 		cacheable(w, r, 20*time.Millisecond, "object")
 	})
 	srv := startServe(t, "", append(serveArgs(cdn), "--concurrency", "4")...)
-	urls := urlsOf(cdn, "/t/", 30)
+	// Fewer URLs than are size-probed: a probe racing the warm of the same
+	// URL through the same POP would make that nginx hold the second
+	// request on its cache lock, and send it upstream itself at the lock's
+	// next 500 ms poll when the first was answered 429: a request no agent
+	// started during the pause, which this test cannot tell apart.
+	urls := urlsOf(cdn, "/t/", 19)
 	id := srv.submit(withTimeout(job(cdn, urls), 2))
 	p := srv.wait(id, 60*time.Second)
-	if p.Status != client.StatusFinished || p.FailedCount != 0 || p.VerifiedCount != p.TotalCount || p.TotalCount != 60 {
+	if p.Status != client.StatusFinished || p.FailedCount != 0 || p.VerifiedCount != p.TotalCount || p.TotalCount != 38 {
 		t.Fatalf("progress: %+v", p)
 	}
 	mu.Lock()
