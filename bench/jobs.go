@@ -15,7 +15,7 @@ import (
 // throughput alone; a burst of 2,000 one-URL jobs, until the last is
 // FINISHED; and a high and a normal job of equal size started together.
 func (b *bench) jobs() error {
-	st, err := b.setUp("many jobs at once", "jobs", popSpecs(4, nil))
+	st, err := b.setUp("many jobs at once", "jobs", popSpecs(4, nil), "--api-key", secondKey)
 	if err != nil {
 		return err
 	}
@@ -30,6 +30,9 @@ func (b *bench) jobs() error {
 		return err
 	}
 	if err := b.highBesideNormal(ctx, srv, cdn.URL, cdn.CFDomain, codes); err != nil {
+		return err
+	}
+	if err := b.keysShare(ctx, srv, cdn.URL, cdn.CFDomain, codes); err != nil {
 		return err
 	}
 	return b.burst(ctx, srv, one, 2000)
@@ -69,6 +72,80 @@ func (b *bench) highBesideNormal(ctx context.Context, srv *serve, url func(strin
 	b.add(row{what: "a high and a normal job of 40,000 tasks started together (normal first): FINISHED after",
 		prewarm:  fmt.Sprintf("high %.1f s, normal %.1f s", ends["high"].Seconds(), ends["normal"].Seconds()),
 		baseline: "—", ratio: "—", bar: fmt.Sprintf("the high one first: %s", verdict(ends["high"] < ends["normal"]))})
+	return nil
+}
+
+// secondKey is a second key of the jobs case's server (named key-2): jobs
+// of two keys.
+const secondKey = "bench-key-second-0123456789"
+
+// keysShare starts three jobs with one key, then one of the same size with
+// another, and reports how much of the agents the second key's job got
+// while it ran: about half when keys share alike, a quarter when the four
+// jobs do.
+func (b *bench) keysShare(ctx context.Context, srv *serve, url func(string) string, cf string, codes []string) error {
+	other, err := client.New(srv.URL, secondKey)
+	if err != nil {
+		return err
+	}
+	submit := func(c *client.Client, name string) (string, error) {
+		urls := make([]string, 10_000)
+		for i := range urls {
+			urls[i] = url(fmt.Sprintf("/keys-%s/%d?size=1024", name, i))
+		}
+		ans, err := c.Submit(ctx, client.JobRequest{URLs: urls, CFDomain: cf, POPs: codes, Name: name})
+		if err != nil {
+			return "", err
+		}
+		return ans.RequestID, nil
+	}
+	var first []string
+	for i := range 3 {
+		id, err := submit(srv.Client, fmt.Sprintf("first%d", i))
+		if err != nil {
+			return err
+		}
+		first = append(first, id)
+	}
+	doneFirst := func() (int64, error) {
+		var done int64
+		for _, f := range first {
+			fp, err := srv.Progress(ctx, f)
+			if err != nil {
+				return 0, err
+			}
+			done += fp.DownloadCount
+		}
+		return done, nil
+	}
+	before, err := doneFirst()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	id, err := submit(other, "second")
+	if err != nil {
+		return err
+	}
+	p, err := srv.wait(ctx, id, 20*time.Minute)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	done, err := doneFirst()
+	if err != nil {
+		return err
+	}
+	done -= before
+	for _, f := range first {
+		if _, err := srv.wait(ctx, f, 20*time.Minute); err != nil {
+			return err
+		}
+	}
+	share := float64(p.TotalCount) / float64(p.TotalCount+done)
+	b.add(row{what: "3 jobs of one key, then 1 of another (40,000 tasks each): the second key's part of the tasks done while its job ran",
+		prewarm: fmt.Sprintf("%.0f %% (FINISHED after %.1f s)", 100*share, took.Seconds()), baseline: "25 % (shared by job)",
+		ratio: fmt.Sprintf("%.2f", share/0.25), bar: fmt.Sprintf("about half: %s", verdict(share >= 0.4))})
 	return nil
 }
 

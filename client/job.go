@@ -141,6 +141,11 @@ type ProgressResponse struct {
 	// Sharing is how many other jobs share the agents with this one while
 	// it runs.
 	Sharing int `json:"sharing,omitempty"`
+	// Share is the job's part of the agents while others run, as "1/N":
+	// the keys running share the agents alike and a key's jobs share its
+	// part (1/6 with 2 keys running and 3 jobs of this key), before
+	// priorities weigh in.
+	Share string `json:"share,omitempty"`
 }
 
 // Ended reports whether the job has ended: FINISHED, TIMEOUT, STOPPED or

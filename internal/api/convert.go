@@ -41,6 +41,7 @@ func Progress(p *warm.Progress, now time.Time) ProgressResponse {
 		Name:                p.Name,
 		Owner:               p.Owner,
 		Sharing:             p.Sharing,
+		Share:               p.Share(),
 	}
 }
 

@@ -97,6 +97,10 @@ const countColumns = `total_count, done_count, ok_count, failed_count, download_
 	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed, waiting, waiting_at,
 	CASE WHEN jobs.status = 'IN_PROGRESS'
 		THEN (SELECT COUNT(*) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.id <> jobs.id) ELSE 0 END,
+	CASE WHEN jobs.status = 'IN_PROGRESS'
+		THEN (SELECT COUNT(*) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.owner = jobs.owner AND o.id <> jobs.id) ELSE 0 END,
+	CASE WHEN jobs.status = 'IN_PROGRESS'
+		THEN (SELECT COUNT(DISTINCT o.owner) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.owner <> jobs.owner) ELSE 0 END,
 	(SELECT COALESCE(SUM(b.claimed - b.done), 0) FROM batches b WHERE b.job_id = jobs.id AND b.state = 'running')`
 
 type jobScan struct {
@@ -116,7 +120,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
-			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.Sharing, &c.InProgress)
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.Sharing, &c.KeyJobs, &c.SharingKeys, &c.InProgress)
 	}
 	return d
 }

@@ -20,11 +20,23 @@ import (
 // waits for those few at most. A high job's window is larger, and the queue
 // takes its entries first; a low job's entries are taken only when no other
 // waits. The window is in halves of the agents' batches.
+//
+// Keys share the agents as jobs do: while jobs of more than one key run,
+// the jobs of one key split its window between them (at least one batch
+// each), so a key with ten jobs running gets no more than a key with one.
+// With one key (or none) running, each job keeps its whole window. A job
+// with at most fewWindow batches left to queue queues them all without
+// counting anything: its share is never worth a read, and a burst of small
+// jobs stays as cheap as it was.
 var windows = map[warm.Priority]int{warm.PriorityLow: 1, warm.PriorityNormal: 3, warm.PriorityHigh: 6}
 
 // minWindowSlots is the agents' batches a window counts when none is
 // active (they are starting): one agent's, next to the database.
 const minWindowSlots = 16
+
+// fewWindow is the most batches a job queues at once without counting its
+// key's jobs: one per POP of a small job.
+const fewWindow = 8
 
 // markReady marks the job's batches starting in [from, to) that wait for
 // after (a POP one tier up, or the size probe) as waiting for nothing.
@@ -48,17 +60,25 @@ type window struct {
 	found            bool
 	priority, status string
 	queued, slots    int
+	siblings         int // running jobs its window is split among, itself included
 }
 
 // windowStmt reads the job's window into w, for a pipeline.
 func (s *Store) windowStmt(jobID string, w *window) Stmt {
 	return Stmt{SQL: `SELECT priority, status,
 		(SELECT COUNT(*) FROM batches WHERE job_id = $1 AND queued AND state <> 'done'),
-		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active) FROM jobs WHERE id = $1`,
-		Args: []any{jobID}, Rows: func(rows Rows) error {
+		(SELECT COALESCE(SUM(batches), 0) FROM agents WHERE active),
+		CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM batches WHERE job_id = $1 AND NOT queued LIMIT $2) few) < $2
+			THEN 1
+			WHEN NOT EXISTS (SELECT 1 FROM jobs o WHERE o.owner < jobs.owner AND o.status IN ('CREATED', 'IN_PROGRESS'))
+			AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.owner > jobs.owner AND o.status IN ('CREATED', 'IN_PROGRESS'))
+			THEN 1
+			ELSE (SELECT COUNT(*) FROM jobs o WHERE o.owner = jobs.owner AND o.status IN ('CREATED', 'IN_PROGRESS')) END
+		FROM jobs WHERE id = $1`,
+		Args: []any{jobID, fewWindow + 1}, Rows: func(rows Rows) error {
 			for rows.Next() {
 				w.found = true
-				if err := rows.Scan(&w.priority, &w.status, &w.queued, &w.slots); err != nil {
+				if err := rows.Scan(&w.priority, &w.status, &w.queued, &w.slots, &w.siblings); err != nil {
 					return err
 				}
 			}
@@ -82,7 +102,8 @@ func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) e
 		return notFound(ErrNoRows, "job "+jobID)
 	}
 	priority := w.priority
-	room := windows[warm.Priority(priority)]*max(w.slots, minWindowSlots)/2 - w.queued
+	size := windows[warm.Priority(priority)] * max(w.slots, minWindowSlots) / 2
+	room := max(size/max(w.siblings, 1), 1) - w.queued
 	if room <= 0 || warm.Status(w.status).Terminal() {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package warm
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is where a job is in its life. The names are the original product's
 // documented states.
@@ -121,8 +124,24 @@ type Counts struct {
 	Expanded     bool  // the URL list was expanded (Expand)
 	// Waiting says what budget the job's fetches wait for, while they do.
 	Waiting string
-	// Sharing is how many other jobs are running beside this one.
-	Sharing int
+	// Sharing is how many other jobs are running beside this one; of
+	// them, KeyJobs were submitted with the same key, and SharingKeys is
+	// how many other keys the rest were submitted with.
+	Sharing, KeyJobs, SharingKeys int
+}
+
+// Share is the job's part of the agents while it runs, as "1/N" (empty
+// when it runs alone): the keys running share the agents alike, and a
+// key's jobs share its part, before priorities weigh in.
+func (c Counts) Share() string {
+	n := c.Sharing + 1
+	if c.SharingKeys > 0 {
+		n = (c.SharingKeys + 1) * (c.KeyJobs + 1)
+	}
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("1/%d", n)
 }
 
 // Percent is floor(100 × done / total), the original's percentage_complete

@@ -204,3 +204,63 @@ func testBatchWindow(t *testing.T, f *fixture) {
 		t.Fatalf("agents %+v", agents)
 	}
 }
+
+// Keys share the queue as jobs do. Three jobs of "ci" run; then "ops"
+// starts one of the same size. An agent takes the queue's entries in
+// order and finishes each (every batch done queues its job's next): once
+// ci's first windows have drained, ops gets half of what the agent takes,
+// not the quarter that sharing among the four jobs alike would give it.
+// A small job of ci queues its few batches whatever its key runs.
+func testKeysShareTheQueue(t *testing.T, f *fixture) {
+	mine := map[string]bool{}
+	plan := func(id, owner string, n int) {
+		j := &warm.Job{ID: id, Status: warm.StatusInProgress, CFDomain: "d1.cloudfront.net", TargetType: "pop", Owner: owner,
+			Targets: []warm.Target{}, Timeout: time.Minute, URLCount: 1, CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(time.Minute)}
+		f.must(f.s.CreateJob(f.ctx, j, []string{"https://a.test/x"}))
+		batches := make([]warm.Batch, n)
+		for seq := range batches {
+			batches[seq] = warm.Batch{JobID: id, Seq: seq, POP: fmt.Sprintf("P%d", seq), From: 0, To: 1}
+		}
+		f.must(f.s.SavePlanChunk(f.ctx, id, warm.PlanChunk{Batches: batches, PlannedURLs: 1}))
+		mine[id] = true
+	}
+	for i := range 3 {
+		plan(fmt.Sprintf("ci%d", i), "ci", 300)
+	}
+	plan("ops", "ops", 300)
+	taken := map[string]int{}
+	opsStarted := false
+	for next, n := 0, 0; n < 240; next++ {
+		steps := f.q.Steps()
+		if next >= len(steps) {
+			t.Fatalf("the queue ran dry after %d steps: %v", next, taken)
+		}
+		st := steps[next]
+		if !mine[st.JobID] {
+			continue
+		}
+		_, err := f.s.RecordResults(f.ctx, warm.Batch{JobID: st.JobID, Seq: st.Batch, POP: st.POP, From: st.From, To: st.To},
+			nil, warm.BatchDone)
+		f.must(err)
+		if opsStarted = opsStarted || st.JobID == "ops"; opsStarted {
+			taken[st.JobID]++
+			n++
+		}
+	}
+	if taken["ops"] < 110 || taken["ops"] > 130 {
+		t.Fatalf("of 240 batches taken after ops's first, per job %v: want about half for ops", taken)
+	}
+	t.Logf("of 240 batches taken after ops's first: %v", taken)
+	// Progress says so: ops has half the agents, each of ci's jobs a sixth.
+	if p := f.progress("ops"); p.Share() != "1/2" || p.Sharing != 3 || p.KeyJobs != 0 || p.SharingKeys != 1 {
+		t.Fatalf("ops: share %q (sharing %d, of its key %d, other keys %d), want 1/2", p.Share(), p.Sharing, p.KeyJobs, p.SharingKeys)
+	}
+	if p := f.progress("ci1"); p.Share() != "1/6" {
+		t.Fatalf("ci1: share %q, want 1/6", p.Share())
+	}
+	before := len(f.q.Batches())
+	plan("ci-small", "ci", 8)
+	if n := len(f.q.Batches()) - before; n != 8 {
+		t.Fatalf("a small job of ci queued %d of its 8 batches", n)
+	}
+}

@@ -183,6 +183,7 @@ func Run(t *testing.T, open Opener) {
 		"WarningsAndWaiting":            testWarningsAndWaiting,
 		"TieredBatches":                 testTieredBatches,
 		"BatchWindow":                   testBatchWindow,
+		"KeysShareTheQueue":             testKeysShareTheQueue,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {

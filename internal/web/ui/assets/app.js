@@ -951,6 +951,7 @@ function jobView(app, route) {
     }
     if (j.sharing > 0 && RUNNING.has(j.status)) {
       items.push(['Sharing the agents with', `${fmtInt(j.sharing)} other job${j.sharing === 1 ? '' : 's'}`]);
+      if (j.share) items.push(['Share', j.share, 'Its part of the agents: running keys share them alike, and a key\'s jobs share its part']);
     }
     if (typeof j.verify === 'boolean') items.push(['Verify', j.verify ? 'on' : 'off']);
     const key = JSON.stringify(items);
