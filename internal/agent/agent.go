@@ -266,7 +266,8 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	var err error
 	if active {
 		batches := a.batches(ctx)
-		stop, err = a.queue.Consume(ctx, a.cfg.ID, batches, &worker{agent: a})
+		a.runner.SetFetching(batches)
+		stop, err = a.queue.Consume(ctx, a.cfg.ID, takenPerFetching*batches, &worker{agent: a})
 	} else if stop != nil {
 		err = a.reporting(ctx, stop)
 		stop = nil
@@ -285,6 +286,11 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	a.log.Info("agent "+warm.Agent{Active: active}.State(), "agent", a.cfg.ID, "name", a.cfg.Name)
 	return true
 }
+
+// takenPerFetching is how many batches an agent takes from the queue for
+// each it fetches at once: the others have fetched and wait for their last
+// write, or wait for a fetch slot.
+const takenPerFetching = 2
 
 // batches is how many batches the agent works while active: as configured,
 // or sized from the database's round trip, measured now (a failed

@@ -258,12 +258,15 @@ func TestPoolSharesBetweenPOPsThatBothWait(t *testing.T) {
 			}
 		}
 		go feed("FAR")
-		time.Sleep(5 * time.Second)
-		if c.peak["FAR"] != 64 {
-			t.Fatalf("a far POP alone had at most %d fetches in flight, want the whole pool's 64", c.peak["FAR"])
+		advance(5 * time.Second)
+		c.mu.Lock()
+		peak := c.peak["FAR"]
+		c.mu.Unlock()
+		if peak != 64 {
+			t.Fatalf("a far POP alone had at most %d fetches in flight, want the whole pool's 64", peak)
 		}
 		go feed("NEAR")
-		time.Sleep(time.Second + 7*time.Millisecond) // between two rounds of answers
+		advance(time.Second + 7*time.Millisecond) // between two rounds of answers
 		c.mu.Lock()
 		far, near := c.inFlight["FAR"], c.inFlight["NEAR"]
 		c.mu.Unlock()

@@ -59,6 +59,14 @@ type Runner struct {
 	// still recorded.
 	RecordTimeout time.Duration
 
+	// slots holds a token per batch fetching (nil: no bound). An agent
+	// takes more batches from the queue than it fetches at once: a batch
+	// that has fetched everything waits for its last write — a round trip
+	// or six to a far database, behind the write before it — without a
+	// slot, while the next one fetches.
+	slotsMu sync.Mutex
+	slots   chan struct{}
+
 	jobsMu sync.Mutex
 	jobs   map[string]jobRead
 }
@@ -114,6 +122,37 @@ func (r *Runner) readJob(ctx context.Context, jobID string) (*warm.Job, []warm.P
 	return &job, jr.pops, nil
 }
 
+// SetFetching bounds the batches fetching at once to n (0: no bound), for
+// the batches taken from now on.
+func (r *Runner) SetFetching(n int) {
+	r.slotsMu.Lock()
+	defer r.slotsMu.Unlock()
+	r.slots = nil
+	if n > 0 {
+		r.slots = make(chan struct{}, n)
+	}
+}
+
+// fetchSlot waits for a slot to fetch in and returns its release; it gives
+// up (warm.ErrInterrupted) when the agent drains.
+func (r *Runner) fetchSlot(ctx context.Context, drain <-chan struct{}) (func(), error) {
+	r.slotsMu.Lock()
+	slots := r.slots
+	r.slotsMu.Unlock()
+	if slots == nil {
+		return func() {}, nil
+	}
+	select {
+	case slots <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-slots }) }, nil
+	case <-drain:
+		return nil, warm.ErrInterrupted
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Run works batch seq of the job; see RunBatch.
 func (r *Runner) Run(ctx context.Context, jobID string, seq int, drain <-chan struct{}) error {
 	return r.RunBatch(ctx, warm.Batch{JobID: jobID, Seq: seq}, drain)
@@ -146,6 +185,11 @@ func (r *Runner) RunBatch(ctx context.Context, b warm.Batch, drain <-chan struct
 		_, err := r.Writer.Write(ctx, warm.BatchUpdate{Batch: b, State: warm.BatchDone})
 		return err
 	}
+	leave, err := r.fetchSlot(ctx, drain)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	if err := r.Writer.Send(ctx, warm.BatchUpdate{Batch: b, Agent: r.AgentID, Tasks: len(tasks)}); err != nil {
 		return err
 	}
@@ -158,6 +202,7 @@ func (r *Runner) RunBatch(ctx context.Context, b warm.Batch, drain <-chan struct
 	defer cancel()
 
 	br := r.newBatchRun(ctx, fetchCtx, job, b, tasks)
+	br.fetched = leave
 	complete, err := br.fetchAll(addrs, drain)
 	switch {
 	case err != nil:
@@ -211,6 +256,7 @@ type batchRun struct {
 	status      warm.Status // the job's, as last seen
 	lastStatus  time.Time
 	lastWaiting time.Time
+	fetched     func() // called once every fetch has ended
 }
 
 func (r *Runner) newBatchRun(ctx, fetchCtx context.Context, job *warm.Job, b warm.Batch, tasks []warm.Task) *batchRun {
@@ -254,6 +300,9 @@ func (br *batchRun) fetchAll(addrs []string, drain <-chan struct{}) (bool, error
 			br.stop()
 			return false, err
 		}
+	}
+	if br.fetched != nil {
+		br.fetched() // the last write needs no fetch slot
 	}
 	complete := br.unresolved == 0 && br.fetchCtx.Err() == nil
 	final := warm.BatchPending

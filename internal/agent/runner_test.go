@@ -553,3 +553,42 @@ func TestRunnerReadsABatchOnlyWhenItsEntryDoesNotSay(t *testing.T) {
 		}
 	})
 }
+
+// slowDone is a database whose writes that end a batch take a second (a
+// far one, busy): the batch waits for that write, and the fetch slot it
+// fetched in goes to the next batch meanwhile.
+type slowDone struct{ runnerStore }
+
+func (s slowDone) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[string]warm.Status, error) {
+	for _, u := range ups {
+		if u.State == warm.BatchDone {
+			time.Sleep(time.Second)
+		}
+	}
+	return s.runnerStore.RecordBatches(ctx, ups)
+}
+
+func TestABatchWaitingForItsLastWriteLeavesItsFetchSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.plan(jobSpec{id: "j1", urls: 5, pops: []warm.POPState{popA, popB}})
+		f := &fetcher{delay: func(string) time.Duration { return 100 * time.Millisecond }}
+		r := newRunner(t, slowDone{e.st}, f, 10)
+		r.SetFetching(1)
+		first := start(t, e.ctx, r, "j1", 0, open())
+		advance(50 * time.Millisecond)
+		second := start(t, e.ctx, r, "j1", 1, open())
+		advance(100 * time.Millisecond) // the first has fetched; its last write takes a second
+		if n := len(f.requests()); n != 10 {
+			t.Fatalf("%d fetches started 150 ms in, want the second batch's 5 beside the first's 5: its slot was held", n)
+		}
+		for _, done := range []<-chan error{first, second} {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p := e.progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
+			t.Fatalf("%s with %d done, want FINISHED with 10", p.Status, p.Done)
+		}
+	})
+}
