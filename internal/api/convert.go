@@ -86,7 +86,7 @@ func POPs(pops []warm.POPState) []POPJSON {
 func Job(p *warm.Progress, pops []warm.POPState, report string, now time.Time) JobResponse {
 	return JobResponse{JobSummary: Summarize(p, now), Timeout: p.Timeout.Minutes(), Header: p.Headers,
 		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, POPs: POPs(pops), Report: report,
+		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, Discover: p.Discover(), POPs: POPs(pops), Report: report,
 		Notification: notification(p.Notify)}
 }
 
