@@ -247,7 +247,10 @@ type Notification struct {
 
 // POP is one POP of a job and its task counts.
 type POP struct {
-	Code      string   `json:"code"`
+	Code string `json:"code"`
+	// Country, in a job that discovers its edges, is the country whose
+	// clients DNS sent to this edge (or that got none, for a failed one).
+	Country   string   `json:"country,omitempty"`
 	Addresses []string `json:"addresses"`
 	Error     string   `json:"error,omitempty"`   // why the POP is not usable
 	Skipped   bool     `json:"skipped,omitempty"` // implied by a country or region, and does not resolve
