@@ -16,10 +16,14 @@ import (
 // clients in the US with another. A job that discovers by ECS warms each
 // country's edge (each nginx gets its own requests, viewers there then
 // HIT), reports its POPs by country, and fails the country DNS gives no
-// edge as a POP with the reason.
+// edge as a POP with the reason. The Japanese edge says it serves from
+// Singapore: each of its tasks records that, with a warning (its viewers
+// are served from far away), while the US edge's answers from Ashburn
+// pass without one.
 func TestDiscoverECSWarmsEachCountrysEdge(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{AccessLogs: true, POPs: []minicdn.POPSpec{{Code: "edge-jp"}, {Code: "edge-us"}}})
+	cdn := minicdn.StartT(t, minicdn.Options{AccessLogs: true, POPs: []minicdn.POPSpec{
+		{Code: "edge-jp", CloudFront: true, ServedBy: "SIN2-P1"}, {Code: "edge-us", CloudFront: true, ServedBy: "IAD89-P1"}}})
 	jp, us := cdn.POP("edge-jp"), cdn.POP("edge-us")
 	const host = "steered.example.test"
 	cdn.DNS().SetByCountry(host, map[string][]string{"JP": {jp.IP}, "US": {us.IP}})
@@ -56,8 +60,22 @@ func TestDiscoverECSWarmsEachCountrysEdge(t *testing.T) {
 	if kr := job.POPs[2]; kr.Code != "KR" || kr.Country != "KR" || !strings.Contains(kr.Error, "no edge answers for "+host+" from clients in KR") {
 		t.Errorf("KR: %+v", kr)
 	}
-	if sum := srv.summary(id); !slices.Equal(sum.FailurePOPs, []string{"KR"}) || len(sum.FailureURLs) != 0 {
+	sum := srv.summary(id)
+	if !slices.Equal(sum.FailurePOPs, []string{"KR"}) || len(sum.FailureURLs) != 0 {
 		t.Errorf("summary: %+v", sum)
+	}
+	report := srv.report(sum.FailurePOPURLsReport, client.ReportOptions{AllTasks: true})
+	const elsewhere = "answered from SIN2-P1 (SIN in SG), though DNS gives this edge to clients in JP"
+	rows := strings.Split(strings.TrimSpace(report), "\n")[1:]
+	if len(rows) != 12 {
+		t.Errorf("report has %d task rows, want 12:\n%s", len(rows), report)
+	}
+	for _, line := range rows {
+		jpRow := strings.HasPrefix(line, "JP-1,") && strings.Contains(line, ",SIN2-P1,") && strings.Contains(line, elsewhere)
+		usRow := strings.HasPrefix(line, "US-1,") && strings.Contains(line, ",IAD89-P1,") && !strings.Contains(line, "answered from")
+		if !jpRow && !usRow {
+			t.Errorf("report row: %s", line)
+		}
 	}
 	for _, pop := range []*minicdn.POP{jp, us} {
 		// Each URL once, and its verification (when the warm was a MISS).

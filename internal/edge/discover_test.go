@@ -106,3 +106,21 @@ func TestCountryNetworks(t *testing.T) {
 		t.Error("XX has networks")
 	}
 }
+
+func TestPlace(t *testing.T) {
+	cat := edge.Builtin()
+	for code, want := range map[string][2]string{
+		"NRT12-C1":          {"NRT", "JP"},
+		"sin2-p1":           {"SIN", "SG"},
+		"LHR":               {"LHR", "GB"},
+		"cache-lhr7325-LHR": {"LHR", "GB"},
+		"JP-1":              {"", "JP"},
+		"8a1b2c3d4e5f-XYZ":  {"", ""},
+		"":                  {"", ""},
+		"edge-a":            {"", ""},
+	} {
+		if iata, cc := cat.Place(code); iata != want[0] || cc != want[1] {
+			t.Errorf("Place(%q) = %s, %s; want %s, %s", code, iata, cc, want[0], want[1])
+		}
+	}
+}
