@@ -56,6 +56,7 @@ func (r *Resolver) discover(ctx context.Context, host, cc string) []warm.POPStat
 // subnet.
 func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Prefix) ([]string, error) {
 	var addrs []string
+	var failed error
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		m := new(dns.Msg)
 		m.SetQuestion(dns.Fqdn(host), qtype)
@@ -64,7 +65,11 @@ func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Pref
 		m.IsEdns0().Option = append(m.IsEdns0().Option, clientSubnet(subnet))
 		resp, err := r.exchange(ctx, m)
 		if err != nil {
-			return nil, err
+			// An edge reached over IPv4 alone is still an edge: one
+			// family's failure fails the network only if the other
+			// found nothing.
+			failed = err
+			continue
 		}
 		if resp.Rcode == dns.RcodeNameError {
 			return nil, fmt.Errorf("%s %w (NXDOMAIN)", host, errNoAddress)
@@ -78,7 +83,10 @@ func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Pref
 			}
 		}
 	}
-	if len(addrs) == 0 {
+	switch {
+	case len(addrs) == 0 && failed != nil:
+		return nil, failed
+	case len(addrs) == 0:
 		return nil, fmt.Errorf("%s %w (no A or AAAA record)", host, errNoAddress)
 	}
 	slices.Sort(addrs)

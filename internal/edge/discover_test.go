@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"prewarm/internal/edge"
 	"prewarm/internal/minicdn"
@@ -122,5 +123,24 @@ func TestPlace(t *testing.T) {
 		if iata, cc := cat.Place(code); iata != want[0] || cc != want[1] {
 			t.Errorf("Place(%q) = %s, %s; want %s, %s", code, iata, cc, want[0], want[1])
 		}
+	}
+}
+
+// A DNS server that never answers leaves the country a failed POP that
+// says so, not a hang.
+func TestDiscoverSaysWhenDNSDoesNotAnswer(t *testing.T) {
+	dns, err := minicdn.StartDNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dns.Close() })
+	dns.Silence("quiet.example.net")
+	r, err := edge.NewResolver(edge.Builtin(), edge.ResolverConfig{DNSServer: dns.Addr, AllowPrivate: true, Timeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Resolve(context.Background(), "quiet.example.net", []warm.Target{{Code: "DE", Explicit: true, Discover: warm.DiscoverECS}})
+	if len(got) != 1 || got[0].Code != "DE" || got[0].Usable() || !strings.Contains(got[0].Error, "did not answer") {
+		t.Errorf("%+v", got)
 	}
 }
