@@ -88,6 +88,10 @@ type JobRequest struct {
 	// ChangedSince, with sitemap expansion, keeps only the URLs whose
 	// <lastmod> is after it: an RFC 3339 time or a date.
 	ChangedSince string `json:"changed_since,omitempty"`
+	// Discover "ecs", with countries or regions, finds the edges to warm
+	// by asking DNS for CFDomain (any CDN's host name) on behalf of
+	// clients in each country; "none" turns the server's default off.
+	Discover string `json:"discover,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is
@@ -229,6 +233,7 @@ type JobResponse struct {
 	MaxConcurrency int      `json:"max_concurrency,omitempty"` // 0: no bound
 	MaxRPS         float64  `json:"max_rps,omitempty"`         // 0: no bound
 	TierFirst      bool     `json:"tier_first"`
+	Discover       string   `json:"discover,omitempty"` // how the edges were found ("ecs"); absent: the targets are POPs
 	POPs           []POP    `json:"pops"`
 	Report         string   `json:"report"` // signed link to the CSV of failed tasks
 	// Notification is how telling the job's notify_url of its end went;
@@ -247,7 +252,10 @@ type Notification struct {
 
 // POP is one POP of a job and its task counts.
 type POP struct {
-	Code      string   `json:"code"`
+	Code string `json:"code"`
+	// Country, in a job that discovers its edges, is the country whose
+	// clients DNS sent to this edge (or that got none, for a failed one).
+	Country   string   `json:"country,omitempty"`
 	Addresses []string `json:"addresses"`
 	Error     string   `json:"error,omitempty"`   // why the POP is not usable
 	Skipped   bool     `json:"skipped,omitempty"` // implied by a country or region, and does not resolve

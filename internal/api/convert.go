@@ -85,9 +85,17 @@ func POPs(pops []warm.POPState) []POPJSON {
 
 // Job is one job in full as GET /jobs/{id} answers it.
 func Job(p *warm.Progress, pops []warm.POPState, report string, now time.Time) JobResponse {
+	out := POPs(pops)
+	if p.Discover() != "" {
+		for i := range out {
+			if out[i].Country = warm.DiscoveredCountry(out[i].Code); out[i].Country == "" {
+				out[i].Country = out[i].Code // a country that got no answer
+			}
+		}
+	}
 	return JobResponse{JobSummary: Summarize(p, now), Timeout: p.Timeout.Minutes(), Header: p.Headers,
 		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, POPs: POPs(pops), Report: report,
+		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, Discover: p.Discover(), POPs: out, Report: report,
 		Notification: notification(p.Notify)}
 }
 

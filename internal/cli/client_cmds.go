@@ -129,6 +129,7 @@ type jobFlags struct {
 	name           string
 	notifyURL      string
 	changedSince   string
+	discover       string
 }
 
 // submitRequest is POST /prewarm's body as the job flags describe it. It is
@@ -157,6 +158,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noTierFirst, "no-tier-first", false, "warm every POP at once instead of each URL through the top tier first")
 	fs.StringVar(&f.priority, "priority", "", "low, normal (the default) or high: how the job shares the agents with others")
 	fs.StringVar(&f.name, "name", "", "a label for the job in listings and on the dashboard")
+	fs.StringVar(&f.discover, "discover", "", "ecs: find the edges of each of --countries (or --regions) by asking DNS for --cf-domain with a client subnet there; none: use the catalog's POPs even if the server defaults to ecs")
 	fs.StringVar(&f.changedSince, "changed-since", "", "with --expand sitemap: only the URLs whose lastmod is after this time or date (2026-11-28)")
 	fs.StringVar(&f.notifyURL, "notify-url", "", "URL the server POSTs a signed JSON message to when the job ends")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
@@ -304,6 +306,7 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		Name:           strings.TrimSpace(f.name),
 		NotifyURL:      strings.TrimSpace(f.notifyURL),
 		ChangedSince:   strings.TrimSpace(f.changedSince),
+		Discover:       strings.TrimSpace(f.discover),
 	}, nil
 }
 

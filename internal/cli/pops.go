@@ -13,7 +13,8 @@ import (
 )
 
 func newPops() *cobra.Command {
-	var region, country, edgesFile, output, check, dnsServer string
+	var region, edgesFile, output, check, dnsServer, discover string
+	var countries []string
 	cmd := &cobra.Command{
 		Use:   "pops",
 		Short: "Browse the built-in POP catalog (and your edges file)",
@@ -25,17 +26,32 @@ built-in POPs.
 
 --check DOMAIN resolves each listed POP for that distribution (its domain, or
 yours pointing at it) and shows which answer, with their addresses: the POPs a
-country or region job would skip are those that do not.`,
+country or region job would skip are those that do not.
+
+--discover HOST shows what a job with "discover": "ecs" would hit: HOST (any
+CDN's host name) resolved with an EDNS Client Subnet in each --country (repeat
+it) or each country of --region, the edges named for country and rank (JP-1).`,
 		Example: `  prewarm pops --region eu            # the original's Europe POPs
   prewarm pops --region europe        # every known POP in Europe
   prewarm pops --country JP
   prewarm pops --edges edges.yaml --output json
-  prewarm pops --region eu --check d111111abcdef8.cloudfront.net   # which answer for that distribution`,
+  prewarm pops --region eu --check d111111abcdef8.cloudfront.net   # which answer for that distribution
+  prewarm pops --discover www.example.com --country JP --country US  # the edges DNS gives viewers there`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat, err := edge.LoadCatalog(edgesFile)
 			if err != nil {
 				return err
+			}
+			if discover != "" {
+				return discoverEdges(cmd, cat, discover, region, countries, dnsServer, output)
+			}
+			if len(countries) > 1 {
+				return fmt.Errorf("--country: give one (several are read with --discover)")
+			}
+			country := ""
+			if len(countries) == 1 {
+				country = countries[0]
 			}
 			sites := cat.Sites()
 			if region != "" || country != "" {
@@ -74,10 +90,11 @@ country or region job would skip are those that do not.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&region, "region", "", "region key (apac, au, ca, eu, jp, sa, us, cn, all) or continent (europe, north-america, …)")
-	f.StringVar(&country, "country", "", "country key (japan, india, …), ISO code (JP) or name")
+	f.StringArrayVar(&countries, "country", nil, "country key (japan, india, …), ISO code (JP) or name (repeat with --discover)")
 	f.StringVar(&edgesFile, "edges", "", "edges file (YAML or JSON) whose edges join the catalog")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	f.StringVar(&check, "check", "", "resolve each listed POP for this distribution and show which answer")
+	f.StringVar(&discover, "discover", "", "resolve this CDN host name for clients in each --country (or --region) by EDNS Client Subnet and show the edges a job would hit")
 	f.StringVar(&dnsServer, "dns-server", "", "DNS server to ask, host:port (default: the system's)")
 	return cmd
 }
@@ -126,5 +143,67 @@ func checkPOPs(cmd *cobra.Command, cat *edge.Catalog, sites []edge.Site, cfDomai
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d POPs answer for %s\n", alive, len(rows), cfDomain)
+	return nil
+}
+
+// discoverEdges resolves host for clients in each country the keys name
+// and lists the edges found, as a job with "discover": "ecs" would.
+func discoverEdges(cmd *cobra.Command, cat *edge.Catalog, host, region string, countries []string, dnsServer, output string) error {
+	kind, keys := "country", countries
+	switch {
+	case region != "" && len(countries) > 0:
+		return fmt.Errorf("--discover: give --country or --region, not both")
+	case region != "":
+		kind, keys = "region", []string{region}
+	case len(countries) == 0:
+		return fmt.Errorf("--discover: give the countries to discover from (--country JP, repeated) or a --region")
+	}
+	ccs, err := cat.Countries(kind, keys)
+	if err != nil {
+		return err
+	}
+	res, err := edge.NewResolver(cat, edge.ResolverConfig{DNSServer: dnsServer, AllowPrivate: true})
+	if err != nil {
+		return err
+	}
+	targets := make([]warm.Target, len(ccs))
+	for i, cc := range ccs {
+		targets[i] = warm.Target{Code: cc, Explicit: true, Discover: warm.DiscoverECS}
+	}
+	type row struct {
+		Edge      string   `json:"edge"`
+		Country   string   `json:"country"`
+		Addresses []string `json:"addresses,omitempty"`
+		Error     string   `json:"error,omitempty"`
+	}
+	var rows []row
+	found := 0
+	for _, st := range res.Resolve(cmd.Context(), host, targets) {
+		cc := warm.DiscoveredCountry(st.Code)
+		if cc == "" {
+			cc = st.Code
+		}
+		rows = append(rows, row{Edge: st.Code, Country: cc, Addresses: st.Addresses, Error: st.Error})
+		if st.Usable() {
+			found++
+		}
+	}
+	if output == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	t := newTextTable(cmd.OutOrStdout(), "EDGE", "COUNTRY", "ADDRESSES OR ERROR")
+	for _, r := range rows {
+		detail := strings.Join(r.Addresses, " ")
+		if r.Error != "" {
+			detail = r.Error
+		}
+		t.row(r.Edge, r.Country, detail)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%d edges for %s in %d countries\n", found, host, len(ccs))
 	return nil
 }

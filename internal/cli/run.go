@@ -260,7 +260,7 @@ func (r *submitRequest) spec(urls []string) warm.JobSpec {
 		Regions: r.Regions, TimeoutMinutes: r.Timeout, Headers: r.Header, InstanceCount: r.InstanceCount,
 		NeedInvalidate: r.NeedInvalidate, DistributionID: r.DistributionID, Verify: r.Verify,
 		Encodings: r.Encodings, Expand: r.Expand, MaxConcurrency: r.MaxConcurrency, MaxRPS: r.MaxRPS,
-		TierFirst: r.TierFirst, Priority: r.Priority, Name: r.Name, ChangedSince: r.ChangedSince,
+		TierFirst: r.TierFirst, Priority: r.Priority, Name: r.Name, ChangedSince: r.ChangedSince, Discover: r.Discover,
 	}
 }
 

@@ -69,6 +69,7 @@ type serveFlags struct {
 	cfPoll     time.Duration
 	hostConc   int
 	hostRPS    float64
+	discover   string
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
@@ -94,6 +95,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.hostConc, "host-concurrency", node.DefaultHostConcurrency,
 		"most fetches in flight to one URL host, across every job and agent (0: no limit)")
 	fs.Float64Var(&f.hostRPS, "host-rps", 0, "most fetches started per second to one URL host, across every job and agent (0: no limit)")
+	fs.StringVar(&f.discover, "default-discover", "", `how country and region jobs that give no "discover" find their edges: ecs (ask DNS for cf_domain with a client subnet in each country), or empty for the catalog's POPs`)
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs, "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
 }
@@ -108,6 +110,7 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 	c.HostLimit = warm.Limit{Concurrency: f.hostConc, RPS: f.hostRPS}
 	c.WebhookSecret, c.NotifyURL, c.AllowPrivateWebhooks = f.webhook, f.notifyURL, f.privHooks
 	c.Retention = f.retention
+	c.DefaultDiscover = f.discover
 	c.Log = log
 	return c
 }

@@ -57,8 +57,12 @@ func NewResolver(catalog *Catalog, cfg ResolverConfig) (*Resolver, error) {
 // never as an error: a POP that does not resolve is a failed POP of the job
 // (or a skipped one, when the target was only implied by a country or
 // continent).
+//
+// A target that discovers its edges (a country of an ECS job) becomes the
+// edges found there, or one failed POP named for the country.
 func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.Target) []warm.POPState {
 	out := make([]warm.POPState, len(targets))
+	found := make([][]warm.POPState, len(targets))
 	var dist string
 	var distErr error
 	var distOnce sync.Once
@@ -69,6 +73,10 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if t.Discover != "" {
+				found[i] = r.discover(ctx, cfDomain, t.Code)
+				return
+			}
 			var addrs []string
 			var err error
 			site, known := r.catalog.Lookup(t.Code)
@@ -102,7 +110,20 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 		})
 	}
 	wg.Wait()
-	return out
+	return flatten(out, found)
+}
+
+// flatten puts each target's discovered edges in its place.
+func flatten(out []warm.POPState, found [][]warm.POPState) []warm.POPState {
+	var all []warm.POPState
+	for i := range out {
+		if found[i] != nil {
+			all = append(all, found[i]...)
+		} else {
+			all = append(all, out[i])
+		}
+	}
+	return all
 }
 
 var errNoAddress = errors.New("does not resolve")
@@ -210,6 +231,12 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.M
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.RecursionDesired = true
+	return r.exchange(ctx, m)
+}
+
+// exchange sends m to the DNS server, once more over UDP when it is lost
+// and over TCP when the answer is truncated.
+func (r *Resolver) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
 	var resp *dns.Msg
 	var err error
 	for attempt := range 2 { // UDP loses packets; one retry

@@ -42,6 +42,16 @@ type Config struct {
 	// the agent's concurrency, so every fetcher can reuse one.
 	ConnsPerAddr int
 	Now          func() time.Time
+	// Places, when set, lets verification check that the edge that
+	// answered is where the task was meant to land (see Placer).
+	Places Placer
+}
+
+// Placer says where a POP is: its airport code and ISO country, either
+// "" when unknown. It reads a job's POP codes and what edges report in
+// x-amz-cf-pop, cf-ray and X-Served-By. The POP catalog implements it.
+type Placer interface {
+	Place(code string) (iata, country string)
 }
 
 // DefaultConfig is a client for one agent.

@@ -28,6 +28,12 @@ func (c *Client) verify(ctx context.Context, r warm.FetchRequest, res *warm.Resu
 		res.Reason = fmt.Sprintf("served by %s, not %s (DNS steered the request elsewhere)", pop, r.POP)
 		return
 	}
+	if msg, fails := c.elsewhere(r.POP, res.ServedBy); fails {
+		res.Reason = msg
+		return
+	} else if msg != "" {
+		res.Warning = strings.TrimPrefix(res.Warning+"; "+msg, "; ")
+	}
 	if served(res.CacheStatus) {
 		res.Verified = true
 		return
@@ -157,4 +163,35 @@ func zero(v *string) bool {
 	}
 	n, err := strconv.Atoi(*v)
 	return err == nil && n <= 0
+}
+
+// elsewhere compares where the edge says it served from with where the
+// task was meant to land, when both places are known. A POP the user
+// named that answers from another city or country did not warm the cache
+// asked for: the verification fails. An edge found by ECS for a country
+// is, by construction, the one that country's viewers reach, wherever it
+// is: its being elsewhere is worth a warning (those viewers are served
+// from far away), not a failure of the warm.
+func (c *Client) elsewhere(pop, servedBy string) (msg string, fails bool) {
+	if c.cfg.Places == nil || servedBy == "" {
+		return "", false
+	}
+	wantIATA, wantCC := c.cfg.Places.Place(pop)
+	gotIATA, gotCC := c.cfg.Places.Place(servedBy)
+	if wantCC == "" || gotCC == "" {
+		return "", false
+	}
+	if cc := warm.DiscoveredCountry(pop); cc != "" {
+		if gotCC != cc {
+			return fmt.Sprintf("answered from %s (%s in %s), though DNS gives this edge to clients in %s", servedBy, gotIATA, gotCC, cc), false
+		}
+		return "", false
+	}
+	switch {
+	case gotCC != wantCC:
+		return fmt.Sprintf("served by %s (%s), not %s (%s): the edge answered from elsewhere", servedBy, gotCC, pop, wantCC), true
+	case wantIATA != "" && gotIATA != wantIATA:
+		return fmt.Sprintf("served by %s (%s), not %s (%s): the edge answered from elsewhere", servedBy, gotIATA, pop, wantIATA), true
+	}
+	return "", false
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"prewarm/internal/edge"
 )
 
 // dnsTTL is short so that a resolver under test that caches still notices
@@ -37,6 +40,10 @@ type dnsRecord struct {
 	cname  string // FQDN; when set, addrs is empty (a CNAME owns its name)
 	addrs  []net.IP
 	silent bool // queries get no answer at all
+	// byCountry, when set, answers a query by the country of its EDNS
+	// Client Subnet, as a DNS-steered CDN does; addrs is then the answer
+	// for a query without one, or from a country not in the map.
+	byCountry map[string][]net.IP
 }
 
 // StartDNS starts an empty DNS server on 127.0.0.1 at a free port.
@@ -112,6 +119,25 @@ func (s *DNSServer) Set(name string, ips ...string) {
 	s.mu.Unlock()
 }
 
+// SetByCountry makes name answer by the country of the query's EDNS
+// Client Subnet (RFC 7871): a subnet inside one of a country's networks in
+// prewarm's country data set (edge.CountryNetworks) gets byCountry[CC]; a
+// query without a subnet, or from a country not listed, gets NODATA. The
+// answer echoes the subnet with its scope, as ECS servers do.
+func (s *DNSServer) SetByCountry(name string, byCountry map[string][]string) {
+	rec := &dnsRecord{byCountry: map[string][]net.IP{}}
+	for cc, ips := range byCountry {
+		for _, ip := range ips {
+			if p := net.ParseIP(ip); p != nil {
+				rec.byCountry[strings.ToUpper(cc)] = append(rec.byCountry[strings.ToUpper(cc)], p)
+			}
+		}
+	}
+	s.mu.Lock()
+	s.records[fqdn(name)] = rec
+	s.mu.Unlock()
+}
+
 // SetCNAME makes name an alias of target, replacing whatever name had.
 func (s *DNSServer) SetCNAME(name, target string) {
 	s.mu.Lock()
@@ -176,11 +202,17 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if rec != nil && rec.silent {
 		return
 	}
-	s.answer(m, q)
+	subnet := clientSubnet(req)
+	s.answer(m, q, subnet)
 	udpSize := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		udpSize = int(opt.UDPSize())
 		m.SetEdns0(opt.UDPSize(), false)
+		if subnet != nil {
+			echo := *subnet
+			echo.SourceScope = echo.SourceNetmask
+			m.IsEdns0().Option = append(m.IsEdns0().Option, &echo)
+		}
 	}
 	if _, isUDP := w.LocalAddr().(*net.UDPAddr); isUDP {
 		m.Truncate(udpSize)
@@ -190,7 +222,7 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 
 // answer fills m for one question, following CNAMEs inside the table the
 // way a recursive resolver would present the chain.
-func (s *DNSServer) answer(m *dns.Msg, q dns.Question) {
+func (s *DNSServer) answer(m *dns.Msg, q dns.Question, subnet *dns.EDNS0_SUBNET) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	name := strings.ToLower(q.Name)
@@ -212,7 +244,7 @@ func (s *DNSServer) answer(m *dns.Msg, q dns.Question) {
 			name = rec.cname
 			continue
 		}
-		for _, ip := range rec.addrs {
+		for _, ip := range rec.answerFor(subnet) {
 			switch v4 := ip.To4(); {
 			case v4 != nil && q.Qtype == dns.TypeA:
 				m.Answer = append(m.Answer, &dns.A{Hdr: hdr(name, dns.TypeA), A: v4})
@@ -224,6 +256,40 @@ func (s *DNSServer) answer(m *dns.Msg, q dns.Question) {
 	}
 	m.Answer = nil
 	m.Rcode = dns.RcodeServerFailure
+}
+
+// answerFor is the record's addresses for a client in subnet (nil: none
+// given).
+func (r *dnsRecord) answerFor(subnet *dns.EDNS0_SUBNET) []net.IP {
+	if r.byCountry == nil || subnet == nil {
+		return r.addrs
+	}
+	addr, ok := netip.AddrFromSlice(subnet.Address)
+	if !ok {
+		return r.addrs
+	}
+	for cc, ips := range r.byCountry {
+		for _, n := range edge.CountryNetworks(cc) {
+			if n.Contains(addr.Unmap()) {
+				return ips
+			}
+		}
+	}
+	return r.addrs
+}
+
+// clientSubnet is the query's EDNS Client Subnet option, or nil.
+func clientSubnet(req *dns.Msg) *dns.EDNS0_SUBNET {
+	opt := req.IsEdns0()
+	if opt == nil {
+		return nil
+	}
+	for _, o := range opt.Option {
+		if e, ok := o.(*dns.EDNS0_SUBNET); ok {
+			return e
+		}
+	}
+	return nil
 }
 
 // Resolver returns a net.Resolver that asks only this server, so code under

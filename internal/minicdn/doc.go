@@ -58,6 +58,9 @@
 //     POP, and CustomDomain (cdn.example.test) reaches it through a CNAME
 //     chain. AAAA questions for known names get NODATA; unknown names get
 //     NXDOMAIN; TTL is 5 s. DNS().Set/SetCNAME/Remove change records live.
+//     DNS().SetByCountry makes a name answer by the country of the query's
+//     EDNS Client Subnet, as a DNS-steered CDN does (two countries → two
+//     edges), with the country data ECS discovery uses.
 //     The site hosts (www.example.test, static.example.test) are CNAMEs
 //     of the same chain, as a real site's aliases are; tests still point
 //     viewers at a POP's IP explicitly.

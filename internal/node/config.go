@@ -30,6 +30,9 @@ type Config struct {
 	Concurrency int // fetches in flight per agent
 
 	MaxURLs int // most URLs a job may hold, expanded or not
+	// DefaultDiscover is how country and region jobs that say nothing
+	// find their edges: "" (the catalog's POPs) or "ecs".
+	DefaultDiscover string
 
 	// Reaching and fetching from edges.
 	DNSServer         string // host:port; empty: the system's resolver
@@ -140,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxURLs < 1 {
 		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
+	}
+	if c.DefaultDiscover != "" && c.DefaultDiscover != warm.DiscoverECS {
+		errs = append(errs, fmt.Errorf("--default-discover %q: want ecs, or leave it out", c.DefaultDiscover))
 	}
 	if c.Retention < 0 {
 		errs = append(errs, fmt.Errorf("--retention %v: 0 (for ever) or more", c.Retention))

@@ -40,6 +40,7 @@ func newEdges(cfg Config) (*edges, error) {
 	// Every fetcher of every agent (and the probes) can keep a connection
 	// to an edge address.
 	fc.ConnsPerAddr = cfg.Concurrency * (max(cfg.Agents, 1) + 1)
+	fc.Places = cat
 	return &edges{catalog: cat, resolver: res, client: fetch.New(fc)}, nil
 }
 

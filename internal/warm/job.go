@@ -56,6 +56,9 @@ type Target struct {
 	// Edge: an edge of the edges file, reached at its own addresses, so
 	// the job's cf_domain does not matter to it.
 	Edge bool `json:"edge,omitempty"`
+	// Discover, when set, makes Code an ISO country whose edges are found
+	// while planning (DiscoverECS), not a POP.
+	Discover string `json:"discover,omitempty"`
 }
 
 // Job is a request to warm a list of URLs through a set of POPs.

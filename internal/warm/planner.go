@@ -225,7 +225,8 @@ const maxHostsChecked = 8
 // answer any host they are configured for, so they are not checked, and a
 // failed check only goes unreported: it never holds the job up.
 func (p *Planner) checkHosts(ctx context.Context, job *Job, urls []string) {
-	if !slices.ContainsFunc(job.Targets, func(t Target) bool { return !t.Edge }) {
+	// A discovering job's cf_domain is any CDN's name, not CloudFront's.
+	if job.Discover() != "" || !slices.ContainsFunc(job.Targets, func(t Target) bool { return !t.Edge }) {
 		return
 	}
 	var hosts []string

@@ -17,6 +17,8 @@ import (
 // selector takes the keys of a "pop" job as its targets.
 type selector struct{}
 
+func (selector) Countries(_ string, keys []string) ([]string, error) { return keys, nil }
+
 func (selector) Select(_ string, keys []string) ([]warm.Target, error) {
 	var out []warm.Target
 	for _, k := range keys {

@@ -17,6 +17,9 @@ type Limits struct {
 	CanNotify  bool
 	MaxTargets int // POPs per job
 	MaxURLLen  int
+	// DefaultDiscover is the discover mode of country and region jobs
+	// that name none ("" or DiscoverECS).
+	DefaultDiscover string
 }
 
 // DefaultLimits are used where the operator set nothing.
@@ -37,6 +40,9 @@ const (
 // POP catalog implements it.
 type Selector interface {
 	Select(targetType string, keys []string) ([]Target, error)
+	// Countries is the ISO codes a country or region job's keys denote,
+	// for a job that discovers its edges in those countries.
+	Countries(targetType string, keys []string) ([]string, error)
 }
 
 // JobSpec is a job request as the user sent it, decoded but not yet checked.
@@ -68,6 +74,9 @@ type JobSpec struct {
 	ChangedSince string
 	// ScheduleID links a run to the schedule that started it.
 	ScheduleID string
+	// Discover is "ecs" to find the edges of each target country by DNS,
+	// "none" to not, or "" for the server's default.
+	Discover string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -119,6 +128,9 @@ func cleanCFDomain(raw string, targets []Target) (string, error) {
 	cf := strings.TrimSpace(raw)
 	if cf == "" {
 		for _, t := range targets {
+			if t.Discover != "" {
+				return "", Invalid("cf_domain", "is required to discover edges: the CDN host name to resolve for clients in %s (such as www.example.com.cdn.example.net)", t.Code)
+			}
 			if !t.Edge {
 				return "", Invalid("cf_domain", "is required to reach CloudFront POPs such as %s (the distribution's domain, e.g. d111111abcdef8.cloudfront.net)", t.Code)
 			}
@@ -163,6 +175,10 @@ func selectTargets(spec JobSpec, sel Selector, lim Limits) (string, []Target, er
 	if err != nil {
 		return "", nil, err
 	}
+	discover, err := cleanDiscover(spec.Discover, targetType, lim)
+	if err != nil {
+		return "", nil, err
+	}
 	var keys []string
 	switch targetType {
 	case "", targetTypePOP:
@@ -174,7 +190,15 @@ func selectTargets(spec JobSpec, sel Selector, lim Limits) (string, []Target, er
 	default:
 		return "", nil, Invalid("target_type", "%q is not one of pop, country, region", spec.TargetType)
 	}
-	targets, err := sel.Select(targetType, keys)
+	var targets []Target
+	if discover != "" {
+		var countries []string
+		if countries, err = sel.Countries(targetType, keys); err == nil {
+			targets = discoverTargets(discover, countries)
+		}
+	} else {
+		targets, err = sel.Select(targetType, keys)
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -23,6 +23,21 @@ func (fakeSelector) Select(targetType string, keys []string) ([]Target, error) {
 	return out, nil
 }
 
+// Countries reads each key as an ISO code; "XX" is unknown.
+func (fakeSelector) Countries(targetType string, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return []string{"US"}, nil
+	}
+	var out []string
+	for _, k := range keys {
+		if strings.EqualFold(k, "XX") {
+			return nil, Invalid("countries", "unknown country %q", k)
+		}
+		out = append(out, strings.ToUpper(k))
+	}
+	return out, nil
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func TestNewJob(t *testing.T) {
@@ -192,6 +207,8 @@ func TestNewJobTargetTypeFromTheList(t *testing.T) {
 // codes that look like them.
 type edgeSelector struct{}
 
+func (edgeSelector) Countries(string, []string) ([]string, error) { return nil, nil }
+
 func (edgeSelector) Select(_ string, keys []string) ([]Target, error) {
 	var out []Target
 	for _, k := range keys {
@@ -213,5 +230,64 @@ func TestNewJobCFDomainOnlyForCloudFront(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Field != "cf_domain" || !strings.Contains(ie.Msg, "FRA60-P1") {
 		t.Fatalf("a CloudFront POP without cf_domain: %v, want an error naming cf_domain and the POP", err)
+	}
+}
+
+func TestNewJobDiscover(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	spec := func(tt, discover string, keys ...string) JobSpec {
+		s := JobSpec{URLs: []string{"https://a.test/x"}, CFDomain: "cdn.example.net", TargetType: tt, Discover: discover}
+		if tt == "region" {
+			s.Regions = keys
+		} else if tt == "country" {
+			s.Countries = keys
+		} else {
+			s.POPs = keys
+		}
+		return s
+	}
+	job, _, err := NewJob(spec("country", "ECS", "jp", "US"), fakeSelector{}, DefaultLimits, "j", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Discover() != DiscoverECS || len(job.Targets) != 2 || job.Targets[0] != (Target{Code: "JP", Explicit: true, Discover: DiscoverECS}) {
+		t.Errorf("targets %+v", job.Targets)
+	}
+	// The server's default applies to country and region jobs only, and
+	// "none" turns it off.
+	lim := DefaultLimits
+	lim.DefaultDiscover = DiscoverECS
+	for _, tc := range []struct {
+		spec JobSpec
+		want string
+	}{
+		{spec("region", "", "jp"), DiscoverECS},
+		{spec("country", "none", "JP"), ""},
+		{spec("pop", "", "SIN2-P1"), ""},
+	} {
+		job, _, err := NewJob(tc.spec, fakeSelector{}, lim, "j", now)
+		if err != nil || job.Discover() != tc.want {
+			t.Errorf("%+v: discover %q, %v; want %q", tc.spec, job.Discover(), err, tc.want)
+		}
+	}
+	noDomain := spec("country", "ecs", "JP")
+	noDomain.CFDomain = ""
+	for _, tc := range []struct {
+		spec  JobSpec
+		field string
+	}{
+		{spec("pop", "ecs", "SIN2-P1"), "discover"},
+		{spec("country", "anycast", "JP"), "discover"},
+		{spec("country", "ecs", "XX"), "countries"},
+		{noDomain, "cf_domain"},
+	} {
+		_, _, err := NewJob(tc.spec, fakeSelector{}, DefaultLimits, "j", now)
+		var in *InputError
+		if !errors.As(err, &in) || in.Field != tc.field {
+			t.Errorf("%+v: %v; want an input error on %s", tc.spec, err, tc.field)
+		}
+	}
+	if DiscoveredCountry(DiscoveredCode("JP", 2)) != "JP" || DiscoveredCountry("SIN2-P1") != "" || DiscoveredCountry("JP-01") != "" {
+		t.Error("DiscoveredCountry does not read DiscoveredCode's names")
 	}
 }
