@@ -369,6 +369,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 	}
 	res.CacheStatus = CacheStatus(resp.Header)
 	res.ServedBy = ServedBy(resp.Header)
+	res.Fresh = Freshness(resp.Header, c.cfg.Now())
 	if inspect != nil {
 		inspect(resp)
 	}

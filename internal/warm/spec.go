@@ -68,6 +68,10 @@ type JobSpec struct {
 	ChangedSince string
 	// ScheduleID links a run to the schedule that started it.
 	ScheduleID string
+	// KeepWarmUntil is an RFC 3339 time; RefreshHeader a "Name: value"
+	// header sent on re-warms (see keepwarm.go).
+	KeepWarmUntil string
+	RefreshHeader string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -102,6 +106,10 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		func() (err error) { job.Notify, err = cleanNotify(spec.NotifyURL, lim); return },
 		func() (err error) {
 			job.ChangedSince, err = cleanChangedSince(spec.ChangedSince, job.Expand, now)
+			return
+		},
+		func() (err error) {
+			job.KeepWarmUntil, job.RefreshHeader, err = cleanKeepWarm(spec.KeepWarmUntil, spec.RefreshHeader, now)
 			return
 		},
 	} {
