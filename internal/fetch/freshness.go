@@ -12,8 +12,12 @@ import (
 // Freshness reads how long the POP that answered keeps its copy fresh, as
 // a shared cache reads it (RFC 9111 §4.2): s-maxage, else max-age, else
 // Expires − Date; less the copy's age (Age, else how old the Date the POP
-// kept from the origin is). receivedAt is when the answer came.
-func Freshness(h http.Header, receivedAt time.Time) warm.Freshness {
+// kept from the origin is). sentAt is when the request went. Caches count
+// freshness in whole seconds (nginx and Varnish store an expiry second,
+// Age is in seconds): it starts at the second sentAt falls in, so that
+// the end found is never later than the POP's.
+func Freshness(h http.Header, sentAt time.Time) warm.Freshness {
+	receivedAt := sentAt.Truncate(time.Second)
 	dirs := cacheControl(h.Values("Cache-Control"))
 	for _, d := range []string{"no-store", "private", "no-cache"} {
 		if _, ok := dirs[d]; ok {

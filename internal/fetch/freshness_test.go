@@ -27,6 +27,12 @@ func TestFreshness(t *testing.T) {
 		{"nothing", map[string]string{"Content-Type": "text/html"}, -1, false, "no freshness information"},
 		{"max-age=0", map[string]string{"Cache-Control": "max-age=0"}, -1, false, "no freshness lifetime"},
 	}
+	t.Run("whole seconds", func(t *testing.T) {
+		h := http.Header{"Cache-Control": {"max-age=4"}}
+		if f := Freshness(h, now.Add(900*time.Millisecond)); !f.Until.Equal(now.Add(4 * time.Second)) {
+			t.Fatalf("sent at .9 s: fresh until %v, want the whole second +4", f.Until.Sub(now))
+		}
+	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := http.Header{}
