@@ -92,6 +92,14 @@ type JobRequest struct {
 	// by asking DNS for CFDomain (any CDN's host name) on behalf of
 	// clients in each country; "none" turns the server's default off.
 	Discover string `json:"discover,omitempty"`
+	// KeepWarmUntil (RFC 3339, at most a week ahead) keeps the job running
+	// after its first warm, re-warming each URL × POP as its freshness
+	// there runs out, until then. RefreshHeader ("Name: value") is sent
+	// on those re-warms, for POPs configured to fetch from the origin and
+	// store when they see it; with it, re-warms go before expiry, without
+	// it just after (see docs/keep-warm.md).
+	KeepWarmUntil string `json:"keep_warm_until,omitempty"`
+	RefreshHeader string `json:"refresh_header,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is
@@ -150,6 +158,33 @@ type ProgressResponse struct {
 	// part (1/6 with 2 keys running and 3 jobs of this key), before
 	// priorities weigh in.
 	Share string `json:"share,omitempty"`
+	// KeepWarm is how a keep-warm job's keeping stands; nil for other jobs.
+	// Such a job stays IN_PROGRESS, at 100 % once its first warm is done,
+	// until keep_warm_until, then FINISHES.
+	KeepWarm *KeepWarm `json:"keep_warm,omitempty"`
+}
+
+// KeepWarm is a keep-warm job's keeping: counts are of URL × POP (× variant).
+type KeepWarm struct {
+	Until         string `json:"until"`
+	RefreshHeader string `json:"refresh_header,omitempty"`
+	// State is "warming" (the first warm goes on), "keeping" or "ended".
+	State string `json:"state"`
+	// NextRewarm is when the earliest re-warm is due; empty when none is.
+	NextRewarm string `json:"next_rewarm,omitempty"`
+	Kept       int64  `json:"kept"`         // a re-warm is due or queued
+	Queued     int64  `json:"queued"`       // re-warms queued now
+	FreshToEnd int64  `json:"fresh_to_end"` // fresh past until: nothing more to do
+	NotKept    int64  `json:"not_kept"`     // cannot be kept (see the summary's not_kept_urls)
+	Rewarms    int64  `json:"rewarms"`      // re-warms done
+	Failed     int64  `json:"failed"`       // re-warms that failed (tried again)
+}
+
+// NotKeptURL is a URL a keep-warm job cannot keep warm, listed once.
+type NotKeptURL struct {
+	URL    string `json:"url"`
+	Reason string `json:"reason"`
+	POPs   int    `json:"pops"` // at how many POPs
 }
 
 // Ended reports whether the job has ended: FINISHED, TIMEOUT, STOPPED or
@@ -180,8 +215,12 @@ type SummaryResponse struct {
 	// TasksNotDone, for a job that ended before its tasks were (TIMEOUT,
 	// STOPPED, FAILED), counts the tasks left at each POP with the last
 	// error seen there; empty otherwise.
-	TasksNotDone   []POPNotDone `json:"tasks_not_done"`
-	Warnings       []string     `json:"warnings"`
+	TasksNotDone []POPNotDone `json:"tasks_not_done"`
+	Warnings     []string     `json:"warnings"`
+	// NotKeptURLs, for a keep-warm job, are the URLs it cannot keep warm
+	// (no-store, private, no freshness information), each once; they are
+	// warmed once and never re-warmed.
+	NotKeptURLs    []NotKeptURL `json:"not_kept_urls,omitempty"`
 	Timestamp      string       `json:"timestamp"`
 	CreatedAt      string       `json:"created_at"`
 	LastUpdateTime string       `json:"last_update_time"`

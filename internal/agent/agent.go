@@ -362,6 +362,13 @@ func (w *worker) Timeout(*river.Job[queue.WarmArgs]) time.Duration { return w.ag
 
 // Work fetches the batch.
 func (w *worker) Work(ctx context.Context, j *river.Job[queue.WarmArgs]) error {
+	if len(j.Args.Rewarms) > 0 {
+		rws := make([]warm.Rewarm, len(j.Args.Rewarms))
+		for i, rw := range j.Args.Rewarms {
+			rws[i] = warm.Rewarm{URLIndex: rw.URL, Variant: rw.Variant}
+		}
+		return queue.Outcome(w.agent.runner.RunRewarms(ctx, j.Args.JobID, j.Args.POP, rws))
+	}
 	b := warm.Batch{JobID: j.Args.JobID, Seq: j.Args.Batch, POP: j.Args.POP, From: j.Args.From, To: j.Args.To}
 	return queue.Outcome(w.agent.runner.RunBatch(ctx, b, w.agent.draining()))
 }

@@ -23,6 +23,10 @@ type BatchStore interface {
 	PendingTasks(ctx context.Context, b warm.Batch, variants []string) ([]warm.Task, error)
 	// SetWaiting says what the job's fetches wait for (a budget).
 	SetWaiting(ctx context.Context, jobID, what string) error
+	// RewarmTasks are the tasks of a keep-warm job's queued re-warms at
+	// pop; RecordRewarms writes what they found.
+	RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.Rewarm) ([]warm.Task, error)
+	RecordRewarms(ctx context.Context, jobID, pop string, results []warm.Result) error
 }
 
 // Observer hears of every recorded task, for metrics.
@@ -393,6 +397,7 @@ func (br *batchRun) add(d poolDone) error {
 	}
 	d.res.URLIndex, d.res.POP, d.res.Variant = d.task.URLIndex, br.b.POP, d.task.Variant
 	d.res.At = br.r.Now()
+	d.res.KeepPlan(br.job, true)
 	if br.r.Observer != nil {
 		br.r.Observer.Observe(d.res)
 	}

@@ -42,7 +42,27 @@ func Progress(p *warm.Progress, now time.Time) ProgressResponse {
 		Owner:               p.Owner,
 		Sharing:             p.Sharing,
 		Share:               p.Share(),
+		KeepWarm:            keepWarm(p),
 	}
+}
+
+// keepWarm is a keep-warm job's keeping as the API shows it; nil for
+// other jobs.
+func keepWarm(p *warm.Progress) *client.KeepWarm {
+	kw := p.KeepWarm
+	if kw == nil {
+		return nil
+	}
+	state := "keeping"
+	switch {
+	case p.Status.Terminal():
+		state = "ended"
+	case !kw.Warmed:
+		state = "warming"
+	}
+	return &client.KeepWarm{Until: timestamp(kw.Until), RefreshHeader: kw.RefreshHeader, State: state,
+		NextRewarm: timestamp(kw.Next), Kept: kw.Kept, Queued: kw.Queued, FreshToEnd: kw.Ended, NotKept: kw.NotKept,
+		Rewarms: kw.Rewarms, Failed: kw.Failed}
 }
 
 // Summarize is a job as GET /jobs lists it.
@@ -63,6 +83,7 @@ func Summary(sum *warm.Summary, report string, now time.Time) SummaryResponse {
 		NotCachedReasons:     notCachedReasons(sum.NotCachedReasons),
 		TasksNotDone:         notDone(sum.NotDone),
 		Warnings:             nonNil(sum.Warnings),
+		NotKeptURLs:          notKept(sum.NotKept),
 		Timestamp:            timestamp(now),
 		CreatedAt:            timestamp(sum.Job.CreatedAt),
 		LastUpdateTime:       timestamp(sum.Job.UpdatedAt),
@@ -129,6 +150,17 @@ func DryRunJSON(d *warm.DryRun, now time.Time) DryRunResponse {
 	for _, p := range d.POPs {
 		out.POPs = append(out.POPs, DryRunPOP{Code: p.Code, Addresses: nonNil(p.Addresses), Error: p.Error,
 			Skipped: p.Skipped, After: p.After})
+	}
+	return out
+}
+
+func notKept(ns []warm.NotKept) []client.NotKeptURL {
+	if len(ns) == 0 {
+		return nil
+	}
+	out := make([]client.NotKeptURL, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, client.NotKeptURL{URL: n.URL, Reason: n.Reason, POPs: n.POPs})
 	}
 	return out
 }

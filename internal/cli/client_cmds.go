@@ -130,6 +130,8 @@ type jobFlags struct {
 	notifyURL      string
 	changedSince   string
 	discover       string
+	keepWarmUntil  string
+	refreshHeader  string
 }
 
 // submitRequest is POST /prewarm's body as the job flags describe it. It is
@@ -160,6 +162,8 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "a label for the job in listings and on the dashboard")
 	fs.StringVar(&f.discover, "discover", "", "ecs: find the edges of each of --countries (or --regions) by asking DNS for --cf-domain with a client subnet there; none: use the catalog's POPs even if the server defaults to ecs")
 	fs.StringVar(&f.changedSince, "changed-since", "", "with --expand sitemap: only the URLs whose lastmod is after this time or date (2026-11-28)")
+	fs.StringVar(&f.keepWarmUntil, "keep-warm-until", "", "after the first warm, re-warm each URL at each POP as its freshness there runs out, until this RFC 3339 time or for this long (90m, 6h; at most a week)")
+	fs.StringVar(&f.refreshHeader, "refresh-header", "", `with --keep-warm-until: header sent on re-warms that your POPs treat as "fetch from the origin and store", such as "X-Prewarm-Refresh: 1" (see docs/keep-warm.md)`)
 	fs.StringVar(&f.notifyURL, "notify-url", "", "URL the server POSTs a signed JSON message to when the job ends")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
 }
@@ -307,7 +311,20 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		NotifyURL:      strings.TrimSpace(f.notifyURL),
 		ChangedSince:   strings.TrimSpace(f.changedSince),
 		Discover:       strings.TrimSpace(f.discover),
+		KeepWarmUntil:  keepWarmUntil(f.keepWarmUntil, time.Now()),
+		RefreshHeader:  strings.TrimSpace(f.refreshHeader),
 	}, nil
+}
+
+// keepWarmUntil is --keep-warm-until as the API takes it: a duration
+// (90m, 6h) is that long from now; anything else goes as given, for the
+// server to check.
+func keepWarmUntil(v string, now time.Time) string {
+	v = strings.TrimSpace(v)
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(d).UTC().Format(time.RFC3339)
+	}
+	return v
 }
 
 func listFlag(targetType string) string {

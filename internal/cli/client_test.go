@@ -728,3 +728,17 @@ func TestClientHumanUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestKeepWarmUntilFlag(t *testing.T) {
+	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	for in, want := range map[string]string{
+		"90m":                   "2026-11-28T21:30:00Z",
+		" 2026-11-29T08:00:00Z": "2026-11-29T08:00:00Z",
+		"tomorrow":              "tomorrow", // the server names the field
+		"":                      "",
+	} {
+		if got := keepWarmUntil(in, now); got != want {
+			t.Errorf("keepWarmUntil(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -379,6 +379,8 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, headers []
 	}
 	res.CacheStatus = CacheStatus(resp.Header)
 	res.ServedBy = ServedBy(resp.Header)
+	// From when the request went: the POP's copy is no older than that.
+	res.Fresh = Freshness(resp.Header, t0)
 	if inspect != nil {
 		inspect(resp)
 	}

@@ -82,6 +82,11 @@ type Options struct {
 	// AccessLogs makes every nginx POP log the requests it receives, for
 	// CDN.Received (off by default: the benchmark measures without them).
 	AccessLogs bool
+	// RefreshHeader names a request header (e.g. "X-Prewarm-Refresh")
+	// that makes every POP fetch from its upstream and store the answer,
+	// as an operator sets up for prewarm's keep-warm re-warms: nginx
+	// proxy_cache_bypass, Varnish hash_always_miss.
+	RefreshHeader string
 }
 
 // CDN is a running mini CDN. Fields are read-only after Start.
@@ -118,6 +123,7 @@ type CDN struct {
 	proxies    []*latencyProxy
 	transports sync.Map // POP IP → *http.Transport, for ViewerDo
 	accessLogs bool
+	refresh    string // Options.RefreshHeader
 
 	closeOnce sync.Once
 	closeErr  error
@@ -205,7 +211,7 @@ func Start(ctx context.Context, opts Options) (_ *CDN, err error) {
 		return nil, fmt.Errorf("minicdn: owner file: %w", err)
 	}
 	c := &CDN{POPs: pops, Dist: dist, CFDomain: dist + ".cloudfront.net", CustomDomain: "cdn.example.test", Dir: dir,
-		spawner: newSpawner(), accessLogs: opts.AccessLogs}
+		spawner: newSpawner(), accessLogs: opts.AccessLogs, refresh: opts.RefreshHeader}
 	defer func() {
 		if err != nil {
 			_ = c.Close()

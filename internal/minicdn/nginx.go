@@ -128,6 +128,11 @@ func (c *CDN) nginxServer(w *confWriter, pop *POP) {
 	// Only used when the origin sends no caching headers; origin
 	// Cache-Control (no-store, private, max-age) and Set-Cookie win.
 	w.p("            proxy_cache_valid 200 206 301 302 10m;")
+	if c.refresh != "" {
+		// Fetch from upstream and store: what keeps an object warm
+		// before it expires.
+		w.p("            proxy_cache_bypass $http_%s;", strings.ReplaceAll(strings.ToLower(c.refresh), "-", "_"))
+	}
 	if !pop.Spec.NoCacheLock {
 		w.p("            proxy_cache_lock on;")
 	}

@@ -290,6 +290,16 @@ func parseBehaviour(path string) (behaviour, error) {
 			}
 			b.status = code
 			i++
+		case "maxage":
+			if i+1 >= len(segs) {
+				return b, errors.New("/maxage/ needs seconds")
+			}
+			secs, err := strconv.Atoi(segs[i+1])
+			if err != nil || secs < 0 {
+				return b, fmt.Errorf("bad max-age %q", segs[i+1])
+			}
+			b.cacheControl = fmt.Sprintf("public, max-age=%d", secs)
+			i++
 		case "nostore":
 			b.cacheControl = "no-store"
 		case "private":

@@ -39,6 +39,12 @@ func (c *CDN) varnishVCL() string {
 	// return(purge) answers "200 Purged" from the builtin vcl_purge.
 	p("        return (purge);")
 	p("    }")
+	if c.refresh != "" {
+		// Fetch from the backend and store, replacing the cached copy.
+		p("    if (req.http.%s) {", c.refresh)
+		p("        set req.hash_always_miss = true;")
+		p("    }")
+	}
 	p("}")
 	p("")
 	p("sub vcl_deliver {")

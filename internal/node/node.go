@@ -132,6 +132,7 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 		n.wg.Go(func() { n.sweepRetention(ctx) })
 	}
 	n.wg.Go(func() { n.runSchedules(ctx) })
+	n.wg.Go(func() { n.queueRewarms(ctx) })
 	if n.cfg.WebhookSecret != "" {
 		notifier := notify.New(n.Store, []byte(n.cfg.WebhookSecret), n.cfg.AllowPrivateWebhooks, log)
 		n.wg.Go(func() { notifier.Run(ctx) })
@@ -205,6 +206,38 @@ func (n *Node) runSchedules(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// rewarmEvery is how often a control node queues the keep-warm jobs'
+// due re-warms: how late one may be queued. A refreshing re-warm is due a
+// second or more before expiry (see warm.NextRewarm), so this, the queue's
+// poll and the fetch fit in it.
+const rewarmEvery = 250 * time.Millisecond
+
+// rewarmChunk is the most re-warms one claim queues.
+const rewarmChunk = 5000
+
+// queueRewarms queues due re-warms until ctx ends. Every control node
+// runs it; each re-warm is claimed, and so queued, by one of them.
+func (n *Node) queueRewarms(ctx context.Context) {
+	t := time.NewTicker(rewarmEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			queued, err := n.Store.QueueRewarms(ctx, time.Now(), rewarmChunk)
+			if err != nil && ctx.Err() == nil {
+				n.cfg.Log.Warn("queueing re-warms", "err", err)
+			}
+			if queued < rewarmChunk {
+				break
+			}
 		}
 	}
 }

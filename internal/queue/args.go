@@ -50,6 +50,16 @@ type WarmArgs struct {
 	POP   string `json:"pop,omitempty"`
 	From  int    `json:"from,omitempty"`
 	To    int    `json:"to,omitempty"`
+	// Rewarms, when set, makes the entry a keep-warm job's re-warm of
+	// these URLs (with their variants) at POP, not a batch.
+	Rewarms []RewarmArg `json:"rewarms,omitempty"`
+}
+
+// RewarmArg is one re-warm: a URL index and, for an encodings job, its
+// variant. Short keys: an entry carries up to a batch of them.
+type RewarmArg struct {
+	URL     int    `json:"u"`
+	Variant string `json:"v,omitempty"`
 }
 
 // Kind names the River job kind.
@@ -77,7 +87,11 @@ func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {
 		case warm.StepTimeout:
 			args = TimeoutArgs{JobID: s.JobID}
 		case warm.StepWarm:
-			args = WarmArgs{JobID: s.JobID, Batch: s.Batch, POP: s.POP, From: s.From, To: s.To}
+			wa := WarmArgs{JobID: s.JobID, Batch: s.Batch, POP: s.POP, From: s.From, To: s.To}
+			for _, rw := range s.Rewarms {
+				wa.Rewarms = append(wa.Rewarms, RewarmArg{URL: rw.URLIndex, Variant: rw.Variant})
+			}
+			args = wa
 		default:
 			return nil, fmt.Errorf("unknown step kind %q", s.Kind)
 		}

@@ -246,9 +246,14 @@ func (s *Store) maybeFinish(ctx context.Context, tx Tx, jobID string) error {
 	return err
 }
 
-// finishStmt is maybeFinish's statement, for a pipeline.
+// finishStmt is maybeFinish's statement, for a pipeline. A keep-warm job
+// whose first warm is done goes on keeping: it is marked warmed, and its
+// deadline becomes keep_warm_until, when it finishes (see
+// warm.EndAtDeadline).
 func (s *Store) finishStmt(jobID string) Stmt {
-	return Stmt{SQL: `UPDATE jobs SET status = 'FINISHED', updated_at = $2,
+	return Stmt{SQL: `UPDATE jobs SET status = CASE WHEN keep_warm_until > 0 THEN status ELSE 'FINISHED' END,
+		warmed = TRUE, timeout_at = CASE WHEN keep_warm_until > 0 THEN keep_warm_until ELSE timeout_at END, updated_at = $2,
 		total_size = CASE WHEN total_size >= download_size THEN total_size ELSE download_size END
-		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count`, Args: []any{jobID, micros(s.now())}}
+		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count AND NOT warmed`,
+		Args: []any{jobID, micros(s.now())}}
 }

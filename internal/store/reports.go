@@ -43,6 +43,9 @@ func (s *Store) notDone(ctx context.Context, job *warm.Job) ([]warm.POPNotDone, 
 	return out, rows.Err()
 }
 
+// maxNotKept is the most URLs a summary lists as not kept warm.
+const maxNotKept = 1000
+
 // Summary lists a job's failed POPs and failed URLs. A URL fails when its
 // probe failed or a fetch of it failed at a POP that itself answered (a 404
 // is the URL's failure, not the POP's).
@@ -77,6 +80,11 @@ func (s *Store) Summary(ctx context.Context, id string) (*warm.Summary, error) {
 	}
 	if sum.NotDone, err = s.notDone(ctx, job); err != nil {
 		return nil, err
+	}
+	if job.KeepsWarm() {
+		if sum.NotKept, err = s.NotKept(ctx, id, maxNotKept); err != nil {
+			return nil, err
+		}
 	}
 	rows, err = r.Query(ctx, `SELECT u.url FROM job_urls u WHERE u.job_id = $1 AND u.idx IN (
 			SELECT n.url_idx FROM results n WHERE n.job_id = $1 AND n.ok AND n.reason <> '')

@@ -142,6 +142,7 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 		}
 		tally := newTally()
 		stmts = append(stmts, s.resultStmts(owners, all, tally.add)...)
+		stmts = append(stmts, s.keepStmts(owners, all)...)
 		if err := tx.Pipeline(ctx, stmts); err != nil {
 			return err
 		}
@@ -235,13 +236,14 @@ func (s *Store) status(ctx context.Context, jobID string) (warm.Status, error) {
 
 // resultColumns are written per task; the order matches resultArgs.
 const resultColumns = `job_id, pop, url_idx, variant, ok, status_code, bytes, cache_status, served_by, edge_ip,
-	ttfb_us, duration_us, attempts, error, at, verified, reason, warning`
+	ttfb_us, duration_us, attempts, error, at, verified, reason, warning, fresh_until`
 
-const resultWidth = 17 // columns after job_id
+const resultWidth = 18 // columns after job_id
 
 func resultArgs(args []any, r *warm.Result) []any {
 	return append(args, r.POP, r.URLIndex, r.Variant, r.OK, r.StatusCode, r.Bytes, r.CacheStatus, r.ServedBy, r.EdgeIP,
-		r.TTFB.Microseconds(), r.Duration.Microseconds(), r.Attempts, r.Error, micros(r.At), r.Verified, r.Reason, r.Warning)
+		r.TTFB.Microseconds(), r.Duration.Microseconds(), r.Attempts, r.Error, micros(r.At), r.Verified, r.Reason, r.Warning,
+		micros(r.Fresh.Until))
 }
 
 // counts are what new results add to a job's or a POP's counters.

@@ -42,7 +42,8 @@ func (s *Store) trim(ctx context.Context, id string) error {
 		return err
 	}
 	data, err := json.Marshal(keptLists{FailurePOPs: sum.FailurePOPs, FailureURLs: sum.FailureURLs,
-		NotCachedURLs: sum.NotCachedURLs, NotCachedReasons: sum.NotCachedReasons, Warnings: sum.Warnings, NotDone: sum.NotDone})
+		NotCachedURLs: sum.NotCachedURLs, NotCachedReasons: sum.NotCachedReasons, Warnings: sum.Warnings, NotDone: sum.NotDone,
+		NotKept: sum.NotKept})
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (s *Store) trim(ctx context.Context, id string) error {
 		if _, err := tx.Exec(ctx, `UPDATE jobs SET kept_summary = $2 WHERE id = $1`, id, string(data)); err != nil {
 			return fmt.Errorf("keep summary of %s: %w", id, err)
 		}
-		for _, table := range []string{"results", "batches", "job_urls", "job_lists"} {
+		for _, table := range []string{"results", "batches", "rewarms", "job_urls", "job_lists"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE job_id = $1`, id); err != nil {
 				return fmt.Errorf("trim %s of %s: %w", table, id, err)
 			}
@@ -66,6 +67,7 @@ type keptLists struct {
 	NotCachedReasons                        []warm.NotCachedReason
 	Warnings                                []string
 	NotDone                                 []warm.POPNotDone
+	NotKept                                 []warm.NotKept
 }
 
 // keptSummary is job id's summary as kept when its rows were trimmed, or
@@ -83,5 +85,5 @@ func (s *Store) keptSummary(ctx context.Context, job *warm.Job) (*warm.Summary, 
 		return nil, fmt.Errorf("kept summary of %s: %w", job.ID, err)
 	}
 	return &warm.Summary{Job: *job, FailurePOPs: k.FailurePOPs, FailureURLs: k.FailureURLs, NotCachedURLs: k.NotCachedURLs,
-		NotCachedReasons: k.NotCachedReasons, Warnings: k.Warnings, NotDone: k.NotDone}, nil
+		NotCachedReasons: k.NotCachedReasons, Warnings: k.Warnings, NotDone: k.NotDone, NotKept: k.NotKept}, nil
 }

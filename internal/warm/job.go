@@ -101,10 +101,19 @@ type Job struct {
 	ChangedSince time.Time
 	// ScheduleID is the schedule that started the job, if one did.
 	ScheduleID string
-	URLCount   int
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	TimeoutAt  time.Time
+	// KeepWarmUntil, when set, keeps the job running after its first warm,
+	// re-warming each URL × POP as its freshness there runs out, until
+	// then; RefreshHeader ("Name: value") goes on those re-warms, for POPs
+	// that treat it as "fetch from the origin and store" (see keepwarm.go).
+	KeepWarmUntil time.Time
+	RefreshHeader string
+	// Warmed: every task of the first warm is done (a keep-warm job then
+	// only keeps).
+	Warmed    bool
+	URLCount  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	TimeoutAt time.Time
 }
 
 // Counts are a job's task counters. They are kept by the store as results
@@ -131,6 +140,8 @@ type Counts struct {
 	// them, KeyJobs were submitted with the same key, and SharingKeys is
 	// how many other keys the rest were submitted with.
 	Sharing, KeyJobs, SharingKeys int
+	// KeepWarm is how a keep-warm job's keeping stands (nil for others).
+	KeepWarm *KeepWarm
 }
 
 // Share is the job's part of the agents while it runs, as "1/N" (empty
@@ -236,6 +247,8 @@ type Summary struct {
 	// STOPPED, FAILED), counts the tasks left at each POP, with the last
 	// error seen there: where the job got stuck.
 	NotDone []POPNotDone
+	// NotKept lists, once each, the URLs a keep-warm job cannot keep warm.
+	NotKept []NotKept
 }
 
 // POPNotDone is one POP's tasks left when its job ended.

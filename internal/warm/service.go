@@ -46,6 +46,8 @@ type ServiceStore interface {
 	Tasks(ctx context.Context, jobID string, f TaskFilter, fn func(TaskRow) error) error
 	// Stats is the state of every job at once, for monitoring.
 	Stats(ctx context.Context) (Stats, error)
+	// KeepWarm is how a keep-warm job's keeping stands.
+	KeepWarm(ctx context.Context, job *Job) (*KeepWarm, error)
 	// DesiredCapacity is negative when it was never set.
 	DesiredCapacity(ctx context.Context) (int, error)
 	SetDesiredCapacity(ctx context.Context, n int) error
@@ -133,10 +135,32 @@ func (s *Service) Stop(ctx context.Context, id string) (*Job, error) {
 // Progress is a job's progress as clients poll it: from the board when
 // there is one (at most a refresh period old), from the store otherwise.
 func (s *Service) Progress(ctx context.Context, id string) (*Progress, error) {
+	var p *Progress
+	var err error
 	if s.Board != nil {
-		return s.Board.Progress(ctx, id)
+		p, err = s.Board.Progress(ctx, id)
+	} else {
+		p, err = s.Store.Progress(ctx, id)
 	}
-	return s.Store.Progress(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.withKeepWarm(ctx, p)
+}
+
+// withKeepWarm adds a keep-warm job's keeping to its progress (a copy: the
+// board's is shared).
+func (s *Service) withKeepWarm(ctx context.Context, p *Progress) (*Progress, error) {
+	if !p.KeepsWarm() {
+		return p, nil
+	}
+	kw, err := s.Store.KeepWarm(ctx, &p.Job)
+	if err != nil {
+		return nil, err
+	}
+	cp := *p
+	cp.KeepWarm = kw
+	return &cp, nil
 }
 
 // Timeout ends a job whose deadline passed, unless it already ended.
@@ -189,6 +213,12 @@ func EndAtDeadline(ctx context.Context, st DeadlineStore, now time.Time, id stri
 	if now.Before(p.TimeoutAt) {
 		return false, fmt.Errorf("job %s times out at %s, not yet", id, p.TimeoutAt.Format(time.RFC3339))
 	}
+	if p.KeepsWarm() && p.Warmed {
+		// A keep-warm job whose first warm is done ends when the keeping
+		// does (its deadline became keep_warm_until): it did its work.
+		msg := "kept warm until " + p.KeepWarmUntil.UTC().Format(time.RFC3339)
+		return st.Transition(ctx, id, []Status{StatusInProgress}, StatusFinished, msg)
+	}
 	msg := fmt.Sprintf("timed out after %s with %d of %d tasks done", p.Timeout, p.Done, p.Total)
 	return st.Transition(ctx, id, []Status{StatusCreated, StatusInProgress}, StatusTimeout, msg)
 }
@@ -236,7 +266,8 @@ func (s *Service) JobDetail(ctx context.Context, id string) (*Progress, []POPSta
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, pops, nil
+	p, err = s.withKeepWarm(ctx, p)
+	return p, pops, err
 }
 
 // ListJobs lists recent jobs, newest first.

@@ -77,6 +77,10 @@ type JobSpec struct {
 	// Discover is "ecs" to find the edges of each target country by DNS,
 	// "none" to not, or "" for the server's default.
 	Discover string
+	// KeepWarmUntil is an RFC 3339 time; RefreshHeader a "Name: value"
+	// header sent on re-warms (see keepwarm.go).
+	KeepWarmUntil string
+	RefreshHeader string
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -111,6 +115,10 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		func() (err error) { job.Notify, err = cleanNotify(spec.NotifyURL, lim); return },
 		func() (err error) {
 			job.ChangedSince, err = cleanChangedSince(spec.ChangedSince, job.Expand, now)
+			return
+		},
+		func() (err error) {
+			job.KeepWarmUntil, job.RefreshHeader, err = cleanKeepWarm(spec.KeepWarmUntil, spec.RefreshHeader, now)
 			return
 		},
 	} {

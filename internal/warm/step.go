@@ -23,6 +23,9 @@ type Step struct {
 	From, To int
 	At       time.Time // when to run; zero means now
 	Priority Priority  // StepWarm: its job's
+	// Rewarms, for a StepWarm, makes it a re-warm of these tasks at POP
+	// (a keep-warm job's), not a batch.
+	Rewarms []Rewarm
 }
 
 // BatchState is where a batch is: waiting, being fetched by an agent, or done.

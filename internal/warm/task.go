@@ -83,6 +83,13 @@ type Result struct {
 	// RetryAfter is how long a throttled answer asked to wait (its
 	// Retry-After); 0 when it did not say.
 	RetryAfter time.Duration
+	// Fresh is what the answer says of its freshness at the POP.
+	Fresh Freshness
+	// Keep, for a task of a keep-warm job: its next re-warm (zero: none),
+	// or why it cannot be kept warm.
+	Keep     bool
+	RewarmAt time.Time
+	NotKept  string
 }
 
 // NotCached reports whether the task fetched fine but is not cached.
@@ -120,4 +127,15 @@ type FetchRequest struct {
 	// Variant is the Accept-Encoding value of an encodings job ("" when
 	// the job warms one variant).
 	Variant string
+}
+
+// KeepPlan sets a keep-warm job's result's next re-warm, or why it has
+// none; first says whether it is the first warm's.
+func (r *Result) KeepPlan(j *Job, first bool) {
+	if !j.KeepsWarm() {
+		return
+	}
+	r.Keep = true
+	hit := r.CacheStatus == "HIT" || r.CacheStatus == "REFRESH_HIT" || r.CacheStatus == "STALE"
+	r.RewarmAt, r.NotKept = j.NextRewarm(r.Fresh, r.OK, hit, first, r.At)
 }

@@ -124,6 +124,10 @@ class Api {
     return this.request('POST', path, { body, signal });
   }
 
+  del(path, signal) {
+    return this.request('DELETE', path, { signal });
+  }
+
   async request(method, path, { body, signal, key } = {}) {
     const headers = { Accept: 'application/json' };
     const apiKey = key ?? this.session.key();
@@ -444,6 +448,7 @@ function parseHash(hash) {
   if (parts.length === 2 && parts[0] === 'jobs') return { name: 'job', id: parts[1], query };
   if (parts.length === 1 && parts[0] === 'new') return { name: 'new', query };
   if (parts.length === 1 && parts[0] === 'fleet') return { name: 'fleet', query };
+  if (parts.length === 1 && parts[0] === 'schedules') return { name: 'schedules', query };
   return { name: 'notfound', query };
 }
 
@@ -1031,6 +1036,8 @@ function jobView(app, route) {
     show(r.waiting, Boolean(waiting));
     setText(r['waiting-text'], waiting ? `Waiting for ${waiting}` : '');
 
+    renderKeepWarm(j, now);
+
     const total = j.total_count || 0;
     const verifying = verifies(j);
     const parts = split(j.success_count, j.verified_count, j.failed_count, verifying);
@@ -1101,8 +1108,36 @@ function jobView(app, route) {
     return `${perSec} tasks/s · about ${fmtDuration(left * 1000)} left at this pace`;
   }
 
+  // A keep-warm job re-warms its objects as they expire, until its time:
+  // when the next re-warm is due and how the keeping goes.
+  function renderKeepWarm(j, now) {
+    const kw = j.keep_warm;
+    show(r.keepwarm, Boolean(kw));
+    if (!kw) return;
+    const until = parseTime(kw.until);
+    const label = { warming: 'First warm, then keeping warm', keeping: 'Keeping warm', ended: 'Kept warm' }[kw.state] || 'Keeping warm';
+    setText(r['keepwarm-label'], until ? `${label} until ${fmtFull(until)}` : label);
+    const next = parseTime(kw.next_rewarm);
+    let text = '';
+    if (kw.state === 'keeping') {
+      if (kw.queued > 0) text = `${plural(kw.queued, 're-warm', 're-warms')} running now`;
+      else if (next) text = next.getTime() > now ? `Next re-warm in ${fmtDuration(next.getTime() - now)}` : 'Next re-warm due now';
+      else text = 'Nothing left to re-warm: every object stays fresh past the end';
+      text += kw.refresh_header ? ` · before expiry, with ${kw.refresh_header}` : ' · just after expiry';
+    } else if (kw.state === 'warming') {
+      text = 'Re-warms start once each object is warm.';
+    }
+    setText(r['keepwarm-text'], text);
+    const counts = [`${fmtInt(kw.kept)} kept`, plural(kw.rewarms, 're-warm', 're-warms') + ' done'];
+    if (kw.failed) counts.push(`${fmtInt(kw.failed)} failed`);
+    if (kw.fresh_to_end) counts.push(`${fmtInt(kw.fresh_to_end)} fresh to the end`);
+    if (kw.not_kept) counts.push(`${fmtInt(kw.not_kept)} cannot be kept (see below)`);
+    setText(r['keepwarm-counts'], counts.join(' · '));
+  }
+
   function renderClock(now) {
     if (!job) return;
+    if (job.keep_warm && RUNNING.has(job.status)) renderKeepWarm(job, now);
     if (RUNNING.has(job.status)) {
       const at = parseTime(job.timeout_at);
       if (at) {
@@ -1557,6 +1592,70 @@ function fleetView(app) {
   };
 }
 
+function schedulesView(app) {
+  const root = clone('tpl-schedules');
+  const r = refs(root);
+  const rows = new KeyedRows(r.rows, 'tpl-schedule-row');
+  let list = [];
+
+  async function act(what, call) {
+    try {
+      await call();
+      app.toast(what);
+    } catch (err) {
+      if (err.auth) return app.signOut(authMessage(err));
+      app.toast(err.message, 'error');
+    } finally {
+      app.refreshNow();
+    }
+  }
+
+  function render(now) {
+    rows.update(list, (s) => s.id, ({ tr, f }, s) => {
+      const name = s.name || `Schedule ${s.id.slice(0, 8)}`;
+      setText(f.name, name);
+      setText(f.cron, `${s.cron} · ${s.timezone}`);
+      setText(f.state, s.paused ? 'Paused' : 'Active');
+      setAttr(f.state, 'data-state', s.paused ? 'idle' : 'ok');
+      const next = parseTime(s.next_run);
+      if (next) setTime(f.next, next, now);
+      else setText(f.next, '—');
+      const last = parseTime(s.last_run);
+      if (last) setTime(f.last, last, now);
+      else setText(f.last, 'never');
+      setText(f['last-job'], s.last_job ? s.last_job.slice(0, 8) : '');
+      setAttr(f['last-job'], 'href', s.last_job ? `#/jobs/${encodeURIComponent(s.last_job)}` : null);
+      setText(f['last-error'], s.last_error || '');
+      setText(f.runs, fmtInt(s.runs || 0));
+      setText(f.toggle, s.paused ? 'Resume' : 'Pause');
+      setAttr(f.toggle, 'aria-label', `${s.paused ? 'Resume' : 'Pause'} ${name}`);
+      setAttr(f.delete, 'aria-label', `Delete ${name}`);
+      f.toggle.onclick = () => act(s.paused ? `${name} resumed` : `${name} paused`,
+        () => app.api.post(`/schedules/${encodeURIComponent(s.id)}/${s.paused ? 'resume' : 'pause'}`, {}));
+      f.delete.onclick = async () => {
+        if (!(await app.confirm({ title: `Delete ${name}?`, text: 'It starts no more runs. The jobs it started stay.', ok: 'Delete schedule' }))) return;
+        act(`${name} deleted`, () => app.api.del(`/schedules/${encodeURIComponent(s.id)}`));
+      };
+    });
+    show(r.loading, false);
+    show(r.empty, list.length === 0);
+  }
+
+  return {
+    root,
+    title: 'Schedules',
+    nav: 'schedules',
+    async refresh(signal) {
+      const res = await app.api.get('/schedules', signal);
+      list = Array.isArray(res.schedules) ? res.schedules : [];
+      render(app.clock.now());
+    },
+    clock(now) {
+      render(now);
+    },
+  };
+}
+
 function notFoundView() {
   return { root: clone('tpl-notfound'), title: 'Not found', nav: null };
 }
@@ -1663,6 +1762,7 @@ class App {
     else if (route.name === 'job') view = jobView(this, route);
     else if (route.name === 'new') view = newJobView(this);
     else if (route.name === 'fleet') view = fleetView(this);
+    else if (route.name === 'schedules') view = schedulesView(this);
     else view = notFoundView();
     this.mount(view);
   }
@@ -1786,8 +1886,13 @@ class App {
 
   // confirm asks with the page's own dialog rather than window.confirm,
   // which blocks the page (and its polling) and cannot be styled.
-  confirm() {
+  // confirm asks before an action that cannot be undone; the dialog's
+  // own words (stopping a job) stand where none are given.
+  confirm({ title, text, ok } = {}) {
     const dialog = $('confirm-dialog');
+    const parts = [$('confirm-title'), $('confirm-text'), $('confirm-ok')];
+    if (!this.confirmDefaults) this.confirmDefaults = parts.map((p) => p.textContent);
+    [title, text, ok].forEach((v, i) => setText(parts[i], v ?? this.confirmDefaults[i]));
     return new Promise((resolve) => {
       dialog.returnValue = '';
       dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"prewarm/client"
+)
+
+// browser is a signed-in chromium tab on a real server's dashboard.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// signIn opens srv's dashboard in Debian's chromium and signs in.
+func signIn(t *testing.T, srv *server) *browser {
+	t.Helper()
+	exe, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the dashboard test needs chromium (apt-get install chromium)")
+		}
+		t.Skip("the dashboard test needs chromium (apt-get install chromium)")
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 900))
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	b := &browser{t: t, ctx: ctx}
+	b.run("sign in", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")),
+		chromedp.SendKeys(chromedp.CSS("#signin-key"), apiKey), chromedp.Click(chromedp.CSS(".signin button[type=submit]")))
+	b.until("the jobs page", `document.querySelector('a[data-nav=schedules]')?.checkVisibility()`)
+	return b
+}
+
+func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	c, done := context.WithTimeout(b.ctx, 30*time.Second)
+	defer done()
+	if err := chromedp.Do(c, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *browser) until(what, cond string) {
+	b.t.Helper()
+	waitFor(b.t, 30*time.Second, func() bool {
+		c, done := context.WithTimeout(b.ctx, 5*time.Second)
+		defer done()
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(`+cond+`)`))
+		return err == nil && ok
+	})
+}
+
+// The dashboard shows a keep-warm job's next re-warm, and lists the
+// schedules with pause, resume and delete working against the real server.
+func TestDashboardKeepWarmAndSchedules(t *testing.T) {
+	t.Parallel()
+	cdn := keepWarmCDN(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/maxage/30/ui")}, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"},
+		KeepWarmUntil: time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339), RefreshHeader: "X-Prewarm-Refresh: 1"})
+	srv.waitUntil(id, 20*time.Second, func(p *client.ProgressResponse) bool { return p.KeepWarm != nil && p.KeepWarm.State == "keeping" })
+	sc, err := srv.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "nightly", Cron: "0 3 * * *", Timezone: "Europe/Paris",
+		Job: client.JobRequest{URLs: []string{cdn.URL("/nightly")}, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := signIn(t, srv)
+	b.run("open the job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+id+`'`))
+	b.until("the keep-warm card", `document.querySelector('[data-ref=keepwarm]')?.checkVisibility() &&
+		/^Next re-warm in \S+ · before expiry, with X-Prewarm-Refresh: 1$/.test(document.querySelector('[data-ref=keepwarm-text]').textContent) &&
+		document.querySelector('[data-ref=keepwarm-counts]').textContent.startsWith('1 kept')`)
+
+	b.run("open the schedules", chromedp.Click(chromedp.CSS("a[data-nav=schedules]")))
+	b.until("the schedule's row", `document.querySelector('.schedule-row [data-f=name]')?.textContent === 'nightly' &&
+		document.querySelector('.schedule-row [data-f=state]').textContent === 'Active'`)
+	b.run("pause it", chromedp.Click(chromedp.CSS(".schedule-row [data-f=toggle]")))
+	b.until("it paused", `document.querySelector('.schedule-row [data-f=state]')?.textContent === 'Paused' &&
+		document.querySelector('.schedule-row [data-f=toggle]').textContent === 'Resume'`)
+	if got, err := srv.c.Schedules(t.Context()); err != nil || len(got) != 1 || !got[0].Paused {
+		t.Fatalf("after Pause: %+v %v", got, err)
+	}
+	b.run("resume it", chromedp.Click(chromedp.CSS(".schedule-row [data-f=toggle]")))
+	b.until("it resumed", `document.querySelector('.schedule-row [data-f=state]')?.textContent === 'Active'`)
+	b.run("delete it", chromedp.Click(chromedp.CSS(".schedule-row [data-f=delete]")))
+	b.until("the confirmation", `document.querySelector('#confirm-dialog').open &&
+		document.querySelector('#confirm-title').textContent === 'Delete nightly?'`)
+	b.run("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")))
+	b.until("no schedules", `document.querySelector('[data-ref=empty]')?.checkVisibility()`)
+	if got, err := srv.c.Schedules(t.Context()); err != nil || len(got) != 0 {
+		t.Fatalf("after Delete: %+v %v (schedule %s)", got, err, sc.ID)
+	}
+	// The stop dialog still says what it did before.
+	b.run("back to the job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+id+`'`))
+	b.until("the stop button", `document.querySelector('[data-ref=stop]')?.checkVisibility()`)
+	b.run("stop", chromedp.Click(chromedp.CSS("[data-ref=stop]")))
+	b.until("the stop dialog", `document.querySelector('#confirm-title').textContent === 'Stop this job?'`)
+}

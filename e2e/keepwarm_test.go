@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"prewarm/client"
+	"prewarm/internal/minicdn"
+)
+
+// keepWarmPOPs are nginx POPs set up, as docs/keep-warm.md tells
+// operators, to fetch from the origin and store on X-Prewarm-Refresh.
+func keepWarmCDN(t *testing.T) *minicdn.CDN {
+	return minicdn.StartT(t, minicdn.Options{RefreshHeader: "X-Prewarm-Refresh",
+		POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}, {Code: "NGX2-P1"}, {Code: "NGX3-P1"}}})
+}
+
+// An object with max-age=4 under keep_warm_until stays a HIT at every POP
+// for 20 s, checked as a viewer every second through each POP, while the
+// origin sees about one fetch per POP per lifetime: the re-warms go, with
+// the refresh header, a second before each expiry.
+func TestKeepWarmUntil(t *testing.T) {
+	t.Parallel()
+	cdn := keepWarmCDN(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	const path = "/maxage/4/kept"
+	u := cdn.URL(path)
+	until := time.Now().Add(30 * time.Second)
+	id := srv.submit(client.JobRequest{URLs: []string{u}, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1", "NGX2-P1", "NGX3-P1"},
+		KeepWarmUntil: until.UTC().Format(time.RFC3339Nano), RefreshHeader: "X-Prewarm-Refresh: 1"})
+	p := srv.waitUntil(id, 20*time.Second, func(p *client.ProgressResponse) bool {
+		return p.KeepWarm != nil && p.KeepWarm.State == "keeping"
+	})
+	if p.Status != client.StatusInProgress || p.PercentageComplete != 100 || p.KeepWarm.Kept != 3 || p.KeepWarm.NextRewarm == "" {
+		t.Fatalf("after the first warm: status %s, %d%%, keep_warm %+v", p.Status, p.PercentageComplete, p.KeepWarm)
+	}
+
+	const window = 20 * time.Second
+	start := cdn.Origin.Gets(path)
+	began := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var misses []string
+	for checks := 0; checks <= int(window/time.Second); checks++ {
+		for _, pop := range cdn.POPs {
+			r, err := cdn.ViewerGet(t.Context(), pop, u, nil)
+			if err != nil {
+				t.Fatalf("viewer GET via %s: %v", pop.Code, err)
+			}
+			if !r.Hit {
+				misses = append(misses, pop.Code+" at "+time.Since(began).Round(100*time.Millisecond).String()+": "+r.Header.Get("X-Cache-Status"))
+			}
+		}
+		<-tick.C
+	}
+	fetched := cdn.Origin.Gets(path) - start
+	took := time.Since(began)
+	perPOP := float64(fetched) / 3 / took.Seconds() * 4
+	t.Logf("origin: %d fetches by 3 POPs in %s: %.2f per POP per 4 s", fetched, took.Round(time.Millisecond), perPOP)
+	if len(misses) > 0 {
+		t.Errorf("viewers missed %d times: %s", len(misses), strings.Join(misses, "; "))
+	}
+	// Caches count freshness in whole seconds and a re-warm goes a second
+	// ahead, so a 4 s object is fetched every 3 s: 1.33 per 4 s.
+	if perPOP < 0.8 || perPOP > 1.6 {
+		t.Errorf("origin fetches per POP per 4 s: %.2f, want about one", perPOP)
+	}
+	p = srv.progress(id)
+	if p.KeepWarm.Rewarms < int64(fetched)-3 || p.KeepWarm.Failed != 0 {
+		t.Errorf("keep_warm %+v after %d origin fetches", p.KeepWarm, fetched)
+	}
+
+	// At keep_warm_until the job finishes, and re-warms stop.
+	p = srv.wait(id, time.Until(until)+10*time.Second)
+	if p.Status != client.StatusFinished || p.KeepWarm.State != "ended" || !strings.Contains(p.Message, "kept warm until") {
+		t.Fatalf("at keep_warm_until: %+v keep_warm %+v", p, p.KeepWarm)
+	}
+	after := cdn.Origin.Gets(path)
+	time.Sleep(5 * time.Second) // longer than a lifetime: a re-warm would show
+	if n := cdn.Origin.Gets(path); n != after {
+		t.Errorf("origin fetched %d more times after the job finished", n-after)
+	}
+}
+
+// A no-store object under keep_warm_until is warmed once, reported once in
+// the summary, and never re-warmed; the job can be stopped like any other.
+func TestKeepWarmNotKept(t *testing.T) {
+	t.Parallel()
+	cdn := keepWarmCDN(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	const nostore = "/nostore/kept"
+	kept := cdn.URL("/maxage/2/kept")
+	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL(nostore), kept}, CFDomain: cdn.CFDomain,
+		POPs: []string{"NGX1-P1", "NGX2-P1"}, KeepWarmUntil: time.Now().Add(time.Minute).UTC().Format(time.RFC3339)})
+	p := srv.waitUntil(id, 20*time.Second, func(p *client.ProgressResponse) bool {
+		return p.KeepWarm != nil && p.KeepWarm.State == "keeping"
+	})
+	if p.KeepWarm.NotKept != 2 || p.KeepWarm.Kept != 2 || p.KeepWarm.RefreshHeader != "" {
+		t.Fatalf("keep_warm %+v, want the no-store object not kept at 2 POPs, the other kept", p.KeepWarm)
+	}
+	sum := srv.summary(id)
+	if len(sum.NotKeptURLs) != 1 || sum.NotKeptURLs[0].URL != cdn.URL(nostore) || sum.NotKeptURLs[0].POPs != 2 ||
+		!strings.Contains(sum.NotKeptURLs[0].Reason, "no-store") {
+		t.Fatalf("summary not_kept_urls %+v", sum.NotKeptURLs)
+	}
+	first := cdn.Origin.Gets(nostore)
+	// The kept object is re-warmed meanwhile (after its expiry: no refresh
+	// header), the other never.
+	waitFor(t, 15*time.Second, func() bool { return srv.progress(id).KeepWarm.Rewarms >= 4 })
+	if n := cdn.Origin.Gets(nostore); n != first {
+		t.Errorf("the no-store object was fetched %d more times", n-first)
+	}
+	if _, err := srv.c.StopJob(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	p = srv.progress(id)
+	if p.Status != client.StatusStopped || p.KeepWarm.Kept != 0 || p.KeepWarm.State != "ended" {
+		t.Fatalf("after stop: status %s keep_warm %+v", p.Status, p.KeepWarm)
+	}
+	before := cdn.Origin.Gets("/maxage/2/kept")
+	time.Sleep(3 * time.Second) // longer than the kept object's lifetime
+	if n := cdn.Origin.Gets("/maxage/2/kept"); n != before {
+		t.Errorf("re-warmed %d times after the stop", n-before)
+	}
+}

@@ -1,0 +1,69 @@
+package warm
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNextRewarm(t *testing.T) {
+	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	fresh := func(life time.Duration, ageKnown bool) Freshness {
+		return Freshness{Until: now.Add(life), Lifetime: life, AgeKnown: ageKnown}
+	}
+	plain := &Job{KeepWarmUntil: now.Add(time.Hour)}
+	refresh := &Job{KeepWarmUntil: now.Add(time.Hour), RefreshHeader: "X-Prewarm-Refresh: 1"}
+	cases := []struct {
+		name           string
+		job            *Job
+		f              Freshness
+		ok, hit, first bool
+		due            time.Duration // from now; -1: none
+		note           string
+	}{
+		{"plain: just after expiry", plain, fresh(4*time.Second, false), true, false, true, 4*time.Second + expiryMargin, ""},
+		{"refresh: a second before a short expiry", refresh, fresh(4*time.Second, false), true, false, true, 3 * time.Second, ""},
+		{"refresh: a tenth before a long one", refresh, fresh(10*time.Minute, false), true, false, true, 9 * time.Minute, ""},
+		{"refresh: a HIT of unknown age is refreshed now", refresh, fresh(time.Minute, false), true, true, true, 0, ""},
+		{"refresh ignored by the POP: no loop", refresh, fresh(time.Minute, false), true, true, false, time.Minute + expiryMargin, ""},
+		{"fresh past the end", plain, fresh(2*time.Hour, true), true, false, true, -1, ""},
+		{"failed: tried again", plain, Freshness{}, false, false, false, retryAfterFailure, ""},
+		{"no-store", plain, Freshness{NoKeep: "Cache-Control: no-store"}, true, false, true, -1, "no-store"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			due, note := c.job.NextRewarm(c.f, c.ok, c.hit, c.first, now)
+			if c.due < 0 {
+				if !due.IsZero() || !strings.Contains(note, c.note) {
+					t.Fatalf("due %v note %q, want none for %q", due, note, c.note)
+				}
+				return
+			}
+			if !due.Equal(now.Add(c.due)) || note != "" {
+				t.Fatalf("due now+%v note %q, want now+%v", due.Sub(now), note, c.due)
+			}
+		})
+	}
+}
+
+func TestCleanKeepWarm(t *testing.T) {
+	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	until, hdr, err := cleanKeepWarm("2026-11-28T22:00:00+01:00", " X-Prewarm-Refresh:1 ", now)
+	if err != nil || !until.Equal(now.Add(time.Hour)) || hdr != "X-Prewarm-Refresh: 1" {
+		t.Fatalf("got %v %q %v", until, hdr, err)
+	}
+	for _, c := range []struct{ until, refresh, field string }{
+		{"tomorrow", "", "keep_warm_until"},
+		{"2026-11-28T19:00:00Z", "", "keep_warm_until"},
+		{"2026-12-28T19:00:00Z", "", "keep_warm_until"},
+		{"", "X-Prewarm-Refresh: 1", "refresh_header"},
+		{"2026-11-28T21:00:00Z", "no colon", "refresh_header"},
+	} {
+		_, _, err := cleanKeepWarm(c.until, c.refresh, now)
+		var in *InputError
+		if !errors.As(err, &in) || in.Field != c.field {
+			t.Errorf("%q %q: %v, want an error naming %s", c.until, c.refresh, err, c.field)
+		}
+	}
+}
