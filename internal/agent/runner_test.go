@@ -222,8 +222,13 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		if err := errors.Join(<-first, <-second); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(f.requests()); n != 10 {
-			t.Fatalf("%d fetches, want both runs to fetch all 5 tasks", n)
+		// Both runs read the pending tasks before either writes, nearly
+		// always; now and then the database answers the second read after
+		// the first run's results are in. Some task must be fetched twice,
+		// or the test proves nothing.
+		fetched := len(f.requests())
+		if fetched <= 5 || fetched > 10 {
+			t.Fatalf("%d fetches, want both runs to fetch some of the 5 tasks", fetched)
 		}
 		p := e.progress("j1")
 		if p.Done != 5 || p.OK != 5 || p.DownloadSize != 500 || p.Status != warm.StatusFinished {
@@ -242,8 +247,8 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(f.requests()); n != 10 {
-			t.Fatalf("a run of a finished batch fetched %d more", n-10)
+		if n := len(f.requests()); n != fetched {
+			t.Fatalf("a run of a finished batch fetched %d more", n-fetched)
 		}
 	})
 }
