@@ -23,11 +23,22 @@ type InstancesResponse struct {
 }
 
 // InstancesStatus answers GET /instances: the desired capacity and the
-// live agents.
+// live agents, and with a scaler (serve --scaler) the platform's own count.
 type InstancesStatus struct {
 	InstancesResponse
-	DesiredCapacity int     `json:"desiredcapacity"`
-	Agents          []Agent `json:"agents"`
+	DesiredCapacity int       `json:"desiredcapacity"`
+	Agents          []Agent   `json:"agents"`
+	Platform        *Platform `json:"platform,omitempty"`
+}
+
+// Platform is what the platform the agents run on (an Auto Scaling group,
+// a Kubernetes Deployment) says of its machines.
+type Platform struct {
+	Scaler    string `json:"scaler"`    // aws-asg:NAME or k8s:NAMESPACE/DEPLOYMENT
+	Desired   int    `json:"desired"`   // machines it was asked for
+	Instances int    `json:"instances"` // machines in service (ASG) or pods created (Deployment)
+	// Error says why the count could not be read; the counts are then 0.
+	Error string `json:"error,omitempty"`
 }
 
 // Agent is one live agent: a pool of fetchers in a serve or agent process.

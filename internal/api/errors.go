@@ -39,6 +39,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		in      *warm.InputError
 		badURLs *warm.InvalidURLsError
 		tooBig  *http.MaxBytesError
+		scaler  *warm.ScalerError
 	)
 	status, msg := http.StatusInternalServerError, "internal error"
 	switch {
@@ -58,6 +59,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if he.retryAfter > 0 {
 			w.Header().Set("Retry-After", retrySeconds(he.retryAfter))
 		}
+	case errors.As(err, &scaler):
+		// The platform's own message is the operator's to read: it
+		// names the missing permission or the group's bounds.
+		status, msg = http.StatusBadGateway, err.Error()
 	case errors.Is(err, warm.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, warm.ErrConflict):

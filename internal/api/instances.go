@@ -74,5 +74,11 @@ func (s *Server) getInstances(r *http.Request) (any, error) {
 			Batches: a.Batches, DBRoundTripMS: math.Round(float64(a.DBRoundTrip.Microseconds())/10) / 100,
 			Busy: a.Busy, State: a.State(), LastHeartbeat: timestamp(a.LastHeartbeat)})
 	}
+	if p := fleet.Platform; p != nil {
+		resp.Platform = &PlatformJSON{Scaler: p.Scaler, Desired: p.Desired, Instances: p.Instances}
+		if fleet.PlatformErr != nil {
+			resp.Platform.Error = fleet.PlatformErr.Error()
+		}
+	}
 	return resp, nil
 }

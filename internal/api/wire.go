@@ -25,6 +25,7 @@ type (
 	InstancesResponse = client.InstancesResponse
 	InstancesStatus   = client.InstancesStatus
 	AgentJSON         = client.Agent
+	PlatformJSON      = client.Platform
 	POPJSON           = client.POP
 	JobSummary        = client.JobSummary
 	JobResponse       = client.JobResponse

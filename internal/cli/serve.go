@@ -37,10 +37,16 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.
 
 --api-keys-file names keys by their SHA-256, each with a scope (read, submit,
 admin) and optional limits (rps, daily); 'prewarm key new' makes one. The file
-is read again on SIGHUP. Keys given with --api-key are admins.`,
+is read again on SIGHUP. Keys given with --api-key are admins.
+
+--scaler connects the desired capacity (POST /instances, a job's
+instance_count) to the machines agents run on: an AWS Auto Scaling group's
+desired capacity or a Kubernetes Deployment's replicas. After
+--scale-down-after with no job, the machines go back to --min-capacity.`,
 		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
   PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
-  prewarm serve --api-key secret --agents 2 --concurrency 128`,
+  prewarm serve --api-key secret --agents 2 --concurrency 128
+  prewarm serve --database postgres://… --agents 0 --scaler k8s:prewarm/prewarm-agent`,
 		Args: cobra.NoArgs,
 	}, &serveFlags{})
 }
@@ -70,6 +76,7 @@ type serveFlags struct {
 	hostConc   int
 	hostRPS    float64
 	discover   string
+	scaler     node.Scaler
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
@@ -96,6 +103,11 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 		"most fetches in flight to one URL host, across every job and agent (0: no limit)")
 	fs.Float64Var(&f.hostRPS, "host-rps", 0, "most fetches started per second to one URL host, across every job and agent (0: no limit)")
 	fs.StringVar(&f.discover, "default-discover", "", `how country and region jobs that give no "discover" find their edges: ecs (ask DNS for cf_domain with a client subnet in each country), or empty for the catalog's POPs`)
+	fs.StringVar(&f.scaler.Spec, "scaler", "", "size the agents' machines with the desired capacity: aws-asg:NAME (an Auto Scaling group) or k8s:NAMESPACE/DEPLOYMENT")
+	fs.StringVar(&f.scaler.AWSEndpoint, "aws-endpoint", "", "Auto Scaling API endpoint for --scaler aws-asg (default: AWS's for AWS_REGION; for other partitions and tests)")
+	fs.StringVar(&f.scaler.Kubeconfig, "kubeconfig", "", "kubeconfig for --scaler k8s (default: the pod's service account, else $KUBECONFIG or ~/.kube/config)")
+	fs.DurationVar(&f.scaler.ScaleDownAfter, "scale-down-after", node.DefaultScaleDownAfter, "with --scaler: after this long with no job waiting or running, scale the machines down to --min-capacity (0: never)")
+	fs.IntVar(&f.scaler.MinCapacity, "min-capacity", 0, "with --scaler: the machines an idle fleet scales down to (serve's own agents keep working)")
 	f.fetchFlags.register(fs)
 	f.fleetFlags.register(fs, "postgres://… to share state with other nodes (default: embedded SQLite in --data-dir)")
 }
@@ -111,6 +123,7 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 	c.WebhookSecret, c.NotifyURL, c.AllowPrivateWebhooks = f.webhook, f.notifyURL, f.privHooks
 	c.Retention = f.retention
 	c.DefaultDiscover = f.discover
+	c.Scaler = f.scaler
 	c.Log = log
 	return c
 }

@@ -65,6 +65,10 @@ type Config struct {
 	CloudFrontEndpoint string
 	InvalidationPoll   time.Duration
 
+	// Scaler sizes the machines the agents run on (aws-asg:NAME or
+	// k8s:NAMESPACE/DEPLOYMENT; empty: none), on a control node.
+	Scaler Scaler
+
 	Log *slog.Logger
 }
 
@@ -91,6 +95,7 @@ func DefaultConfig() Config {
 		AgentTimeout:     agent.DefaultLiveWindow,
 		HostLimit:        warm.Limit{Concurrency: DefaultHostConcurrency},
 		InvalidationPoll: 5 * time.Second,
+		Scaler:           Scaler{ScaleDownAfter: DefaultScaleDownAfter},
 	}
 }
 
@@ -176,6 +181,7 @@ func (c Config) Validate() error {
 	if c.InvalidationPoll <= 0 {
 		errs = append(errs, fmt.Errorf("--invalidation-poll %v: must be positive", c.InvalidationPoll))
 	}
+	errs = append(errs, c.Scaler.validate())
 	return errors.Join(errs...)
 }
 

@@ -133,6 +133,9 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 	}
 	n.wg.Go(func() { n.runSchedules(ctx) })
 	n.wg.Go(func() { n.queueRewarms(ctx) })
+	if err := n.startScaler(ctx); err != nil {
+		return err
+	}
 	if n.cfg.WebhookSecret != "" {
 		notifier := notify.New(n.Store, []byte(n.cfg.WebhookSecret), n.cfg.AllowPrivateWebhooks, log)
 		n.wg.Go(func() { notifier.Run(ctx) })

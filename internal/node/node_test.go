@@ -35,6 +35,9 @@ func TestValidate(t *testing.T) {
 		"host limit":    {func(c *Config) { c.HostLimit.Concurrency = -1 }, "--host-concurrency -1"},
 		"host rps":      {func(c *Config) { c.HostLimit.RPS = -1 }, "--host-rps -1"},
 		"poll":          {func(c *Config) { c.InvalidationPoll = 0 }, "--invalidation-poll"},
+		"scaler":        {func(c *Config) { c.Scaler.Spec = "k8s:only-a-namespace" }, "--scaler"},
+		"min capacity":  {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", MinCapacity: -1} }, "--min-capacity"},
+		"scale down":    {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", ScaleDownAfter: -1} }, "--scale-down-after"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)

@@ -82,6 +82,8 @@ type Service struct {
 	// Resolver and Direct plan dry runs.
 	Resolver Resolver
 	Direct   DirectProber
+	// Scaler, when set, sizes the machines the agents run on.
+	Scaler Scaler
 	// LiveWindow: an agent silent for longer is not listed.
 	LiveWindow time.Duration
 	NewID      func() string
@@ -107,7 +109,25 @@ func (s *Service) Submit(ctx context.Context, spec JobSpec) (*Job, error) {
 	if err := s.Store.CreateJob(ctx, job, urls); err != nil {
 		return nil, fmt.Errorf("create job: %w", err)
 	}
+	s.raiseFleet(ctx, spec.InstanceCount)
 	return job, nil
+}
+
+// raiseFleet asks the platform for the machines a new job needs: its
+// instance_count, else the desired capacity last set, and at least one. A
+// platform that refuses does not fail the job: it runs on the agents that
+// exist, and the scaler logs and reports the refusal (GET /instances).
+func (s *Service) raiseFleet(ctx context.Context, instanceCount *int) {
+	if s.Scaler == nil {
+		return
+	}
+	n := 1
+	if instanceCount != nil {
+		n = *instanceCount
+	} else if desired, err := s.Store.DesiredCapacity(ctx); err == nil {
+		n = desired
+	}
+	_ = s.Scaler.Raise(ctx, max(n, 1))
 }
 
 // Stop force-stops one job: its queued tasks are dropped and its fetches in
@@ -228,7 +248,16 @@ func (s *Service) SetCapacity(ctx context.Context, n int) error {
 	if err := CheckCapacity("DesiredCapacity", n); err != nil {
 		return err
 	}
-	return s.Store.SetDesiredCapacity(ctx, n)
+	if err := s.Store.SetDesiredCapacity(ctx, n); err != nil {
+		return err
+	}
+	if s.Scaler == nil {
+		return nil
+	}
+	if err := s.Scaler.Set(ctx, n); err != nil {
+		return fmt.Errorf("desired capacity %d ranks the live agents, but the machines could not be sized: %w", n, err)
+	}
+	return nil
 }
 
 // Fleet is the desired capacity and the live agents.
@@ -241,7 +270,12 @@ func (s *Service) Fleet(ctx context.Context) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Fleet{Desired: Working(desired, len(agents)), Agents: agents}, nil
+	fleet := &Fleet{Desired: Working(desired, len(agents)), Agents: agents}
+	if s.Scaler != nil {
+		count, err := s.Scaler.Count(ctx)
+		fleet.Platform, fleet.PlatformErr = &count, err
+	}
+	return fleet, nil
 }
 
 // Healthy reports whether the database answers.
