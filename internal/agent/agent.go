@@ -292,10 +292,15 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 // write, or wait for a fetch slot.
 const takenPerFetching = 2
 
-// batches is how many batches the agent works while active: as configured,
-// or sized from the database's round trip, measured now (a failed
-// measurement keeps the default). The fleet hears of it in the heartbeats:
-// a job's window of queued batches follows it.
+// batches is how many batches the agent fetches at once while active: as
+// configured, or sized from the database's round trip, measured now (a
+// failed measurement keeps the default). The fleet hears in the heartbeats
+// how many batches the agent keeps busy — a job's window of queued batches
+// follows it: those it fetches, and for an agent far from the database
+// as many again beyond the default, which have fetched and wait out the
+// round trips of their last write (next to the database that wait is too
+// short to count, and a deeper queue would only make a small job wait
+// longer behind a big one).
 func (a *Agent) batches(ctx context.Context) int {
 	n := a.cfg.Batches
 	var rtt time.Duration
@@ -307,7 +312,7 @@ func (a *Agent) batches(ctx context.Context) int {
 		n = BatchesFor(rtt)
 	}
 	a.mu.Lock()
-	a.info.Batches, a.info.DBRoundTrip = n, rtt
+	a.info.Batches, a.info.DBRoundTrip = n+max(n-DefaultBatches, 0), rtt
 	a.mu.Unlock()
 	if rtt > 0 {
 		a.log.Info("agent sized to its database's round trip", "agent", a.cfg.ID, "round_trip", rtt.Round(time.Microsecond), "batches", n)

@@ -82,6 +82,7 @@ func (p *Pool) Start(ctx context.Context, w poolWork) error {
 			p.inFlight++
 			lim.inFlight++
 			lim.peak = max(lim.peak, lim.inFlight)
+			lim.lastStart = p.now()
 			break
 		}
 		changed := p.changed
@@ -131,12 +132,24 @@ func (p *Pool) yields(lim *popLimit) bool {
 	if lim.inFlight < share {
 		return false
 	}
+	now := p.now()
 	for _, o := range p.pops {
-		if o != lim && o.waiting > 0 && o.inFlight < min(o.allowed(), share) {
+		if o != lim && o.wants(now) && o.inFlight < min(o.allowed(), share) {
 			return true
 		}
 	}
 	return false
+}
+
+// wantsGrace is how long after a POP's last start it still counts as
+// wanting room: its batches hand the pool one fetch at a time, so between
+// one fetch started and the next asked for, nothing of it waits — and a
+// POP over its share would take every slot freed in that instant.
+const wantsGrace = 10 * time.Millisecond
+
+// wants reports whether the POP waits for room, or did a moment ago.
+func (l *popLimit) wants(now time.Time) bool {
+	return l.waiting > 0 || now.Sub(l.lastStart) < wantsGrace
 }
 
 // broadcast wakes the fetches waiting for room; p.mu held.
@@ -192,6 +205,8 @@ type popLimit struct {
 	ceiling  int
 	inFlight int
 	waiting  int // fetches waiting in Start for room
+	// lastStart is when the POP's last fetch started.
+	lastStart time.Time
 
 	minRTT   time.Duration // fastest first byte seen lately
 	minSince time.Time

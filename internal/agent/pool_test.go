@@ -271,7 +271,7 @@ func TestPoolSharesBetweenPOPsThatBothWait(t *testing.T) {
 		far, near := c.inFlight["FAR"], c.inFlight["NEAR"]
 		c.mu.Unlock()
 		if far != 32 || near != 32 {
-			t.Errorf("in flight with both POPs busy: FAR %d, NEAR %d; want 32 each", far, near)
+			t.Errorf("in flight with both POPs busy: FAR %d, NEAR %d; want 32 each (limits %d, %d)", far, near, p.Limit("FAR"), p.Limit("NEAR"))
 		}
 		cancel()
 		p.Close()
