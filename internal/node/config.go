@@ -28,6 +28,11 @@ type Config struct {
 	Agents      int
 	AgentName   string
 	Concurrency int // fetches in flight per agent
+	// AgentLocation is where this process's agents run (agent --location,
+	// serve --agent-location): a POP code, an airport, an ISO country or a
+	// region of the catalog; empty: anywhere. Open checks it against the
+	// catalog, edges file included.
+	AgentLocation string
 
 	MaxURLs int // most URLs a job may hold, expanded or not
 	// DefaultDiscover is how country and region jobs that say nothing
@@ -183,6 +188,15 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Scaler.validate())
 	return errors.Join(errs...)
+}
+
+// locationFlag is the flag that sets AgentLocation: agent's --location,
+// or serve's --agent-location.
+func (c Config) locationFlag() string {
+	if c.Control {
+		return "--agent-location"
+	}
+	return "--location"
 }
 
 // Describe names the database for logs: "sqlite:DIR" or "postgres".
