@@ -60,6 +60,9 @@ type Config struct {
 
 	// AgentTimeout: an agent silent this long is dead, its work requeued.
 	AgentTimeout time.Duration
+	// LocationGrace: a POP of a job with vantage "agents" whose location
+	// has had no live agent this long fails (--location-grace).
+	LocationGrace time.Duration
 
 	// HostLimit bounds the fetches in flight and started per second to
 	// any one URL host, across every job and agent (0: no bound). A
@@ -98,6 +101,7 @@ func DefaultConfig() Config {
 		UserAgent:        "prewarm",
 		Retention:        30 * 24 * time.Hour,
 		AgentTimeout:     agent.DefaultLiveWindow,
+		LocationGrace:    agent.DefaultLocationGrace,
 		HostLimit:        warm.Limit{Concurrency: DefaultHostConcurrency},
 		InvalidationPoll: 5 * time.Second,
 		Scaler:           Scaler{ScaleDownAfter: DefaultScaleDownAfter},
@@ -176,6 +180,9 @@ func (c Config) Validate() error {
 	}
 	if c.AgentTimeout < 3*agent.DefaultHeartbeat {
 		errs = append(errs, fmt.Errorf("--agent-timeout %v: must be at least %v (three heartbeats)", c.AgentTimeout, 3*agent.DefaultHeartbeat))
+	}
+	if c.LocationGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--location-grace %v: must be positive", c.LocationGrace))
 	}
 	if c.HostLimit.Concurrency < 0 || c.HostLimit.Concurrency > warm.MaxJobConcurrency {
 		errs = append(errs, fmt.Errorf("--host-concurrency %d: use 0 (no limit) to %d", c.HostLimit.Concurrency, warm.MaxJobConcurrency))

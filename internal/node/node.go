@@ -130,7 +130,8 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 		return err
 	}
 	n.wg.Go(func() { n.sweepDeadlines(ctx) })
-	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now}
+	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now,
+		Located: n.Store, LocationGrace: n.cfg.LocationGrace}
 	n.wg.Go(func() { reaper.Run(ctx) })
 	if n.cfg.Retention > 0 {
 		n.wg.Go(func() { n.sweepRetention(ctx) })

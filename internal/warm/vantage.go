@@ -93,3 +93,9 @@ func locatePOPs(pops []POPState, loc Locator, agents []Agent) {
 		}
 	}
 }
+
+// LocatedPOP is a running job's POP whose tasks wait for the agents of a
+// location (vantage "agents").
+type LocatedPOP struct {
+	JobID, POP, Location string
+}
