@@ -47,7 +47,10 @@ type Agent struct {
 	Name        string `json:"name"`
 	Host        string `json:"host"`
 	Concurrency int    `json:"concurrency"`
-	Batches     int    `json:"batches"` // batches worked at once: more the farther the database
+	// Location is where the agent runs (agent --location): it takes the
+	// tasks of jobs with vantage "agents" for POPs there. Absent: anywhere.
+	Location string `json:"location,omitempty"`
+	Batches  int    `json:"batches"` // batches worked at once: more the farther the database
 	// DBRoundTripMS is the round trip to the database the agent measured
 	// when it last became active.
 	DBRoundTripMS float64 `json:"db_round_trip_ms"`

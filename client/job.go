@@ -92,6 +92,11 @@ type JobRequest struct {
 	// by asking DNS for CFDomain (any CDN's host name) on behalf of
 	// clients in each country; "none" turns the server's default off.
 	Discover string `json:"discover,omitempty"`
+	// Vantage "agents" fetches each POP's (or discovered country's) tasks
+	// only from agents located there (agent --location), for CDNs that
+	// route by where the request comes from; a POP with no such agent
+	// fails with the reason. "anywhere" (the default): any agent.
+	Vantage string `json:"vantage,omitempty"`
 	// KeepWarmUntil (RFC 3339, at most a week ahead) keeps the job running
 	// after its first warm, re-warming each URL × POP as its freshness
 	// there runs out, until then. RefreshHeader ("Name: value") is sent
@@ -273,6 +278,7 @@ type JobResponse struct {
 	MaxRPS         float64  `json:"max_rps,omitempty"`         // 0: no bound
 	TierFirst      bool     `json:"tier_first"`
 	Discover       string   `json:"discover,omitempty"` // how the edges were found ("ecs"); absent: the targets are POPs
+	Vantage        string   `json:"vantage"`            // where the fetches start from: anywhere, or agents (located there)
 	POPs           []POP    `json:"pops"`
 	Report         string   `json:"report"` // signed link to the CSV of failed tasks
 	// Notification is how telling the job's notify_url of its end went;
@@ -298,12 +304,15 @@ type POP struct {
 	Addresses []string `json:"addresses"`
 	Error     string   `json:"error,omitempty"`   // why the POP is not usable
 	Skipped   bool     `json:"skipped,omitempty"` // implied by a country or region, and does not resolve
-	Done      int64    `json:"done"`
-	OK        int64    `json:"ok"`
-	Failed    int64    `json:"failed"`
-	Bytes     int64    `json:"bytes"`
-	Verified  int64    `json:"verified"`
-	NotCached int64    `json:"not_cached"`
+	// Location, with vantage agents, is the place whose agents fetch
+	// this POP's tasks.
+	Location  string `json:"location,omitempty"`
+	Done      int64  `json:"done"`
+	OK        int64  `json:"ok"`
+	Failed    int64  `json:"failed"`
+	Bytes     int64  `json:"bytes"`
+	Verified  int64  `json:"verified"`
+	NotCached int64  `json:"not_cached"`
 	// Unreachable: tasks were tried and no connection ever succeeded.
 	Unreachable bool   `json:"unreachable,omitempty"`
 	LastError   string `json:"last_error,omitempty"`

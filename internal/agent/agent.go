@@ -37,11 +37,12 @@ type Store interface {
 	RoundTrip(ctx context.Context) (time.Duration, error)
 }
 
-// Queue hands an agent the batches of the warm queue: Consume starts taking
-// them under the agent's id, each worked by w, until the returned stop is
-// called (which waits for the running ones).
+// Queue hands an agent the batches of the warm queue, and those of its
+// location's queue when it has one: Consume starts taking them under the
+// agent's id, each worked by w, until the returned stop is called (which
+// waits for the running ones).
 type Queue interface {
-	Consume(ctx context.Context, agentID string, batches int, w river.Worker[queue.WarmArgs]) (stop func(context.Context) error, err error)
+	Consume(ctx context.Context, agentID, location string, batches int, w river.Worker[queue.WarmArgs]) (stop func(context.Context) error, err error)
 }
 
 // Config tunes an agent. Zero fields take the defaults.
@@ -49,6 +50,11 @@ type Config struct {
 	ID   string // unique; the queue records it on the batches it takes
 	Name string // shown in GET /instances
 	Host string
+	// Location is where the agent runs (a POP code, an airport, an ISO
+	// country or a region, as edge.Catalog.Location spells it; empty:
+	// anywhere): it also takes the batches of jobs with vantage "agents"
+	// meant for there.
+	Location string
 	// Concurrency is the agent's fetches in flight at once.
 	Concurrency int
 	// Batches is how many batches the agent works at once; 0 sizes it
@@ -154,7 +160,7 @@ func New(cfg Config, p Parts) *Agent {
 	runner.Writer = NewWriter(p.Store, p.Log, runner.JobEnded)
 	return &Agent{
 		cfg: cfg, store: p.Store, queue: p.Queue, pool: pool, log: p.Log, now: now, drain: drain,
-		info:   warm.Agent{ID: cfg.ID, Name: cfg.Name, Host: cfg.Host, Concurrency: cfg.Concurrency},
+		info:   warm.Agent{ID: cfg.ID, Name: cfg.Name, Host: cfg.Host, Concurrency: cfg.Concurrency, Location: cfg.Location},
 		runner: runner,
 	}
 }
@@ -267,7 +273,7 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	if active {
 		batches := a.batches(ctx)
 		a.runner.SetFetching(batches)
-		stop, err = a.queue.Consume(ctx, a.cfg.ID, takenPerFetching*batches, &worker{agent: a})
+		stop, err = a.queue.Consume(ctx, a.cfg.ID, a.cfg.Location, takenPerFetching*batches, &worker{agent: a})
 	} else if stop != nil {
 		err = a.reporting(ctx, stop)
 		stop = nil

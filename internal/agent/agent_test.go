@@ -35,7 +35,7 @@ func newQueue() *fakeQueue {
 		workers: map[string]river.Worker[queue.WarmArgs]{}, running: map[string]*sync.WaitGroup{}, batches: map[string]int{}}
 }
 
-func (q *fakeQueue) Consume(_ context.Context, id string, batches int, w river.Worker[queue.WarmArgs]) (func(context.Context) error, error) {
+func (q *fakeQueue) Consume(_ context.Context, id, _ string, batches int, w river.Worker[queue.WarmArgs]) (func(context.Context) error, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.batches[id] = batches

@@ -96,7 +96,7 @@ func (e *env) plan(js jobSpec) *warm.Job {
 		probed.URLs = append(probed.URLs, warm.URL{Index: i, URL: u, Size: 100, Probed: true})
 	}
 	for seq, p := range js.pops {
-		chunk.Batches = append(chunk.Batches, warm.Batch{JobID: js.id, Seq: seq, POP: p.Code, From: 0, To: js.urls})
+		chunk.Batches = append(chunk.Batches, warm.Batch{JobID: js.id, Seq: seq, POP: p.Code, From: 0, To: js.urls, Location: p.Location})
 	}
 	e.must(e.st.SavePlanChunk(e.ctx, js.id, chunk))
 	e.must(e.st.FinishPlanning(e.ctx, js.id))

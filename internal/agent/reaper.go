@@ -31,10 +31,15 @@ type Reaper struct {
 	Requeue func(ctx context.Context, agentID string) error
 	Window  time.Duration // an agent silent this long is dead
 	Every   time.Duration // how often to look; 0 means every second
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Located, if set, fails the POPs of jobs with vantage "agents" whose
+	// location has had no live agent for LocationGrace.
+	Located       LocatedStore
+	LocationGrace time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
 
-	forgot time.Time
+	forgot   time.Time
+	unmanned map[string]time.Time // locations without a live agent, since when
 }
 
 // hostMemory is how long after its pause a host's state is kept: long
@@ -71,8 +76,10 @@ func (r *Reaper) ReapOnce(ctx context.Context) error {
 		return err
 	}
 	cutoff := r.Now().Add(-r.Window)
+	var live []warm.Agent
 	for _, a := range agents {
 		if !a.LastHeartbeat.Before(cutoff) {
+			live = append(live, a)
 			continue
 		}
 		if err := r.Requeue(ctx, a.ID); err != nil {
@@ -87,5 +94,5 @@ func (r *Reaper) ReapOnce(ctx context.Context) error {
 		r.Log.Warn("agent stopped heartbeating; its work is back in the queue", "agent", a.ID, "name", a.Name,
 			"silent_for", r.Now().Sub(a.LastHeartbeat).Round(time.Second))
 	}
-	return nil
+	return r.failStranded(ctx, live)
 }

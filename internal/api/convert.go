@@ -99,7 +99,7 @@ func POPs(pops []warm.POPState) []POPJSON {
 		out = append(out, POPJSON{Code: pop.Code, Addresses: pop.Addresses, Error: pop.Error,
 			Skipped: pop.Skipped, Done: pop.Done, OK: pop.OK, Failed: pop.Failed, Bytes: pop.Bytes,
 			Verified: pop.Verified, NotCached: pop.NotCached, Unreachable: pop.Unreachable(), LastError: pop.LastError,
-			After: pop.After})
+			After: pop.After, Location: pop.Location})
 	}
 	return out
 }
@@ -116,7 +116,7 @@ func Job(p *warm.Progress, pops []warm.POPState, report string, now time.Time) J
 	}
 	return JobResponse{JobSummary: Summarize(p, now), Timeout: p.Timeout.Minutes(), Header: p.Headers,
 		NeedInvalidate: p.NeedInvalidate, Verify: p.Verify, Encodings: p.Encodings, Expand: p.Expand,
-		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, Discover: p.Discover(), POPs: out, Report: report,
+		MaxConcurrency: p.MaxConcurrency, MaxRPS: p.MaxRPS, TierFirst: p.TierFirst, Discover: p.Discover(), Vantage: p.VantageName(), POPs: out, Report: report,
 		Notification: notification(p.Notify)}
 }
 

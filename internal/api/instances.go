@@ -70,7 +70,7 @@ func (s *Server) getInstances(r *http.Request) (any, error) {
 		Agents:            []AgentJSON{},
 	}
 	for _, a := range fleet.Agents {
-		resp.Agents = append(resp.Agents, AgentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency,
+		resp.Agents = append(resp.Agents, AgentJSON{ID: a.ID, Name: a.Name, Host: a.Host, Concurrency: a.Concurrency, Location: a.Location,
 			Batches: a.Batches, DBRoundTripMS: math.Round(float64(a.DBRoundTrip.Microseconds())/10) / 100,
 			Busy: a.Busy, State: a.State(), LastHeartbeat: timestamp(a.LastHeartbeat)})
 	}

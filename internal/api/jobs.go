@@ -247,6 +247,7 @@ func jobSpec(f *fields) (warm.JobSpec, bool, error) {
 		func() (err error) { spec.NotifyURL, err = f.str("notify_url"); return },
 		func() (err error) { spec.ChangedSince, err = f.str("changed_since"); return },
 		func() (err error) { spec.Discover, err = f.str("discover"); return },
+		func() (err error) { spec.Vantage, err = f.str("vantage"); return },
 		func() (err error) { spec.KeepWarmUntil, err = f.str("keep_warm_until"); return },
 		func() (err error) { spec.RefreshHeader, err = f.str("refresh_header"); return },
 		func() (err error) { dryRun, err = f.boolean("dry_run"); return },

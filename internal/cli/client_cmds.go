@@ -130,6 +130,7 @@ type jobFlags struct {
 	notifyURL      string
 	changedSince   string
 	discover       string
+	vantage        string
 	keepWarmUntil  string
 	refreshHeader  string
 }
@@ -160,6 +161,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noTierFirst, "no-tier-first", false, "warm every POP at once instead of each URL through the top tier first")
 	fs.StringVar(&f.priority, "priority", "", "low, normal (the default) or high: how the job shares the agents with others")
 	fs.StringVar(&f.name, "name", "", "a label for the job in listings and on the dashboard")
+	fs.StringVar(&f.vantage, "vantage", "", "agents: fetch each POP's tasks only from agents located there (agent --location), failing POPs with none; anywhere (default): any agent")
 	fs.StringVar(&f.discover, "discover", "", "ecs: find the edges of each of --countries (or --regions) by asking DNS for --cf-domain with a client subnet there; none: use the catalog's POPs even if the server defaults to ecs")
 	fs.StringVar(&f.changedSince, "changed-since", "", "with --expand sitemap: only the URLs whose lastmod is after this time or date (2026-11-28)")
 	fs.StringVar(&f.keepWarmUntil, "keep-warm-until", "", "after the first warm, re-warm each URL at each POP as its freshness there runs out, until this RFC 3339 time or for this long (90m, 6h; at most a week)")
@@ -311,6 +313,7 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		NotifyURL:      strings.TrimSpace(f.notifyURL),
 		ChangedSince:   strings.TrimSpace(f.changedSince),
 		Discover:       strings.TrimSpace(f.discover),
+		Vantage:        strings.TrimSpace(f.vantage),
 		KeepWarmUntil:  keepWarmUntil(f.keepWarmUntil, time.Now()),
 		RefreshHeader:  strings.TrimSpace(f.refreshHeader),
 	}, nil

@@ -67,6 +67,8 @@ type serveFlags struct {
 	privHooks  bool
 	noAuth     bool
 	agents     int
+	agentLoc   string
+	locGrace   time.Duration
 	maxURLs    int
 	publicURL  string
 	linkTTL    time.Duration
@@ -92,6 +94,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.privHooks, "allow-private-webhooks", false, "allow notify_url to reach private and loopback addresses")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "serve the API without any API key (only behind your own gateway)")
 	fs.IntVar(&f.agents, "agents", 1, "agents to run in this process (0: API only)")
+	fs.StringVar(&f.agentLoc, "agent-location", "", `where this process's agents run, as agent --location: a POP code, an airport, an ISO country or a region; they also take the tasks of "vantage": "agents" jobs for POPs there`)
+	fs.DurationVar(&f.locGrace, "location-grace", node.DefaultConfig().LocationGrace, `how long a POP of a "vantage": "agents" job waits for an agent located there to come back once none is live; then its tasks left fail with "no agent located in …"`)
 	fs.IntVar(&f.maxURLs, "max-urls", node.DefaultConfig().MaxURLs, "most URLs one job may list")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL of this server for links in answers (default: the --listen address when it names one host, else relative links)")
 	fs.DurationVar(&f.linkTTL, "report-link-ttl", api.DefaultReportLinkTTL, "how long a signed report link works")
@@ -117,11 +121,12 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 	c := node.DefaultConfig()
 	f.fetchFlags.apply(&c)
 	f.fleetFlags.apply(&c)
-	c.DataDir, c.Agents, c.MaxURLs = f.dataDir, f.agents, f.maxURLs
+	c.DataDir, c.Agents, c.AgentLocation, c.MaxURLs = f.dataDir, f.agents, f.agentLoc, f.maxURLs
 	c.CloudFrontEndpoint, c.InvalidationPoll = f.cfEndpoint, f.cfPoll
 	c.HostLimit = warm.Limit{Concurrency: f.hostConc, RPS: f.hostRPS}
 	c.WebhookSecret, c.NotifyURL, c.AllowPrivateWebhooks = f.webhook, f.notifyURL, f.privHooks
 	c.Retention = f.retention
+	c.LocationGrace = f.locGrace
 	c.DefaultDiscover = f.discover
 	c.Scaler = f.scaler
 	c.Log = log

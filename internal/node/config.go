@@ -28,6 +28,11 @@ type Config struct {
 	Agents      int
 	AgentName   string
 	Concurrency int // fetches in flight per agent
+	// AgentLocation is where this process's agents run (agent --location,
+	// serve --agent-location): a POP code, an airport, an ISO country or a
+	// region of the catalog; empty: anywhere. Open checks it against the
+	// catalog, edges file included.
+	AgentLocation string
 
 	MaxURLs int // most URLs a job may hold, expanded or not
 	// DefaultDiscover is how country and region jobs that say nothing
@@ -55,6 +60,9 @@ type Config struct {
 
 	// AgentTimeout: an agent silent this long is dead, its work requeued.
 	AgentTimeout time.Duration
+	// LocationGrace: a POP of a job with vantage "agents" whose location
+	// has had no live agent this long fails (--location-grace).
+	LocationGrace time.Duration
 
 	// HostLimit bounds the fetches in flight and started per second to
 	// any one URL host, across every job and agent (0: no bound). A
@@ -93,6 +101,7 @@ func DefaultConfig() Config {
 		UserAgent:        "prewarm",
 		Retention:        30 * 24 * time.Hour,
 		AgentTimeout:     agent.DefaultLiveWindow,
+		LocationGrace:    agent.DefaultLocationGrace,
 		HostLimit:        warm.Limit{Concurrency: DefaultHostConcurrency},
 		InvalidationPoll: 5 * time.Second,
 		Scaler:           Scaler{ScaleDownAfter: DefaultScaleDownAfter},
@@ -172,6 +181,9 @@ func (c Config) Validate() error {
 	if c.AgentTimeout < 3*agent.DefaultHeartbeat {
 		errs = append(errs, fmt.Errorf("--agent-timeout %v: must be at least %v (three heartbeats)", c.AgentTimeout, 3*agent.DefaultHeartbeat))
 	}
+	if c.LocationGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--location-grace %v: must be positive", c.LocationGrace))
+	}
 	if c.HostLimit.Concurrency < 0 || c.HostLimit.Concurrency > warm.MaxJobConcurrency {
 		errs = append(errs, fmt.Errorf("--host-concurrency %d: use 0 (no limit) to %d", c.HostLimit.Concurrency, warm.MaxJobConcurrency))
 	}
@@ -183,6 +195,15 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Scaler.validate())
 	return errors.Join(errs...)
+}
+
+// locationFlag is the flag that sets AgentLocation: agent's --location,
+// or serve's --agent-location.
+func (c Config) locationFlag() string {
+	if c.Control {
+		return "--agent-location"
+	}
+	return "--location"
 }
 
 // Describe names the database for logs: "sqlite:DIR" or "postgres".

@@ -69,6 +69,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AgentLocation, err = edges.catalog.Location(cfg.AgentLocation); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.locationFlag(), err)
+	}
 	n := &Node{cfg: cfg}
 	if err := n.openDatabase(ctx); err != nil {
 		return nil, cfg.explain(err)
@@ -113,7 +116,8 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 		Store: n.Store, Resolver: edges.resolver, Prober: edges.client, Expander: expander{edges.client},
 		MaxURLs: n.cfg.MaxURLs, Log: log, Now: time.Now,
 		ChunkSize: planChunk, BatchSize: batchSize, ProbeConcurrency: probeParallel, ProbeMinURLs: probeMinURLs,
-		Budget: planBudget,
+		Budget:  planBudget,
+		Locator: edges.catalog, Fleet: n.Store, LiveWindow: n.cfg.AgentTimeout,
 		Invalidator: &invalidate.Clearer{
 			NewCloudFront: func(ctx context.Context) (*invalidate.CloudFront, error) {
 				return invalidate.NewCloudFront(ctx, invalidate.CloudFrontConfig{
@@ -126,7 +130,8 @@ func (n *Node) startControl(ctx context.Context, edges *edges) error {
 		return err
 	}
 	n.wg.Go(func() { n.sweepDeadlines(ctx) })
-	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now}
+	reaper := &agent.Reaper{Store: n.Store, Requeue: n.queue.RequeueAgent, Window: n.cfg.AgentTimeout, Log: log, Now: time.Now,
+		Located: n.Store, LocationGrace: n.cfg.LocationGrace}
 	n.wg.Go(func() { reaper.Run(ctx) })
 	if n.cfg.Retention > 0 {
 		n.wg.Go(func() { n.sweepRetention(ctx) })
@@ -153,7 +158,7 @@ func (n *Node) startAgents(ctx context.Context, edges *edges, cancels *agent.Can
 	}
 	for i := range n.cfg.Agents {
 		cfg := agent.Config{
-			ID: uuid.NewString(), Name: name, Host: host, Concurrency: n.cfg.Concurrency,
+			ID: uuid.NewString(), Name: name, Host: host, Concurrency: n.cfg.Concurrency, Location: n.cfg.AgentLocation,
 			LiveWindow: n.cfg.AgentTimeout, BatchBudget: batchBudget,
 			StepTimeout: n.stepTimeout(),
 		}

@@ -98,6 +98,7 @@ func stepParams(steps []warm.Step) ([]river.InsertManyParams, error) {
 		opts := &river.InsertOpts{ScheduledAt: s.At}
 		if s.Kind == warm.StepWarm {
 			opts.Priority = riverPriority[s.Priority]
+			opts.Queue = WarmQueue(s.Location)
 		}
 		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}

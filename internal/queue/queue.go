@@ -54,7 +54,7 @@ type Queue struct {
 		migrate(ctx context.Context) error
 		enqueue(ctx context.Context, tx any, params []river.InsertManyParams) error
 		startControl(ctx context.Context, ctl Control) error
-		consume(ctx context.Context, id string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error)
+		consume(ctx context.Context, id string, queues []string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error)
 		stop(ctx context.Context) error
 	}
 	// requeue makes running entries available again: those attempted last
@@ -120,8 +120,19 @@ func (q *Queue) StartControl(ctx context.Context, ctl Control) error {
 // once, until the returned stop is called; stop waits for the running
 // entries. ctx bounds the client's life: when it ends, running entries are
 // cancelled.
-func (q *Queue) Consume(ctx context.Context, id string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
-	return q.river.consume(ctx, id, max(batches, 1), w)
+//
+// An agent with a location works its location's queue (WarmQueue) besides
+// the shared one: the shared queue's batches reach their POPs at the POPs'
+// own addresses, from anywhere, and a fleet of located agents must still
+// run them; its location's queue holds what only it may fetch. Each queue
+// takes up to batches entries; the agent's fetch slots bound what they
+// fetch at once together.
+func (q *Queue) Consume(ctx context.Context, id, location string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
+	queues := []string{QueueWarm}
+	if location != "" {
+		queues = append(queues, WarmQueue(location))
+	}
+	return q.river.consume(ctx, id, queues, max(batches, 1), w)
 }
 
 // RequeueAgent makes the steps a dead agent was running available again at
@@ -209,14 +220,18 @@ func (c *clients[TTx]) enqueue(ctx context.Context, tx any, params []river.Inser
 	return nil
 }
 
-// start starts a client working queueName with its workers.
-func (c *clients[TTx]) start(ctx context.Context, id, queueName string, qc river.QueueConfig, workers *river.Workers) (*river.Client[TTx], error) {
-	rc, err := river.NewClient(c.driver, c.config(id, map[string]river.QueueConfig{queueName: qc}, workers))
+// start starts a client working queues with its workers.
+func (c *clients[TTx]) start(ctx context.Context, id string, queues map[string]river.QueueConfig, workers *river.Workers) (*river.Client[TTx], error) {
+	names := make([]string, 0, len(queues))
+	for name := range queues {
+		names = append(names, name)
+	}
+	rc, err := river.NewClient(c.driver, c.config(id, queues, workers))
 	if err != nil {
-		return nil, fmt.Errorf("%s client: %w", queueName, err)
+		return nil, fmt.Errorf("%v client: %w", names, err)
 	}
 	if err := rc.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start %s client: %w", queueName, err)
+		return nil, fmt.Errorf("start %v client: %w", names, err)
 	}
 	c.mu.Lock()
 	c.running[rc] = true
@@ -228,14 +243,18 @@ func (c *clients[TTx]) startControl(ctx context.Context, ctl Control) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &planWorker{plan: ctl.Plan, timeout: c.cfg.StepTimeout})
 	river.AddWorker(workers, &timeoutWorker{timeout: ctl.Timeout})
-	_, err := c.start(ctx, "", QueueControl, river.QueueConfig{MaxWorkers: c.cfg.ControlWorkers}, workers)
+	_, err := c.start(ctx, "", map[string]river.QueueConfig{QueueControl: {MaxWorkers: c.cfg.ControlWorkers}}, workers)
 	return err
 }
 
-func (c *clients[TTx]) consume(ctx context.Context, id string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
+func (c *clients[TTx]) consume(ctx context.Context, id string, queues []string, batches int, w river.Worker[WarmArgs]) (func(context.Context) error, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
-	rc, err := c.start(ctx, id, QueueWarm, river.QueueConfig{MaxWorkers: batches}, workers)
+	qc := make(map[string]river.QueueConfig, len(queues))
+	for _, name := range queues {
+		qc[name] = river.QueueConfig{MaxWorkers: batches}
+	}
+	rc, err := c.start(ctx, id, qc, workers)
 	if err != nil {
 		return nil, err
 	}

@@ -13,11 +13,11 @@ import (
 // time, and the desired capacity.
 func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time) ([]warm.Agent, int, error) {
 	_, err := s.db.Exec(ctx, `INSERT INTO agents (id, name, host, concurrency, busy, active, started_at, last_heartbeat,
-		batches, db_rtt_us) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+		batches, db_rtt_us, location) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 		ON CONFLICT (id) DO UPDATE SET busy = excluded.busy, active = excluded.active, last_heartbeat = excluded.last_heartbeat,
-		batches = excluded.batches, db_rtt_us = excluded.db_rtt_us`,
+		batches = excluded.batches, db_rtt_us = excluded.db_rtt_us, location = excluded.location`,
 		a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat),
-		cmp.Or(a.Batches, minWindowSlots), a.DBRoundTrip.Microseconds())
+		cmp.Or(a.Batches, minWindowSlots), a.DBRoundTrip.Microseconds(), a.Location)
 	s.wrote(err) // a heartbeat is a write every second: it notices a full disk, and room again
 	if err != nil {
 		return nil, 0, fmt.Errorf("heartbeat: %w", err)
@@ -34,7 +34,7 @@ func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time
 // oldest first.
 func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, error) {
 	rows, err := s.db.Reader().Query(ctx, `SELECT id, name, host, concurrency, busy, active, started_at, last_heartbeat,
-		batches, db_rtt_us FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`, micros(liveSince))
+		batches, db_rtt_us, location FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`, micros(liveSince))
 	if err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, 
 	for rows.Next() {
 		var a warm.Agent
 		var started, beat, rtt int64
-		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat, &a.Batches, &rtt); err != nil {
+		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat, &a.Batches, &rtt, &a.Location); err != nil {
 			return nil, err
 		}
 		a.StartedAt, a.LastHeartbeat = fromMicros(started), fromMicros(beat)

@@ -35,13 +35,13 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, status, message, cf_domain, target_type, targets, headers,
 			timeout_us, need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at,
 			verify, encodings, expand, variants, max_concurrency, max_rps, tier_first, priority, name, owner,
-			notify_url, notify_state, changed_since, schedule_id, keep_warm_until, refresh_header)
-			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)`,
+			notify_url, notify_state, changed_since, schedule_id, keep_warm_until, refresh_header, vantage)
+			VALUES ($1,$2,'',$3,$4,$5,$6,$7,$8,$9,$10,$11,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29)`,
 			job.ID, string(job.Status), job.CFDomain, job.TargetType, string(targets), string(headers),
 			job.Timeout.Microseconds(), job.NeedInvalidate, job.DistributionID, job.URLCount, micros(job.CreatedAt), micros(job.TimeoutAt),
 			job.Verify, string(encodings), string(expand), len(job.Variants()), job.MaxConcurrency, job.MaxRPS, job.TierFirst,
 			string(cmpPriority(job.Priority)), job.Name, job.Owner, job.Notify.URL, string(job.Notify.State), micros(job.ChangedSince), job.ScheduleID,
-			micros(job.KeepWarmUntil), job.RefreshHeader)
+			micros(job.KeepWarmUntil), job.RefreshHeader, job.Vantage)
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
@@ -93,7 +93,7 @@ const jobColumns = `id, status, message, cf_domain, target_type, targets, header
 	need_invalidate, distribution_id, url_count, created_at, updated_at, timeout_at, verify, encodings, expand,
 	max_concurrency, max_rps, tier_first, priority, name, owner,
 	notify_url, notify_state, notify_attempts, notify_error, notified_at, changed_since, schedule_id,
-	keep_warm_until, refresh_header, warmed`
+	keep_warm_until, refresh_header, warmed, vantage`
 
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
 	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed, waiting, waiting_at,
@@ -120,7 +120,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 		&js.timeoutUS, &j.NeedInvalidate, &j.DistributionID, &j.URLCount, &js.created, &js.updated, &js.deadline,
 		&j.Verify, &js.encodings, &js.expand, &j.MaxConcurrency, &j.MaxRPS, &j.TierFirst, (*string)(&j.Priority), &j.Name, &j.Owner,
 		&j.Notify.URL, (*string)(&j.Notify.State), &j.Notify.Attempts, &j.Notify.Error, &js.notifiedAt, &js.changedSince, &j.ScheduleID,
-		&js.keepWarmUntil, &j.RefreshHeader, &j.Warmed}
+		&js.keepWarmUntil, &j.RefreshHeader, &j.Warmed, &j.Vantage}
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,

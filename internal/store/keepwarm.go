@@ -62,7 +62,8 @@ func (s *Store) QueueRewarms(ctx context.Context, now time.Time, limit int) (int
 			AND (job_id, pop, url_idx, variant) IN (SELECT r.job_id, r.pop, r.url_idx, r.variant FROM rewarms r
 				JOIN jobs j ON j.id = r.job_id WHERE r.due_at > 0 AND NOT r.queued AND r.due_at <= $1
 				AND j.status = 'IN_PROGRESS' ORDER BY r.due_at LIMIT $2)
-			RETURNING job_id, pop, url_idx, variant`, micros(now), limit)
+			RETURNING job_id, pop, url_idx, variant,
+				(SELECT p.location FROM job_pops p WHERE p.job_id = rewarms.job_id AND p.code = rewarms.pop)`, micros(now), limit)
 		if err != nil {
 			return fmt.Errorf("claim re-warms: %w", err)
 		}
@@ -79,17 +80,22 @@ func (s *Store) QueueRewarms(ctx context.Context, now time.Time, limit int) (int
 	return n, err
 }
 
-// rewarmSteps groups claimed rows into warm steps per job × POP.
+// rewarmSteps groups claimed rows into warm steps per job × POP, queued
+// where the POP's batches were (its location, for vantage "agents").
 func rewarmSteps(rows Rows) ([]warm.Step, int, error) {
 	defer rows.Close()
-	type key struct{ job, pop string }
+	type key struct{ job, pop, location string }
 	groups := map[key][]warm.Rewarm{}
 	n := 0
 	for rows.Next() {
 		var k key
 		var rw warm.Rewarm
-		if err := rows.Scan(&k.job, &k.pop, &rw.URLIndex, &rw.Variant); err != nil {
+		var location *string // none when the POP's row is gone
+		if err := rows.Scan(&k.job, &k.pop, &rw.URLIndex, &rw.Variant, &location); err != nil {
 			return nil, 0, err
+		}
+		if location != nil {
+			k.location = *location
 		}
 		groups[k] = append(groups[k], rw)
 		n++
@@ -103,7 +109,7 @@ func rewarmSteps(rows Rows) ([]warm.Step, int, error) {
 			return cmp.Or(a.URLIndex-b.URLIndex, strings.Compare(a.Variant, b.Variant))
 		})
 		for from := 0; from < len(rws); from += rewarmBatch {
-			steps = append(steps, warm.Step{Kind: warm.StepWarm, JobID: k.job, POP: k.pop, Priority: warm.PriorityHigh,
+			steps = append(steps, warm.Step{Kind: warm.StepWarm, JobID: k.job, POP: k.pop, Priority: warm.PriorityHigh, Location: k.location,
 				Rewarms: rws[from:min(from+rewarmBatch, len(rws))]})
 		}
 	}

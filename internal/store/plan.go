@@ -22,9 +22,9 @@ func (s *Store) SavePOPs(ctx context.Context, jobID string, pops []warm.POPState
 			if p.Usable() {
 				usable++
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO job_pops (job_id, code, position, explicit, addresses, error, skipped, purge_method, after_pop)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (job_id, code) DO NOTHING`,
-				jobID, p.Code, i, p.Explicit, string(addrs), p.Error, p.Skipped, p.PurgeMethod, p.After)
+			_, err = tx.Exec(ctx, `INSERT INTO job_pops (job_id, code, position, explicit, addresses, error, skipped, purge_method, after_pop,
+				location) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (job_id, code) DO NOTHING`,
+				jobID, p.Code, i, p.Explicit, string(addrs), p.Error, p.Skipped, p.PurgeMethod, p.After, p.Location)
 			if err != nil {
 				return fmt.Errorf("insert pop %s: %w", p.Code, err)
 			}
@@ -65,7 +65,7 @@ func (s *Store) MarkInvalidated(ctx context.Context, jobID, note string) error {
 // POPs lists a job's POPs in the order they were targeted.
 func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error) {
 	rows, err := s.db.Reader().Query(ctx, `SELECT code, explicit, addresses, error, skipped, purge_method, done, ok, failed, bytes,
-		verified, not_cached, reached, last_error, attempted, after_pop FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
+		verified, not_cached, reached, last_error, attempted, after_pop, location FROM job_pops WHERE job_id = $1 ORDER BY position`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("pops of %s: %w", jobID, err)
 	}
@@ -75,7 +75,7 @@ func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
 		var p warm.POPState
 		var addrs string
 		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.PurgeMethod, &p.Done, &p.OK, &p.Failed, &p.Bytes,
-			&p.Verified, &p.NotCached, &p.Reached, &p.LastError, &p.Attempted, &p.After); err != nil {
+			&p.Verified, &p.NotCached, &p.Reached, &p.LastError, &p.Attempted, &p.After, &p.Location); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(addrs), &p.Addresses); err != nil {
@@ -195,12 +195,12 @@ func (s *Store) saveProbes(ctx context.Context, tx Tx, jobID string, urls []warm
 // insertBatches writes batches, unqueued, and queues what the job's window
 // takes of those that wait for no other.
 func (s *Store) insertBatches(ctx context.Context, tx Tx, jobID string, batches []warm.Batch) error {
-	err := s.bulk(ctx, tx, len(batches), []any{jobID, micros(s.now())}, "($1,$%d,$%d,$%d,$%d,$%d,'pending',$2,FALSE)",
+	err := s.bulk(ctx, tx, len(batches), []any{jobID, micros(s.now())}, "($1,$%d,$%d,$%d,$%d,$%d,$%d,'pending',$2,FALSE)",
 		func(i int, args []any) []any {
 			b := batches[i]
-			return append(args, b.Seq, b.POP, b.From, b.To, b.After)
+			return append(args, b.Seq, b.POP, b.From, b.To, b.After, b.Location)
 		},
-		`INSERT INTO batches (job_id, seq, pop, url_from, url_to, after_pop, state, updated_at, queued) VALUES %s
+		`INSERT INTO batches (job_id, seq, pop, url_from, url_to, after_pop, location, state, updated_at, queued) VALUES %s
 		ON CONFLICT (job_id, seq) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("insert batches: %w", err)

@@ -109,7 +109,7 @@ func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) e
 	}
 	rows, err := tx.Query(ctx, `UPDATE batches SET queued = TRUE WHERE job_id = $1 AND seq IN (
 		SELECT seq FROM batches WHERE job_id = $1 AND NOT queued AND after_pop = '' ORDER BY seq LIMIT $2)
-		RETURNING seq, pop, url_from, url_to`,
+		RETURNING seq, pop, url_from, url_to, location`,
 		jobID, room)
 	if err != nil {
 		return fmt.Errorf("queue batches: %w", err)
@@ -117,7 +117,7 @@ func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) e
 	var steps []warm.Step
 	for rows.Next() {
 		st := warm.Step{Kind: warm.StepWarm, JobID: jobID, Priority: warm.Priority(priority)}
-		if err := rows.Scan(&st.Batch, &st.POP, &st.From, &st.To); err != nil {
+		if err := rows.Scan(&st.Batch, &st.POP, &st.From, &st.To, &st.Location); err != nil {
 			rows.Close()
 			return err
 		}

@@ -13,8 +13,12 @@ type Agent struct {
 	Concurrency int
 	// Batches is how many batches the agent works at once: more the
 	// farther it is from the database (DBRoundTrip, as it measured it).
-	Batches       int
-	DBRoundTrip   time.Duration
+	Batches     int
+	DBRoundTrip time.Duration
+	// Location is where the agent runs (its --location, as
+	// edge.Catalog.Location spells it): a job with vantage "agents" sends
+	// it the tasks of POPs there. Empty: anywhere.
+	Location      string
 	Busy          int // fetches in flight
 	Active        bool
 	StartedAt     time.Time

@@ -107,6 +107,9 @@ type Job struct {
 	// that treat it as "fetch from the origin and store" (see keepwarm.go).
 	KeepWarmUntil time.Time
 	RefreshHeader string
+	// Vantage is where the job's fetches start from: VantageAgents sends
+	// each POP's tasks only to agents located there; "" is anywhere.
+	Vantage string
 	// Warmed: every task of the first warm is done (a keep-warm job then
 	// only keeps).
 	Warmed    bool
@@ -221,6 +224,9 @@ type POPState struct {
 	Parent string
 	Region string
 	After  string
+	// Location, for a job with vantage "agents", is the place whose
+	// agents take the POP's tasks (one of its Places).
+	Location string
 }
 
 // Unreachable reports whether fetches were tried through the POP and none

@@ -98,6 +98,11 @@ type Planner struct {
 	ProbeConcurrency int
 	// ProbeMinURLs: jobs with fewer URLs are not probed.
 	ProbeMinURLs int
+	// Locator and Fleet place the POPs of a job with vantage "agents"
+	// among the agents live within LiveWindow.
+	Locator    Locator
+	Fleet      AgentLister
+	LiveWindow time.Duration
 	// Budget bounds one run of Plan; past it, Plan checkpoints and returns
 	// ErrInterrupted, so a planner that dies is noticed and resumed soon.
 	Budget time.Duration
@@ -205,6 +210,9 @@ func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) 
 		if job.TierFirst {
 			assignTiers(pops)
 		}
+		if err := p.locate(ctx, job, pops); err != nil {
+			return nil, err
+		}
 		if err := p.Store.SavePOPs(ctx, job.ID, pops); err != nil {
 			return nil, fmt.Errorf("save pops: %w", err)
 		}
@@ -214,6 +222,24 @@ func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) 
 		return nil, p.fail(ctx, job, noPOPMessage(pops))
 	}
 	return usable, nil
+}
+
+// locate places the POPs of a job with vantage "agents" among the live
+// agents, once, when they are resolved: a POP no agent is located at fails
+// now, not at the job's deadline.
+func (p *Planner) locate(ctx context.Context, job *Job, pops []POPState) error {
+	if job.Vantage != VantageAgents {
+		return nil
+	}
+	if p.Locator == nil || p.Fleet == nil {
+		return fmt.Errorf("job %s: vantage agents, but this planner knows no agents", job.ID)
+	}
+	agents, err := p.Fleet.Agents(ctx, p.Now().Add(-p.LiveWindow))
+	if err != nil {
+		return err
+	}
+	locatePOPs(pops, p.Locator, agents)
+	return nil
 }
 
 // maxHostsChecked bounds the DNS lookups of checkHosts: a job names a few
@@ -292,7 +318,8 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 				if after == "" && tiered && p.probes(all) {
 					after = AfterProbe
 				}
-				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end), After: after})
+				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end),
+					After: after, Location: pop.Location})
 			}
 		}
 		if err := p.Store.SavePlanChunk(ctx, job.ID, chunk); err != nil {

@@ -77,6 +77,9 @@ type JobSpec struct {
 	// Discover is "ecs" to find the edges of each target country by DNS,
 	// "none" to not, or "" for the server's default.
 	Discover string
+	// Vantage is "agents" to fetch each POP's tasks from agents located
+	// there, "anywhere" (or "") from any agent.
+	Vantage string
 	// KeepWarmUntil is an RFC 3339 time; RefreshHeader a "Name: value"
 	// header sent on re-warms (see keepwarm.go).
 	KeepWarmUntil string
@@ -117,6 +120,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 			job.ChangedSince, err = cleanChangedSince(spec.ChangedSince, job.Expand, now)
 			return
 		},
+		func() (err error) { job.Vantage, err = cleanVantage(spec.Vantage); return },
 		func() (err error) {
 			job.KeepWarmUntil, job.RefreshHeader, err = cleanKeepWarm(spec.KeepWarmUntil, spec.RefreshHeader, now)
 			return

@@ -55,6 +55,21 @@ func TestNewJob(t *testing.T) {
 			t.Fatalf("job %+v urls %v", j, urls)
 		}
 	})
+	t.Run("vantage", func(t *testing.T) {
+		for raw, want := range map[string]string{"": "", "anywhere": "", " Agents ": VantageAgents} {
+			s := base()
+			s.Vantage = raw
+			if j, _, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now); err != nil || j.Vantage != want {
+				t.Errorf("vantage %q: %+v, %v; want %q", raw, j, err, want)
+			}
+		}
+		s := base()
+		s.Vantage = "everywhere"
+		var ie *InputError
+		if _, _, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now); !errors.As(err, &ie) || ie.Field != "vantage" {
+			t.Fatalf("vantage everywhere: %v, want an input error naming vantage", err)
+		}
+	})
 	t.Run("dedup keeps order and trims", func(t *testing.T) {
 		s := base()
 		s.URLs = []string{" https://a.test/2 ", "https://a.test/1", "https://a.test/2"}

@@ -23,6 +23,9 @@ type Step struct {
 	From, To int
 	At       time.Time // when to run; zero means now
 	Priority Priority  // StepWarm: its job's
+	// Location, for a StepWarm, queues it for the agents located there
+	// only; empty: for any agent.
+	Location string
 	// Rewarms, for a StepWarm, makes it a re-warm of these tasks at POP
 	// (a keep-warm job's), not a batch.
 	Rewarms []Rewarm

@@ -26,6 +26,9 @@ type Batch struct {
 	// After is the POP whose batch of the same URLs (one tier up) must be
 	// done before this one is queued; empty for none.
 	After string
+	// Location, for a job with vantage "agents", is where the agents that
+	// fetch the batch are (its POP's Location); empty: anywhere.
+	Location string
 }
 
 // Size is the number of URLs the batch covers.

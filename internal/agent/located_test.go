@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"prewarm/internal/warm"
+)
+
+func (e *env) beatAt(id, location string) {
+	e.t.Helper()
+	now := time.Now()
+	_, _, err := e.st.Heartbeat(e.ctx, warm.Agent{ID: id, Location: location, Active: true, StartedAt: now, LastHeartbeat: now}, time.Time{})
+	e.must(err)
+}
+
+func locatedReaper(e *env) *Reaper {
+	return &Reaper{Store: e.st, Requeue: (&requeues{}).requeue, Window: 10 * time.Second, Log: discard, Now: time.Now,
+		Located: e.st, LocationGrace: 30 * time.Second}
+}
+
+func TestAPOPWhoseLocatedAgentDiesFailsAfterTheGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		jp := popA
+		jp.Location = "JP"
+		e.plan(jobSpec{id: "j1", urls: 4, pops: []warm.POPState{jp}})
+		r := locatedReaper(e)
+		e.beatAt("tokyo", "JP")
+		e.claim("j1", 0, "tokyo", 4)
+		e.must(r.ReapOnce(e.ctx))
+
+		time.Sleep(11 * time.Second) // tokyo is silent: dead, JP has no agent
+		e.must(r.ReapOnce(e.ctx))
+		time.Sleep(25 * time.Second)
+		e.must(r.ReapOnce(e.ctx))
+		if p := e.progress("j1"); p.Status != warm.StatusInProgress || p.Failed != 0 {
+			t.Fatalf("within the grace: %s with %d failed, want the job waiting for an agent in JP", p.Status, p.Failed)
+		}
+
+		time.Sleep(10 * time.Second)
+		e.must(r.ReapOnce(e.ctx))
+		p := e.progress("j1")
+		if p.Status != warm.StatusFinished || p.Failed != 4 || p.Done != 4 || p.InProgress != 0 {
+			t.Fatalf("after the grace: %s, counts %+v; want FINISHED with its 4 tasks failed", p.Status, p.Counts)
+		}
+		sum, err := e.st.Summary(e.ctx, "j1")
+		e.must(err)
+		if !slices.Equal(sum.FailurePOPs, []string{popA.Code}) {
+			t.Fatalf("failure pops %v, want [%s]", sum.FailurePOPs, popA.Code)
+		}
+		pops, err := e.st.POPs(e.ctx, "j1")
+		e.must(err)
+		if !strings.HasPrefix(pops[0].Error, "no agent located in JP") {
+			t.Fatalf("POP error %q, want no agent located in JP", pops[0].Error)
+		}
+		e.must(r.ReapOnce(e.ctx)) // the job ended: nothing left to fail, no error
+	})
+}
+
+func TestALocationWhoseAgentComesBackKeepsItsPOP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		jp := popA
+		jp.Location = "JP"
+		e.plan(jobSpec{id: "j1", urls: 4, pops: []warm.POPState{jp}})
+		r := locatedReaper(e)
+		e.beatAt("tokyo", "JP")
+		time.Sleep(11 * time.Second)
+		e.must(r.ReapOnce(e.ctx)) // JP unmanned from here
+		time.Sleep(20 * time.Second)
+		e.beatAt("tokyo-2", "JP") // a replacement, within the grace
+		e.must(r.ReapOnce(e.ctx))
+		for range 4 {
+			time.Sleep(9 * time.Second)
+			e.beatAt("tokyo-2", "JP")
+			e.must(r.ReapOnce(e.ctx))
+		}
+		if p := e.progress("j1"); p.Status != warm.StatusInProgress || p.Failed != 0 {
+			t.Fatalf("%s with %d failed; want JP's tasks left for its new agent", p.Status, p.Failed)
+		}
+	})
+}
