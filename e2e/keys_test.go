@@ -25,7 +25,8 @@ func TestNamedKeys(t *testing.T) {
 	entry := func(name, key, scope string) string {
 		return fmt.Sprintf("  - {name: %s, sha256: %s, scope: %s}\n", name, api.Digest(key), scope)
 	}
-	doc := "keys:\n" + entry("dashboard", "pw_read_0123456789", "read") + entry("deploy", "pw_submit_0123456789", "submit")
+	doc := "keys:\n" + entry("dashboard", "pw_read_0123456789", "read") + entry("deploy", "pw_submit_0123456789", "submit") +
+		entry("team", "pw_team_0123456789", "submit") + entry("ops", "pw_admin_0123456789", "admin")
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,17 @@ func TestNamedKeys(t *testing.T) {
 	}
 	if j, err := as("pw_read_0123456789").Job(t.Context(), ans.RequestID); err != nil || j.Owner != "deploy" {
 		t.Fatalf("read by the dashboard key: %+v %v", j, err)
+	}
+	// Another team's submit key may not stop the deploy key's job; the
+	// deploy key and an admin key may.
+	if _, err := as("pw_team_0123456789").StopJob(t.Context(), ans.RequestID); !errors.As(err, &apiErr) || apiErr.StatusCode != 403 ||
+		!strings.Contains(apiErr.Message, "belongs to key deploy") {
+		t.Fatalf("another team's key stopping the deploy key's job: %v, want 403 naming the owner", err)
+	}
+	for _, key := range []string{"pw_submit_0123456789", "pw_admin_0123456789"} {
+		if _, err := as(key).StopJob(t.Context(), ans.RequestID); errors.As(err, &apiErr) && apiErr.StatusCode == 403 {
+			t.Fatalf("%s stopping the deploy key's job: %v", key, err)
+		}
 	}
 	if !strings.Contains(srv.Log(), `"key":"deploy"`) || strings.Contains(srv.Log(), "pw_submit_") {
 		t.Errorf("the log should name the key, never hold it")

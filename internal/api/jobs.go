@@ -211,6 +211,9 @@ func (s *Server) getJob(r *http.Request) (any, error) {
 
 // stopJob force-stops one job: POST /jobs/{id}/stop.
 func (s *Server) stopJob(r *http.Request) (any, error) {
+	if err := s.mayChangeJob(r); err != nil {
+		return nil, err
+	}
 	job, err := s.cfg.Service.Stop(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, err

@@ -199,10 +199,29 @@ func (k *Keyring) Set(keys []Key) {
 // keyCtx carries the name of the request's key.
 type keyCtx struct{}
 
+// keyOf is the key a request came with.
+type keyOf struct {
+	name  string
+	scope Scope
+}
+
 // KeyName is the name of the key a request came with ("" on an open API).
 func KeyName(ctx context.Context) string {
-	name, _ := ctx.Value(keyCtx{}).(string)
-	return name
+	k, _ := ctx.Value(keyCtx{}).(keyOf)
+	return k.name
+}
+
+// mayChange admits a request changing what key owner submitted (stopping
+// a job, pausing or deleting a schedule): its own key may, an admin key
+// may, and anyone may on an open API or for what predates named keys.
+// Another team's submit key may not.
+func mayChange(ctx context.Context, what, owner string) error {
+	k, ok := ctx.Value(keyCtx{}).(keyOf)
+	if !ok || owner == "" || k.name == owner || k.scope >= ScopeAdmin {
+		return nil
+	}
+	return &httpError{status: http.StatusForbidden,
+		msg: fmt.Sprintf("key %s may change only what it submitted: %s belongs to key %s (an admin key may change it)", k.name, what, owner)}
 }
 
 // check admits a request that needs scope: its key (x-api-key, or a
@@ -240,7 +259,7 @@ func (k *Keyring) check(r *http.Request, need Scope) (*http.Request, error) {
 	if err := found.spend(k.now()); err != nil {
 		return nil, err
 	}
-	return r.WithContext(context.WithValue(r.Context(), keyCtx{}, found.Name)), nil
+	return r.WithContext(context.WithValue(r.Context(), keyCtx{}, keyOf{name: found.Name, scope: found.Scope})), nil
 }
 
 // spend takes one request from the key's limits, or says when to retry.

@@ -77,6 +77,9 @@ func (s *Server) getSchedule(r *http.Request) (any, error) {
 
 func (s *Server) deleteSchedule(r *http.Request) (any, error) {
 	id := r.PathValue("id")
+	if err := s.mayChangeSchedule(r); err != nil {
+		return nil, err
+	}
 	if err := s.cfg.Schedules.Delete(r.Context(), id); err != nil {
 		return nil, err
 	}
@@ -88,12 +91,34 @@ func (s *Server) deleteSchedule(r *http.Request) (any, error) {
 // pauseSchedule pauses (or, with paused false, resumes) a schedule.
 func (s *Server) pauseSchedule(paused bool) handler {
 	return func(r *http.Request) (any, error) {
+		if err := s.mayChangeSchedule(r); err != nil {
+			return nil, err
+		}
 		sc, err := s.cfg.Schedules.Pause(r.Context(), r.PathValue("id"), paused)
 		if err != nil {
 			return nil, err
 		}
 		return scheduleJSON(sc), nil
 	}
+}
+
+// mayChangeSchedule admits a change to the request's schedule by its key
+// (see mayChange); an unknown schedule is the handler's 404.
+func (s *Server) mayChangeSchedule(r *http.Request) error {
+	sc, err := s.cfg.Schedules.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return mayChange(r.Context(), "schedule "+sc.ID, sc.Owner)
+}
+
+// mayChangeJob admits a change to the request's job by its key.
+func (s *Server) mayChangeJob(r *http.Request) error {
+	job, err := s.cfg.Service.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return mayChange(r.Context(), "job "+job.ID, job.Owner)
 }
 
 func scheduleJSON(sc *warm.Schedule) Schedule {

@@ -68,7 +68,7 @@ func (s *Store) Schedules(ctx context.Context) ([]warm.Schedule, error) {
 
 // DueSchedules lists the schedules not paused whose next run is due.
 func (s *Store) DueSchedules(ctx context.Context, now time.Time) ([]warm.Schedule, error) {
-	return s.schedules(ctx, `WHERE NOT paused AND next_run <= $1 ORDER BY next_run LIMIT 100`, micros(now))
+	return s.schedules(ctx, `WHERE NOT paused AND next_run > 0 AND next_run <= $1 ORDER BY next_run LIMIT 100`, micros(now))
 }
 
 // Schedule is one schedule.

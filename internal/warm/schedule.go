@@ -82,7 +82,36 @@ func parseCron(expr, tz string) (cron.Schedule, string, error) {
 	if err != nil {
 		return nil, "", Invalid("cron", "%q: %v (five fields, minute to weekday, or six with seconds first, or @hourly, @daily, @every 15m)", expr, err)
 	}
+	if err := oftenEnough(sched, expr); err != nil {
+		return nil, "", err
+	}
 	return sched, loc.String(), nil
+}
+
+// minScheduleGap is the shortest time between two runs of a schedule: a
+// warm takes seconds at least, and one a second would only pile up jobs.
+const minScheduleGap = time.Minute
+
+// oftenEnough refuses a schedule that never runs (30 February) or runs
+// more than once a minute (every second, @every 1ms, a negative @every,
+// which the parser rounds up to a second), over the year ahead.
+func oftenEnough(sched cron.Schedule, expr string) error {
+	from := time.Now()
+	first := sched.Next(from)
+	if first.IsZero() {
+		return Invalid("cron", "%q never runs: no such date", expr)
+	}
+	for t, n := first, 0; n < 60 && t.Sub(first) < 366*24*time.Hour; n++ {
+		next := sched.Next(t)
+		if next.IsZero() {
+			break
+		}
+		if gap := next.Sub(t); gap < minScheduleGap {
+			return Invalid("cron", "%q runs every %s: a schedule may run at most once a minute", expr, gap)
+		}
+		t = next
+	}
+	return nil
 }
 
 // Create checks a schedule and its job (as a submit would) and records

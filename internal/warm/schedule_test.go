@@ -1,6 +1,7 @@
 package warm_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +52,29 @@ func TestScheduleRunsMissedSlotsOnce(t *testing.T) {
 	e.must(err)
 	if !second.ChangedSince.Equal(lastRun) {
 		t.Fatalf("second run changed since %v, want the first run's %v", second.ChangedSince, lastRun)
+	}
+}
+
+// A schedule that never runs, or would run more than once a minute, is
+// refused with a message naming cron; one that runs every minute is fine.
+func TestScheduleCronIsChecked(t *testing.T) {
+	e := newEnv(t)
+	svc := e.service(&cancels{})
+	s := &warm.Scheduler{Store: e.st, Service: svc, Now: svc.Now, NewID: func() string { return "sched" }}
+	spec := warm.JobSpec{URLs: []string{"https://www.example.test/a"}, POPs: []string{"AAA1-P1"}, CFDomain: "d1.cloudfront.net"}
+	for expr, want := range map[string]string{
+		"0 3 30 2 *":     "never runs",
+		"@every 1ms":     "at most once a minute",
+		"@every -5m":     "at most once a minute",
+		"* * * * * *":    "at most once a minute",
+		"*/30 * * * * *": "at most once a minute",
+	} {
+		_, err := s.Create(e.ctx, "", expr, "", []byte(`{}`), spec, "")
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "cron") {
+			t.Errorf("cron %q: %v, want an error naming cron saying %q", expr, err, want)
+		}
+	}
+	if _, err := s.Create(e.ctx, "", "* * * * *", "", []byte(`{}`), spec, ""); err != nil {
+		t.Errorf("every minute: %v", err)
 	}
 }
