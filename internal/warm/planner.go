@@ -162,7 +162,7 @@ func (p *Planner) plan(ctx context.Context, jobID string) error {
 			return err
 		}
 	}
-	if p.probes(all) {
+	if p.probes(job, all) {
 		if err := p.probeFrom(ctx, job, usable, all, prog.ProbedURLs); err != nil {
 			if ctx.Err() != nil {
 				return p.cutShort(ctx, job)
@@ -176,8 +176,13 @@ func (p *Planner) plan(ctx context.Context, jobID string) error {
 // probes reports whether a job's URLs are probed for their sizes. A small
 // job is not: its warm answers as soon, with the sizes and the URLs that
 // fail, and a probe would only add its own requests and writes to the
-// job's fixed cost.
-func (p *Planner) probes(urls []string) bool { return len(urls) >= p.ProbeMinURLs }
+// job's fixed cost. Nor is a job with a rate (max_rps): its probes would
+// spend the rate the user set before the warm got any of it — a probe is a
+// fetch through a POP too — and the warm finds the sizes and the failing
+// URLs itself.
+func (p *Planner) probes(job *Job, urls []string) bool {
+	return len(urls) >= p.ProbeMinURLs && job.MaxRPS == 0
+}
 
 // begin loads a job that is still to be planned and marks it in progress;
 // errPlanEnded when it ended or its deadline passed (the timeout step ends
@@ -315,7 +320,7 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 			for k, pop := range usable {
 				seq := (b/p.BatchSize)*len(usable) + k
 				after := pop.After
-				if after == "" && tiered && p.probes(all) {
+				if after == "" && tiered && p.probes(job, all) {
 					after = AfterProbe
 				}
 				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end),

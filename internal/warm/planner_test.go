@@ -567,3 +567,26 @@ func TestPlannerStopsProbingAJobThatWasStopped(t *testing.T) {
 		}
 	})
 }
+
+// A job with a rate is not size-probed: each probe is a fetch through a POP
+// that would spend the rate before the warm got any of it.
+func TestPlannerDoesNotProbeAJobWithARate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		pr := &prober{}
+		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
+		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.MaxRPS = 5 })
+		e.submit("j2", urlList(3), time.Hour, nil)
+		for _, id := range []string{"j1", "j2"} {
+			if err := p.Plan(e.ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := pr.count(urlOf(0)); n != 1 {
+			t.Fatalf("the first URL was probed %d times for a job with a rate and one without, want once", n)
+		}
+		if prog := e.progress("j1"); !prog.Planned || prog.Status != warm.StatusInProgress {
+			t.Fatalf("the job with a rate: %s, counts %+v", prog.Status, prog.Counts)
+		}
+	})
+}
