@@ -8,6 +8,7 @@ import (
 
 	"prewarm/client"
 	"prewarm/internal/minicdn"
+	"prewarm/internal/store/pgtest"
 )
 
 // keepWarmPOPs are nginx POPs set up, as docs/keep-warm.md tells
@@ -123,5 +124,73 @@ func TestKeepWarmNotKept(t *testing.T) {
 	time.Sleep(3 * time.Second) // longer than the kept object's lifetime
 	if n := cdn.Origin.Gets("/maxage/2/kept"); n != before {
 		t.Errorf("re-warmed %d times after the stop", n-before)
+	}
+}
+
+// On a fleet — two serve nodes on one PostgreSQL, each with its agent, both
+// queueing due re-warms four times a second — each URL × POP is re-warmed
+// once per due time: every POP's access log shows each object's re-warms
+// (the refresh header's BYPASS) about one lifetime apart, never two for one
+// due time, and every fetch a POP logged is one the job counted. (That a
+// schedule fires once per slot across two nodes is TestScheduleOnTwoNodes.)
+func TestKeepWarmOnTwoNodes(t *testing.T) {
+	t.Parallel()
+	codes := []string{"KWF1-P1", "KWF2-P1", "KWF3-P1"}
+	cdn := minicdn.StartT(t, minicdn.Options{RefreshHeader: "X-Prewarm-Refresh", AccessLogs: true,
+		POPs: []minicdn.POPSpec{{Code: codes[0]}, {Code: codes[1]}, {Code: codes[2]}}})
+	db := pgtest.Shared(t).DatabaseT(t)
+	one := startServe(t, "", append(serveArgs(cdn), "--database", db)...)
+	two := startServe(t, "", append(serveArgs(cdn), "--database", db)...)
+	urls := urlsOf(cdn, "/maxage/4/fleet-", 4)
+	until := time.Now().Add(25 * time.Second)
+	id := one.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes,
+		KeepWarmUntil: until.UTC().Format(time.RFC3339Nano), RefreshHeader: "X-Prewarm-Refresh: 1"})
+	p := two.wait(id, time.Until(until)+15*time.Second)
+	if p.Status != client.StatusFinished || p.KeepWarm == nil || p.KeepWarm.Failed != 0 {
+		t.Fatalf("at keep_warm_until: status %s keep_warm %+v", p.Status, p.KeepWarm)
+	}
+	var logged int64
+	perObject := map[string][]time.Time{} // POP + URL → its re-warms
+	for _, pop := range cdn.POPs {
+		lines, err := cdn.Log(pop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if l.Status != 200 {
+				t.Errorf("%s answered %d to %s", pop.Code, l.Status, l.URL)
+			}
+			if l.Cache == "BYPASS" {
+				logged++
+				perObject[pop.Code+" "+l.URL] = append(perObject[pop.Code+" "+l.URL], l.At)
+			}
+		}
+	}
+	if p.KeepWarm.Rewarms != logged {
+		t.Errorf("the job counted %d re-warms, the POPs logged %d", p.KeepWarm.Rewarms, logged)
+	}
+	if len(perObject) != len(urls)*len(codes) {
+		t.Errorf("%d URL × POP re-warmed, want %d", len(perObject), len(urls)*len(codes))
+	}
+	minGap, least, most := time.Hour, 1000, 0
+	for key, ats := range perObject {
+		least, most = min(least, len(ats)), max(most, len(ats))
+		for i := 1; i < len(ats); i++ {
+			gap := ats[i].Sub(ats[i-1])
+			minGap = min(minGap, gap)
+			// A 4 s object is re-warmed a second before each expiry: every
+			// 3 s (whole seconds, so 2–4 s). Two for one due time would be
+			// milliseconds apart.
+			if gap < 1500*time.Millisecond {
+				t.Errorf("%s re-warmed twice %v apart (at %s and %s)", key, gap,
+					ats[i-1].Format("15:04:05.000"), ats[i].Format("15:04:05.000"))
+			}
+		}
+	}
+	t.Logf("%d re-warms of %d URL × POP in ~25 s: %d to %d each, closest two of one object %v apart",
+		logged, len(perObject), least, most, minGap.Round(time.Millisecond))
+	// ~24 s of keeping after the first warm, a re-warm every ~3 s: 8.
+	if least < 5 || most > 10 {
+		t.Errorf("re-warms per URL × POP from %d to %d, want about 8", least, most)
 	}
 }
