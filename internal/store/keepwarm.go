@@ -120,7 +120,7 @@ func (s *Store) RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.R
 	for _, rw := range rws {
 		from, to = min(from, rw.URLIndex), max(to, rw.URLIndex)
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT r.url_idx, r.variant, u.url FROM rewarms r
+	rows, err := s.db.Reader().Query(ctx, `SELECT r.url_idx, r.variant, r.failing, u.url FROM rewarms r
 		JOIN job_urls u ON u.job_id = r.job_id AND u.idx = r.url_idx
 		WHERE r.job_id = $1 AND r.pop = $2 AND r.url_idx >= $3 AND r.url_idx <= $4 AND r.queued`, jobID, pop, from, to)
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Store) RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.R
 	var tasks []warm.Task
 	for rows.Next() {
 		var t warm.Task
-		if err := rows.Scan(&t.URLIndex, &t.Variant, &t.URL); err != nil {
+		if err := rows.Scan(&t.URLIndex, &t.Variant, &t.Failing, &t.URL); err != nil {
 			return nil, err
 		}
 		if want[warm.Rewarm{URLIndex: t.URLIndex, Variant: t.Variant}] {
@@ -146,17 +146,26 @@ func (s *Store) RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.R
 
 // RecordRewarms writes what re-warms at pop found: each row's next due
 // time (from the result's RewarmAt and NotKept) and its counts. Only a row
-// still queued is updated, so a re-warm recorded twice counts once.
+// still queued is updated, so a re-warm recorded twice counts once. A
+// deferred re-warm (its host paused) is neither done nor failed: only its
+// due time changes. failing counts the failures in a row, for the backoff.
 func (s *Store) RecordRewarms(ctx context.Context, jobID, pop string, results []warm.Result) error {
 	stmts := make([]Stmt, 0, len(results))
 	for _, r := range results {
+		if r.Deferred {
+			stmts = append(stmts, Stmt{SQL: `UPDATE rewarms SET queued = FALSE, due_at = $5
+				WHERE job_id = $1 AND pop = $2 AND url_idx = $3 AND variant = $4 AND queued`,
+				Args: []any{jobID, pop, r.URLIndex, r.Variant, micros(r.RewarmAt)}})
+			continue
+		}
 		ok, failed := 0, 1
 		if r.OK {
 			ok, failed = 1, 0
 		}
 		stmts = append(stmts, Stmt{SQL: `UPDATE rewarms SET queued = FALSE, due_at = $5, fresh_until = $6,
 			rewarms = rewarms + $7, failures = failures + $8, cache_status = $9,
-			error = CASE WHEN $10 = '' THEN error ELSE $10 END, not_kept = $11
+			error = CASE WHEN $10 = '' THEN error ELSE $10 END, not_kept = $11,
+			failing = CASE WHEN $8 = 1 THEN failing + 1 ELSE 0 END
 			WHERE job_id = $1 AND pop = $2 AND url_idx = $3 AND variant = $4 AND queued`,
 			Args: []any{jobID, pop, r.URLIndex, r.Variant, micros(r.RewarmAt), micros(r.Fresh.Until), ok, failed,
 				r.CacheStatus, r.Error, r.NotKept}})

@@ -34,9 +34,38 @@ const (
 	// that refreshes nothing).
 	expiryMargin = 300 * time.Millisecond
 	// retryAfterFailure is the wait before a failed re-warm is tried
-	// again, at most the object's lifetime.
-	retryAfterFailure = 5 * time.Second
+	// again; it doubles with each failure in a row, up to
+	// maxRetryAfterFailure, so an object that keeps failing costs its
+	// origin a fetch every few minutes, not every few seconds.
+	retryAfterFailure    = 5 * time.Second
+	maxRetryAfterFailure = 5 * time.Minute
 )
+
+// RetryRewarm is when a re-warm that failed at failedAt, after failing
+// failures in a row before it, is tried again (zero: not before the
+// keeping ends).
+func (j *Job) RetryRewarm(failing int, failedAt time.Time) time.Time {
+	wait := retryAfterFailure
+	for range max(failing, 0) {
+		if wait *= 2; wait >= maxRetryAfterFailure {
+			wait = maxRetryAfterFailure
+			break
+		}
+	}
+	return j.rewarmBefore(failedAt.Add(wait))
+}
+
+// rewarmBefore is due when it comes before the keeping ends, else zero.
+func (j *Job) rewarmBefore(due time.Time) time.Time {
+	if !due.Before(j.KeepWarmUntil) {
+		return time.Time{}
+	}
+	return due
+}
+
+// DeferRewarm is when a re-warm put off by its host's pause, which ends
+// at resume, goes again (zero: not before the keeping ends).
+func (j *Job) DeferRewarm(resume time.Time) time.Time { return j.rewarmBefore(resume) }
 
 // Freshness is what an answer says of how long its POP keeps it: set by
 // the fetcher on every result.
@@ -103,8 +132,7 @@ func (j *Job) KeepsWarm() bool { return !j.KeepWarmUntil.IsZero() }
 func (j *Job) NextRewarm(f Freshness, ok, hit, first bool, fetchedAt time.Time) (due time.Time, note string) {
 	switch {
 	case !ok:
-		// A failed fetch is tried again soon, within the keeping.
-		due = fetchedAt.Add(retryAfterFailure)
+		return j.RetryRewarm(0, fetchedAt), ""
 	case f.NoKeep != "":
 		return time.Time{}, f.NoKeep
 	case !f.Until.After(fetchedAt) && f.Lifetime <= 0:

@@ -47,6 +47,25 @@ func TestNextRewarm(t *testing.T) {
 	}
 }
 
+// A failed re-warm waits twice as long with each failure in a row, up to
+// five minutes, and never past the keeping's end.
+func TestRetryRewarm(t *testing.T) {
+	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	j := &Job{KeepWarmUntil: now.Add(time.Hour)}
+	for failing, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second,
+		80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute} {
+		if got := j.RetryRewarm(failing, now); !got.Equal(now.Add(want)) {
+			t.Errorf("after %d failures in a row: +%v, want +%v", failing, got.Sub(now), want)
+		}
+	}
+	if got := j.RetryRewarm(1000, now.Add(58*time.Minute)); !got.IsZero() {
+		t.Errorf("a retry past the end: %v, want none", got)
+	}
+	if got := j.DeferRewarm(now.Add(2 * time.Hour)); !got.IsZero() {
+		t.Errorf("a pause past the end: %v, want none", got)
+	}
+}
+
 func TestCleanKeepWarm(t *testing.T) {
 	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
 	until, hdr, err := cleanKeepWarm("2026-11-28T22:00:00+01:00", " X-Prewarm-Refresh:1 ", now)
