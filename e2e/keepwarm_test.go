@@ -194,3 +194,97 @@ func TestKeepWarmOnTwoNodes(t *testing.T) {
 		t.Errorf("re-warms per URL × POP from %d to %d, want about 8", least, most)
 	}
 }
+
+// A pipeline's submit --wait on a keep-warm job returns once the first
+// warm is done, judged by --min-verified, and says until when the job
+// keeps warming; the job goes on. A schedule's job keeps warm with
+// keep_warm_for, each run for as long after its own start; the absolute
+// keep_warm_until, or both, are refused naming the field.
+func TestKeepWarmPipelineAndSchedule(t *testing.T) {
+	t.Parallel()
+	cdn := keepWarmCDN(t)
+	srv := startServe(t, "", serveArgs(cdn)...)
+	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
+	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/maxage/60/gate-", 3), "\n"), env, "submit", "-",
+		"--cf-domain", cdn.CFDomain, "--pops", "NGX1-P1,NGX2-P1", "--keep-warm-until", "10m", "--wait", "--min-verified", "99")
+	id := strings.TrimSpace(out)
+	if code != 0 || !strings.Contains(errOut, "first warm: 100% of 6 tasks proven cached (--min-verified 99)") ||
+		!strings.Contains(errOut, "first warm done; it keeps warming until") {
+		t.Fatalf("submit --wait of a keep-warm job: exit %d\n%s", code, errOut)
+	}
+	p := srv.progress(id)
+	if p.Status != client.StatusInProgress || p.KeepWarm == nil || p.KeepWarm.State != "keeping" {
+		t.Fatalf("after submit --wait returned: %s %+v", p.Status, p.KeepWarm)
+	}
+	if until, created := parseTime(t, p.KeepWarm.Until), parseTime(t, p.CreatedAt); until.Sub(created) < 9*time.Minute ||
+		until.Sub(created) > 11*time.Minute {
+		t.Fatalf("--keep-warm-until 10m: kept from %s until %s", p.CreatedAt, p.KeepWarm.Until)
+	}
+	if _, err := srv.c.StopJob(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+
+	sc, err := srv.c.CreateSchedule(t.Context(), client.ScheduleRequest{Cron: "@every 1s", Job: client.JobRequest{
+		URLs: []string{cdn.URL("/maxage/60/sched-kept")}, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}, KeepWarmFor: "2m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	waitFor(t, 20*time.Second, func() bool {
+		jobs, err := srv.c.Jobs(t.Context(), client.JobFilter{Limit: 100})
+		srv.must("GET /jobs", err)
+		runs = runs[:0]
+		for _, j := range jobs {
+			if j.ScheduleID == sc.ID {
+				runs = append(runs, j.RequestID)
+			}
+		}
+		return len(runs) >= 2
+	})
+	srv.must("DELETE /schedules", srv.c.DeleteSchedule(t.Context(), sc.ID))
+	var ends []time.Time
+	for _, id := range runs[:2] {
+		p := srv.progress(id)
+		until, created := parseTime(t, p.KeepWarm.Until), parseTime(t, p.CreatedAt)
+		if d := until.Sub(created); d < 2*time.Minute-time.Second || d > 2*time.Minute+time.Second {
+			t.Errorf("scheduled run %s: created %s, kept warm until %s, want 2m after", id, p.CreatedAt, p.KeepWarm.Until)
+		}
+		ends = append(ends, until)
+		if _, err := srv.c.StopJob(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ends[0].Equal(ends[1]) {
+		t.Errorf("two runs keep warm until the same %v", ends[0])
+	}
+
+	for body, want := range map[string]string{
+		`{"cron": "@daily", "job": {"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net", "keep_warm_until": "2030-01-01T00:00:00Z"}}`: "job.keep_warm_until: every run would keep warm until the same time",
+		`{"cron": "@daily", "job": {"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net", "keep_warm_for": "forever"}}`:                "job.keep_warm_for:",
+	} {
+		code, out := srv.rawJSON("POST", "/schedules", body)
+		if msg, _ := out["message"].(string); code != 400 || !strings.Contains(msg, want) {
+			t.Errorf("%s: %d %v, want 400 with %q", body, code, out, want)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net", "keep_warm_for": "200h"}`:                                          "keep_warm_for: 200h is more than 168h0m0s",
+		`{"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net", "keep_warm_for": "1h", "keep_warm_until": "2030-01-01T00:00:00Z"}`: "keep_warm_for: give keep_warm_until or keep_warm_for, not both",
+		`{"url_list": ["https://a.test/"], "cf_domain": "d1.cloudfront.net", "keep_warm_for": 3600}`:                                            "keep_warm_for: expected a string",
+	} {
+		code, out := srv.rawJSON("POST", "/prewarm", body)
+		if msg, _ := out["message"].(string); code != 400 || !strings.Contains(msg, want) {
+			t.Errorf("%s: %d %v, want 400 with %q", body, code, out, want)
+		}
+	}
+}
+
+// parseTime reads a time as the API writes it.
+func parseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(client.TimeLayout, s)
+	if err != nil {
+		t.Fatalf("time %q: %v", s, err)
+	}
+	return v
+}

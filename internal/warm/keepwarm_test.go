@@ -68,21 +68,31 @@ func TestRetryRewarm(t *testing.T) {
 
 func TestCleanKeepWarm(t *testing.T) {
 	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
-	until, hdr, err := cleanKeepWarm("2026-11-28T22:00:00+01:00", " X-Prewarm-Refresh:1 ", now)
+	until, hdr, err := cleanKeepWarm("2026-11-28T22:00:00+01:00", "", " X-Prewarm-Refresh:1 ", now)
 	if err != nil || !until.Equal(now.Add(time.Hour)) || hdr != "X-Prewarm-Refresh: 1" {
 		t.Fatalf("got %v %q %v", until, hdr, err)
 	}
-	for _, c := range []struct{ until, refresh, field string }{
-		{"tomorrow", "", "keep_warm_until"},
-		{"2026-11-28T19:00:00Z", "", "keep_warm_until"},
-		{"2026-12-28T19:00:00Z", "", "keep_warm_until"},
-		{"", "X-Prewarm-Refresh: 1", "refresh_header"},
-		{"2026-11-28T21:00:00Z", "no colon", "refresh_header"},
+	until, hdr, err = cleanKeepWarm("", " 90m ", "", now)
+	if err != nil || !until.Equal(now.Add(90*time.Minute)) || hdr != "" {
+		t.Fatalf("keep_warm_for 90m: got %v %q %v", until, hdr, err)
+	}
+	for _, c := range []struct{ until, keepFor, refresh, field string }{
+		{"tomorrow", "", "", "keep_warm_until"},
+		{"2026-11-28T19:00:00Z", "", "", "keep_warm_until"},
+		{"2026-12-28T19:00:00Z", "", "", "keep_warm_until"},
+		{"", "", "X-Prewarm-Refresh: 1", "refresh_header"},
+		{"2026-11-28T21:00:00Z", "", "no colon", "refresh_header"},
+		{"", "2h", "no colon", "refresh_header"},
+		{"", "two hours", "", "keep_warm_for"},
+		{"", "-1h", "", "keep_warm_for"},
+		{"", "0s", "", "keep_warm_for"},
+		{"", "169h", "", "keep_warm_for"},
+		{"2026-11-28T21:00:00Z", "1h", "", "keep_warm_for"},
 	} {
-		_, _, err := cleanKeepWarm(c.until, c.refresh, now)
+		_, _, err := cleanKeepWarm(c.until, c.keepFor, c.refresh, now)
 		var in *InputError
 		if !errors.As(err, &in) || in.Field != c.field {
-			t.Errorf("%q %q: %v, want an error naming %s", c.until, c.refresh, err, c.field)
+			t.Errorf("%q %q %q: %v, want an error naming %s", c.until, c.keepFor, c.refresh, err, c.field)
 		}
 	}
 }
