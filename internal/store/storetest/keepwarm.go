@@ -31,6 +31,46 @@ func (f *fixture) keepWarmJob(id string, n int, due time.Time) {
 	}
 }
 
+// checkKeepCounts compares a job's counts as the store keeps them with
+// their sums over its rewarms rows.
+func (f *fixture) checkKeepCounts(jobID string) *warm.KeepWarm {
+	f.t.Helper()
+	job, err := f.s.Job(f.ctx, jobID)
+	f.must(err)
+	kw, err := f.s.KeepWarm(f.ctx, job)
+	f.must(err)
+	var sum warm.KeepWarm
+	var next int64
+	f.must(f.db.Reader().QueryRow(f.ctx, `SELECT
+		COALESCE(SUM(CASE WHEN due_at > 0 OR queued THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN queued THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN due_at = 0 AND NOT queued AND not_kept = '' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN not_kept <> '' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(rewarms), 0), COALESCE(SUM(failures), 0),
+		COALESCE(MIN(CASE WHEN due_at > 0 AND NOT queued THEN due_at END), 0)
+		FROM rewarms WHERE job_id = $1`, jobID).Scan(&sum.Kept, &sum.Queued, &sum.Ended, &sum.NotKept, &sum.Rewarms, &sum.Failed, &next))
+	got := [6]int64{kw.Kept, kw.Queued, kw.Ended, kw.NotKept, kw.Rewarms, kw.Failed}
+	want := [6]int64{sum.Kept, sum.Queued, sum.Ended, sum.NotKept, sum.Rewarms, sum.Failed}
+	if got != want || kw.Next.UnixMicro() != next && next != 0 {
+		f.t.Fatalf("job %s: counts kept %v next %v, summed from its rows %v next %v", jobID, got, kw.Next, want, next)
+	}
+	return kw
+}
+
+// keepWarmAgain records a keep-warm job's first warm again, as a batch
+// run twice would.
+func (f *fixture) keepWarmAgain(id string, n int, due time.Time) {
+	f.t.Helper()
+	for seq, pop := range []string{"AAA1-P1", "BBB1-P1"} {
+		rs := results(pop, 0, n, true)
+		for i := range rs {
+			rs[i].Keep, rs[i].RewarmAt = true, due
+		}
+		_, err := f.s.RecordResults(f.ctx, warm.Batch{JobID: id, Seq: seq, POP: pop, From: 0, To: n}, rs, warm.BatchDone)
+		f.must(err)
+	}
+}
+
 // queuedRewarms are the re-warms of steps, by POP + URL index, counted.
 func queuedRewarms(steps []warm.Step) map[string]int {
 	out := map[string]int{}
@@ -84,17 +124,37 @@ func testKeepWarmRows(t *testing.T, f *fixture) {
 	for i, tk := range tasks {
 		rs[i] = warm.Result{URLIndex: tk.URLIndex, POP: st.POP, OK: i > 0, CacheStatus: "MISS", RewarmAt: next}
 	}
+	// One became no-store, one is fresh to the end, one is put off (its
+	// host paused), one is put off past the end.
+	rs[1].RewarmAt, rs[1].NotKept = time.Time{}, "no-store"
+	rs[2].RewarmAt = time.Time{}
+	rs[3] = warm.Result{URLIndex: rs[3].URLIndex, POP: st.POP, Deferred: true, RewarmAt: next.Add(time.Second)}
+	rs[4] = warm.Result{URLIndex: rs[4].URLIndex, POP: st.POP, Deferred: true}
 	f.must(f.s.RecordRewarms(f.ctx, "kw", st.POP, rs))
 	f.must(f.s.RecordRewarms(f.ctx, "kw", st.POP, rs)) // a step run twice
 	if tasks, err := f.s.RewarmTasks(f.ctx, "kw", st.POP, st.Rewarms); err != nil || len(tasks) != 0 {
 		t.Fatalf("recorded re-warms still listed: %d, %v", len(tasks), err)
 	}
-	kw, err = f.s.KeepWarm(f.ctx, job)
-	f.must(err)
-	if kw.Rewarms != int64(len(rs))-1 || kw.Failed != 1 || kw.Queued != 599-int64(len(rs)) || kw.Kept != 599 ||
-		!kw.Next.Equal(next) {
-		t.Fatalf("after %d re-warms recorded (one failed): %+v", len(rs), kw)
+	kw = f.checkKeepCounts("kw")
+	if kw.Rewarms != int64(len(rs))-3 || kw.Failed != 1 || kw.Queued != 599-int64(len(rs)) || kw.Kept != 596 ||
+		kw.NotKept != 2 || kw.Ended != 2 || !kw.Next.Equal(next) {
+		t.Fatalf("after %d re-warms recorded (one failed, two put off): %+v", len(rs), kw)
 	}
+	// Every other step's re-warms done, some twice.
+	for _, st := range steps[1:] {
+		rs := make([]warm.Result, len(st.Rewarms))
+		for i, rw := range st.Rewarms {
+			rs[i] = warm.Result{URLIndex: rw.URLIndex, POP: st.POP, OK: i%3 > 0, RewarmAt: next}
+		}
+		f.must(f.s.RecordRewarms(f.ctx, "kw", st.POP, rs))
+		f.must(f.s.RecordRewarms(f.ctx, "kw", st.POP, rs[:len(rs)/2]))
+	}
+	if kw := f.checkKeepCounts("kw"); kw.Queued != 0 {
+		t.Fatalf("all recorded: %+v", kw)
+	}
+	// A first warm's results written again add nothing.
+	f.keepWarmAgain("kw", 300, due)
+	f.checkKeepCounts("kw")
 }
 
 // Nodes racing to queue the same due re-warms (each its own store on the
@@ -141,5 +201,6 @@ func testRewarmsClaimedOnce(t *testing.T, f *fixture) {
 			}
 			f.must(f.s.RecordRewarms(f.ctx, st.JobID, st.POP, rs))
 		}
+		f.checkKeepCounts("race")
 	}
 }
