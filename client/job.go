@@ -105,6 +105,10 @@ type JobRequest struct {
 	// it just after (see docs/keep-warm.md).
 	KeepWarmUntil string `json:"keep_warm_until,omitempty"`
 	RefreshHeader string `json:"refresh_header,omitempty"`
+	// KeepWarmFor is KeepWarmUntil relative to the job's start (a Go
+	// duration: "2h", at most "168h"); a schedule's job gives this, so each
+	// run keeps warm for as long. Not with KeepWarmUntil.
+	KeepWarmFor string `json:"keep_warm_for,omitempty"`
 }
 
 // SubmitResponse answers POST /prewarm. A job refused for invalid URLs is

@@ -165,3 +165,15 @@ func (bs *Budgets) pause(ctx context.Context, jobID, host string, how func(strik
 		bs.log.Warn("recording a job warning", "job", jobID, "err", err)
 	}
 }
+
+// PausedUntil is when host's pause ends, as this process knows it (its
+// own pauses at once, the fleet's within a round); zero when it is not
+// paused.
+func (bs *Budgets) PausedUntil(host string) time.Time {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if st, ok := bs.hosts.Hosts[host]; ok && bs.now().Before(st.PausedUntil) {
+		return st.PausedUntil
+	}
+	return time.Time{}
+}

@@ -29,13 +29,14 @@ type env struct {
 	ctx context.Context
 	db  store.DB
 	st  *store.Store
+	q   *storetest.Recorder
 }
 
 // newEnv opens a fresh SQLite store; it is closed when the test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, _ := sqlitetest.Store(t)
-	return &env{t: t, ctx: context.Background(), db: st.DB(), st: st}
+	st, q := sqlitetest.Store(t)
+	return &env{t: t, ctx: context.Background(), db: st.DB(), st: st, q: q}
 }
 
 func (e *env) must(err error) {
@@ -60,6 +61,7 @@ type jobSpec struct {
 	headers   []string
 	encodings []string
 	verify    bool
+	keepWarm  time.Duration // keep_warm_until, from now; 0: none
 }
 
 func urlOf(i int) string { return fmt.Sprintf("https://www.example.test/assets/%d.js", i) }
@@ -82,6 +84,9 @@ func (e *env) plan(js jobSpec) *warm.Job {
 	job := &warm.Job{ID: js.id, Status: warm.StatusCreated, CFDomain: "d1.cloudfront.net", TargetType: "pop",
 		Headers: js.headers, Encodings: js.encodings, Verify: js.verify, Timeout: js.timeout, URLCount: js.urls,
 		CreatedAt: now, UpdatedAt: now, TimeoutAt: now.Add(js.timeout)}
+	if js.keepWarm > 0 {
+		job.KeepWarmUntil = now.Add(js.keepWarm)
+	}
 	for _, p := range js.pops {
 		job.Targets = append(job.Targets, warm.Target{Code: p.Code, Explicit: true})
 	}

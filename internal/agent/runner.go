@@ -397,7 +397,7 @@ func (br *batchRun) add(d poolDone) error {
 	}
 	d.res.URLIndex, d.res.POP, d.res.Variant = d.task.URLIndex, br.b.POP, d.task.Variant
 	d.res.At = br.r.Now()
-	d.res.KeepPlan(br.job, true)
+	d.res.KeepPlan(br.job, true, 0)
 	if br.r.Observer != nil {
 		br.r.Observer.Observe(d.res)
 	}

@@ -253,6 +253,7 @@ func jobSpec(f *fields) (warm.JobSpec, bool, error) {
 		func() (err error) { spec.Vantage, err = f.str("vantage"); return },
 		func() (err error) { spec.KeepWarmUntil, err = f.str("keep_warm_until"); return },
 		func() (err error) { spec.RefreshHeader, err = f.str("refresh_header"); return },
+		func() (err error) { spec.KeepWarmFor, err = f.str("keep_warm_for"); return },
 		func() (err error) { dryRun, err = f.boolean("dry_run"); return },
 		f.unknown,
 	} {

@@ -87,7 +87,7 @@ func (f *submitFlags) register(fs *pflag.FlagSet) {
 // given (the share of tasks proven cached), else as status --watch does.
 func (f *submitFlags) gate(out io.Writer, p *client.ProgressResponse) error {
 	if !f.minVerified.set {
-		if jobProgress(p).Succeeded() {
+		if jobProgress(p).Succeeded() || firstWarmDone(p) && p.FailedCount == 0 {
 			return nil
 		}
 		return &exitError{msg: watchOutcome(p), code: 1}
@@ -96,7 +96,11 @@ func (f *submitFlags) gate(out io.Writer, p *client.ProgressResponse) error {
 	if p.TotalCount > 0 {
 		share = 100 * float64(p.VerifiedCount) / float64(p.TotalCount)
 	}
-	verdict := fmt.Sprintf("job %s %s: %s%% of %d tasks proven cached (--min-verified %s)", p.RequestID, p.Status,
+	state := p.Status
+	if firstWarmDone(p) {
+		state = "first warm"
+	}
+	verdict := fmt.Sprintf("job %s %s: %s%% of %d tasks proven cached (--min-verified %s)", p.RequestID, state,
 		strconv.FormatFloat(share, 'f', -1, 64), p.TotalCount, strconv.FormatFloat(f.minVerified.v, 'f', -1, 64))
 	if share < f.minVerified.v {
 		return &exitError{msg: verdict + "; see prewarm summary " + p.RequestID, code: 1}
@@ -164,7 +168,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.vantage, "vantage", "", "agents: fetch each POP's tasks only from agents located there (agent --location), failing POPs with none; anywhere (default): any agent")
 	fs.StringVar(&f.discover, "discover", "", "ecs: find the edges of each of --countries (or --regions) by asking DNS for --cf-domain with a client subnet there; none: use the catalog's POPs even if the server defaults to ecs")
 	fs.StringVar(&f.changedSince, "changed-since", "", "with --expand sitemap: only the URLs whose lastmod is after this time or date (2026-11-28)")
-	fs.StringVar(&f.keepWarmUntil, "keep-warm-until", "", "after the first warm, re-warm each URL at each POP as its freshness there runs out, until this RFC 3339 time or for this long (90m, 6h; at most a week)")
+	fs.StringVar(&f.keepWarmUntil, "keep-warm-until", "", "after the first warm, re-warm each URL at each POP as its freshness there runs out, until this RFC 3339 time or for this long from the start (90m, 6h; at most a week; a schedule takes only a duration, counted from each run)")
 	fs.StringVar(&f.refreshHeader, "refresh-header", "", `with --keep-warm-until: header sent on re-warms that your POPs treat as "fetch from the origin and store", such as "X-Prewarm-Refresh: 1" (see docs/keep-warm.md)`)
 	fs.StringVar(&f.notifyURL, "notify-url", "", "URL the server POSTs a signed JSON message to when the job ends")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the job's plan (POPs, tasks, bytes, origin fetches) and send nothing through a POP")
@@ -250,11 +254,26 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), note)
-	p, err := followJob(cmd, c, ans.RequestID, f.interval)
+	// A keep-warm job runs until its keep_warm_until: a pipeline waits
+	// for its first warm, which the gate judges.
+	p, err := followJob(cmd, c, ans.RequestID, f.interval, firstWarmDone)
 	if err != nil {
 		return err
 	}
-	return f.gate(cmd.ErrOrStderr(), p)
+	if err := f.gate(cmd.ErrOrStderr(), p); err != nil {
+		return err
+	}
+	if firstWarmDone(p) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "job %s: first warm done; it keeps warming until %s (prewarm status %s)\n",
+			p.RequestID, showTime(p.KeepWarm.Until), p.RequestID)
+	}
+	return nil
+}
+
+// firstWarmDone reports a keep-warm job whose first warm is done and which
+// now keeps its objects warm.
+func firstWarmDone(p *client.ProgressResponse) bool {
+	return p.KeepWarm != nil && p.KeepWarm.State == "keeping"
 }
 
 // request checks the flags and builds the job's body, all but its URLs.
@@ -291,6 +310,7 @@ func (f *jobFlags) request() (*submitRequest, error) {
 	if f.noTierFirst {
 		tierFirst = new(bool)
 	}
+	until, keepFor := keepWarm(f.keepWarmUntil)
 	return &submitRequest{
 		CFDomain:       cf,
 		TargetType:     tt,
@@ -314,20 +334,22 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		ChangedSince:   strings.TrimSpace(f.changedSince),
 		Discover:       strings.TrimSpace(f.discover),
 		Vantage:        strings.TrimSpace(f.vantage),
-		KeepWarmUntil:  keepWarmUntil(f.keepWarmUntil, time.Now()),
+		KeepWarmUntil:  until,
+		KeepWarmFor:    keepFor,
 		RefreshHeader:  strings.TrimSpace(f.refreshHeader),
 	}, nil
 }
 
-// keepWarmUntil is --keep-warm-until as the API takes it: a duration
-// (90m, 6h) is that long from now; anything else goes as given, for the
+// keepWarm is --keep-warm-until as the API takes it: a duration (90m, 6h)
+// goes as keep_warm_for, which the server counts from the job's start (and
+// a schedule from each run's); anything else as keep_warm_until, for the
 // server to check.
-func keepWarmUntil(v string, now time.Time) string {
+func keepWarm(v string) (until, keepFor string) {
 	v = strings.TrimSpace(v)
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
-		return now.Add(d).UTC().Format(time.RFC3339)
+	if _, err := time.ParseDuration(v); err == nil {
+		return "", v
 	}
-	return v
+	return v, ""
 }
 
 func listFlag(targetType string) string {
@@ -436,7 +458,7 @@ func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
 		}
 		return writeStatus(out, p)
 	}
-	p, err := followJob(cmd, c, id, f.interval)
+	p, err := followJob(cmd, c, id, f.interval, nil)
 	if err != nil {
 		return err
 	}
@@ -454,9 +476,10 @@ func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
 	return &exitError{msg: watchOutcome(p), code: 1}
 }
 
-// followJob shows job id's progress on standard error until it ends, and
-// returns how it ended. Ctrl-C stops following, not the job.
-func followJob(cmd *cobra.Command, c *apiClient, id string, interval time.Duration) (*client.ProgressResponse, error) {
+// followJob shows job id's progress on standard error until it ends (or
+// until holds, when given), and returns how it ended. Ctrl-C stops
+// following, not the job.
+func followJob(cmd *cobra.Command, c *apiClient, id string, interval time.Duration, until func(*client.ProgressResponse) bool) (*client.ProgressResponse, error) {
 	if interval < 10*time.Millisecond {
 		return nil, fmt.Errorf("--interval %s: use at least 10ms", interval)
 	}
@@ -464,9 +487,9 @@ func followJob(cmd *cobra.Command, c *apiClient, id string, interval time.Durati
 	defer stop()
 	stderr := cmd.ErrOrStderr()
 	view := NewProgressView(stderr, isTerminal(stderr))
-	p, err := c.Wait(ctx, id, &client.WaitOptions{Interval: interval, Grace: watchGrace,
+	p, err := c.Wait(ctx, id, &client.WaitOptions{Interval: interval, Grace: watchGrace, Until: until,
 		OnProgress: func(p *client.ProgressResponse) {
-			if jp := jobProgress(p); jp.Terminal() {
+			if jp := jobProgress(p); jp.Terminal() || until != nil && until(p) {
 				view.Finish(jp)
 			} else {
 				view.Update(jp)
@@ -490,6 +513,9 @@ func watchOutcome(p *client.ProgressResponse) string {
 		return fmt.Sprintf("job %s FAILED: %s", p.RequestID, flattenLine(p.Message))
 	case p.Status == "FINISHED":
 		return fmt.Sprintf("job %s finished with %d of %d tasks failed%s", p.RequestID, p.FailedCount, p.TotalCount, hint)
+	case firstWarmDone(p):
+		return fmt.Sprintf("job %s's first warm done with %d of %d tasks failed; it keeps warming until %s%s", p.RequestID,
+			p.FailedCount, p.TotalCount, showTime(p.KeepWarm.Until), hint)
 	}
 	return fmt.Sprintf("job %s ended %s: %d/%d tasks done, %d failed%s", p.RequestID, p.Status, p.DownloadCount,
 		p.TotalCount, p.FailedCount, hint)

@@ -730,15 +730,14 @@ func TestClientHumanUnits(t *testing.T) {
 }
 
 func TestKeepWarmUntilFlag(t *testing.T) {
-	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
-	for in, want := range map[string]string{
-		"90m":                   "2026-11-28T21:30:00Z",
-		" 2026-11-29T08:00:00Z": "2026-11-29T08:00:00Z",
-		"tomorrow":              "tomorrow", // the server names the field
-		"":                      "",
+	for in, want := range map[string][2]string{
+		"90m":                   {"", "90m"},
+		" 2026-11-29T08:00:00Z": {"2026-11-29T08:00:00Z", ""},
+		"tomorrow":              {"tomorrow", ""}, // the server names the field
+		"":                      {"", ""},
 	} {
-		if got := keepWarmUntil(in, now); got != want {
-			t.Errorf("keepWarmUntil(%q) = %q, want %q", in, got, want)
+		if until, keepFor := keepWarm(in); [2]string{until, keepFor} != want {
+			t.Errorf("keepWarm(%q) = %q, %q, want %q", in, until, keepFor, want)
 		}
 	}
 }

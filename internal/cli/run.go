@@ -261,7 +261,7 @@ func (r *submitRequest) spec(urls []string) warm.JobSpec {
 		NeedInvalidate: r.NeedInvalidate, DistributionID: r.DistributionID, Verify: r.Verify,
 		Encodings: r.Encodings, Expand: r.Expand, MaxConcurrency: r.MaxConcurrency, MaxRPS: r.MaxRPS,
 		TierFirst: r.TierFirst, Priority: r.Priority, Name: r.Name, ChangedSince: r.ChangedSince, Discover: r.Discover,
-		KeepWarmUntil: r.KeepWarmUntil, RefreshHeader: r.RefreshHeader,
+		KeepWarmUntil: r.KeepWarmUntil, KeepWarmFor: r.KeepWarmFor, RefreshHeader: r.RefreshHeader,
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // healthPath is answered by every POP itself (never forwarded), so that
@@ -200,4 +202,45 @@ func (c *CDN) Received(pop *POP) (int, error) {
 		return 0, err
 	}
 	return strings.Count(string(data), "\n"), nil
+}
+
+// Logged is one request an nginx POP logged (Options.AccessLogs).
+type Logged struct {
+	At     time.Time // when the request ended
+	Method string
+	URL    string // scheme://host/path?query
+	Status int
+	// Cache is nginx's $upstream_cache_status: HIT, MISS, EXPIRED, BYPASS
+	// (the refresh header sent it to the origin), … ("-" when the cache
+	// was not consulted).
+	Cache string
+}
+
+// Log lists the requests the POP has logged (Options.AccessLogs, nginx
+// POPs only), in the order they ended.
+func (c *CDN) Log(pop *POP) ([]Logged, error) {
+	if !c.accessLogs || pop.Kind != Nginx {
+		return nil, fmt.Errorf("minicdn: POP %s keeps no access log (Options.AccessLogs, nginx only)", pop.Code)
+	}
+	data, err := os.ReadFile(pop.accessLog(c.Dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Logged
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) != 5 {
+			return nil, fmt.Errorf("minicdn: POP %s: unexpected log line %q", pop.Code, line)
+		}
+		msec, err1 := strconv.ParseFloat(f[0], 64)
+		status, err2 := strconv.Atoi(f[3])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("minicdn: POP %s: log line %q: %w", pop.Code, line, err)
+		}
+		out = append(out, Logged{At: time.UnixMilli(int64(msec * 1000)), Method: f[1], URL: f[2], Status: status, Cache: f[4]})
+	}
+	return out, nil
 }

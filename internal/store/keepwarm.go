@@ -18,8 +18,8 @@ const rewarmBatch = 250
 
 // keepStmts record, with the results of keep-warm jobs' first warm, each
 // URL × POP's first re-warm (or why it cannot be kept). Like the results,
-// a row recorded twice counts once.
-func (s *Store) keepStmts(owners []string, results []warm.Result) []Stmt {
+// a row recorded twice counts once: only the rows inserted add to counts.
+func (s *Store) keepStmts(owners []string, results []warm.Result, counts keepCounts) []Stmt {
 	var keep []int
 	for i := range results {
 		if results[i].Keep {
@@ -39,7 +39,66 @@ func (s *Store) keepStmts(owners []string, results []warm.Result) []Stmt {
 			args = append(args, owners[k], r.POP, r.URLIndex, r.Variant, micros(r.RewarmAt), micros(r.Fresh.Until), r.NotKept)
 		}
 		stmts = append(stmts, Stmt{SQL: `INSERT INTO rewarms (job_id, pop, url_idx, variant, due_at, fresh_until, not_kept)
-			VALUES ` + strings.Join(marks, ",") + ` ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING`, Args: args})
+			VALUES ` + strings.Join(marks, ",") + ` ON CONFLICT (job_id, pop, url_idx, variant) DO NOTHING
+			RETURNING job_id, due_at, not_kept`, Args: args, Rows: counts.inserted})
+	}
+	return stmts
+}
+
+// keepCounts are changes to keep-warm jobs' counts (keep_counts), gathered
+// from the rows a transaction changed and written at its end.
+type keepCounts map[string]*keepCount
+
+type keepCount struct{ kept, queued, ended, notKept, rewarms, failures int64 }
+
+func (c keepCounts) of(jobID string) *keepCount {
+	kc := c[jobID]
+	if kc == nil {
+		kc = &keepCount{}
+		c[jobID] = kc
+	}
+	return kc
+}
+
+// inserted counts the rows a first warm inserted.
+func (c keepCounts) inserted(rows Rows) error {
+	for rows.Next() {
+		var job, notKept string
+		var due int64
+		if err := rows.Scan(&job, &due, &notKept); err != nil {
+			return err
+		}
+		c.of(job).settle(due, notKept)
+	}
+	return nil
+}
+
+// settle counts a row that is no longer queued where it lands: kept (a
+// re-warm due), not kept, or fresh to the end.
+func (kc *keepCount) settle(due int64, notKept string) {
+	switch {
+	case notKept != "":
+		kc.notKept++
+	case due > 0:
+		kc.kept++
+	default:
+		kc.ended++
+	}
+}
+
+// stmts add the changes to keep_counts.
+func (c keepCounts) stmts() []Stmt {
+	stmts := make([]Stmt, 0, len(c))
+	for job, kc := range c {
+		if *kc == (keepCount{}) {
+			continue
+		}
+		stmts = append(stmts, Stmt{SQL: `INSERT INTO keep_counts (job_id, kept, queued, ended, not_kept, rewarms, failures)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id) DO UPDATE SET kept = keep_counts.kept + excluded.kept,
+			queued = keep_counts.queued + excluded.queued, ended = keep_counts.ended + excluded.ended,
+			not_kept = keep_counts.not_kept + excluded.not_kept, rewarms = keep_counts.rewarms + excluded.rewarms,
+			failures = keep_counts.failures + excluded.failures`,
+			Args: []any{job, kc.kept, kc.queued, kc.ended, kc.notKept, kc.rewarms, kc.failures}})
 	}
 	return stmts
 }
@@ -74,6 +133,13 @@ func (s *Store) QueueRewarms(ctx context.Context, now time.Time, limit int) (int
 		n = claimed
 		if len(steps) == 0 {
 			return nil
+		}
+		counts := keepCounts{}
+		for _, st := range steps {
+			counts.of(st.JobID).queued += int64(len(st.Rewarms))
+		}
+		if err := tx.Pipeline(ctx, counts.stmts()); err != nil {
+			return fmt.Errorf("count queued re-warms: %w", err)
 		}
 		return s.enq.Enqueue(ctx, tx, steps...)
 	})
@@ -126,7 +192,7 @@ func (s *Store) RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.R
 	for _, rw := range rws {
 		from, to = min(from, rw.URLIndex), max(to, rw.URLIndex)
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT r.url_idx, r.variant, u.url FROM rewarms r
+	rows, err := s.db.Reader().Query(ctx, `SELECT r.url_idx, r.variant, r.failing, u.url FROM rewarms r
 		JOIN job_urls u ON u.job_id = r.job_id AND u.idx = r.url_idx
 		WHERE r.job_id = $1 AND r.pop = $2 AND r.url_idx >= $3 AND r.url_idx <= $4 AND r.queued`, jobID, pop, from, to)
 	if err != nil {
@@ -140,7 +206,7 @@ func (s *Store) RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.R
 	var tasks []warm.Task
 	for rows.Next() {
 		var t warm.Task
-		if err := rows.Scan(&t.URLIndex, &t.Variant, &t.URL); err != nil {
+		if err := rows.Scan(&t.URLIndex, &t.Variant, &t.Failing, &t.URL); err != nil {
 			return nil, err
 		}
 		if want[warm.Rewarm{URLIndex: t.URLIndex, Variant: t.Variant}] {
@@ -152,36 +218,74 @@ func (s *Store) RewarmTasks(ctx context.Context, jobID, pop string, rws []warm.R
 
 // RecordRewarms writes what re-warms at pop found: each row's next due
 // time (from the result's RewarmAt and NotKept) and its counts. Only a row
-// still queued is updated, so a re-warm recorded twice counts once.
+// still queued is updated, so a re-warm recorded twice counts once. A
+// deferred re-warm (its host paused) is neither done nor failed: only its
+// due time changes. failing counts the failures in a row, for the backoff.
 func (s *Store) RecordRewarms(ctx context.Context, jobID, pop string, results []warm.Result) error {
+	kc := &keepCount{}
 	stmts := make([]Stmt, 0, len(results))
 	for _, r := range results {
-		ok, failed := 0, 1
-		if r.OK {
-			ok, failed = 1, 0
-		}
-		stmts = append(stmts, Stmt{SQL: `UPDATE rewarms SET queued = FALSE, due_at = $5, fresh_until = $6,
-			rewarms = rewarms + $7, failures = failures + $8, cache_status = $9,
-			error = CASE WHEN $10 = '' THEN error ELSE $10 END, not_kept = $11
-			WHERE job_id = $1 AND pop = $2 AND url_idx = $3 AND variant = $4 AND queued`,
-			Args: []any{jobID, pop, r.URLIndex, r.Variant, micros(r.RewarmAt), micros(r.Fresh.Until), ok, failed,
-				r.CacheStatus, r.Error, r.NotKept}})
+		stmts = append(stmts, recordRewarm(jobID, pop, r, kc))
 	}
-	return s.inTx(ctx, func(tx Tx) error { return tx.Pipeline(ctx, stmts) })
+	return s.inTx(ctx, func(tx Tx) error {
+		if err := tx.Pipeline(ctx, stmts); err != nil {
+			return err
+		}
+		return tx.Pipeline(ctx, keepCounts{jobID: kc}.stmts())
+	})
+}
+
+// recordRewarm is the update of one re-warm's row; kc counts the change
+// when the row was still queued.
+func recordRewarm(jobID, pop string, r warm.Result, kc *keepCount) Stmt {
+	ok, failed := 0, 0
+	switch {
+	case r.Deferred:
+	case r.OK:
+		ok = 1
+	default:
+		failed = 1
+	}
+	count := func(rows Rows) error {
+		for rows.Next() {
+			var due int64
+			var notKept string
+			if err := rows.Scan(&due, &notKept); err != nil {
+				return err
+			}
+			kc.queued--
+			kc.kept-- // it was kept while queued
+			kc.settle(due, notKept)
+			kc.rewarms += int64(ok)
+			kc.failures += int64(failed)
+		}
+		return nil
+	}
+	if r.Deferred {
+		return Stmt{SQL: `UPDATE rewarms SET queued = FALSE, due_at = $5
+			WHERE job_id = $1 AND pop = $2 AND url_idx = $3 AND variant = $4 AND queued RETURNING due_at, not_kept`,
+			Args: []any{jobID, pop, r.URLIndex, r.Variant, micros(r.RewarmAt)}, Rows: count}
+	}
+	return Stmt{SQL: `UPDATE rewarms SET queued = FALSE, due_at = $5, fresh_until = $6,
+		rewarms = rewarms + $7, failures = failures + $8, cache_status = $9,
+		error = CASE WHEN $10 = '' THEN error ELSE $10 END, not_kept = $11,
+		failing = CASE WHEN $8 = 1 THEN failing + 1 ELSE 0 END
+		WHERE job_id = $1 AND pop = $2 AND url_idx = $3 AND variant = $4 AND queued RETURNING due_at, not_kept`,
+		Args: []any{jobID, pop, r.URLIndex, r.Variant, micros(r.RewarmAt), micros(r.Fresh.Until), ok, failed,
+			r.CacheStatus, r.Error, r.NotKept}, Rows: count}
 }
 
 // KeepWarm is how job's keeping stands, in one read of its rows.
 func (s *Store) KeepWarm(ctx context.Context, job *warm.Job) (*warm.KeepWarm, error) {
 	kw := &warm.KeepWarm{Until: job.KeepWarmUntil, RefreshHeader: job.RefreshHeader, Warmed: job.Warmed}
 	var next int64
-	err := s.db.Reader().QueryRow(ctx, `SELECT
-		COALESCE(SUM(CASE WHEN due_at > 0 OR queued THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN queued THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN due_at = 0 AND NOT queued AND not_kept = '' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN not_kept <> '' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(rewarms), 0), COALESCE(SUM(failures), 0),
-		COALESCE(MIN(CASE WHEN due_at > 0 AND NOT queued THEN due_at END), 0)
-		FROM rewarms WHERE job_id = $1`, job.ID).Scan(&kw.Kept, &kw.Queued, &kw.Ended, &kw.NotKept, &kw.Rewarms, &kw.Failed, &next)
+	// The counts as kept (see keep_counts), and the earliest due from the
+	// index of due rows: no scan of the job's rows.
+	err := s.db.Reader().QueryRow(ctx, `SELECT COALESCE(c.kept, 0), COALESCE(c.queued, 0), COALESCE(c.ended, 0),
+		COALESCE(c.not_kept, 0), COALESCE(c.rewarms, 0), COALESCE(c.failures, 0),
+		COALESCE((SELECT MIN(due_at) FROM rewarms WHERE job_id = $1 AND due_at > 0 AND NOT queued), 0)
+		FROM (SELECT 1 AS one) o LEFT JOIN keep_counts c ON c.job_id = $1`, job.ID).Scan(
+		&kw.Kept, &kw.Queued, &kw.Ended, &kw.NotKept, &kw.Rewarms, &kw.Failed, &next)
 	if err != nil {
 		return nil, fmt.Errorf("keep-warm state of %s: %w", job.ID, err)
 	}

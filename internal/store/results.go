@@ -142,12 +142,13 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 		}
 		tally := newTally()
 		stmts = append(stmts, s.resultStmts(owners, all, tally.add)...)
-		stmts = append(stmts, s.keepStmts(owners, all)...)
+		kept := keepCounts{}
+		stmts = append(stmts, s.keepStmts(owners, all, kept)...)
 		if err := tx.Pipeline(ctx, stmts); err != nil {
 			return err
 		}
 		// The counters, the batches' states, and the jobs that may be done.
-		stmts = tally.counterStmts(s.now())
+		stmts = append(tally.counterStmts(s.now()), kept.stmts()...)
 		firstDone := make([]int64, len(ups))
 		for i, u := range ups {
 			n := tally.batch(u.Batch)

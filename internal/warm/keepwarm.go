@@ -34,9 +34,38 @@ const (
 	// that refreshes nothing).
 	expiryMargin = 300 * time.Millisecond
 	// retryAfterFailure is the wait before a failed re-warm is tried
-	// again, at most the object's lifetime.
-	retryAfterFailure = 5 * time.Second
+	// again; it doubles with each failure in a row, up to
+	// maxRetryAfterFailure, so an object that keeps failing costs its
+	// origin a fetch every few minutes, not every few seconds.
+	retryAfterFailure    = 5 * time.Second
+	maxRetryAfterFailure = 5 * time.Minute
 )
+
+// RetryRewarm is when a re-warm that failed at failedAt, after failing
+// failures in a row before it, is tried again (zero: not before the
+// keeping ends).
+func (j *Job) RetryRewarm(failing int, failedAt time.Time) time.Time {
+	wait := retryAfterFailure
+	for range max(failing, 0) {
+		if wait *= 2; wait >= maxRetryAfterFailure {
+			wait = maxRetryAfterFailure
+			break
+		}
+	}
+	return j.rewarmBefore(failedAt.Add(wait))
+}
+
+// rewarmBefore is due when it comes before the keeping ends, else zero.
+func (j *Job) rewarmBefore(due time.Time) time.Time {
+	if !due.Before(j.KeepWarmUntil) {
+		return time.Time{}
+	}
+	return due
+}
+
+// DeferRewarm is when a re-warm put off by its host's pause, which ends
+// at resume, goes again (zero: not before the keeping ends).
+func (j *Job) DeferRewarm(resume time.Time) time.Time { return j.rewarmBefore(resume) }
 
 // Freshness is what an answer says of how long its POP keeps it: set by
 // the fetcher on every result.
@@ -103,8 +132,7 @@ func (j *Job) KeepsWarm() bool { return !j.KeepWarmUntil.IsZero() }
 func (j *Job) NextRewarm(f Freshness, ok, hit, first bool, fetchedAt time.Time) (due time.Time, note string) {
 	switch {
 	case !ok:
-		// A failed fetch is tried again soon, within the keeping.
-		due = fetchedAt.Add(retryAfterFailure)
+		return j.RetryRewarm(0, fetchedAt), ""
 	case f.NoKeep != "":
 		return time.Time{}, f.NoKeep
 	case !f.Until.After(fetchedAt) && f.Lifetime <= 0:
@@ -133,25 +161,27 @@ func (j *Job) NextRewarm(f Freshness, ok, hit, first bool, fetchedAt time.Time) 
 }
 
 // cleanKeepWarm checks keep_warm_until (in the future, at most
-// MaxKeepWarm ahead) and refresh_header (a "Name: value" header, only
-// with keep_warm_until).
-func cleanKeepWarm(until, refresh string, now time.Time) (time.Time, string, error) {
-	until, refresh = strings.TrimSpace(until), strings.TrimSpace(refresh)
-	if until == "" {
-		if refresh != "" {
-			return time.Time{}, "", Invalid("refresh_header", "applies to re-warms: add keep_warm_until")
-		}
+// MaxKeepWarm ahead) or keep_warm_for (a positive duration, at most
+// MaxKeepWarm) — one of them — and refresh_header (a "Name: value" header,
+// only with one of them). It returns when the keeping ends.
+func cleanKeepWarm(until, keepFor, refresh string, now time.Time) (time.Time, string, error) {
+	until, keepFor, refresh = strings.TrimSpace(until), strings.TrimSpace(keepFor), strings.TrimSpace(refresh)
+	var end time.Time
+	var err error
+	switch {
+	case until != "" && keepFor != "":
+		return time.Time{}, "", Invalid("keep_warm_for", "give keep_warm_until or keep_warm_for, not both")
+	case until != "":
+		end, err = keepWarmUntil(until, now)
+	case keepFor != "":
+		end, err = keepWarmFor(keepFor, now)
+	case refresh != "":
+		return time.Time{}, "", Invalid("refresh_header", "applies to re-warms: add keep_warm_until or keep_warm_for")
+	default:
 		return time.Time{}, "", nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, until)
 	if err != nil {
-		return time.Time{}, "", Invalid("keep_warm_until", "%q is not an RFC 3339 time (2026-11-28T20:00:00Z)", until)
-	}
-	if !t.After(now) {
-		return time.Time{}, "", Invalid("keep_warm_until", "%s is not in the future", until)
-	}
-	if t.Sub(now) > MaxKeepWarm {
-		return time.Time{}, "", Invalid("keep_warm_until", "%s is more than %s ahead; use a schedule for longer", until, MaxKeepWarm)
+		return time.Time{}, "", err
 	}
 	if refresh != "" {
 		hs, err := cleanHeaders([]string{refresh})
@@ -161,5 +191,31 @@ func cleanKeepWarm(until, refresh string, now time.Time) (time.Time, string, err
 		}
 		refresh = hs[0]
 	}
-	return t.UTC(), refresh, nil
+	return end.UTC(), refresh, nil
+}
+
+func keepWarmUntil(until string, now time.Time) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, until)
+	switch {
+	case err != nil:
+		return t, Invalid("keep_warm_until", "%q is not an RFC 3339 time (2026-11-28T20:00:00Z)", until)
+	case !t.After(now):
+		return t, Invalid("keep_warm_until", "%s is not in the future", until)
+	case t.Sub(now) > MaxKeepWarm:
+		return t, Invalid("keep_warm_until", "%s is more than %s ahead; use a schedule for longer", until, MaxKeepWarm)
+	}
+	return t, nil
+}
+
+func keepWarmFor(keepFor string, now time.Time) (time.Time, error) {
+	d, err := time.ParseDuration(keepFor)
+	switch {
+	case err != nil:
+		return time.Time{}, Invalid("keep_warm_for", "%q is not a duration (90m, 2h, 48h)", keepFor)
+	case d <= 0:
+		return time.Time{}, Invalid("keep_warm_for", "%s is not a positive duration", keepFor)
+	case d > MaxKeepWarm:
+		return time.Time{}, Invalid("keep_warm_for", "%s is more than %s; use a schedule for longer", keepFor, MaxKeepWarm)
+	}
+	return now.Add(d), nil
 }

@@ -47,23 +47,52 @@ func TestNextRewarm(t *testing.T) {
 	}
 }
 
+// A failed re-warm waits twice as long with each failure in a row, up to
+// five minutes, and never past the keeping's end.
+func TestRetryRewarm(t *testing.T) {
+	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	j := &Job{KeepWarmUntil: now.Add(time.Hour)}
+	for failing, want := range []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second,
+		80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute} {
+		if got := j.RetryRewarm(failing, now); !got.Equal(now.Add(want)) {
+			t.Errorf("after %d failures in a row: +%v, want +%v", failing, got.Sub(now), want)
+		}
+	}
+	if got := j.RetryRewarm(1000, now.Add(58*time.Minute)); !got.IsZero() {
+		t.Errorf("a retry past the end: %v, want none", got)
+	}
+	if got := j.DeferRewarm(now.Add(2 * time.Hour)); !got.IsZero() {
+		t.Errorf("a pause past the end: %v, want none", got)
+	}
+}
+
 func TestCleanKeepWarm(t *testing.T) {
 	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
-	until, hdr, err := cleanKeepWarm("2026-11-28T22:00:00+01:00", " X-Prewarm-Refresh:1 ", now)
+	until, hdr, err := cleanKeepWarm("2026-11-28T22:00:00+01:00", "", " X-Prewarm-Refresh:1 ", now)
 	if err != nil || !until.Equal(now.Add(time.Hour)) || hdr != "X-Prewarm-Refresh: 1" {
 		t.Fatalf("got %v %q %v", until, hdr, err)
 	}
-	for _, c := range []struct{ until, refresh, field string }{
-		{"tomorrow", "", "keep_warm_until"},
-		{"2026-11-28T19:00:00Z", "", "keep_warm_until"},
-		{"2026-12-28T19:00:00Z", "", "keep_warm_until"},
-		{"", "X-Prewarm-Refresh: 1", "refresh_header"},
-		{"2026-11-28T21:00:00Z", "no colon", "refresh_header"},
+	until, hdr, err = cleanKeepWarm("", " 90m ", "", now)
+	if err != nil || !until.Equal(now.Add(90*time.Minute)) || hdr != "" {
+		t.Fatalf("keep_warm_for 90m: got %v %q %v", until, hdr, err)
+	}
+	for _, c := range []struct{ until, keepFor, refresh, field string }{
+		{"tomorrow", "", "", "keep_warm_until"},
+		{"2026-11-28T19:00:00Z", "", "", "keep_warm_until"},
+		{"2026-12-28T19:00:00Z", "", "", "keep_warm_until"},
+		{"", "", "X-Prewarm-Refresh: 1", "refresh_header"},
+		{"2026-11-28T21:00:00Z", "", "no colon", "refresh_header"},
+		{"", "2h", "no colon", "refresh_header"},
+		{"", "two hours", "", "keep_warm_for"},
+		{"", "-1h", "", "keep_warm_for"},
+		{"", "0s", "", "keep_warm_for"},
+		{"", "169h", "", "keep_warm_for"},
+		{"2026-11-28T21:00:00Z", "1h", "", "keep_warm_for"},
 	} {
-		_, _, err := cleanKeepWarm(c.until, c.refresh, now)
+		_, _, err := cleanKeepWarm(c.until, c.keepFor, c.refresh, now)
 		var in *InputError
 		if !errors.As(err, &in) || in.Field != c.field {
-			t.Errorf("%q %q: %v, want an error naming %s", c.until, c.refresh, err, c.field)
+			t.Errorf("%q %q %q: %v, want an error naming %s", c.until, c.keepFor, c.refresh, err, c.field)
 		}
 	}
 }

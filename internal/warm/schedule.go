@@ -125,6 +125,10 @@ func (s *Scheduler) Create(ctx context.Context, name, expr, tz string, body json
 	if err != nil {
 		return nil, err
 	}
+	if strings.TrimSpace(spec.KeepWarmUntil) != "" {
+		// One time for every run: past after the first few.
+		return nil, Invalid("job.keep_warm_until", "every run would keep warm until the same time; give keep_warm_for (a duration, such as 2h) instead")
+	}
 	now := s.Now()
 	check := spec
 	if strings.TrimSpace(check.ChangedSince) == LastRunSince {

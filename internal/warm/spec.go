@@ -84,6 +84,10 @@ type JobSpec struct {
 	// header sent on re-warms (see keepwarm.go).
 	KeepWarmUntil string
 	RefreshHeader string
+	// KeepWarmFor is the relative form of KeepWarmUntil (a Go duration,
+	// "2h"), counted from the job's creation: what a schedule's job gives,
+	// so that each run keeps warm for as long after its own start.
+	KeepWarmFor string `json:",omitempty"`
 }
 
 // ExpandKinds are the documents a job can expand.
@@ -122,7 +126,7 @@ func NewJob(spec JobSpec, sel Selector, lim Limits, id string, now time.Time) (*
 		},
 		func() (err error) { job.Vantage, err = cleanVantage(spec.Vantage); return },
 		func() (err error) {
-			job.KeepWarmUntil, job.RefreshHeader, err = cleanKeepWarm(spec.KeepWarmUntil, spec.RefreshHeader, now)
+			job.KeepWarmUntil, job.RefreshHeader, err = cleanKeepWarm(spec.KeepWarmUntil, spec.KeepWarmFor, spec.RefreshHeader, now)
 			return
 		},
 	} {

@@ -53,6 +53,9 @@ type Task struct {
 	URLIndex int
 	URL      string
 	Variant  string // the Accept-Encoding value, when the job has encodings
+	// Failing, for a re-warm: how many re-warms of it failed in a row
+	// before this one (each waits twice as long as the last).
+	Failing int
 }
 
 // Result is the outcome of one task. Results are written in bulk and are
@@ -93,6 +96,9 @@ type Result struct {
 	Keep     bool
 	RewarmAt time.Time
 	NotKept  string
+	// Deferred, for a re-warm: not tried, or throttled, because its host
+	// is paused; neither done nor failed, it goes again at RewarmAt.
+	Deferred bool
 }
 
 // NotCached reports whether the task fetched fine but is not cached.
@@ -134,11 +140,15 @@ type FetchRequest struct {
 
 // KeepPlan sets a keep-warm job's result's next re-warm, or why it has
 // none; first says whether it is the first warm's.
-func (r *Result) KeepPlan(j *Job, first bool) {
+func (r *Result) KeepPlan(j *Job, first bool, failing int) {
 	if !j.KeepsWarm() {
 		return
 	}
 	r.Keep = true
+	if !r.OK {
+		r.RewarmAt, r.NotKept = j.RetryRewarm(failing, r.At), ""
+		return
+	}
 	hit := r.CacheStatus == "HIT" || r.CacheStatus == "REFRESH_HIT" || r.CacheStatus == "STALE"
 	r.RewarmAt, r.NotKept = j.NextRewarm(r.Fresh, r.OK, hit, first, r.At)
 }

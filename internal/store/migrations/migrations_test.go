@@ -8,8 +8,9 @@ import (
 
 func TestForFillsTheTemplates(t *testing.T) {
 	// The tables keyed by their primary key alone: job_urls, job_pops,
-	// batches, results; then budget_shares, job_warnings.
-	rowids := map[string]int{"00001_schema.sql": 4, "00002_origin_safety.sql": 2, "00010_keep_warm.sql": 1}
+	// batches, results; then budget_shares, job_warnings; rewarms; keep_counts.
+	rowids := map[string]int{"00001_schema.sql": 4, "00002_origin_safety.sql": 2, "00010_keep_warm.sql": 1,
+		"00012_rewarm_backoff_counts.sql": 1}
 	for engine, on := range map[string]bool{"sqlite": true, "postgres": false} {
 		fsys, err := For(engine)
 		if err != nil {

@@ -72,14 +72,18 @@ func (r *Recorder) Batches() []int {
 type fixture struct {
 	t   *testing.T
 	ctx context.Context
+	db  store.DB
 	s   *store.Store
 	q   *Recorder
 	now time.Time
+	// keepWarmUntil, when set, is the keep_warm_until of the jobs made.
+	keepWarmUntil time.Time
 }
 
 func newFixture(t *testing.T, open Opener) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), q: &Recorder{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	f.s = store.New(open(t), f.q, func() time.Time { return f.now })
+	f.db = open(t)
+	f.s = store.New(f.db, f.q, func() time.Time { return f.now })
 	return f
 }
 
@@ -89,7 +93,7 @@ func (f *fixture) job(id string, urls ...string) *warm.Job {
 		NeedInvalidate: true, DistributionID: "E2QWRUHAPOMQZL",
 		Targets: []warm.Target{{Code: "AAA1-P1", Explicit: true}, {Code: "BBB1-P1", Explicit: true}},
 		Headers: []string{"X-A: 1"}, Timeout: 5 * time.Minute, URLCount: len(urls),
-		CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(5 * time.Minute)}
+		CreatedAt: f.now, UpdatedAt: f.now, TimeoutAt: f.now.Add(5 * time.Minute), KeepWarmUntil: f.keepWarmUntil}
 	if err := f.s.CreateJob(f.ctx, j, urls); err != nil {
 		f.t.Fatalf("CreateJob: %v", err)
 	}
@@ -184,6 +188,8 @@ func Run(t *testing.T, open Opener) {
 		"TieredBatches":                 testTieredBatches,
 		"BatchWindow":                   testBatchWindow,
 		"KeysShareTheQueue":             testKeysShareTheQueue,
+		"KeepWarmRows":                  testKeepWarmRows,
+		"RewarmsClaimedOnce":            testRewarmsClaimedOnce,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {
