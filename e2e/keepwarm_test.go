@@ -203,7 +203,7 @@ func TestKeepWarmOnTwoNodes(t *testing.T) {
 func TestKeepWarmPipelineAndSchedule(t *testing.T) {
 	t.Parallel()
 	cdn := keepWarmCDN(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := startServe(t, "", append(serveArgs(cdn), "--schedule-min-gap", "1s")...)
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/maxage/60/gate-", 3), "\n"), env, "submit", "-",
 		"--cf-domain", cdn.CFDomain, "--pops", "NGX1-P1,NGX2-P1", "--keep-warm-until", "10m", "--wait", "--min-verified", "99")

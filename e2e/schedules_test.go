@@ -18,8 +18,9 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH1-P1"}}})
 	db := pgtest.Shared(t).DatabaseT(t)
-	one := startServe(t, "", append(serveArgs(cdn), "--database", db)...)
-	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
+	// Runs seconds apart, which an operator allows with --schedule-min-gap.
+	one := startServe(t, "", append(serveArgs(cdn), "--database", db, "--schedule-min-gap", "1s")...)
+	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0", "--schedule-min-gap", "1s")...)
 	sc, err := one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "every 2 s", Cron: "*/2 * * * * *",
 		Timezone: "Europe/Paris", Job: client.JobRequest{URLs: urlsOf(cdn, "/sched/", 2), CFDomain: cdn.CFDomain, POPs: []string{"SCH1-P1"}}})
 	if err != nil {
@@ -92,7 +93,7 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 func TestScheduleCLI(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH2-P1"}}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := startServe(t, "", append(serveArgs(cdn), "--schedule-min-gap", "1s")...)
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/cli-sched/", 2), "\n"), env, "schedule", "add", "-",
 		"--cron", "@every 1s", "--cf-domain", cdn.CFDomain, "--pops", "SCH2-P1", "--name", "each second")

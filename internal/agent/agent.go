@@ -293,6 +293,10 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	return true
 }
 
+// BusyBatches is how many batches an agent that fetches n at once keeps
+// busy, for the queue windows (see Agent.batches).
+func BusyBatches(n int) int { return n + max(n-DefaultBatches, 0) }
+
 // takenPerFetching is how many batches an agent takes from the queue for
 // each it fetches at once: the others have fetched and wait for their last
 // write, or wait for a fetch slot.
@@ -318,7 +322,7 @@ func (a *Agent) batches(ctx context.Context) int {
 		n = BatchesFor(rtt)
 	}
 	a.mu.Lock()
-	a.info.Batches, a.info.DBRoundTrip = n+max(n-DefaultBatches, 0), rtt
+	a.info.Batches, a.info.DBRoundTrip = BusyBatches(n), rtt
 	a.mu.Unlock()
 	if rtt > 0 {
 		a.log.Info("agent sized to its database's round trip", "agent", a.cfg.ID, "round_trip", rtt.Round(time.Microsecond), "batches", n)

@@ -62,6 +62,7 @@ type serveFlags struct {
 	tlsCert    string
 	tlsKey     string
 	retention  time.Duration
+	schedGap   time.Duration
 	webhook    string
 	notifyURL  string
 	privHooks  bool
@@ -88,6 +89,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.keysFile, "api-keys-file", "", "YAML file of named keys (SHA-256, scope, limits), read again on SIGHUP")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file, read again when it changes; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.DurationVar(&f.schedGap, "schedule-min-gap", warm.DefaultScheduleGap, "the shortest time allowed between two runs of a schedule")
 	fs.DurationVar(&f.retention, "retention", node.DefaultConfig().Retention, "how long an ended job keeps its per-task rows; its summary and counts stay (0: for ever)")
 	fs.StringVar(&f.webhook, "webhook-secret", "", "secret signing job notifications (HMAC-SHA256); jobs may give notify_url only with it")
 	fs.StringVar(&f.notifyURL, "notify-url", "", "URL told of the end of every job that names none (needs --webhook-secret)")
@@ -126,6 +128,7 @@ func (f *serveFlags) config(log *slog.Logger) node.Config {
 	c.HostLimit = warm.Limit{Concurrency: f.hostConc, RPS: f.hostRPS}
 	c.WebhookSecret, c.NotifyURL, c.AllowPrivateWebhooks = f.webhook, f.notifyURL, f.privHooks
 	c.Retention = f.retention
+	c.ScheduleMinGap = f.schedGap
 	c.LocationGrace = f.locGrace
 	c.DefaultDiscover = f.discover
 	c.Scaler = f.scaler

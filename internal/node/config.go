@@ -47,7 +47,10 @@ type Config struct {
 	// for any. NotifyURL is told of jobs that name none.
 	// Retention is how long an ended job keeps its per-task rows (its
 	// summary and counters stay); 0 keeps them for ever.
-	Retention            time.Duration
+	Retention time.Duration
+	// ScheduleMinGap is the shortest time allowed between two runs of a
+	// schedule.
+	ScheduleMinGap       time.Duration
 	WebhookSecret        string
 	NotifyURL            string
 	AllowPrivateWebhooks bool
@@ -100,6 +103,7 @@ func DefaultConfig() Config {
 		TaskTimeout:      10 * time.Minute,
 		UserAgent:        "prewarm",
 		Retention:        30 * 24 * time.Hour,
+		ScheduleMinGap:   warm.DefaultScheduleGap,
 		AgentTimeout:     agent.DefaultLiveWindow,
 		LocationGrace:    agent.DefaultLocationGrace,
 		HostLimit:        warm.Limit{Concurrency: DefaultHostConcurrency},
@@ -160,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultDiscover != "" && c.DefaultDiscover != warm.DiscoverECS {
 		errs = append(errs, fmt.Errorf("--default-discover %q: want ecs, or leave it out", c.DefaultDiscover))
+	}
+	if c.ScheduleMinGap < time.Second {
+		errs = append(errs, fmt.Errorf("--schedule-min-gap %v: a second or more", c.ScheduleMinGap))
 	}
 	if c.Retention < 0 {
 		errs = append(errs, fmt.Errorf("--retention %v: 0 (for ever) or more", c.Retention))

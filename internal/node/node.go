@@ -86,7 +86,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
 		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now,
 		Resolver: edges.resolver, Direct: edges.client, NotifyURL: cfg.NotifyURL}
-	n.Schedules = &warm.Scheduler{Store: n.Store, Service: n.Service, NewID: uuid.NewString, Now: time.Now}
+	n.Schedules = &warm.Scheduler{Store: n.Store, Service: n.Service, NewID: uuid.NewString, Now: time.Now, MinGap: cfg.ScheduleMinGap}
 	// One keeper of budget shares for the whole process, so that a host
 	// pausing here pauses every fetch and probe of the process at once.
 	n.budgets = agent.NewBudgets(n.Store, "node-"+uuid.NewString(), cfg.Log, time.Now)

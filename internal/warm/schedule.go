@@ -1,6 +1,7 @@
 package warm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,7 +59,19 @@ type Scheduler struct {
 	Service *Service
 	NewID   func() string
 	Now     func() time.Time
+	// MinGap is the shortest time allowed between two runs of a schedule
+	// (DefaultScheduleGap when zero).
+	MinGap time.Duration
 }
+
+// storedGap is the gap a stored schedule is read again with: it was
+// checked when created, and a --schedule-min-gap raised since must not stop
+// it.
+const storedGap = time.Nanosecond
+
+// DefaultScheduleGap is the shortest time between two runs of a schedule:
+// a warm takes seconds at least, and one a second would only pile up jobs.
+const DefaultScheduleGap = time.Minute
 
 // cronParser reads five fields (minute to weekday), six with seconds
 // first, or a descriptor (@hourly, @daily, @every 15m).
@@ -66,7 +79,7 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 
 // parseCron reads a cron expression in a time zone (IANA name; UTC when
 // empty).
-func parseCron(expr, tz string) (cron.Schedule, string, error) {
+func parseCron(expr, tz string, minGap time.Duration) (cron.Schedule, string, error) {
 	if tz = strings.TrimSpace(tz); tz == "" {
 		tz = "UTC"
 	}
@@ -82,20 +95,21 @@ func parseCron(expr, tz string) (cron.Schedule, string, error) {
 	if err != nil {
 		return nil, "", Invalid("cron", "%q: %v (five fields, minute to weekday, or six with seconds first, or @hourly, @daily, @every 15m)", expr, err)
 	}
-	if err := oftenEnough(sched, expr); err != nil {
+	if err := oftenEnough(sched, expr, cmp.Or(minGap, DefaultScheduleGap)); err != nil {
 		return nil, "", err
 	}
 	return sched, loc.String(), nil
 }
 
-// minScheduleGap is the shortest time between two runs of a schedule: a
-// warm takes seconds at least, and one a second would only pile up jobs.
-const minScheduleGap = time.Minute
-
-// oftenEnough refuses a schedule that never runs (30 February) or runs
-// more than once a minute (every second, @every 1ms, a negative @every,
-// which the parser rounds up to a second), over the year ahead.
-func oftenEnough(sched cron.Schedule, expr string) error {
+// oftenEnough refuses a schedule that never runs (30 February), an @every
+// of less than a second (the parser would round 1ms, or -5m, up to every
+// second), or one that runs more often than minGap, over the year ahead.
+func oftenEnough(sched cron.Schedule, expr string, minGap time.Duration) error {
+	if every, ok := strings.CutPrefix(expr, "@every "); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(every)); err == nil && d < time.Second {
+			return Invalid("cron", "%q: @every needs a duration of a second or more", expr)
+		}
+	}
 	from := time.Now()
 	first := sched.Next(from)
 	if first.IsZero() {
@@ -106,8 +120,8 @@ func oftenEnough(sched cron.Schedule, expr string) error {
 		if next.IsZero() {
 			break
 		}
-		if gap := next.Sub(t); gap < minScheduleGap {
-			return Invalid("cron", "%q runs every %s: a schedule may run at most once a minute", expr, gap)
+		if gap := next.Sub(t); gap < minGap {
+			return Invalid("cron", "%q runs every %s: a schedule may run at most once every %s (serve --schedule-min-gap)", expr, gap, minGap)
 		}
 		t = next
 	}
@@ -117,7 +131,7 @@ func oftenEnough(sched cron.Schedule, expr string) error {
 // Create checks a schedule and its job (as a submit would) and records
 // it; its first run is the first slot after now.
 func (s *Scheduler) Create(ctx context.Context, name, expr, tz string, body json.RawMessage, spec JobSpec, owner string) (*Schedule, error) {
-	sched, tz, err := parseCron(expr, tz)
+	sched, tz, err := parseCron(expr, tz, s.MinGap)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +178,7 @@ func (s *Scheduler) Pause(ctx context.Context, id string, paused bool) (*Schedul
 	if err != nil {
 		return nil, err
 	}
-	sched, _, err := parseCron(sc.Cron, sc.Timezone)
+	sched, _, err := parseCron(sc.Cron, sc.Timezone, storedGap)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +201,7 @@ func (s *Scheduler) RunDue(ctx context.Context) ([]string, error) {
 	}
 	var started []string
 	for _, sc := range due {
-		sched, _, err := parseCron(sc.Cron, sc.Timezone)
+		sched, _, err := parseCron(sc.Cron, sc.Timezone, storedGap)
 		if err != nil {
 			return started, fmt.Errorf("schedule %s: %w", sc.ID, err)
 		}

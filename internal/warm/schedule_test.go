@@ -1,6 +1,7 @@
 package warm_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,14 +61,15 @@ func TestScheduleRunsMissedSlotsOnce(t *testing.T) {
 func TestScheduleCronIsChecked(t *testing.T) {
 	e := newEnv(t)
 	svc := e.service(&cancels{})
-	s := &warm.Scheduler{Store: e.st, Service: svc, Now: svc.Now, NewID: func() string { return "sched" }}
+	ids := 0
+	s := &warm.Scheduler{Store: e.st, Service: svc, Now: svc.Now, NewID: func() string { ids++; return fmt.Sprint("sched", ids) }}
 	spec := warm.JobSpec{URLs: []string{"https://www.example.test/a"}, POPs: []string{"AAA1-P1"}, CFDomain: "d1.cloudfront.net"}
 	for expr, want := range map[string]string{
 		"0 3 30 2 *":     "never runs",
-		"@every 1ms":     "at most once a minute",
-		"@every -5m":     "at most once a minute",
-		"* * * * * *":    "at most once a minute",
-		"*/30 * * * * *": "at most once a minute",
+		"@every 1ms":     "a second or more",
+		"@every -5m":     "a second or more",
+		"* * * * * *":    "at most once every 1m0s",
+		"*/30 * * * * *": "at most once every 1m0s",
 	} {
 		_, err := s.Create(e.ctx, "", expr, "", []byte(`{}`), spec, "")
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "cron") {
@@ -76,5 +78,9 @@ func TestScheduleCronIsChecked(t *testing.T) {
 	}
 	if _, err := s.Create(e.ctx, "", "* * * * *", "", []byte(`{}`), spec, ""); err != nil {
 		t.Errorf("every minute: %v", err)
+	}
+	s.MinGap = time.Second // as serve --schedule-min-gap 1s allows
+	if _, err := s.Create(e.ctx, "", "*/2 * * * * *", "", []byte(`{}`), spec, ""); err != nil {
+		t.Errorf("every 2 s with a gap of 1 s allowed: %v", err)
 	}
 }
