@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"prewarm/internal/every"
 	"time"
 
 	"prewarm/internal/warm"
@@ -48,18 +49,11 @@ const hostMemory = 15 * time.Minute
 
 // Run reaps until ctx ends.
 func (r *Reaper) Run(ctx context.Context) {
-	t := time.NewTicker(cmp.Or(r.Every, time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every.Tick(ctx, cmp.Or(r.Every, time.Second), func(ctx context.Context) {
 		if err := r.ReapOnce(ctx); err != nil && ctx.Err() == nil {
 			r.Log.Warn("reaping dead agents", "err", err)
 		}
-	}
+	})
 }
 
 // ReapOnce hands back the work of every agent silent for longer than the

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"prewarm/internal/every"
 	"sync"
 	"time"
 
@@ -180,14 +181,7 @@ const sweepEvery = 250 * time.Millisecond
 
 // sweepDeadlines ends overdue jobs until ctx ends.
 func (n *Node) sweepDeadlines(ctx context.Context) {
-	t := time.NewTicker(sweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every.Tick(ctx, sweepEvery, func(ctx context.Context) {
 		ended, err := n.Service.EndOverdue(ctx)
 		if err != nil && ctx.Err() == nil {
 			n.cfg.Log.Warn("ending jobs past their deadline", "err", err)
@@ -195,14 +189,12 @@ func (n *Node) sweepDeadlines(ctx context.Context) {
 		for _, id := range ended {
 			n.cfg.Log.Info("job timed out", "job", id)
 		}
-	}
+	})
 }
 
 // runSchedules starts the schedules' due runs, checking every second.
 func (n *Node) runSchedules(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
+	every.Tick(ctx, time.Second, func(ctx context.Context) {
 		started, err := n.Schedules.RunDue(ctx)
 		if err != nil && ctx.Err() == nil {
 			n.cfg.Log.Warn("starting scheduled runs", "err", err)
@@ -210,12 +202,7 @@ func (n *Node) runSchedules(ctx context.Context) {
 		for _, id := range started {
 			n.cfg.Log.Info("scheduled run started", "job", id)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // rewarmEvery is how often a control node queues the keep-warm jobs'
@@ -230,33 +217,24 @@ const rewarmChunk = 5000
 // queueRewarms queues due re-warms until ctx ends. Every control node
 // runs it; each re-warm is claimed, and so queued, by one of them.
 func (n *Node) queueRewarms(ctx context.Context) {
-	t := time.NewTicker(rewarmEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every.Tick(ctx, rewarmEvery, func(ctx context.Context) {
 		for {
 			queued, err := n.Store.QueueRewarms(ctx, time.Now(), rewarmChunk)
 			if err != nil && ctx.Err() == nil {
 				n.cfg.Log.Warn("queueing re-warms", "err", err)
 			}
 			if queued < rewarmChunk {
-				break
+				return
 			}
 		}
-	}
+	})
 }
 
 // sweepRetention trims the per-task rows of jobs ended longer than the
 // retention ago, checking ten times per retention period (at most hourly,
 // at least every second).
 func (n *Node) sweepRetention(ctx context.Context) {
-	t := time.NewTicker(min(max(n.cfg.Retention/10, time.Second), time.Hour))
-	defer t.Stop()
-	for {
+	trim := func(ctx context.Context) {
 		for {
 			trimmed, err := n.Store.Retain(ctx, time.Now().Add(-n.cfg.Retention), 20)
 			if err != nil && ctx.Err() == nil {
@@ -266,15 +244,12 @@ func (n *Node) sweepRetention(ctx context.Context) {
 				n.cfg.Log.Info("ended jobs trimmed past retention", "jobs", len(trimmed), "retention", n.cfg.Retention)
 			}
 			if len(trimmed) < 20 {
-				break
+				return
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	trim(ctx) // what ended long ago goes at start, not a period later
+	every.Tick(ctx, min(max(n.cfg.Retention/10, time.Second), time.Hour), trim)
 }
 
 // stepTimeout is the longest one run of a queued step may take: its budget

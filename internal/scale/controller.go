@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"prewarm/internal/every"
 	"strings"
 	"sync"
 	"time"
@@ -198,18 +199,11 @@ func (c *Controller) Run(ctx context.Context) {
 	if c.idle <= 0 {
 		return
 	}
-	t := time.NewTicker(c.checkEvery())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every.Tick(ctx, c.checkEvery(), func(ctx context.Context) {
 		if err := c.step(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("scaling down an idle fleet", "scaler", c.name, "err", err)
 		}
-	}
+	})
 }
 
 // step notes a busy fleet, or scales an idle one down once.
