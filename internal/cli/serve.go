@@ -36,7 +36,8 @@ Every flag can also be set by an environment variable: --api-key is
 PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.
 
 --api-keys-file names keys by their SHA-256, each with a scope (read, submit,
-admin) and optional limits (rps, daily); 'prewarm key new' makes one. The file
+admin) and optional limits (rps, daily) under a top-level "keys:" line;
+'prewarm key new' makes an entry ('prewarm key new --help' shows a whole file). The file
 is read again on SIGHUP. Keys given with --api-key are admins.
 
 --scaler connects the desired capacity (POST /instances, a job's
