@@ -66,6 +66,7 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 	var dist string
 	var distErr error
 	var distOnce sync.Once
+	silence := &silentServer{}
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -74,7 +75,7 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if t.Discover != "" {
-				found[i] = r.discover(ctx, cfDomain, t.Code)
+				found[i] = r.discover(ctx, cfDomain, t.Code, silence)
 				return
 			}
 			var addrs []string
@@ -126,7 +127,10 @@ func flatten(out []warm.POPState, found [][]warm.POPState) []warm.POPState {
 	return all
 }
 
-var errNoAddress = errors.New("does not resolve")
+var (
+	errNoAddress = errors.New("does not resolve")
+	errNoAnswer  = errors.New("did not answer")
+)
 
 // HostWarnings checks, for a job on CloudFront POPs, the URLs' hosts
 // against cf_domain: the POP serves whichever distribution has the URL's
@@ -252,7 +256,7 @@ func (r *Resolver) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
 	var ne net.Error
 	switch {
 	case err != nil && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout():
-		return nil, fmt.Errorf("DNS server %s did not answer in %v, asked twice", r.cfg.DNSServer, r.cfg.Timeout)
+		return nil, fmt.Errorf("DNS server %s %w in %v, asked twice", r.cfg.DNSServer, errNoAnswer, r.cfg.Timeout)
 	case err != nil:
 		return nil, fmt.Errorf("DNS query to %s: %w", r.cfg.DNSServer, err)
 	}

@@ -2,6 +2,7 @@ package warm
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -71,4 +72,33 @@ func DiscoveredCountry(code string) string {
 		return ""
 	}
 	return cc
+}
+
+// SameEdgeWarning warns when discovery found the very same edges for
+// every country (two or more): a DNS server that drops or ignores the
+// EDNS Client Subnet answers for its own location each time, so the job
+// would warm one place many times over. "" when the answers differ.
+func SameEdgeWarning(pops []POPState) string {
+	byCountry := map[string][]string{}
+	for _, p := range pops {
+		cc := DiscoveredCountry(p.Code)
+		if cc == "" || !p.Usable() {
+			continue
+		}
+		byCountry[cc] = append(byCountry[cc], p.Addresses...)
+	}
+	if len(byCountry) < 2 {
+		return ""
+	}
+	var first string
+	for _, addrs := range byCountry {
+		slices.Sort(addrs)
+		set := strings.Join(slices.Compact(addrs), " ")
+		if first == "" {
+			first = set
+		} else if set != first {
+			return ""
+		}
+	}
+	return fmt.Sprintf("every country got the same edge (%s): does --dns-server pass EDNS Client Subnet on?", first)
 }

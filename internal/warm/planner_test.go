@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -564,6 +565,35 @@ func TestPlannerStopsProbingAJobThatWasStopped(t *testing.T) {
 		// probes of the next one are abandoned, not waited for.
 		if d := time.Since(begin); d != 2*time.Second {
 			t.Fatalf("Plan returned after %v, want 2s", d)
+		}
+	})
+}
+
+// A discovering job whose every country got the same edge is warned: the
+// DNS server most likely ignored the client subnet. A job whose countries
+// got different edges is not.
+func TestPlannerWarnsWhenEveryCountryGotTheSameEdge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		discovering := func(j *warm.Job) {
+			j.Targets = []warm.Target{{Code: "JP", Explicit: true, Discover: warm.DiscoverECS}, {Code: "US", Explicit: true, Discover: warm.DiscoverECS}}
+		}
+		for id, pops := range map[string][]warm.POPState{
+			"same":      {pop("JP-1", "192.0.2.1"), pop("US-1", "192.0.2.1")},
+			"different": {pop("JP-1", "192.0.2.1"), pop("US-1", "192.0.2.9")},
+		} {
+			e.submit(id, []string{"https://www.example.test/a"}, time.Hour, discovering)
+			if err := e.planner(&resolver{pops: pops}, &prober{}).Plan(e.ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := e.st.Summary(e.ctx, id)
+			e.must(err)
+			warned := slices.ContainsFunc(sum.Warnings, func(w string) bool {
+				return strings.Contains(w, "every country got the same edge (192.0.2.1): does --dns-server pass EDNS Client Subnet on?")
+			})
+			if warned != (id == "same") {
+				t.Errorf("%s: warnings %q", id, sum.Warnings)
+			}
 		}
 	})
 }
