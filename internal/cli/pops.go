@@ -39,6 +39,11 @@ it) or each country of --region, the edges named for country and rank (JP-1).`,
   prewarm pops --discover www.example.com --country JP --country US  # the edges DNS gives viewers there`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dnsServer != "" {
+				if _, err := edge.DNSServerAddress(dnsServer); err != nil {
+					return fmt.Errorf("--dns-server %w", err)
+				}
+			}
 			cat, err := edge.LoadCatalog(edgesFile)
 			if err != nil {
 				return err

@@ -34,3 +34,14 @@ func TestPopsDiscoverWarnsOfOneEdgeAndFailsOnNone(t *testing.T) {
 		t.Errorf("no edge: exit %d\n%s", code, stderr)
 	}
 }
+
+// A --dns-server that is no host:port is refused before anything is asked.
+func TestPopsRefusesABadDNSServer(t *testing.T) {
+	for _, bad := range []string{"nonsense:abc", "127.0.0.1:99999"} {
+		var stdout, stderr bytes.Buffer
+		code := Main([]string{"pops", "--discover", "www.example.com", "--country", "JP", "--dns-server", bad}, &stdout, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), "--dns-server \""+bad+"\": the port") {
+			t.Errorf("--dns-server %s: exit %d: %s", bad, code, &stderr)
+		}
+	}
+}

@@ -107,7 +107,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.hostConc, "host-concurrency", node.DefaultHostConcurrency,
 		"most fetches in flight to one URL host, across every job and agent (0: no limit)")
 	fs.Float64Var(&f.hostRPS, "host-rps", 0, "most fetches started per second to one URL host, across every job and agent (0: no limit)")
-	fs.StringVar(&f.discover, "default-discover", "", `how country and region jobs that give no "discover" find their edges: ecs (ask DNS for cf_domain with a client subnet in each country), or empty for the catalog's POPs`)
+	fs.StringVar(&f.discover, "default-discover", "", `how country and region jobs that give no "discover" find their edges: ecs (ask DNS for cf_domain with a client subnet in each country), or none (the default: the catalog's POPs); any case, as a job's "discover"`)
 	fs.StringVar(&f.scaler.Spec, "scaler", "", "size the agents' machines with the desired capacity: aws-asg:NAME (an Auto Scaling group) or k8s:NAMESPACE/DEPLOYMENT")
 	fs.StringVar(&f.scaler.AWSEndpoint, "aws-endpoint", "", "Auto Scaling API endpoint for --scaler aws-asg (default: AWS's for AWS_REGION; for other partitions and tests)")
 	fs.StringVar(&f.scaler.Kubeconfig, "kubeconfig", "", "kubeconfig for --scaler k8s (default: the pod's service account, else $KUBECONFIG or ~/.kube/config)")

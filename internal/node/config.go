@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"prewarm/internal/agent"
+	"prewarm/internal/edge"
 	"prewarm/internal/warm"
 )
 
@@ -158,8 +159,13 @@ func (c Config) Validate() error {
 	if c.MaxURLs < 1 {
 		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
 	}
-	if c.DefaultDiscover != "" && c.DefaultDiscover != warm.DiscoverECS {
-		errs = append(errs, fmt.Errorf("--default-discover %q: want ecs, or leave it out", c.DefaultDiscover))
+	if _, err := warm.DefaultDiscoverMode(c.DefaultDiscover); err != nil {
+		errs = append(errs, fmt.Errorf("--default-discover %w", err))
+	}
+	if c.DNSServer != "" {
+		if _, err := edge.DNSServerAddress(c.DNSServer); err != nil {
+			errs = append(errs, fmt.Errorf("--dns-server %w", err))
+		}
 	}
 	if c.Retention < 0 {
 		errs = append(errs, fmt.Errorf("--retention %v: 0 (for ever) or more", c.Retention))

@@ -35,6 +35,9 @@ func TestValidate(t *testing.T) {
 		"host limit":    {func(c *Config) { c.HostLimit.Concurrency = -1 }, "--host-concurrency -1"},
 		"host rps":      {func(c *Config) { c.HostLimit.RPS = -1 }, "--host-rps -1"},
 		"poll":          {func(c *Config) { c.InvalidationPoll = 0 }, "--invalidation-poll"},
+		"discover":      {func(c *Config) { c.DefaultDiscover = "anycast" }, `--default-discover "anycast" is not one of ecs, none`},
+		"dns port":      {func(c *Config) { c.DNSServer = "127.0.0.1:99999" }, `--dns-server "127.0.0.1:99999": the port`},
+		"dns port name": {func(c *Config) { c.DNSServer = "nonsense:abc" }, `--dns-server "nonsense:abc": the port "abc"`},
 		"scaler":        {func(c *Config) { c.Scaler.Spec = "k8s:only-a-namespace" }, "--scaler"},
 		"min capacity":  {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", MinCapacity: -1} }, "--min-capacity"},
 		"scale down":    {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", ScaleDownAfter: -1} }, "--scale-down-after"},
@@ -43,6 +46,13 @@ func TestValidate(t *testing.T) {
 		tc.edit(&c)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %q", name, err, tc.want)
+		}
+	}
+	for _, spelling := range []string{"ECS", " ecs", "none", "None", ""} {
+		c := DefaultConfig()
+		c.DefaultDiscover = spelling
+		if err := c.Validate(); err != nil {
+			t.Errorf("--default-discover %q: %v", spelling, err)
 		}
 	}
 	if _, err := Open(t.Context(), Config{Database: "mysql://x"}); err == nil {

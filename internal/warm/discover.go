@@ -38,6 +38,19 @@ func cleanDiscover(raw, targetType string, lim Limits) (string, error) {
 	return "", Invalid("discover", "%q is not one of ecs, none", raw)
 }
 
+// DefaultDiscoverMode reads a server's default discover mode with the
+// spellings a job's "discover" takes (any case): ecs, or none or empty for
+// no discovery.
+func DefaultDiscoverMode(raw string) (string, error) {
+	switch mode := strings.ToLower(strings.TrimSpace(raw)); mode {
+	case "", discoverNone:
+		return "", nil
+	case DiscoverECS:
+		return mode, nil
+	}
+	return "", fmt.Errorf("%q is not one of ecs, none", raw)
+}
+
 // discoverTargets are a discovering job's targets: one per country, named
 // by its ISO code, whose edges the planner finds.
 func discoverTargets(mode string, countries []string) []Target {
