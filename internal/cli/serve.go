@@ -45,8 +45,8 @@ instance_count) to the machines agents run on: an AWS Auto Scaling group's
 desired capacity or a Kubernetes Deployment's replicas. After
 --scale-down-after with no job, the machines go back to --min-capacity.`,
 		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
-  PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
-  prewarm serve --api-key secret --agents 2 --concurrency 128
+  PREWARM_API_KEY=change-me-to-a-long-secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
+  prewarm serve --api-key change-me-to-a-long-secret --agents 2 --concurrency 128
   prewarm serve --database postgres://… --agents 0 --scaler k8s:prewarm/prewarm-agent`,
 		Args: cobra.NoArgs,
 	}, &serveFlags{})

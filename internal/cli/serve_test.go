@@ -2,7 +2,11 @@ package cli
 
 import (
 	"net"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // Links are absolute only when serve knows its name: --public-url, or a
@@ -25,5 +29,32 @@ func TestPublicURL(t *testing.T) {
 		if got := publicURL(c.flag, c.addr, c.tls); got != c.want {
 			t.Errorf("publicURL(%q, %v, %v) = %q, want %q", c.flag, c.addr, c.tls, got, c.want)
 		}
+	}
+}
+
+// Every key an example of the help gives is one serve accepts.
+func TestHelpExamplesGiveValidKeys(t *testing.T) {
+	given := regexp.MustCompile(`(?:--api-key[ =]|PREWARM_API_KEY=)("[^"]*"|'[^']*'|\S+)`)
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		for _, m := range given.FindAllStringSubmatch(c.Example, -1) {
+			key := strings.Trim(m[1], `"'`)
+			if strings.HasPrefix(key, "$") || key == "KEY" {
+				continue // from the environment or a placeholder
+			}
+			n++
+			f := &serveFlags{apiKeys: []string{key}}
+			if err := f.checkKeys(); err != nil {
+				t.Errorf("%s: example key %q: %v", c.CommandPath(), key, err)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewRoot())
+	if n == 0 {
+		t.Fatal("no example key found")
 	}
 }
