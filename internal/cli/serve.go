@@ -149,12 +149,29 @@ func (f *serveFlags) checkKeys() error {
 	return nil
 }
 
+// checkScalerFlags refuses the flags that tune --scaler without it: they
+// would be ignored, and whoever set them expects machines to be sized.
+func (f *serveFlags) checkScalerFlags(fs *pflag.FlagSet) error {
+	if f.scaler.Spec != "" {
+		return nil
+	}
+	for _, name := range []string{"min-capacity", "scale-down-after"} {
+		if given(fs, name) {
+			return fmt.Errorf("--%s is for --scaler, which is not given: add --scaler aws-asg:NAME or k8s:NAMESPACE/DEPLOYMENT, or leave --%s out", name, name)
+		}
+	}
+	return nil
+}
+
 func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	if err := f.checkKeys(); err != nil {
+		return err
+	}
+	if err := f.checkScalerFlags(cmd.Flags()); err != nil {
 		return err
 	}
 	if f.linkTTL <= 0 {

@@ -59,6 +59,8 @@ func TestCleanKeepWarm(t *testing.T) {
 		{"2026-12-28T19:00:00Z", "", "keep_warm_until"},
 		{"", "X-Prewarm-Refresh: 1", "refresh_header"},
 		{"2026-11-28T21:00:00Z", "no colon", "refresh_header"},
+		{"2026-11-28T21:00:00Z", "X-A:", "refresh_header"},
+		{"2026-11-28T21:00:00Z", "X-A:   ", "refresh_header"},
 	} {
 		_, _, err := cleanKeepWarm(c.until, c.refresh, now)
 		var in *InputError
