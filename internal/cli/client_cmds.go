@@ -284,6 +284,10 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		// list would be dropped without a word.
 		return nil, fmt.Errorf("--target-type %s does not match the list given (%s): leave --target-type out, or give its list", tt, listFlag(given[0]))
 	}
+	until, err := keepWarmUntil(f.keepWarmUntil, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	var verify, tierFirst *bool
 	if f.noVerify {
 		verify = new(bool)
@@ -314,20 +318,34 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		ChangedSince:   strings.TrimSpace(f.changedSince),
 		Discover:       strings.TrimSpace(f.discover),
 		Vantage:        strings.TrimSpace(f.vantage),
-		KeepWarmUntil:  keepWarmUntil(f.keepWarmUntil, time.Now()),
+		KeepWarmUntil:  until,
 		RefreshHeader:  strings.TrimSpace(f.refreshHeader),
 	}, nil
 }
 
 // keepWarmUntil is --keep-warm-until as the API takes it: a duration
-// (90m, 6h) is that long from now; anything else goes as given, for the
-// server to check.
-func keepWarmUntil(v string, now time.Time) string {
+// (90m, 6h) is that long from now, an RFC 3339 time goes as given (the
+// server checks how far ahead it is); the errors name the flag, not the
+// API's field.
+func keepWarmUntil(v string, now time.Time) (string, error) {
 	v = strings.TrimSpace(v)
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
-		return now.Add(d).UTC().Format(time.RFC3339)
+	if v == "" {
+		return "", nil
 	}
-	return v
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return "", fmt.Errorf("--keep-warm-until %s: must be in the future (a positive duration like 90m or 6h)", v)
+		}
+		return now.Add(d).UTC().Format(time.RFC3339), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return "", fmt.Errorf("--keep-warm-until %q: use an RFC 3339 time (2026-11-28T20:00:00Z) or a duration like 90m or 6h (days in hours: 72h)", v)
+	}
+	if !t.After(now) {
+		return "", fmt.Errorf("--keep-warm-until %s: must be in the future", v)
+	}
+	return v, nil
 }
 
 func listFlag(targetType string) string {

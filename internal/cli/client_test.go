@@ -734,11 +734,21 @@ func TestKeepWarmUntilFlag(t *testing.T) {
 	for in, want := range map[string]string{
 		"90m":                   "2026-11-28T21:30:00Z",
 		" 2026-11-29T08:00:00Z": "2026-11-29T08:00:00Z",
-		"tomorrow":              "tomorrow", // the server names the field
 		"":                      "",
 	} {
-		if got := keepWarmUntil(in, now); got != want {
-			t.Errorf("keepWarmUntil(%q) = %q, want %q", in, got, want)
+		if got, err := keepWarmUntil(in, now); got != want || err != nil {
+			t.Errorf("keepWarmUntil(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"3d":                   `--keep-warm-until "3d": use an RFC 3339 time (2026-11-28T20:00:00Z) or a duration like 90m or 6h`,
+		"tomorrow":             `--keep-warm-until "tomorrow": use an RFC 3339 time`,
+		"-1h":                  "--keep-warm-until -1h: must be in the future",
+		"0s":                   "--keep-warm-until 0s: must be in the future",
+		"2026-11-28T19:00:00Z": "--keep-warm-until 2026-11-28T19:00:00Z: must be in the future",
+	} {
+		if got, err := keepWarmUntil(in, now); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("keepWarmUntil(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 }

@@ -130,19 +130,23 @@ const (
 	enginePostgres
 )
 
-func parseDatabase(url string) (engine, error) {
+// parseDatabase reads --database. A node without Control (an agent) has
+// no embedded database to fall back on: it must share serve's PostgreSQL.
+func parseDatabase(url string, control bool) (engine, error) {
 	switch {
 	case url == "" || url == "sqlite":
 		return engineSQLite, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return enginePostgres, nil
+	case !control:
+		return 0, fmt.Errorf("--database %q: an agent needs the PostgreSQL database its serve nodes share: use postgres://…", url)
 	}
 	return 0, fmt.Errorf("--database %q: use postgres://… or omit it for the embedded database", url)
 }
 
 // Validate checks the configuration once, before anything starts.
 func (c Config) Validate() error {
-	eng, err := parseDatabase(c.Database)
+	eng, err := parseDatabase(c.Database, c.Control)
 	if err != nil {
 		return err
 	}
@@ -214,7 +218,7 @@ func (c Config) locationFlag() string {
 
 // Describe names the database for logs: "sqlite:DIR" or "postgres".
 func (c Config) Describe() string {
-	if eng, _ := parseDatabase(c.Database); eng == enginePostgres {
+	if eng, _ := parseDatabase(c.Database, c.Control); eng == enginePostgres {
 		return "postgres"
 	}
 	return "sqlite:" + cmp.Or(c.DataDir, DefaultConfig().DataDir)
