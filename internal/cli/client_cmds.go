@@ -544,7 +544,7 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 		kv.add("Message", m)
 	}
 	if p.Waiting != "" {
-		kv.add("Waiting for", p.Waiting)
+		kv.add("Waiting", p.Waiting)
 	}
 	if p.Sharing > 0 && !ended {
 		kv.add("Sharing", fmt.Sprintf("the agents with %d other running jobs", p.Sharing))
