@@ -37,8 +37,9 @@ PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.
 
 --api-keys-file names keys by their SHA-256, each with a scope (read, submit,
 admin) and optional limits (rps, daily) under a top-level "keys:" line;
-'prewarm key new' makes an entry ('prewarm key new --help' shows a whole file). The file
-is read again on SIGHUP. Keys given with --api-key are admins.
+'prewarm key new' makes an entry ('prewarm key new --help' shows a whole
+file). The file is read again on SIGHUP. Keys given with --api-key are
+admins. Nothing else is reread: a changed --edges file takes a restart.
 
 --scaler connects the desired capacity (POST /instances, a job's
 instance_count) to the machines agents run on: an AWS Auto Scaling group's
