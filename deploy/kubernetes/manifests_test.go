@@ -56,6 +56,25 @@ type kustomization struct {
 	Kind       string   `json:"kind"`
 	Namespace  string   `json:"namespace"`
 	Resources  []string `json:"resources"`
+	Images     []struct {
+		Name    string `json:"name"`
+		NewName string `json:"newName"`
+		NewTag  string `json:"newTag"`
+	} `json:"images"`
+}
+
+// readKustomization reads kustomization.yaml strictly.
+func readKustomization(t *testing.T) kustomization {
+	t.Helper()
+	data, err := os.ReadFile("kustomization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k kustomization
+	if err := yaml.UnmarshalStrict(data, &k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // manifests decodes every document of every YAML file here but the
@@ -101,14 +120,7 @@ func TestStrictDecodingCatchesMisspelling(t *testing.T) {
 }
 
 func TestKustomizationListsTheManifests(t *testing.T) {
-	data, err := os.ReadFile("kustomization.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var k kustomization
-	if err := yaml.UnmarshalStrict(data, &k); err != nil {
-		t.Fatal(err)
-	}
+	k := readKustomization(t)
 	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" || k.Namespace != "prewarm" {
 		t.Fatalf("kustomization %+v", k)
 	}
@@ -153,6 +165,37 @@ func TestFleetManifests(t *testing.T) {
 	bind := objs["v1.RoleBinding/prewarm-scaler"].(*rbacv1.RoleBinding)
 	if bind.RoleRef.Name != role.Name || bind.Subjects[0].Name != serve.Spec.Template.Spec.ServiceAccountName {
 		t.Errorf("RoleBinding %+v does not bind serve's account to the Role", bind)
+	}
+}
+
+// Every container's image is renamed by the kustomization's images: a
+// bare "prewarm" would be pulled from docker.io/library/prewarm.
+func TestKustomizationNamesTheImage(t *testing.T) {
+	k := readKustomization(t)
+	renamed := map[string]string{}
+	for _, im := range k.Images {
+		if im.NewName == "" || !strings.Contains(im.NewName, "/") {
+			t.Errorf("images: %s: newName %q names no registry", im.Name, im.NewName)
+		}
+		renamed[im.Name] = im.NewName
+	}
+	objs := manifests(t)
+	n := 0
+	for key, obj := range objs {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			n++
+			name, _, _ := strings.Cut(c.Image, ":")
+			if renamed[name] == "" {
+				t.Errorf("%s: image %q is not renamed by kustomization.yaml's images", key, c.Image)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no container found")
 	}
 }
 

@@ -147,15 +147,7 @@ func (bs *Budgets) acquireOne(ctx context.Context, a Ask, wait func(string)) (*b
 	counted := false
 	for {
 		now := bs.now()
-		var blocked string
-		switch {
-		case now.Before(b.paused):
-			blocked = fmt.Sprintf("%s paused until %s", a.describe(), b.paused.Format(time.TimeOnly))
-		case b.slots >= 0 && b.inFlight >= b.slots:
-			blocked = fmt.Sprintf("%s (%s)", a.describe(), b.limit)
-		case b.rateWait:
-			blocked = fmt.Sprintf("%s (%s)", a.describe(), b.limit)
-		}
+		blocked := b.blocked(a, now)
 		if blocked == "" {
 			break
 		}
@@ -196,11 +188,30 @@ func (bs *Budgets) acquireOne(ctx context.Context, a Ask, wait func(string)) (*b
 	return b, nil
 }
 
+// blocked says why a fetch under b cannot start now ("" if it can), as
+// the job's waiting shows it: a pause, no share of the budget yet (an
+// agent's first fetches wait for the lease that gives it one), a share
+// whose every slot is in flight, or the rate.
+func (b *budget) blocked(a Ask, now time.Time) string {
+	who := a.describe()
+	switch {
+	case now.Before(b.paused):
+		return fmt.Sprintf("%s: paused until %s", who, b.paused.Format(time.TimeOnly))
+	case b.slots == 0:
+		return fmt.Sprintf("%s: waiting for a share of its budget (at most %s)", who, b.limit)
+	case b.slots > 0 && b.inFlight >= b.slots:
+		return fmt.Sprintf("%s: this agent's share of its budget is in use (%d in flight here; the budget: at most %s)", who, b.inFlight, b.limit)
+	case b.rateWait:
+		return fmt.Sprintf("%s: waiting for its rate budget (at most %s)", who, b.limit)
+	}
+	return ""
+}
+
 func (a Ask) describe() string {
 	if a.host != "" {
 		return "host " + a.host
 	}
-	return "the job's budget"
+	return "the job"
 }
 
 // waitChange waits for changed, for d when positive, or for ctx.

@@ -199,3 +199,48 @@ func TestBudgetsBreakerPausesAFailingHost(t *testing.T) {
 		}
 	})
 }
+
+// What a fetch waits for is said as it is: first the agent's share of the
+// host's budget (its first lease), then a share whose every slot is in
+// flight; the limit is the budget's bound, not what is in flight.
+func TestBudgetsSayWhatAFetchWaitsFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newBudgetStore()
+		st.hosts.Default = warm.Limit{Concurrency: 2}
+		bs := newTestBudgets(st)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go bs.Run(ctx)
+		synctest.Wait()
+		asks := bs.Asks(testJob, "www.example.test")
+		var mu sync.Mutex
+		var said []string
+		wait := func(s string) { mu.Lock(); said = append(said, s); mu.Unlock() }
+		var leaves []func()
+		for range 2 {
+			leave, err := bs.Acquire(ctx, asks, wait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaves = append(leaves, leave)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if leave, err := bs.Acquire(ctx, asks, wait); err == nil {
+				leave()
+			}
+		}()
+		synctest.Wait()
+		leaves[0]()
+		<-done
+		leaves[1]()
+		mu.Lock()
+		defer mu.Unlock()
+		const host = "host www.example.test: "
+		if len(said) < 2 || said[0] != host+"waiting for a share of its budget (at most 2 in flight)" ||
+			said[len(said)-1] != host+"this agent's share of its budget is in use (2 in flight here; the budget: at most 2 in flight)" {
+			t.Fatalf("waiting said %q", said)
+		}
+	})
+}

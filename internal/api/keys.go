@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -89,6 +91,19 @@ type keysFile struct {
 
 var keyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// CheckKeyName says why a key name cannot be used: names go into the keys
+// file unquoted, into logs and onto jobs, so they keep to a safe set.
+func CheckKeyName(name string) error {
+	if !keyName.MatchString(name) {
+		return fmt.Errorf("name %q: want letters, digits, '.', '_' or '-' (starting with a letter or digit), up to 64", name)
+	}
+	return nil
+}
+
+// keysFileShape is what a keys file holds, for errors about its shape.
+const keysFileShape = "the file holds a top-level `keys:` line and a list of entries " +
+	"(`- name: …`, `sha256: …`, `scope: …`) as `prewarm key new` prints them"
+
 // LoadKeysFile reads named keys from a YAML file:
 //
 //	keys:
@@ -107,15 +122,15 @@ func LoadKeysFile(path string) ([]Key, error) {
 	var f keysFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w; %s", path, err, keysFileShape)
 	}
 	var out []Key
 	names, digests := map[string]bool{}, map[[32]byte]bool{}
 	for i, k := range f.Keys {
 		at := fmt.Sprintf("%s: keys[%d]", path, i)
-		if !keyName.MatchString(k.Name) {
-			return nil, fmt.Errorf("%s: name %q: want letters, digits, '.', '_' or '-', up to 64", at, k.Name)
+		if err := CheckKeyName(k.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
 		}
 		at = fmt.Sprintf("%s (%s)", at, k.Name)
 		raw, err := hex.DecodeString(strings.TrimSpace(k.SHA256))
@@ -137,7 +152,7 @@ func LoadKeysFile(path string) ([]Key, error) {
 		out = append(out, key)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no keys", path)
+		return nil, fmt.Errorf("%s: no keys: %s", path, keysFileShape)
 	}
 	return out, nil
 }

@@ -124,6 +124,8 @@ func TestLoadKeysFile(t *testing.T) {
 		"keys:\n  - {name: ci, sha256: " + sum + ", scope: read, limit: 3}\n":                                       "field limit not found",
 		"keys:\n  - {name: a, sha256: " + sum + ", scope: read}\n  - {name: b, sha256: " + sum + ", scope: read}\n": "listed twice",
 		"keys: []\n": "no keys",
+		"":           "no keys: the file holds a top-level `keys:` line",
+		"  - {name: ci, sha256: " + sum + ", scope: read}\n": "cannot unmarshal !!seq into api.keysFile; the file holds a top-level `keys:` line and a list of entries",
 	} {
 		if _, err := LoadKeysFile(write(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", doc, err, want)

@@ -183,15 +183,16 @@ func jobProgress(p *client.ProgressResponse) JobProgress {
 		Failed: p.FailedCount, Bytes: p.DownloadSize, Message: withWaiting(p.Message, p.Waiting)}
 }
 
-// withWaiting adds what a job waits for (a budget) to its message.
+// withWaiting adds what a job waits for (a budget, said whole: "host
+// www.example.com: waiting for a share of its budget …") to its message.
 func withWaiting(msg, waiting string) string {
 	switch {
 	case waiting == "":
 		return msg
 	case msg == "":
-		return "waiting for " + waiting
+		return waiting
 	}
-	return msg + "; waiting for " + waiting
+	return msg + "; " + waiting
 }
 
 func parseAPITime(s string) (time.Time, bool) {

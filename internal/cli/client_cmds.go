@@ -303,6 +303,10 @@ func (f *jobFlags) request() (*submitRequest, error) {
 		// list would be dropped without a word.
 		return nil, fmt.Errorf("--target-type %s does not match the list given (%s): leave --target-type out, or give its list", tt, listFlag(given[0]))
 	}
+	until, keepFor, err := keepWarm(f.keepWarmUntil, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	var verify, tierFirst *bool
 	if f.noVerify {
 		verify = new(bool)
@@ -310,7 +314,6 @@ func (f *jobFlags) request() (*submitRequest, error) {
 	if f.noTierFirst {
 		tierFirst = new(bool)
 	}
-	until, keepFor := keepWarm(f.keepWarmUntil)
 	return &submitRequest{
 		CFDomain:       cf,
 		TargetType:     tt,
@@ -342,14 +345,28 @@ func (f *jobFlags) request() (*submitRequest, error) {
 
 // keepWarm is --keep-warm-until as the API takes it: a duration (90m, 6h)
 // goes as keep_warm_for, which the server counts from the job's start (and
-// a schedule from each run's); anything else as keep_warm_until, for the
-// server to check.
-func keepWarm(v string) (until, keepFor string) {
+// a schedule from each run's); an RFC 3339 time as keep_warm_until (the
+// server checks how far ahead it is). The errors name the flag, not the
+// API's fields.
+func keepWarm(v string, now time.Time) (until, keepFor string, err error) {
 	v = strings.TrimSpace(v)
-	if _, err := time.ParseDuration(v); err == nil {
-		return "", v
+	if v == "" {
+		return "", "", nil
 	}
-	return v, ""
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return "", "", fmt.Errorf("--keep-warm-until %s: must be in the future (a positive duration like 90m or 6h)", v)
+		}
+		return "", v, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return "", "", fmt.Errorf("--keep-warm-until %q: use an RFC 3339 time (2026-11-28T20:00:00Z) or a duration like 90m or 6h (days in hours: 72h)", v)
+	}
+	if !t.After(now) {
+		return "", "", fmt.Errorf("--keep-warm-until %s: must be in the future", v)
+	}
+	return v, "", nil
 }
 
 func listFlag(targetType string) string {
@@ -552,7 +569,7 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 		kv.add("Message", m)
 	}
 	if p.Waiting != "" {
-		kv.add("Waiting for", p.Waiting)
+		kv.add("Waiting", p.Waiting)
 	}
 	if p.Sharing > 0 && !ended {
 		kv.add("Sharing", fmt.Sprintf("the agents with %d other running jobs", p.Sharing))

@@ -730,14 +730,25 @@ func TestClientHumanUnits(t *testing.T) {
 }
 
 func TestKeepWarmUntilFlag(t *testing.T) {
+	now := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
 	for in, want := range map[string][2]string{
 		"90m":                   {"", "90m"},
 		" 2026-11-29T08:00:00Z": {"2026-11-29T08:00:00Z", ""},
-		"tomorrow":              {"tomorrow", ""}, // the server names the field
 		"":                      {"", ""},
 	} {
-		if until, keepFor := keepWarm(in); [2]string{until, keepFor} != want {
-			t.Errorf("keepWarm(%q) = %q, %q, want %q", in, until, keepFor, want)
+		if until, keepFor, err := keepWarm(in, now); [2]string{until, keepFor} != want || err != nil {
+			t.Errorf("keepWarm(%q) = %q, %q, %v; want %q", in, until, keepFor, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"3d":                   `--keep-warm-until "3d": use an RFC 3339 time (2026-11-28T20:00:00Z) or a duration like 90m or 6h`,
+		"tomorrow":             `--keep-warm-until "tomorrow": use an RFC 3339 time`,
+		"-1h":                  "--keep-warm-until -1h: must be in the future",
+		"0s":                   "--keep-warm-until 0s: must be in the future",
+		"2026-11-28T19:00:00Z": "--keep-warm-until 2026-11-28T19:00:00Z: must be in the future",
+	} {
+		if _, _, err := keepWarm(in, now); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("keepWarm(%q): %v; want %q", in, err, want)
 		}
 	}
 }

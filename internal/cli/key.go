@@ -17,11 +17,29 @@ func newKey() *cobra.Command {
 	key.AddCommand(command(&cobra.Command{
 		Use:   "new",
 		Short: "Make a random API key and its entry for --api-keys-file",
-		Long: `Make a random API key. The key is printed once, for the client; the entry
-printed after it, with the key's SHA-256 in place of the key, goes into the
-file serve reads with --api-keys-file (send serve SIGHUP to read it again).`,
-		Example: `  prewarm key new --name deploy-pipeline --scope submit --rps 10 --daily 1000`,
-		Args:    cobra.NoArgs,
+		Long: `Make a random API key. The key is printed once, on stderr, for the client;
+the entry printed on stdout, with the key's SHA-256 in place of the key, goes
+into the file serve reads with --api-keys-file (send serve SIGHUP to read it
+again).
+
+The file starts with a "keys:" line, once; the entries follow it. A whole
+keys.yaml with two keys:
+
+  keys:
+    - name: deploy-pipeline
+      sha256: 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8
+      scope: submit
+      rps: 10
+      daily: 1000
+    - name: dashboard
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+      scope: read
+
+Names are letters, digits, '.', '_' and '-', starting with a letter or digit.`,
+		Example: `  echo keys: > keys.yaml     # once, for a new file
+  prewarm key new --name deploy-pipeline --scope submit --rps 10 --daily 1000 >> keys.yaml
+  prewarm serve --api-keys-file keys.yaml`,
+		Args: cobra.NoArgs,
 	}, &keyNewFlags{}))
 	return key
 }
@@ -43,6 +61,9 @@ func (f *keyNewFlags) run(cmd *cobra.Command, _ []string) error {
 	if f.name == "" {
 		return errors.New("--name is required")
 	}
+	if err := api.CheckKeyName(f.name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
 	scope, err := api.ParseScope(f.scope)
 	if err != nil {
 		return fmt.Errorf("--scope: %w", err)
@@ -55,8 +76,10 @@ func (f *keyNewFlags) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	key := "pw_" + hex.EncodeToString(raw)
+	// The key goes to stderr, so `>> keys.yaml` appends only the entry and
+	// the file never holds the key itself.
+	fmt.Fprintf(cmd.ErrOrStderr(), "the key, for the client (x-api-key); it is not stored anywhere:\n%s\n", key)
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "# the key, for the client (x-api-key); it is not stored anywhere:\n# %s\n", key)
 	fmt.Fprintf(out, "  - name: %s\n    sha256: %s\n    scope: %s\n", f.name, api.Digest(key), scope)
 	if f.rps > 0 {
 		fmt.Fprintf(out, "    rps: %g\n", f.rps)

@@ -39,6 +39,11 @@ it) or each country of --region, the edges named for country and rank (JP-1).`,
   prewarm pops --discover www.example.com --country JP --country US  # the edges DNS gives viewers there`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dnsServer != "" {
+				if _, err := edge.DNSServerAddress(dnsServer); err != nil {
+					return fmt.Errorf("--dns-server %w", err)
+				}
+			}
 			cat, err := edge.LoadCatalog(edgesFile)
 			if err != nil {
 				return err
@@ -170,23 +175,42 @@ func discoverEdges(cmd *cobra.Command, cat *edge.Catalog, host, region string, c
 	for i, cc := range ccs {
 		targets[i] = warm.Target{Code: cc, Explicit: true, Discover: warm.DiscoverECS}
 	}
+	states := res.Resolve(cmd.Context(), host, targets)
+	if err := printDiscovered(cmd, states, output); err != nil {
+		return err
+	}
+	found := 0
+	for _, st := range states {
+		if st.Usable() {
+			found++
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%d edges for %s in %d countries\n", found, host, len(ccs))
+	if w := warm.SameEdgeWarning(states); w != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+	}
+	if found == 0 {
+		return fmt.Errorf("--discover %s: no edge found in any country", host)
+	}
+	return nil
+}
+
+// printDiscovered lists the edges discovery found, and the countries that
+// found none with the reason.
+func printDiscovered(cmd *cobra.Command, states []warm.POPState, output string) error {
 	type row struct {
 		Edge      string   `json:"edge"`
 		Country   string   `json:"country"`
 		Addresses []string `json:"addresses,omitempty"`
 		Error     string   `json:"error,omitempty"`
 	}
-	var rows []row
-	found := 0
-	for _, st := range res.Resolve(cmd.Context(), host, targets) {
+	rows := make([]row, len(states))
+	for i, st := range states {
 		cc := warm.DiscoveredCountry(st.Code)
 		if cc == "" {
 			cc = st.Code
 		}
-		rows = append(rows, row{Edge: st.Code, Country: cc, Addresses: st.Addresses, Error: st.Error})
-		if st.Usable() {
-			found++
-		}
+		rows[i] = row{Edge: st.Code, Country: cc, Addresses: st.Addresses, Error: st.Error}
 	}
 	if output == "json" {
 		enc := json.NewEncoder(cmd.OutOrStdout())
@@ -201,9 +225,5 @@ func discoverEdges(cmd *cobra.Command, cat *edge.Catalog, host, region string, c
 		}
 		t.row(r.Edge, r.Country, detail)
 	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%d edges for %s in %d countries\n", found, host, len(ccs))
-	return nil
+	return t.flush()
 }

@@ -100,7 +100,7 @@ func applyEnv(fs *pflag.FlagSet) error {
 		if err != nil || f.Changed || f.Name == "help" {
 			return
 		}
-		name := "PREWARM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		v, ok := os.LookupEnv(name)
 		if !ok {
 			return
@@ -115,6 +115,21 @@ func applyEnv(fs *pflag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// envName is the variable applyEnv reads for a flag.
+func envName(flag string) string {
+	return "PREWARM_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// given says whether a flag was set, on the command line or by its
+// PREWARM_* variable, rather than left at its default.
+func given(fs *pflag.FlagSet, flag string) bool {
+	if fs.Changed(flag) {
+		return true
+	}
+	_, ok := os.LookupEnv(envName(flag))
+	return ok
 }
 
 func splitList(v string) []string {

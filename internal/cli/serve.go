@@ -36,16 +36,18 @@ Every flag can also be set by an environment variable: --api-key is
 PREWARM_API_KEY (comma-separated for several), --max-urls is PREWARM_MAX_URLS.
 
 --api-keys-file names keys by their SHA-256, each with a scope (read, submit,
-admin) and optional limits (rps, daily); 'prewarm key new' makes one. The file
-is read again on SIGHUP. Keys given with --api-key are admins.
+admin) and optional limits (rps, daily) under a top-level "keys:" line;
+'prewarm key new' makes an entry ('prewarm key new --help' shows a whole
+file). The file is read again on SIGHUP. Keys given with --api-key are
+admins. Nothing else is reread: a changed --edges file takes a restart.
 
 --scaler connects the desired capacity (POST /instances, a job's
 instance_count) to the machines agents run on: an AWS Auto Scaling group's
 desired capacity or a Kubernetes Deployment's replicas. After
 --scale-down-after with no job, the machines go back to --min-capacity.`,
 		Example: `  prewarm serve --api-key "$(openssl rand -hex 24)"
-  PREWARM_API_KEY=secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
-  prewarm serve --api-key secret --agents 2 --concurrency 128
+  PREWARM_API_KEY=change-me-to-a-long-secret prewarm serve --listen 127.0.0.1:8080 --data-dir /var/lib/prewarm
+  prewarm serve --api-key change-me-to-a-long-secret --agents 2 --concurrency 128
   prewarm serve --database postgres://… --agents 0 --scaler k8s:prewarm/prewarm-agent`,
 		Args: cobra.NoArgs,
 	}, &serveFlags{})
@@ -108,7 +110,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.hostConc, "host-concurrency", node.DefaultHostConcurrency,
 		"most fetches in flight to one URL host, across every job and agent (0: no limit)")
 	fs.Float64Var(&f.hostRPS, "host-rps", 0, "most fetches started per second to one URL host, across every job and agent (0: no limit)")
-	fs.StringVar(&f.discover, "default-discover", "", `how country and region jobs that give no "discover" find their edges: ecs (ask DNS for cf_domain with a client subnet in each country), or empty for the catalog's POPs`)
+	fs.StringVar(&f.discover, "default-discover", "", `how country and region jobs that give no "discover" find their edges: ecs (ask DNS for cf_domain with a client subnet in each country), or none (the default: the catalog's POPs); any case, as a job's "discover"`)
 	fs.StringVar(&f.scaler.Spec, "scaler", "", "size the agents' machines with the desired capacity: aws-asg:NAME (an Auto Scaling group) or k8s:NAMESPACE/DEPLOYMENT")
 	fs.StringVar(&f.scaler.AWSEndpoint, "aws-endpoint", "", "Auto Scaling API endpoint for --scaler aws-asg (default: AWS's for AWS_REGION; for other partitions and tests)")
 	fs.StringVar(&f.scaler.Kubeconfig, "kubeconfig", "", "kubeconfig for --scaler k8s (default: the pod's service account, else $KUBECONFIG or ~/.kube/config)")
@@ -151,12 +153,29 @@ func (f *serveFlags) checkKeys() error {
 	return nil
 }
 
+// checkScalerFlags refuses the flags that tune --scaler without it: they
+// would be ignored, and whoever set them expects machines to be sized.
+func (f *serveFlags) checkScalerFlags(fs *pflag.FlagSet) error {
+	if f.scaler.Spec != "" {
+		return nil
+	}
+	for _, name := range []string{"min-capacity", "scale-down-after"} {
+		if given(fs, name) {
+			return fmt.Errorf("--%s is for --scaler, which is not given: add --scaler aws-asg:NAME or k8s:NAMESPACE/DEPLOYMENT, or leave --%s out", name, name)
+		}
+	}
+	return nil
+}
+
 func (f *serveFlags) run(cmd *cobra.Command, _ []string) error {
 	log, err := f.logFlags.logger(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	if err := f.checkKeys(); err != nil {
+		return err
+	}
+	if err := f.checkScalerFlags(cmd.Flags()); err != nil {
 		return err
 	}
 	if f.linkTTL <= 0 {

@@ -2,10 +2,12 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
 
@@ -18,13 +20,14 @@ import (
 // clients would. Answers that share an address are one edge (DNS rotates
 // a site's addresses); the distinct edges are named JP-1, JP-2… by how
 // many of the networks were sent to each. A country that got no address
-// is one failed POP, named for it, with the reason.
-func (r *Resolver) discover(ctx context.Context, host, cc string) []warm.POPState {
+// is one failed POP, named for it, with the reason. A server found silent
+// (by this or another country) is not asked again.
+func (r *Resolver) discover(ctx context.Context, host, cc string, silence *silentServer) []warm.POPState {
 	nets := CountryNetworks(cc)
 	var answers [][]string
 	var problems []string
 	for _, n := range nets {
-		addrs, err := r.lookupECS(ctx, host, n)
+		addrs, err := r.lookupECS(ctx, host, n, silence)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
@@ -52,9 +55,39 @@ func (r *Resolver) discover(ctx context.Context, host, cc string) []warm.POPStat
 	return out
 }
 
+// silentServer remembers, for one Resolve, a DNS server that never
+// answered: a server that drops queries with an EDNS Client Subnet (or
+// is not there) would otherwise make every country wait out every
+// query's timeout, about half a minute each. Once the server has
+// answered anything, a timeout is taken for a lost packet instead.
+type silentServer struct {
+	mu       sync.Mutex
+	answered bool
+	err      error
+}
+
+// check returns the reason the server is not asked again, or nil.
+func (s *silentServer) check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// record notes the outcome of one query.
+func (s *silentServer) record(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err == nil:
+		s.answered = true
+	case errors.Is(err, errNoAnswer) && !s.answered && s.err == nil:
+		s.err = fmt.Errorf("%w; not asked again for this job's other networks and countries", err)
+	}
+}
+
 // lookupECS asks for host's A and AAAA records on behalf of clients in
 // subnet.
-func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Prefix) ([]string, error) {
+func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Prefix, silence *silentServer) ([]string, error) {
 	var addrs []string
 	var failed error
 	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
@@ -63,7 +96,11 @@ func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Pref
 		m.RecursionDesired = true
 		m.SetEdns0(1232, false)
 		m.IsEdns0().Option = append(m.IsEdns0().Option, clientSubnet(subnet))
+		if err := silence.check(); err != nil {
+			return nil, err
+		}
 		resp, err := r.exchange(ctx, m)
+		silence.record(err)
 		if err != nil {
 			// An edge reached over IPv4 alone is still an edge: one
 			// family's failure fails the network only if the other

@@ -3,8 +3,10 @@ package edge_test
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,5 +144,52 @@ func TestDiscoverSaysWhenDNSDoesNotAnswer(t *testing.T) {
 	got := r.Resolve(context.Background(), "quiet.example.net", []warm.Target{{Code: "DE", Explicit: true, Discover: warm.DiscoverECS}})
 	if len(got) != 1 || got[0].Code != "DE" || got[0].Usable() || !strings.Contains(got[0].Error, "did not answer") {
 		t.Errorf("%+v", got)
+	}
+}
+
+// A DNS server that never answers is found silent by the first queries,
+// and the other countries fail at once with that reason instead of each
+// waiting out its own timeouts.
+func TestDiscoverFailsFastOnceTheDNSServerIsFoundSilent(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	var queries atomic.Int64
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+			queries.Add(1)
+		}
+	}()
+	r, err := edge.NewResolver(edge.Builtin(), edge.ResolverConfig{DNSServer: pc.LocalAddr().String(), Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []warm.Target
+	for _, cc := range strings.Fields("JP US KR DE FR GB IT ES NL SE NO FI DK PL BR AR CA AU IN SG TW HK NZ MX BE AT CH IE PT CZ") {
+		if len(edge.CountryNetworks(cc)) == 0 {
+			t.Fatalf("%s has no networks", cc)
+		}
+		targets = append(targets, warm.Target{Code: cc, Explicit: true, Discover: warm.DiscoverECS})
+	}
+	got := r.Resolve(context.Background(), "quiet.example.net", targets)
+	fast := 0
+	for _, st := range got {
+		if st.Usable() || !strings.Contains(st.Error, "did not answer") {
+			t.Errorf("%+v", st)
+		}
+		if strings.Contains(st.Error, "not asked again") {
+			fast++
+		}
+	}
+	// Each country asks at most 16 at a time; once the first A query
+	// (asked twice) times out, nothing more is sent.
+	if n := queries.Load(); n > 2*16 || fast < len(targets)-16 {
+		t.Fatalf("%d queries sent, %d of %d countries failed fast; want at most 32 and at least %d", n, fast, len(targets), len(targets)-16)
 	}
 }

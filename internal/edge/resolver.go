@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,10 +48,31 @@ func NewResolver(catalog *Catalog, cfg ResolverConfig) (*Resolver, error) {
 			return nil, fmt.Errorf("no DNS server given and none found in /etc/resolv.conf: %v", err)
 		}
 		cfg.DNSServer = net.JoinHostPort(conf.Servers[0], conf.Port)
-	} else if _, _, err := net.SplitHostPort(cfg.DNSServer); err != nil {
-		cfg.DNSServer = net.JoinHostPort(cfg.DNSServer, "53")
+	} else {
+		addr, err := DNSServerAddress(cfg.DNSServer)
+		if err != nil {
+			return nil, err
+		}
+		cfg.DNSServer = addr
 	}
 	return &Resolver{catalog: catalog, cfg: cfg, client: &dns.Client{Timeout: cfg.Timeout}}, nil
+}
+
+// DNSServerAddress reads a DNS server given as host:port, or as a host
+// alone (port 53), and returns it as host:port; a host is an IP address or
+// a host name, a port 1..65535.
+func DNSServerAddress(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = strings.Trim(s, "[]"), "53"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%q: the port %q is not a number from 1 to 65535 (want host:port, like 1.1.1.1:53)", s, port)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !validHostName(host) {
+		return "", fmt.Errorf("%q: %q is neither an IP address nor a host name (want host:port, like 1.1.1.1:53)", s, host)
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 // Resolve finds every target's addresses. Problems are reported per POP,
@@ -66,6 +88,7 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 	var dist string
 	var distErr error
 	var distOnce sync.Once
+	silence := &silentServer{}
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -74,7 +97,7 @@ func (r *Resolver) Resolve(ctx context.Context, cfDomain string, targets []warm.
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if t.Discover != "" {
-				found[i] = r.discover(ctx, cfDomain, t.Code)
+				found[i] = r.discover(ctx, cfDomain, t.Code, silence)
 				return
 			}
 			var addrs []string
@@ -126,7 +149,10 @@ func flatten(out []warm.POPState, found [][]warm.POPState) []warm.POPState {
 	return all
 }
 
-var errNoAddress = errors.New("does not resolve")
+var (
+	errNoAddress = errors.New("does not resolve")
+	errNoAnswer  = errors.New("did not answer")
+)
 
 // HostWarnings checks, for a job on CloudFront POPs, the URLs' hosts
 // against cf_domain: the POP serves whichever distribution has the URL's
@@ -252,7 +278,7 @@ func (r *Resolver) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
 	var ne net.Error
 	switch {
 	case err != nil && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout():
-		return nil, fmt.Errorf("DNS server %s did not answer in %v, asked twice", r.cfg.DNSServer, r.cfg.Timeout)
+		return nil, fmt.Errorf("DNS server %s %w in %v, asked twice", r.cfg.DNSServer, errNoAnswer, r.cfg.Timeout)
 	case err != nil:
 		return nil, fmt.Errorf("DNS query to %s: %w", r.cfg.DNSServer, err)
 	}

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,33 @@ func TestPublic(t *testing.T) {
 	} {
 		if got := Public(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Public(%s) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+func TestDNSServerAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.1.1.1":        "1.1.1.1:53",
+		"1.1.1.1:5353":   "1.1.1.1:5353",
+		"dns.example":    "dns.example:53",
+		"dns.example:53": "dns.example:53",
+		"::1":            "[::1]:53",
+		"[::1]:5353":     "[::1]:5353",
+	} {
+		if got, err := DNSServerAddress(in); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"nonsense:abc":    `the port "abc"`,
+		"127.0.0.1:99999": `the port "99999"`,
+		"127.0.0.1:0":     `the port "0"`,
+		"bad host:53":     `"bad host" is neither`,
+		":53":             `"" is neither`,
+		"10.0.0.256":      `"10.0.0.256" is neither`,
+	} {
+		if _, err := DNSServerAddress(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -143,11 +144,15 @@ func layerTar(bin, ca []byte) (io.ReadCloser, error) {
 }
 
 // goarch is the platform of a Linux executable, which the image's config
-// must name for a runtime to pick it.
+// must name for a runtime to pick it. The image has no C library, so a
+// dynamically linked binary could not start in it: it is refused.
 func goarch(bin []byte) (string, error) {
 	f, err := elf.NewFile(bytes.NewReader(bin))
 	if err != nil {
 		return "", fmt.Errorf("binary: not a Linux executable: %w", err)
+	}
+	if interp, dynamic := interpreter(f); dynamic {
+		return "", fmt.Errorf("binary: dynamically linked (it needs %s, which the image does not have): build it with CGO_ENABLED=0", interp)
 	}
 	switch f.Machine {
 	case elf.EM_X86_64:
@@ -158,8 +163,26 @@ func goarch(bin []byte) (string, error) {
 	return "", fmt.Errorf("binary: machine %v is not amd64 or arm64", f.Machine)
 }
 
+// interpreter is the dynamic loader an executable names (its PT_INTERP
+// program header), and whether it names one.
+func interpreter(f *elf.File) (string, bool) {
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		raw, err := io.ReadAll(io.LimitReader(p.Open(), 4096))
+		if name := string(bytes.TrimRight(raw, "\x00")); err == nil && name != "" {
+			return name, true
+		}
+		return "a dynamic loader", true
+	}
+	return "", false
+}
+
 // WriteLayout writes img as an OCI image layout in dir (created, or
 // added to), named ref: what skopeo, crane, podman and containerd import.
+// An image already named ref there is replaced, so building again leaves
+// one entry per name.
 func WriteLayout(dir, ref string, img v1.Image) error {
 	p, err := layout.FromPath(dir)
 	if err != nil {
@@ -167,7 +190,8 @@ func WriteLayout(dir, ref string, img v1.Image) error {
 			return err
 		}
 	}
-	return p.AppendImage(img, layout.WithAnnotations(map[string]string{imagespec.AnnotationRefName: ref}))
+	return p.ReplaceImage(img, match.Annotation(imagespec.AnnotationRefName, ref),
+		layout.WithAnnotations(map[string]string{imagespec.AnnotationRefName: ref}))
 }
 
 // WriteTarball writes img as a tarball that `docker load` reads, tagged tag.

@@ -189,15 +189,7 @@ func TestDockerfileAgrees(t *testing.T) {
 // The tarball is one `docker load` reads: a manifest.json naming the tag.
 func TestTarball(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fake")
-	self, _ := os.Executable() // any Linux executable will do for the format
-	body, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, body, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := fakeELF(t, "") // any static Linux executable will do for the format
 	img, err := Build(bin, systemCAs)
 	if err != nil {
 		t.Fatal(err)

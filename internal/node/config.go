@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"prewarm/internal/agent"
+	"prewarm/internal/edge"
 	"prewarm/internal/warm"
 )
 
@@ -133,19 +134,23 @@ const (
 	enginePostgres
 )
 
-func parseDatabase(url string) (engine, error) {
+// parseDatabase reads --database. A node without Control (an agent) has
+// no embedded database to fall back on: it must share serve's PostgreSQL.
+func parseDatabase(url string, control bool) (engine, error) {
 	switch {
 	case url == "" || url == "sqlite":
 		return engineSQLite, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return enginePostgres, nil
+	case !control:
+		return 0, fmt.Errorf("--database %q: an agent needs the PostgreSQL database its serve nodes share: use postgres://…", url)
 	}
 	return 0, fmt.Errorf("--database %q: use postgres://… or omit it for the embedded database", url)
 }
 
 // Validate checks the configuration once, before anything starts.
 func (c Config) Validate() error {
-	eng, err := parseDatabase(c.Database)
+	eng, err := parseDatabase(c.Database, c.Control)
 	if err != nil {
 		return err
 	}
@@ -162,8 +167,13 @@ func (c Config) Validate() error {
 	if c.MaxURLs < 1 {
 		errs = append(errs, fmt.Errorf("--max-urls %d: must be at least 1", c.MaxURLs))
 	}
-	if c.DefaultDiscover != "" && c.DefaultDiscover != warm.DiscoverECS {
-		errs = append(errs, fmt.Errorf("--default-discover %q: want ecs, or leave it out", c.DefaultDiscover))
+	if _, err := warm.DefaultDiscoverMode(c.DefaultDiscover); err != nil {
+		errs = append(errs, fmt.Errorf("--default-discover %w", err))
+	}
+	if c.DNSServer != "" {
+		if _, err := edge.DNSServerAddress(c.DNSServer); err != nil {
+			errs = append(errs, fmt.Errorf("--dns-server %w", err))
+		}
 	}
 	if c.ScheduleMinGap < time.Second {
 		errs = append(errs, fmt.Errorf("--schedule-min-gap %v: a second or more", c.ScheduleMinGap))
@@ -215,7 +225,7 @@ func (c Config) locationFlag() string {
 
 // Describe names the database for logs: "sqlite:DIR" or "postgres".
 func (c Config) Describe() string {
-	if eng, _ := parseDatabase(c.Database); eng == enginePostgres {
+	if eng, _ := parseDatabase(c.Database, c.Control); eng == enginePostgres {
 		return "postgres"
 	}
 	return "sqlite:" + cmp.Or(c.DataDir, DefaultConfig().DataDir)

@@ -98,7 +98,7 @@ func (n *Node) openDatabase(ctx context.Context) (err error) {
 
 // dial opens the database the config names.
 func (n *Node) dial(ctx context.Context) (database, error) {
-	if eng, _ := parseDatabase(n.cfg.Database); eng == enginePostgres {
+	if eng, _ := parseDatabase(n.cfg.Database, n.cfg.Control); eng == enginePostgres {
 		db, err := postgres.Open(ctx, n.cfg.Database)
 		return postgresDB{db}, err
 	}
@@ -110,7 +110,7 @@ func (n *Node) dial(ctx context.Context) (database, error) {
 // start, whatever part of it failed first (the queue's own statements
 // report the disk in the driver's words).
 func (cfg Config) explain(err error) error {
-	if eng, _ := parseDatabase(cfg.Database); eng == enginePostgres || !sqlite.IsFull(err) {
+	if eng, _ := parseDatabase(cfg.Database, cfg.Control); eng == enginePostgres || !sqlite.IsFull(err) {
 		return err
 	}
 	full := sqlite.Room(cfg.DataDir)

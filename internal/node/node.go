@@ -83,7 +83,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	limits := warm.DefaultLimits
 	limits.MaxURLs = cfg.MaxURLs
 	limits.CanNotify = cfg.WebhookSecret != ""
-	limits.DefaultDiscover = cfg.DefaultDiscover
+	limits.DefaultDiscover, _ = warm.DefaultDiscoverMode(cfg.DefaultDiscover) // checked by Validate
 	n.Service = &warm.Service{Store: n.Store, Selector: edges.catalog, Limits: limits, Cancels: cancels,
 		Board: &warm.Board{Store: n.Store}, LiveWindow: cfg.AgentTimeout, NewID: uuid.NewString, Now: time.Now,
 		Resolver: edges.resolver, Direct: edges.client, NotifyURL: cfg.NotifyURL}

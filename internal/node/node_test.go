@@ -25,24 +25,35 @@ func TestValidate(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		"database":      {func(c *Config) { c.Database = "mysql://x" }, "--database"},
-		"lone agent":    {func(c *Config) { c.Control = false }, "--database postgres://… is required"},
-		"agents":        {func(c *Config) { c.Agents = 65 }, "--agents 65"},
-		"concurrency":   {func(c *Config) { c.Concurrency = 0 }, "--concurrency 0"},
-		"max urls":      {func(c *Config) { c.MaxURLs = 0 }, "--max-urls 0"},
-		"timeouts":      {func(c *Config) { c.TaskTimeout = -time.Second }, "--task-timeout"},
-		"agent timeout": {func(c *Config) { c.AgentTimeout = time.Second }, "--agent-timeout 1s"},
-		"host limit":    {func(c *Config) { c.HostLimit.Concurrency = -1 }, "--host-concurrency -1"},
-		"host rps":      {func(c *Config) { c.HostLimit.RPS = -1 }, "--host-rps -1"},
-		"poll":          {func(c *Config) { c.InvalidationPoll = 0 }, "--invalidation-poll"},
-		"scaler":        {func(c *Config) { c.Scaler.Spec = "k8s:only-a-namespace" }, "--scaler"},
-		"min capacity":  {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", MinCapacity: -1} }, "--min-capacity"},
-		"scale down":    {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", ScaleDownAfter: -1} }, "--scale-down-after"},
+		"database":          {func(c *Config) { c.Database = "mysql://x" }, "--database"},
+		"lone agent":        {func(c *Config) { c.Control = false }, "--database postgres://… is required"},
+		"agent sqlite file": {func(c *Config) { c.Control, c.Database = false, "sqlite:/tmp/x.db" }, `--database "sqlite:/tmp/x.db": an agent needs the PostgreSQL database`},
+		"agents":            {func(c *Config) { c.Agents = 65 }, "--agents 65"},
+		"concurrency":       {func(c *Config) { c.Concurrency = 0 }, "--concurrency 0"},
+		"max urls":          {func(c *Config) { c.MaxURLs = 0 }, "--max-urls 0"},
+		"timeouts":          {func(c *Config) { c.TaskTimeout = -time.Second }, "--task-timeout"},
+		"agent timeout":     {func(c *Config) { c.AgentTimeout = time.Second }, "--agent-timeout 1s"},
+		"host limit":        {func(c *Config) { c.HostLimit.Concurrency = -1 }, "--host-concurrency -1"},
+		"host rps":          {func(c *Config) { c.HostLimit.RPS = -1 }, "--host-rps -1"},
+		"poll":              {func(c *Config) { c.InvalidationPoll = 0 }, "--invalidation-poll"},
+		"discover":          {func(c *Config) { c.DefaultDiscover = "anycast" }, `--default-discover "anycast" is not one of ecs, none`},
+		"dns port":          {func(c *Config) { c.DNSServer = "127.0.0.1:99999" }, `--dns-server "127.0.0.1:99999": the port`},
+		"dns port name":     {func(c *Config) { c.DNSServer = "nonsense:abc" }, `--dns-server "nonsense:abc": the port "abc"`},
+		"scaler":            {func(c *Config) { c.Scaler.Spec = "k8s:only-a-namespace" }, "--scaler"},
+		"min capacity":      {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", MinCapacity: -1} }, "--min-capacity"},
+		"scale down":        {func(c *Config) { c.Scaler = Scaler{Spec: "aws-asg:g", ScaleDownAfter: -1} }, "--scale-down-after"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %q", name, err, tc.want)
+		}
+	}
+	for _, spelling := range []string{"ECS", " ecs", "none", "None", ""} {
+		c := DefaultConfig()
+		c.DefaultDiscover = spelling
+		if err := c.Validate(); err != nil {
+			t.Errorf("--default-discover %q: %v", spelling, err)
 		}
 	}
 	if _, err := Open(t.Context(), Config{Database: "mysql://x"}); err == nil {

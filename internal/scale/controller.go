@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"prewarm/internal/warm"
 )
 
@@ -120,10 +122,22 @@ func Parse(spec string) (kind, target string, err error) {
 	case kind == KindKubernetes:
 		ns, name, ok := strings.Cut(target, "/")
 		if ok && ns != "" && name != "" && !strings.Contains(name, "/") {
-			return kind, target, nil
+			return kind, target, checkKubernetesNames(spec, ns, name)
 		}
 	}
 	return "", "", fmt.Errorf("--scaler %q: use aws-asg:NAME or k8s:NAMESPACE/DEPLOYMENT", spec)
+}
+
+// checkKubernetesNames refuses a namespace that is no DNS-1123 label or a
+// Deployment name that is no DNS-1123 subdomain, as the API server would.
+func checkKubernetesNames(spec, ns, name string) error {
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return fmt.Errorf("--scaler %q: namespace %q: %s", spec, ns, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("--scaler %q: deployment %q: %s", spec, name, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // String names the scaler as configured.

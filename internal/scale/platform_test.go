@@ -132,6 +132,20 @@ func TestParse(t *testing.T) {
 	if k, tgt, err := Parse("k8s:prewarm/agent"); k != KindKubernetes || tgt != "prewarm/agent" || err != nil {
 		t.Errorf("k8s: %q %q %v", k, tgt, err)
 	}
+	for spec, want := range map[string]string{
+		"k8s:Bad_NS/dep":                        `namespace "Bad_NS"`,
+		"k8s:a.b/dep":                           `namespace "a.b"`,
+		"k8s:prewarm/Agent":                     `deployment "Agent"`,
+		"k8s:prewarm/agent_1":                   `deployment "agent_1"`,
+		"k8s:" + strings.Repeat("n", 64) + "/d": "namespace",
+	} {
+		if _, _, err := Parse(spec); err == nil || !strings.Contains(err.Error(), `--scaler "`+spec+`": `+want) {
+			t.Errorf("Parse(%q): %v, want %s", spec, err, want)
+		}
+	}
+	if _, _, err := Parse("k8s:prewarm-2/prewarm.agent-1"); err != nil {
+		t.Errorf("a dotted deployment name: %v", err)
+	}
 	if _, err := New(t.Context(), Config{Spec: "k8s:ns/d", Kubeconfig: "/nonexistent/kubeconfig"}, idleJobs{}); err == nil ||
 		!strings.Contains(err.Error(), "--kubeconfig /nonexistent/kubeconfig") {
 		t.Errorf("missing kubeconfig: %v", err)

@@ -2,6 +2,7 @@ package warm
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,6 +36,19 @@ func cleanDiscover(raw, targetType string, lim Limits) (string, error) {
 		return mode, nil
 	}
 	return "", Invalid("discover", "%q is not one of ecs, none", raw)
+}
+
+// DefaultDiscoverMode reads a server's default discover mode with the
+// spellings a job's "discover" takes (any case): ecs, or none or empty for
+// no discovery.
+func DefaultDiscoverMode(raw string) (string, error) {
+	switch mode := strings.ToLower(strings.TrimSpace(raw)); mode {
+	case "", discoverNone:
+		return "", nil
+	case DiscoverECS:
+		return mode, nil
+	}
+	return "", fmt.Errorf("%q is not one of ecs, none", raw)
 }
 
 // discoverTargets are a discovering job's targets: one per country, named
@@ -71,4 +85,33 @@ func DiscoveredCountry(code string) string {
 		return ""
 	}
 	return cc
+}
+
+// SameEdgeWarning warns when discovery found the very same edges for
+// every country (two or more): a DNS server that drops or ignores the
+// EDNS Client Subnet answers for its own location each time, so the job
+// would warm one place many times over. "" when the answers differ.
+func SameEdgeWarning(pops []POPState) string {
+	byCountry := map[string][]string{}
+	for _, p := range pops {
+		cc := DiscoveredCountry(p.Code)
+		if cc == "" || !p.Usable() {
+			continue
+		}
+		byCountry[cc] = append(byCountry[cc], p.Addresses...)
+	}
+	if len(byCountry) < 2 {
+		return ""
+	}
+	var first string
+	for _, addrs := range byCountry {
+		slices.Sort(addrs)
+		set := strings.Join(slices.Compact(addrs), " ")
+		if first == "" {
+			first = set
+		} else if set != first {
+			return ""
+		}
+	}
+	return fmt.Sprintf("every country got the same edge (%s): does --dns-server pass EDNS Client Subnet on?", first)
 }

@@ -73,6 +73,9 @@ func (s *Service) DryRun(ctx context.Context, spec JobSpec) (*DryRun, error) {
 	if len(usable) == 0 {
 		d.Notes = append(d.Notes, noPOPMessage(pops))
 	}
+	if w := SameEdgeWarning(pops); job.Discover() != "" && w != "" {
+		d.Notes = append(d.Notes, w)
+	}
 	if d.SizeUnknown > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("the size of %d URLs is unknown (no Content-Length, or no answer within %s); the totals leave them out",
 			d.SizeUnknown, dryRunProbeTime))

@@ -188,6 +188,13 @@ func cleanKeepWarm(until, keepFor, refresh string, now time.Time) (time.Time, st
 		var in *InputError
 		if errors.As(err, &in) {
 			return time.Time{}, "", Invalid("refresh_header", "%s", in.Msg)
+		} else if err != nil {
+			return time.Time{}, "", err
+		}
+		// An empty value tells a POP nothing: it could not set its
+		// cache apart from a viewer's request.
+		if name, value, _ := strings.Cut(hs[0], ":"); strings.TrimSpace(value) == "" {
+			return time.Time{}, "", Invalid("refresh_header", "%q has no value; write \"%s: value\", like \"X-Prewarm-Refresh: 1\"", refresh, name)
 		}
 		refresh = hs[0]
 	}

@@ -88,6 +88,8 @@ func TestCleanKeepWarm(t *testing.T) {
 		{"", "0s", "", "keep_warm_for"},
 		{"", "169h", "", "keep_warm_for"},
 		{"2026-11-28T21:00:00Z", "1h", "", "keep_warm_for"},
+		{"2026-11-28T21:00:00Z", "", "X-A:", "refresh_header"},
+		{"2026-11-28T21:00:00Z", "", "X-A:   ", "refresh_header"},
 	} {
 		_, _, err := cleanKeepWarm(c.until, c.keepFor, c.refresh, now)
 		var in *InputError

@@ -212,6 +212,7 @@ func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) 
 	}
 	if len(pops) == 0 {
 		pops = p.Resolver.Resolve(ctx, job.CFDomain, job.Targets)
+		p.warnSameEdge(ctx, job, pops)
 		if job.TierFirst {
 			assignTiers(pops)
 		}
@@ -227,6 +228,19 @@ func (p *Planner) usablePOPs(ctx context.Context, job *Job) ([]POPState, error) 
 		return nil, p.fail(ctx, job, noPOPMessage(pops))
 	}
 	return usable, nil
+}
+
+// warnSameEdge records SameEdgeWarning on a discovering job; like the
+// host checks, a warning that cannot be recorded never holds the job up.
+func (p *Planner) warnSameEdge(ctx context.Context, job *Job, pops []POPState) {
+	if job.Discover() == "" {
+		return
+	}
+	if w := SameEdgeWarning(pops); w != "" {
+		if err := p.Store.AddWarning(ctx, job.ID, w); err != nil {
+			p.Log.Warn("record a warning", "job", job.ID, "err", err)
+		}
+	}
 }
 
 // locate places the POPs of a job with vantage "agents" among the live

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -587,6 +588,35 @@ func TestPlannerDoesNotProbeAJobWithARate(t *testing.T) {
 		}
 		if prog := e.progress("j1"); !prog.Planned || prog.Status != warm.StatusInProgress {
 			t.Fatalf("the job with a rate: %s, counts %+v", prog.Status, prog.Counts)
+		}
+	})
+}
+
+// A discovering job whose every country got the same edge is warned: the
+// DNS server most likely ignored the client subnet. A job whose countries
+// got different edges is not.
+func TestPlannerWarnsWhenEveryCountryGotTheSameEdge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		discovering := func(j *warm.Job) {
+			j.Targets = []warm.Target{{Code: "JP", Explicit: true, Discover: warm.DiscoverECS}, {Code: "US", Explicit: true, Discover: warm.DiscoverECS}}
+		}
+		for id, pops := range map[string][]warm.POPState{
+			"same":      {pop("JP-1", "192.0.2.1"), pop("US-1", "192.0.2.1")},
+			"different": {pop("JP-1", "192.0.2.1"), pop("US-1", "192.0.2.9")},
+		} {
+			e.submit(id, []string{"https://www.example.test/a"}, time.Hour, discovering)
+			if err := e.planner(&resolver{pops: pops}, &prober{}).Plan(e.ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := e.st.Summary(e.ctx, id)
+			e.must(err)
+			warned := slices.ContainsFunc(sum.Warnings, func(w string) bool {
+				return strings.Contains(w, "every country got the same edge (192.0.2.1): does --dns-server pass EDNS Client Subnet on?")
+			})
+			if warned != (id == "same") {
+				t.Errorf("%s: warnings %q", id, sum.Warnings)
+			}
 		}
 	})
 }

@@ -306,3 +306,25 @@ func TestNewJobDiscover(t *testing.T) {
 		t.Error("DiscoveredCountry does not read DiscoveredCode's names")
 	}
 }
+
+func TestSameEdgeWarning(t *testing.T) {
+	st := func(code string, addrs ...string) POPState {
+		return POPState{Code: code, Explicit: true, Addresses: addrs}
+	}
+	for _, c := range []struct {
+		pops []POPState
+		warn bool
+	}{
+		{[]POPState{st("JP-1", "192.0.2.1", "192.0.2.2"), st("US-1", "192.0.2.2", "192.0.2.1"), st("DE-1", "192.0.2.1", "192.0.2.2")}, true},
+		{[]POPState{st("JP-1", "192.0.2.1"), st("JP-2", "192.0.2.5"), st("US-1", "192.0.2.1"), st("US-2", "192.0.2.5")}, true},
+		{[]POPState{st("JP-1", "192.0.2.1"), st("US-1", "192.0.2.3")}, false},
+		{[]POPState{st("JP-1", "192.0.2.1"), st("US-1", "192.0.2.1"), st("US-2", "192.0.2.3")}, false},
+		{[]POPState{st("JP-1", "192.0.2.1")}, false},                                           // one country: nothing to compare
+		{[]POPState{st("JP-1", "192.0.2.1"), {Code: "US", Explicit: true, Error: "x"}}, false}, // only one country answered
+		{[]POPState{st("AAA1-P1", "192.0.2.1"), st("BBB1-P1", "192.0.2.1")}, false},            // not discovered
+	} {
+		if got := SameEdgeWarning(c.pops); (got != "") != c.warn {
+			t.Errorf("%v: %q, want a warning: %v", c.pops, got, c.warn)
+		}
+	}
+}

@@ -579,7 +579,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// The job page follows the job to FINISHED on its own.
 	b.wait("the job running, held to its budget", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && +document.querySelector('[data-ref=pct]').textContent > 0 &&
-		document.querySelector('[data-ref=waiting-text]').textContent === "Waiting for the job's budget (3 in flight)"`, 10*time.Second)
+		document.querySelector('[data-ref=waiting-text]').textContent === "The job: this agent's share of its budget is in use (3 in flight here; the budget: at most 3 in flight)"`, 10*time.Second)
 	if !b.visible("[data-ref=stop]") {
 		t.Error("no stop button while the job runs")
 	}
@@ -721,7 +721,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers Accept-Language · Max 48 in flight · Max 20/s · Verify on" {
 		t.Errorf("request line %q", got)
 	}
-	if got := b.text("[data-ref=waiting-text]"); !strings.HasPrefix(got, "Waiting for host video.example.com paused until ") || !b.visible("[data-ref=waiting]") {
+	if got := b.text("[data-ref=waiting-text]"); !strings.HasPrefix(got, "Host video.example.com: paused until ") || !b.visible("[data-ref=waiting]") {
 		t.Errorf("waiting %q, visible %v", got, b.visible("[data-ref=waiting]"))
 	}
 	b.wait("the host's pause among the warnings", `[...document.querySelectorAll('[data-ref=warnings-list] li')].some(e => e.textContent === 'video.example.com answered 429: paused 2s')`, 10*time.Second)

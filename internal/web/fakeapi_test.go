@@ -233,7 +233,7 @@ func (f *fakeAPI) seed() {
 		notCachedWhy: []string{"served by LAX3-P2, not LAX50-P1 (DNS steered the request elsewhere)"},
 		// Held to a budget, and paused by a host that asked for less.
 		maxConcurrency: 48, maxRPS: 20,
-		waiting:  "host video.example.com paused until " + f.now.Add(2*time.Second).Format(time.TimeOnly),
+		waiting:  "host video.example.com: paused until " + f.now.Add(2*time.Second).Format(time.TimeOnly),
 		warnings: []string{"responses vary on Accept-Language; the job sends one value", "video.example.com answered 429: paused 2s"}})
 	add(&fakeJob{id: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", status: "FINISHED", domain: "cdn.example.com", targetType: "country",
 		urls: patchURLs("https://cdn.example.com/patch/1.4.1", 24), pops: popsFor("IAD89-P1", "ORD52-P1", "FRA60-P1", "AMS54-P1"),
@@ -777,7 +777,7 @@ func (f *fakeAPI) startJob(w http.ResponseWriter, req *client.JobRequest) {
 	}
 	if req.MaxConcurrency != nil {
 		j.maxConcurrency = *req.MaxConcurrency
-		j.waiting = fmt.Sprintf("the job's budget (%d in flight)", j.maxConcurrency)
+		j.waiting = fmt.Sprintf("the job: this agent's share of its budget is in use (%d in flight here; the budget: at most %d in flight)", j.maxConcurrency, j.maxConcurrency)
 	}
 	if req.MaxRPS != nil {
 		j.maxRPS = *req.MaxRPS

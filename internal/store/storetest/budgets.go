@@ -102,8 +102,8 @@ func testWarningsAndWaiting(t *testing.T, f *fixture) {
 	if !slices.Equal(sum.Warnings, []string{"a.test answered 429: paused 2s"}) {
 		t.Fatalf("warnings: %q", sum.Warnings)
 	}
-	f.must(f.s.SetWaiting(f.ctx, "j1", "the job's budget (2 in flight)"))
-	if p := f.progress("j1"); p.Waiting != "the job's budget (2 in flight)" {
+	f.must(f.s.SetWaiting(f.ctx, "j1", "the job: waiting for a share of its budget (at most 2 in flight)"))
+	if p := f.progress("j1"); p.Waiting != "the job: waiting for a share of its budget (at most 2 in flight)" {
 		t.Fatalf("waiting: %q", p.Waiting)
 	}
 	f.now = f.now.Add(time.Minute)

@@ -1034,7 +1034,7 @@ function jobView(app, route) {
     // pause) explains a slow job better than its rate does.
     const waiting = running ? j.waiting || '' : '';
     show(r.waiting, Boolean(waiting));
-    setText(r['waiting-text'], waiting ? `Waiting for ${waiting}` : '');
+    setText(r['waiting-text'], waiting ? waiting.charAt(0).toUpperCase() + waiting.slice(1) : '');
 
     renderKeepWarm(j, now);
 
