@@ -18,6 +18,7 @@ const SUMMARY_EVERY = 5; // polls between summary refreshes while a job runs
 const FAILED_URLS_SHOWN = 8;
 const FAILED_POPS_SHOWN = 24;
 const NOT_CACHED_SHOWN = 8;
+const NOT_KEPT_SHOWN = 20;
 const WARNINGS_SHOWN = 6;
 
 // A job's message names the step it is in while it expands its URL list or
@@ -187,6 +188,8 @@ const intFormat = new Intl.NumberFormat();
 const rateFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 const relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const shortClockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dayClockFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 function fmtInt(n) {
@@ -216,6 +219,12 @@ function fmtRelative(date, now) {
   if (abs < 86400) return relFormat.format(Math.round(sec / 3600), 'hour');
   if (abs < 86400 * 30) return relFormat.format(Math.round(sec / 86400), 'day');
   return fullFormat.format(date);
+}
+
+// fmtClock is a time of day, with its date when that is not today.
+function fmtClock(date) {
+  const today = new Date().toDateString() === date.toDateString();
+  return (today ? shortClockFormat : dayClockFormat).format(date);
 }
 
 function fmtDuration(ms) {
@@ -879,6 +888,7 @@ function jobView(app, route) {
     if (!job.report && sum.failure_pop_urls_report) setLinks(sum.failure_pop_urls_report);
 
     renderNotCached(sum);
+    renderNotKept(sum);
 
     const warnings = Array.isArray(sum.warnings) ? sum.warnings.filter(Boolean) : [];
     show(r.warnings, warnings.length > 0);
@@ -933,7 +943,9 @@ function jobView(app, route) {
   let requestKey = null;
   function renderRequest(j) {
     const items = [];
-    if (j.timeout) items.push(['Timeout', fmtMinutes(j.timeout)]);
+    // A keep-warm job's timeout is its first warm's; the keeping ends at
+    // keep_warm.until.
+    if (j.timeout) items.push([j.keep_warm ? 'First warm timeout' : 'Timeout', fmtMinutes(j.timeout)]);
     const headers = Array.isArray(j.header) ? j.header.filter(Boolean) : [];
     if (headers.length) items.push(['Headers', headers.map((h) => h.split(':')[0].trim()).join(', '), headers.join('\n')]);
     if (j.need_invalidate) {
@@ -1122,7 +1134,7 @@ function jobView(app, route) {
     if (kw.state === 'keeping') {
       if (kw.queued > 0) text = `${plural(kw.queued, 're-warm', 're-warms')} running now`;
       else if (next) text = next.getTime() > now ? `Next re-warm in ${fmtDuration(next.getTime() - now)}` : 'Next re-warm due now';
-      else text = 'Nothing left to re-warm: every object stays fresh past the end';
+      else text = idleKeepText(kw);
       text += kw.refresh_header ? ` · before expiry, with ${kw.refresh_header}` : ' · just after expiry';
     } else if (kw.state === 'warming') {
       text = 'Re-warms start once each object is warm.';
@@ -1135,14 +1147,53 @@ function jobView(app, route) {
     setText(r['keepwarm-counts'], counts.join(' · '));
   }
 
+  // idleKeepText says why no re-warm is due, from the counts: objects kept
+  // but none due yet, fresh past the end, or that cannot be kept.
+  function idleKeepText(kw) {
+    if (kw.kept > 0) return 'No re-warm due yet';
+    if (kw.not_kept > 0 && kw.fresh_to_end > 0) {
+      return `Nothing left to re-warm: ${fmtInt(kw.fresh_to_end)} stay fresh past the end, ${fmtInt(kw.not_kept)} cannot be kept`;
+    }
+    if (kw.not_kept > 0) return 'Nothing to re-warm: no object can be kept (see below)';
+    if (kw.fresh_to_end > 0) return 'Nothing left to re-warm: every object stays fresh past the end';
+    return 'Nothing to re-warm';
+  }
+
+  // renderNotKept lists the URLs a keep-warm job cannot keep warm: each
+  // once, with why and at how many POPs.
+  function renderNotKept(sum) {
+    const list = Array.isArray(sum.not_kept_urls) ? sum.not_kept_urls.filter((x) => x && x.url) : [];
+    show(r.notkept, list.length > 0);
+    setText(r['notkept-summary'], list.length ? plural(list.length, 'URL', 'URLs') : '');
+    const key = list.map((x) => `${x.url}\n${x.reason}\n${x.pops}`).join('\n');
+    if (r['notkept-list'].dataset.key === key) return;
+    r['notkept-list'].dataset.key = key;
+    r['notkept-list'].replaceChildren(...list.slice(0, NOT_KEPT_SHOWN).map((x) => {
+      const li = el('li', 'reason');
+      const url = el('span', 'reason-text mono', x.url);
+      url.title = x.url;
+      li.append(url, el('span', 'reason-count', `at ${plural(x.pops || 0, 'POP', 'POPs')}`), el('span', 'reason-example', capitalize(x.reason || '')));
+      return li;
+    }));
+    show(r['notkept-more'], list.length > NOT_KEPT_SHOWN);
+    setText(r['notkept-more'], list.length > NOT_KEPT_SHOWN ? `and ${fmtInt(list.length - NOT_KEPT_SHOWN)} more: prewarm summary lists them all` : '');
+  }
+
   function renderClock(now) {
     if (!job) return;
     if (job.keep_warm && RUNNING.has(job.status)) renderKeepWarm(job, now);
-    if (RUNNING.has(job.status)) {
+    const until = job.keep_warm && job.keep_warm.state === 'keeping' ? parseTime(job.keep_warm.until) : null;
+    if (RUNNING.has(job.status) && until) {
+      // The first warm is done: the job now ends when the keeping does.
+      const left = until.getTime() - now;
+      setText(r.clock, `Kept warm until ${fmtClock(until)}${left > 0 ? ` (in ${fmtDuration(left)})` : ''}`);
+      setAttr(r.clock, 'title', `Kept warm until ${fmtFull(until)}`);
+    } else if (RUNNING.has(job.status)) {
       const at = parseTime(job.timeout_at);
       if (at) {
         const left = at.getTime() - now;
-        setText(r.clock, left > 0 ? `Times out in ${fmtDuration(left)}` : 'Timing out…');
+        const what = job.keep_warm ? 'First warm times out' : 'Times out';
+        setText(r.clock, left > 0 ? `${what} in ${fmtDuration(left)}` : 'Timing out…');
         setAttr(r.clock, 'title', `Timeout at ${fmtFull(at)}`);
       } else {
         setText(r.clock, '');
