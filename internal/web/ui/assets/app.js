@@ -1302,6 +1302,37 @@ function optionalNumber(input) {
   return v === '' ? undefined : Number(v);
 }
 
+// MAX_KEEP_WARM is how far ahead a job may keep warm: a week, as the API.
+const MAX_KEEP_WARM = 7 * 24 * 3600 * 1000;
+
+// goDuration is a Go duration ("90m", "1h30m", "2.5h") in milliseconds,
+// or NaN.
+function goDuration(s) {
+  if (!/^(\d+(\.\d+)?(h|m|s|ms))+$/.test(s)) return NaN;
+  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const [, n, , u] of s.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) ms += Number(n) * unit[u];
+  return ms;
+}
+
+// keepWarmField reads the Keep warm field — a duration from the start or
+// an RFC 3339 time — as {field} for the request, or {error} in the API's
+// words.
+function keepWarmField(v, now) {
+  if (/^\d{4}-\d{2}-\d{2}T/.test(v)) {
+    const t = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) ? Date.parse(v) : NaN;
+    if (!Number.isFinite(t)) return { error: `“${v}” is not an RFC 3339 time (2026-11-28T20:00:00Z).` };
+    if (t <= now) return { error: `${v} is not in the future.` };
+    if (t - now > MAX_KEEP_WARM) return { error: `${v} is more than 168h ahead; use a schedule for longer.` };
+    return { field: { keep_warm_until: v } };
+  }
+  const ms = goDuration(v);
+  if (Number.isNaN(ms)) return { error: `“${v}” is neither a duration (90m, 2h, 48h) nor an RFC 3339 time (2026-11-28T20:00:00Z).` };
+  if (ms <= 0) return { error: `${v} is not a positive duration.` };
+  if (ms > MAX_KEEP_WARM) return { error: `${v} is more than 168h; use a schedule for longer.` };
+  return { field: { keep_warm_for: v } };
+}
+
 // splitList reads "a, b c" and "a,b\nc" alike.
 function splitList(s) {
   return String(s || '').split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
@@ -1439,6 +1470,30 @@ function newJobView(app) {
     }
     const priority = form.querySelector('input[name="priority"]:checked').value;
     if (priority !== 'normal') body.priority = priority;
+    return keepWarmAndVantage(body);
+  }
+
+  // keepWarmAndVantage adds keep-warm, discover and vantage to body, or
+  // points at the field at fault (with the API's own words) and is null.
+  function keepWarmAndVantage(body) {
+    const keep = fields.keep_warm.value.trim();
+    if (keep) {
+      const k = keepWarmField(keep, Date.now());
+      if (k.error) return fieldError(fields.keep_warm, k.error);
+      Object.assign(body, k.field);
+    }
+    const refresh = fields.refresh_header.value.trim();
+    if (refresh) {
+      if (!keep) return fieldError(fields.refresh_header, 'The refresh header applies to re-warms: set Keep warm too.');
+      if (!/^[^:\s]+:\s*\S/.test(refresh)) return fieldError(fields.refresh_header, `“${refresh}” is not a header: write Name: value.`);
+      body.refresh_header = refresh;
+    }
+    const discover = fields.discover.value;
+    if (discover === 'ecs' && body.target_type === 'pop') {
+      return fieldError(fields.discover, '“ecs” finds edges by country: give countries or regions as the targets.');
+    }
+    if (discover) body.discover = discover;
+    if (fields.vantage.value) body.vantage = fields.vantage.value;
     return body;
   }
 
@@ -1538,7 +1593,7 @@ function newJobView(app) {
 function fieldOf(fields, message) {
   const m = /^([a-z_]+)(?:\[\d+\])?:/.exec(String(message || ''));
   if (!m) return null;
-  const name = { url_list: 'urls', header: 'headers', name: 'job_name' }[m[1]] || m[1];
+  const name = { url_list: 'urls', header: 'headers', name: 'job_name', keep_warm_until: 'keep_warm', keep_warm_for: 'keep_warm' }[m[1]] || m[1];
   const input = fields[name];
   return input && input.nodeType === 1 && input.type !== 'checkbox' ? input : null;
 }
