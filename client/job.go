@@ -120,7 +120,10 @@ type SubmitResponse struct {
 	ErrorURLs    []string `json:"error_urls"`
 	RequestID    string   `json:"request_id"` // the job's id
 	Timestamp    string   `json:"timestamp"`
-	TimeoutAt    string   `json:"timeout_at"`
+	// TimeoutAt is the job's deadline: past it, a job whose (first) warm is
+	// not done ends TIMEOUT. A keep-warm job's keeping ends at
+	// keep_warm_until instead (ProgressResponse.KeepWarm.Until).
+	TimeoutAt string `json:"timeout_at"`
 }
 
 // ProgressResponse answers GET /prewarm: one job's progress. A task is one
@@ -139,12 +142,14 @@ type ProgressResponse struct {
 	Timestamp           string `json:"timestamp"` // the answer's time
 	Status              string `json:"status"`
 	// Beyond the original.
-	SuccessCount int64  `json:"success_count"`
-	FailedCount  int64  `json:"failed_count"`
-	TimeoutAt    string `json:"timeout_at"`
-	Planned      bool   `json:"planned"` // every task is queued
-	Probed       bool   `json:"probed"`  // every URL's size is known
-	Invalidated  bool   `json:"invalidated,omitempty"`
+	SuccessCount int64 `json:"success_count"`
+	FailedCount  int64 `json:"failed_count"`
+	// TimeoutAt is the deadline of the job's (first) warm, as the submit
+	// answer gave it; a keep-warm job's keeping ends at KeepWarm.Until.
+	TimeoutAt   string `json:"timeout_at"`
+	Planned     bool   `json:"planned"` // every task is queued
+	Probed      bool   `json:"probed"`  // every URL's size is known
+	Invalidated bool   `json:"invalidated,omitempty"`
 	// Tasks proven cached at their POP, and fetched but not cached.
 	VerifiedCount  int64 `json:"verified_count"`
 	NotCachedCount int64 `json:"not_cached_count"`
@@ -169,7 +174,8 @@ type ProgressResponse struct {
 	Share string `json:"share,omitempty"`
 	// KeepWarm is how a keep-warm job's keeping stands; nil for other jobs.
 	// Such a job stays IN_PROGRESS, at 100 % once its first warm is done,
-	// until keep_warm_until, then FINISHES.
+	// until keep_warm_until, then FINISHES — at once when its first warm
+	// leaves nothing to keep (the message says why).
 	KeepWarm *KeepWarm `json:"keep_warm,omitempty"`
 }
 

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +126,35 @@ func TestKeepWarmNotKept(t *testing.T) {
 	time.Sleep(3 * time.Second) // longer than the kept object's lifetime
 	if n := cdn.Origin.Gets("/maxage/2/kept"); n != before {
 		t.Errorf("re-warmed %d times after the stop", n-before)
+	}
+}
+
+// The README's walkthrough case: freshness set only by the POP's
+// proxy_cache_valid, the origin sending no Cache-Control. Nothing can be
+// kept, so the job ends FINISHED as soon as the first warm is done, saying
+// why, instead of running until keep_warm_until with no re-warm.
+func TestKeepWarmNothingToKeep(t *testing.T) {
+	t.Parallel()
+	cdn := keepWarmCDN(t)
+	cdn.Origin.HandleFunc("/plain/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("cached by proxy_cache_valid only"))
+	})
+	srv := startServe(t, "", serveArgs(cdn)...)
+	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/plain/a")}, CFDomain: cdn.CFDomain,
+		POPs: []string{"NGX1-P1", "NGX2-P1"}, KeepWarmUntil: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	p := srv.waitUntil(id, 20*time.Second, func(p *client.ProgressResponse) bool {
+		return p.Status != client.StatusInProgress && p.Status != client.StatusCreated
+	})
+	want := "nothing to keep warm: 2 objects cannot be kept"
+	if p.Status != client.StatusFinished || !strings.HasPrefix(p.Message, want) || p.KeepWarm == nil || p.KeepWarm.NotKept != 2 {
+		t.Fatalf("status %s %q keep_warm %+v, want FINISHED %q…", p.Status, p.Message, p.KeepWarm, want)
+	}
+	sum := srv.summary(id)
+	if len(sum.NotKeptURLs) != 1 || sum.NotKeptURLs[0].POPs != 2 || !slices.ContainsFunc(sum.Warnings, func(w string) bool {
+		return strings.Contains(w, "proxy_cache_valid")
+	}) {
+		t.Fatalf("summary not_kept_urls %+v warnings %q", sum.NotKeptURLs, sum.Warnings)
 	}
 }
 

@@ -178,7 +178,7 @@ func (r *Runner) RunBatch(ctx context.Context, b warm.Batch, drain <-chan struct
 			return err
 		}
 	}
-	if !r.Now().Before(job.TimeoutAt) {
+	if !r.Now().Before(job.Deadline()) {
 		return r.endAtDeadline(ctx, jobID)
 	}
 	addrs, tasks, err := r.work(ctx, job, pops, b)
@@ -202,7 +202,7 @@ func (r *Runner) RunBatch(ctx context.Context, b warm.Batch, drain <-chan struct
 	// this process stops the job.
 	fetchCtx, release := r.Cancels.Watch(ctx, jobID)
 	defer release()
-	fetchCtx, cancel := context.WithDeadline(fetchCtx, job.TimeoutAt)
+	fetchCtx, cancel := context.WithDeadline(fetchCtx, job.Deadline())
 	defer cancel()
 
 	br := r.newBatchRun(ctx, fetchCtx, job, b, tasks)
@@ -213,7 +213,7 @@ func (r *Runner) RunBatch(ctx context.Context, b warm.Batch, drain <-chan struct
 		return err
 	case br.status.Terminal():
 		return nil
-	case !r.Now().Before(job.TimeoutAt):
+	case !r.Now().Before(job.Deadline()):
 		return r.endAtDeadline(ctx, jobID)
 	case !complete:
 		return warm.ErrInterrupted

@@ -563,7 +563,7 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 	kv.add("Created", showTime(p.CreatedAt))
 	kv.add("Updated", showTime(p.LastUpdateTime))
 	if p.TimeoutAt != "" {
-		kv.add("Timeout at", showTime(p.TimeoutAt)+untilText(p.Timestamp, p.TimeoutAt, ended))
+		kv.add("Timeout at", timeoutText(p, ended))
 	}
 	if m := flattenLine(p.Message); m != "" {
 		kv.add("Message", m)
@@ -574,6 +574,12 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 	if p.Sharing > 0 && !ended {
 		kv.add("Sharing", fmt.Sprintf("the agents with %d other running jobs", p.Sharing))
 	}
+	if p.Share != "" && !ended {
+		kv.add("Share", p.Share+" of the agents while other jobs run")
+	}
+	if p.KeepWarm != nil {
+		kv.add("Keep warm", keepWarmText(p.KeepWarm, p.Timestamp, ended))
+	}
 	if p.Priority != "" && p.Priority != "normal" {
 		kv.add("Priority", p.Priority)
 	}
@@ -581,6 +587,46 @@ func writeStatus(w io.Writer, p *client.ProgressResponse) error {
 		return fmt.Errorf("writing the status: %w", err)
 	}
 	return nil
+}
+
+// timeoutText is the job's deadline with the time left; a keep-warm job's
+// timeout_at is its first warm's, which no longer applies once that is done.
+func timeoutText(p *client.ProgressResponse, ended bool) string {
+	at := showTime(p.TimeoutAt)
+	switch {
+	case p.KeepWarm == nil:
+		return at + untilText(p.Timestamp, p.TimeoutAt, ended)
+	case p.KeepWarm.State == "keeping":
+		return at + " (the first warm's; done)"
+	default:
+		return at + " (the first warm's)" + untilText(p.Timestamp, p.TimeoutAt, ended)
+	}
+}
+
+// keepWarmText is a keep-warm job's keeping on one line: "keeping until
+// 2026-11-28 23:00:00 (in 1h20m): 240 kept, 2 not kept, 5130 re-warms (0
+// failed), next 21:14:03".
+func keepWarmText(kw *client.KeepWarm, now string, ended bool) string {
+	line := fmt.Sprintf("%s until %s%s: %d kept, %d queued, %d fresh to the end, %d not kept, %d re-warms (%d failed)",
+		kw.State, showTime(kw.Until), untilText(now, kw.Until, ended), kw.Kept, kw.Queued, kw.FreshToEnd, kw.NotKept,
+		kw.Rewarms, kw.Failed)
+	if kw.RefreshHeader != "" {
+		line += ", refresh header " + kw.RefreshHeader
+	}
+	if kw.NextRewarm != "" {
+		line += ", next re-warm " + showTime(kw.NextRewarm)
+	}
+	return line
+}
+
+// notKeptLines are the URLs a keep-warm job cannot keep warm, a line
+// each: "https://…/a.css: no-store (at 3 POPs)".
+func notKeptLines(ns []client.NotKeptURL) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, fmt.Sprintf("%s: %s (at %d POPs)", n.URL, n.Reason, n.POPs))
+	}
+	return out
 }
 
 // untilText is " (in 24m05s)" for a running job's deadline, measured from
@@ -702,6 +748,9 @@ func writeSummary(w io.Writer, s *client.SummaryResponse, rows []POPRow, limit i
 	}
 	if len(s.TasksNotDone) > 0 {
 		writeList(&b, "Not done when the job ended", notDoneLines(s.TasksNotDone), limit)
+	}
+	if len(s.NotKeptURLs) > 0 {
+		writeList(&b, "Not kept warm", notKeptLines(s.NotKeptURLs), limit)
 	}
 	if s.FailurePOPURLsReport != "" {
 		fmt.Fprintf(&b, "\nReport: %s\n  (prewarm summary %s --csv > failures.csv)\n", s.FailurePOPURLsReport, s.RequestID)

@@ -134,6 +134,11 @@ func fakeProgress(id string, n int) client.ProgressResponse {
 		Status: client.StatusInProgress, SuccessCount: 4, TimeoutAt: fakeTimeout, Planned: true,
 		VerifiedCount: 3, NotCachedCount: 1,
 	}
+	if id == "job-kw" {
+		p.Share = "1/3"
+		p.KeepWarm = &client.KeepWarm{Until: "2026-03-01 11:30:00.000000", RefreshHeader: "X-Prewarm-Refresh: 1",
+			State: "keeping", NextRewarm: "2026-03-01 10:09:00.000000", Kept: 240, NotKept: 2, Rewarms: 5130, Failed: 1}
+	}
 	if n >= 3 {
 		p.Status, p.PercentageComplete, p.DownloadCount = client.StatusFinished, 100, 10
 		p.AvailableTaskCount, p.InProgressTaskCount = 0, 0
@@ -147,7 +152,7 @@ func fakeProgress(id string, n int) client.ProgressResponse {
 
 func (f *fakeAPI) getPrewarm(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("req_id")
-	if id != "job-ok" && id != "job-bad" {
+	if id != "job-ok" && id != "job-bad" && id != "job-kw" {
 		fakeFailure(w, http.StatusNotFound, "job "+id+": not found")
 		return
 	}
@@ -170,6 +175,7 @@ func (f *fakeAPI) getSummary(w http.ResponseWriter, r *http.Request) {
 		FailurePOPURLsReport: "http://" + r.Host + "/reports/" + id + ".csv?token=s1gned",
 		NotCachedURLs:        []string{"https://www.example.com/c.js"},
 		Warnings:             []string{"responses vary on Accept-Language; the job sends one value"},
+		NotKeptURLs:          []client.NotKeptURL{{URL: "https://www.example.com/d.m3u8", Reason: "Cache-Control: no-store", POPs: 2}},
 		Timestamp:            fakeNow, CreatedAt: fakeCreated, LastUpdateTime: fakeUpdated, Status: client.StatusFinished,
 	})
 }
@@ -432,6 +438,27 @@ func TestClientStatusText(t *testing.T) {
 	}
 }
 
+// A keep-warm job's status says how the keeping stands, and a job's share
+// of the agents shows while it runs.
+func TestClientStatusKeepWarmAndShare(t *testing.T) {
+	f := newFakeAPI(t)
+	r := f.run("", "status", "job-kw")
+	mustSucceed(t, r)
+	for _, want := range []string{
+		"Share        1/3 of the agents while other jobs run",
+		"Timeout at   2026-03-01 10:30:00 UTC (the first warm's; done)",
+		"Keep warm    keeping until 2026-03-01 11:30:00 UTC (in 1h24m): 240 kept, 0 queued, 0 fresh to the end, " +
+			"2 not kept, 5130 re-warms (1 failed), refresh header X-Prewarm-Refresh: 1, next re-warm 2026-03-01 10:09:00 UTC",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r := f.run("", "status", "job-ok"); strings.Contains(r.stdout, "Keep warm") || strings.Contains(r.stdout, "Share") {
+		t.Errorf("a job without keep_warm or share shows them:\n%s", r.stdout)
+	}
+}
+
 func TestClientStatusJSON(t *testing.T) {
 	f := newFakeAPI(t)
 	r := f.run("", "status", "job-ok", "--output", "json")
@@ -526,6 +553,7 @@ func TestClientSummaryText(t *testing.T) {
 		"Failure POPs (1):\n  NRT57-P3",
 		"Failure URLs (2):\n  https://www.example.com/a.js\n  … and 1 more",
 		"Report: " + f.srv.URL + "/reports/job-bad.csv?token=s1gned",
+		"Not kept warm (1):\n  https://www.example.com/d.m3u8: Cache-Control: no-store (at 2 POPs)",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)

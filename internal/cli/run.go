@@ -311,6 +311,7 @@ func writeRunReport(w io.Writer, p *warm.Progress, pops []warm.POPState, sum *wa
 	answer := api.Summary(sum, "", time.Now())
 	list("Why not cached", reasonLines(answer.NotCachedReasons))
 	list("Not done when the job ended", notDoneLines(answer.TasksNotDone))
+	list("Not kept warm", notKeptLines(answer.NotKeptURLs))
 	list("Warnings", sum.Warnings)
 	return nil
 }

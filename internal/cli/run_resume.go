@@ -67,7 +67,7 @@ func (k *keptRun) resumable(ctx context.Context, svc *warm.Service, w io.Writer)
 	if err != nil {
 		return "", err
 	}
-	if job.Status.Terminal() || !time.Now().Before(job.TimeoutAt) {
+	if job.Status.Terminal() || !time.Now().Before(job.Deadline()) {
 		return "", nil
 	}
 	if rec.Spec == k.spec {

@@ -607,3 +607,62 @@ func TestRequire(t *testing.T) {
 		}
 	}
 }
+
+// getFrom is a GET through pop from source address src, to tell the
+// POP's warmers (127.0.0.1) from other clients.
+func getFrom(t *testing.T, c *CDN, pop *POP, src, rawURL string, header http.Header) *http.Response {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return d.DialContext(ctx, network, net.JoinHostPort(pop.IP, port))
+	}}
+	req, err := http.NewRequestWithContext(testCtx(t), http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("GET %s via %s from %s: %v", rawURL, pop.Code, src, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// The refresh header makes a POP fetch from the origin and store only
+// when a warmer sends it: nginx as docs/keep-warm.md sets it up (geo +
+// map), Varnish with an acl.
+func TestRefreshHeaderOnlyFromWarmers(t *testing.T) {
+	t.Parallel()
+	c := StartT(t, Options{RefreshHeader: "X-Prewarm-Refresh",
+		POPs: []POPSpec{{Code: "NGX1"}, {Code: "VAR1", Kind: Varnish}}})
+	refresh := http.Header{"X-Prewarm-Refresh": {"1"}}
+	for i, code := range []string{"NGX1", "VAR1"} {
+		pop := c.POP(code)
+		path := fmt.Sprintf("/r%d.css?size=100", i)
+		u := c.URL(path)
+		steps := []struct {
+			name, src string
+			header    http.Header
+			want      int // origin fetches after the step
+		}{
+			{"first", warmerIP, nil, 1},
+			{"plain again", warmerIP, nil, 1},
+			{"refresh from a warmer", warmerIP, refresh, 2},
+			{"refresh from elsewhere", "127.0.0.9", refresh, 2},
+		}
+		for _, s := range steps {
+			getFrom(t, c, pop, s.src, u, s.header)
+			if n := c.Origin.Requests(path); n != s.want {
+				t.Fatalf("%s: %s: origin saw %d fetches, want %d", code, s.name, n, s.want)
+			}
+		}
+	}
+}

@@ -93,6 +93,23 @@ func (c *CDN) nginxHTTP(w *confWriter) {
 	w.p(`        ~^REVALIDATED:            "RefreshHit from cloudfront";`)
 	w.p(`        default                   "Miss from cloudfront";`)
 	w.p("    }")
+	if c.refresh != "" {
+		c.nginxRefresh(w)
+	}
+}
+
+// warmerIP is where the rig's warmers connect from: processes on this
+// machine dial the POPs' 127.x addresses from 127.0.0.1.
+const warmerIP = "127.0.0.1"
+
+// nginxRefresh sets $minicdn_refresh to 1 for a request that carries the
+// refresh header and comes from a warmer, as docs/keep-warm.md tells
+// operators to: geo matches addresses (a map of $remote_addr would compare
+// strings, and never match a network), and the map joins both.
+func (c *CDN) nginxRefresh(w *confWriter) {
+	w.p("    geo $minicdn_warmer { default 0; %s/32 1; }", warmerIP)
+	w.p(`    map "$minicdn_warmer:$http_%s" $minicdn_refresh { "~^1:." 1; default ""; }`,
+		strings.ReplaceAll(strings.ToLower(c.refresh), "-", "_"))
 }
 
 // nginxServer writes one POP's server block.
@@ -133,7 +150,7 @@ func (c *CDN) nginxServer(w *confWriter, pop *POP) {
 	if c.refresh != "" {
 		// Fetch from upstream and store: what keeps an object warm
 		// before it expires.
-		w.p("            proxy_cache_bypass $http_%s;", strings.ReplaceAll(strings.ToLower(c.refresh), "-", "_"))
+		w.p("            proxy_cache_bypass $minicdn_refresh;")
 	}
 	if !pop.Spec.NoCacheLock {
 		w.p("            proxy_cache_lock on;")

@@ -28,6 +28,12 @@ func (c *CDN) varnishVCL() string {
 	p(`    "127.0.0.0"/8;`)
 	p("}")
 	p("")
+	if c.refresh != "" { // varnish refuses an acl it does not use
+		p("acl warmers {")
+		p(`    "%s";`, warmerIP)
+		p("}")
+		p("")
+	}
 	p("sub vcl_recv {")
 	p(`    if (req.url == "%s") {`, healthPath)
 	p("        return (synth(204));")
@@ -40,10 +46,12 @@ func (c *CDN) varnishVCL() string {
 	p("        return (purge);")
 	p("    }")
 	if c.refresh != "" {
-		// Fetch from the backend and store, replacing the cached copy.
-		p("    if (req.http.%s) {", c.refresh)
+		// From a warmer: fetch from the backend and store, replacing the
+		// cached copy. From anyone else the header is dropped.
+		p("    if (req.http.%s && client.ip ~ warmers) {", c.refresh)
 		p("        set req.hash_always_miss = true;")
 		p("    }")
+		p("    unset req.http.%s;", c.refresh)
 	}
 	p("}")
 	p("")

@@ -54,8 +54,12 @@ func (s *Store) CreateJob(ctx context.Context, job *warm.Job, urls []string) err
 
 // Overdue lists the jobs still running past their deadline at now.
 func (s *Store) Overdue(ctx context.Context, now time.Time) ([]string, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT id FROM jobs WHERE status IN ('CREATED', 'IN_PROGRESS')
-		AND timeout_at <= $1 ORDER BY timeout_at LIMIT 1000`, micros(now))
+	// A keep-warm job whose first warm is done ends at keep_warm_until;
+	// timeout_at stays the first warm's deadline (see warm.Job.Deadline).
+	rows, err := s.db.Reader().Query(ctx, `SELECT id FROM (SELECT id,
+		CASE WHEN warmed AND keep_warm_until > 0 THEN keep_warm_until ELSE timeout_at END AS deadline
+		FROM jobs WHERE status IN ('CREATED', 'IN_PROGRESS')) t
+		WHERE deadline <= $1 ORDER BY deadline LIMIT 1000`, micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("overdue jobs: %w", err)
 	}

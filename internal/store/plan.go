@@ -241,19 +241,77 @@ func (s *Store) FinishProbing(ctx context.Context, jobID string) error {
 // was not probed: there is nothing left to decide, so the job's expected
 // size becomes what was fetched wherever the probe had not said more.
 func (s *Store) maybeFinish(ctx context.Context, tx Tx, jobID string) error {
-	st := s.finishStmt(jobID)
-	_, err := tx.Exec(ctx, st.SQL, st.Args...)
+	var f finishing
+	if err := tx.Pipeline(ctx, s.finishStmts(jobID, &f)); err != nil {
+		return err
+	}
+	_, err := s.endIdleKeeps(ctx, tx, &f)
 	return err
 }
 
-// finishStmt is maybeFinish's statement, for a pipeline. A keep-warm job
-// whose first warm is done goes on keeping: it is marked warmed, and its
-// deadline becomes keep_warm_until, when it finishes (see
-// warm.EndAtDeadline).
-func (s *Store) finishStmt(jobID string) Stmt {
-	return Stmt{SQL: `UPDATE jobs SET status = CASE WHEN keep_warm_until > 0 THEN status ELSE 'FINISHED' END,
-		warmed = TRUE, timeout_at = CASE WHEN keep_warm_until > 0 THEN keep_warm_until ELSE timeout_at END, updated_at = $2,
+// finishStmts are maybeFinish's statements, for a pipeline; f gathers what
+// they find, for endIdleKeeps once the pipeline ran. A keep-warm job whose
+// first warm is done goes on keeping: it is marked warmed, and ends at
+// keep_warm_until (see warm.Job.Deadline) — unless it has nothing to keep.
+func (s *Store) finishStmts(jobID string, f *finishing) []Stmt {
+	c := &finishCheck{id: jobID}
+	f.jobs = append(f.jobs, c)
+	finish := Stmt{SQL: `UPDATE jobs SET status = CASE WHEN keep_warm_until > 0 THEN status ELSE 'FINISHED' END,
+		warmed = TRUE, updated_at = $2,
 		total_size = CASE WHEN total_size >= download_size THEN total_size ELSE download_size END
 		WHERE id = $1 AND status = 'IN_PROGRESS' AND planned AND done_count >= total_count AND NOT warmed`,
-		Args: []any{jobID, micros(s.now())}}
+		Args: []any{jobID, micros(s.now())}, Affected: &c.warmedNow}
+	// Whether the job, once warmed, keeps nothing: no re-warm due or
+	// queued (kept counts both).
+	idle := Stmt{SQL: `SELECT COALESCE(c.not_kept, 0), COALESCE(c.ended, 0) FROM jobs j
+		LEFT JOIN keep_counts c ON c.job_id = j.id
+		WHERE j.id = $1 AND j.keep_warm_until > 0 AND j.status = 'IN_PROGRESS' AND j.warmed
+		AND COALESCE(c.kept, 0) = 0 AND COALESCE(c.queued, 0) = 0`,
+		Args: []any{jobID}, Rows: func(rows Rows) error {
+			for rows.Next() {
+				c.idle = true
+				if err := rows.Scan(&c.notKept, &c.ended); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	return []Stmt{finish, idle}
+}
+
+// finishing is what finishStmts found of the jobs they may have finished.
+type finishing struct{ jobs []*finishCheck }
+
+type finishCheck struct {
+	id        string
+	warmedNow int64 // the first warm was done by this write
+	idle      bool  // a keep-warm job, warmed, with nothing to keep
+	notKept   int64
+	ended     int64
+}
+
+// endIdleKeeps ends, FINISHED, each keep-warm job whose first warm this
+// write completed and that has nothing to keep (every object not kept or
+// fresh past the end): running on until keep_warm_until would do nothing.
+// It returns the jobs it ended.
+func (s *Store) endIdleKeeps(ctx context.Context, tx Tx, f *finishing) ([]string, error) {
+	var ended []string
+	for _, c := range f.jobs {
+		if c.warmedNow == 0 || !c.idle {
+			continue
+		}
+		msg, warning := warm.NothingToKeep(c.notKept, c.ended)
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET status = 'FINISHED', message = $2, updated_at = $3
+			WHERE id = $1 AND status = 'IN_PROGRESS'`, c.id, msg, micros(s.now())); err != nil {
+			return nil, fmt.Errorf("end job %s with nothing to keep warm: %w", c.id, err)
+		}
+		if warning != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO job_warnings (job_id, warning, at) VALUES ($1, $2, $3)
+				ON CONFLICT (job_id, warning) DO NOTHING`, c.id, warning, micros(s.now())); err != nil {
+				return nil, fmt.Errorf("warn job %s: %w", c.id, err)
+			}
+		}
+		ended = append(ended, c.id)
+	}
+	return ended, nil
 }

@@ -164,8 +164,9 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 					Args: []any{u.Batch.JobID, u.Batch.Seq, string(u.State), n, micros(s.now())}})
 			}
 		}
+		var fin finishing
 		for _, id := range tally.jobsWithNew() {
-			stmts = append(stmts, s.finishStmt(id))
+			stmts = append(stmts, s.finishStmts(id, &fin)...)
 		}
 		// A batch done lets the batches of its URLs one tier down go (again
 		// is harmless), and the first time, its job may queue more: what
@@ -184,6 +185,13 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 		stmts = append(stmts, s.statusStmt(slices.Sorted(maps.Keys(jobs)), statuses))
 		if err := tx.Pipeline(ctx, stmts); err != nil {
 			return err
+		}
+		idle, err := s.endIdleKeeps(ctx, tx, &fin)
+		if err != nil {
+			return err
+		}
+		for _, id := range idle {
+			statuses[id] = warm.StatusFinished
 		}
 		var filled []string
 		for i, u := range ups {

@@ -3,6 +3,7 @@ package warm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -225,4 +226,36 @@ func keepWarmFor(keepFor string, now time.Time) (time.Time, error) {
 		return time.Time{}, Invalid("keep_warm_for", "%s is more than %s; use a schedule for longer", keepFor, MaxKeepWarm)
 	}
 	return now.Add(d), nil
+}
+
+// NothingToKeep is the message of a keep-warm job whose first warm left
+// nothing to keep — notKept URL × POP that cannot be kept, ended fresh
+// past the end — and the warning the job's report carries when some cannot
+// be kept (empty when none).
+func NothingToKeep(notKept, ended int64) (msg, warning string) {
+	switch {
+	case notKept > 0 && ended > 0:
+		msg = fmt.Sprintf("nothing to keep warm: %d objects cannot be kept (no freshness the POP tells; see not_kept_urls), "+
+			"%d stay fresh past the end", notKept, ended)
+	case notKept > 0:
+		msg = fmt.Sprintf("nothing to keep warm: %d objects cannot be kept (no freshness the POP tells; see not_kept_urls)", notKept)
+	case ended > 0:
+		return fmt.Sprintf("nothing to keep warm: all %d objects stay fresh past the end", ended), ""
+	default:
+		return "nothing to keep warm: no object was warmed", ""
+	}
+	warning = fmt.Sprintf("%d objects cannot be kept warm: their answers carry no freshness a shared cache keeps "+
+		"(see not_kept_urls). Freshness a POP sets itself (nginx proxy_cache_valid, a CDN's default TTL) is invisible "+
+		"to prewarm unless the POP passes Cache-Control or Expires on to viewers.", notKept)
+	return msg, warning
+}
+
+// Deadline is when the job ends by itself if nothing ends it sooner: its
+// first warm's deadline (TimeoutAt, then TIMEOUT), or, for a keep-warm job
+// whose first warm is done, the end of the keeping (then FINISHED).
+func (j *Job) Deadline() time.Time {
+	if j.KeepsWarm() && j.Warmed {
+		return j.KeepWarmUntil
+	}
+	return j.TimeoutAt
 }

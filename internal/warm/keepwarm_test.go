@@ -98,3 +98,26 @@ func TestCleanKeepWarm(t *testing.T) {
 		}
 	}
 }
+
+// A job's deadline is its first warm's (timeout_at) until a keep-warm
+// job's first warm is done, then the end of the keeping.
+func TestJobDeadline(t *testing.T) {
+	at := time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC)
+	timeout, until := at.Add(30*time.Minute), at.Add(3*time.Hour)
+	for _, c := range []struct {
+		name   string
+		until  time.Time
+		warmed bool
+		want   time.Time
+	}{
+		{"plain", time.Time{}, false, timeout},
+		{"plain, warmed", time.Time{}, true, timeout},
+		{"keep-warm, warming", until, false, timeout},
+		{"keep-warm, keeping", until, true, until},
+	} {
+		j := Job{TimeoutAt: timeout, KeepWarmUntil: c.until, Warmed: c.warmed}
+		if got := j.Deadline(); !got.Equal(c.want) {
+			t.Errorf("%s: deadline %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -230,12 +230,12 @@ func EndAtDeadline(ctx context.Context, st DeadlineStore, now time.Time, id stri
 	if p.Status.Terminal() {
 		return false, nil
 	}
-	if now.Before(p.TimeoutAt) {
-		return false, fmt.Errorf("job %s times out at %s, not yet", id, p.TimeoutAt.Format(time.RFC3339))
+	if now.Before(p.Deadline()) {
+		return false, fmt.Errorf("job %s ends at %s, not yet", id, p.Deadline().Format(time.RFC3339))
 	}
 	if p.KeepsWarm() && p.Warmed {
 		// A keep-warm job whose first warm is done ends when the keeping
-		// does (its deadline became keep_warm_until): it did its work.
+		// does (its deadline): it did its work.
 		msg := "kept warm until " + p.KeepWarmUntil.UTC().Format(time.RFC3339)
 		return st.Transition(ctx, id, []Status{StatusInProgress}, StatusFinished, msg)
 	}

@@ -429,6 +429,26 @@ func TestDashboardInBrowser(t *testing.T) {
 		document.activeElement.id === 'f-name' && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
 	b.do("clear the name", b.set("#f-name", ""))
 
+	// Keep warm, the refresh header and discover are checked as the API
+	// checks them, naming the field.
+	formError := func(what, field, prefix string) {
+		b.t.Helper()
+		b.click(`[data-ref=dry-run]`)
+		b.wait(what, `document.querySelector('.form [data-ref=error-text]')?.textContent.startsWith(`+js(prefix)+`) &&
+			document.activeElement.id === `+js(field)+` && document.activeElement.getAttribute('aria-invalid') === 'true'`, 5*time.Second)
+	}
+	b.do("keep warm for a while", b.set("#f-keep-warm", "a while"))
+	formError("the keep-warm message", "f-keep-warm", "“a while” is neither a duration (90m, 2h, 48h) nor an RFC 3339 time")
+	b.do("keep warm too long", b.set("#f-keep-warm", "200h"))
+	formError("the keep-warm limit", "f-keep-warm", "200h is more than 168h; use a schedule for longer")
+	b.do("keep warm until the past", b.set("#f-keep-warm", "2020-01-01T00:00:00Z"))
+	formError("the keep-warm past", "f-keep-warm", "2020-01-01T00:00:00Z is not in the future")
+	b.do("a refresh header alone", b.set("#f-keep-warm", ""), b.set("#f-refresh-header", "X-Prewarm-Refresh: 1"))
+	formError("the refresh header message", "f-refresh-header", "The refresh header applies to re-warms: set Keep warm too.")
+	b.do("discover by DNS with POPs", b.set("#f-refresh-header", ""), b.set("#f-discover", "ecs"))
+	formError("the discover message", "f-discover", "“ecs” finds edges by country")
+	b.do("no discover", b.set("#f-discover", ""))
+
 	// A dry run posts the same body with "dry_run": true and shows the
 	// plan below the form: POPs in tiers, totals, failing URLs, notes.
 	b.do("set a rate", b.set("#f-max-rps", "20"))
@@ -507,6 +527,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#f-headers"), "Accept-Encoding: gzip\nX-Warm: launch-1.5"),
 		chromedp.SendKeys(chromedp.CSS("#f-encodings"), "br, gzip"),
 		chromedp.SendKeys(chromedp.CSS("#f-name"), "  Patch 1.5.0 for Europe "),
+		b.set("#f-keep-warm", "6h"),
+		b.set("#f-refresh-header", "X-Prewarm-Refresh: 1"),
+		b.set("#f-vantage", "agents"),
 	)
 	b.click(`input[name=priority][value=high]`)
 	b.click(`input[name=verify]`) // back on: the default, so not sent
@@ -568,6 +591,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		"max_rps":         float64(20),
 		"name":            "Patch 1.5.0 for Europe",
 		"priority":        "high",
+		"keep_warm_for":   "6h",
+		"refresh_header":  "X-Prewarm-Refresh: 1",
+		"vantage":         "agents",
 	}
 	if got, _ := json.Marshal(sent); string(got) != mustJSON(t, want) {
 		t.Errorf("POST /prewarm body\n got %s\nwant %s", got, mustJSON(t, want))

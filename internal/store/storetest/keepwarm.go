@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,5 +203,49 @@ func testRewarmsClaimedOnce(t *testing.T, f *fixture) {
 			f.must(f.s.RecordRewarms(f.ctx, st.JobID, st.POP, rs))
 		}
 		f.checkKeepCounts("race")
+	}
+}
+
+// A keep-warm job's first warm that leaves nothing to keep ends the job at
+// once, FINISHED, saying why, with a warning; one that keeps something
+// goes on, its timeout_at still the first warm's deadline, and is due to
+// end at keep_warm_until.
+func testKeepWarmNothingKept(t *testing.T, f *fixture) {
+	until := f.now.Add(time.Hour)
+	f.keepWarmUntil = until
+	defer func() { f.keepWarmUntil = time.Time{} }()
+	batches := f.planned("idle", 3)
+	for i, b := range batches {
+		rs := results(b.POP, 0, 3, true)
+		for j := range rs {
+			rs[j].Keep, rs[j].NotKept = true, "no freshness information"
+		}
+		st, err := f.s.RecordResults(f.ctx, b, rs, warm.BatchDone)
+		f.must(err)
+		if last := i == len(batches)-1; last != (st == warm.StatusFinished) {
+			t.Fatalf("after batch %d of %d: status %s", i+1, len(batches), st)
+		}
+	}
+	p := f.progress("idle")
+	want := "nothing to keep warm: 6 objects cannot be kept (no freshness the POP tells; see not_kept_urls)"
+	if p.Status != warm.StatusFinished || p.Message != want {
+		t.Fatalf("nothing kept: %s %q, want FINISHED %q", p.Status, p.Message, want)
+	}
+	sum, err := f.s.Summary(f.ctx, "idle")
+	f.must(err)
+	if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "proxy_cache_valid") {
+		t.Fatalf("warnings: %q", sum.Warnings)
+	}
+
+	due := f.now.Add(10 * time.Second)
+	f.keepWarmJob("kw", 3, due)
+	p = f.progress("kw")
+	if p.Status != warm.StatusInProgress || !p.Warmed || !p.TimeoutAt.Equal(f.now.Add(5*time.Minute)) {
+		t.Fatalf("keeping: %s warmed %v timeout_at %v", p.Status, p.Warmed, p.TimeoutAt)
+	}
+	for at, want := range map[time.Time]int{p.TimeoutAt.Add(time.Second): 0, until: 1} {
+		if ids, err := f.s.Overdue(f.ctx, at); err != nil || len(ids) != want {
+			t.Fatalf("overdue at %v: %v %v, want %d", at, ids, err, want)
+		}
 	}
 }

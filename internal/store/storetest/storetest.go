@@ -189,6 +189,7 @@ func Run(t *testing.T, open Opener) {
 		"BatchWindow":                   testBatchWindow,
 		"KeysShareTheQueue":             testKeysShareTheQueue,
 		"KeepWarmRows":                  testKeepWarmRows,
+		"KeepWarmNothingKept":           testKeepWarmNothingKept,
 		"RewarmsClaimedOnce":            testRewarmsClaimedOnce,
 	}
 	names := make([]string, 0, len(tests))

@@ -18,6 +18,7 @@ const SUMMARY_EVERY = 5; // polls between summary refreshes while a job runs
 const FAILED_URLS_SHOWN = 8;
 const FAILED_POPS_SHOWN = 24;
 const NOT_CACHED_SHOWN = 8;
+const NOT_KEPT_SHOWN = 20;
 const WARNINGS_SHOWN = 6;
 
 // A job's message names the step it is in while it expands its URL list or
@@ -187,6 +188,8 @@ const intFormat = new Intl.NumberFormat();
 const rateFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 const relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const shortClockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dayClockFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 function fmtInt(n) {
@@ -216,6 +219,12 @@ function fmtRelative(date, now) {
   if (abs < 86400) return relFormat.format(Math.round(sec / 3600), 'hour');
   if (abs < 86400 * 30) return relFormat.format(Math.round(sec / 86400), 'day');
   return fullFormat.format(date);
+}
+
+// fmtClock is a time of day, with its date when that is not today.
+function fmtClock(date) {
+  const today = new Date().toDateString() === date.toDateString();
+  return (today ? shortClockFormat : dayClockFormat).format(date);
 }
 
 function fmtDuration(ms) {
@@ -879,6 +888,7 @@ function jobView(app, route) {
     if (!job.report && sum.failure_pop_urls_report) setLinks(sum.failure_pop_urls_report);
 
     renderNotCached(sum);
+    renderNotKept(sum);
 
     const warnings = Array.isArray(sum.warnings) ? sum.warnings.filter(Boolean) : [];
     show(r.warnings, warnings.length > 0);
@@ -933,7 +943,9 @@ function jobView(app, route) {
   let requestKey = null;
   function renderRequest(j) {
     const items = [];
-    if (j.timeout) items.push(['Timeout', fmtMinutes(j.timeout)]);
+    // A keep-warm job's timeout is its first warm's; the keeping ends at
+    // keep_warm.until.
+    if (j.timeout) items.push([j.keep_warm ? 'First warm timeout' : 'Timeout', fmtMinutes(j.timeout)]);
     const headers = Array.isArray(j.header) ? j.header.filter(Boolean) : [];
     if (headers.length) items.push(['Headers', headers.map((h) => h.split(':')[0].trim()).join(', '), headers.join('\n')]);
     if (j.need_invalidate) {
@@ -1122,7 +1134,7 @@ function jobView(app, route) {
     if (kw.state === 'keeping') {
       if (kw.queued > 0) text = `${plural(kw.queued, 're-warm', 're-warms')} running now`;
       else if (next) text = next.getTime() > now ? `Next re-warm in ${fmtDuration(next.getTime() - now)}` : 'Next re-warm due now';
-      else text = 'Nothing left to re-warm: every object stays fresh past the end';
+      else text = idleKeepText(kw);
       text += kw.refresh_header ? ` · before expiry, with ${kw.refresh_header}` : ' · just after expiry';
     } else if (kw.state === 'warming') {
       text = 'Re-warms start once each object is warm.';
@@ -1135,14 +1147,53 @@ function jobView(app, route) {
     setText(r['keepwarm-counts'], counts.join(' · '));
   }
 
+  // idleKeepText says why no re-warm is due, from the counts: objects kept
+  // but none due yet, fresh past the end, or that cannot be kept.
+  function idleKeepText(kw) {
+    if (kw.kept > 0) return 'No re-warm due yet';
+    if (kw.not_kept > 0 && kw.fresh_to_end > 0) {
+      return `Nothing left to re-warm: ${fmtInt(kw.fresh_to_end)} stay fresh past the end, ${fmtInt(kw.not_kept)} cannot be kept`;
+    }
+    if (kw.not_kept > 0) return 'Nothing to re-warm: no object can be kept (see below)';
+    if (kw.fresh_to_end > 0) return 'Nothing left to re-warm: every object stays fresh past the end';
+    return 'Nothing to re-warm';
+  }
+
+  // renderNotKept lists the URLs a keep-warm job cannot keep warm: each
+  // once, with why and at how many POPs.
+  function renderNotKept(sum) {
+    const list = Array.isArray(sum.not_kept_urls) ? sum.not_kept_urls.filter((x) => x && x.url) : [];
+    show(r.notkept, list.length > 0);
+    setText(r['notkept-summary'], list.length ? plural(list.length, 'URL', 'URLs') : '');
+    const key = list.map((x) => `${x.url}\n${x.reason}\n${x.pops}`).join('\n');
+    if (r['notkept-list'].dataset.key === key) return;
+    r['notkept-list'].dataset.key = key;
+    r['notkept-list'].replaceChildren(...list.slice(0, NOT_KEPT_SHOWN).map((x) => {
+      const li = el('li', 'reason');
+      const url = el('span', 'reason-text mono', x.url);
+      url.title = x.url;
+      li.append(url, el('span', 'reason-count', `at ${plural(x.pops || 0, 'POP', 'POPs')}`), el('span', 'reason-example', capitalize(x.reason || '')));
+      return li;
+    }));
+    show(r['notkept-more'], list.length > NOT_KEPT_SHOWN);
+    setText(r['notkept-more'], list.length > NOT_KEPT_SHOWN ? `and ${fmtInt(list.length - NOT_KEPT_SHOWN)} more: prewarm summary lists them all` : '');
+  }
+
   function renderClock(now) {
     if (!job) return;
     if (job.keep_warm && RUNNING.has(job.status)) renderKeepWarm(job, now);
-    if (RUNNING.has(job.status)) {
+    const until = job.keep_warm && job.keep_warm.state === 'keeping' ? parseTime(job.keep_warm.until) : null;
+    if (RUNNING.has(job.status) && until) {
+      // The first warm is done: the job now ends when the keeping does.
+      const left = until.getTime() - now;
+      setText(r.clock, `Kept warm until ${fmtClock(until)}${left > 0 ? ` (in ${fmtDuration(left)})` : ''}`);
+      setAttr(r.clock, 'title', `Kept warm until ${fmtFull(until)}`);
+    } else if (RUNNING.has(job.status)) {
       const at = parseTime(job.timeout_at);
       if (at) {
         const left = at.getTime() - now;
-        setText(r.clock, left > 0 ? `Times out in ${fmtDuration(left)}` : 'Timing out…');
+        const what = job.keep_warm ? 'First warm times out' : 'Times out';
+        setText(r.clock, left > 0 ? `${what} in ${fmtDuration(left)}` : 'Timing out…');
         setAttr(r.clock, 'title', `Timeout at ${fmtFull(at)}`);
       } else {
         setText(r.clock, '');
@@ -1249,6 +1300,37 @@ function optionalNumber(input) {
   if (input.validity.badInput) return NaN;
   const v = input.value.trim();
   return v === '' ? undefined : Number(v);
+}
+
+// MAX_KEEP_WARM is how far ahead a job may keep warm: a week, as the API.
+const MAX_KEEP_WARM = 7 * 24 * 3600 * 1000;
+
+// goDuration is a Go duration ("90m", "1h30m", "2.5h") in milliseconds,
+// or NaN.
+function goDuration(s) {
+  if (!/^(\d+(\.\d+)?(h|m|s|ms))+$/.test(s)) return NaN;
+  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const [, n, , u] of s.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) ms += Number(n) * unit[u];
+  return ms;
+}
+
+// keepWarmField reads the Keep warm field — a duration from the start or
+// an RFC 3339 time — as {field} for the request, or {error} in the API's
+// words.
+function keepWarmField(v, now) {
+  if (/^\d{4}-\d{2}-\d{2}T/.test(v)) {
+    const t = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) ? Date.parse(v) : NaN;
+    if (!Number.isFinite(t)) return { error: `“${v}” is not an RFC 3339 time (2026-11-28T20:00:00Z).` };
+    if (t <= now) return { error: `${v} is not in the future.` };
+    if (t - now > MAX_KEEP_WARM) return { error: `${v} is more than 168h ahead; use a schedule for longer.` };
+    return { field: { keep_warm_until: v } };
+  }
+  const ms = goDuration(v);
+  if (Number.isNaN(ms)) return { error: `“${v}” is neither a duration (90m, 2h, 48h) nor an RFC 3339 time (2026-11-28T20:00:00Z).` };
+  if (ms <= 0) return { error: `${v} is not a positive duration.` };
+  if (ms > MAX_KEEP_WARM) return { error: `${v} is more than 168h; use a schedule for longer.` };
+  return { field: { keep_warm_for: v } };
 }
 
 // splitList reads "a, b c" and "a,b\nc" alike.
@@ -1388,6 +1470,30 @@ function newJobView(app) {
     }
     const priority = form.querySelector('input[name="priority"]:checked').value;
     if (priority !== 'normal') body.priority = priority;
+    return keepWarmAndVantage(body);
+  }
+
+  // keepWarmAndVantage adds keep-warm, discover and vantage to body, or
+  // points at the field at fault (with the API's own words) and is null.
+  function keepWarmAndVantage(body) {
+    const keep = fields.keep_warm.value.trim();
+    if (keep) {
+      const k = keepWarmField(keep, Date.now());
+      if (k.error) return fieldError(fields.keep_warm, k.error);
+      Object.assign(body, k.field);
+    }
+    const refresh = fields.refresh_header.value.trim();
+    if (refresh) {
+      if (!keep) return fieldError(fields.refresh_header, 'The refresh header applies to re-warms: set Keep warm too.');
+      if (!/^[^:\s]+:\s*\S/.test(refresh)) return fieldError(fields.refresh_header, `“${refresh}” is not a header: write Name: value.`);
+      body.refresh_header = refresh;
+    }
+    const discover = fields.discover.value;
+    if (discover === 'ecs' && body.target_type === 'pop') {
+      return fieldError(fields.discover, '“ecs” finds edges by country: give countries or regions as the targets.');
+    }
+    if (discover) body.discover = discover;
+    if (fields.vantage.value) body.vantage = fields.vantage.value;
     return body;
   }
 
@@ -1487,7 +1593,7 @@ function newJobView(app) {
 function fieldOf(fields, message) {
   const m = /^([a-z_]+)(?:\[\d+\])?:/.exec(String(message || ''));
   if (!m) return null;
-  const name = { url_list: 'urls', header: 'headers', name: 'job_name' }[m[1]] || m[1];
+  const name = { url_list: 'urls', header: 'headers', name: 'job_name', keep_warm_until: 'keep_warm', keep_warm_for: 'keep_warm' }[m[1]] || m[1];
   const input = fields[name];
   return input && input.nodeType === 1 && input.type !== 'checkbox' ? input : null;
 }
