@@ -99,14 +99,9 @@ const jobColumns = `id, status, message, cf_domain, target_type, targets, header
 	notify_url, notify_state, notify_attempts, notify_error, notified_at, changed_since, schedule_id,
 	keep_warm_until, refresh_header, warmed, vantage`
 
+// countColumns are a job's counters as progress reads them.
 const countColumns = `total_count, done_count, ok_count, failed_count, download_size, total_size,
 	planned_urls, planned, invalidated, verified_count, not_cached_count, expanded, probed_urls, probed, waiting, waiting_at,
-	CASE WHEN jobs.status = 'IN_PROGRESS'
-		THEN (SELECT COUNT(*) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.id <> jobs.id) ELSE 0 END,
-	CASE WHEN jobs.status = 'IN_PROGRESS'
-		THEN (SELECT COUNT(*) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.owner = jobs.owner AND o.id <> jobs.id) ELSE 0 END,
-	CASE WHEN jobs.status = 'IN_PROGRESS'
-		THEN (SELECT COUNT(DISTINCT o.owner) FROM jobs o WHERE o.status = 'IN_PROGRESS' AND o.owner <> jobs.owner) ELSE 0 END,
 	(SELECT COALESCE(SUM(b.claimed - b.done), 0) FROM batches b WHERE b.job_id = jobs.id AND b.state = 'running')`
 
 type jobScan struct {
@@ -128,7 +123,7 @@ func (js *jobScan) dest(withCounts bool) []any {
 	if withCounts {
 		c := &js.counts
 		d = append(d, &c.Total, &c.Done, &c.OK, &c.Failed, &c.DownloadSize, &c.TotalSize, &c.PlannedURLs, &c.Planned,
-			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.Sharing, &c.KeyJobs, &c.SharingKeys, &c.InProgress)
+			&c.Invalidated, &c.Verified, &c.NotCached, &c.Expanded, &c.ProbedURLs, &c.Probed, &c.Waiting, &js.waitingAt, &c.InProgress)
 	}
 	return d
 }
@@ -179,6 +174,25 @@ func (s *Store) Progress(ctx context.Context, id string) (*warm.Progress, error)
 		return nil, notFound(err, "job "+id)
 	}
 	return s.progress(&js)
+}
+
+// RunningByKey counts the jobs in progress, per key (owner).
+func (s *Store) RunningByKey(ctx context.Context) (warm.Running, error) {
+	rows, err := s.db.Reader().Query(ctx, `SELECT owner, COUNT(*) FROM jobs WHERE status = 'IN_PROGRESS' GROUP BY owner`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := warm.Running{}
+	for rows.Next() {
+		var owner string
+		var n int
+		if err := rows.Scan(&owner, &n); err != nil {
+			return nil, err
+		}
+		out[owner] = n
+	}
+	return out, rows.Err()
 }
 
 // waitingFresh is how long what an agent said a job waits for stays true

@@ -276,11 +276,21 @@ func (s *Store) finishStmts(jobID string, f *finishing) []Stmt {
 			}
 			return nil
 		}}
+	if !f.keepsWarm(jobID) {
+		return []Stmt{finish}
+	}
 	return []Stmt{finish, idle}
 }
 
 // finishing is what finishStmts found of the jobs they may have finished.
-type finishing struct{ jobs []*finishCheck }
+// plain, when set, names jobs known not to keep warm (their results say
+// so): whether they keep anything is not asked.
+type finishing struct {
+	jobs  []*finishCheck
+	plain map[string]bool
+}
+
+func (f *finishing) keepsWarm(jobID string) bool { return !f.plain[jobID] }
 
 type finishCheck struct {
 	id        string

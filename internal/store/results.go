@@ -164,7 +164,12 @@ func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[
 					Args: []any{u.Batch.JobID, u.Batch.Seq, string(u.State), n, micros(s.now())}})
 			}
 		}
-		var fin finishing
+		fin := finishing{plain: map[string]bool{}}
+		for i := range all {
+			if !all[i].Keep {
+				fin.plain[owners[i]] = true // a keep-warm job's results all say Keep
+			}
+		}
 		for _, id := range tally.jobsWithNew() {
 			stmts = append(stmts, s.finishStmts(id, &fin)...)
 		}

@@ -141,10 +141,27 @@ type Counts struct {
 	Waiting string
 	// Sharing is how many other jobs are running beside this one; of
 	// them, KeyJobs were submitted with the same key, and SharingKeys is
-	// how many other keys the rest were submitted with.
+	// how many other keys the rest were submitted with (see Running).
 	Sharing, KeyJobs, SharingKeys int
 	// KeepWarm is how a keep-warm job's keeping stands (nil for others).
 	KeepWarm *KeepWarm
+}
+
+// Running counts the jobs in progress per key (owner; "" for none).
+type Running map[string]int
+
+// fill sets c's counts of the jobs running beside a running job of owner.
+func (r Running) fill(c *Counts, owner string) {
+	total := 0
+	for _, n := range r {
+		total += n
+	}
+	c.Sharing = max(total-1, 0)
+	c.KeyJobs = max(r[owner]-1, 0)
+	c.SharingKeys = len(r)
+	if r[owner] > 0 {
+		c.SharingKeys--
+	}
 }
 
 // Share is the job's part of the agents while it runs, as "1/N" (empty

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -48,6 +49,8 @@ type ServiceStore interface {
 	Stats(ctx context.Context) (Stats, error)
 	// KeepWarm is how a keep-warm job's keeping stands.
 	KeepWarm(ctx context.Context, job *Job) (*KeepWarm, error)
+	// RunningByKey counts the jobs in progress, per key.
+	RunningByKey(ctx context.Context) (Running, error)
 	// DesiredCapacity is negative when it was never set.
 	DesiredCapacity(ctx context.Context) (int, error)
 	SetDesiredCapacity(ctx context.Context, n int) error
@@ -88,6 +91,10 @@ type Service struct {
 	LiveWindow time.Duration
 	NewID      func() string
 	Now        func() time.Time
+
+	runningMu  sync.Mutex
+	runningNow Running
+	runningAt  time.Time
 }
 
 // Submit checks a job request, records the job and queues its planning. The
@@ -165,7 +172,45 @@ func (s *Service) Progress(ctx context.Context, id string) (*Progress, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p, err = s.withSharing(ctx, p); err != nil {
+		return nil, err
+	}
 	return s.withKeepWarm(ctx, p)
+}
+
+// runningFresh is how long a count of the running jobs serves every
+// progress read: a client polling each of 2,000 jobs costs one count a
+// quarter second, not a count of every running job per read.
+const runningFresh = 250 * time.Millisecond
+
+// withSharing adds to a running job's progress the jobs running beside it
+// (a copy: the board's is shared).
+func (s *Service) withSharing(ctx context.Context, p *Progress) (*Progress, error) {
+	if p.Status != StatusInProgress {
+		return p, nil
+	}
+	running, err := s.running(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp := *p
+	running.fill(&cp.Counts, p.Owner)
+	return &cp, nil
+}
+
+// running is the count of the running jobs per key, at most runningFresh
+// old.
+func (s *Service) running(ctx context.Context) (Running, error) {
+	s.runningMu.Lock()
+	defer s.runningMu.Unlock()
+	if now := s.Now(); s.runningAt.IsZero() || now.Sub(s.runningAt) >= runningFresh || now.Before(s.runningAt) {
+		r, err := s.Store.RunningByKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.runningNow, s.runningAt = r, now
+	}
+	return s.runningNow, nil
 }
 
 // withKeepWarm adds a keep-warm job's keeping to its progress (a copy: the
@@ -296,6 +341,9 @@ func (s *Service) JobDetail(ctx context.Context, id string) (*Progress, []POPSta
 	if err != nil {
 		return nil, nil, err
 	}
+	if p, err = s.withSharing(ctx, p); err != nil {
+		return nil, nil, err
+	}
 	pops, err := s.Store.POPs(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -306,7 +354,20 @@ func (s *Service) JobDetail(ctx context.Context, id string) (*Progress, []POPSta
 
 // ListJobs lists recent jobs, newest first.
 func (s *Service) ListJobs(ctx context.Context, f JobFilter) ([]Progress, error) {
-	return s.Store.ListJobs(ctx, f)
+	list, err := s.Store.ListJobs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].Status == StatusInProgress {
+			running, err := s.running(ctx)
+			if err != nil {
+				return nil, err
+			}
+			running.fill(&list[i].Counts, list[i].Owner)
+		}
+	}
+	return list, nil
 }
 
 // Summary is a job's failure report.

@@ -297,3 +297,31 @@ func TestServiceEndOverdue(t *testing.T) {
 		}
 	})
 }
+
+// Progress says what share of the agents a running job has: the keys
+// running share them alike, a key's jobs share its part; one count of the
+// running jobs serves the reads of a quarter second.
+func TestProgressSaysTheJobsShare(t *testing.T) {
+	e := newEnv(t)
+	for id, owner := range map[string]string{"ci1": "ci", "ci2": "ci", "ci3": "ci", "ops": "ops"} {
+		e.submit(id, urlList(1), time.Hour, func(j *warm.Job) { j.Owner = owner })
+		_, err := e.st.Transition(e.ctx, id, []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+		e.must(err)
+	}
+	e.submit("waiting", urlList(1), time.Hour, func(j *warm.Job) { j.Owner = "ops" }) // not running: no share
+	svc := e.service(&cancels{})
+	for id, want := range map[string]string{"ops": "1/2", "ci1": "1/6", "waiting": ""} {
+		p, err := svc.Progress(e.ctx, id)
+		e.must(err)
+		if p.Share() != want {
+			t.Errorf("%s: share %q (sharing %d, of its key %d, other keys %d), want %q", id, p.Share(), p.Sharing, p.KeyJobs, p.SharingKeys, want)
+		}
+	}
+	list, err := svc.ListJobs(e.ctx, warm.JobFilter{})
+	e.must(err)
+	for _, p := range list {
+		if p.ID == "ops" && (p.Sharing != 3 || p.SharingKeys != 1 || p.KeyJobs != 0) {
+			t.Errorf("ops listed with sharing %d, other keys %d, of its key %d", p.Sharing, p.SharingKeys, p.KeyJobs)
+		}
+	}
+}

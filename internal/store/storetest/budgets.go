@@ -178,8 +178,11 @@ func testBatchWindow(t *testing.T, f *fixture) {
 			t.Fatalf("%s: after one batch done, %d steps, the last %+v", tc.id, len(steps), steps[len(steps)-1])
 		}
 	}
-	if p := f.progress("normal"); p.Sharing != 2 || p.Priority != warm.PriorityNormal {
-		t.Fatalf("normal job: sharing %d, priority %q", p.Sharing, p.Priority)
+	if p := f.progress("normal"); p.Priority != warm.PriorityNormal {
+		t.Fatalf("normal job: priority %q", p.Priority)
+	}
+	if r, err := f.s.RunningByKey(f.ctx); err != nil || r[""] != 3 {
+		t.Fatalf("running by key %v %v, want the 3 jobs of no key", r, err)
 	}
 	// The window follows the batches the active agents work at once: one
 	// far from the database works 80, so a normal job keeps 120 queued.
@@ -251,12 +254,9 @@ func testKeysShareTheQueue(t *testing.T, f *fixture) {
 		t.Fatalf("of 240 batches taken after ops's first, per job %v: want about half for ops", taken)
 	}
 	t.Logf("of 240 batches taken after ops's first: %v", taken)
-	// Progress says so: ops has half the agents, each of ci's jobs a sixth.
-	if p := f.progress("ops"); p.Share() != "1/2" || p.Sharing != 3 || p.KeyJobs != 0 || p.SharingKeys != 1 {
-		t.Fatalf("ops: share %q (sharing %d, of its key %d, other keys %d), want 1/2", p.Share(), p.Sharing, p.KeyJobs, p.SharingKeys)
-	}
-	if p := f.progress("ci1"); p.Share() != "1/6" {
-		t.Fatalf("ci1: share %q, want 1/6", p.Share())
+	// What progress says of it comes from the jobs running per key.
+	if r, err := f.s.RunningByKey(f.ctx); err != nil || len(r) != 2 || r["ci"] != 3 || r["ops"] != 1 {
+		t.Fatalf("running by key %v %v, want ci 3 and ops 1", r, err)
 	}
 	before := len(f.q.Batches())
 	plan("ci-small", "ci", 8)
