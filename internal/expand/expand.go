@@ -411,6 +411,12 @@ func resolve(base *url.URL, ref string) (u *url.URL, ok bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	// Resolving can make what no parser reads back: "//::" against any
+	// base is the host "::", whose colons read as an empty port. The URL
+	// is what warms, so it must parse as the fetch will parse it.
+	if _, err := url.Parse(u.String()); err != nil {
+		return nil, false, err
+	}
 	return u, isHTTP(u), nil
 }
 
