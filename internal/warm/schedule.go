@@ -64,11 +64,6 @@ type Scheduler struct {
 	MinGap time.Duration
 }
 
-// storedGap is the gap a stored schedule is read again with: it was
-// checked when created, and a --schedule-min-gap raised since must not stop
-// it.
-const storedGap = time.Nanosecond
-
 // DefaultScheduleGap is the shortest time between two runs of a schedule:
 // a warm takes seconds at least, and one a second would only pile up jobs.
 const DefaultScheduleGap = time.Minute
@@ -79,7 +74,7 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 
 // parseCron reads a cron expression in a time zone (IANA name; UTC when
 // empty).
-func parseCron(expr, tz string, minGap time.Duration) (cron.Schedule, string, error) {
+func parseCron(expr, tz string) (cron.Schedule, string, error) {
 	if tz = strings.TrimSpace(tz); tz == "" {
 		tz = "UTC"
 	}
@@ -95,22 +90,20 @@ func parseCron(expr, tz string, minGap time.Duration) (cron.Schedule, string, er
 	if err != nil {
 		return nil, "", Invalid("cron", "%q: %v (five fields, minute to weekday, or six with seconds first, or @hourly, @daily, @every 15m)", expr, err)
 	}
-	if err := oftenEnough(sched, expr, cmp.Or(minGap, DefaultScheduleGap)); err != nil {
-		return nil, "", err
-	}
 	return sched, loc.String(), nil
 }
 
-// oftenEnough refuses a schedule that never runs (30 February), an @every
-// of less than a second (the parser would round 1ms, or -5m, up to every
-// second), or one that runs more often than minGap, over the year ahead.
-func oftenEnough(sched cron.Schedule, expr string, minGap time.Duration) error {
+// oftenEnough refuses, when a schedule is created, one that never runs (30
+// February), an @every of less than a second (the parser would round 1ms,
+// or -5m, up to every second), or one that runs more often than minGap,
+// over the year ahead from from. A stored schedule was checked when
+// created: reading it again checks nothing more.
+func oftenEnough(sched cron.Schedule, expr string, minGap time.Duration, from time.Time) error {
 	if every, ok := strings.CutPrefix(expr, "@every "); ok {
 		if d, err := time.ParseDuration(strings.TrimSpace(every)); err == nil && d < time.Second {
 			return Invalid("cron", "%q: @every needs a duration of a second or more", expr)
 		}
 	}
-	from := time.Now()
 	first := sched.Next(from)
 	if first.IsZero() {
 		return Invalid("cron", "%q never runs: no such date", expr)
@@ -131,8 +124,12 @@ func oftenEnough(sched cron.Schedule, expr string, minGap time.Duration) error {
 // Create checks a schedule and its job (as a submit would) and records
 // it; its first run is the first slot after now.
 func (s *Scheduler) Create(ctx context.Context, name, expr, tz string, body json.RawMessage, spec JobSpec, owner string) (*Schedule, error) {
-	sched, tz, err := parseCron(expr, tz, s.MinGap)
+	now := s.Now()
+	sched, tz, err := parseCron(expr, tz)
 	if err != nil {
+		return nil, err
+	}
+	if err := oftenEnough(sched, strings.TrimSpace(expr), cmp.Or(s.MinGap, DefaultScheduleGap), now); err != nil {
 		return nil, err
 	}
 	name, err = cleanName(name)
@@ -143,7 +140,6 @@ func (s *Scheduler) Create(ctx context.Context, name, expr, tz string, body json
 		// One time for every run: past after the first few.
 		return nil, Invalid("job.keep_warm_until", "every run would keep warm until the same time; give keep_warm_for (a duration, such as 2h) instead")
 	}
-	now := s.Now()
 	check := spec
 	if strings.TrimSpace(check.ChangedSince) == LastRunSince {
 		check.ChangedSince = ""
@@ -178,7 +174,7 @@ func (s *Scheduler) Pause(ctx context.Context, id string, paused bool) (*Schedul
 	if err != nil {
 		return nil, err
 	}
-	sched, _, err := parseCron(sc.Cron, sc.Timezone, storedGap)
+	sched, _, err := parseCron(sc.Cron, sc.Timezone)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +197,7 @@ func (s *Scheduler) RunDue(ctx context.Context) ([]string, error) {
 	}
 	var started []string
 	for _, sc := range due {
-		sched, _, err := parseCron(sc.Cron, sc.Timezone, storedGap)
+		sched, _, err := parseCron(sc.Cron, sc.Timezone)
 		if err != nil {
 			return started, fmt.Errorf("schedule %s: %w", sc.ID, err)
 		}

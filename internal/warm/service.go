@@ -359,13 +359,11 @@ func (s *Service) ListJobs(ctx context.Context, f JobFilter) ([]Progress, error)
 		return nil, err
 	}
 	for i := range list {
-		if list[i].Status == StatusInProgress {
-			running, err := s.running(ctx)
-			if err != nil {
-				return nil, err
-			}
-			running.fill(&list[i].Counts, list[i].Owner)
+		p, err := s.withSharing(ctx, &list[i])
+		if err != nil {
+			return nil, err
 		}
+		list[i] = *p
 	}
 	return list, nil
 }
