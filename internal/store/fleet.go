@@ -18,7 +18,7 @@ func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time
 		batches = excluded.batches, db_rtt_us = excluded.db_rtt_us, location = excluded.location`,
 		a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat),
 		cmp.Or(a.Batches, minWindowSlots), a.DBRoundTrip.Microseconds(), a.Location)
-	s.wrote(err) // a heartbeat is a write every second: it notices a full disk, and room again
+	s.wrote(err, fullHold) // a heartbeat is a write every second: it notices a full disk, and room again
 	if err != nil {
 		return nil, 0, fmt.Errorf("heartbeat: %w", err)
 	}

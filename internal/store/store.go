@@ -30,9 +30,18 @@ type Store struct {
 }
 
 type fullSince struct {
-	at  time.Time
-	err error
+	at   time.Time // the first failure
+	last time.Time // the latest
+	err  error
 }
+
+// fullHold is how long after a write failed for want of room a heartbeat
+// may not say there is room again. A heartbeat rewrites its agent's row in
+// place and can go through on a disk that has no room for a job, so only
+// a transaction (a job, results) clears the mark at once; a heartbeat
+// clears it when nothing has failed for this long, which is how a node
+// nobody sends jobs to (it is unready) finds out that room came back.
+const fullHold = 10 * time.Second
 
 var (
 	_ warm.ServiceStore = (*Store)(nil)
@@ -62,26 +71,31 @@ func (s *Store) inTx(ctx context.Context, fn func(tx Tx) error) (err error) {
 		}
 	}()
 	if err = fn(tx); err != nil {
-		s.wrote(err)
+		s.wrote(err, 0)
 		return err
 	}
 	if err = tx.Commit(ctx); err != nil {
-		s.wrote(err)
+		s.wrote(err, 0)
 		return fmt.Errorf("commit: %w", err)
 	}
-	s.wrote(nil)
+	s.wrote(nil, 0)
 	return nil
 }
 
-// wrote notes how a write ended: whether the database is out of room.
-func (s *Store) wrote(err error) {
-	switch {
+// wrote notes how a write ended: whether the database is out of room. A
+// write that went through clears the mark if the last failure is at
+// least hold old.
+func (s *Store) wrote(err error, hold time.Duration) {
+	now := s.now()
+	switch f := s.full.Load(); {
 	case errors.Is(err, warm.ErrStorageFull):
-		if s.full.Load() == nil {
-			s.full.Store(&fullSince{at: s.now(), err: err})
+		since := now
+		if f != nil {
+			since = f.at
 		}
-	case err == nil:
-		s.full.Store(nil)
+		s.full.Store(&fullSince{at: since, last: now, err: err})
+	case err == nil && f != nil && now.Sub(f.last) >= hold:
+		s.full.CompareAndSwap(f, nil)
 	}
 }
 
