@@ -110,114 +110,152 @@ func (s *Store) RecordResults(ctx context.Context, b warm.Batch, results []warm.
 // batches below it go and its job queue more; a job whose last task was
 // recorded finishes.
 func (s *Store) RecordBatches(ctx context.Context, ups []warm.BatchUpdate) (map[string]warm.Status, error) {
-	ups = slices.Clone(ups)
-	slices.SortStableFunc(ups, func(a, b warm.BatchUpdate) int { // one lock order for every writer
-		return cmp.Or(strings.Compare(a.Batch.JobID, b.Batch.JobID), a.Batch.Seq-b.Batch.Seq)
-	})
-	jobs := map[string]bool{}
-	for _, u := range ups {
-		jobs[u.Batch.JobID] = true
+	w := s.newRecordWrite(ups)
+	if len(w.ups) == 0 {
+		return w.statuses, nil
 	}
-	statuses := make(map[string]warm.Status, len(jobs))
-	if len(ups) == 0 {
-		return statuses, nil
-	}
-	err := s.inTx(ctx, func(tx Tx) error {
-		// Claims first (they reset a batch's count), then every result.
-		var stmts []Stmt
-		for _, u := range ups {
-			if u.Agent != "" {
-				stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = 'running', agent = $3, claimed = $4, done = 0,
-					updated_at = $5 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
-					Args: []any{u.Batch.JobID, u.Batch.Seq, u.Agent, u.Tasks, micros(s.now())}})
-			}
-		}
-		var all []warm.Result
-		var owners []string
-		for _, u := range ups {
-			for _, r := range u.Results {
-				all = append(all, r)
-				owners = append(owners, u.Batch.JobID)
-			}
-		}
-		tally := newTally()
-		stmts = append(stmts, s.resultStmts(owners, all, tally.add)...)
-		kept := keepCounts{}
-		stmts = append(stmts, s.keepStmts(owners, all, kept)...)
-		if err := tx.Pipeline(ctx, stmts); err != nil {
-			return err
-		}
-		// The counters, the batches' states, and the jobs that may be done.
-		stmts = append(tally.counterStmts(s.now()), kept.stmts()...)
-		firstDone := make([]int64, len(ups))
-		for i, u := range ups {
-			n := tally.batch(u.Batch)
-			switch u.State {
-			case warm.BatchDone:
-				stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = 'done', done = done + $3, claimed = 0,
-					updated_at = $4 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
-					Args: []any{u.Batch.JobID, u.Batch.Seq, n, micros(s.now())}, Affected: &firstDone[i]})
-			case warm.BatchRunning, warm.BatchPending:
-				stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = $3, done = done + $4,
-					claimed = CASE WHEN $3 = 'running' THEN claimed ELSE 0 END, updated_at = $5
-					WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
-					Args: []any{u.Batch.JobID, u.Batch.Seq, string(u.State), n, micros(s.now())}})
-			}
-		}
-		fin := finishing{plain: map[string]bool{}}
-		for i := range all {
-			if !all[i].Keep {
-				fin.plain[owners[i]] = true // a keep-warm job's results all say Keep
-			}
-		}
-		for _, id := range tally.jobsWithNew() {
-			stmts = append(stmts, s.finishStmts(id, &fin)...)
-		}
-		// A batch done lets the batches of its URLs one tier down go (again
-		// is harmless), and the first time, its job may queue more: what
-		// the job's window holds is read here, used below.
-		windows := map[string]*window{}
-		for _, u := range ups {
-			if u.State != warm.BatchDone {
-				continue
-			}
-			stmts = append(stmts, s.readyStmt(u.Batch.JobID, u.Batch.From, u.Batch.From+1, u.Batch.POP))
-			if windows[u.Batch.JobID] == nil {
-				windows[u.Batch.JobID] = &window{}
-				stmts = append(stmts, s.windowStmt(u.Batch.JobID, windows[u.Batch.JobID]))
-			}
-		}
-		stmts = append(stmts, s.statusStmt(slices.Sorted(maps.Keys(jobs)), statuses))
-		if err := tx.Pipeline(ctx, stmts); err != nil {
-			return err
-		}
-		idle, err := s.endIdleKeeps(ctx, tx, &fin)
-		if err != nil {
-			return err
-		}
-		for _, id := range idle {
-			statuses[id] = warm.StatusFinished
-		}
-		var filled []string
-		for i, u := range ups {
-			if id := u.Batch.JobID; firstDone[i] > 0 && !slices.Contains(filled, id) {
-				filled = append(filled, id)
-				if err := s.fillWindow(ctx, tx, id, *windows[id]); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.inTx(ctx, func(tx Tx) error { return w.run(ctx, tx) }); err != nil {
 		return nil, err
 	}
-	for id := range jobs {
-		if statuses[id] == "" {
+	for _, id := range w.jobs {
+		if w.statuses[id] == "" {
 			return nil, notFound(ErrNoRows, "job "+id)
 		}
 	}
-	return statuses, nil
+	return w.statuses, nil
+}
+
+// recordWrite is one RecordBatches transaction: the updates, and what its
+// round trips learn for the ones after.
+type recordWrite struct {
+	s        *Store
+	ups      []warm.BatchUpdate // by job and seq: one lock order for every writer
+	jobs     []string           // of the updates, sorted
+	statuses map[string]warm.Status
+
+	results []warm.Result // every update's results,
+	owners  []string      // and the job of each
+	tally   *tally
+	kept    keepCounts
+
+	firstDone []int64            // per update: 1 if it made its batch done
+	windows   map[string]*window // per job with a batch done: its queue window
+	fin       finishing
+}
+
+func (s *Store) newRecordWrite(ups []warm.BatchUpdate) *recordWrite {
+	ups = slices.Clone(ups)
+	slices.SortStableFunc(ups, func(a, b warm.BatchUpdate) int {
+		return cmp.Or(strings.Compare(a.Batch.JobID, b.Batch.JobID), a.Batch.Seq-b.Batch.Seq)
+	})
+	w := &recordWrite{s: s, ups: ups, tally: newTally(), kept: keepCounts{}, firstDone: make([]int64, len(ups)),
+		windows: map[string]*window{}, fin: finishing{plain: map[string]bool{}}}
+	for _, u := range ups {
+		if !slices.Contains(w.jobs, u.Batch.JobID) {
+			w.jobs = append(w.jobs, u.Batch.JobID)
+		}
+		for _, r := range u.Results {
+			w.results = append(w.results, r)
+			w.owners = append(w.owners, u.Batch.JobID)
+			if !r.Keep {
+				w.fin.plain[u.Batch.JobID] = true // a keep-warm job's results all say Keep
+			}
+		}
+	}
+	w.statuses = make(map[string]warm.Status, len(w.jobs))
+	return w
+}
+
+// run is the transaction: two pipelines, then what they found to do.
+func (w *recordWrite) run(ctx context.Context, tx Tx) error {
+	// Claims first (they reset a batch's count), then every result.
+	stmts := append(w.claimStmts(), w.s.resultStmts(w.owners, w.results, w.tally.add)...)
+	stmts = append(stmts, w.s.keepStmts(w.owners, w.results, w.kept)...)
+	if err := tx.Pipeline(ctx, stmts); err != nil {
+		return err
+	}
+	// The counters, the batches' states, the jobs that may be done, the
+	// queue windows of jobs with a batch done, and every job's status.
+	stmts = append(w.tally.counterStmts(w.s.now()), w.kept.stmts()...)
+	stmts = append(stmts, w.stateStmts()...)
+	for _, id := range w.tally.jobsWithNew() {
+		stmts = append(stmts, w.s.finishStmts(id, &w.fin)...)
+	}
+	stmts = append(stmts, w.windowStmts()...)
+	stmts = append(stmts, w.s.statusStmt(w.jobs, w.statuses))
+	if err := tx.Pipeline(ctx, stmts); err != nil {
+		return err
+	}
+	idle, err := w.s.endIdleKeeps(ctx, tx, &w.fin)
+	if err != nil {
+		return err
+	}
+	for _, id := range idle {
+		w.statuses[id] = warm.StatusFinished
+	}
+	// A job with a batch done for the first time queues more.
+	var filled []string
+	for i, u := range w.ups {
+		if id := u.Batch.JobID; w.firstDone[i] > 0 && !slices.Contains(filled, id) {
+			filled = append(filled, id)
+			if err := w.s.fillWindow(ctx, tx, id, *w.windows[id]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// claimStmts mark the claimed batches running, with their task counts.
+func (w *recordWrite) claimStmts() []Stmt {
+	var stmts []Stmt
+	for _, u := range w.ups {
+		if u.Agent != "" {
+			stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = 'running', agent = $3, claimed = $4, done = 0,
+				updated_at = $5 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
+				Args: []any{u.Batch.JobID, u.Batch.Seq, u.Agent, u.Tasks, micros(w.s.now())}})
+		}
+	}
+	return stmts
+}
+
+// stateStmts count the new results to their batches and move each batch
+// to its state; a batch made done notes it in firstDone.
+func (w *recordWrite) stateStmts() []Stmt {
+	var stmts []Stmt
+	for i, u := range w.ups {
+		n := w.tally.batch(u.Batch)
+		switch u.State {
+		case warm.BatchDone:
+			stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = 'done', done = done + $3, claimed = 0,
+				updated_at = $4 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
+				Args: []any{u.Batch.JobID, u.Batch.Seq, n, micros(w.s.now())}, Affected: &w.firstDone[i]})
+		case warm.BatchRunning, warm.BatchPending:
+			stmts = append(stmts, Stmt{SQL: `UPDATE batches SET state = $3, done = done + $4,
+				claimed = CASE WHEN $3 = 'running' THEN claimed ELSE 0 END, updated_at = $5
+				WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
+				Args: []any{u.Batch.JobID, u.Batch.Seq, string(u.State), n, micros(w.s.now())}})
+		}
+	}
+	return stmts
+}
+
+// windowStmts: a batch done lets the batches of its URLs one tier down go
+// (again is harmless), and the first time, its job may queue more: what
+// the job's window holds is read here, for run to use.
+func (w *recordWrite) windowStmts() []Stmt {
+	var stmts []Stmt
+	for _, u := range w.ups {
+		if u.State != warm.BatchDone {
+			continue
+		}
+		stmts = append(stmts, w.s.readyStmt(u.Batch.JobID, u.Batch.From, u.Batch.From+1, u.Batch.POP))
+		if w.windows[u.Batch.JobID] == nil {
+			w.windows[u.Batch.JobID] = &window{}
+			stmts = append(stmts, w.s.windowStmt(u.Batch.JobID, w.windows[u.Batch.JobID]))
+		}
+	}
+	return stmts
 }
 
 // statusStmt reads the status of each job into out, for a pipeline.
