@@ -176,6 +176,26 @@ func (b *tab) text(sel string) string {
 	return eval[string](b, `(document.querySelector(`+js(sel)+`)?.textContent ?? '').trim()`)
 }
 
+// open follows a hash route, as a link would, then takes the steps given.
+func (b *tab) open(what, hash string, then ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.do("open "+what, append([]chromedp.Action[chromedp.Void]{chromedp.Evaluate[chromedp.Void](`location.hash = ` + js(hash))}, then...)...)
+}
+
+// jobShown holds when the job page shows a job in status with as many
+// POP rows.
+func jobShown(status string, pops int) string {
+	return fmt.Sprintf(`document.querySelector('[data-ref=status]')?.dataset.status === %s && document.querySelectorAll('.pops-table tbody tr').length === %d`, js(status), pops)
+}
+
+// textIs checks an element's trimmed text.
+func (b *tab) textIs(what, sel, want string) {
+	b.t.Helper()
+	if got := b.text(sel); got != want {
+		b.t.Errorf("%s %q, want %q", what, got, want)
+	}
+}
+
 func (b *tab) visible(sel string) bool {
 	b.t.Helper()
 	return eval[bool](b, `(() => { const e = document.querySelector(`+js(sel)+`); return !!e && e.checkVisibility(); })()`)
@@ -466,12 +486,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	if want := []string{"IAD89-P1|Top tier|", "JFK50-P2|after IAD89-P1|", "FRA60-P1|Top tier|", "XYZ1-P1|—|does not resolve"}; !slices.Equal(planPOPs, want) {
 		t.Errorf("plan POPs %q, want %q", planPOPs, want)
 	}
-	if got := b.text("[data-ref=plan-failed] li"); got != "https://cdn.example.com/patch/1.5.0/missing.pak" {
-		t.Errorf("plan's failing URL %q", got)
-	}
-	if got := b.text("[data-ref=plan-notes]"); got != "1 of 4 POPs cannot be used; the totals leave them out" {
-		t.Errorf("plan notes %q", got)
-	}
+	b.textIs("plan's failing URL", "[data-ref=plan-failed] li", "https://cdn.example.com/patch/1.5.0/missing.pak")
+	b.textIs("plan notes", "[data-ref=plan-notes]", "1 of 4 POPs cannot be used; the totals leave them out")
 	b.screenshot("new-job-dry-run")
 	// Nothing was created, and the page stays on the form.
 	api.mu.Lock()
@@ -618,12 +634,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	if b.visible("[data-ref=stop]") {
 		t.Error("stop button shown for a finished job")
 	}
-	if got := b.text("[data-ref=pct]"); got != "100" {
-		t.Errorf("finished job at %s%%", got)
-	}
-	if got := b.text("[data-ref=s-failed]"); got != "1" {
-		t.Errorf("failed count %q, want 1", got)
-	}
+	b.textIs("finished job's percentage", "[data-ref=pct]", "100")
+	b.textIs("failed count", "[data-ref=s-failed]", "1")
 	// 4 URLs × 2 encodings × 4 POPs: one failed, two fetched but not
 	// cached (the third URL at IAD89-P1, in both encodings).
 	stats := eval[[]string](b, `['s-total', 's-ok', 's-verified', 's-notcached'].map(r => document.querySelector('[data-ref=' + r + ']').textContent)`)
@@ -639,9 +651,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if got := []string{b.text("[data-ref=title]"), b.text("[data-ref=domain]")}; !slices.Equal(got, []string{"Patch 1.5.0 for Europe", "d111111abcdef8.cloudfront.net"}) {
 		t.Errorf("new job's title and domain %q", got)
 	}
-	if got := b.text("[data-ref=request]"); got != "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Priority high · Verify on" {
-		t.Errorf("request line %q", got)
-	}
+	b.textIs("request line", "[data-ref=request]", "Timeout 45 min · Headers Accept-Encoding, X-Warm · Invalidated first · Encodings br, gzip · Expand hls · Max 3 in flight · Max 20/s · Priority high · Verify on")
 	if b.visible("[data-ref=waiting]") {
 		t.Error("a finished job still says what it waits for")
 	}
@@ -724,7 +734,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	api.mu.Unlock()
 
 	// A job in its invalidation step, frozen there.
-	b.do("open an invalidating job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStep+`'`))
+	b.open("an invalidating job", "#/jobs/"+seededStep)
 	b.wait("the invalidation step", `document.querySelector('[data-ref=step-text]')?.textContent === 'Invalidating 64 URLs at 5 POPs before warming' && document.querySelectorAll('.pops-table tbody tr').length === 5`, 10*time.Second)
 	trail := eval[[]string](b, `[...document.querySelectorAll('[data-ref=step-trail] li')].map(e => e.textContent + ':' + e.dataset.state)`)
 	if !slices.Equal(trail, []string{"Expand:done", "Invalidate:current", "Warm:todo"}) {
@@ -733,20 +743,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	if b.visible("[data-ref=message]") {
 		t.Error("the step's message is shown twice")
 	}
-	if got := b.text("[data-ref=request]"); got != "Timeout 1 h · Invalidate first · Encodings br, gzip · Expand hls · Verify on" {
-		t.Errorf("request line %q", got)
-	}
+	b.textIs("request line", "[data-ref=request]", "Timeout 1 h · Invalidate first · Encodings br, gzip · Expand hls · Verify on")
 	b.screenshot("job-invalidating")
 
 	// Stop: a running job, confirmed in the page's own dialog.
-	b.do("open a running job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededRunner+`'`))
-	b.wait("the running job", `document.querySelector('[data-ref=status]')?.dataset.status === 'IN_PROGRESS' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
+	b.open("a running job", "#/jobs/"+seededRunner)
+	b.wait("the running job", jobShown("IN_PROGRESS", 6), 10*time.Second)
 	b.wait("the countdown", `document.querySelector('[data-ref=clock]').textContent.startsWith('Times out in')`, 5*time.Second)
 	// It is held to a budget and waits for a host that asked it to pause:
 	// the request line says the budget, and the page what it waits for.
-	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers Accept-Language · Max 48 in flight · Max 20/s · Verify on" {
-		t.Errorf("request line %q", got)
-	}
+	b.textIs("request line", "[data-ref=request]", "Timeout 30 min · Headers Accept-Language · Max 48 in flight · Max 20/s · Verify on")
 	if got := b.text("[data-ref=waiting-text]"); !strings.HasPrefix(got, "Host video.example.com: paused until ") || !b.visible("[data-ref=waiting]") {
 		t.Errorf("waiting %q, visible %v", got, b.visible("[data-ref=waiting]"))
 	}
@@ -782,15 +788,13 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Ended jobs with trouble: a timeout with a failing POP, and a job whose
 	// POPs never resolved.
-	b.do("open a timed-out job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededTimeout+`'`))
-	b.wait("the timed-out job", `document.querySelector('[data-ref=status]')?.dataset.status === 'TIMEOUT' && document.querySelectorAll('.pops-table tbody tr').length === 12 && document.querySelector('[data-ref=furls] li') && document.querySelector('[data-ref=ncurls] li')`, 10*time.Second)
+	b.open("a timed-out job", "#/jobs/"+seededTimeout)
+	b.wait("the timed-out job", jobShown("TIMEOUT", 12)+` && document.querySelector('[data-ref=furls] li') && document.querySelector('[data-ref=ncurls] li')`, 10*time.Second)
 	if msg := b.text("[data-ref=message]"); !strings.HasPrefix(msg, "Timed out after 30m0s") {
 		t.Errorf("timed-out job message %q", msg)
 	}
 	// It warmed every POP at once: no tiers to show.
-	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Headers User-Agent · Tier first off · Priority high · Verify on" {
-		t.Errorf("request line %q", got)
-	}
+	b.textIs("request line", "[data-ref=request]", "Timeout 30 min · Headers User-Agent · Tier first off · Priority high · Verify on")
 	if b.visible(".pops-table th.col-tier") {
 		t.Error("the tier column is shown for a job that does not warm in tiers")
 	}
@@ -811,14 +815,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	}; !slices.Equal(reasons, want) {
 		t.Errorf("not-cached reasons\n got %q\nwant %q", reasons, want)
 	}
-	if got := b.text("[data-ref=notcached-summary]"); got != "14 URLs · 3 reasons" {
-		t.Errorf("not-cached card head %q", got)
-	}
+	b.textIs("not-cached card head", "[data-ref=notcached-summary]", "14 URLs · 3 reasons")
 	// The POPs' line says what is true of them, each POP in every line
 	// that holds for it.
-	if got := b.text("[data-ref=pops-summary]"); got != "12 POPs · 569 of 960 tasks verified · 11 with tasks not cached · 1 with failed tasks · 1 unreachable · 11 not finished" {
-		t.Errorf("timed-out job's POPs summary %q", got)
-	}
+	b.textIs("timed-out job's POPs summary", "[data-ref=pops-summary]", "12 POPs · 569 of 960 tasks verified · 11 with tasks not cached · 1 with failed tasks · 1 unreachable · 11 not finished")
 	if n := eval[int](b, `document.querySelectorAll('[data-ref=warnings-list] li').length`); n != 2 {
 		t.Errorf("%d warnings, want 2", n)
 	}
@@ -828,8 +828,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("only POPs with problems", `[...document.querySelectorAll('.pops-table tbody tr')].filter(r => !r.hidden).length === 12 - document.querySelectorAll('.pop-row[data-state=ok]').length`, 5*time.Second)
 	// A job that finished with most of its tasks failed says so in its
 	// badge, as in the list.
-	b.do("open a failure-heavy job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededFailing+`'`))
-	b.wait("the failure-heavy job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelectorAll('.pops-table tbody tr').length === 6 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.open("a failure-heavy job", "#/jobs/"+seededFailing)
+	b.wait("the failure-heavy job", jobShown("FINISHED", 6)+` && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
 	if got := eval[[]string](b, `(e => [e.textContent, e.dataset.tone ?? '', getComputedStyle(e).color])(document.querySelector('[data-ref=status]'))`); !slices.Equal(got, []string{"Finished · 379 failed", "failures", timedOut}) {
 		t.Errorf("failure-heavy job's badge %q, want it amber (%s)", got, timedOut)
 	}
@@ -852,39 +852,31 @@ func TestDashboardInBrowser(t *testing.T) {
 	if title := eval[string](b, `document.querySelector('.pop-row [data-f=error][data-url]').title`); !strings.HasSuffix(title, "The most recent: size probe through IAD89-P1: HTTP 404") {
 		t.Errorf("a POP's URL failures are explained as %q", title)
 	}
-	if got := b.text("[data-ref=pops-summary]"); got != "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached · 1 with failed tasks" {
-		t.Errorf("failure-heavy job's POPs summary %q", got)
-	}
+	b.textIs("failure-heavy job's POPs summary", "[data-ref=pops-summary]", "6 POPs · 220 of 600 tasks verified · 4 warm · 1 with tasks not cached · 1 with failed tasks")
 	// All of it fits: the POPs table, with its tier and error columns, is
 	// no wider than its card.
 	b.fits("the failure-heavy job's page")
 	b.screenshot("job-finished-failures")
 	// A job that did not verify: its OK is the green, and nothing is amber.
-	b.do("open a stopped job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededStopped+`'`))
-	b.wait("the stopped job", `document.querySelector('[data-ref=status]')?.dataset.status === 'STOPPED' && document.querySelectorAll('.pops-table tbody tr').length === 2`, 10*time.Second)
-	if got := b.text("[data-ref=request]"); got != "Timeout 30 min · Verify off" {
-		t.Errorf("request line %q", got)
-	}
+	b.open("a stopped job", "#/jobs/"+seededStopped)
+	b.wait("the stopped job", jobShown("STOPPED", 2), 10*time.Second)
+	b.textIs("request line", "[data-ref=request]", "Timeout 30 min · Verify off")
 	if got := []string{b.text("[data-ref=lg-ok]"), b.text("[data-ref=s-verified]"), fmt.Sprint(b.visible("[data-ref=lg-warn-item]"))}; !slices.Equal(got, []string{"OK (not verified)", "—", "false"}) {
 		t.Errorf("unverified job's legend and verified stat %q", got)
 	}
 	// It was stopped at 30 %: no failures, but not every task succeeded.
-	if got := b.text("[data-ref=no-failures-text]"); got != "No failures among the 6 tasks done; the job was stopped with 14 not done." {
-		t.Errorf("stopped job's failures card says %q", got)
-	}
+	b.textIs("stopped job's failures card", "[data-ref=no-failures-text]", "No failures among the 6 tasks done; the job was stopped with 14 not done.")
 	if b.visible("[data-ref=no-failures] .icon") || !eval[bool](b, `document.querySelector('[data-ref=no-failures]').hasAttribute('data-partial')`) {
 		t.Error("the stopped job's failures card wears the green tick of a job that did every task")
 	}
-	if got := b.text("[data-ref=pops-summary]"); got != "2 POPs · 6 of 20 tasks OK · 2 not finished" {
-		t.Errorf("stopped job's POPs summary %q", got)
-	}
+	b.textIs("stopped job's POPs summary", "[data-ref=pops-summary]", "2 POPs · 6 of 20 tasks OK · 2 not finished")
 	b.screenshot("job-stopped")
-	b.do("open a failed job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b'`))
+	b.open("a failed job", "#/jobs/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b")
 	b.wait("the failed job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FAILED' && document.querySelectorAll('[data-ref=fpops] li').length === 2`, 10*time.Second)
 	b.screenshot("job-failed")
 
 	// An unknown job says so.
-	b.do("open an unknown job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/no-such-job'`))
+	b.open("an unknown job", "#/jobs/no-such-job")
 	b.wait("the not-found state", `document.querySelector('[data-ref=missing]')?.checkVisibility() && document.querySelector('[data-ref=missing-text]').textContent.includes('no-such-job not found')`, 10*time.Second)
 
 	// Fleet: agents and the desired capacity.
@@ -913,18 +905,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("emulate dark mode: %v", err)
 	}
-	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.open("the jobs list", "#/jobs")
 	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
 	if bg := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(244, 245, 247)" {
 		t.Errorf("dark mode did not change the background (%s)", bg)
 	}
 	b.screenshot("dark-jobs")
 	b.click(".jobs-table tbody tr:first-child a.job-link")
-	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelectorAll('.pops-table tbody tr').length === 4 && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
+	b.wait("the finished job", jobShown("FINISHED", 4)+` && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
 	b.screenshot("dark-job")
-	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.open("the form", "#/new", chromedp.WaitVisible(chromedp.CSS("#f-urls")))
 	b.screenshot("dark-new-job")
-	b.do("open the fleet", chromedp.Evaluate[chromedp.Void](`location.hash = '#/fleet'`))
+	b.open("the fleet", "#/fleet")
 	b.wait("the agents", `document.querySelectorAll('.agents-table tbody tr').length === 3`, 10*time.Second)
 	b.screenshot("dark-fleet")
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
@@ -935,7 +927,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// what says how each job is doing (its status moves into the job's
 	// cell), and nothing is cut off at the sides.
 	b.do("use a 420 px wide viewport", chromedp.EmulateViewport(420, 900))
-	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.open("the jobs list", "#/jobs")
 	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9 && document.querySelector('.job-badge')?.checkVisibility()`, 10*time.Second)
 	b.fits("the jobs list at 420 px")
 	if n := eval[int](b, `[...document.querySelectorAll('.chips .chip')].filter(e => e.checkVisibility()).length`); n != 7 {
@@ -947,7 +939,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("at 420 px the jobs table shows columns %q, and the failure-heavy job's badge %q", cols, badge)
 	}
 	b.screenshot("narrow-jobs")
-	b.do("open the failure-heavy job", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs/`+seededFailing+`'`))
+	b.open("the failure-heavy job", "#/jobs/"+seededFailing)
 	b.wait("the failure-heavy job", `document.querySelector('[data-ref=title]')?.textContent === 'Season 2 trailers' && document.querySelectorAll('.pops-table tbody tr').length === 6`, 10*time.Second)
 	b.fits("the job page at 420 px")
 	// The error column goes; each POP's error is under its code.
@@ -958,7 +950,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// A phone-sized screen.
 	b.do("use a phone-sized viewport", chromedp.EmulateViewport(390, 844))
-	b.do("open the jobs list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/jobs'`))
+	b.open("the jobs list", "#/jobs")
 	b.wait("the jobs list", `document.querySelectorAll('.jobs-table tbody tr').length === 9`, 10*time.Second)
 	b.fits("the jobs list on a phone")
 	b.screenshot("phone-jobs")
@@ -966,7 +958,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.wait("the finished job", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED' && document.querySelector('[data-ref=furls] li')`, 10*time.Second)
 	b.fits("a job on a phone")
 	b.screenshot("phone-job")
-	b.do("open the form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/new'`), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.open("the form", "#/new", chromedp.WaitVisible(chromedp.CSS("#f-urls")))
 	b.do("fill the form", b.set("#f-urls", strings.Join(urls, "\n")), b.set("#f-domain", "d111111abcdef8.cloudfront.net"),
 		b.set("#f-pops", "IAD89-P1 JFK50-P2 FRA60-P1 LHR61-P3 XYZ1-P1"))
 	b.click(`[data-ref=dry-run]`)

@@ -118,6 +118,23 @@ func newHandler(opts Options) (*handler, error) {
 			}
 			return "/ui/" + name + "?v=" + a.hash, nil
 		},
+		// args and list hand the page's partials ({{define}}) more than
+		// one value: args "id" "x" "title" "X" is a map, list a slice.
+		"args": func(pairs ...any) (map[string]any, error) {
+			if len(pairs)%2 != 0 {
+				return nil, fmt.Errorf("args: %d values, not name-value pairs", len(pairs))
+			}
+			m := make(map[string]any, len(pairs)/2)
+			for i := 0; i < len(pairs); i += 2 {
+				name, ok := pairs[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("args: name %v is not a string", pairs[i])
+				}
+				m[name] = pairs[i+1]
+			}
+			return m, nil
+		},
+		"list": func(v ...any) []any { return v },
 	}).Parse(shellSource)
 	if err != nil {
 		return nil, err

@@ -425,6 +425,7 @@ class KeyedRows {
         row = { tr, f: refs(tr, 'data-f') };
         this.rows.set(key, row);
       }
+      row.item = item;
       render(row, item);
       const want = prev ? prev.nextElementSibling : this.tbody.firstElementChild;
       if (row.tr !== want) this.tbody.insertBefore(row.tr, want);
@@ -437,6 +438,36 @@ class KeyedRows {
       }
     }
   }
+
+  // forEach calls fn with each row and the item it was last rendered for.
+  forEach(fn) {
+    for (const row of this.rows.values()) fn(row, row.item);
+  }
+}
+
+// tableView is a polled view whose page is chiefly one table: load(signal)
+// renders what else the page shows and resolves to the table's items;
+// renderRow fills an item's row; clockRow, every second, brings a row's
+// relative times up to date. The page's refs rows, loading and empty are the
+// table's body, its loading line and its note for no items. It is never
+// idle: a list can change at any time, from a script or a colleague.
+function tableView(app, root, r, { title, nav, rowTemplate, keyOf, load, renderRow, clockRow = renderRow }) {
+  const rows = new KeyedRows(r.rows, rowTemplate);
+  return {
+    root,
+    title,
+    nav,
+    async refresh(signal) {
+      const items = await load(signal);
+      const now = app.clock.now();
+      rows.update(items, keyOf, (row, item) => renderRow(row, item, now));
+      show(r.loading, false);
+      show(r.empty, items.length === 0);
+    },
+    clock(now) {
+      rows.forEach((row, item) => clockRow(row, item, now));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -526,9 +557,6 @@ function jobsView(app, route) {
     r.filters.append(a);
   }
 
-  const rows = new KeyedRows(r.rows, 'tpl-job-row');
-  let jobs = [];
-
   // A click anywhere on a row opens the job, for the mouse; the link in the
   // row stays the keyboard's and the screen reader's way in.
   r.rows.addEventListener('click', (ev) => {
@@ -597,11 +625,12 @@ function jobsView(app, route) {
     show(r.fleet, true);
   }
 
-  return {
-    root,
+  return tableView(app, root, r, {
     title: status ? `${STATUS_LABEL[status]} jobs` : 'Jobs',
     nav: 'jobs',
-    async refresh(signal) {
+    rowTemplate: 'tpl-job-row',
+    keyOf: (j) => j.request_id,
+    async load(signal) {
       const q = status ? `?status=${encodeURIComponent(status)}` : '';
       const [list, inst] = await Promise.all([
         app.api.get(`/jobs${q}`, signal),
@@ -611,13 +640,8 @@ function jobsView(app, route) {
           return null;
         }),
       ]);
-      jobs = Array.isArray(list.jobs) ? list.jobs : [];
-      const now = app.clock.now();
-      rows.update(jobs, (j) => j.request_id, (row, j) => renderRow(row, j, now));
-      show(r.loading, false);
-      const empty = jobs.length === 0;
-      show(r.empty, empty);
-      if (empty) {
+      const jobs = Array.isArray(list.jobs) ? list.jobs : [];
+      if (jobs.length === 0) {
         setText(r['empty-title'], status ? `No ${STATUS_LABEL[status].toLowerCase()} jobs` : 'No jobs yet');
         setText(r['empty-text'], status
           ? 'Jobs in this state show up here. Pick another filter to see the rest.'
@@ -625,17 +649,13 @@ function jobsView(app, route) {
         show(r['empty-action'], !status);
       }
       renderFleet(inst);
-      // Never idle: a job started elsewhere (a script, a colleague) should
-      // show up within a poll.
-      return {};
+      return jobs;
     },
-    clock(now) {
-      for (const j of jobs) {
-        const row = rows.rows.get(j.request_id);
-        if (row) setTime(row.f.created, parseTime(j.created_at), now);
-      }
+    renderRow,
+    clockRow({ f }, j, now) {
+      setTime(f.created, parseTime(j.created_at), now);
     },
-  };
+  });
 }
 
 function variantsOf(job) {
@@ -775,17 +795,10 @@ function jobView(app, route) {
     if (stopping || !(await app.confirm())) return;
     stopping = true;
     r.stop.disabled = true;
-    try {
-      const res = await app.api.post(`/jobs/${encodeURIComponent(id)}/stop`, {});
-      app.toast(res.message ? capitalize(res.message) : 'Job stopped');
-    } catch (err) {
-      if (err.auth) return app.signOut(authMessage(err));
-      app.toast(err.message, 'error');
-    } finally {
-      stopping = false;
-      r.stop.disabled = false;
-      app.refreshNow();
-    }
+    await app.act(() => app.api.post(`/jobs/${encodeURIComponent(id)}/stop`, {}),
+      (res) => (res.message ? capitalize(res.message) : 'Job stopped'));
+    stopping = false;
+    r.stop.disabled = false;
   });
 
   const filterPops = () => renderPops();
@@ -1601,8 +1614,6 @@ function fieldOf(fields, message) {
 function fleetView(app) {
   const root = clone('tpl-fleet');
   const r = refs(root);
-  const rows = new KeyedRows(r.rows, 'tpl-agent-row');
-  let agents = [];
   let serverCapacity = null;
   let dirty = false; // the operator is editing: polls must not overwrite
 
@@ -1638,23 +1649,19 @@ function fleetView(app) {
     }
     setAttr(input, 'aria-invalid', null);
     r.apply.disabled = true;
-    try {
+    await app.act(async () => {
       const res = await app.api.post('/instances', { DesiredCapacity: n });
       serverCapacity = n;
       dirty = false;
-      app.toast(res.message ? capitalize(res.message) : `Desired capacity set to ${n}`);
-    } catch (err) {
-      if (err.auth) return app.signOut(authMessage(err));
-      app.toast(err.message, 'error');
-    } finally {
-      r.apply.disabled = false;
-      syncHint();
-      app.refreshNow();
-    }
+      return res;
+    }, (res) => (res.message ? capitalize(res.message) : `Desired capacity set to ${n}`));
+    r.apply.disabled = false;
+    syncHint();
   });
 
-  function render(inst, now) {
-    agents = Array.isArray(inst.agents) ? inst.agents : [];
+  // render shows the fleet's figures and resolves to its agents.
+  function render(inst) {
+    const agents = Array.isArray(inst.agents) ? inst.agents : [];
     serverCapacity = inst.desiredcapacity;
     if (!dirty && document.activeElement !== input) input.value = String(serverCapacity ?? '');
     syncHint();
@@ -1668,7 +1675,16 @@ function fleetView(app) {
     setText(r['busy-of'], ` of ${fmtInt(slots)}`);
     setBar(r['busy-bar'], { running: fraction(busy, slots) });
     setText(r['agents-summary'], agents.length ? `${plural(agents.length, 'agent', 'agents')} reporting` : '');
-    rows.update(agents, (a) => a.id, ({ f }, a) => {
+    return agents;
+  }
+
+  return tableView(app, root, r, {
+    title: 'Fleet',
+    nav: 'fleet',
+    rowTemplate: 'tpl-agent-row',
+    keyOf: (a) => a.id,
+    load: async (signal) => render(await app.api.get('/instances', signal)),
+    renderRow({ f }, a, now) {
       setText(f.name, a.name || a.id);
       setText(f.id, a.name && a.name !== a.id ? a.id : '');
       setText(f.host, a.host || '—');
@@ -1677,47 +1693,27 @@ function fleetView(app) {
       setBar(f.bar, { running: fraction(a.busy, a.concurrency) });
       setText(f.busy, `${fmtInt(a.busy)}/${fmtInt(a.concurrency)}`);
       setTime(f.heartbeat, parseTime(a.last_heartbeat), now);
-    });
-    show(r.loading, false);
-    show(r.empty, agents.length === 0);
-  }
-
-  return {
-    root,
-    title: 'Fleet',
-    nav: 'fleet',
-    async refresh(signal) {
-      render(await app.api.get('/instances', signal), app.clock.now());
     },
-    clock(now) {
-      for (const a of agents) {
-        const row = rows.rows.get(a.id);
-        if (row) setTime(row.f.heartbeat, parseTime(a.last_heartbeat), now);
-      }
+    clockRow({ f }, a, now) {
+      setTime(f.heartbeat, parseTime(a.last_heartbeat), now);
     },
-  };
+  });
 }
 
 function schedulesView(app) {
   const root = clone('tpl-schedules');
   const r = refs(root);
-  const rows = new KeyedRows(r.rows, 'tpl-schedule-row');
-  let list = [];
-
-  async function act(what, call) {
-    try {
-      await call();
-      app.toast(what);
-    } catch (err) {
-      if (err.auth) return app.signOut(authMessage(err));
-      app.toast(err.message, 'error');
-    } finally {
-      app.refreshNow();
-    }
-  }
-
-  function render(now) {
-    rows.update(list, (s) => s.id, ({ tr, f }, s) => {
+  return tableView(app, root, r, {
+    title: 'Schedules',
+    nav: 'schedules',
+    rowTemplate: 'tpl-schedule-row',
+    keyOf: (s) => s.id,
+    async load(signal) {
+      const res = await app.api.get('/schedules', signal);
+      return Array.isArray(res.schedules) ? res.schedules : [];
+    },
+    // Every second too: next and last runs are relative times.
+    renderRow({ f }, s, now) {
       const name = s.name || `Schedule ${s.id.slice(0, 8)}`;
       setText(f.name, name);
       setText(f.cron, `${s.cron} · ${s.timezone}`);
@@ -1736,30 +1732,14 @@ function schedulesView(app) {
       setText(f.toggle, s.paused ? 'Resume' : 'Pause');
       setAttr(f.toggle, 'aria-label', `${s.paused ? 'Resume' : 'Pause'} ${name}`);
       setAttr(f.delete, 'aria-label', `Delete ${name}`);
-      f.toggle.onclick = () => act(s.paused ? `${name} resumed` : `${name} paused`,
-        () => app.api.post(`/schedules/${encodeURIComponent(s.id)}/${s.paused ? 'resume' : 'pause'}`, {}));
+      f.toggle.onclick = () => app.act(() => app.api.post(`/schedules/${encodeURIComponent(s.id)}/${s.paused ? 'resume' : 'pause'}`, {}),
+        s.paused ? `${name} resumed` : `${name} paused`);
       f.delete.onclick = async () => {
         if (!(await app.confirm({ title: `Delete ${name}?`, text: 'It starts no more runs. The jobs it started stay.', ok: 'Delete schedule' }))) return;
-        act(`${name} deleted`, () => app.api.del(`/schedules/${encodeURIComponent(s.id)}`));
+        app.act(() => app.api.del(`/schedules/${encodeURIComponent(s.id)}`), `${name} deleted`);
       };
-    });
-    show(r.loading, false);
-    show(r.empty, list.length === 0);
-  }
-
-  return {
-    root,
-    title: 'Schedules',
-    nav: 'schedules',
-    async refresh(signal) {
-      const res = await app.api.get('/schedules', signal);
-      list = Array.isArray(res.schedules) ? res.schedules : [];
-      render(app.clock.now());
     },
-    clock(now) {
-      render(now);
-    },
-  };
+  });
 }
 
 function notFoundView() {
@@ -1905,6 +1885,21 @@ class App {
 
   refreshNow() {
     if (this.poller) this.poller.now();
+  }
+
+  // act runs an operator's action, call, and toasts what it did (done, or
+  // done of call's result) or why it failed, signing out where the key was
+  // refused; either way the view is polled again at once.
+  async act(call, done) {
+    try {
+      const res = await call();
+      this.toast(typeof done === 'function' ? done(res) : done);
+    } catch (err) {
+      if (err.auth) return this.signOut(authMessage(err));
+      this.toast(err.message, 'error');
+    } finally {
+      this.refreshNow();
+    }
   }
 
   setTitle(text) {
