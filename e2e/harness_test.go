@@ -75,6 +75,24 @@ func serveArgs(cdn *minicdn.CDN) []string {
 	return []string{"--dns-server", cdn.DNSAddr, "--ca-file", cdn.CAFile, "--allow-private-edges"}
 }
 
+// onePOP starts a mini CDN of one nginx POP, code.
+func onePOP(t *testing.T, code string) *minicdn.CDN {
+	t.Helper()
+	return minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: code}}})
+}
+
+// serveOn runs `prewarm serve` pointed at cdn, on a new data directory,
+// with extra flags.
+func serveOn(t *testing.T, cdn *minicdn.CDN, extra ...string) *server {
+	t.Helper()
+	return startServe(t, "", append(serveArgs(cdn), extra...)...)
+}
+
+// jobAt is a job of urls through the given POPs of cdn.
+func jobAt(cdn *minicdn.CDN, urls []string, pops ...string) client.JobRequest {
+	return client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: pops}
+}
+
 // startServe runs `prewarm serve` with the API key, the given data
 // directory (empty: a new one) and extra flags.
 func startServe(t *testing.T, dataDir string, extra ...string) *server {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 )
 
 // A job with notify_url: when it ends the server POSTs a signed JSON
@@ -18,7 +17,7 @@ import (
 // --webhook-secret, notify_url is refused.
 func TestNotifyURL(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
+	cdn := onePOP(t, "NGX1-P1")
 	const secret = "webhook-secret-for-e2e"
 	got := make(chan client.JobEnded, 4)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,9 +35,10 @@ func TestNotifyURL(t *testing.T) {
 		got <- m
 	}))
 	defer rcv.Close()
-	srv := startServe(t, "", append(serveArgs(cdn), "--webhook-secret", secret, "--allow-private-webhooks")...)
-	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/notify/", 4), CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"},
-		Name: "release 7", NotifyURL: rcv.URL + "/hooks/prewarm"})
+	srv := serveOn(t, cdn, "--webhook-secret", secret, "--allow-private-webhooks")
+	job := jobAt(cdn, urlsOf(cdn, "/notify/", 4), "NGX1-P1")
+	job.Name, job.NotifyURL = "release 7", rcv.URL+"/hooks/prewarm"
+	id := srv.submit(job)
 	var m client.JobEnded
 	select {
 	case m = <-got:
@@ -66,9 +66,10 @@ func TestNotifyURL(t *testing.T) {
 	case <-time.After(2 * time.Second): // a few of the notifier's rounds
 	}
 
-	plain := startServe(t, "", serveArgs(cdn)...)
-	_, err := plain.c.Submit(t.Context(), client.JobRequest{URLs: urlsOf(cdn, "/notify/", 1), CFDomain: cdn.CFDomain,
-		POPs: []string{"NGX1-P1"}, NotifyURL: rcv.URL})
+	plain := serveOn(t, cdn)
+	job = jobAt(cdn, urlsOf(cdn, "/notify/", 1), "NGX1-P1")
+	job.NotifyURL = rcv.URL
+	_, err := plain.c.Submit(t.Context(), job)
 	if statusOf(err) != 400 || !strings.Contains(err.Error(), "--webhook-secret") {
 		t.Fatalf("notify_url on a server without a secret: %v", err)
 	}

@@ -7,16 +7,15 @@ import (
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 )
 
 // Report links open without a key until they expire, and not at all once
 // the secret is rotated; a fresh summary gives a link that opens again.
 func TestReportLinksExpireAndRotate(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
-	srv := startServe(t, "", append(serveArgs(cdn), "--report-link-ttl", "2s")...)
-	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/links/", 2), CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}})
+	cdn := onePOP(t, "NGX1-P1")
+	srv := serveOn(t, cdn, "--report-link-ttl", "2s")
+	id := srv.submit(jobAt(cdn, urlsOf(cdn, "/links/", 2), "NGX1-P1"))
 	srv.wait(id, time.Minute)
 	link := srv.summary(id).FailurePOPURLsReport
 	if !strings.HasPrefix(link, srv.URL+"/reports/"+id+".csv?expires=") {

@@ -6,17 +6,16 @@ import (
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 )
 
 // serve --retention trims ended jobs' per-task rows: their summary and
 // counts stay, their report keeps only its header.
 func TestRetention(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
-	srv := startServe(t, "", append(serveArgs(cdn), "--retention", "1s")...)
+	cdn := onePOP(t, "NGX1-P1")
+	srv := serveOn(t, cdn, "--retention", "1s")
 	urls := append(urlsOf(cdn, "/kept/", 3), cdn.URL("/status/404/kept-missing"))
-	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}})
+	id := srv.submit(jobAt(cdn, urls, "NGX1-P1"))
 	srv.wait(id, time.Minute)
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(srv.Log(), "ended jobs trimmed past retention") {

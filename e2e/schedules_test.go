@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
 
@@ -16,13 +15,13 @@ import (
 // starts nothing; deleted, it is gone and its jobs stay.
 func TestScheduleOnTwoNodes(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH1-P1"}}})
+	cdn := onePOP(t, "SCH1-P1")
 	db := pgtest.Shared(t).DatabaseT(t)
 	// Runs seconds apart, which an operator allows with --schedule-min-gap.
-	one := startServe(t, "", append(serveArgs(cdn), "--database", db, "--schedule-min-gap", "1s")...)
-	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0", "--schedule-min-gap", "1s")...)
+	one := serveOn(t, cdn, "--database", db, "--schedule-min-gap", "1s")
+	two := serveOn(t, cdn, "--database", db, "--agents", "0", "--schedule-min-gap", "1s")
 	sc, err := one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "every 2 s", Cron: "*/2 * * * * *",
-		Timezone: "Europe/Paris", Job: client.JobRequest{URLs: urlsOf(cdn, "/sched/", 2), CFDomain: cdn.CFDomain, POPs: []string{"SCH1-P1"}}})
+		Timezone: "Europe/Paris", Job: jobAt(cdn, urlsOf(cdn, "/sched/", 2), "SCH1-P1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +91,8 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 // and rm say what they did.
 func TestScheduleCLI(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH2-P1"}}})
-	srv := startServe(t, "", append(serveArgs(cdn), "--schedule-min-gap", "1s")...)
+	cdn := onePOP(t, "SCH2-P1")
+	srv := serveOn(t, cdn, "--schedule-min-gap", "1s")
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/cli-sched/", 2), "\n"), env, "schedule", "add", "-",
 		"--cron", "@every 1s", "--cf-domain", cdn.CFDomain, "--pops", "SCH2-P1", "--name", "each second")
