@@ -288,19 +288,38 @@ func (s *server) rawJSON(method, path string, body any) (int, map[string]any) {
 	return code, out
 }
 
-// waitFor polls ok until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
-	t.Helper()
+// poll calls ok every interval until it holds or timeout has passed, and
+// reports whether it held.
+func poll(timeout, interval time.Duration, ok func() bool) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for !ok() {
 		select {
 		case <-deadline.C:
-			t.Fatalf("condition not met after %v", timeout)
+			return false
 		case <-tick.C:
 		}
+	}
+	return true
+}
+
+// waitFor polls ok until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	if !poll(timeout, 20*time.Millisecond, ok) {
+		t.Fatalf("condition not met after %v", timeout)
+	}
+}
+
+// eventually calls check every interval until it returns nil, failing the
+// test after timeout with the error it returned last.
+func eventually(t *testing.T, timeout, interval time.Duration, check func() error) {
+	t.Helper()
+	var err error
+	if !poll(timeout, interval, func() bool { err = check(); return err == nil }) {
+		t.Fatalf("after %v: %v", timeout, err)
 	}
 }
 

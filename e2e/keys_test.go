@@ -82,15 +82,10 @@ func TestNamedKeys(t *testing.T) {
 	if err := syscall.Kill(srv.PID(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := late.Jobs(t.Context(), client.JobFilter{})
-		if err == nil {
-			break
+	eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if _, err := late.Jobs(t.Context(), client.JobFilter{}); err != nil {
+			return fmt.Errorf("the added key after SIGHUP: %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the added key after SIGHUP: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,17 +50,12 @@ func TestNotifyURL(t *testing.T) {
 		!strings.HasPrefix(m.Text, `prewarm: job "release 7" (`+id+`) FINISHED: 4 tasks, 100% proven cached, 0 failed`) {
 		t.Fatalf("message %+v", m)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := srv.job(id).Notification
-		if n != nil && n.State == "delivered" && n.Attempts == 1 && n.DeliveredAt != "" {
-			break
+	eventually(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if n := srv.job(id).Notification; n == nil || n.State != "delivered" || n.Attempts != 1 || n.DeliveredAt == "" {
+			return fmt.Errorf("notification on the job: %+v", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notification on the job: %+v", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	select {
 	case again := <-got:
 		t.Fatalf("a second notification: %+v", again)

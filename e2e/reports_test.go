@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -27,17 +28,12 @@ func TestReportLinksExpireAndRotate(t *testing.T) {
 	if err := download(link); err != nil {
 		t.Fatalf("a fresh link: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := download(link)
-		if statusOf(err) == 403 && strings.Contains(err.Error(), "this report link expired at") {
-			break
+	eventually(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if err := download(link); statusOf(err) != 403 || !strings.Contains(err.Error(), "this report link expired at") {
+			return fmt.Errorf("a link past its 2 s: %v, want 403 saying it expired", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a link past its 2 s: %v, want 403 saying it expired", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	fresh := srv.summary(id).FailurePOPURLsReport
 	if err := download(fresh); err != nil {
 		t.Fatalf("a fresh link after expiry: %v", err)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +41,12 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 		}
 		return out
 	}
-	for len(runs()) < 4 {
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("%d runs in 30 s of a 2 s schedule", len(runs()))
+	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		if n := len(runs()); n < 4 {
+			return fmt.Errorf("%d runs of a 2 s schedule", n)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	paused, err := two.c.PauseSchedule(t.Context(), sc.ID, true)
 	if err != nil || !paused.Paused || paused.NextRun != "" {
 		t.Fatalf("pause: %+v %v", paused, err)
@@ -100,17 +101,12 @@ func TestScheduleCLI(t *testing.T) {
 	if code != 0 || id == "" || !strings.Contains(errOut, "first run") {
 		t.Fatalf("schedule add: exit %d, %q\n%s", code, out, errOut)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, _, _ = prewarmCmd(t, "", env, "schedule", "list")
-		if strings.Contains(out, id) && !strings.Contains(out, "  0  ") {
-			break
+	eventually(t, 20*time.Second, 200*time.Millisecond, func() error {
+		if out, _, _ := prewarmCmd(t, "", env, "schedule", "list"); !strings.Contains(out, id) || strings.Contains(out, "  0  ") {
+			return fmt.Errorf("no run listed:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no run listed:\n%s", out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	for _, step := range [][2]string{{"pause", "paused"}, {"resume", "resumed: next run"}, {"rm", "removed"}} {
 		act, want := step[0], step[1]
 		if out, errOut, code := prewarmCmd(t, "", env, "schedule", act, id); code != 0 || !strings.Contains(out, want) {
