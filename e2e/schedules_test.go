@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	runs := func() []client.JobSummary {
+	runs := func(schedule string) []client.JobSummary {
 		t.Helper()
 		jobs, err := two.c.Jobs(t.Context(), client.JobFilter{Limit: 1000})
 		if err != nil {
@@ -35,14 +36,14 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 		}
 		var out []client.JobSummary
 		for _, j := range jobs {
-			if j.ScheduleID == sc.ID {
+			if j.ScheduleID == schedule {
 				out = append(out, j)
 			}
 		}
 		return out
 	}
 	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
-		if n := len(runs()); n < 4 {
+		if n := len(runs(sc.ID)); n < 4 {
 			return fmt.Errorf("%d runs of a 2 s schedule", n)
 		}
 		return nil
@@ -52,7 +53,7 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 		t.Fatalf("pause: %+v %v", paused, err)
 	}
 	took := time.Since(start)
-	got := runs()
+	got := runs(sc.ID)
 	if n, max := len(got), int(took/(2*time.Second))+1; n > max {
 		t.Fatalf("%d runs in %v of a 2 s schedule on two nodes, at most %d: a slot ran twice", n, took, max)
 	}
@@ -65,17 +66,32 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 			t.Fatalf("scheduled run %+v", p)
 		}
 	}
-	time.Sleep(3 * time.Second) // a paused schedule: a slot and more
-	if n := len(runs()); n != len(got) {
+	// Another schedule on the same slots, created after the pause: once it
+	// has run, a slot of the paused one has come and a node looked for due
+	// schedules at it.
+	other, err := one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "same slots", Cron: "*/2 * * * * *",
+		Job: jobAt(cdn, urlsOf(cdn, "/sched-other/", 1), "SCH1-P1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		if len(runs(other.ID)) == 0 {
+			return errors.New("no run of a 2 s schedule")
+		}
+		return nil
+	})
+	if n := len(runs(sc.ID)); n != len(got) {
 		t.Fatalf("%d runs while paused, were %d", n, len(got))
 	}
-	if err := one.c.DeleteSchedule(t.Context(), sc.ID); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{other.ID, sc.ID} {
+		if err := one.c.DeleteSchedule(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if list, err := two.c.Schedules(t.Context()); err != nil || len(list) != 0 {
 		t.Fatalf("after delete: %+v %v", list, err)
 	}
-	if n := len(runs()); n != len(got) {
+	if n := len(runs(sc.ID)); n != len(got) {
 		t.Fatalf("the schedule's %d jobs, %d after delete", len(got), n)
 	}
 	_, err = one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Cron: "every day", Job: client.JobRequest{URLs: []string{cdn.URL("/x")}}})
