@@ -46,6 +46,9 @@ const (
 	abuseHold = 12 * time.Second // the agents' live window (10 s) and a heartbeat
 )
 
+// slowReaders times GET /summary of a job of abuseURLs tasks, then GET
+// /prewarm and the agents listed while abuseReaders clients hold that
+// job's report and stop reading it.
 func (b *bench) slowReaders(ctx context.Context, st *stage) error {
 	cdn, srv := st.cdn, st.srv
 	urls := make([]string, abuseURLs)
@@ -56,88 +59,138 @@ func (b *bench) slowReaders(ctx context.Context, st *stage) error {
 	if err != nil {
 		return err
 	}
+	report, err := b.summaryTimes(ctx, srv, id, len(urls))
+	if err != nil {
+		return err
+	}
+	addr, target, size, err := allTasksReport(ctx, srv, id, report)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  report of every task: %.1f MiB\n", float64(size)/(1<<20))
+	var runs []stallRun
+	for range b.runs {
+		r, err := stalledRun(ctx, srv, id, addr, target)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+		fmt.Fprintf(os.Stderr, "  run %d: p50/p99 %.2f/%.2f ms with readers (%.2f/%.2f from 3 s on), %.2f/%.2f without; agents %d → %d\n",
+			len(runs), percentile(r.with, 0.5), percentile(r.with, 0.99), percentile(r.later, 0.5), percentile(r.later, 0.99),
+			percentile(r.without, 0.5), percentile(r.without, 0.99), r.before, r.after)
+	}
+	b.addStallRows(runs, len(urls), size)
+	return nil
+}
+
+// summaryTimes times GET /summary of job id, of tasks tasks, b.runs
+// times, adds its row and returns the summary's report link.
+func (b *bench) summaryTimes(ctx context.Context, srv *serve, id string, tasks int) (string, error) {
 	var sums []float64
 	var report string
 	for range b.runs {
 		start := time.Now()
 		sum, err := srv.Summary(ctx, id)
 		if err != nil {
-			return err
+			return "", err
 		}
 		sums, report = append(sums, time.Since(start).Seconds()), sum.FailurePOPURLsReport
 	}
-	b.add(row{what: fmt.Sprintf("GET /summary of a %d-task job (SQLite), s", len(urls)), prewarm: fmt.Sprintf("%.3f", median(sums)),
+	b.add(row{what: fmt.Sprintf("GET /summary of a %d-task job (SQLite), s", tasks), prewarm: fmt.Sprintf("%.3f", median(sums)),
 		baseline: "—", ratio: "—", bar: fmt.Sprintf("≤ 1 s: %s", verdict(median(sums) <= 1))})
+	return report, nil
+}
+
+// allTasksReport is where to ask for the report of every task of job id
+// (the server's address and the request target), from its summary's
+// report link, and that report's size, read once.
+func allTasksReport(ctx context.Context, srv *serve, id, report string) (addr, target string, size countWriter, err error) {
 	base, err := url.Parse(srv.URL)
 	if err != nil {
-		return err
+		return "", "", 0, err
 	}
 	link, err := base.Parse(report)
 	if err != nil || report == "" {
-		return fmt.Errorf("job %s: no report link (%q)", id, report)
+		return "", "", 0, fmt.Errorf("job %s: no report link (%q)", id, report)
 	}
 	q := link.Query()
 	q.Set("tasks", "all")
 	link.RawQuery = q.Encode()
-	var size countWriter
 	if err := srv.DownloadReport(ctx, link.String(), client.ReportOptions{}, &size); err != nil {
-		return err
+		return "", "", 0, err
 	}
-	fmt.Fprintf(os.Stderr, "  report of every task: %.1f MiB\n", float64(size)/(1<<20))
+	return base.Host, link.RequestURI(), size, nil
+}
 
+// stallRun is one run of stalledRun: GET /prewarm times (ms) without
+// readers, with them from their start and from 3 s on, and the live
+// agents before the readers and once they had stalled for abuseHold.
+type stallRun struct {
+	without, with, later []float64
+	before, after        int
+}
+
+// stalledRun times GET /prewarm of job id, then the same while
+// abuseReaders clients hold target on addr and read nothing, and counts
+// the live agents before them and after abuseHold of them.
+func stalledRun(ctx context.Context, srv *serve, id, addr, target string) (stallRun, error) {
+	var r stallRun
+	var err error
+	if r.without, err = progressTimes(ctx, srv, id); err != nil {
+		return r, err
+	}
+	if r.before, err = liveAgents(ctx, srv); err != nil {
+		return r, err
+	}
+	conns, err := stallReaders(addr, target, abuseReaders)
+	if err != nil {
+		return r, err
+	}
+	stalled := time.Now()
+	r.with, err = progressTimes(ctx, srv, id)
+	// Again once the writers have filled the connections' buffers
+	// and blocked: what the readers cost after their first burst.
+	if err == nil {
+		time.Sleep(time.Until(stalled.Add(3 * time.Second)))
+		r.later, err = progressTimes(ctx, srv, id)
+	}
+	// Held past the agents' live window, so an agent starved of its
+	// heartbeats would be gone from the list.
+	time.Sleep(time.Until(stalled.Add(abuseHold)))
+	after, aerr := liveAgents(ctx, srv)
+	for _, c := range conns {
+		c.Close()
+	}
+	if err != nil {
+		return r, err
+	}
+	if aerr != nil {
+		return r, fmt.Errorf("GET /instances with %d stalled report readers: %w", abuseReaders, aerr)
+	}
+	r.after = after
+	return r, nil
+}
+
+// addStallRows adds the rows of the runs of stalledRun, over a report of
+// tasks tasks and size bytes: the medians of the runs' p50 and p99, and
+// the fewest live agents over the runs.
+func (b *bench) addStallRows(runs []stallRun, tasks int, size countWriter) {
 	var p50s, p99s, basep50s, basep99s, laterp50s, laterp99s []float64
 	agentsBefore, agentsAfter := -1, -1 // the fewest over the runs
-	for range b.runs {
-		without, err := progressTimes(ctx, srv, id)
-		if err != nil {
-			return err
+	for _, r := range runs {
+		if agentsBefore < 0 || r.before < agentsBefore {
+			agentsBefore = r.before
 		}
-		before, err := liveAgents(ctx, srv)
-		if err != nil {
-			return err
+		if agentsAfter < 0 || r.after < agentsAfter {
+			agentsAfter = r.after
 		}
-		conns, err := stallReaders(base.Host, link.RequestURI(), abuseReaders)
-		if err != nil {
-			return err
-		}
-		stalled := time.Now()
-		with, err := progressTimes(ctx, srv, id)
-		// Again once the writers have filled the connections' buffers
-		// and blocked: what the readers cost after their first burst.
-		var later []float64
-		if err == nil {
-			time.Sleep(time.Until(stalled.Add(3 * time.Second)))
-			later, err = progressTimes(ctx, srv, id)
-		}
-		// Held past the agents' live window, so an agent starved of its
-		// heartbeats would be gone from the list.
-		time.Sleep(time.Until(stalled.Add(abuseHold)))
-		after, aerr := liveAgents(ctx, srv)
-		for _, c := range conns {
-			c.Close()
-		}
-		if err != nil {
-			return err
-		}
-		if aerr != nil {
-			return fmt.Errorf("GET /instances with %d stalled report readers: %w", abuseReaders, aerr)
-		}
-		if agentsBefore < 0 || before < agentsBefore {
-			agentsBefore = before
-		}
-		if agentsAfter < 0 || after < agentsAfter {
-			agentsAfter = after
-		}
-		p50s, p99s = append(p50s, percentile(with, 0.5)), append(p99s, percentile(with, 0.99))
-		laterp50s, laterp99s = append(laterp50s, percentile(later, 0.5)), append(laterp99s, percentile(later, 0.99))
-		basep50s, basep99s = append(basep50s, percentile(without, 0.5)), append(basep99s, percentile(without, 0.99))
-		fmt.Fprintf(os.Stderr, "  run %d: p50/p99 %.2f/%.2f ms with readers (%.2f/%.2f from 3 s on), %.2f/%.2f without; agents %d → %d\n",
-			len(p50s), p50s[len(p50s)-1], p99s[len(p99s)-1], percentile(later, 0.5), percentile(later, 0.99),
-			basep50s[len(basep50s)-1], basep99s[len(basep99s)-1], before, after)
+		p50s, p99s = append(p50s, percentile(r.with, 0.5)), append(p99s, percentile(r.with, 0.99))
+		laterp50s, laterp99s = append(laterp50s, percentile(r.later, 0.5)), append(laterp99s, percentile(r.later, 0.99))
+		basep50s, basep99s = append(basep50s, percentile(r.without, 0.5)), append(basep99s, percentile(r.without, 0.99))
 	}
 	p99, base99, later99 := median(p99s), median(basep99s), median(laterp99s)
 	b.add(row{what: fmt.Sprintf("GET /prewarm p50 / p99 while %d clients start reading a report (%d tasks, %.1f MiB each) and the server writes what their connections buffer; %d requests in a row, ms",
-		abuseReaders, len(urls), float64(size)/(1<<20), abuseRequests),
+		abuseReaders, tasks, float64(size)/(1<<20), abuseRequests),
 		prewarm: fmt.Sprintf("%.2f / %.2f", median(p50s), p99), baseline: fmt.Sprintf("%.2f / %.2f (no readers)", median(basep50s), base99),
 		ratio: fmt.Sprintf("%.2f (p99 with ÷ without)", p99/base99), bar: "— (the CPU of writing 8 reports at once)"})
 	b.add(row{what: fmt.Sprintf("GET /prewarm p50 / p99 while the %d readers hold their connections and read nothing (from 3 s on), ms", abuseReaders),
@@ -146,7 +199,6 @@ func (b *bench) slowReaders(ctx context.Context, st *stage) error {
 	b.add(row{what: fmt.Sprintf("live agents listed by GET /instances after the %d readers had stalled for %s", abuseReaders, abuseHold),
 		prewarm: strconv.Itoa(agentsAfter), baseline: fmt.Sprintf("%d (before the readers)", agentsBefore), ratio: "—",
 		bar: fmt.Sprintf("the agent stayed live: %s", verdict(agentsAfter >= 1 && agentsAfter == agentsBefore))})
-	return nil
 }
 
 // progressTimes times abuseRequests GET /prewarm in a row, in ms.

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -11,57 +8,6 @@ import (
 
 	"prewarm/client"
 )
-
-// browser is a signed-in chromium tab on a real server's dashboard.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-// signIn opens srv's dashboard in Debian's chromium and signs in.
-func signIn(t *testing.T, srv *server) *browser {
-	t.Helper()
-	exe, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the dashboard test needs chromium (apt-get install chromium)")
-		}
-		t.Skip("the dashboard test needs chromium (apt-get install chromium)")
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 900))
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	b := &browser{t: t, ctx: ctx}
-	b.run("sign in", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")),
-		chromedp.SendKeys(chromedp.CSS("#signin-key"), apiKey), chromedp.Click(chromedp.CSS(".signin button[type=submit]")))
-	b.until("the jobs page", `document.querySelector('a[data-nav=schedules]')?.checkVisibility()`)
-	return b
-}
-
-func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	c, done := context.WithTimeout(b.ctx, 30*time.Second)
-	defer done()
-	if err := chromedp.Do(c, actions...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func (b *browser) until(what, cond string) {
-	b.t.Helper()
-	waitFor(b.t, 30*time.Second, func() bool {
-		c, done := context.WithTimeout(b.ctx, 5*time.Second)
-		defer done()
-		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(`+cond+`)`))
-		return err == nil && ok
-	})
-}
 
 // The dashboard shows a keep-warm job's next re-warm, and lists the
 // schedules with pause, resume and delete working against the real server.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,13 +17,6 @@ import (
 // on its page, and download its CSV. Screenshots go to $PREWARM_ARTIFACTS.
 func TestDashboardAgainstTheRealServer(t *testing.T) {
 	t.Parallel()
-	exe, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the dashboard test needs chromium (apt-get install chromium)")
-		}
-		t.Skip("the dashboard test needs chromium (apt-get install chromium)")
-	}
 	cdn := twoPOPs(t)
 	srv := startServe(t, "", serveArgs(cdn)...)
 	dir := os.Getenv("PREWARM_ARTIFACTS")
@@ -36,43 +28,14 @@ func TestDashboardAgainstTheRealServer(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", dir)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 900))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // start the browser, outside any step's deadline
-		t.Fatalf("start chromium: %v", err)
-	}
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, done := context.WithTimeout(ctx, 30*time.Second)
-		defer done()
-		if err := chromedp.Do(c, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	holds := func(cond string) bool {
-		c, done := context.WithTimeout(ctx, 5*time.Second)
-		defer done()
-		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!!(`+cond+`)`))
-		return err == nil && ok
-	}
-	until := func(what, cond string) {
-		t.Helper()
-		t.Logf("waiting for %s", what)
-		waitFor(t, 30*time.Second, func() bool { return holds(cond) })
-	}
+	b := signIn(t, srv)
 	shot := func(name string) {
 		t.Helper()
 		// The page is drawn once its fonts are in and its bars have
 		// finished moving (endless animations, a live dot, never finish).
-		until("the page to settle", `document.fonts.status === 'loaded' && document.getAnimations().every(a =>
+		b.until("the page to settle", `document.fonts.status === 'loaded' && document.getAnimations().every(a =>
 			a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)`)
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Errorf("screenshot %s: %v", name, err)
 			return
@@ -82,37 +45,35 @@ func TestDashboardAgainstTheRealServer(t *testing.T) {
 		}
 	}
 
-	run("sign in", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#signin-key")),
-		chromedp.SendKeys(chromedp.CSS("#signin-key"), apiKey), chromedp.Click(chromedp.CSS(".signin button[type=submit]")))
-	until("the jobs page", `document.querySelector('a[data-nav=new]')?.checkVisibility()`)
-	run("open the form", chromedp.Click(chromedp.CSS("a[data-nav=new]")), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
+	b.until("the jobs page", `document.querySelector('a[data-nav=new]')?.checkVisibility()`)
+	b.run("open the form", chromedp.Click(chromedp.CSS("a[data-nav=new]")), chromedp.WaitVisible(chromedp.CSS("#f-urls")))
 	urls := append(urlsOf(cdn, "/ui/", 5), cdn.URL("/status/404"))
-	run("fill the form",
+	b.run("fill the form",
 		chromedp.SendKeys(chromedp.CSS("#f-urls"), strings.Join(urls, "\n")),
 		chromedp.SendKeys(chromedp.CSS("#f-domain"), cdn.CFDomain),
 		chromedp.SendKeys(chromedp.CSS("#f-pops"), "AAA1-P1, BBB1-P1"))
 	shot("new-job")
-	run("submit", chromedp.Click(chromedp.CSS(".form button[type=submit]")))
-	until("the job page", `location.hash.startsWith('#/jobs/')`)
-	until("the job to finish on its page", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED'`)
-	until("the failed URL", `document.querySelector('[data-ref=furls] li')?.textContent === `+fmt.Sprintf("%q", cdn.URL("/status/404")))
-	if pct, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-ref=pct]').textContent`)); pct != "100" {
+	b.run("submit", chromedp.Click(chromedp.CSS(".form button[type=submit]")))
+	b.until("the job page", `location.hash.startsWith('#/jobs/')`)
+	b.until("the job to finish on its page", `document.querySelector('[data-ref=status]')?.dataset.status === 'FINISHED'`)
+	b.until("the failed URL", `document.querySelector('[data-ref=furls] li')?.textContent === `+fmt.Sprintf("%q", cdn.URL("/status/404")))
+	if pct, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('[data-ref=pct]').textContent`)); pct != "100" {
 		t.Errorf("finished job at %s%%", pct)
 	}
 	shot("job-finished")
 
 	// The CSV link is signed (no key in it) and serves the failed tasks.
-	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-ref=csv]').href`))
+	href, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('[data-ref=csv]').href`))
 	if err != nil || !strings.Contains(href, "token=") || strings.Contains(href, apiKey) {
 		t.Fatalf("CSV link %q: %v", href, err)
 	}
-	c, done := context.WithTimeout(ctx, 10*time.Second)
+	c, done := context.WithTimeout(b.ctx, 10*time.Second)
 	defer done()
 	body, err := chromedp.Run(c, chromedp.Evaluate[string](`fetch(document.querySelector('[data-ref=csv]').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil || !strings.HasPrefix(body, "pop,url,status_code") || strings.Count(body, "/status/404") != 2 {
 		t.Fatalf("CSV: %v\n%s", err, body)
 	}
-	run("open the fleet", chromedp.Evaluate[chromedp.Void](`location.hash = '#/fleet'`))
-	until("the agent", `document.querySelector('[data-ref=active]')?.textContent === '1'`)
+	b.run("open the fleet", chromedp.Evaluate[chromedp.Void](`location.hash = '#/fleet'`))
+	b.until("the agent", `document.querySelector('[data-ref=active]')?.textContent === '1'`)
 	shot("fleet")
 }

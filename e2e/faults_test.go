@@ -35,14 +35,14 @@ func warmBeside(t *testing.T, srv *server, job client.JobRequest, healthy string
 	t.Helper()
 	start := time.Now()
 	r := faultRun{srv: srv, id: srv.submit(withTimeout(job, 1.5))}
-	for r.healthyAt == 0 && time.Since(start) < 90*time.Second {
+	poll(90*time.Second, 50*time.Millisecond, func() bool {
 		for _, pop := range srv.job(r.id).POPs {
 			if pop.Code == healthy && pop.Done == n {
 				r.healthyAt = time.Since(start)
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return r.healthyAt != 0
+	})
 	p := srv.wait(r.id, 90*time.Second)
 	r.took = time.Since(start)
 	if p.Status != client.StatusFinished || p.SuccessCount != n || p.FailedCount != n {

@@ -75,6 +75,24 @@ func serveArgs(cdn *minicdn.CDN) []string {
 	return []string{"--dns-server", cdn.DNSAddr, "--ca-file", cdn.CAFile, "--allow-private-edges"}
 }
 
+// onePOP starts a mini CDN of one nginx POP, code.
+func onePOP(t *testing.T, code string) *minicdn.CDN {
+	t.Helper()
+	return minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: code}}})
+}
+
+// serveOn runs `prewarm serve` pointed at cdn, on a new data directory,
+// with extra flags.
+func serveOn(t *testing.T, cdn *minicdn.CDN, extra ...string) *server {
+	t.Helper()
+	return startServe(t, "", append(serveArgs(cdn), extra...)...)
+}
+
+// jobAt is a job of urls through the given POPs of cdn.
+func jobAt(cdn *minicdn.CDN, urls []string, pops ...string) client.JobRequest {
+	return client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: pops}
+}
+
 // startServe runs `prewarm serve` with the API key, the given data
 // directory (empty: a new one) and extra flags.
 func startServe(t *testing.T, dataDir string, extra ...string) *server {
@@ -270,19 +288,38 @@ func (s *server) rawJSON(method, path string, body any) (int, map[string]any) {
 	return code, out
 }
 
-// waitFor polls ok until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
-	t.Helper()
+// poll calls ok every interval until it holds or timeout has passed, and
+// reports whether it held.
+func poll(timeout, interval time.Duration, ok func() bool) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for !ok() {
 		select {
 		case <-deadline.C:
-			t.Fatalf("condition not met after %v", timeout)
+			return false
 		case <-tick.C:
 		}
+	}
+	return true
+}
+
+// waitFor polls ok until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	if !poll(timeout, 20*time.Millisecond, ok) {
+		t.Fatalf("condition not met after %v", timeout)
+	}
+}
+
+// eventually calls check every interval until it returns nil, failing the
+// test after timeout with the error it returned last.
+func eventually(t *testing.T, timeout, interval time.Duration, check func() error) {
+	t.Helper()
+	var err error
+	if !poll(timeout, interval, func() bool { err = check(); return err == nil }) {
+		t.Fatalf("after %v: %v", timeout, err)
 	}
 }
 

@@ -81,7 +81,9 @@ func TestKeepWarmUntil(t *testing.T) {
 		t.Fatalf("at keep_warm_until: %+v keep_warm %+v", p, p.KeepWarm)
 	}
 	after := cdn.Origin.Gets(path)
-	time.Sleep(5 * time.Second) // longer than a lifetime: a re-warm would show
+	// proves no re-warm happens after the job finished in 5 s (longer than
+	// the object's 4 s lifetime, so one would show).
+	time.Sleep(5 * time.Second)
 	if n := cdn.Origin.Gets(path); n != after {
 		t.Errorf("origin fetched %d more times after the job finished", n-after)
 	}
@@ -123,7 +125,9 @@ func TestKeepWarmNotKept(t *testing.T) {
 		t.Fatalf("after stop: status %s keep_warm %+v", p.Status, p.KeepWarm)
 	}
 	before := cdn.Origin.Gets("/maxage/2/kept")
-	time.Sleep(3 * time.Second) // longer than the kept object's lifetime
+	// proves no re-warm happens after the stop in 3 s (longer than the kept
+	// object's 2 s lifetime, so one would show).
+	time.Sleep(3 * time.Second)
 	if n := cdn.Origin.Gets("/maxage/2/kept"); n != before {
 		t.Errorf("re-warmed %d times after the stop", n-before)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"prewarm/client"
 	"prewarm/internal/api"
-	"prewarm/internal/minicdn"
 )
 
 // Named keys from --api-keys-file: a read key reads and may not submit, a
@@ -20,7 +19,7 @@ import (
 // file works after SIGHUP, without a restart.
 func TestNamedKeys(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
+	cdn := onePOP(t, "NGX1-P1")
 	file := filepath.Join(t.TempDir(), "keys.yaml")
 	entry := func(name, key, scope string) string {
 		return fmt.Sprintf("  - {name: %s, sha256: %s, scope: %s}\n", name, api.Digest(key), scope)
@@ -30,7 +29,7 @@ func TestNamedKeys(t *testing.T) {
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServe(t, "", append(serveArgs(cdn), "--api-keys-file", file)...)
+	srv := serveOn(t, cdn, "--api-keys-file", file)
 	as := func(key string) *client.Client {
 		c, err := client.New(srv.URL, key)
 		if err != nil {
@@ -38,7 +37,7 @@ func TestNamedKeys(t *testing.T) {
 		}
 		return c
 	}
-	job := client.JobRequest{URLs: urlsOf(cdn, "/keys/", 3), CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}}
+	job := jobAt(cdn, urlsOf(cdn, "/keys/", 3), "NGX1-P1")
 	var apiErr *client.Error
 	if _, err := as("pw_read_0123456789").Submit(t.Context(), job); !errors.As(err, &apiErr) || apiErr.StatusCode != 403 ||
 		!strings.Contains(apiErr.Message, "key dashboard has the read scope") {
@@ -83,15 +82,10 @@ func TestNamedKeys(t *testing.T) {
 	if err := syscall.Kill(srv.PID(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := late.Jobs(t.Context(), client.JobFilter{})
-		if err == nil {
-			break
+	eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if _, err := late.Jobs(t.Context(), client.JobFilter{}); err != nil {
+			return fmt.Errorf("the added key after SIGHUP: %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the added key after SIGHUP: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

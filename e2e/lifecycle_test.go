@@ -100,8 +100,7 @@ func TestTimeoutEndsOnlyItsJob(t *testing.T) {
 	// The aborted fetches free their slots at once, not after a minute.
 	waitIdle(t, srv, 5*time.Second)
 	after := srv.progress(slow)
-	// A fixed pause, on purpose: it is the time in which a count must
-	// NOT move.
+	// proves a timed-out job's download count does not move in 0.5 s.
 	time.Sleep(500 * time.Millisecond)
 	if again := srv.progress(slow); again.DownloadCount != after.DownloadCount {
 		t.Fatalf("a timed-out job kept counting: %d → %d", after.DownloadCount, again.DownloadCount)
@@ -227,9 +226,9 @@ func TestCapacityZeroPauses(t *testing.T) {
 		return inst.DesiredCapacity == 0 && a.State == "standby" && a.LastHeartbeat > setAt
 	})
 	id := srv.submit(job(cdn, urlsOf(cdn, "/p/", 10)))
-	// Wait until the job is planned, then give a working fleet time it
-	// would have used: a fixed pause on purpose, to see nothing happen.
 	srv.waitUntil(id, 10*time.Second, func(p *client.ProgressResponse) bool { return p.Planned })
+	// proves a paused fleet does no work on a planned job in 2 s (time a
+	// working fleet would have used).
 	time.Sleep(2 * time.Second)
 	if p := srv.progress(id); p.DownloadCount != 0 || p.TotalCount != 20 {
 		t.Fatalf("paused fleet did work: %+v", p)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 )
 
 // A job with notify_url: when it ends the server POSTs a signed JSON
@@ -18,7 +18,7 @@ import (
 // --webhook-secret, notify_url is refused.
 func TestNotifyURL(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
+	cdn := onePOP(t, "NGX1-P1")
 	const secret = "webhook-secret-for-e2e"
 	got := make(chan client.JobEnded, 4)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,9 +36,10 @@ func TestNotifyURL(t *testing.T) {
 		got <- m
 	}))
 	defer rcv.Close()
-	srv := startServe(t, "", append(serveArgs(cdn), "--webhook-secret", secret, "--allow-private-webhooks")...)
-	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/notify/", 4), CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"},
-		Name: "release 7", NotifyURL: rcv.URL + "/hooks/prewarm"})
+	srv := serveOn(t, cdn, "--webhook-secret", secret, "--allow-private-webhooks")
+	job := jobAt(cdn, urlsOf(cdn, "/notify/", 4), "NGX1-P1")
+	job.Name, job.NotifyURL = "release 7", rcv.URL+"/hooks/prewarm"
+	id := srv.submit(job)
 	var m client.JobEnded
 	select {
 	case m = <-got:
@@ -49,26 +50,22 @@ func TestNotifyURL(t *testing.T) {
 		!strings.HasPrefix(m.Text, `prewarm: job "release 7" (`+id+`) FINISHED: 4 tasks, 100% proven cached, 0 failed`) {
 		t.Fatalf("message %+v", m)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := srv.job(id).Notification
-		if n != nil && n.State == "delivered" && n.Attempts == 1 && n.DeliveredAt != "" {
-			break
+	eventually(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if n := srv.job(id).Notification; n == nil || n.State != "delivered" || n.Attempts != 1 || n.DeliveredAt == "" {
+			return fmt.Errorf("notification on the job: %+v", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notification on the job: %+v", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	select {
 	case again := <-got:
 		t.Fatalf("a second notification: %+v", again)
 	case <-time.After(2 * time.Second): // a few of the notifier's rounds
 	}
 
-	plain := startServe(t, "", serveArgs(cdn)...)
-	_, err := plain.c.Submit(t.Context(), client.JobRequest{URLs: urlsOf(cdn, "/notify/", 1), CFDomain: cdn.CFDomain,
-		POPs: []string{"NGX1-P1"}, NotifyURL: rcv.URL})
+	plain := serveOn(t, cdn)
+	job = jobAt(cdn, urlsOf(cdn, "/notify/", 1), "NGX1-P1")
+	job.NotifyURL = rcv.URL
+	_, err := plain.c.Submit(t.Context(), job)
 	if statusOf(err) != 400 || !strings.Contains(err.Error(), "--webhook-secret") {
 		t.Fatalf("notify_url on a server without a secret: %v", err)
 	}

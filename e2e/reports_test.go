@@ -1,22 +1,22 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 )
 
 // Report links open without a key until they expire, and not at all once
 // the secret is rotated; a fresh summary gives a link that opens again.
 func TestReportLinksExpireAndRotate(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
-	srv := startServe(t, "", append(serveArgs(cdn), "--report-link-ttl", "2s")...)
-	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/links/", 2), CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}})
+	cdn := onePOP(t, "NGX1-P1")
+	srv := serveOn(t, cdn, "--report-link-ttl", "2s")
+	id := srv.submit(jobAt(cdn, urlsOf(cdn, "/links/", 2), "NGX1-P1"))
 	srv.wait(id, time.Minute)
 	link := srv.summary(id).FailurePOPURLsReport
 	if !strings.HasPrefix(link, srv.URL+"/reports/"+id+".csv?expires=") {
@@ -28,17 +28,12 @@ func TestReportLinksExpireAndRotate(t *testing.T) {
 	if err := download(link); err != nil {
 		t.Fatalf("a fresh link: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := download(link)
-		if statusOf(err) == 403 && strings.Contains(err.Error(), "this report link expired at") {
-			break
+	eventually(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if err := download(link); statusOf(err) != 403 || !strings.Contains(err.Error(), "this report link expired at") {
+			return fmt.Errorf("a link past its 2 s: %v, want 403 saying it expired", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a link past its 2 s: %v, want 403 saying it expired", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	fresh := srv.summary(id).FailurePOPURLsReport
 	if err := download(fresh); err != nil {
 		t.Fatalf("a fresh link after expiry: %v", err)

@@ -1,30 +1,29 @@
 package e2e
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 )
 
 // serve --retention trims ended jobs' per-task rows: their summary and
 // counts stay, their report keeps only its header.
 func TestRetention(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
-	srv := startServe(t, "", append(serveArgs(cdn), "--retention", "1s")...)
+	cdn := onePOP(t, "NGX1-P1")
+	srv := serveOn(t, cdn, "--retention", "1s")
 	urls := append(urlsOf(cdn, "/kept/", 3), cdn.URL("/status/404/kept-missing"))
-	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"}})
+	id := srv.submit(jobAt(cdn, urls, "NGX1-P1"))
 	srv.wait(id, time.Minute)
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(srv.Log(), "ended jobs trimmed past retention") {
-		if time.Now().After(deadline) {
-			t.Fatal("no job trimmed within 30 s of a 1 s retention")
+	eventually(t, 30*time.Second, 100*time.Millisecond, func() error {
+		if !strings.Contains(srv.Log(), "ended jobs trimmed past retention") {
+			return errors.New("no job trimmed of a 1 s retention")
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	sum := srv.summary(id)
 	if len(sum.FailureURLs) != 1 || !strings.HasSuffix(sum.FailureURLs[0], "kept-missing") {
 		t.Fatalf("summary after trimming: %+v", sum)

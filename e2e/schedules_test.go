@@ -1,12 +1,13 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"prewarm/client"
-	"prewarm/internal/minicdn"
 	"prewarm/internal/store/pgtest"
 )
 
@@ -16,18 +17,18 @@ import (
 // starts nothing; deleted, it is gone and its jobs stay.
 func TestScheduleOnTwoNodes(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH1-P1"}}})
+	cdn := onePOP(t, "SCH1-P1")
 	db := pgtest.Shared(t).DatabaseT(t)
 	// Runs seconds apart, which an operator allows with --schedule-min-gap.
-	one := startServe(t, "", append(serveArgs(cdn), "--database", db, "--schedule-min-gap", "1s")...)
-	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0", "--schedule-min-gap", "1s")...)
+	one := serveOn(t, cdn, "--database", db, "--schedule-min-gap", "1s")
+	two := serveOn(t, cdn, "--database", db, "--agents", "0", "--schedule-min-gap", "1s")
 	sc, err := one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "every 2 s", Cron: "*/2 * * * * *",
-		Timezone: "Europe/Paris", Job: client.JobRequest{URLs: urlsOf(cdn, "/sched/", 2), CFDomain: cdn.CFDomain, POPs: []string{"SCH1-P1"}}})
+		Timezone: "Europe/Paris", Job: jobAt(cdn, urlsOf(cdn, "/sched/", 2), "SCH1-P1")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	runs := func() []client.JobSummary {
+	runs := func(schedule string) []client.JobSummary {
 		t.Helper()
 		jobs, err := two.c.Jobs(t.Context(), client.JobFilter{Limit: 1000})
 		if err != nil {
@@ -35,24 +36,24 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 		}
 		var out []client.JobSummary
 		for _, j := range jobs {
-			if j.ScheduleID == sc.ID {
+			if j.ScheduleID == schedule {
 				out = append(out, j)
 			}
 		}
 		return out
 	}
-	for len(runs()) < 4 {
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("%d runs in 30 s of a 2 s schedule", len(runs()))
+	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		if n := len(runs(sc.ID)); n < 4 {
+			return fmt.Errorf("%d runs of a 2 s schedule", n)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	paused, err := two.c.PauseSchedule(t.Context(), sc.ID, true)
 	if err != nil || !paused.Paused || paused.NextRun != "" {
 		t.Fatalf("pause: %+v %v", paused, err)
 	}
 	took := time.Since(start)
-	got := runs()
+	got := runs(sc.ID)
 	if n, max := len(got), int(took/(2*time.Second))+1; n > max {
 		t.Fatalf("%d runs in %v of a 2 s schedule on two nodes, at most %d: a slot ran twice", n, took, max)
 	}
@@ -65,17 +66,32 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 			t.Fatalf("scheduled run %+v", p)
 		}
 	}
-	time.Sleep(3 * time.Second) // a paused schedule: a slot and more
-	if n := len(runs()); n != len(got) {
+	// Another schedule on the same slots, created after the pause: once it
+	// has run, a slot of the paused one has come and a node looked for due
+	// schedules at it.
+	other, err := one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Name: "same slots", Cron: "*/2 * * * * *",
+		Job: jobAt(cdn, urlsOf(cdn, "/sched-other/", 1), "SCH1-P1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		if len(runs(other.ID)) == 0 {
+			return errors.New("no run of a 2 s schedule")
+		}
+		return nil
+	})
+	if n := len(runs(sc.ID)); n != len(got) {
 		t.Fatalf("%d runs while paused, were %d", n, len(got))
 	}
-	if err := one.c.DeleteSchedule(t.Context(), sc.ID); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{other.ID, sc.ID} {
+		if err := one.c.DeleteSchedule(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if list, err := two.c.Schedules(t.Context()); err != nil || len(list) != 0 {
 		t.Fatalf("after delete: %+v %v", list, err)
 	}
-	if n := len(runs()); n != len(got) {
+	if n := len(runs(sc.ID)); n != len(got) {
 		t.Fatalf("the schedule's %d jobs, %d after delete", len(got), n)
 	}
 	_, err = one.c.CreateSchedule(t.Context(), client.ScheduleRequest{Cron: "every day", Job: client.JobRequest{URLs: []string{cdn.URL("/x")}}})
@@ -92,8 +108,8 @@ func TestScheduleOnTwoNodes(t *testing.T) {
 // and rm say what they did.
 func TestScheduleCLI(t *testing.T) {
 	t.Parallel()
-	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SCH2-P1"}}})
-	srv := startServe(t, "", append(serveArgs(cdn), "--schedule-min-gap", "1s")...)
+	cdn := onePOP(t, "SCH2-P1")
+	srv := serveOn(t, cdn, "--schedule-min-gap", "1s")
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/cli-sched/", 2), "\n"), env, "schedule", "add", "-",
 		"--cron", "@every 1s", "--cf-domain", cdn.CFDomain, "--pops", "SCH2-P1", "--name", "each second")
@@ -101,17 +117,12 @@ func TestScheduleCLI(t *testing.T) {
 	if code != 0 || id == "" || !strings.Contains(errOut, "first run") {
 		t.Fatalf("schedule add: exit %d, %q\n%s", code, out, errOut)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, _, _ = prewarmCmd(t, "", env, "schedule", "list")
-		if strings.Contains(out, id) && !strings.Contains(out, "  0  ") {
-			break
+	eventually(t, 20*time.Second, 200*time.Millisecond, func() error {
+		if out, _, _ := prewarmCmd(t, "", env, "schedule", "list"); !strings.Contains(out, id) || strings.Contains(out, "  0  ") {
+			return fmt.Errorf("no run listed:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no run listed:\n%s", out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	for _, step := range [][2]string{{"pause", "paused"}, {"resume", "resumed: next run"}, {"rm", "removed"}} {
 		act, want := step[0], step[1]
 		if out, errOut, code := prewarmCmd(t, "", env, "schedule", act, id); code != 0 || !strings.Contains(out, want) {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -58,13 +59,12 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal("plain HTTP answered 200 on the TLS port")
 	}
 	renewed := writeCert(t, certFile, keyFile, 2, pool)
-	deadline := time.Now().Add(10 * time.Second)
-	for serial().Cmp(renewed) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the renewed certificate was not served")
+	eventually(t, 10*time.Second, 100*time.Millisecond, func() error {
+		if got := serial(); got.Cmp(renewed) != 0 {
+			return fmt.Errorf("the renewed certificate (serial %v) was not served: serial %v", renewed, got)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with serial n

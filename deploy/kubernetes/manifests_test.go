@@ -15,36 +15,31 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
 	"prewarm/internal/cli"
 )
 
+// kinds are the apiVersion and kind of each API type the manifests may
+// hold.
+var kinds = []string{"v1 Namespace", "v1 Secret", "v1 ServiceAccount", "v1 Service", "apps/v1 Deployment",
+	"rbac.authorization.k8s.io/v1 Role", "rbac.authorization.k8s.io/v1 RoleBinding"}
+
 // decode reads one document strictly into the API type its apiVersion and
-// kind name: an unknown or misspelt field, or a duplicate one, is an error.
+// kind name, as client-go's scheme maps them: an unknown or misspelt field,
+// or a duplicate one, is an error.
 func decode(doc []byte) (any, error) {
 	var tm metav1.TypeMeta
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		return nil, err
 	}
-	var obj any
-	switch tm.APIVersion + " " + tm.Kind {
-	case "v1 Namespace":
-		obj = &corev1.Namespace{}
-	case "v1 Secret":
-		obj = &corev1.Secret{}
-	case "v1 ServiceAccount":
-		obj = &corev1.ServiceAccount{}
-	case "v1 Service":
-		obj = &corev1.Service{}
-	case "apps/v1 Deployment":
-		obj = &appsv1.Deployment{}
-	case "rbac.authorization.k8s.io/v1 Role":
-		obj = &rbacv1.Role{}
-	case "rbac.authorization.k8s.io/v1 RoleBinding":
-		obj = &rbacv1.RoleBinding{}
-	default:
+	if !slices.Contains(kinds, tm.APIVersion+" "+tm.Kind) {
 		return nil, fmt.Errorf("unexpected %s %s", tm.APIVersion, tm.Kind)
+	}
+	obj, err := scheme.Scheme.New(tm.GroupVersionKind())
+	if err != nil {
+		return nil, err
 	}
 	return obj, yaml.UnmarshalStrict(doc, obj)
 }
