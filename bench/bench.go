@@ -34,6 +34,7 @@ type bench struct {
 	dir      string
 	binary   string
 	rows     []row
+	agents   int // started so far
 }
 
 func newBench(runs int) (*bench, error) {
@@ -161,8 +162,40 @@ func (b *bench) startServe(args ...string) (*serve, error) {
 }
 
 // startAgent starts a `prewarm agent` process.
-func (b *bench) startAgent(args ...string) (*launch.Process, error) {
-	return launch.Agent(context.Background(), launch.Options{Binary: b.binary, StopGrace: time.Minute, Args: args})
+func (b *bench) startAgent(args ...string) (*agentProc, error) {
+	opts := launch.Options{Binary: b.binary, StopGrace: time.Minute, Args: args}
+	if agentLogs != "" {
+		opts.LogLevel = "debug"
+	}
+	p, err := launch.Agent(context.Background(), opts)
+	if err != nil {
+		return nil, err
+	}
+	b.agents++
+	return &agentProc{Process: p, n: b.agents}, nil
+}
+
+// agentLogs is -agent-logs: where agents' debug logs go, if anywhere.
+var agentLogs string
+
+// agentProc is an agent the bench started; Stop keeps its log under
+// -agent-logs.
+type agentProc struct {
+	*launch.Process
+	n int
+}
+
+func (a *agentProc) Stop() error {
+	err := a.Process.Stop()
+	if agentLogs != "" {
+		path := filepath.Join(agentLogs, fmt.Sprintf("agent-%d.log", a.n))
+		if werr := os.WriteFile(path, []byte(a.Log()), 0o644); werr != nil {
+			fmt.Fprintln(os.Stderr, "bench: -agent-logs:", werr)
+		} else {
+			fmt.Fprintln(os.Stderr, "agent log:", path)
+		}
+	}
+	return err
 }
 
 func (s *serve) stop() { s.Stop() }

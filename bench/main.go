@@ -41,6 +41,7 @@ func main() {
 	planURLs := flag.Int("plan-urls", 100_000, "URLs of the plan case")
 	farRTTs := flag.String("far-rtts", "0s,20ms,100ms,250ms", "round trips between the far case's agent and its database (the first is the baseline)")
 	flag.IntVar(&farURLs, "far-urls", farURLs, "URLs of the far case's jobs (× 4 POPs)")
+	flag.StringVar(&agentLogs, "agent-logs", "", "write the debug log of each `prewarm agent` the bench starts into this directory, when it stops (to see what an agent waited on)")
 	engines := flag.String("engines", "sqlite,postgres", "databases the small and plan cases run on: sqlite, postgres or both")
 	flag.Parse()
 	sqlite, postgres := false, false
