@@ -85,7 +85,7 @@ func (q *fakeQueue) count(agentID string) (consumes, stops int) {
 
 func newAgent(e *env, q *fakeQueue, f Fetcher, id string) *Agent {
 	return New(Config{ID: id, Name: "name-" + id, Host: "host-1", Concurrency: 2},
-		Parts{Store: e.st, Queue: q, Fetcher: f, Cancels: NewCancels(), Log: discard})
+		Parts{Store: e.St, Queue: q, Fetcher: f, Cancels: NewCancels(), Log: discard})
 }
 
 // run runs the agent until the returned stop is called (or the test
@@ -109,9 +109,9 @@ func run(t *testing.T, a *Agent) (stop func()) {
 
 // fleet lists the agents the store knows, live or not.
 func (e *env) fleet() []warm.Agent {
-	e.t.Helper()
-	agents, err := e.st.Agents(e.ctx, time.Time{})
-	e.must(err)
+	e.T.Helper()
+	agents, err := e.St.Agents(e.Ctx, time.Time{})
+	e.Must(err)
 	return agents
 }
 
@@ -172,7 +172,7 @@ func TestEveryLiveAgentWorksWhileNoCapacityIsSet(t *testing.T) {
 func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q, f := newEnv(t), newQueue(), &fetcher{}
-		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		a1, a2 := newAgent(e, q, f, "a1"), newAgent(e, q, f, "a2")
 		stop1 := run(t, a1)
 		time.Sleep(500 * time.Millisecond)
@@ -204,12 +204,12 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 func TestAStandbyTakesOverFromASilentAgentAfterTheLiveWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q, f := newEnv(t), newQueue(), &fetcher{}
-		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		// An older agent that reports once and then goes silent (its
 		// process hung or lost the database).
 		begin := time.Now()
-		_, _, err := e.st.Heartbeat(e.ctx, warm.Agent{ID: "silent", Active: true, StartedAt: begin, LastHeartbeat: begin}, time.Time{})
-		e.must(err)
+		_, _, err := e.St.Heartbeat(e.Ctx, warm.Agent{ID: "silent", Active: true, StartedAt: begin, LastHeartbeat: begin}, time.Time{})
+		e.Must(err)
 		time.Sleep(100 * time.Millisecond)
 		a := newAgent(e, q, f, "a2")
 		stop := run(t, a)
@@ -250,7 +250,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		}
 
 		time.Sleep(2500 * time.Millisecond)
-		e.must(e.st.SetDesiredCapacity(e.ctx, 0))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 0))
 		// The heartbeat at 3s closes the drain: fetches 8 and 9 are in
 		// flight, nothing more is fed, and the worker ends when they do.
 		checkSnoozed(t, <-out)
@@ -266,7 +266,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		if n := len(f.requests()); n != 10 {
 			t.Fatalf("%d fetches, want 10", n)
 		}
-		if p := e.progress("j1"); p.Done != 10 || p.InProgress != 0 {
+		if p := e.Progress("j1"); p.Done != 10 || p.InProgress != 0 {
 			t.Fatalf("counts %+v, want the 10 fetched recorded", p.Counts)
 		}
 		if b := e.batch("j1", 0); b.state != warm.BatchPending {
@@ -278,7 +278,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		}
 
 		// Work again: the agent consumes anew and finishes the batch.
-		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		advance(time.Second)
 		if !a.Active() {
 			t.Fatal("the agent did not resume at capacity 1")
@@ -291,7 +291,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 				t.Errorf("%s fetched %d times, want 1", urlOf(i), n)
 			}
 		}
-		if p := e.progress("j1"); p.Status != warm.StatusFinished || p.Done != 20 {
+		if p := e.Progress("j1"); p.Status != warm.StatusFinished || p.Done != 20 {
 			t.Fatalf("%s with %d done", p.Status, p.Done)
 		}
 		stop()
@@ -318,7 +318,7 @@ func TestAnAgentShuttingDownRecordsItsRunningBatchAndLeaves(t *testing.T) {
 		}
 		stop() // fetches 6 and 7 are in flight until 2.8s
 		checkSnoozed(t, <-out)
-		if p := e.progress("j1"); p.Done != 8 || p.Failed != 0 {
+		if p := e.Progress("j1"); p.Done != 8 || p.Failed != 0 {
 			t.Fatalf("counts %+v, want the 8 fetched recorded", p.Counts)
 		}
 		if agents := e.fleet(); len(agents) != 0 {
@@ -349,7 +349,7 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q := newEnv(t), newQueue()
 		q.fail = 1
-		a := New(Config{ID: "a1"}, Parts{Store: &flakyFleet{Store: e.st, fails: 1}, Queue: q, Fetcher: &fetcher{},
+		a := New(Config{ID: "a1"}, Parts{Store: &flakyFleet{Store: e.St, fails: 1}, Queue: q, Fetcher: &fetcher{},
 			Cancels: NewCancels(), Log: discard})
 		stop := run(t, a)
 		synctest.Wait()
@@ -372,7 +372,7 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 func TestAgentConfigDefaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		a := New(Config{ID: "a1"}, Parts{Store: e.st, Queue: newQueue(), Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
+		a := New(Config{ID: "a1"}, Parts{Store: e.St, Queue: newQueue(), Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
 		defer a.pool.Close()
 		c := a.cfg
 		if c.Concurrency != DefaultConcurrency || c.Heartbeat != DefaultHeartbeat || c.LiveWindow != DefaultLiveWindow ||
@@ -399,8 +399,8 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 		a := newAgent(e, q, f, "a1")
 		stop := run(t, a)
 		rq := &requeues{}
-		r := &Reaper{Store: e.st, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
-		ctx, cancel := context.WithCancel(e.ctx)
+		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
+		ctx, cancel := context.WithCancel(e.Ctx)
 		reaped := make(chan struct{})
 		go func() { r.Run(ctx); close(reaped) }()
 		t.Cleanup(func() { cancel(); <-reaped })
@@ -408,7 +408,7 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 		out := q.work("a1", "j1", 0)
 
 		time.Sleep(500 * time.Millisecond)
-		e.must(e.st.SetDesiredCapacity(e.ctx, 0)) // the heartbeat at 1s drains
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 0)) // the heartbeat at 1s drains
 		advance(20 * time.Second)
 		agents := e.fleet()
 		if len(agents) != 1 || agents[0].Active || agents[0].Busy != 2 {
@@ -421,7 +421,7 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 			t.Fatalf("the reaper requeued %v while a1 was draining", got)
 		}
 		checkSnoozed(t, <-out)
-		if p := e.progress("j1"); p.Done != 2 {
+		if p := e.Progress("j1"); p.Done != 2 {
 			t.Fatalf("%d done, want the 2 fetches in flight recorded", p.Done)
 		}
 		stop()
@@ -451,7 +451,7 @@ func TestAnAgentFarFromItsDatabaseWorksMoreBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q := newEnv(t), newQueue()
 		a := New(Config{ID: "far", Concurrency: 2},
-			Parts{Store: farStore{e.st, 100 * time.Millisecond}, Queue: q, Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
+			Parts{Store: farStore{e.St, 100 * time.Millisecond}, Queue: q, Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
 		near := newAgent(e, q, &fetcher{}, "near")
 		run(t, a)
 		run(t, near)
