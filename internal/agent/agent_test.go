@@ -400,10 +400,7 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 		stop := run(t, a)
 		rq := &requeues{}
 		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
-		ctx, cancel := context.WithCancel(e.Ctx)
-		reaped := make(chan struct{})
-		go func() { r.Run(ctx); close(reaped) }()
-		t.Cleanup(func() { cancel(); <-reaped })
+		background(t, r.Run)
 		synctest.Wait()
 		out := q.work("a1", "j1", 0)
 

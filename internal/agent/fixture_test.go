@@ -213,17 +213,23 @@ func newRunner(t *testing.T, st runnerStore, f Fetcher, concurrency int) *Runner
 		Budget: time.Hour, RecordTimeout: 10 * time.Second,
 	}
 	r.Writer = NewWriter(st, discard, r.JobEnded)
+	background(t, r.Writer.Run)
+	return r
+}
+
+// background runs fn until the test ends: then its context is cancelled
+// and fn waited for.
+func background(t *testing.T, fn func(context.Context)) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.Writer.Run(ctx)
+		fn(ctx)
 	}()
 	t.Cleanup(func() {
 		stop()
 		<-done
 	})
-	return r
 }
 
 // start runs a batch in the background; the channel yields its error. If

@@ -126,10 +126,7 @@ func TestReaperRunReapsOnItsTickerAndRetriesFailures(t *testing.T) {
 		e.beat("dead")
 		rq := &requeues{fail: errors.New("queue unavailable")}
 		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
-		ctx, cancel := context.WithCancel(e.Ctx)
-		done := make(chan struct{})
-		go func() { r.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		background(t, r.Run)
 
 		advance(10500 * time.Millisecond) // exactly 10s silent at the 10s tick: not yet dead
 		rq.mu.Lock()

@@ -81,16 +81,7 @@ func keepWarmRunner(t *testing.T, e *env, f Fetcher, n int) *Runner {
 	e.Must(err)
 	r := newRunner(t, e.St, f, 8)
 	r.Budgets = newTestBudgets(newBudgetStore())
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.Budgets.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
+	background(t, r.Budgets.Run)
 	return r
 }
 
