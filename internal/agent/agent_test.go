@@ -193,9 +193,7 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 		// heartbeat, not after the live window.
 		stop1()
 		advance(time.Second)
-		if !a2.Active() {
-			t.Fatal("a2 still stands by a heartbeat after a1 left")
-		}
+		wantActive(t, a2, true, "a2 still stands by a heartbeat after a1 left")
 		q.wantConsumed(t, "a2", 1)
 		stop2()
 	})
@@ -215,13 +213,9 @@ func TestAStandbyTakesOverFromASilentAgentAfterTheLiveWindow(t *testing.T) {
 		stop := run(t, a)
 
 		advance(9500 * time.Millisecond) // the silent one is 9.6s quiet: still live
-		if a.Active() {
-			t.Fatal("the standby took over while the silent agent was within its live window")
-		}
+		wantActive(t, a, false, "the standby took over while the silent agent was within its live window")
 		advance(time.Second) // its heartbeat at 10.1s finds it alone
-		if !a.Active() {
-			t.Fatal("the standby did not take over once the silent agent left the live window")
-		}
+		wantActive(t, a, true, "the standby did not take over once the silent agent left the live window")
 		stop()
 	})
 }
@@ -257,9 +251,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		if d := time.Since(begin); d != 3500*time.Millisecond {
 			t.Fatalf("the batch ended after %v, want 3.5s", d)
 		}
-		if a.Active() {
-			t.Fatal("the agent is still active at capacity 0")
-		}
+		wantActive(t, a, false, "the agent is still active at capacity 0")
 		if c, s := q.count("a1"); c != 1 || s != 1 {
 			t.Fatalf("%d consumes, %d stops; want the consumer stopped", c, s)
 		}
@@ -280,9 +272,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		// Work again: the agent consumes anew and finishes the batch.
 		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		advance(time.Second)
-		if !a.Active() {
-			t.Fatal("the agent did not resume at capacity 1")
-		}
+		wantActive(t, a, true, "the agent did not resume at capacity 1")
 		if err := <-q.work("a1", "j1", 0); err != nil {
 			t.Fatal(err)
 		}
@@ -353,17 +343,11 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 			Cancels: NewCancels(), Log: discard})
 		stop := run(t, a)
 		synctest.Wait()
-		if a.Active() {
-			t.Fatal("active though its heartbeat failed")
-		}
+		wantActive(t, a, false, "active though its heartbeat failed")
 		advance(time.Second) // the heartbeat works; consuming fails
-		if a.Active() {
-			t.Fatal("active though the queue refused it")
-		}
+		wantActive(t, a, false, "active though the queue refused it")
 		advance(time.Second)
-		if !a.Active() {
-			t.Fatal("not active once the store and the queue answer")
-		}
+		wantActive(t, a, true, "not active once the store and the queue answer")
 		q.wantConsumed(t, "a1", 1)
 		stop()
 	})
@@ -423,6 +407,15 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 		}
 		stop()
 	})
+}
+
+// wantActive fails the test with failure unless the agent's Active is
+// active.
+func wantActive(t *testing.T, a *Agent, active bool, failure string) {
+	t.Helper()
+	if a.Active() != active {
+		t.Fatal(failure)
+	}
 }
 
 // wantConsumed fails the test unless agent id started consuming the queue
