@@ -17,19 +17,23 @@ func (e *env) beatAt(id, location string) {
 	e.Must(err)
 }
 
-func locatedReaper(e *env) *Reaper {
-	return &Reaper{Store: e.St, Requeue: (&requeues{}).requeue, Window: 10 * time.Second, Log: discard, Now: time.Now,
+// jpJob plans job j1, 4 URLs at a POP that only an agent located in JP
+// warms, and has agent tokyo, in JP, report; it returns the store and a
+// reaper that watches locations.
+func jpJob(t *testing.T) (*env, *Reaper) {
+	e := newEnv(t)
+	jp := popA
+	jp.Location = "JP"
+	e.plan(jobSpec{id: "j1", urls: 4, pops: []warm.POPState{jp}})
+	r := &Reaper{Store: e.St, Requeue: (&requeues{}).requeue, Window: 10 * time.Second, Log: discard, Now: time.Now,
 		Located: e.St, LocationGrace: 30 * time.Second}
+	e.beatAt("tokyo", "JP")
+	return e, r
 }
 
 func TestAPOPWhoseLocatedAgentDiesFailsAfterTheGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		jp := popA
-		jp.Location = "JP"
-		e.plan(jobSpec{id: "j1", urls: 4, pops: []warm.POPState{jp}})
-		r := locatedReaper(e)
-		e.beatAt("tokyo", "JP")
+		e, r := jpJob(t)
 		e.claim("j1", 0, "tokyo", 4)
 		e.Must(r.ReapOnce(e.Ctx))
 
@@ -63,12 +67,7 @@ func TestAPOPWhoseLocatedAgentDiesFailsAfterTheGrace(t *testing.T) {
 
 func TestALocationWhoseAgentComesBackKeepsItsPOP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t)
-		jp := popA
-		jp.Location = "JP"
-		e.plan(jobSpec{id: "j1", urls: 4, pops: []warm.POPState{jp}})
-		r := locatedReaper(e)
-		e.beatAt("tokyo", "JP")
+		e, r := jpJob(t)
 		time.Sleep(11 * time.Second)
 		e.Must(r.ReapOnce(e.Ctx)) // JP unmanned from here
 		time.Sleep(20 * time.Second)
