@@ -261,9 +261,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		if p := e.Progress("j1"); p.Done != 10 || p.InProgress != 0 {
 			t.Fatalf("counts %+v, want the 10 fetched recorded", p.Counts)
 		}
-		if b := e.batch("j1", 0); b.state != warm.BatchPending {
-			t.Fatalf("batch %s, want pending", b.state)
-		}
+		e.wantBatch("j1", 0, warm.BatchPending)
 		synctest.Wait()
 		if agents := e.fleet(); len(agents) != 1 || agents[0].Active || agents[0].Busy != 0 {
 			t.Fatalf("the store lists %+v, want a1 standing by, idle", agents)

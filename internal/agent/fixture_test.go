@@ -110,6 +110,14 @@ func (e *env) batch(jobID string, seq int) batchRow {
 	return b
 }
 
+// wantBatch fails the test unless batch seq of jobID is in state.
+func (e *env) wantBatch(jobID string, seq int, state warm.BatchState) {
+	e.T.Helper()
+	if b := e.batch(jobID, seq); b.state != state {
+		e.T.Fatalf("batch %d of %s is %s, want %s", seq, jobID, b.state, state)
+	}
+}
+
 // tasks are the job's recorded tasks.
 func (e *env) tasks(jobID string) []warm.TaskRow {
 	e.T.Helper()

@@ -119,9 +119,7 @@ func TestRunnerFetchesEachTaskOnceThroughItsPOP(t *testing.T) {
 		if b := e.batch("j1", 1); b.state != warm.BatchDone || b.agent != "agent-1" {
 			t.Fatalf("batch %+v, want done by agent-1", b)
 		}
-		if b := e.batch("j1", 0); b.state != warm.BatchPending {
-			t.Fatalf("the other POP's batch is %s", b.state)
-		}
+		e.wantBatch("j1", 0, warm.BatchPending)
 		if len(obs.results) != 6 || obs.results[0].POP != popB.Code {
 			t.Fatalf("observer heard %d results", len(obs.results))
 		}
@@ -341,9 +339,7 @@ func checkInterrupted(t *testing.T, e *env, f *fetcher, err error) {
 	if p.Done != 6 || p.Failed != 0 || p.InProgress != 0 || p.Status != warm.StatusInProgress {
 		t.Fatalf("%s, counts %+v: want 6 done, none in progress", p.Status, p.Counts)
 	}
-	if b := e.batch("j1", 0); b.state != warm.BatchPending {
-		t.Fatalf("batch %s, want pending", b.state)
-	}
+	e.wantBatch("j1", 0, warm.BatchPending)
 }
 
 func TestRunnerStopsFeedingWhenTheAgentDrainsAndAResumeFinishesTheRest(t *testing.T) {
@@ -366,9 +362,7 @@ func TestRunnerStopsFeedingWhenTheAgentDrainsAndAResumeFinishesTheRest(t *testin
 		if p := e.Progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
 			t.Fatalf("%s with %d done after the resume", p.Status, p.Done)
 		}
-		if b := e.batch("j1", 0); b.state != warm.BatchDone {
-			t.Fatalf("batch %s after the resume", b.state)
-		}
+		e.wantBatch("j1", 0, warm.BatchDone)
 	})
 }
 
@@ -457,9 +451,7 @@ func TestRunnerMarksABatchWithoutAddressesDone(t *testing.T) {
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches through a POP without addresses", n)
 		}
-		if b := e.batch("j1", 1); b.state != warm.BatchDone {
-			t.Fatalf("batch %s, want done", b.state)
-		}
+		e.wantBatch("j1", 1, warm.BatchDone)
 	})
 }
 
