@@ -257,6 +257,15 @@ func start(t *testing.T, ctx context.Context, r *Runner, jobID string, seq int, 
 	return done
 }
 
+// mustRun runs batch seq of jobID with a drain that never closes; the test
+// fails if the run returns an error.
+func (e *env) mustRun(r *Runner, jobID string, seq int) {
+	e.T.Helper()
+	if err := r.Run(e.Ctx, jobID, seq, open()); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
 // open is a drain that never closes.
 func open() <-chan struct{} { return make(chan struct{}) }
 

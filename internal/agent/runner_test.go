@@ -72,9 +72,7 @@ func TestRunnerFetchesEachTaskOnceThroughItsPOP(t *testing.T) {
 		obs := &observed{}
 		r.Observer = obs
 
-		if err := r.Run(e.Ctx, "j1", 1, open()); err != nil { // batch 1: popB
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 1) // batch 1: popB
 
 		reqs := f.requests()
 		if len(reqs) != 6 {
@@ -150,9 +148,7 @@ func TestRunnerWritesResultsInBulk(t *testing.T) {
 		r := newRunner(t, w, f, 10)
 		r.FlushEvery = 4
 
-		if err := r.Run(e.Ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		// The runner hands over 4, 4, then 2; a write carries one or more
 		// handovers, whole, in order.
 		sum := 0
@@ -242,9 +238,7 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		}
 
 		// A third run finds nothing left to fetch.
-		if err := r.Run(e.Ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if n := len(f.requests()); n != fetched {
 			t.Fatalf("a run of a finished batch fetched %d more", n-fetched)
 		}
@@ -351,9 +345,7 @@ func TestRunnerStopsFeedingWhenTheAgentDrainsAndAResumeFinishesTheRest(t *testin
 		close(drain)
 		checkInterrupted(t, e, f, <-done)
 
-		if err := r.Run(e.Ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		for i := range 10 {
 			if n := f.fetchedURLs()[urlOf(i)]; n != 1 {
 				t.Errorf("%s fetched %d times over both runs, want 1", urlOf(i), n)
@@ -403,9 +395,7 @@ func TestRunnerTimesTheJobOutAtItsDeadline(t *testing.T) {
 		f := &fetcher{}
 		r := newRunner(t, e.St, f, 1)
 		begin := time.Now()
-		if err := r.Run(e.Ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if d := time.Since(begin); d != 4500*time.Millisecond {
 			t.Fatalf("the run ended after %v, want at the deadline", d)
 		}
@@ -426,9 +416,7 @@ func TestRunnerPastTheDeadlineFetchesNothingAndTimesTheJobOut(t *testing.T) {
 		f := &fetcher{}
 		r := newRunner(t, e.St, f, 1)
 		time.Sleep(time.Minute)
-		if err := r.Run(e.Ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches after the deadline", n)
 		}
@@ -445,9 +433,7 @@ func TestRunnerMarksABatchWithoutAddressesDone(t *testing.T) {
 		e.plan(jobSpec{id: "j1", urls: 3, pops: []warm.POPState{popA, gone}})
 		f := &fetcher{}
 		r := newRunner(t, e.St, f, 1)
-		if err := r.Run(e.Ctx, "j1", 1, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 1)
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches through a POP without addresses", n)
 		}
@@ -462,9 +448,7 @@ func TestRunnerLeavesEndedJobsAlone(t *testing.T) {
 		e.stop("j1")
 		f := &fetcher{}
 		r := newRunner(t, e.St, f, 1)
-		if err := r.Run(e.Ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches for a stopped job", n)
 		}
@@ -539,9 +523,7 @@ func TestRunnerReadsABatchOnlyWhenItsEntryDoesNotSay(t *testing.T) {
 		if err := r.RunBatch(e.Ctx, warm.Batch{JobID: "j1", Seq: 0, POP: popA.Code, From: 0, To: 2}, open()); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Run(e.Ctx, "j1", 1, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 1)
 		if st.n != 1 {
 			t.Fatalf("%d reads of a batch, want 1 (for the entry without bounds)", st.n)
 		}
