@@ -420,9 +420,7 @@ func TestRunnerPastTheDeadlineFetchesNothingAndTimesTheJobOut(t *testing.T) {
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches after the deadline", n)
 		}
-		if p := e.Progress("j1"); p.Status != warm.StatusTimeout {
-			t.Fatalf("status %s, want TIMEOUT", p.Status)
-		}
+		e.WantStatus("j1", warm.StatusTimeout)
 	})
 }
 

@@ -216,9 +216,7 @@ func TestPlannerReturnsAFailedNote(t *testing.T) {
 				if err := p.Plan(e.Ctx, "j1"); !errors.Is(err, boom) {
 					t.Fatalf("Plan returned %v, want the store's error", err)
 				}
-				if st := e.Progress("j1").Status; st != warm.StatusInProgress {
-					t.Fatalf("status %s: a store error must not end the job", st)
-				}
+				e.WantStatus("j1", warm.StatusInProgress) // a store error must not end the job
 				if x.calls+v.calls != 0 || len(e.Q.Batches()) != 0 {
 					t.Fatal("planning went on past the failed write")
 				}
@@ -503,9 +501,7 @@ func TestPlannerDoesNothingForAJobPastItsDeadlineOrEnded(t *testing.T) {
 			t.Fatal("planning went ahead")
 		}
 		// The timeout step, not the planner, ends a late job.
-		if st := e.Progress("late").Status; st != warm.StatusCreated {
-			t.Fatalf("late job %s, want it left CREATED", st)
-		}
+		e.WantStatus("late", warm.StatusCreated)
 		wantNotFound(t, p.Plan(e.Ctx, "nope"))
 	})
 }

@@ -196,9 +196,7 @@ func TestServiceTimeoutEndsAJobOnlyPastItsDeadline(t *testing.T) {
 		if got := c.list(); !slices.Equal(got, []string{"j2", "j1"}) {
 			t.Fatalf("aborted %v, want j2 (its stop) and j1 once", got)
 		}
-		if st := e.Progress("j2").Status; st != warm.StatusStopped {
-			t.Fatalf("a stopped job became %s", st)
-		}
+		e.WantStatus("j2", warm.StatusStopped) // not timed out once stopped
 		wantNotFound(t, s.Timeout(e.Ctx, "nope"))
 	})
 }
@@ -286,9 +284,7 @@ func TestServiceEndOverdue(t *testing.T) {
 		}
 		_, err = s.EndOverdue(e.Ctx)
 		e.Must(err)
-		if st := e.Progress("short").Status; st != warm.StatusTimeout {
-			t.Fatalf("short job %s past its deadline", st)
-		}
+		e.WantStatus("short", warm.StatusTimeout) // past its deadline
 		if st := e.Progress("long").Status; st.Terminal() {
 			t.Fatalf("long job %s before its deadline", st)
 		}

@@ -46,3 +46,11 @@ func (e *Env) Progress(id string) *warm.Progress {
 	e.T.Helper()
 	return storetest.Progress(e.T, e.St, id)
 }
+
+// WantStatus fails the test unless job id's status is want.
+func (e *Env) WantStatus(id string, want warm.Status) {
+	e.T.Helper()
+	if st := e.Progress(id).Status; st != want {
+		e.T.Fatalf("job %s is %s, want %s", id, st, want)
+	}
+}
