@@ -279,9 +279,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 				t.Errorf("%s fetched %d times, want 1", urlOf(i), n)
 			}
 		}
-		if p := e.Progress("j1"); p.Status != warm.StatusFinished || p.Done != 20 {
-			t.Fatalf("%s with %d done", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 20)
 		stop()
 		if q.overlap {
 			t.Fatal("an agent consumed twice at once")

@@ -93,6 +93,15 @@ func (e *env) plan(js jobSpec) *warm.Job {
 	return job
 }
 
+// wantFinished fails the test unless jobID is FINISHED with done tasks
+// done.
+func (e *env) wantFinished(jobID string, done int64) {
+	e.T.Helper()
+	if p := e.Progress(jobID); p.Status != warm.StatusFinished || p.Done != done {
+		e.T.Fatalf("%s with %d done, want FINISHED with %d", p.Status, p.Done, done)
+	}
+}
+
 // batchRow is a batch as the store keeps it.
 type batchRow struct {
 	state         warm.BatchState

@@ -163,9 +163,7 @@ func TestRunnerWritesResultsInBulk(t *testing.T) {
 		if w.last != warm.BatchDone {
 			t.Fatalf("last write left the batch %s", w.last)
 		}
-		if p := e.Progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done, want FINISHED with 10", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 10)
 	})
 }
 
@@ -351,9 +349,7 @@ func TestRunnerStopsFeedingWhenTheAgentDrainsAndAResumeFinishesTheRest(t *testin
 				t.Errorf("%s fetched %d times over both runs, want 1", urlOf(i), n)
 			}
 		}
-		if p := e.Progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done after the resume", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 10)
 		e.wantBatch("j1", 0, warm.BatchDone)
 	})
 }
@@ -525,9 +521,7 @@ func TestRunnerReadsABatchOnlyWhenItsEntryDoesNotSay(t *testing.T) {
 		if st.n != 1 {
 			t.Fatalf("%d reads of a batch, want 1 (for the entry without bounds)", st.n)
 		}
-		if p := e.Progress("j1"); p.Done != 4 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done, want FINISHED with 4", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 4)
 	})
 }
 
@@ -564,8 +558,6 @@ func TestABatchWaitingForItsLastWriteLeavesItsFetchSlot(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if p := e.Progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done, want FINISHED with 10", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 10)
 	})
 }
