@@ -15,7 +15,7 @@ import (
 func TestScheduleRunsMissedSlotsOnce(t *testing.T) {
 	e := newEnv(t)
 	now := time.Date(2026, 11, 29, 10, 3, 0, 0, time.UTC)
-	svc := e.service(&cancels{})
+	svc, _ := e.service()
 	svc.Now = func() time.Time { return now }
 	ids := 0
 	s := &warm.Scheduler{Store: e.St, Service: svc, Now: svc.Now, NewID: func() string { ids++; return "sched" }}
@@ -60,7 +60,7 @@ func TestScheduleRunsMissedSlotsOnce(t *testing.T) {
 // refused with a message naming cron; one that runs every minute is fine.
 func TestScheduleCronIsChecked(t *testing.T) {
 	e := newEnv(t)
-	svc := e.service(&cancels{})
+	svc, _ := e.service()
 	ids := 0
 	s := &warm.Scheduler{Store: e.St, Service: svc, Now: svc.Now, NewID: func() string { ids++; return fmt.Sprint("sched", ids) }}
 	spec := warm.JobSpec{URLs: []string{"https://www.example.test/a"}, POPs: []string{"AAA1-P1"}, CFDomain: "d1.cloudfront.net"}

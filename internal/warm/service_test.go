@@ -45,17 +45,18 @@ func (c *cancels) list() []string {
 	return slices.Clone(c.ids)
 }
 
-func (e *env) service(c *cancels) *warm.Service {
-	n := 0
+// service is a Service over e's store and the cancels it aborts through.
+func (e *env) service() (*warm.Service, *cancels) {
+	n, c := 0, &cancels{}
 	return &warm.Service{Store: e.St, Selector: selector{}, Limits: warm.DefaultLimits, Cancels: c,
 		LiveWindow: 10 * time.Second, Now: time.Now,
-		NewID: func() string { n++; return "job-" + string(rune('0'+n)) }}
+		NewID: func() string { n++; return "job-" + string(rune('0'+n)) }}, c
 }
 
 func TestServiceSubmitRecordsTheJobAndQueuesItsPlanning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		s := e.service(&cancels{})
+		s, _ := e.service()
 		two := 2
 		job, err := s.Submit(e.Ctx, warm.JobSpec{URLs: []string{urlOf(0), urlOf(1), urlOf(0)}, CFDomain: "d1.cloudfront.net",
 			POPs: []string{"AAA1-P1", "BBB1-P1"}, InstanceCount: &two})
@@ -132,8 +133,7 @@ func (s *slowReads) slow(t *testing.T, d time.Duration) {
 func TestServiceStopEndsOnlyThatJobAndAbortsItsFetches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		c := &cancels{}
-		s := e.service(c)
+		s, c := e.service()
 		reads := &slowReads{Store: e.St}
 		s.Board = &warm.Board{Store: reads, Now: time.Now}
 		e.submit("j1", urlList(2), time.Hour, nil)
@@ -174,8 +174,7 @@ func TestServiceStopEndsOnlyThatJobAndAbortsItsFetches(t *testing.T) {
 func TestServiceTimeoutEndsAJobOnlyPastItsDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		c := &cancels{}
-		s := e.service(c)
+		s, c := e.service()
 		e.submit("j1", urlList(2), time.Minute, nil)
 		e.submit("j2", urlList(2), time.Minute, nil)
 		_, err := s.Stop(e.Ctx, "j2")
@@ -204,7 +203,7 @@ func TestServiceTimeoutEndsAJobOnlyPastItsDeadline(t *testing.T) {
 func TestServiceFleetCountsLiveAgents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		s := e.service(&cancels{})
+		s, _ := e.service()
 		beat := func(id string) {
 			now := time.Now()
 			_, _, err := e.St.Heartbeat(e.Ctx, warm.Agent{ID: id, StartedAt: now, LastHeartbeat: now}, time.Time{})
@@ -238,7 +237,7 @@ func TestServiceFleetCountsLiveAgents(t *testing.T) {
 func TestServiceReportsWhatTheStoreHolds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		s := e.service(&cancels{})
+		s, _ := e.service()
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}},
 			&prober{status: map[string]int{urlOf(1): 404}})
 		e.submit("j1", urlList(2), time.Hour, nil)
@@ -267,8 +266,7 @@ func TestServiceReportsWhatTheStoreHolds(t *testing.T) {
 func TestServiceEndOverdue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		c := &cancels{}
-		s := e.service(c)
+		s, c := e.service()
 		e.submit("short", urlList(1), time.Minute, nil)
 		e.submit("long", urlList(1), time.Hour, nil)
 		ended, err := s.EndOverdue(e.Ctx)
@@ -305,7 +303,7 @@ func TestProgressSaysTheJobsShare(t *testing.T) {
 		e.Must(err)
 	}
 	e.submit("waiting", urlList(1), time.Hour, func(j *warm.Job) { j.Owner = "ops" }) // not running: no share
-	svc := e.service(&cancels{})
+	svc, _ := e.service()
 	for id, want := range map[string]string{"ops": "1/2", "ci1": "1/6", "waiting": ""} {
 		p, err := svc.Progress(e.Ctx, id)
 		e.Must(err)
