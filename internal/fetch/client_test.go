@@ -287,10 +287,7 @@ func TestVerifyAsksAgainWhenTheCheckGetsNoAnswer(t *testing.T) {
 		}
 		heads.Add(1)
 		if drops.Add(-1) >= 0 {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
+			hangUp(w, false)
 			return
 		}
 		w.Header().Set("X-Cache", "HIT")
@@ -323,27 +320,14 @@ func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
 		case "/hang":
 			<-release
 		case "/stall":
-			w.Header().Set("Content-Length", "4096")
-			w.Write(make([]byte, 1500))
-			w.(http.Flusher).Flush()
+			startBody(w, 1500)
 			<-release
 		case "/short":
-			w.Header().Set("Content-Length", "4096")
-			w.Write(make([]byte, 4000))
-			w.(http.Flusher).Flush()
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
+			startBody(w, 4000)
+			hangUp(w, false)
 		case "/reset":
-			w.Header().Set("Content-Length", "4096")
-			w.Write(make([]byte, 2000))
-			w.(http.Flusher).Flush()
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.(*net.TCPConn).SetLinger(0)
-				conn.Close()
-			}
+			startBody(w, 2000)
+			hangUp(w, true)
 		}
 	})
 	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for its handlers
@@ -364,6 +348,26 @@ func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
 			t.Errorf("%s took %v: the timeouts did not cut it", path, d)
 		}
 	}
+}
+
+// startBody sends the headers of a 4096-byte body and its first n bytes.
+func startBody(w http.ResponseWriter, n int) {
+	w.Header().Set("Content-Length", "4096")
+	w.Write(make([]byte, n))
+	w.(http.Flusher).Flush()
+}
+
+// hangUp closes the request's connection with no more said; with reset,
+// the close is a reset (RST) instead of an orderly end.
+func hangUp(w http.ResponseWriter, reset bool) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return
+	}
+	if reset {
+		conn.(*net.TCPConn).SetLinger(0)
+	}
+	conn.Close()
 }
 
 // An address that keeps hanging is left alone for a while: attempts to it
@@ -401,9 +405,7 @@ func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
 func TestFetchLeavesAStallingAddressAlone(t *testing.T) {
 	release := make(chan struct{})
 	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "4096")
-		w.Write(make([]byte, 1500))
-		w.(http.Flusher).Flush()
+		startBody(w, 1500)
 		<-release
 	})
 	t.Cleanup(func() { close(release) })
