@@ -220,6 +220,16 @@ func TestAStandbyTakesOverFromASilentAgentAfterTheLiveWindow(t *testing.T) {
 	})
 }
 
+// slowAgent plans job j1 of urls URLs, each fetched in delay, and runs
+// agent a1 over it with two fetches at once.
+func slowAgent(t *testing.T, urls int, delay time.Duration) (e *env, q *fakeQueue, f *fetcher, a *Agent, stop func()) {
+	e, q = newEnv(t), newQueue()
+	e.plan(jobSpec{id: "j1", urls: urls})
+	f = &fetcher{delay: func(string) time.Duration { return delay }}
+	a = newAgent(e, q, f, "a1")
+	return e, q, f, a, run(t, a)
+}
+
 // checkSnoozed checks a worker's outcome is River's "continue later".
 func checkSnoozed(t *testing.T, err error) {
 	t.Helper()
@@ -231,11 +241,7 @@ func checkSnoozed(t *testing.T, err error) {
 
 func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, q := newEnv(t), newQueue()
-		e.plan(jobSpec{id: "j1", urls: 20})
-		f := &fetcher{delay: func(string) time.Duration { return 700 * time.Millisecond }}
-		a := newAgent(e, q, f, "a1")
-		stop := run(t, a)
+		e, q, f, a, stop := slowAgent(t, 20, 700*time.Millisecond)
 		synctest.Wait()
 		begin := time.Now()
 		out := q.work("a1", "j1", 0)
@@ -291,11 +297,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 // running records what it fetched before the agent leaves the fleet.
 func TestAnAgentShuttingDownRecordsItsRunningBatchAndLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, q := newEnv(t), newQueue()
-		e.plan(jobSpec{id: "j1", urls: 20})
-		f := &fetcher{delay: func(string) time.Duration { return 700 * time.Millisecond }}
-		a := newAgent(e, q, f, "a1")
-		stop := run(t, a)
+		e, q, _, a, stop := slowAgent(t, 20, 700*time.Millisecond)
 		synctest.Wait()
 		out := q.work("a1", "j1", 0)
 		time.Sleep(2500 * time.Millisecond)
@@ -373,11 +375,7 @@ func TestAgentConfigDefaults(t *testing.T) {
 // reapers take it for dead and hand its running batch to another agent.
 func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, q := newEnv(t), newQueue()
-		e.plan(jobSpec{id: "j1", urls: 4})
-		f := &fetcher{delay: func(string) time.Duration { return 30 * time.Second }}
-		a := newAgent(e, q, f, "a1")
-		stop := run(t, a)
+		e, q, _, _, stop := slowAgent(t, 4, 30*time.Second)
 		rq := &requeues{}
 		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
 		background(t, r.Run)
