@@ -85,7 +85,7 @@ func (q *fakeQueue) count(agentID string) (consumes, stops int) {
 
 func newAgent(e *env, q *fakeQueue, f Fetcher, id string) *Agent {
 	return New(Config{ID: id, Name: "name-" + id, Host: "host-1", Concurrency: 2},
-		Parts{Store: e.st, Queue: q, Fetcher: f, Cancels: NewCancels(), Log: discard})
+		Parts{Store: e.St, Queue: q, Fetcher: f, Cancels: NewCancels(), Log: discard})
 }
 
 // run runs the agent until the returned stop is called (or the test
@@ -109,9 +109,9 @@ func run(t *testing.T, a *Agent) (stop func()) {
 
 // fleet lists the agents the store knows, live or not.
 func (e *env) fleet() []warm.Agent {
-	e.t.Helper()
-	agents, err := e.st.Agents(e.ctx, time.Time{})
-	e.must(err)
+	e.T.Helper()
+	agents, err := e.St.Agents(e.Ctx, time.Time{})
+	e.Must(err)
 	return agents
 }
 
@@ -172,7 +172,7 @@ func TestEveryLiveAgentWorksWhileNoCapacityIsSet(t *testing.T) {
 func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q, f := newEnv(t), newQueue(), &fetcher{}
-		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		a1, a2 := newAgent(e, q, f, "a1"), newAgent(e, q, f, "a2")
 		stop1 := run(t, a1)
 		time.Sleep(500 * time.Millisecond)
@@ -193,9 +193,7 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 		// heartbeat, not after the live window.
 		stop1()
 		advance(time.Second)
-		if !a2.Active() {
-			t.Fatal("a2 still stands by a heartbeat after a1 left")
-		}
+		wantActive(t, a2, true, "a2 still stands by a heartbeat after a1 left")
 		q.wantConsumed(t, "a2", 1)
 		stop2()
 	})
@@ -204,26 +202,32 @@ func TestUnderCapacityOneOnlyTheOlderAgentWorksUntilItLeaves(t *testing.T) {
 func TestAStandbyTakesOverFromASilentAgentAfterTheLiveWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q, f := newEnv(t), newQueue(), &fetcher{}
-		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		// An older agent that reports once and then goes silent (its
 		// process hung or lost the database).
 		begin := time.Now()
-		_, _, err := e.st.Heartbeat(e.ctx, warm.Agent{ID: "silent", Active: true, StartedAt: begin, LastHeartbeat: begin}, time.Time{})
-		e.must(err)
+		_, _, err := e.St.Heartbeat(e.Ctx, warm.Agent{ID: "silent", Active: true, StartedAt: begin, LastHeartbeat: begin}, time.Time{})
+		e.Must(err)
 		time.Sleep(100 * time.Millisecond)
 		a := newAgent(e, q, f, "a2")
 		stop := run(t, a)
 
 		advance(9500 * time.Millisecond) // the silent one is 9.6s quiet: still live
-		if a.Active() {
-			t.Fatal("the standby took over while the silent agent was within its live window")
-		}
+		wantActive(t, a, false, "the standby took over while the silent agent was within its live window")
 		advance(time.Second) // its heartbeat at 10.1s finds it alone
-		if !a.Active() {
-			t.Fatal("the standby did not take over once the silent agent left the live window")
-		}
+		wantActive(t, a, true, "the standby did not take over once the silent agent left the live window")
 		stop()
 	})
+}
+
+// slowAgent plans job j1 of urls URLs, each fetched in delay, and runs
+// agent a1 over it with two fetches at once.
+func slowAgent(t *testing.T, urls int, delay time.Duration) (e *env, q *fakeQueue, f *fetcher, a *Agent, stop func()) {
+	e, q = newEnv(t), newQueue()
+	e.plan(jobSpec{id: "j1", urls: urls})
+	f = &fetcher{delay: func(string) time.Duration { return delay }}
+	a = newAgent(e, q, f, "a1")
+	return e, q, f, a, run(t, a)
 }
 
 // checkSnoozed checks a worker's outcome is River's "continue later".
@@ -237,11 +241,7 @@ func checkSnoozed(t *testing.T, err error) {
 
 func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, q := newEnv(t), newQueue()
-		e.plan(jobSpec{id: "j1", urls: 20})
-		f := &fetcher{delay: func(string) time.Duration { return 700 * time.Millisecond }}
-		a := newAgent(e, q, f, "a1")
-		stop := run(t, a)
+		e, q, f, a, stop := slowAgent(t, 20, 700*time.Millisecond)
 		synctest.Wait()
 		begin := time.Now()
 		out := q.work("a1", "j1", 0)
@@ -250,39 +250,33 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 		}
 
 		time.Sleep(2500 * time.Millisecond)
-		e.must(e.st.SetDesiredCapacity(e.ctx, 0))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 0))
 		// The heartbeat at 3s closes the drain: fetches 8 and 9 are in
 		// flight, nothing more is fed, and the worker ends when they do.
 		checkSnoozed(t, <-out)
 		if d := time.Since(begin); d != 3500*time.Millisecond {
 			t.Fatalf("the batch ended after %v, want 3.5s", d)
 		}
-		if a.Active() {
-			t.Fatal("the agent is still active at capacity 0")
-		}
+		wantActive(t, a, false, "the agent is still active at capacity 0")
 		if c, s := q.count("a1"); c != 1 || s != 1 {
 			t.Fatalf("%d consumes, %d stops; want the consumer stopped", c, s)
 		}
 		if n := len(f.requests()); n != 10 {
 			t.Fatalf("%d fetches, want 10", n)
 		}
-		if p := e.progress("j1"); p.Done != 10 || p.InProgress != 0 {
+		if p := e.Progress("j1"); p.Done != 10 || p.InProgress != 0 {
 			t.Fatalf("counts %+v, want the 10 fetched recorded", p.Counts)
 		}
-		if b := e.batch("j1", 0); b.state != warm.BatchPending {
-			t.Fatalf("batch %s, want pending", b.state)
-		}
+		e.wantBatch("j1", 0, warm.BatchPending)
 		synctest.Wait()
 		if agents := e.fleet(); len(agents) != 1 || agents[0].Active || agents[0].Busy != 0 {
 			t.Fatalf("the store lists %+v, want a1 standing by, idle", agents)
 		}
 
 		// Work again: the agent consumes anew and finishes the batch.
-		e.must(e.st.SetDesiredCapacity(e.ctx, 1))
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 1))
 		advance(time.Second)
-		if !a.Active() {
-			t.Fatal("the agent did not resume at capacity 1")
-		}
+		wantActive(t, a, true, "the agent did not resume at capacity 1")
 		if err := <-q.work("a1", "j1", 0); err != nil {
 			t.Fatal(err)
 		}
@@ -291,9 +285,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 				t.Errorf("%s fetched %d times, want 1", urlOf(i), n)
 			}
 		}
-		if p := e.progress("j1"); p.Status != warm.StatusFinished || p.Done != 20 {
-			t.Fatalf("%s with %d done", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 20)
 		stop()
 		if q.overlap {
 			t.Fatal("an agent consumed twice at once")
@@ -305,11 +297,7 @@ func TestStandingByDrainsTheRunningBatchAndStopsConsuming(t *testing.T) {
 // running records what it fetched before the agent leaves the fleet.
 func TestAnAgentShuttingDownRecordsItsRunningBatchAndLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, q := newEnv(t), newQueue()
-		e.plan(jobSpec{id: "j1", urls: 20})
-		f := &fetcher{delay: func(string) time.Duration { return 700 * time.Millisecond }}
-		a := newAgent(e, q, f, "a1")
-		stop := run(t, a)
+		e, q, _, a, stop := slowAgent(t, 20, 700*time.Millisecond)
 		synctest.Wait()
 		out := q.work("a1", "j1", 0)
 		time.Sleep(2500 * time.Millisecond)
@@ -318,7 +306,7 @@ func TestAnAgentShuttingDownRecordsItsRunningBatchAndLeaves(t *testing.T) {
 		}
 		stop() // fetches 6 and 7 are in flight until 2.8s
 		checkSnoozed(t, <-out)
-		if p := e.progress("j1"); p.Done != 8 || p.Failed != 0 {
+		if p := e.Progress("j1"); p.Done != 8 || p.Failed != 0 {
 			t.Fatalf("counts %+v, want the 8 fetched recorded", p.Counts)
 		}
 		if agents := e.fleet(); len(agents) != 0 {
@@ -349,21 +337,15 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q := newEnv(t), newQueue()
 		q.fail = 1
-		a := New(Config{ID: "a1"}, Parts{Store: &flakyFleet{Store: e.st, fails: 1}, Queue: q, Fetcher: &fetcher{},
+		a := New(Config{ID: "a1"}, Parts{Store: &flakyFleet{Store: e.St, fails: 1}, Queue: q, Fetcher: &fetcher{},
 			Cancels: NewCancels(), Log: discard})
 		stop := run(t, a)
 		synctest.Wait()
-		if a.Active() {
-			t.Fatal("active though its heartbeat failed")
-		}
+		wantActive(t, a, false, "active though its heartbeat failed")
 		advance(time.Second) // the heartbeat works; consuming fails
-		if a.Active() {
-			t.Fatal("active though the queue refused it")
-		}
+		wantActive(t, a, false, "active though the queue refused it")
 		advance(time.Second)
-		if !a.Active() {
-			t.Fatal("not active once the store and the queue answer")
-		}
+		wantActive(t, a, true, "not active once the store and the queue answer")
 		q.wantConsumed(t, "a1", 1)
 		stop()
 	})
@@ -372,7 +354,7 @@ func TestAnAgentRetriesAtTheNextHeartbeat(t *testing.T) {
 func TestAgentConfigDefaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		a := New(Config{ID: "a1"}, Parts{Store: e.st, Queue: newQueue(), Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
+		a := New(Config{ID: "a1"}, Parts{Store: e.St, Queue: newQueue(), Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
 		defer a.pool.Close()
 		c := a.cfg
 		if c.Concurrency != DefaultConcurrency || c.Heartbeat != DefaultHeartbeat || c.LiveWindow != DefaultLiveWindow ||
@@ -393,22 +375,15 @@ func TestAgentConfigDefaults(t *testing.T) {
 // reapers take it for dead and hand its running batch to another agent.
 func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e, q := newEnv(t), newQueue()
-		e.plan(jobSpec{id: "j1", urls: 4})
-		f := &fetcher{delay: func(string) time.Duration { return 30 * time.Second }}
-		a := newAgent(e, q, f, "a1")
-		stop := run(t, a)
+		e, q, _, _, stop := slowAgent(t, 4, 30*time.Second)
 		rq := &requeues{}
-		r := &Reaper{Store: e.st, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
-		ctx, cancel := context.WithCancel(e.ctx)
-		reaped := make(chan struct{})
-		go func() { r.Run(ctx); close(reaped) }()
-		t.Cleanup(func() { cancel(); <-reaped })
+		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: DefaultLiveWindow, Log: discard, Now: time.Now}
+		background(t, r.Run)
 		synctest.Wait()
 		out := q.work("a1", "j1", 0)
 
 		time.Sleep(500 * time.Millisecond)
-		e.must(e.st.SetDesiredCapacity(e.ctx, 0)) // the heartbeat at 1s drains
+		e.Must(e.St.SetDesiredCapacity(e.Ctx, 0)) // the heartbeat at 1s drains
 		advance(20 * time.Second)
 		agents := e.fleet()
 		if len(agents) != 1 || agents[0].Active || agents[0].Busy != 2 {
@@ -421,11 +396,20 @@ func TestADrainingAgentKeepsHeartbeating(t *testing.T) {
 			t.Fatalf("the reaper requeued %v while a1 was draining", got)
 		}
 		checkSnoozed(t, <-out)
-		if p := e.progress("j1"); p.Done != 2 {
+		if p := e.Progress("j1"); p.Done != 2 {
 			t.Fatalf("%d done, want the 2 fetches in flight recorded", p.Done)
 		}
 		stop()
 	})
+}
+
+// wantActive fails the test with failure unless the agent's Active is
+// active.
+func wantActive(t *testing.T, a *Agent, active bool, failure string) {
+	t.Helper()
+	if a.Active() != active {
+		t.Fatal(failure)
+	}
 }
 
 // wantConsumed fails the test unless agent id started consuming the queue
@@ -451,7 +435,7 @@ func TestAnAgentFarFromItsDatabaseWorksMoreBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, q := newEnv(t), newQueue()
 		a := New(Config{ID: "far", Concurrency: 2},
-			Parts{Store: farStore{e.st, 100 * time.Millisecond}, Queue: q, Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
+			Parts{Store: farStore{e.St, 100 * time.Millisecond}, Queue: q, Fetcher: &fetcher{}, Cancels: NewCancels(), Log: discard})
 		near := newAgent(e, q, &fetcher{}, "near")
 		run(t, a)
 		run(t, near)

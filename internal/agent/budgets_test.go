@@ -88,6 +88,21 @@ func newTestBudgets(st *budgetStore) *Budgets {
 
 var testJob = &warm.Job{ID: "j1"}
 
+// hold enters n times through enter and returns the n leaves; the test
+// fails if an entry fails.
+func hold(t *testing.T, n int, enter func() (leave func(), err error)) []func() {
+	t.Helper()
+	var leaves []func()
+	for range n {
+		leave, err := enter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves = append(leaves, leave)
+	}
+	return leaves
+}
+
 // A throttled answer pauses the host at once: no fetch to it starts until
 // the Retry-After has passed, and then at most the resume window.
 func TestBudgetsPauseOnThrottle(t *testing.T) {
@@ -98,14 +113,7 @@ func TestBudgetsPauseOnThrottle(t *testing.T) {
 		defer cancel()
 		go bs.Run(ctx)
 		const u = "https://a.test/x"
-		var leaves []func()
-		for range 6 {
-			leave, err := bs.Enter(ctx, testJob, u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			leaves = append(leaves, leave)
-		}
+		leaves := hold(t, 6, func() (func(), error) { return bs.Enter(ctx, testJob, u) })
 		start := time.Now()
 		if !bs.Observe(ctx, "j1", u, warm.Result{StatusCode: 429, RetryAfter: 2 * time.Second}) {
 			t.Fatal("a 429 is not to be retried")
@@ -216,14 +224,7 @@ func TestBudgetsSayWhatAFetchWaitsFor(t *testing.T) {
 		var mu sync.Mutex
 		var said []string
 		wait := func(s string) { mu.Lock(); said = append(said, s); mu.Unlock() }
-		var leaves []func()
-		for range 2 {
-			leave, err := bs.Acquire(ctx, asks, wait)
-			if err != nil {
-				t.Fatal(err)
-			}
-			leaves = append(leaves, leave)
-		}
+		leaves := hold(t, 2, func() (func(), error) { return bs.Acquire(ctx, asks, wait) })
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

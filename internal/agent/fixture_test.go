@@ -9,10 +9,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"prewarm/internal/store"
-	"prewarm/internal/store/sqlite/sqlitetest"
-	"prewarm/internal/store/storetest"
 	"prewarm/internal/warm"
+	"prewarm/internal/warm/warmtest"
 )
 
 // The tests of this package run in synctest bubbles: fetches, heartbeats,
@@ -24,27 +22,10 @@ import (
 var discard = slog.New(slog.DiscardHandler)
 
 // env is a test's store.
-type env struct {
-	t   *testing.T
-	ctx context.Context
-	db  store.DB
-	st  *store.Store
-	q   *storetest.Recorder
-}
+type env struct{ *warmtest.Env }
 
 // newEnv opens a fresh SQLite store; it is closed when the test ends.
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	st, q := sqlitetest.Store(t)
-	return &env{t: t, ctx: context.Background(), db: st.DB(), st: st, q: q}
-}
-
-func (e *env) must(err error) {
-	e.t.Helper()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-}
+func newEnv(t *testing.T) *env { return &env{warmtest.NewEnv(t)} }
 
 var (
 	popA = warm.POPState{Code: "AAA1-P1", Explicit: true, Addresses: []string{"192.0.2.1", "192.0.2.2"}}
@@ -69,7 +50,7 @@ func urlOf(i int) string { return fmt.Sprintf("https://www.example.test/assets/%
 // plan records a job as the planner would leave it: IN_PROGRESS, POPs
 // saved, batches queued, every URL probed.
 func (e *env) plan(js jobSpec) *warm.Job {
-	e.t.Helper()
+	e.T.Helper()
 	if js.pops == nil {
 		js.pops = []warm.POPState{popA}
 	}
@@ -90,10 +71,10 @@ func (e *env) plan(js jobSpec) *warm.Job {
 	for _, p := range js.pops {
 		job.Targets = append(job.Targets, warm.Target{Code: p.Code, Explicit: true})
 	}
-	e.must(e.st.CreateJob(e.ctx, job, urls))
-	_, err := e.st.Transition(e.ctx, js.id, []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
-	e.must(err)
-	e.must(e.st.SavePOPs(e.ctx, js.id, js.pops))
+	e.Must(e.St.CreateJob(e.Ctx, job, urls))
+	_, err := e.St.Transition(e.Ctx, js.id, []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+	e.Must(err)
+	e.Must(e.St.SavePOPs(e.Ctx, js.id, js.pops))
 	chunk := warm.PlanChunk{PlannedURLs: js.urls}
 	probed := warm.ProbeChunk{ProbedURLs: js.urls}
 	for i, u := range urls {
@@ -103,16 +84,23 @@ func (e *env) plan(js jobSpec) *warm.Job {
 	for seq, p := range js.pops {
 		chunk.Batches = append(chunk.Batches, warm.Batch{JobID: js.id, Seq: seq, POP: p.Code, From: 0, To: js.urls, Location: p.Location})
 	}
-	e.must(e.st.SavePlanChunk(e.ctx, js.id, chunk))
-	e.must(e.st.FinishPlanning(e.ctx, js.id))
-	e.must(e.st.SaveProbeChunk(e.ctx, js.id, probed))
-	e.must(e.st.FinishProbing(e.ctx, js.id))
-	job, err = e.st.Job(e.ctx, js.id)
-	e.must(err)
+	e.Must(e.St.SavePlanChunk(e.Ctx, js.id, chunk))
+	e.Must(e.St.FinishPlanning(e.Ctx, js.id))
+	e.Must(e.St.SaveProbeChunk(e.Ctx, js.id, probed))
+	e.Must(e.St.FinishProbing(e.Ctx, js.id))
+	job, err = e.St.Job(e.Ctx, js.id)
+	e.Must(err)
 	return job
 }
 
-func (e *env) progress(id string) *warm.Progress { return storetest.Progress(e.t, e.st, id) }
+// wantFinished fails the test unless jobID is FINISHED with done tasks
+// done.
+func (e *env) wantFinished(jobID string, done int64) {
+	e.T.Helper()
+	if p := e.Progress(jobID); p.Status != warm.StatusFinished || p.Done != done {
+		e.T.Fatalf("%s with %d done, want FINISHED with %d", p.Status, p.Done, done)
+	}
+}
 
 // batchRow is a batch as the store keeps it.
 type batchRow struct {
@@ -122,20 +110,28 @@ type batchRow struct {
 }
 
 func (e *env) batch(jobID string, seq int) batchRow {
-	e.t.Helper()
+	e.T.Helper()
 	var b batchRow
 	var state string
-	e.must(e.db.Reader().QueryRow(e.ctx, `SELECT state, agent, claimed, done FROM batches WHERE job_id = $1 AND seq = $2`,
+	e.Must(e.DB.Reader().QueryRow(e.Ctx, `SELECT state, agent, claimed, done FROM batches WHERE job_id = $1 AND seq = $2`,
 		jobID, seq).Scan(&state, &b.agent, &b.claimed, &b.done))
 	b.state = warm.BatchState(state)
 	return b
 }
 
+// wantBatch fails the test unless batch seq of jobID is in state.
+func (e *env) wantBatch(jobID string, seq int, state warm.BatchState) {
+	e.T.Helper()
+	if b := e.batch(jobID, seq); b.state != state {
+		e.T.Fatalf("batch %d of %s is %s, want %s", seq, jobID, b.state, state)
+	}
+}
+
 // tasks are the job's recorded tasks.
 func (e *env) tasks(jobID string) []warm.TaskRow {
-	e.t.Helper()
+	e.T.Helper()
 	var out []warm.TaskRow
-	e.must(e.st.Tasks(e.ctx, jobID, warm.TaskFilter{}, func(r warm.TaskRow) error {
+	e.Must(e.St.Tasks(e.Ctx, jobID, warm.TaskFilter{}, func(r warm.TaskRow) error {
 		out = append(out, r)
 		return nil
 	}))
@@ -143,11 +139,11 @@ func (e *env) tasks(jobID string) []warm.TaskRow {
 }
 
 func (e *env) stop(jobID string) {
-	e.t.Helper()
-	ok, err := e.st.Transition(e.ctx, jobID, []warm.Status{warm.StatusInProgress}, warm.StatusStopped, "stopped by request")
-	e.must(err)
+	e.T.Helper()
+	ok, err := e.St.Transition(e.Ctx, jobID, []warm.Status{warm.StatusInProgress}, warm.StatusStopped, "stopped by request")
+	e.Must(err)
 	if !ok {
-		e.t.Fatalf("job %s was not running", jobID)
+		e.T.Fatalf("job %s was not running", jobID)
 	}
 }
 
@@ -234,17 +230,23 @@ func newRunner(t *testing.T, st runnerStore, f Fetcher, concurrency int) *Runner
 		Budget: time.Hour, RecordTimeout: 10 * time.Second,
 	}
 	r.Writer = NewWriter(st, discard, r.JobEnded)
+	background(t, r.Writer.Run)
+	return r
+}
+
+// background runs fn until the test ends: then its context is cancelled
+// and fn waited for.
+func background(t *testing.T, fn func(context.Context)) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.Writer.Run(ctx)
+		fn(ctx)
 	}()
 	t.Cleanup(func() {
 		stop()
 		<-done
 	})
-	return r
 }
 
 // start runs a batch in the background; the channel yields its error. If
@@ -262,6 +264,15 @@ func start(t *testing.T, ctx context.Context, r *Runner, jobID string, seq int, 
 		<-finished
 	})
 	return done
+}
+
+// mustRun runs batch seq of jobID with a drain that never closes; the test
+// fails if the run returns an error.
+func (e *env) mustRun(r *Runner, jobID string, seq int) {
+	e.T.Helper()
+	if err := r.Run(e.Ctx, jobID, seq, open()); err != nil {
+		e.T.Fatal(err)
+	}
 }
 
 // open is a drain that never closes.

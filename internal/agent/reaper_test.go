@@ -39,17 +39,17 @@ func (r *requeues) list() []string {
 }
 
 func (e *env) beat(id string) {
-	e.t.Helper()
+	e.T.Helper()
 	now := time.Now()
-	_, _, err := e.st.Heartbeat(e.ctx, warm.Agent{ID: id, Active: true, StartedAt: now, LastHeartbeat: now}, time.Time{})
-	e.must(err)
+	_, _, err := e.St.Heartbeat(e.Ctx, warm.Agent{ID: id, Active: true, StartedAt: now, LastHeartbeat: now}, time.Time{})
+	e.Must(err)
 }
 
 func (e *env) claim(jobID string, seq int, agentID string, tasks int) {
-	e.t.Helper()
-	b, err := e.st.Batch(e.ctx, jobID, seq)
-	e.must(err)
-	e.must(e.st.ClaimBatch(e.ctx, b, agentID, tasks))
+	e.T.Helper()
+	b, err := e.St.Batch(e.Ctx, jobID, seq)
+	e.Must(err)
+	e.Must(e.St.ClaimBatch(e.Ctx, b, agentID, tasks))
 }
 
 // twoAgents: "dead" claimed batch 0 and last reported 11s ago, "live"
@@ -70,12 +70,12 @@ func TestReaperHandsBackOnlyTheWorkOfSilentAgents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := twoAgents(t)
 		rq := &requeues{}
-		r := &Reaper{Store: e.st, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
-		if p := e.progress("j1"); p.InProgress != 8 {
+		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
+		if p := e.Progress("j1"); p.InProgress != 8 {
 			t.Fatalf("%d tasks in progress before reaping, want 8", p.InProgress)
 		}
 
-		e.must(r.ReapOnce(e.ctx))
+		e.Must(r.ReapOnce(e.Ctx))
 		if got := rq.list(); !slices.Equal(got, []string{"dead"}) {
 			t.Fatalf("requeued %v, want [dead]", got)
 		}
@@ -88,12 +88,12 @@ func TestReaperHandsBackOnlyTheWorkOfSilentAgents(t *testing.T) {
 		if b := e.batch("j1", 1); b.state != warm.BatchRunning || b.agent != "live" || b.claimed != 4 {
 			t.Fatalf("the live agent's batch: %+v, want untouched", b)
 		}
-		if p := e.progress("j1"); p.InProgress != 4 {
+		if p := e.Progress("j1"); p.InProgress != 4 {
 			t.Fatalf("%d tasks in progress, want the live agent's 4", p.InProgress)
 		}
 
 		// Another serve process reaping too finds nothing more to do.
-		e.must(r.ReapOnce(e.ctx))
+		e.Must(r.ReapOnce(e.Ctx))
 		if got := rq.list(); len(got) != 1 {
 			t.Fatalf("requeued %v after a second pass", got)
 		}
@@ -107,8 +107,8 @@ func TestReaperKeepsADeadAgentWhoseWorkCouldNotBeRequeued(t *testing.T) {
 		e := twoAgents(t)
 		boom := errors.New("queue unavailable")
 		rq := &requeues{fail: boom}
-		r := &Reaper{Store: e.st, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
-		if err := r.ReapOnce(e.ctx); !errors.Is(err, boom) {
+		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
+		if err := r.ReapOnce(e.Ctx); !errors.Is(err, boom) {
 			t.Fatalf("ReapOnce returned %v, want the requeue's error", err)
 		}
 		if got := ids(e.fleet()); !slices.Equal(got, []string{"dead", "live"}) {
@@ -125,11 +125,8 @@ func TestReaperRunReapsOnItsTickerAndRetriesFailures(t *testing.T) {
 		e := newEnv(t)
 		e.beat("dead")
 		rq := &requeues{fail: errors.New("queue unavailable")}
-		r := &Reaper{Store: e.st, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
-		ctx, cancel := context.WithCancel(e.ctx)
-		done := make(chan struct{})
-		go func() { r.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		r := &Reaper{Store: e.St, Requeue: rq.requeue, Window: 10 * time.Second, Log: discard, Now: time.Now}
+		background(t, r.Run)
 
 		advance(10500 * time.Millisecond) // exactly 10s silent at the 10s tick: not yet dead
 		rq.mu.Lock()

@@ -56,10 +56,10 @@ type rewarmRow struct {
 }
 
 func (e *env) rewarmRow(jobID, pop string, idx int) rewarmRow {
-	e.t.Helper()
+	e.T.Helper()
 	var r rewarmRow
 	var due int64
-	e.must(e.db.Reader().QueryRow(e.ctx, `SELECT due_at, queued, rewarms, failures, failing FROM rewarms
+	e.Must(e.DB.Reader().QueryRow(e.Ctx, `SELECT due_at, queued, rewarms, failures, failing FROM rewarms
 		WHERE job_id = $1 AND pop = $2 AND url_idx = $3`, jobID, pop, idx).Scan(&due, &r.queued, &r.rewarms, &r.failures, &r.failing))
 	if due > 0 {
 		r.due = time.UnixMicro(due)
@@ -77,32 +77,23 @@ func keepWarmRunner(t *testing.T, e *env, f Fetcher, n int) *Runner {
 		rs[i] = warm.Result{URLIndex: i, POP: popA.Code, OK: true, StatusCode: 200, Attempts: 1, At: time.Now(),
 			Keep: true, RewarmAt: time.Now()}
 	}
-	_, err := e.st.RecordResults(e.ctx, warm.Batch{JobID: job.ID, Seq: 0, POP: popA.Code, From: 0, To: n}, rs, warm.BatchDone)
-	e.must(err)
-	r := newRunner(t, e.st, f, 8)
+	_, err := e.St.RecordResults(e.Ctx, warm.Batch{JobID: job.ID, Seq: 0, POP: popA.Code, From: 0, To: n}, rs, warm.BatchDone)
+	e.Must(err)
+	r := newRunner(t, e.St, f, 8)
 	r.Budgets = newTestBudgets(newBudgetStore())
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.Budgets.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
+	background(t, r.Budgets.Run)
 	return r
 }
 
 // rewarmDue queues the re-warms due now and runs each queued entry, as a
 // node and an agent would; it returns how many it queued.
 func (e *env) rewarmDue(r *Runner) int {
-	e.t.Helper()
-	before := len(e.q.Steps())
-	n, err := e.st.QueueRewarms(e.ctx, time.Now(), 5000)
-	e.must(err)
-	for _, st := range e.q.Steps()[before:] {
-		e.must(r.RunRewarms(e.ctx, st.JobID, st.POP, st.Rewarms))
+	e.T.Helper()
+	before := len(e.Q.Steps())
+	n, err := e.St.QueueRewarms(e.Ctx, time.Now(), 5000)
+	e.Must(err)
+	for _, st := range e.Q.Steps()[before:] {
+		e.Must(r.RunRewarms(e.Ctx, st.JobID, st.POP, st.Rewarms))
 	}
 	return n
 }
@@ -154,8 +145,8 @@ func TestRewarmThrottledWaitsForItsHostsPause(t *testing.T) {
 				t.Fatalf("url %d fetched %d times, want 2 (one before the pause, one after)", i, n)
 			}
 		}
-		kw, err := e.st.KeepWarm(e.ctx, &warm.Job{ID: "kw", Status: warm.StatusInProgress})
-		e.must(err)
+		kw, err := e.St.KeepWarm(e.Ctx, &warm.Job{ID: "kw", Status: warm.StatusInProgress})
+		e.Must(err)
 		if kw.Rewarms != 5 || kw.Failed != 0 || kw.Kept != 3 {
 			t.Fatalf("keep-warm counts %+v, want 5 re-warms, none failed", kw)
 		}
@@ -171,7 +162,7 @@ func TestRewarmOfAPausedHostIsPutOff(t *testing.T) {
 		r := keepWarmRunner(t, e, f, 2)
 		// The circuit breaker of another fetch of the host opened.
 		for range breakerMin {
-			r.Budgets.Observe(e.ctx, "other", urlOf(9), warm.Result{StatusCode: 502, Error: "HTTP 502 Bad Gateway"})
+			r.Budgets.Observe(e.Ctx, "other", urlOf(9), warm.Result{StatusCode: 502, Error: "HTTP 502 Bad Gateway"})
 		}
 		resume := r.Budgets.PausedUntil(hostOf0())
 		if resume.IsZero() {

@@ -68,13 +68,11 @@ func TestRunnerFetchesEachTaskOnceThroughItsPOP(t *testing.T) {
 		e.plan(jobSpec{id: "j1", urls: 3, pops: []warm.POPState{popA, popB}, verify: true,
 			encodings: []string{"br", "gzip"}, headers: []string{"X-Token: t", "accept-encoding: identity"}})
 		f := &fetcher{}
-		r := newRunner(t, e.st, f, 8)
+		r := newRunner(t, e.St, f, 8)
 		obs := &observed{}
 		r.Observer = obs
 
-		if err := r.Run(e.ctx, "j1", 1, open()); err != nil { // batch 1: popB
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 1) // batch 1: popB
 
 		reqs := f.requests()
 		if len(reqs) != 6 {
@@ -112,16 +110,14 @@ func TestRunnerFetchesEachTaskOnceThroughItsPOP(t *testing.T) {
 				t.Errorf("recorded %+v", row)
 			}
 		}
-		p := e.progress("j1")
+		p := e.Progress("j1")
 		if p.Done != 6 || p.OK != 6 || p.Failed != 0 || p.InProgress != 0 {
 			t.Fatalf("counts %+v, want 6 done and ok", p.Counts)
 		}
 		if b := e.batch("j1", 1); b.state != warm.BatchDone || b.agent != "agent-1" {
 			t.Fatalf("batch %+v, want done by agent-1", b)
 		}
-		if b := e.batch("j1", 0); b.state != warm.BatchPending {
-			t.Fatalf("the other POP's batch is %s", b.state)
-		}
+		e.wantBatch("j1", 0, warm.BatchPending)
 		if len(obs.results) != 6 || obs.results[0].POP != popB.Code {
 			t.Fatalf("observer heard %d results", len(obs.results))
 		}
@@ -148,13 +144,11 @@ func TestRunnerWritesResultsInBulk(t *testing.T) {
 		// Every fetch ends at once, between two ticks of the flush
 		// interval: only FlushEvery splits the writes.
 		f := &fetcher{delay: func(string) time.Duration { return 1050 * time.Millisecond }}
-		w := &writes{runnerStore: e.st}
+		w := &writes{runnerStore: e.St}
 		r := newRunner(t, w, f, 10)
 		r.FlushEvery = 4
 
-		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		// The runner hands over 4, 4, then 2; a write carries one or more
 		// handovers, whole, in order.
 		sum := 0
@@ -169,9 +163,7 @@ func TestRunnerWritesResultsInBulk(t *testing.T) {
 		if w.last != warm.BatchDone {
 			t.Fatalf("last write left the batch %s", w.last)
 		}
-		if p := e.progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done, want FINISHED with 10", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 10)
 	})
 }
 
@@ -187,14 +179,14 @@ func TestRunnerRecordsWhatItHasEveryFlushInterval(t *testing.T) {
 			}
 			return 50 * time.Millisecond
 		}}
-		r := newRunner(t, e.st, f, 3)
+		r := newRunner(t, e.St, f, 3)
 		begin := time.Now()
-		done := start(t, e.ctx, r, "j1", 0, open())
+		done := start(t, e.Ctx, r, "j1", 0, open())
 
 		// The quick two end at 50ms and are written at the 200ms tick,
 		// well before the status interval.
 		advance(500 * time.Millisecond)
-		if p := e.progress("j1"); p.Done != 2 || p.InProgress != 1 {
+		if p := e.Progress("j1"); p.Done != 2 || p.InProgress != 1 {
 			t.Fatalf("after 500ms: %d done, %d in progress; want 2 and 1", p.Done, p.InProgress)
 		}
 		if err := <-done; err != nil {
@@ -203,7 +195,7 @@ func TestRunnerRecordsWhatItHasEveryFlushInterval(t *testing.T) {
 		if d := time.Since(begin); d != 10*time.Second {
 			t.Fatalf("the batch took %v, want the slow task's 10s", d)
 		}
-		if p := e.progress("j1"); p.Done != 3 || p.InProgress != 0 {
+		if p := e.Progress("j1"); p.Done != 3 || p.InProgress != 0 {
 			t.Fatalf("%d done, %d in progress at the end", p.Done, p.InProgress)
 		}
 	})
@@ -216,9 +208,9 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 5})
 		f := &fetcher{}
-		r := newRunner(t, e.st, f, 10)
+		r := newRunner(t, e.St, f, 10)
 
-		first, second := start(t, e.ctx, r, "j1", 0, open()), start(t, e.ctx, r, "j1", 0, open())
+		first, second := start(t, e.Ctx, r, "j1", 0, open()), start(t, e.Ctx, r, "j1", 0, open())
 		if err := errors.Join(<-first, <-second); err != nil {
 			t.Fatal(err)
 		}
@@ -230,12 +222,12 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		if fetched <= 5 || fetched > 10 {
 			t.Fatalf("%d fetches, want both runs to fetch some of the 5 tasks", fetched)
 		}
-		p := e.progress("j1")
+		p := e.Progress("j1")
 		if p.Done != 5 || p.OK != 5 || p.DownloadSize != 500 || p.Status != warm.StatusFinished {
 			t.Fatalf("%s, counts %+v: want 5 tasks counted once", p.Status, p.Counts)
 		}
-		pops, err := e.st.POPs(e.ctx, "j1")
-		e.must(err)
+		pops, err := e.St.POPs(e.Ctx, "j1")
+		e.Must(err)
 		if pops[0].Done != 5 || pops[0].Attempted != 5 {
 			t.Fatalf("POP counted %d done, %d attempted; want 5", pops[0].Done, pops[0].Attempted)
 		}
@@ -244,9 +236,7 @@ func TestRunnerCountsABatchRunTwiceOnce(t *testing.T) {
 		}
 
 		// A third run finds nothing left to fetch.
-		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if n := len(f.requests()); n != fetched {
 			t.Fatalf("a run of a finished batch fetched %d more", n-fetched)
 		}
@@ -266,8 +256,8 @@ func stopMidBatch(t *testing.T, stop func(e *env, r *Runner), within time.Durati
 		}
 		return time.Hour
 	}}
-	r := newRunner(t, e.st, f, 4)
-	done := start(t, e.ctx, r, "j1", 0, open())
+	r := newRunner(t, e.St, f, 4)
+	done := start(t, e.Ctx, r, "j1", 0, open())
 
 	time.Sleep(time.Second)
 	stopped := time.Now()
@@ -281,7 +271,7 @@ func stopMidBatch(t *testing.T, stop func(e *env, r *Runner), within time.Durati
 	if n := f.abortedCount(); n != 4 {
 		t.Fatalf("%d fetches aborted, want the 4 in flight", n)
 	}
-	p := e.progress("j1")
+	p := e.Progress("j1")
 	if p.Status != warm.StatusStopped || p.Done != 2 || p.Failed != 0 {
 		t.Fatalf("%s with %d done, %d failed; want STOPPED, 2 done, none failed", p.Status, p.Done, p.Failed)
 	}
@@ -323,7 +313,7 @@ func tenSlowTasks(t *testing.T) (*env, *fetcher, *Runner) {
 	e := newEnv(t)
 	e.plan(jobSpec{id: "j1", urls: 10})
 	f := &fetcher{}
-	return e, f, newRunner(t, e.st, f, 2)
+	return e, f, newRunner(t, e.St, f, 2)
 }
 
 // checkInterrupted checks that a run cut short at 2.5s, with tasks 0–3
@@ -337,38 +327,30 @@ func checkInterrupted(t *testing.T, e *env, f *fetcher, err error) {
 	if n := len(f.requests()); n != 6 {
 		t.Fatalf("%d fetches, want 6: no new fetch after the cut", n)
 	}
-	p := e.progress("j1")
+	p := e.Progress("j1")
 	if p.Done != 6 || p.Failed != 0 || p.InProgress != 0 || p.Status != warm.StatusInProgress {
 		t.Fatalf("%s, counts %+v: want 6 done, none in progress", p.Status, p.Counts)
 	}
-	if b := e.batch("j1", 0); b.state != warm.BatchPending {
-		t.Fatalf("batch %s, want pending", b.state)
-	}
+	e.wantBatch("j1", 0, warm.BatchPending)
 }
 
 func TestRunnerStopsFeedingWhenTheAgentDrainsAndAResumeFinishesTheRest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, f, r := tenSlowTasks(t)
 		drain := make(chan struct{})
-		done := start(t, e.ctx, r, "j1", 0, drain)
+		done := start(t, e.Ctx, r, "j1", 0, drain)
 		time.Sleep(2500 * time.Millisecond)
 		close(drain)
 		checkInterrupted(t, e, f, <-done)
 
-		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		for i := range 10 {
 			if n := f.fetchedURLs()[urlOf(i)]; n != 1 {
 				t.Errorf("%s fetched %d times over both runs, want 1", urlOf(i), n)
 			}
 		}
-		if p := e.progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done after the resume", p.Status, p.Done)
-		}
-		if b := e.batch("j1", 0); b.state != warm.BatchDone {
-			t.Fatalf("batch %s after the resume", b.state)
-		}
+		e.wantFinished("j1", 10)
+		e.wantBatch("j1", 0, warm.BatchDone)
 	})
 }
 
@@ -376,7 +358,7 @@ func TestRunnerStopsFeedingWhenItsBudgetRunsOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, f, r := tenSlowTasks(t)
 		r.Budget = 2500 * time.Millisecond
-		checkInterrupted(t, e, f, r.Run(e.ctx, "j1", 0, open()))
+		checkInterrupted(t, e, f, r.Run(e.Ctx, "j1", 0, open()))
 	})
 }
 
@@ -386,7 +368,7 @@ func TestRunnerRecordsWhatItFetchedWhenItsStepIsCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, f, r := tenSlowTasks(t)
 		r.FlushInterval = time.Minute // nothing written before the cut
-		ctx, cancel := context.WithCancel(e.ctx)
+		ctx, cancel := context.WithCancel(e.Ctx)
 		done := start(t, ctx, r, "j1", 0, open())
 		time.Sleep(2500 * time.Millisecond)
 		cancel()
@@ -396,7 +378,7 @@ func TestRunnerRecordsWhatItFetchedWhenItsStepIsCancelled(t *testing.T) {
 		if n := f.abortedCount(); n != 2 {
 			t.Fatalf("%d fetches aborted, want the 2 in flight", n)
 		}
-		if p := e.progress("j1"); p.Done != 4 || p.Failed != 0 {
+		if p := e.Progress("j1"); p.Done != 4 || p.Failed != 0 {
 			t.Fatalf("counts %+v, want the 4 fetched before the cut", p.Counts)
 		}
 	})
@@ -407,15 +389,13 @@ func TestRunnerTimesTheJobOutAtItsDeadline(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 10, timeout: 4500 * time.Millisecond})
 		f := &fetcher{}
-		r := newRunner(t, e.st, f, 1)
+		r := newRunner(t, e.St, f, 1)
 		begin := time.Now()
-		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if d := time.Since(begin); d != 4500*time.Millisecond {
 			t.Fatalf("the run ended after %v, want at the deadline", d)
 		}
-		p := e.progress("j1")
+		p := e.Progress("j1")
 		if p.Status != warm.StatusTimeout || !strings.Contains(p.Message, "4 of 10 tasks done") {
 			t.Fatalf("%s %q, want TIMEOUT with 4 of 10 done", p.Status, p.Message)
 		}
@@ -430,17 +410,13 @@ func TestRunnerPastTheDeadlineFetchesNothingAndTimesTheJobOut(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 3, timeout: time.Minute})
 		f := &fetcher{}
-		r := newRunner(t, e.st, f, 1)
+		r := newRunner(t, e.St, f, 1)
 		time.Sleep(time.Minute)
-		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 0)
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches after the deadline", n)
 		}
-		if p := e.progress("j1"); p.Status != warm.StatusTimeout {
-			t.Fatalf("status %s, want TIMEOUT", p.Status)
-		}
+		e.WantStatus("j1", warm.StatusTimeout)
 	})
 }
 
@@ -450,16 +426,12 @@ func TestRunnerMarksABatchWithoutAddressesDone(t *testing.T) {
 		gone := warm.POPState{Code: "CCC1-P1", Explicit: true, Error: "does not resolve"}
 		e.plan(jobSpec{id: "j1", urls: 3, pops: []warm.POPState{popA, gone}})
 		f := &fetcher{}
-		r := newRunner(t, e.st, f, 1)
-		if err := r.Run(e.ctx, "j1", 1, open()); err != nil {
-			t.Fatal(err)
-		}
+		r := newRunner(t, e.St, f, 1)
+		e.mustRun(r, "j1", 1)
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches through a POP without addresses", n)
 		}
-		if b := e.batch("j1", 1); b.state != warm.BatchDone {
-			t.Fatalf("batch %s, want done", b.state)
-		}
+		e.wantBatch("j1", 1, warm.BatchDone)
 	})
 }
 
@@ -469,21 +441,19 @@ func TestRunnerLeavesEndedJobsAlone(t *testing.T) {
 		e.plan(jobSpec{id: "j1", urls: 3})
 		e.stop("j1")
 		f := &fetcher{}
-		r := newRunner(t, e.st, f, 1)
-		if err := r.Run(e.ctx, "j1", 0, open()); err != nil {
-			t.Fatal(err)
-		}
+		r := newRunner(t, e.St, f, 1)
+		e.mustRun(r, "j1", 0)
 		if n := len(f.requests()); n != 0 {
 			t.Fatalf("%d fetches for a stopped job", n)
 		}
 		if b := e.batch("j1", 0); b.state != warm.BatchPending || b.agent != "" {
 			t.Fatalf("batch %+v claimed for a stopped job", b)
 		}
-		if err := r.Run(e.ctx, "nope", 0, open()); !errors.Is(err, warm.ErrNotFound) {
+		if err := r.Run(e.Ctx, "nope", 0, open()); !errors.Is(err, warm.ErrNotFound) {
 			t.Fatalf("unknown job: %v, want ErrNotFound", err)
 		}
 		e.plan(jobSpec{id: "j2", urls: 1})
-		if err := r.Run(e.ctx, "j2", 7, open()); !errors.Is(err, warm.ErrNotFound) {
+		if err := r.Run(e.Ctx, "j2", 7, open()); !errors.Is(err, warm.ErrNotFound) {
 			t.Fatalf("unknown batch: %v, want ErrNotFound", err)
 		}
 	})
@@ -497,7 +467,7 @@ func TestRunnerReturnsAFailedWrite(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 10})
 		boom := errors.New("disk full")
-		w := &writes{runnerStore: e.st, fail: boom}
+		w := &writes{runnerStore: e.St, fail: boom}
 		f := &fetcher{delay: func(u string) time.Duration {
 			if u == urlOf(0) {
 				return 100 * time.Millisecond
@@ -505,7 +475,7 @@ func TestRunnerReturnsAFailedWrite(t *testing.T) {
 			return time.Hour
 		}}
 		r := newRunner(t, w, f, 2)
-		ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+		ctx, cancel := context.WithTimeout(e.Ctx, time.Minute)
 		defer cancel()
 		err := r.Run(ctx, "j1", 0, open())
 		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "record results of batch 0 of job j1") {
@@ -542,20 +512,16 @@ func TestRunnerReadsABatchOnlyWhenItsEntryDoesNotSay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 2, pops: []warm.POPState{popA, popB}})
-		st := &batchReads{runnerStore: e.st}
+		st := &batchReads{runnerStore: e.St}
 		r := newRunner(t, st, &fetcher{}, 4)
-		if err := r.RunBatch(e.ctx, warm.Batch{JobID: "j1", Seq: 0, POP: popA.Code, From: 0, To: 2}, open()); err != nil {
+		if err := r.RunBatch(e.Ctx, warm.Batch{JobID: "j1", Seq: 0, POP: popA.Code, From: 0, To: 2}, open()); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Run(e.ctx, "j1", 1, open()); err != nil {
-			t.Fatal(err)
-		}
+		e.mustRun(r, "j1", 1)
 		if st.n != 1 {
 			t.Fatalf("%d reads of a batch, want 1 (for the entry without bounds)", st.n)
 		}
-		if p := e.progress("j1"); p.Done != 4 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done, want FINISHED with 4", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 4)
 	})
 }
 
@@ -578,11 +544,11 @@ func TestABatchWaitingForItsLastWriteLeavesItsFetchSlot(t *testing.T) {
 		e := newEnv(t)
 		e.plan(jobSpec{id: "j1", urls: 5, pops: []warm.POPState{popA, popB}})
 		f := &fetcher{delay: func(string) time.Duration { return 100 * time.Millisecond }}
-		r := newRunner(t, slowDone{e.st}, f, 10)
+		r := newRunner(t, slowDone{e.St}, f, 10)
 		r.SetFetching(1)
-		first := start(t, e.ctx, r, "j1", 0, open())
+		first := start(t, e.Ctx, r, "j1", 0, open())
 		advance(50 * time.Millisecond)
-		second := start(t, e.ctx, r, "j1", 1, open())
+		second := start(t, e.Ctx, r, "j1", 1, open())
 		advance(100 * time.Millisecond) // the first has fetched; its last write takes a second
 		if n := len(f.requests()); n != 10 {
 			t.Fatalf("%d fetches started 150 ms in, want the second batch's 5 beside the first's 5: its slot was held", n)
@@ -592,8 +558,6 @@ func TestABatchWaitingForItsLastWriteLeavesItsFetchSlot(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if p := e.progress("j1"); p.Done != 10 || p.Status != warm.StatusFinished {
-			t.Fatalf("%s with %d done, want FINISHED with 10", p.Status, p.Done)
-		}
+		e.wantFinished("j1", 10)
 	})
 }

@@ -287,10 +287,7 @@ func TestVerifyAsksAgainWhenTheCheckGetsNoAnswer(t *testing.T) {
 		}
 		heads.Add(1)
 		if drops.Add(-1) >= 0 {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
+			hangUp(w, false)
 			return
 		}
 		w.Header().Set("X-Cache", "HIT")
@@ -323,27 +320,14 @@ func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
 		case "/hang":
 			<-release
 		case "/stall":
-			w.Header().Set("Content-Length", "4096")
-			w.Write(make([]byte, 1500))
-			w.(http.Flusher).Flush()
+			startBody(w, 1500)
 			<-release
 		case "/short":
-			w.Header().Set("Content-Length", "4096")
-			w.Write(make([]byte, 4000))
-			w.(http.Flusher).Flush()
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
+			startBody(w, 4000)
+			hangUp(w, false)
 		case "/reset":
-			w.Header().Set("Content-Length", "4096")
-			w.Write(make([]byte, 2000))
-			w.(http.Flusher).Flush()
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.(*net.TCPConn).SetLinger(0)
-				conn.Close()
-			}
+			startBody(w, 2000)
+			hangUp(w, true)
 		}
 	})
 	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for its handlers
@@ -366,6 +350,26 @@ func TestFetchTimeoutsSayWhatHappened(t *testing.T) {
 	}
 }
 
+// startBody sends the headers of a 4096-byte body and its first n bytes.
+func startBody(w http.ResponseWriter, n int) {
+	w.Header().Set("Content-Length", "4096")
+	w.Write(make([]byte, n))
+	w.(http.Flusher).Flush()
+}
+
+// hangUp closes the request's connection with no more said; with reset,
+// the close is a reset (RST) instead of an orderly end.
+func hangUp(w http.ResponseWriter, reset bool) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return
+	}
+	if reset {
+		conn.(*net.TCPConn).SetLinger(0)
+	}
+	conn.Close()
+}
+
 // An address that keeps hanging is left alone for a while: attempts to it
 // fail at once, saying why, and a task goes to the POP's other address.
 func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
@@ -374,16 +378,7 @@ func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for its handlers
 	c := New(Config{HeaderTimeout: 50 * time.Millisecond, Attempts: 1})
 	req := warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{hole}}
-	for range hangAfter {
-		if res := c.Fetch(context.Background(), req); !strings.HasPrefix(res.Error, "no response headers in 50ms") {
-			t.Fatalf("a hang: %+v", res)
-		}
-	}
-	start := time.Now()
-	res := c.Fetch(context.Background(), req)
-	if d := time.Since(start); d > 40*time.Millisecond || !strings.Contains(res.Error, "8 attempts in a row; not asked again until") {
-		t.Fatalf("after %d hangs: %+v in %v, want an at-once failure saying why", hangAfter, res, d)
-	}
+	wantLeftAlone(t, c, req, "hang", "no response headers in 50ms", "8 attempts in a row; not asked again until")
 	// A POP with another address that answers is warmed through it, at
 	// once: the hole is not asked. (The live edge listens on 127.0.0.2 at
 	// the hole's port, as a POP's addresses share the URL's port.)
@@ -398,8 +393,8 @@ func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
 	t.Cleanup(live.Close)
 	c2 := New(Config{HeaderTimeout: 50 * time.Millisecond, Attempts: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
 	c2.health[hole] = &addrHealth{hangs: hangAfter, lastErr: "no response headers in 50ms", pausedTill: time.Now().Add(time.Minute)}
-	start = time.Now()
-	res = c2.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{hole, "127.0.0.2"}})
+	start := time.Now()
+	res := c2.Fetch(context.Background(), warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{hole, "127.0.0.2"}})
 	if !res.OK || res.EdgeIP != "127.0.0.2" || time.Since(start) > time.Second {
 		t.Fatalf("through the other address: %+v in %v", res, time.Since(start))
 	}
@@ -410,22 +405,29 @@ func TestFetchLeavesAHangingAddressAlone(t *testing.T) {
 func TestFetchLeavesAStallingAddressAlone(t *testing.T) {
 	release := make(chan struct{})
 	addr, port := edge(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "4096")
-		w.Write(make([]byte, 1500))
-		w.(http.Flusher).Flush()
+		startBody(w, 1500)
 		<-release
 	})
 	t.Cleanup(func() { close(release) })
 	c := New(Config{IdleTimeout: 50 * time.Millisecond, Attempts: 1})
 	req := warm.FetchRequest{URL: "http://h.test:" + port + "/x", Addresses: []string{addr}}
+	wantLeftAlone(t, c, req, "stall", "stalled after 1.5 kB", "stalled after 1.5 kB: no byte in 50ms, 8 attempts in a row")
+}
+
+// wantLeftAlone fetches req through c until its address has failed
+// hangAfter times in a row, each a failure (a hang, a stall) whose error
+// starts with each, then checks that the next attempt fails at once with
+// an error that contains why.
+func wantLeftAlone(t *testing.T, c *Client, req warm.FetchRequest, failure, each, why string) {
+	t.Helper()
 	for range hangAfter {
-		if res := c.Fetch(context.Background(), req); !strings.HasPrefix(res.Error, "stalled after 1.5 kB") {
-			t.Fatalf("a stall: %+v", res)
+		if res := c.Fetch(context.Background(), req); !strings.HasPrefix(res.Error, each) {
+			t.Fatalf("a %s: %+v", failure, res)
 		}
 	}
 	start := time.Now()
 	res := c.Fetch(context.Background(), req)
-	if d := time.Since(start); d > 40*time.Millisecond || !strings.Contains(res.Error, "stalled after 1.5 kB: no byte in 50ms, 8 attempts in a row") {
-		t.Fatalf("after %d stalls: %+v in %v, want an at-once failure saying why", hangAfter, res, d)
+	if d := time.Since(start); d > 40*time.Millisecond || !strings.Contains(res.Error, why) {
+		t.Fatalf("after %d %ss: %+v in %v, want an at-once failure saying why", hangAfter, failure, res, d)
 	}
 }

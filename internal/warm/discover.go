@@ -42,10 +42,7 @@ func cleanDiscover(raw, targetType string, lim Limits) (string, error) {
 // spellings a job's "discover" takes (any case): ecs, or none or empty for
 // no discovery.
 func DefaultDiscoverMode(raw string) (string, error) {
-	switch mode := strings.ToLower(strings.TrimSpace(raw)); mode {
-	case "", discoverNone:
-		return "", nil
-	case DiscoverECS:
+	if mode, ok := eitherWord(raw, discoverNone, DiscoverECS); ok {
 		return mode, nil
 	}
 	return "", fmt.Errorf("%q is not one of ecs, none", raw)

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"prewarm/internal/store"
-	"prewarm/internal/store/sqlite/sqlitetest"
 	"prewarm/internal/store/storetest"
 	"prewarm/internal/warm"
+	"prewarm/internal/warm/warmtest"
 )
 
 // The planner's and the service's tests run over the real SQLite store,
@@ -22,25 +21,9 @@ import (
 
 var discard = slog.New(slog.DiscardHandler)
 
-type env struct {
-	t   *testing.T
-	ctx context.Context
-	st  *store.Store
-	q   *storetest.Recorder
-}
+type env struct{ *warmtest.Env }
 
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	st, q := sqlitetest.Store(t)
-	return &env{t: t, ctx: context.Background(), st: st, q: q}
-}
-
-func (e *env) must(err error) {
-	e.t.Helper()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-}
+func newEnv(t *testing.T) *env { return &env{warmtest.NewEnv(t)} }
 
 func urlOf(i int) string { return fmt.Sprintf("https://www.example.test/v/%d.ts", i) }
 
@@ -55,7 +38,7 @@ func urlList(n int) []string {
 // submit records a job as the API does: CREATED, with its URLs, its
 // planning and timeout queued.
 func (e *env) submit(id string, urls []string, timeout time.Duration, edit func(*warm.Job)) *warm.Job {
-	e.t.Helper()
+	e.T.Helper()
 	now := time.Now()
 	j := &warm.Job{ID: id, Status: warm.StatusCreated, CFDomain: "d1.cloudfront.net", TargetType: "pop",
 		Targets: []warm.Target{{Code: "AAA1-P1", Explicit: true}}, Headers: []string{"X-A: 1"},
@@ -63,16 +46,14 @@ func (e *env) submit(id string, urls []string, timeout time.Duration, edit func(
 	if edit != nil {
 		edit(j)
 	}
-	e.must(e.st.CreateJob(e.ctx, j, urls))
+	e.Must(e.St.CreateJob(e.Ctx, j, urls))
 	return j
 }
 
-func (e *env) progress(id string) *warm.Progress { return storetest.Progress(e.t, e.st, id) }
-
 func (e *env) batch(jobID string, seq int) warm.Batch {
-	e.t.Helper()
-	b, err := e.st.Batch(e.ctx, jobID, seq)
-	e.must(err)
+	e.T.Helper()
+	b, err := e.St.Batch(e.Ctx, jobID, seq)
+	e.Must(err)
 	return b
 }
 
@@ -231,7 +212,7 @@ func (v *invalidator) Invalidate(_ context.Context, _ *warm.Job, pops []warm.POP
 // batches of 2, two probes at once, an hour's budget.
 func (e *env) planner(r *resolver, p *prober) *warm.Planner {
 	return &warm.Planner{
-		Store: e.st, Resolver: r, Prober: p, Invalidator: &invalidator{q: e.q}, Expander: &expander{},
+		Store: e.St, Resolver: r, Prober: p, Invalidator: &invalidator{q: e.Q}, Expander: &expander{},
 		MaxURLs: 1000, Log: discard, Now: time.Now,
 		ChunkSize: 4, BatchSize: 2, ProbeConcurrency: 2, Budget: time.Hour,
 	}

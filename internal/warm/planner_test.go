@@ -27,11 +27,11 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 		p := e.planner(res, pr)
 		p.ChunkSize, p.BatchSize = 8, 4
 
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
 		usable := []warm.POPState{a, b, c}
-		seqs := e.q.Batches()
+		seqs := e.Q.Batches()
 		if sorted := slices.Sorted(slices.Values(seqs)); !slices.Equal(sorted, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}) {
 			t.Fatalf("queued batches %v, want 0..8 once each (3 ranges × 3 POPs)", seqs)
 		}
@@ -42,13 +42,13 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 				t.Errorf("batch %d is %+v, want %+v", seq, got, want)
 			}
 		}
-		prog := e.progress("j1")
+		prog := e.Progress("j1")
 		if prog.Status != warm.StatusInProgress || prog.Total != 10*3*2 || !prog.Planned || prog.PlannedURLs != 10 ||
 			!prog.Probed || prog.ProbedURLs != 10 || prog.TotalSize != 10*probedSize*3*2 {
 			t.Fatalf("%s, counts %+v: want 60 tasks planned and probed", prog.Status, prog.Counts)
 		}
-		saved, err := e.st.POPs(e.ctx, "j1")
-		e.must(err)
+		saved, err := e.St.POPs(e.Ctx, "j1")
+		e.Must(err)
 		var codes []string
 		for _, s := range saved {
 			codes = append(codes, s.Code)
@@ -69,19 +69,19 @@ func TestPlannerQueuesABatchPerPOPPerBatchSize(t *testing.T) {
 
 		// Run again (a retry, a restart): the POPs are read back, not
 		// resolved; nothing is queued or probed twice.
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
 		if n := res.count(); n != 1 {
 			t.Fatalf("POPs resolved %d times, want once", n)
 		}
-		if n := len(e.q.Batches()); n != 9 {
+		if n := len(e.Q.Batches()); n != 9 {
 			t.Fatalf("%d batches queued after a second run, want 9", n)
 		}
 		if n := pr.total(); n != 10 {
 			t.Fatalf("%d probes after a second run, want 10", n)
 		}
-		if got := e.progress("j1").TotalSize; got != prog.TotalSize {
+		if got := e.Progress("j1").TotalSize; got != prog.TotalSize {
 			t.Fatalf("expected size %d after a second run, want %d", got, prog.TotalSize)
 		}
 	})
@@ -96,21 +96,21 @@ func TestPlannerWarnsOfHostsCFDomainMayNotServe(t *testing.T) {
 		res := &resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}, strangers: map[string]bool{"other.test": true}}
 		urls := []string{"https://d1.cloudfront.net/a", "https://www.example.test/b", "https://OTHER.test/c", "https://www.example.test/d"}
 		e.submit("cf", urls, time.Hour, nil)
-		if err := e.planner(res, &prober{}).Plan(e.ctx, "cf"); err != nil {
+		if err := e.planner(res, &prober{}).Plan(e.Ctx, "cf"); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(res.checked, []string{"www.example.test", "other.test"}) {
 			t.Fatalf("hosts checked %q, want each host but cf_domain's once", res.checked)
 		}
-		sum, err := e.st.Summary(e.ctx, "cf")
-		e.must(err)
+		sum, err := e.St.Summary(e.Ctx, "cf")
+		e.Must(err)
 		if !slices.Equal(sum.Warnings, []string{"other.test is not d1.cloudfront.net"}) {
 			t.Fatalf("warnings %q", sum.Warnings)
 		}
 
 		res.checked = nil
 		e.submit("edges", urls, time.Hour, func(j *warm.Job) { j.Targets = []warm.Target{{Code: "fra-1", Explicit: true, Edge: true}} })
-		if err := e.planner(res, &prober{}).Plan(e.ctx, "edges"); err != nil {
+		if err := e.planner(res, &prober{}).Plan(e.Ctx, "edges"); err != nil {
 			t.Fatal(err)
 		}
 		if len(res.checked) != 0 {
@@ -138,15 +138,15 @@ func TestPlannerFailsAJobWithoutAUsablePOP(t *testing.T) {
 // msg before queuing a batch or probing a URL. Plan itself succeeds: a job
 // that cannot run is ended, not retried.
 func (e *env) planFails(p *warm.Planner, pr *prober, msg string) {
-	e.t.Helper()
-	if err := p.Plan(e.ctx, "j1"); err != nil {
-		e.t.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
+	e.T.Helper()
+	if err := p.Plan(e.Ctx, "j1"); err != nil {
+		e.T.Fatalf("Plan returned %v; a job that cannot run is failed, not retried", err)
 	}
-	if prog := e.progress("j1"); prog.Status != warm.StatusFailed || prog.Message != msg {
-		e.t.Fatalf("%s %q, want FAILED with %q", prog.Status, prog.Message, msg)
+	if prog := e.Progress("j1"); prog.Status != warm.StatusFailed || prog.Message != msg {
+		e.T.Fatalf("%s %q, want FAILED with %q", prog.Status, prog.Message, msg)
 	}
-	if len(e.q.Batches()) != 0 || pr.total() != 0 {
-		e.t.Fatal("a job that failed in planning was queued or probed")
+	if len(e.Q.Batches()) != 0 || pr.total() != 0 {
+		e.T.Fatal("a job that failed in planning was queued or probed")
 	}
 }
 
@@ -209,17 +209,15 @@ func TestPlannerReturnsAFailedNote(t *testing.T) {
 				e := newEnv(t)
 				boom := errors.New("database is locked")
 				p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, &prober{})
-				p.Store = &faulty{Store: e.st, note: boom}
-				x, v := &expander{urls: urlList(3)}, &invalidator{q: e.q}
+				p.Store = &faulty{Store: e.St, note: boom}
+				x, v := &expander{urls: urlList(3)}, &invalidator{q: e.Q}
 				p.Expander, p.Invalidator = x, v
 				e.submit("j1", urlList(2), time.Hour, asking(kind))
-				if err := p.Plan(e.ctx, "j1"); !errors.Is(err, boom) {
+				if err := p.Plan(e.Ctx, "j1"); !errors.Is(err, boom) {
 					t.Fatalf("Plan returned %v, want the store's error", err)
 				}
-				if st := e.progress("j1").Status; st != warm.StatusInProgress {
-					t.Fatalf("status %s: a store error must not end the job", st)
-				}
-				if x.calls+v.calls != 0 || len(e.q.Batches()) != 0 {
+				e.WantStatus("j1", warm.StatusInProgress) // a store error must not end the job
+				if x.calls+v.calls != 0 || len(e.Q.Batches()) != 0 {
 					t.Fatal("planning went on past the failed write")
 				}
 			})
@@ -235,29 +233,29 @@ func TestPlannerResumesAfterTheLastPlanChunkWritten(t *testing.T) {
 		boom := errors.New("disk I/O error")
 		pr := &prober{}
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, pr)
-		f := &faulty{Store: e.st, chunk: boom, chunksOK: 1}
+		f := &faulty{Store: e.St, chunk: boom, chunksOK: 1}
 		p.Store = f
 		e.submit("j1", urlList(10), time.Hour, nil)
 
-		if err := p.Plan(e.ctx, "j1"); !errors.Is(err, boom) {
+		if err := p.Plan(e.Ctx, "j1"); !errors.Is(err, boom) {
 			t.Fatalf("Plan returned %v, want the store's error", err)
 		}
-		prog := e.progress("j1")
+		prog := e.Progress("j1")
 		if prog.PlannedURLs != 4 || prog.Planned || prog.ProbedURLs != 0 || prog.Status != warm.StatusInProgress {
 			t.Fatalf("%s, counts %+v: want the first chunk of 4 planned, nothing probed", prog.Status, prog.Counts)
 		}
-		if got := e.q.Batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
+		if got := e.Q.Batches(); !slices.Equal(got, []int{0, 1, 2, 3}) {
 			t.Fatalf("queued %v before the failure, want the first chunk's 0..3", got)
 		}
 
 		f.heal()
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Sorted(slices.Values(e.q.Batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+		if got := slices.Sorted(slices.Values(e.Q.Batches())); !slices.Equal(got, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
 			t.Fatalf("queued %v over both runs, want 0..9 once each", got)
 		}
-		if prog := e.progress("j1"); !prog.Planned || prog.Total != 20 || !prog.Probed {
+		if prog := e.Progress("j1"); !prog.Planned || prog.Total != 20 || !prog.Probed {
 			t.Fatalf("counts %+v after the resume", prog.Counts)
 		}
 	})
@@ -274,28 +272,28 @@ func TestPlannerBudgetInterruptsProbingAndTheResumeCountsNothingTwice(t *testing
 		e.submit("j1", urlList(6), time.Hour, nil)
 
 		begin := time.Now()
-		if err := p.Plan(e.ctx, "j1"); !errors.Is(err, warm.ErrInterrupted) {
+		if err := p.Plan(e.Ctx, "j1"); !errors.Is(err, warm.ErrInterrupted) {
 			t.Fatalf("Plan returned %v, want ErrInterrupted", err)
 		}
 		if d := time.Since(begin); d != 4*time.Second {
 			t.Fatalf("the first run took %v, want 4s (two chunks of two one-second probes)", d)
 		}
-		prog := e.progress("j1")
+		prog := e.Progress("j1")
 		if !prog.Planned || prog.ProbedURLs != 4 || prog.Probed || prog.TotalSize != 4*probedSize*2 {
 			t.Fatalf("counts %+v: want everything queued, 4 URLs probed", prog.Counts)
 		}
-		if n := len(e.q.Batches()); n != 6 {
+		if n := len(e.Q.Batches()); n != 6 {
 			t.Fatalf("%d batches queued, want 6", n)
 		}
 
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		prog = e.progress("j1")
+		prog = e.Progress("j1")
 		if !prog.Probed || prog.ProbedURLs != 6 || prog.TotalSize != 6*probedSize*2 || prog.Total != 12 {
 			t.Fatalf("counts %+v after the resume: want 6 URLs probed and sized once", prog.Counts)
 		}
-		if n := len(e.q.Batches()); n != 6 {
+		if n := len(e.Q.Batches()); n != 6 {
 			t.Fatalf("%d batches queued after the resume, want 6", n)
 		}
 		for i := range 4 {
@@ -316,18 +314,18 @@ func TestPlannerExpandsThroughTheFirstUsablePOP(t *testing.T) {
 		p.Expander = x
 		e.submit("j1", urlList(2), time.Hour, func(j *warm.Job) { j.Expand = []string{"hls"} })
 
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
 		if x.via.Code != a.Code || x.limit != p.MaxURLs {
 			t.Fatalf("expanded via %s with limit %d, want %s and %d", x.via.Code, x.limit, a.Code, p.MaxURLs)
 		}
-		got, err := e.st.JobURLs(e.ctx, "j1")
-		e.must(err)
+		got, err := e.St.JobURLs(e.Ctx, "j1")
+		e.Must(err)
 		if !slices.Equal(got, urlList(5)) {
 			t.Fatalf("URL list %v after expansion", got)
 		}
-		prog := e.progress("j1")
+		prog := e.Progress("j1")
 		if !prog.Expanded || prog.Total != 5*2 || prog.PlannedURLs != 5 || prog.Message != "expanded 2 URLs to 5" {
 			t.Fatalf("%q, counts %+v: want 10 tasks over the 5 URLs", prog.Message, prog.Counts)
 		}
@@ -335,7 +333,7 @@ func TestPlannerExpandsThroughTheFirstUsablePOP(t *testing.T) {
 			t.Fatalf("last batch %+v", last)
 		}
 		// A resumed run does not expand again.
-		if err := p.Plan(e.ctx, "j1"); err != nil || x.calls != 1 {
+		if err := p.Plan(e.Ctx, "j1"); err != nil || x.calls != 1 {
 			t.Fatalf("second run: %v, %d expansions", err, x.calls)
 		}
 	})
@@ -354,7 +352,7 @@ func TestPlannerFailsTheJobWhenExpansionOrInvalidationFails(t *testing.T) {
 				pr := &prober{}
 				p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
 				p.Expander = &expander{err: errors.New("master.m3u8: HTTP 404")}
-				p.Invalidator = &invalidator{q: e.q, err: errors.New("AccessDenied")}
+				p.Invalidator = &invalidator{q: e.Q, err: errors.New("AccessDenied")}
 				e.submit("j1", urlList(2), time.Hour, asking(kind))
 				e.planFails(p, pr, msg)
 			})
@@ -372,11 +370,11 @@ func TestPlannerExpandsAfterTheInvalidation(t *testing.T) {
 		master := "https://www.example.test/master.m3u8"
 		stale := []string{master, "https://www.example.test/v1/a.ts", "https://www.example.test/v1/b.ts"}
 		fresh := []string{master, "https://www.example.test/v2/a.ts", "https://www.example.test/v2/b.ts"}
-		v := &invalidator{q: e.q}
+		v := &invalidator{q: e.Q}
 		x := &expander{urls: stale, then: fresh, hook: func() string { return fmt.Sprintf("%d invalidations", v.calls) }}
 		p.Expander, p.Invalidator = x, v
 		e.submit("j1", []string{master}, time.Hour, func(j *warm.Job) { j.NeedInvalidate, j.Expand = true, []string{"hls"} })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(v.urls, stale) {
@@ -385,8 +383,8 @@ func TestPlannerExpandsAfterTheInvalidation(t *testing.T) {
 		if !slices.Equal(x.seen, []string{"0 invalidations", "1 invalidations"}) {
 			t.Fatalf("reads of the documents: %v, want one before and one after the invalidation", x.seen)
 		}
-		urls, err := e.st.JobURLs(e.ctx, "j1")
-		e.must(err)
+		urls, err := e.St.JobURLs(e.Ctx, "j1")
+		e.Must(err)
 		if !slices.Equal(urls, fresh) {
 			t.Fatalf("the job warms %v, want what the documents list after the invalidation: %v", urls, fresh)
 		}
@@ -397,20 +395,20 @@ func TestPlannerInvalidatesBeforeQueuingAnything(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, &prober{})
-		v := &invalidator{q: e.q}
+		v := &invalidator{q: e.Q}
 		p.Invalidator = v
 		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.NeedInvalidate = true })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
 		if v.calls != 1 || v.before != 0 || !slices.Equal(v.urls, urlList(3)) {
 			t.Fatalf("invalidated %d times, with %d batches already queued, urls %v", v.calls, v.before, v.urls)
 		}
-		prog := e.progress("j1")
-		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.q.Batches()) != 4 {
-			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.q.Batches()))
+		prog := e.Progress("j1")
+		if !prog.Invalidated || prog.Message != "invalidated 3 paths at 2 POPs" || len(e.Q.Batches()) != 4 {
+			t.Fatalf("%q, counts %+v, %d batches", prog.Message, prog.Counts, len(e.Q.Batches()))
 		}
-		if err := p.Plan(e.ctx, "j1"); err != nil || v.calls != 1 {
+		if err := p.Plan(e.Ctx, "j1"); err != nil || v.calls != 1 {
 			t.Fatalf("second run: %v, %d invalidations; want none again", err, v.calls)
 		}
 	})
@@ -424,10 +422,10 @@ func TestPlannerFailsURLsThatFailTheProbe(t *testing.T) {
 		pr := &prober{status: map[string]int{urlOf(1): 404}, silent: map[string]bool{urlOf(2): true}}
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2")}}, pr)
 		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.Encodings = []string{"br", "gzip"} })
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		prog := e.progress("j1")
+		prog := e.Progress("j1")
 		if prog.Failed != 4 || prog.Done != 4 || prog.TotalSize != probedSize*2*2 || prog.Status != warm.StatusInProgress {
 			t.Fatalf("%s, counts %+v: want the 404 failed at 2 POPs × 2 encodings", prog.Status, prog.Counts)
 		}
@@ -435,7 +433,7 @@ func TestPlannerFailsURLsThatFailTheProbe(t *testing.T) {
 			t.Fatalf("the unanswered URL was probed %d times, want once per POP", n)
 		}
 		var failed []string
-		e.must(e.st.Tasks(e.ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error {
+		e.Must(e.St.Tasks(e.Ctx, "j1", warm.TaskFilter{FailedOnly: true}, func(r warm.TaskRow) error {
 			// Every POP's task names the POPs that agreed.
 			if r.URL != urlOf(1) || r.Error != "size probe through BBB1-P1 and AAA1-P1: HTTP 404" {
 				t.Errorf("failed task %+v", r)
@@ -459,10 +457,10 @@ func TestPlannerDoesNotFailAURLForOnePOPsRefusal(t *testing.T) {
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1"), pop("BBB1-P1", "192.0.2.2"),
 			pop("CCC1-P1", "192.0.2.3")}}, pr)
 		e.submit("j1", urlList(6), time.Hour, nil)
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		if prog := e.progress("j1"); prog.Failed != 0 || prog.TotalSize != probedSize*6*3 {
+		if prog := e.Progress("j1"); prog.Failed != 0 || prog.TotalSize != probedSize*6*3 {
 			t.Fatalf("counts %+v: want no URL failed by AAA1-P1's refusal, every size known", prog.Counts)
 		}
 	})
@@ -474,10 +472,10 @@ func TestPlannerFailsAJobWhoseEveryURLFailsTheProbe(t *testing.T) {
 		pr := &prober{status: map[string]int{urlOf(0): 404, urlOf(1): 403}}
 		p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, pr)
 		e.submit("j1", urlList(2), time.Hour, nil)
-		if err := p.Plan(e.ctx, "j1"); err != nil {
+		if err := p.Plan(e.Ctx, "j1"); err != nil {
 			t.Fatal(err)
 		}
-		if prog := e.progress("j1"); prog.Status != warm.StatusFailed || prog.Message != "every URL failed the size probe" {
+		if prog := e.Progress("j1"); prog.Status != warm.StatusFailed || prog.Message != "every URL failed the size probe" {
 			t.Fatalf("%s %q", prog.Status, prog.Message)
 		}
 	})
@@ -490,23 +488,21 @@ func TestPlannerDoesNothingForAJobPastItsDeadlineOrEnded(t *testing.T) {
 		p := e.planner(res, pr)
 		e.submit("late", urlList(2), time.Minute, nil)
 		e.submit("stopped", urlList(2), time.Hour, nil)
-		_, err := e.st.Transition(e.ctx, "stopped", []warm.Status{warm.StatusCreated}, warm.StatusStopped, "")
-		e.must(err)
+		_, err := e.St.Transition(e.Ctx, "stopped", []warm.Status{warm.StatusCreated}, warm.StatusStopped, "")
+		e.Must(err)
 		time.Sleep(time.Minute)
 
 		for _, id := range []string{"late", "stopped"} {
-			if err := p.Plan(e.ctx, id); err != nil {
+			if err := p.Plan(e.Ctx, id); err != nil {
 				t.Fatalf("%s: Plan returned %v", id, err)
 			}
 		}
-		if res.count() != 0 || pr.total() != 0 || len(e.q.Batches()) != 0 {
+		if res.count() != 0 || pr.total() != 0 || len(e.Q.Batches()) != 0 {
 			t.Fatal("planning went ahead")
 		}
 		// The timeout step, not the planner, ends a late job.
-		if st := e.progress("late").Status; st != warm.StatusCreated {
-			t.Fatalf("late job %s, want it left CREATED", st)
-		}
-		wantNotFound(t, p.Plan(e.ctx, "nope"))
+		e.WantStatus("late", warm.StatusCreated)
+		wantNotFound(t, p.Plan(e.Ctx, "nope"))
 	})
 }
 
@@ -520,22 +516,22 @@ func TestPlannerProbingStopsAtTheDeadlineAndOnShutdown(t *testing.T) {
 		e.submit("cut", urlList(3), time.Hour, nil)
 
 		begin := time.Now()
-		if err := p.Plan(e.ctx, "late"); err != nil {
+		if err := p.Plan(e.Ctx, "late"); err != nil {
 			t.Fatalf("Plan returned %v at the deadline, want nil", err)
 		}
 		if d := time.Since(begin); d != 10*time.Second {
 			t.Fatalf("Plan returned after %v, want at the 10s deadline", d)
 		}
-		if prog := e.progress("late"); prog.Status != warm.StatusInProgress || prog.ProbedURLs != 0 || !prog.Planned {
+		if prog := e.Progress("late"); prog.Status != warm.StatusInProgress || prog.ProbedURLs != 0 || !prog.Planned {
 			t.Fatalf("%s, counts %+v", prog.Status, prog.Counts)
 		}
 
-		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+		ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
 		defer cancel()
 		if err := p.Plan(ctx, "cut"); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Plan returned %v on shutdown, want the context's error", err)
 		}
-		if prog := e.progress("cut"); prog.Status != warm.StatusInProgress || prog.ProbedURLs != 0 {
+		if prog := e.Progress("cut"); prog.Status != warm.StatusInProgress || prog.ProbedURLs != 0 {
 			t.Fatalf("%s, counts %+v", prog.Status, prog.Counts)
 		}
 	})
@@ -550,15 +546,15 @@ func TestPlannerStopsProbingAJobThatWasStopped(t *testing.T) {
 		e.submit("j1", urlList(6), time.Hour, nil)
 		begin := time.Now()
 		done := make(chan error, 1)
-		go func() { done <- p.Plan(e.ctx, "j1") }()
+		go func() { done <- p.Plan(e.Ctx, "j1") }()
 
 		time.Sleep(1500 * time.Millisecond) // the first chunk is saved at 1s
-		_, err := e.st.Transition(e.ctx, "j1", []warm.Status{warm.StatusInProgress}, warm.StatusStopped, "stopped by request")
-		e.must(err)
+		_, err := e.St.Transition(e.Ctx, "j1", []warm.Status{warm.StatusInProgress}, warm.StatusStopped, "stopped by request")
+		e.Must(err)
 		if err := <-done; err != nil {
 			t.Fatalf("Plan returned %v for a stopped job", err)
 		}
-		if prog := e.progress("j1"); prog.Status != warm.StatusStopped || prog.ProbedURLs != 2 {
+		if prog := e.Progress("j1"); prog.Status != warm.StatusStopped || prog.ProbedURLs != 2 {
 			t.Fatalf("%s with %d URLs probed, want STOPPED with the first chunk's 2", prog.Status, prog.ProbedURLs)
 		}
 		// The stop is seen when the chunk under way ends (2s); the
@@ -579,14 +575,14 @@ func TestPlannerDoesNotProbeAJobWithARate(t *testing.T) {
 		e.submit("j1", urlList(3), time.Hour, func(j *warm.Job) { j.MaxRPS = 5 })
 		e.submit("j2", urlList(3), time.Hour, nil)
 		for _, id := range []string{"j1", "j2"} {
-			if err := p.Plan(e.ctx, id); err != nil {
+			if err := p.Plan(e.Ctx, id); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if n := pr.count(urlOf(0)); n != 1 {
 			t.Fatalf("the first URL was probed %d times for a job with a rate and one without, want once", n)
 		}
-		if prog := e.progress("j1"); !prog.Planned || prog.Status != warm.StatusInProgress {
+		if prog := e.Progress("j1"); !prog.Planned || prog.Status != warm.StatusInProgress {
 			t.Fatalf("the job with a rate: %s, counts %+v", prog.Status, prog.Counts)
 		}
 	})
@@ -606,11 +602,11 @@ func TestPlannerWarnsWhenEveryCountryGotTheSameEdge(t *testing.T) {
 			"different": {pop("JP-1", "192.0.2.1"), pop("US-1", "192.0.2.9")},
 		} {
 			e.submit(id, []string{"https://www.example.test/a"}, time.Hour, discovering)
-			if err := e.planner(&resolver{pops: pops}, &prober{}).Plan(e.ctx, id); err != nil {
+			if err := e.planner(&resolver{pops: pops}, &prober{}).Plan(e.Ctx, id); err != nil {
 				t.Fatal(err)
 			}
-			sum, err := e.st.Summary(e.ctx, id)
-			e.must(err)
+			sum, err := e.St.Summary(e.Ctx, id)
+			e.Must(err)
 			warned := slices.ContainsFunc(sum.Warnings, func(w string) bool {
 				return strings.Contains(w, "every country got the same edge (192.0.2.1): does --dns-server pass EDNS Client Subnet on?")
 			})

@@ -70,22 +70,25 @@ func TestNewJob(t *testing.T) {
 			t.Fatalf("vantage everywhere: %v, want an input error naming vantage", err)
 		}
 	})
-	t.Run("dedup keeps order and trims", func(t *testing.T) {
-		s := base()
-		s.URLs = []string{" https://a.test/2 ", "https://a.test/1", "https://a.test/2"}
-		_, urls, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
-		if err != nil || strings.Join(urls, ",") != "https://a.test/2,https://a.test/1" {
-			t.Fatalf("%v %v", urls, err)
-		}
-	})
-	t.Run("a fragment is not part of the object", func(t *testing.T) {
-		s := base()
-		s.URLs = []string{"https://a.test/v.mp4#t=10", "https://a.test/v.mp4#t=20", "https://a.test/v.mp4"}
-		_, urls, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
-		if err != nil || strings.Join(urls, ",") != "https://a.test/v.mp4" {
-			t.Fatalf("%v %v", urls, err)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		urls []string
+		want string // the job's URLs, joined by commas
+	}{
+		{"dedup keeps order and trims", []string{" https://a.test/2 ", "https://a.test/1", "https://a.test/2"},
+			"https://a.test/2,https://a.test/1"},
+		{"a fragment is not part of the object", []string{"https://a.test/v.mp4#t=10", "https://a.test/v.mp4#t=20", "https://a.test/v.mp4"},
+			"https://a.test/v.mp4"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := base()
+			s.URLs = c.urls
+			_, urls, err := NewJob(s, fakeSelector{}, DefaultLimits, "id", now)
+			if err != nil || strings.Join(urls, ",") != c.want {
+				t.Fatalf("%v %v", urls, err)
+			}
+		})
+	}
 	t.Run("fractional timeout", func(t *testing.T) {
 		s := base()
 		s.TimeoutMinutes = ptr(0.5)

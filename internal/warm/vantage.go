@@ -20,13 +20,23 @@ const (
 
 // cleanVantage reads a job's vantage; anywhere is kept as "".
 func cleanVantage(raw string) (string, error) {
-	switch v := strings.ToLower(strings.TrimSpace(raw)); v {
-	case "", VantageAnywhere:
-		return "", nil
-	case VantageAgents:
+	if v, ok := eitherWord(raw, VantageAnywhere, VantageAgents); ok {
 		return v, nil
 	}
 	return "", Invalid("vantage", "%q is not one of anywhere, agents", raw)
+}
+
+// eitherWord reads raw, in any case and with spaces around it, as one of
+// two words: off (or nothing) is "", on is itself; ok is false for any
+// other word.
+func eitherWord(raw, off, on string) (word string, ok bool) {
+	switch w := strings.ToLower(strings.TrimSpace(raw)); w {
+	case "", off:
+		return "", true
+	case on:
+		return w, true
+	}
+	return "", false
 }
 
 // VantageName is how a job's vantage is reported: "anywhere" when unset.
