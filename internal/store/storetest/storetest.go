@@ -164,33 +164,34 @@ func results(pop string, from, to int, ok bool) []warm.Result {
 // Run runs the suite.
 func Run(t *testing.T, open Opener) {
 	tests := map[string]func(t *testing.T, f *fixture){
-		"CreateJobRoundTrip":            testCreateJob,
-		"CreateJobRollsBackOnQueueFail": testCreateJobRollback,
-		"Transition":                    testTransition,
-		"PlanAndPending":                testPlanAndPending,
-		"ResultsCountOnce":              testResultsCountOnce,
-		"FinishAndInProgress":           testFinishAndInProgress,
-		"NotDoneWhenAJobEnds":           testNotDoneWhenAJobEnds,
-		"ReportPages":                   testReportPages,
-		"Notifications":                 testNotifications,
-		"Retention":                     testRetention,
-		"RefusingPOP":                   testRefusingPOP,
-		"AllProbesFailed":               testAllProbesFailed,
-		"SummaryAndTasks":               testSummaryAndTasks,
-		"ListJobs":                      testListJobs,
-		"Settings":                      testSettings,
-		"Agents":                        testAgents,
-		"VariantsAndVerification":       testVariantsAndVerification,
-		"ReplaceURLs":                   testReplaceURLs,
-		"BudgetShares":                  testBudgetShares,
-		"HostStates":                    testHostStates,
-		"WarningsAndWaiting":            testWarningsAndWaiting,
-		"TieredBatches":                 testTieredBatches,
-		"BatchWindow":                   testBatchWindow,
-		"KeysShareTheQueue":             testKeysShareTheQueue,
-		"KeepWarmRows":                  testKeepWarmRows,
-		"KeepWarmNothingKept":           testKeepWarmNothingKept,
-		"RewarmsClaimedOnce":            testRewarmsClaimedOnce,
+		"CreateJobRoundTrip":             testCreateJob,
+		"CreateJobRollsBackOnQueueFail":  testCreateJobRollback,
+		"Transition":                     testTransition,
+		"PlanAndPending":                 testPlanAndPending,
+		"ResultsCountOnce":               testResultsCountOnce,
+		"FinishAndInProgress":            testFinishAndInProgress,
+		"NotDoneWhenAJobEnds":            testNotDoneWhenAJobEnds,
+		"ReportPages":                    testReportPages,
+		"StalledReportsHoldNoConnection": testStalledReports,
+		"Notifications":                  testNotifications,
+		"Retention":                      testRetention,
+		"RefusingPOP":                    testRefusingPOP,
+		"AllProbesFailed":                testAllProbesFailed,
+		"SummaryAndTasks":                testSummaryAndTasks,
+		"ListJobs":                       testListJobs,
+		"Settings":                       testSettings,
+		"Agents":                         testAgents,
+		"VariantsAndVerification":        testVariantsAndVerification,
+		"ReplaceURLs":                    testReplaceURLs,
+		"BudgetShares":                   testBudgetShares,
+		"HostStates":                     testHostStates,
+		"WarningsAndWaiting":             testWarningsAndWaiting,
+		"TieredBatches":                  testTieredBatches,
+		"BatchWindow":                    testBatchWindow,
+		"KeysShareTheQueue":              testKeysShareTheQueue,
+		"KeepWarmRows":                   testKeepWarmRows,
+		"KeepWarmNothingKept":            testKeepWarmNothingKept,
+		"RewarmsClaimedOnce":             testRewarmsClaimedOnce,
 	}
 	names := make([]string, 0, len(tests))
 	for name := range tests {
@@ -448,6 +449,53 @@ func testReportPages(t *testing.T, f *fixture) {
 	f.must(f.s.Tasks(f.ctx, "j1", warm.TaskFilter{FailedOnly: true, Limit: n - 1}, func(r warm.TaskRow) error { rows = append(rows, r); return nil }))
 	if len(rows) != n-1 || rows[0].POP != "BBB1-P1" || rows[n-2].URLIndex != n-2 {
 		t.Fatalf("%d failed rows with a limit of %d", len(rows), n-1)
+	}
+}
+
+// A report whose client has stopped reading blocks in its row callback
+// (the HTTP write). Many such reports at once — more than the store has
+// read connections — must leave reads answering: a report holds a
+// connection only while it reads a page, never while its rows are sent.
+func testStalledReports(t *testing.T, f *fixture) {
+	const n = 2500 // more than a page
+	batches := f.planned("j1", n)
+	_, err := f.s.RecordResults(f.ctx, batches[0], results("AAA1-P1", 0, n, true), warm.BatchDone)
+	f.must(err)
+	const readers = 80 // over both engines' read pools
+	stalled, release := make(chan struct{}, readers), make(chan struct{})
+	errs := make(chan error, readers)
+	for range readers {
+		go func() {
+			first := true
+			errs <- f.s.Tasks(f.ctx, "j1", warm.TaskFilter{}, func(warm.TaskRow) error {
+				if first {
+					first = false
+					stalled <- struct{}{}
+					<-release
+				}
+				return nil
+			})
+		}()
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
+	defer cancel()
+	for i := range readers {
+		select {
+		case <-stalled:
+		case <-ctx.Done():
+			close(release)
+			t.Fatalf("only %d of %d reports had their first row in 10 s: the others wait for connections the stalled ones hold", i, readers)
+		}
+	}
+	if _, err := f.s.Job(ctx, "j1"); err != nil {
+		t.Errorf("a read while %d reports are stalled: %v", readers, err)
+	}
+	if _, err := f.s.Summary(ctx, "j1"); err != nil {
+		t.Errorf("a summary while %d reports are stalled: %v", readers, err)
+	}
+	close(release)
+	for range readers {
+		f.must(<-errs)
 	}
 }
 
