@@ -215,13 +215,7 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 	}
 	if f.dryRun {
 		plan, err := c.DryRun(cmd.Context(), client.JobRequest(*req))
-		if err != nil {
-			return c.explain(err)
-		}
-		if f.jsonOutput() {
-			return c.writeAnswer(cmd.OutOrStdout())
-		}
-		return writeDryRun(cmd.OutOrStdout(), plan)
+		return show(&f.clientFlags, cmd.OutOrStdout(), c, plan, err, writeDryRun)
 	}
 	ans, err := c.Submit(cmd.Context(), client.JobRequest(*req))
 	if err != nil {
@@ -467,13 +461,7 @@ func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	if !f.watch {
 		p, err := c.Progress(cmd.Context(), id)
-		if err != nil {
-			return c.explain(err)
-		}
-		if f.jsonOutput() {
-			return c.writeAnswer(out)
-		}
-		return writeStatus(out, p)
+		return show(&f.clientFlags, out, c, p, err, writeStatus)
 	}
 	p, err := followJob(cmd, c, id, f.interval, nil)
 	if err != nil {
@@ -834,13 +822,12 @@ func (f *stopFlags) run(cmd *cobra.Command, args []string) error {
 // tell prints an action's answer: its message, or with --output json the
 // answer as it came.
 func (f *clientFlags) tell(cmd *cobra.Command, c *apiClient, ans *client.InstancesResponse, err error) error {
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.Message); err != nil {
+	return show(f, cmd.OutOrStdout(), c, ans, err, writeMessage)
+}
+
+// writeMessage writes an action's answer: its message.
+func writeMessage(w io.Writer, ans *client.InstancesResponse) error {
+	if _, err := fmt.Fprintln(w, ans.Message); err != nil {
 		return fmt.Errorf("writing the answer: %w", err)
 	}
 	return nil
@@ -863,12 +850,7 @@ within a minute. Links also expire by themselves (serve --report-link-ttl).` + c
 type rotateFlags struct{ clientFlags }
 
 func (f *rotateFlags) run(cmd *cobra.Command, _ []string) error {
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	ans, err := c.RotateReportSecret(cmd.Context())
-	return f.tell(cmd, c, ans, err)
+	return query(&f.clientFlags, cmd, (*apiClient).RotateReportSecret, writeMessage)
 }
 
 // ---- instances
@@ -918,13 +900,7 @@ func (f *instancesFlags) run(cmd *cobra.Command, _ []string) error {
 		return f.tell(cmd, c, ans, err)
 	}
 	ans, err := c.Instances(ctx)
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(out)
-	}
-	return writeInstances(out, ans)
+	return show(&f.clientFlags, out, c, ans, err, writeInstances)
 }
 
 func writeInstances(w io.Writer, ans *client.InstancesStatus) error {

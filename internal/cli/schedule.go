@@ -80,18 +80,7 @@ func (f *scheduleAddFlags) run(cmd *cobra.Command, args []string) error {
 type scheduleListFlags struct{ clientFlags }
 
 func (f *scheduleListFlags) run(cmd *cobra.Command, _ []string) error {
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	list, err := c.Schedules(cmd.Context())
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	return writeSchedules(cmd.OutOrStdout(), list)
+	return query(&f.clientFlags, cmd, (*apiClient).Schedules, writeSchedules)
 }
 
 func writeSchedules(w io.Writer, list []client.Schedule) error {
@@ -135,12 +124,5 @@ func (f *scheduleActFlags) run(cmd *cobra.Command, args []string) error {
 			}
 		}
 	}
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	_, err = fmt.Fprintln(cmd.OutOrStdout(), msg)
-	return err
+	return show(&f.clientFlags, cmd.OutOrStdout(), c, msg, err, writeLine)
 }
