@@ -68,16 +68,14 @@ at all the server's default POPs are warmed.` + clientFlagsHelp,
 }
 
 type submitFlags struct {
-	clientFlags
-	jobFlags
+	jobRequestFlags
 	wait        bool
 	minVerified optional[float64]
 	interval    time.Duration
 }
 
 func (f *submitFlags) register(fs *pflag.FlagSet) {
-	f.clientFlags.register(fs)
-	f.jobFlags.register(fs)
+	f.jobRequestFlags.register(fs)
 	fs.BoolVar(&f.wait, "wait", false, "follow the job until it ends; exit 0 only if it finished with no failure")
 	fs.Var(&f.minVerified, "min-verified", "with --wait: exit 0 only if at least this percentage of the job's tasks were proven cached (a deploy gate)")
 	fs.DurationVar(&f.interval, "interval", 500*time.Millisecond, "how often --wait asks the server")
@@ -195,12 +193,34 @@ func (f *jobFlags) requestWithURLs(cmd *cobra.Command, args []string) (*submitRe
 	return req, nil
 }
 
-func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
+// jobRequestFlags are the flags of a command that sends a job to a
+// server: submit, and schedule add.
+type jobRequestFlags struct {
+	clientFlags
+	jobFlags
+}
+
+func (f *jobRequestFlags) register(fs *pflag.FlagSet) {
+	f.clientFlags.register(fs)
+	f.jobFlags.register(fs)
+}
+
+// clientAndRequest checks the flags: the client to send the job with, and
+// the job with its URLs.
+func (f *jobRequestFlags) clientAndRequest(cmd *cobra.Command, args []string) (*apiClient, *submitRequest, error) {
 	c, err := f.client()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	req, err := f.requestWithURLs(cmd, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, req, nil
+}
+
+func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
+	c, req, err := f.clientAndRequest(cmd, args)
 	if err != nil {
 		return err
 	}

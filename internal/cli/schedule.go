@@ -37,14 +37,12 @@ previous run. Prints the schedule's id.` + clientFlagsHelp,
 }
 
 type scheduleAddFlags struct {
-	clientFlags
-	jobFlags
+	jobRequestFlags
 	cron, timezone string
 }
 
 func (f *scheduleAddFlags) register(fs *pflag.FlagSet) {
-	f.clientFlags.register(fs)
-	f.jobFlags.register(fs)
+	f.jobRequestFlags.register(fs)
 	fs.StringVar(&f.cron, "cron", "", `when to run: five fields (minute to weekday), six with seconds first, or @hourly, @daily, "@every 15m" (required)`)
 	fs.StringVar(&f.timezone, "timezone", "UTC", "the time zone of --cron, an IANA name such as Europe/Paris")
 }
@@ -56,11 +54,7 @@ func (f *scheduleAddFlags) run(cmd *cobra.Command, args []string) error {
 	if f.dryRun {
 		return errors.New("--dry-run: a schedule starts real runs; try the job with submit --dry-run first")
 	}
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	req, err := f.requestWithURLs(cmd, args)
+	c, req, err := f.clientAndRequest(cmd, args)
 	if err != nil {
 		return err
 	}
