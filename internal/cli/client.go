@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"prewarm/client"
@@ -140,6 +141,35 @@ func (e *hintedError) Unwrap() error { return e.err }
 // promises.
 func (c *apiClient) writeAnswer(w io.Writer) error {
 	return writeIndented(w, c.answers.body())
+}
+
+// show prints a call's answer with write, or, with --output json, the
+// answer as it came; a failed call is explained.
+func show[T any](f *clientFlags, out io.Writer, c *apiClient, ans T, err error, write func(io.Writer, T) error) error {
+	if err != nil {
+		return c.explain(err)
+	}
+	if f.jsonOutput() {
+		return c.writeAnswer(out)
+	}
+	return write(out, ans)
+}
+
+// query makes the call that needs nothing but the client the flags
+// describe, and shows its answer.
+func query[T any](f *clientFlags, cmd *cobra.Command, call func(*apiClient, context.Context) (T, error), write func(io.Writer, T) error) error {
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	ans, err := call(c, cmd.Context())
+	return show(f, cmd.OutOrStdout(), c, ans, err, write)
+}
+
+// writeLine writes an answer that is one line of text.
+func writeLine(w io.Writer, line string) error {
+	_, err := fmt.Fprintln(w, line)
+	return err
 }
 
 // answerRecorder keeps the body of the last JSON answer as the server sent

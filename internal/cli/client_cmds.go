@@ -68,16 +68,14 @@ at all the server's default POPs are warmed.` + clientFlagsHelp,
 }
 
 type submitFlags struct {
-	clientFlags
-	jobFlags
+	jobRequestFlags
 	wait        bool
 	minVerified optional[float64]
 	interval    time.Duration
 }
 
 func (f *submitFlags) register(fs *pflag.FlagSet) {
-	f.clientFlags.register(fs)
-	f.jobFlags.register(fs)
+	f.jobRequestFlags.register(fs)
 	fs.BoolVar(&f.wait, "wait", false, "follow the job until it ends; exit 0 only if it finished with no failure")
 	fs.Var(&f.minVerified, "min-verified", "with --wait: exit 0 only if at least this percentage of the job's tasks were proven cached (a deploy gate)")
 	fs.DurationVar(&f.interval, "interval", 500*time.Millisecond, "how often --wait asks the server")
@@ -195,12 +193,34 @@ func (f *jobFlags) requestWithURLs(cmd *cobra.Command, args []string) (*submitRe
 	return req, nil
 }
 
-func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
+// jobRequestFlags are the flags of a command that sends a job to a
+// server: submit, and schedule add.
+type jobRequestFlags struct {
+	clientFlags
+	jobFlags
+}
+
+func (f *jobRequestFlags) register(fs *pflag.FlagSet) {
+	f.clientFlags.register(fs)
+	f.jobFlags.register(fs)
+}
+
+// clientAndRequest checks the flags: the client to send the job with, and
+// the job with its URLs.
+func (f *jobRequestFlags) clientAndRequest(cmd *cobra.Command, args []string) (*apiClient, *submitRequest, error) {
 	c, err := f.client()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	req, err := f.requestWithURLs(cmd, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, req, nil
+}
+
+func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
+	c, req, err := f.clientAndRequest(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -215,13 +235,7 @@ func (f *submitFlags) run(cmd *cobra.Command, args []string) error {
 	}
 	if f.dryRun {
 		plan, err := c.DryRun(cmd.Context(), client.JobRequest(*req))
-		if err != nil {
-			return c.explain(err)
-		}
-		if f.jsonOutput() {
-			return c.writeAnswer(cmd.OutOrStdout())
-		}
-		return writeDryRun(cmd.OutOrStdout(), plan)
+		return show(&f.clientFlags, cmd.OutOrStdout(), c, plan, err, writeDryRun)
 	}
 	ans, err := c.Submit(cmd.Context(), client.JobRequest(*req))
 	if err != nil {
@@ -467,13 +481,7 @@ func (f *statusFlags) run(cmd *cobra.Command, args []string) error {
 	out := cmd.OutOrStdout()
 	if !f.watch {
 		p, err := c.Progress(cmd.Context(), id)
-		if err != nil {
-			return c.explain(err)
-		}
-		if f.jsonOutput() {
-			return c.writeAnswer(out)
-		}
-		return writeStatus(out, p)
+		return show(&f.clientFlags, out, c, p, err, writeStatus)
 	}
 	p, err := followJob(cmd, c, id, f.interval, nil)
 	if err != nil {
@@ -834,13 +842,12 @@ func (f *stopFlags) run(cmd *cobra.Command, args []string) error {
 // tell prints an action's answer: its message, or with --output json the
 // answer as it came.
 func (f *clientFlags) tell(cmd *cobra.Command, c *apiClient, ans *client.InstancesResponse, err error) error {
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	if _, err := fmt.Fprintln(cmd.OutOrStdout(), ans.Message); err != nil {
+	return show(f, cmd.OutOrStdout(), c, ans, err, writeMessage)
+}
+
+// writeMessage writes an action's answer: its message.
+func writeMessage(w io.Writer, ans *client.InstancesResponse) error {
+	if _, err := fmt.Fprintln(w, ans.Message); err != nil {
 		return fmt.Errorf("writing the answer: %w", err)
 	}
 	return nil
@@ -863,12 +870,7 @@ within a minute. Links also expire by themselves (serve --report-link-ttl).` + c
 type rotateFlags struct{ clientFlags }
 
 func (f *rotateFlags) run(cmd *cobra.Command, _ []string) error {
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	ans, err := c.RotateReportSecret(cmd.Context())
-	return f.tell(cmd, c, ans, err)
+	return query(&f.clientFlags, cmd, (*apiClient).RotateReportSecret, writeMessage)
 }
 
 // ---- instances
@@ -918,13 +920,7 @@ func (f *instancesFlags) run(cmd *cobra.Command, _ []string) error {
 		return f.tell(cmd, c, ans, err)
 	}
 	ans, err := c.Instances(ctx)
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(out)
-	}
-	return writeInstances(out, ans)
+	return show(&f.clientFlags, out, c, ans, err, writeInstances)
 }
 
 func writeInstances(w io.Writer, ans *client.InstancesStatus) error {

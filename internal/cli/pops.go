@@ -3,19 +3,19 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"prewarm/internal/edge"
 	"prewarm/internal/warm"
 )
 
 func newPops() *cobra.Command {
-	var region, edgesFile, output, check, dnsServer, discover string
-	var countries []string
-	cmd := &cobra.Command{
+	return command(&cobra.Command{
 		Use:   "pops",
 		Short: "Browse the built-in POP catalog (and your edges file)",
 		Long: `List the edge locations prewarm knows: CloudFront POP ids with their city,
@@ -38,70 +38,86 @@ it) or each country of --region, the edges named for country and rank (JP-1).`,
   prewarm pops --region eu --check d111111abcdef8.cloudfront.net   # which answer for that distribution
   prewarm pops --discover www.example.com --country JP --country US  # the edges DNS gives viewers there`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dnsServer != "" {
-				if _, err := edge.DNSServerAddress(dnsServer); err != nil {
-					return fmt.Errorf("--dns-server %w", err)
-				}
-			}
-			cat, err := edge.LoadCatalog(edgesFile)
-			if err != nil {
-				return err
-			}
-			if discover != "" {
-				return discoverEdges(cmd, cat, discover, region, countries, dnsServer, output)
-			}
-			if len(countries) > 1 {
-				return fmt.Errorf("--country: give one (several are read with --discover)")
-			}
-			country := ""
-			if len(countries) == 1 {
-				country = countries[0]
-			}
-			sites := cat.Sites()
-			if region != "" || country != "" {
-				if sites, err = cat.Filter(region, country); err != nil {
-					return err
-				}
-			}
-			out := cmd.OutOrStdout()
-			if check != "" {
-				return checkPOPs(cmd, cat, sites, check, dnsServer, output)
-			}
-			if output == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(sites)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CODE\tCITY\tCOUNTRY\tREGION\tSOURCE")
-			for _, s := range sites {
-				source := "cloudfront"
-				if s.FromFile {
-					source = "edges file"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Code, s.City, s.Country, s.Region, source)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if len(sites) == 1 {
-				fmt.Fprintln(cmd.ErrOrStderr(), "1 site")
-			} else {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%d sites\n", len(sites))
-			}
-			return nil
-		},
+	}, &popsFlags{})
+}
+
+type popsFlags struct {
+	region, edgesFile, output, check, dnsServer, discover string
+	countries                                             []string
+}
+
+func (f *popsFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.region, "region", "", "region key (apac, au, ca, eu, jp, sa, us, cn, all) or continent (europe, north-america, …)")
+	fs.StringArrayVar(&f.countries, "country", nil, "country key (japan, india, …), ISO code (JP) or name (repeat with --discover)")
+	fs.StringVar(&f.edgesFile, "edges", "", "edges file (YAML or JSON) whose edges join the catalog")
+	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+	fs.StringVar(&f.check, "check", "", "resolve each listed POP for this distribution and show which answer")
+	fs.StringVar(&f.discover, "discover", "", "resolve this CDN host name for clients in each --country (or --region) by EDNS Client Subnet and show the edges a job would hit")
+	fs.StringVar(&f.dnsServer, "dns-server", "", "DNS server to ask, host:port (default: the system's)")
+}
+
+func (f *popsFlags) run(cmd *cobra.Command, _ []string) error {
+	if f.dnsServer != "" {
+		if _, err := edge.DNSServerAddress(f.dnsServer); err != nil {
+			return fmt.Errorf("--dns-server %w", err)
+		}
 	}
-	f := cmd.Flags()
-	f.StringVar(&region, "region", "", "region key (apac, au, ca, eu, jp, sa, us, cn, all) or continent (europe, north-america, …)")
-	f.StringArrayVar(&countries, "country", nil, "country key (japan, india, …), ISO code (JP) or name (repeat with --discover)")
-	f.StringVar(&edgesFile, "edges", "", "edges file (YAML or JSON) whose edges join the catalog")
-	f.StringVarP(&output, "output", "o", "table", "table or json")
-	f.StringVar(&check, "check", "", "resolve each listed POP for this distribution and show which answer")
-	f.StringVar(&discover, "discover", "", "resolve this CDN host name for clients in each --country (or --region) by EDNS Client Subnet and show the edges a job would hit")
-	f.StringVar(&dnsServer, "dns-server", "", "DNS server to ask, host:port (default: the system's)")
-	return cmd
+	cat, err := edge.LoadCatalog(f.edgesFile)
+	if err != nil {
+		return err
+	}
+	if f.discover != "" {
+		return discoverEdges(cmd, cat, f.discover, f.region, f.countries, f.dnsServer, f.output)
+	}
+	if len(f.countries) > 1 {
+		return fmt.Errorf("--country: give one (several are read with --discover)")
+	}
+	country := ""
+	if len(f.countries) == 1 {
+		country = f.countries[0]
+	}
+	sites := cat.Sites()
+	if f.region != "" || country != "" {
+		if sites, err = cat.Filter(f.region, country); err != nil {
+			return err
+		}
+	}
+	if f.check != "" {
+		return checkPOPs(cmd, cat, sites, f.check, f.dnsServer, f.output)
+	}
+	if f.output == "json" {
+		return writeJSON(cmd.OutOrStdout(), sites)
+	}
+	return writeSites(cmd, sites)
+}
+
+// writeSites lists sites as a table, and how many on standard error.
+func writeSites(cmd *cobra.Command, sites []edge.Site) error {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CODE\tCITY\tCOUNTRY\tREGION\tSOURCE")
+	for _, s := range sites {
+		source := "cloudfront"
+		if s.FromFile {
+			source = "edges file"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Code, s.City, s.Country, s.Region, source)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(sites) == 1 {
+		fmt.Fprintln(cmd.ErrOrStderr(), "1 site")
+	} else {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d sites\n", len(sites))
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON, as every --output json does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // checkPOPs resolves each site for the distribution of cfDomain and lists
@@ -132,9 +148,7 @@ func checkPOPs(cmd *cobra.Command, cat *edge.Catalog, sites []edge.Site, cfDomai
 	}
 	out := cmd.OutOrStdout()
 	if output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(out, rows)
 	}
 	t := newTextTable(out, "CODE", "ANSWERS", "ADDRESSES OR ERROR")
 	for _, r := range rows {
@@ -213,9 +227,7 @@ func printDiscovered(cmd *cobra.Command, states []warm.POPState, output string) 
 		rows[i] = row{Edge: st.Code, Country: cc, Addresses: st.Addresses, Error: st.Error}
 	}
 	if output == "json" {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(cmd.OutOrStdout(), rows)
 	}
 	t := newTextTable(cmd.OutOrStdout(), "EDGE", "COUNTRY", "ADDRESSES OR ERROR")
 	for _, r := range rows {

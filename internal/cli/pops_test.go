@@ -11,11 +11,7 @@ import (
 // pops --discover warns when every country got the same edge (a DNS
 // server that ignores the client subnet), and fails when none got any.
 func TestPopsDiscoverWarnsOfOneEdgeAndFailsOnNone(t *testing.T) {
-	dns, err := minicdn.StartDNS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dns.Close() })
+	dns := minicdn.StartDNST(t)
 	dns.Set("flat.example.net", "192.0.2.7")
 	dns.SetByCountry("steered.example.net", map[string][]string{"JP": {"192.0.2.1"}, "US": {"192.0.2.2"}})
 	discover := func(host string) (int, string) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,28 +73,8 @@ type runOutcome struct {
 }
 
 func (f *runFlags) run(cmd *cobra.Command, args []string) error {
-	if f.output != "text" && f.output != "json" {
-		return fmt.Errorf("--output %q: use text or json", f.output)
-	}
-	log, err := f.logFlags.logger(cmd.ErrOrStderr())
+	spec, cfg, err := f.prepare(cmd, args)
 	if err != nil {
-		return err
-	}
-	req, err := f.jobFlags.request()
-	if err != nil {
-		return err
-	}
-	if req.NotifyURL != "" {
-		return errors.New("--notify-url is for submit: run reports the end of its job itself, on standard output and in its exit status")
-	}
-	urls, err := f.urls(cmd, args)
-	if err != nil {
-		return err
-	}
-	cfg := node.DefaultConfig()
-	f.fetchFlags.apply(&cfg)
-	cfg.MaxURLs, cfg.Log = f.maxURLs, log
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if cfg.DataDir = f.dataDir; cfg.DataDir == "" {
@@ -115,34 +94,12 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 	}
 	defer n.Close()
 	if f.dryRun {
-		return f.printDryRun(ctx, cmd.OutOrStdout(), n.Service, req.spec(urls))
+		return f.printDryRun(ctx, cmd.OutOrStdout(), n.Service, spec)
 	}
 	stderr := cmd.ErrOrStderr()
-	spec := req.spec(urls)
-	var keep *keptRun
-	if f.dataDir != "" {
-		keep = &keptRun{dir: f.dataDir, spec: specDigest(spec)}
-	}
-	id, err := keep.resumable(ctx, n.Service, stderr)
+	id, keep, err := f.start(ctx, n.Service, spec, stderr)
 	if err != nil {
 		return err
-	}
-	if id == "" {
-		job, err := n.Service.Submit(ctx, spec)
-		if err != nil {
-			var bad *warm.InvalidURLsError
-			if errors.As(err, &bad) {
-				for _, u := range bad.URLs {
-					fmt.Fprintln(stderr, "  invalid URL: "+u)
-				}
-			}
-			return err
-		}
-		if id = job.ID; keep != nil {
-			if err := keep.save(id); err != nil {
-				return err
-			}
-		}
 	}
 	p, err := follow(sig, ctx, n.Service, id, keep == nil, NewProgressView(stderr, isTerminal(stderr)))
 	if errors.Is(err, errLeftUnfinished) {
@@ -155,6 +112,70 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 	if err := f.report(ctx, cmd.OutOrStdout(), n.Service, p); err != nil {
 		return err
 	}
+	return runExit(p)
+}
+
+// prepare checks the flags and reads the URLs: the job to run, and the
+// node to run it on (without its data directory).
+func (f *runFlags) prepare(cmd *cobra.Command, args []string) (spec warm.JobSpec, cfg node.Config, err error) {
+	if f.output != "text" && f.output != "json" {
+		return spec, cfg, fmt.Errorf("--output %q: use text or json", f.output)
+	}
+	log, err := f.logFlags.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return spec, cfg, err
+	}
+	req, err := f.jobFlags.request()
+	if err != nil {
+		return spec, cfg, err
+	}
+	if req.NotifyURL != "" {
+		return spec, cfg, errors.New("--notify-url is for submit: run reports the end of its job itself, on standard output and in its exit status")
+	}
+	urls, err := f.urls(cmd, args)
+	if err != nil {
+		return spec, cfg, err
+	}
+	cfg = node.DefaultConfig()
+	f.fetchFlags.apply(&cfg)
+	cfg.MaxURLs, cfg.Log = f.maxURLs, log
+	if err := cfg.Validate(); err != nil {
+		return spec, cfg, err
+	}
+	return req.spec(urls), cfg, nil
+}
+
+// start submits the job, or, with --data-dir, takes up the one an
+// interrupted run left there. keep is nil without --data-dir.
+func (f *runFlags) start(ctx context.Context, svc *warm.Service, spec warm.JobSpec, stderr io.Writer) (id string, keep *keptRun, err error) {
+	if f.dataDir != "" {
+		keep = &keptRun{dir: f.dataDir, spec: specDigest(spec)}
+	}
+	if id, err = keep.resumable(ctx, svc, stderr); err != nil || id != "" {
+		return id, keep, err
+	}
+	job, err := svc.Submit(ctx, spec)
+	if err != nil {
+		var bad *warm.InvalidURLsError
+		if errors.As(err, &bad) {
+			for _, u := range bad.URLs {
+				fmt.Fprintln(stderr, "  invalid URL: "+u)
+			}
+		}
+		return "", keep, err
+	}
+	if keep != nil {
+		if err := keep.save(job.ID); err != nil {
+			return "", keep, err
+		}
+	}
+	return job.ID, keep, nil
+}
+
+// runExit is the exit status of a job that ended: 1 when it did not
+// finish or tasks failed, 2 when everything was fetched but some objects
+// did not stay in the cache.
+func runExit(p *warm.Progress) error {
 	switch {
 	case p.Status != warm.StatusFinished:
 		return &exitError{msg: fmt.Sprintf("the job ended %s with %d of %d tasks done", p.Status, p.Done, p.Total), code: 1}
@@ -174,9 +195,7 @@ func (f *runFlags) printDryRun(ctx context.Context, out io.Writer, svc *warm.Ser
 	}
 	ans := api.DryRunJSON(plan, time.Now())
 	if f.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(ans)
+		return writeJSON(out, ans)
 	}
 	return writeDryRun(out, &ans)
 }
@@ -206,9 +225,7 @@ func (f *runFlags) report(ctx context.Context, out io.Writer, svc *warm.Service,
 	}
 	if f.output == "json" {
 		now := time.Now()
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(runOutcome{Progress: api.Progress(p, now), POPs: api.POPs(pops), Summary: api.Summary(sum, "", now)})
+		return writeJSON(out, runOutcome{Progress: api.Progress(p, now), POPs: api.POPs(pops), Summary: api.Summary(sum, "", now)})
 	}
 	return writeRunReport(out, p, pops, sum)
 }

@@ -37,14 +37,12 @@ previous run. Prints the schedule's id.` + clientFlagsHelp,
 }
 
 type scheduleAddFlags struct {
-	clientFlags
-	jobFlags
+	jobRequestFlags
 	cron, timezone string
 }
 
 func (f *scheduleAddFlags) register(fs *pflag.FlagSet) {
-	f.clientFlags.register(fs)
-	f.jobFlags.register(fs)
+	f.jobRequestFlags.register(fs)
 	fs.StringVar(&f.cron, "cron", "", `when to run: five fields (minute to weekday), six with seconds first, or @hourly, @daily, "@every 15m" (required)`)
 	fs.StringVar(&f.timezone, "timezone", "UTC", "the time zone of --cron, an IANA name such as Europe/Paris")
 }
@@ -56,11 +54,7 @@ func (f *scheduleAddFlags) run(cmd *cobra.Command, args []string) error {
 	if f.dryRun {
 		return errors.New("--dry-run: a schedule starts real runs; try the job with submit --dry-run first")
 	}
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	req, err := f.requestWithURLs(cmd, args)
+	c, req, err := f.clientAndRequest(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -80,18 +74,7 @@ func (f *scheduleAddFlags) run(cmd *cobra.Command, args []string) error {
 type scheduleListFlags struct{ clientFlags }
 
 func (f *scheduleListFlags) run(cmd *cobra.Command, _ []string) error {
-	c, err := f.client()
-	if err != nil {
-		return err
-	}
-	list, err := c.Schedules(cmd.Context())
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	return writeSchedules(cmd.OutOrStdout(), list)
+	return query(&f.clientFlags, cmd, (*apiClient).Schedules, writeSchedules)
 }
 
 func writeSchedules(w io.Writer, list []client.Schedule) error {
@@ -135,12 +118,5 @@ func (f *scheduleActFlags) run(cmd *cobra.Command, args []string) error {
 			}
 		}
 	}
-	if err != nil {
-		return c.explain(err)
-	}
-	if f.jsonOutput() {
-		return c.writeAnswer(cmd.OutOrStdout())
-	}
-	_, err = fmt.Fprintln(cmd.OutOrStdout(), msg)
-	return err
+	return show(&f.clientFlags, cmd.OutOrStdout(), c, msg, err, writeLine)
 }

@@ -111,14 +111,7 @@ func (r *Resolver) lookupECS(ctx context.Context, host string, subnet netip.Pref
 		if resp.Rcode == dns.RcodeNameError {
 			return nil, fmt.Errorf("%s %w (NXDOMAIN)", host, errNoAddress)
 		}
-		for _, rr := range resp.Answer {
-			switch a := rr.(type) {
-			case *dns.A:
-				addrs = append(addrs, a.A.String())
-			case *dns.AAAA:
-				addrs = append(addrs, a.AAAA.String())
-			}
-		}
+		addrs = appendAddresses(addrs, resp.Answer)
 	}
 	switch {
 	case len(addrs) == 0 && failed != nil:

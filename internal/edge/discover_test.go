@@ -18,11 +18,7 @@ import (
 // A DNS server that answers by client subnet gives each country its own
 // edge; a country it has no answer for is one failed POP, with the reason.
 func TestResolveDiscoversEdgesByClientSubnet(t *testing.T) {
-	dns, err := minicdn.StartDNS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dns.Close() })
+	dns := minicdn.StartDNST(t)
 	dns.SetByCountry("cdn.example.net", map[string][]string{"JP": {"127.0.0.2", "127.0.0.4"}, "US": {"127.0.0.3"}})
 	dns.SetCNAME("www.example.com", "cdn.example.net")
 	r, err := edge.NewResolver(edge.Builtin(), edge.ResolverConfig{DNSServer: dns.Addr, AllowPrivate: true})
@@ -131,11 +127,7 @@ func TestPlace(t *testing.T) {
 // A DNS server that never answers leaves the country a failed POP that
 // says so, not a hang.
 func TestDiscoverSaysWhenDNSDoesNotAnswer(t *testing.T) {
-	dns, err := minicdn.StartDNS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dns.Close() })
+	dns := minicdn.StartDNST(t)
 	dns.Silence("quiet.example.net")
 	r, err := edge.NewResolver(edge.Builtin(), edge.ResolverConfig{DNSServer: dns.Addr, AllowPrivate: true, Timeout: 20 * time.Millisecond})
 	if err != nil {

@@ -233,14 +233,7 @@ func (r *Resolver) lookupIPs(ctx context.Context, name string) ([]string, error)
 			nx = true
 			break
 		}
-		for _, rr := range msg.Answer {
-			switch a := rr.(type) {
-			case *dns.A:
-				addrs = append(addrs, a.A.String())
-			case *dns.AAAA:
-				addrs = append(addrs, a.AAAA.String())
-			}
-		}
+		addrs = appendAddresses(addrs, msg.Answer)
 	}
 	if len(addrs) == 0 {
 		why := "no A or AAAA record"
@@ -380,4 +373,18 @@ func prefixes(ss ...string) []netip.Prefix {
 		out[i] = netip.MustParsePrefix(s)
 	}
 	return out
+}
+
+// appendAddresses appends the addresses of an answer's A and AAAA records
+// to addrs.
+func appendAddresses(addrs []string, answer []dns.RR) []string {
+	for _, rr := range answer {
+		switch a := rr.(type) {
+		case *dns.A:
+			addrs = append(addrs, a.A.String())
+		case *dns.AAAA:
+			addrs = append(addrs, a.AAAA.String())
+		}
+	}
+	return addrs
 }

@@ -50,6 +50,26 @@ func newTestCloudFront(t *testing.T, srv *httptest.Server) *CloudFront {
 	return cf
 }
 
+// invalidated serves f, invalidates urls through it and fails the test if
+// that fails.
+func invalidated(t *testing.T, f *cloudfronttest.Fake, domain, distributionID string, urls []string) Result {
+	t.Helper()
+	res, err := newTestCloudFront(t, f.Start(t)).Invalidate(t.Context(), domain, distributionID, urls)
+	if err != nil {
+		t.Fatalf("Invalidate: %v", err)
+	}
+	return res
+}
+
+// numbered is n URLs made by format from 0 to n-1.
+func numbered(n int, format string) []string {
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = fmt.Sprintf(format, i)
+	}
+	return urls
+}
+
 // fiveDistributions spread over three pages of two: the wanted alias sits
 // on the second page.
 func fiveDistributions() []cloudfronttest.Distribution {
@@ -65,8 +85,6 @@ func fiveDistributions() []cloudfronttest.Distribution {
 func TestInvalidateFindsAliasOnSecondPageAndWaits(t *testing.T) {
 	awsTestEnv(t, true)
 	f := &cloudfronttest.Fake{PageSize: 2, Distributions: fiveDistributions(), InProgressPolls: 2}
-	cf := newTestCloudFront(t, f.Start(t))
-
 	urls := []string{
 		"https://www.example.com/a.js?v=2",
 		"https://www.example.com/a.js",
@@ -75,10 +93,7 @@ func TestInvalidateFindsAliasOnSecondPageAndWaits(t *testing.T) {
 		"https://www.example.com/img/%E2%9C%93.png",
 		"https://www.example.com/assets/*",
 	}
-	res, err := cf.Invalidate(t.Context(), "WWW.Example.COM.", "", urls)
-	if err != nil {
-		t.Fatalf("Invalidate: %v", err)
-	}
+	res := invalidated(t, f, "WWW.Example.COM.", "", urls)
 	if res.DistributionID != "E3CCCC" {
 		t.Errorf("DistributionID = %q, want E3CCCC", res.DistributionID)
 	}
@@ -133,15 +148,7 @@ func TestInvalidateCallerReferenceUnique(t *testing.T) {
 func TestInvalidateSplitsPastPathLimit(t *testing.T) {
 	awsTestEnv(t, true)
 	f := &cloudfronttest.Fake{Distributions: fiveDistributions(), InProgressPolls: 1}
-	cf := newTestCloudFront(t, f.Start(t))
-	urls := make([]string, 3500)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("https://www.example.com/file-%04d.bin?v=7", i)
-	}
-	res, err := cf.Invalidate(t.Context(), "", "E5EEEE", urls)
-	if err != nil {
-		t.Fatalf("Invalidate: %v", err)
-	}
+	res := invalidated(t, f, "", "E5EEEE", numbered(3500, "https://www.example.com/file-%04d.bin?v=7"))
 	creates, order := f.Creates(), f.Order()
 	if len(creates) != 2 || len(creates[0].Paths) != 3000 || len(creates[1].Paths) != 500 {
 		t.Fatalf("batches: %d calls %v", len(creates), batchSizes(creates))
@@ -167,15 +174,7 @@ func TestInvalidateWaitsOutTooManyInProgress(t *testing.T) {
 	// CloudFront's quotas count every in-progress invalidation: the second
 	// batch is refused until the first completes.
 	f := &cloudfronttest.Fake{Distributions: fiveDistributions(), InProgressPolls: 1, MaxActive: 1}
-	cf := newTestCloudFront(t, f.Start(t))
-	urls := make([]string, 20)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("https://www.example.com/dir-%d/*", i)
-	}
-	res, err := cf.Invalidate(t.Context(), "d555.cloudfront.net", "", urls)
-	if err != nil {
-		t.Fatalf("Invalidate: %v", err)
-	}
+	res := invalidated(t, f, "d555.cloudfront.net", "", numbered(20, "https://www.example.com/dir-%d/*"))
 	creates, order := f.Creates(), f.Order()
 	if got := batchSizes(creates); len(got) != 2 || got[0] != 15 || got[1] != 5 {
 		t.Errorf("wildcard batches = %v, want [15 5]", got)

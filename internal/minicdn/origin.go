@@ -134,35 +134,24 @@ func (o *Origin) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 
 // Requests is how many requests of any method arrived for pathAndQuery (e.g.
 // "/a.bin?size=10", exactly as the cache sent it).
-func (o *Origin) Requests(pathAndQuery string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if c := o.counts[pathAndQuery]; c != nil {
-		return c.all
-	}
-	return 0
-}
+func (o *Origin) Requests(pathAndQuery string) int { return o.countOf(pathAndQuery).all }
 
 // Gets is how many GET requests arrived for pathAndQuery.
-func (o *Origin) Gets(pathAndQuery string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if c := o.counts[pathAndQuery]; c != nil {
-		return c.gets
-	}
-	return 0
-}
+func (o *Origin) Gets(pathAndQuery string) int { return o.countOf(pathAndQuery).gets }
 
 // Heads is how many HEAD requests arrived for pathAndQuery. Note that nginx
 // turns a HEAD miss into a GET (proxy_cache_convert_head), so through an
 // nginx POP this usually stays 0.
-func (o *Origin) Heads(pathAndQuery string) int {
+func (o *Origin) Heads(pathAndQuery string) int { return o.countOf(pathAndQuery).heads }
+
+// countOf is a copy of the counts for pathAndQuery (zero when none came).
+func (o *Origin) countOf(pathAndQuery string) reqCount {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if c := o.counts[pathAndQuery]; c != nil {
-		return c.heads
+		return *c
 	}
-	return 0
+	return reqCount{}
 }
 
 // PathRequests is how many requests of any method arrived for path, whatever

@@ -107,3 +107,15 @@ func StartT(t testing.TB, opts Options) *CDN {
 	})
 	return c
 }
+
+// StartDNST starts a DNS server for a test: it fails the test on error and
+// closes the server in t.Cleanup.
+func StartDNST(t testing.TB) *DNSServer {
+	t.Helper()
+	dns, err := StartDNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dns.Close() })
+	return dns
+}

@@ -33,7 +33,8 @@ func TestParentTier(t *testing.T) {
 	}
 	// The shield logged the first fetch of each object and one fill per
 	// edge; each edge logged its two viewer requests per object. nginx
-	// writes a line once the answer is sent: wait for the last ones.
+	// writes a line once the answer is sent: wait for the last ones. It
+	// tells no one when it has, so the count is polled until it is reached.
 	for pop, want := range map[*POP]int{shield: 6, a: 4, b: 4} {
 		n, err := 0, error(nil)
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

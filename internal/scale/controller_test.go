@@ -46,37 +46,23 @@ func (j *flagJobs) Busy(context.Context) (bool, error) { return j.busy.Load(), n
 // has run for the idle period the fleet goes to the floor, once.
 func TestScaleDownAfterIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p, jobs := &memPlatform{}, &flagJobs{}
-		c := NewController(Config{Spec: "test:p", ScaleDownAfter: 10 * time.Minute, MinCapacity: 1}, p, jobs)
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		go c.Run(ctx)
+		jobs := &flagJobs{}
+		p, c := runController(t, Config{Spec: "test:p", ScaleDownAfter: 10 * time.Minute, MinCapacity: 1}, jobs)
 
 		jobs.busy.Store(true)
-		if err := c.Raise(ctx, 2); err != nil {
+		if err := c.Raise(t.Context(), 2); err != nil {
 			t.Fatal(err)
 		}
+		// The sleeps pass the bubble's fake time.
 		time.Sleep(time.Hour) // a long job: never idle
-		synctest.Wait()
-		if got := p.Asks(); !slices.Equal(got, []int{2}) {
-			t.Fatalf("during the job: asked %v, want [2]", got)
-		}
+		wantAsks(t, p, "during the job", 2)
 		jobs.busy.Store(false)
 		time.Sleep(9 * time.Minute)
-		synctest.Wait()
-		if got := p.Asks(); !slices.Equal(got, []int{2}) {
-			t.Fatalf("idle 9m of 10: asked %v, want [2]", got)
-		}
+		wantAsks(t, p, "idle 9m of 10", 2)
 		time.Sleep(2 * time.Minute) // idle past 10m, and a check after it
-		synctest.Wait()
-		if got := p.Asks(); !slices.Equal(got, []int{2, 1}) {
-			t.Fatalf("idle 11m: asked %v, want [2 1]", got)
-		}
+		wantAsks(t, p, "idle 11m", 2, 1)
 		time.Sleep(time.Hour)
-		synctest.Wait()
-		if got := p.Asks(); !slices.Equal(got, []int{2, 1}) {
-			t.Fatalf("scaled down more than once: %v", got)
-		}
+		wantAsks(t, p, "an hour later: scaled down once", 2, 1)
 	})
 }
 
@@ -84,26 +70,37 @@ func TestScaleDownAfterIdle(t *testing.T) {
 // not shrunk at the next check.
 func TestSetRestartsIdlePeriod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := &memPlatform{}
-		c := NewController(Config{Spec: "test:p", ScaleDownAfter: 10 * time.Minute}, p, &flagJobs{})
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		go c.Run(ctx)
-		time.Sleep(8 * time.Minute)
-		if err := c.Set(ctx, 3); err != nil {
+		p, c := runController(t, Config{Spec: "test:p", ScaleDownAfter: 10 * time.Minute}, &flagJobs{})
+		time.Sleep(8 * time.Minute) // fake time, as below
+		if err := c.Set(t.Context(), 3); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(8 * time.Minute) // 16m since start, 8m since the Set
-		synctest.Wait()
-		if got := p.Asks(); !slices.Equal(got, []int{3}) {
-			t.Fatalf("asked %v, want [3]", got)
-		}
+		time.Sleep(8 * time.Minute)
+		wantAsks(t, p, "16m since start, 8m since the Set", 3)
 		time.Sleep(3 * time.Minute)
-		synctest.Wait()
-		if got := p.Asks(); !slices.Equal(got, []int{3, 0}) {
-			t.Fatalf("asked %v, want [3 0]", got)
-		}
+		wantAsks(t, p, "11m since the Set", 3, 0)
 	})
+}
+
+// runController runs a controller on a memPlatform in the test's synctest
+// bubble until the test ends.
+func runController(t *testing.T, cfg Config, jobs *flagJobs) (*memPlatform, *Controller) {
+	p := &memPlatform{}
+	c := NewController(cfg, p, jobs)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go c.Run(ctx)
+	return p, c
+}
+
+// wantAsks waits for the bubble's goroutines to settle and fails the test
+// unless the platform was asked for want, in order.
+func wantAsks(t *testing.T, p *memPlatform, when string, want ...int) {
+	t.Helper()
+	synctest.Wait()
+	if got := p.Asks(); !slices.Equal(got, want) {
+		t.Fatalf("%s: asked %v, want %v", when, got, want)
+	}
 }
 
 // Without an idle period Run returns at once and nothing scales down.

@@ -81,16 +81,9 @@ func (s *Store) otherShares(ctx context.Context, tx Tx, key string) ([]otherShar
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []otherShare
-	for rows.Next() {
-		var o otherShare
-		if err := rows.Scan(&o.slots, &o.rate, &o.demand); err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return collect(rows, func(rows Rows, o *otherShare) error {
+		return rows.Scan(&o.slots, &o.rate, &o.demand)
+	})
 }
 
 // divide is an agent's share of a budget beside the others', and the slots

@@ -20,6 +20,20 @@ type Rows interface {
 	Close()
 }
 
+// collect reads every row of rows with scan, in order, and closes rows.
+func collect[T any](rows Rows, scan func(Rows, *T) error) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // Row is a single-row result; Scan returns ErrNoRows when there is none.
 type Row interface {
 	Scan(dest ...any) error

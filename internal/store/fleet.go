@@ -38,19 +38,15 @@ func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, 
 	if err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
-	defer rows.Close()
-	var out []warm.Agent
-	for rows.Next() {
-		var a warm.Agent
+	return collect(rows, func(rows Rows, a *warm.Agent) error {
 		var started, beat, rtt int64
 		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat, &a.Batches, &rtt, &a.Location); err != nil {
-			return nil, err
+			return err
 		}
 		a.StartedAt, a.LastHeartbeat = fromMicros(started), fromMicros(beat)
 		a.DBRoundTrip = time.Duration(rtt) * time.Microsecond
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // RoundTrip measures the database's round trip as this process sees it:

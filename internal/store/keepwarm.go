@@ -315,14 +315,7 @@ func (s *Store) NotKept(ctx context.Context, jobID string, limit int) ([]warm.No
 	if err != nil {
 		return nil, fmt.Errorf("URLs not kept warm: %w", err)
 	}
-	defer rows.Close()
-	var out []warm.NotKept
-	for rows.Next() {
-		var nk warm.NotKept
-		if err := rows.Scan(&nk.URL, &nk.Reason, &nk.POPs); err != nil {
-			return nil, err
-		}
-		out = append(out, nk)
-	}
-	return out, rows.Err()
+	return collect(rows, func(rows Rows, nk *warm.NotKept) error {
+		return rows.Scan(&nk.URL, &nk.Reason, &nk.POPs)
+	})
 }

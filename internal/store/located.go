@@ -17,16 +17,9 @@ func (s *Store) LocatedPOPs(ctx context.Context) ([]warm.LocatedPOP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("located pops: %w", err)
 	}
-	defer rows.Close()
-	var out []warm.LocatedPOP
-	for rows.Next() {
-		var p warm.LocatedPOP
-		if err := rows.Scan(&p.JobID, &p.POP, &p.Location); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, func(rows Rows, p *warm.LocatedPOP) error {
+		return rows.Scan(&p.JobID, &p.POP, &p.Location)
+	})
 }
 
 // FailPOP fails every task of a running job's POP that is not done yet,

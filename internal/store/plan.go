@@ -69,21 +69,17 @@ func (s *Store) POPs(ctx context.Context, jobID string) ([]warm.POPState, error)
 	if err != nil {
 		return nil, fmt.Errorf("pops of %s: %w", jobID, err)
 	}
-	defer rows.Close()
-	var out []warm.POPState
-	for rows.Next() {
-		var p warm.POPState
+	return collect(rows, func(rows Rows, p *warm.POPState) error {
 		var addrs string
 		if err := rows.Scan(&p.Code, &p.Explicit, &addrs, &p.Error, &p.Skipped, &p.PurgeMethod, &p.Done, &p.OK, &p.Failed, &p.Bytes,
 			&p.Verified, &p.NotCached, &p.Reached, &p.LastError, &p.Attempted, &p.After, &p.Location); err != nil {
-			return nil, err
+			return err
 		}
 		if err := json.Unmarshal([]byte(addrs), &p.Addresses); err != nil {
-			return nil, fmt.Errorf("pop %s addresses: %w", p.Code, err)
+			return fmt.Errorf("pop %s addresses: %w", p.Code, err)
 		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // URLs reads a range of a job's URLs with what their probes found (nothing

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"os"
 	"strings"
@@ -181,12 +182,7 @@ func readFile(what, path string) ([]byte, error) {
 func certificates(path string, data []byte) ([][]byte, error) {
 	var chain [][]byte
 	sawKey := false
-	for {
-		b, rest := pem.Decode(data)
-		if b == nil {
-			break
-		}
-		data = rest
+	for b := range pemBlocks(&data) {
 		switch {
 		case b.Type == "CERTIFICATE":
 			chain = append(chain, b.Bytes)
@@ -208,12 +204,7 @@ func certificates(path string, data []byte) ([][]byte, error) {
 
 func privateKey(path string, data []byte) (crypto.Signer, error) {
 	sawCert := false
-	for {
-		b, rest := pem.Decode(data)
-		if b == nil {
-			break
-		}
-		data = rest
+	for b := range pemBlocks(&data) {
 		switch {
 		case b.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED"):
 			return nil, fmt.Errorf("key file %s: the private key is encrypted; a server needs it unencrypted", path)
@@ -234,6 +225,23 @@ func privateKey(path string, data []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("key file %s: holds a certificate, not a private key (are the certificate and key files swapped?)", path)
 	}
 	return nil, fmt.Errorf("key file %s: no PEM private key found", path)
+}
+
+// pemBlocks yields the PEM blocks of *data in turn, leaving in *data what
+// follows the last one decoded.
+func pemBlocks(data *[]byte) iter.Seq[*pem.Block] {
+	return func(yield func(*pem.Block) bool) {
+		for {
+			b, rest := pem.Decode(*data)
+			if b == nil {
+				return
+			}
+			*data = rest
+			if !yield(b) {
+				return
+			}
+		}
+	}
 }
 
 // truncated says whether what pem.Decode left over starts a block it could
