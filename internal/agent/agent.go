@@ -273,7 +273,7 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 	if active {
 		batches := a.batches(ctx)
 		a.runner.SetFetching(batches)
-		stop, err = a.queue.Consume(ctx, a.cfg.ID, a.cfg.Location, takenPerFetching*batches, &worker{agent: a})
+		stop, err = a.queue.Consume(ctx, a.cfg.ID, a.cfg.Location, TakenBatches(batches), &worker{agent: a})
 	} else if stop != nil {
 		err = a.reporting(ctx, stop)
 		stop = nil
@@ -294,23 +294,32 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 }
 
 // BusyBatches is how many batches an agent that fetches n at once keeps
-// busy, for the queue windows (see Agent.batches).
-func BusyBatches(n int) int { return n + max(n-DefaultBatches, 0) }
+// busy, for the queue windows (see Agent.batches): next to the database,
+// n; farther, twice as many again beyond the default, so that the window
+// holds the batches taken but not fetching (TakenBatches) and as many
+// more queued behind them.
+func BusyBatches(n int) int { return n + 2*extraBatches(n) }
 
-// takenPerFetching is how many batches an agent takes from the queue for
-// each it fetches at once: the others have fetched and wait for their last
-// write, or wait for a fetch slot.
-const takenPerFetching = 2
+// TakenBatches is how many batches an agent that fetches n at once takes
+// from the queue: twice n — the others have fetched and wait for their
+// last write, or wait for a fetch slot, having read their tasks and sent
+// their claims — and, far from the database, once more what it fetches
+// beyond the default: there a batch's last write and the next batch's
+// start each cost round trips, and a far agent that took twice n fetched
+// in waves, idle while the window refilled.
+func TakenBatches(n int) int { return 2*n + extraBatches(n) }
+
+// extraBatches is what an agent fetching n batches at once fetches beyond
+// the default: what a far database costs it.
+func extraBatches(n int) int { return max(n-DefaultBatches, 0) }
 
 // batches is how many batches the agent fetches at once while active: as
 // configured, or sized from the database's round trip, measured now (a
-// failed measurement keeps the default). The fleet hears in the heartbeats
-// how many batches the agent keeps busy — a job's window of queued batches
-// follows it: those it fetches, and for an agent far from the database
-// as many again beyond the default, which have fetched and wait out the
-// round trips of their last write (next to the database that wait is too
-// short to count, and a deeper queue would only make a small job wait
-// longer behind a big one).
+// failed measurement keeps the default); the writer's lanes follow the
+// round trip too. The fleet hears in the heartbeats how many batches the
+// agent keeps busy (BusyBatches) — a job's window of queued batches
+// follows it (next to the database a deeper queue would only make a small
+// job wait longer behind a big one).
 func (a *Agent) batches(ctx context.Context) int {
 	n := a.cfg.Batches
 	var rtt time.Duration
@@ -321,6 +330,7 @@ func (a *Agent) batches(ctx context.Context) int {
 		}
 		n = BatchesFor(rtt)
 	}
+	a.runner.Writer.SetLanes(LanesFor(rtt))
 	a.mu.Lock()
 	a.info.Batches, a.info.DBRoundTrip = BusyBatches(n), rtt
 	a.mu.Unlock()

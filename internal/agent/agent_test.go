@@ -443,17 +443,22 @@ func TestAnAgentFarFromItsDatabaseWorksMoreBatches(t *testing.T) {
 		q.mu.Lock()
 		far, next := q.batches["far"], q.batches["near"]
 		q.mu.Unlock()
-		// Each takes twice the batches it fetches at once from the queue:
-		// the others wait for their last write, or for a fetch slot.
-		if far != 2*80 || next != 2*DefaultBatches {
-			t.Fatalf("batches taken: %d 100 ms away, %d next to it; want 160 and %d", far, next, 2*DefaultBatches)
+		// Each takes twice the batches it fetches at once from the queue
+		// (the others wait for their last write, or for a fetch slot), and
+		// the far one the 64 it fetches beyond the default once more.
+		if far != 2*80+64 || next != 2*DefaultBatches {
+			t.Fatalf("batches taken: %d 100 ms away, %d next to it; want 224 and %d", far, next, 2*DefaultBatches)
 		}
 		for _, ag := range e.fleet() {
-			// Its queue window counts the 64 beyond the default twice:
-			// they wait out their last write's round trips too.
-			if ag.ID == "far" && (ag.Batches != 80+64 || ag.DBRoundTrip != 100*time.Millisecond) {
+			// Its queue window counts the 64 beyond the default three
+			// times: the window holds what it took and more behind.
+			if ag.ID == "far" && (ag.Batches != 80+2*64 || ag.DBRoundTrip != 100*time.Millisecond) {
 				t.Fatalf("the fleet sees %+v", ag)
 			}
+		}
+		// Its writes go in two lanes; the near agent's in one.
+		if a.runner.Writer.using.Load() != 2 || near.runner.Writer.using.Load() != 1 {
+			t.Fatalf("writer lanes: %d far, %d near", a.runner.Writer.using.Load(), near.runner.Writer.using.Load())
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,10 @@ type Budgets struct {
 	// Interval is how often shares are renewed (and host states read).
 	interval time.Duration
 
+	// capacity is the most fetches the process runs at once: what a budget
+	// it has no share of yet asks for (see round).
+	capacity int
+
 	mu       sync.Mutex
 	budgets  map[string]*budget
 	hosts    warm.HostLimits
@@ -52,6 +57,7 @@ type budget struct {
 	paused   time.Time // no fetch starts before
 	waiting  int
 	inFlight int
+	leased   bool          // a lease has given it a share
 	slots    int           // share of fetches in flight; negative: no bound
 	limiter  *rate.Limiter // nil: no rate bound (or no share of it yet, with rateWait)
 	rateWait bool          // a rate limit without a share yet
@@ -87,6 +93,19 @@ func NewBudgets(store BudgetStore, agentID string, log *slog.Logger, now func() 
 		budgets: map[string]*budget{}, breakers: map[string]*breaker{}, kick: make(chan struct{}, 1),
 		hosts: warm.HostLimits{Hosts: map[string]warm.HostState{}},
 	}
+}
+
+// SetCapacity tells the budgets how many fetches the process runs at once
+// (0: unknown). A budget's first lease asks for that much, capped by its
+// limit, instead of room for the few fetches that wait when it starts:
+// grown from those a lease at a time, a far agent's share took seconds to
+// let it fetch at its pace (its leases cross the round trip). The store
+// divides by demand and never grants more than is free, so a large ask
+// takes nothing from the others; the next lease asks for what is used.
+func (bs *Budgets) SetCapacity(n int) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.capacity = n
 }
 
 // shareTTL is how long a share holds unless renewed: a few renewals, so an
@@ -312,7 +331,11 @@ func (bs *Budgets) round(ctx context.Context) error {
 			}
 			continue
 		}
-		wants = append(wants, warm.Want{Key: key, Limit: b.limit, Demand: b.demand(), Held: b.inFlight})
+		demand := b.demand()
+		if !b.leased && demand > 0 && bs.capacity > 0 {
+			demand = max(demand, min(bs.capacity, cmp.Or(b.limit.Concurrency, bs.capacity)))
+		}
+		wants = append(wants, warm.Want{Key: key, Limit: b.limit, Demand: demand, Held: b.inFlight})
 		if b.waiting == 0 && b.inFlight == 0 {
 			delete(bs.budgets, key) // its share is given back by this lease
 		}
@@ -353,7 +376,7 @@ func (bs *Budgets) mergeHosts(read warm.HostLimits) {
 
 // apply takes a share from the store; bs.mu held.
 func (b *budget) apply(sh warm.Share) {
-	b.slots = sh.Slots
+	b.slots, b.leased = sh.Slots, true
 	switch {
 	case sh.Rate < 0:
 		b.limiter, b.rateWait = nil, false

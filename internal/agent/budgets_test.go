@@ -245,3 +245,53 @@ func TestBudgetsSayWhatAFetchWaitsFor(t *testing.T) {
 		}
 	})
 }
+
+// A budget's first lease asks for what the process can run (within the
+// limit), so that one fetch waiting for it is followed by as many as the
+// agent can run without a lease apiece to double the share; the next
+// lease asks for what is used.
+func TestBudgetsFirstLeaseAsksForTheCapacity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newBudgetStore()
+		st.hosts.Default = warm.Limit{Concurrency: 2048}
+		bs := newTestBudgets(st)
+		bs.SetCapacity(1000)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go bs.Run(ctx)
+		synctest.Wait()
+		const u = "https://a.test/x"
+		first := hold(t, 1, func() (func(), error) { return bs.Enter(ctx, testJob, u) })
+		if got := st.held(warm.HostBudget("a.test")); got != 1000 {
+			t.Fatalf("the first lease granted %d, want the capacity, 1000", got)
+		}
+		leases := st.leaseCount()
+		more := hold(t, 999, func() (func(), error) { return bs.Enter(ctx, testJob, u) })
+		if n := st.leaseCount() - leases; n != 0 {
+			t.Fatalf("%d more leases before the capacity's fetches ran, want none", n)
+		}
+		for _, leave := range append(first, more[:990]...) {
+			leave()
+		}
+		time.Sleep(time.Second) // two rounds: the share follows what is used
+		if got := st.held(warm.HostBudget("a.test")); got >= 1000 || got < 9 {
+			t.Fatalf("with 9 in flight the share is %d, want room for them and less than the capacity", got)
+		}
+	})
+}
+
+func (s *budgetStore) held(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sh := range s.shares[key] {
+		n += sh.Slots
+	}
+	return n
+}
+
+func (s *budgetStore) leaseCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leases
+}

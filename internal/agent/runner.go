@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"prewarm/internal/warm"
 )
 
@@ -71,8 +73,11 @@ type Runner struct {
 	slotsMu sync.Mutex
 	slots   chan struct{}
 
-	jobsMu sync.Mutex
-	jobs   map[string]jobRead
+	jobsMu   sync.Mutex
+	jobs     map[string]jobRead
+	jobReads singleflight.Group
+
+	notes waitingNotes
 }
 
 // jobRead is a job and its POPs as a batch of it last read them. The
@@ -85,7 +90,10 @@ type jobRead struct {
 	at   time.Time
 }
 
-const jobReadTTL = 5 * time.Second
+const (
+	jobReadTTL     = 5 * time.Second
+	jobReadTimeout = 30 * time.Second
+)
 
 // readJob returns the job, its status as the writer last saw it if that is
 // newer news, and its POPs.
@@ -95,35 +103,53 @@ func (r *Runner) readJob(ctx context.Context, jobID string) (*warm.Job, []warm.P
 	jr, ok := r.jobs[jobID]
 	r.jobsMu.Unlock()
 	if !ok || now.Sub(jr.at) >= jobReadTTL {
-		// The two reads go at once: one round trip, not two.
-		var job *warm.Job
-		var pops []warm.POPState
-		var jobErr, popsErr error
-		var wg sync.WaitGroup
-		wg.Go(func() { job, jobErr = r.Store.Job(ctx, jobID) })
-		wg.Go(func() { pops, popsErr = r.Store.POPs(ctx, jobID) })
-		wg.Wait()
-		if err := cmp.Or(jobErr, popsErr); err != nil {
+		// The batches of a job that start together share one read: a far
+		// agent's first batches of a job would each wait their turn for a
+		// connection to read the same rows.
+		// The read outlives a batch that gives up waiting for it.
+		v, err, _ := r.jobReads.Do(jobID, func() (any, error) {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobReadTimeout)
+			defer cancel()
+			return r.readJobNow(rctx, jobID, now)
+		})
+		if err != nil {
 			return nil, nil, err
 		}
-		jr = jobRead{job: job, pops: pops, at: now}
-		r.jobsMu.Lock()
-		if r.jobs == nil {
-			r.jobs = map[string]jobRead{}
-		}
-		for id, old := range r.jobs {
-			if now.Sub(old.at) >= jobReadTTL {
-				delete(r.jobs, id)
-			}
-		}
-		r.jobs[jobID] = jr
-		r.jobsMu.Unlock()
+		jr = v.(jobRead)
 	}
 	job := *jr.job
 	if st := r.Writer.Status(jobID); st.Terminal() {
 		job.Status = st
 	}
 	return &job, jr.pops, nil
+}
+
+// readJobNow reads the job and its POPs, both at once (one round trip, not
+// two), and keeps them for jobReadTTL.
+func (r *Runner) readJobNow(ctx context.Context, jobID string, now time.Time) (jobRead, error) {
+	var job *warm.Job
+	var pops []warm.POPState
+	var jobErr, popsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { job, jobErr = r.Store.Job(ctx, jobID) })
+	wg.Go(func() { pops, popsErr = r.Store.POPs(ctx, jobID) })
+	wg.Wait()
+	if err := cmp.Or(jobErr, popsErr); err != nil {
+		return jobRead{}, err
+	}
+	jr := jobRead{job: job, pops: pops, at: now}
+	r.jobsMu.Lock()
+	defer r.jobsMu.Unlock()
+	if r.jobs == nil {
+		r.jobs = map[string]jobRead{}
+	}
+	for id, old := range r.jobs {
+		if now.Sub(old.at) >= jobReadTTL {
+			delete(r.jobs, id)
+		}
+	}
+	r.jobs[jobID] = jr
+	return jr, nil
 }
 
 // SetFetching bounds the batches fetching at once to n (0: no bound), for
@@ -259,7 +285,6 @@ type batchRun struct {
 	pending     []warm.Result
 	status      warm.Status // the job's, as last seen
 	lastStatus  time.Time
-	lastWaiting time.Time
 	fetched     func() // called once every fetch has ended
 }
 
@@ -369,17 +394,8 @@ func (br *batchRun) feed(addrs []string, drain <-chan struct{}) int {
 	}
 }
 
-// waiting tells the job's readers what its fetches wait for, now and then.
-func (br *batchRun) waiting(what string) {
-	now := br.r.Now()
-	if now.Sub(br.lastWaiting) < time.Second {
-		return
-	}
-	br.lastWaiting = now
-	if err := br.r.Store.SetWaiting(br.ctx, br.job.ID, what); err != nil {
-		br.r.Log.Warn("noting what a job waits for", "job", br.job.ID, "err", err)
-	}
-}
+// waiting tells the job's readers what its fetches wait for.
+func (br *batchRun) waiting(what string) { br.r.notes.note(br.ctx, br.r, br.job.ID, what) }
 
 // add keeps one result for the next write. A fetch aborted because the job
 // ended or the process stops is not a result: the task stays pending; nor

@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"prewarm/internal/warm"
@@ -19,19 +21,23 @@ type RecordStore interface {
 
 // Writer records what every batch of an agent fetched, in bulk: the
 // batches hand it their claims, results and states, and it writes all that
-// is waiting in one transaction, one write at a time. While a write is on
-// its way the next one gathers, so a database one round trip away or 250 ms
-// away costs the same few round trips per write, and the more results per
-// write the farther it is: the fetches never wait for the database. A write
-// that fails is tried again, with what arrived meanwhile, until it goes
-// through; each batch's updates are written in the order it sent them.
+// is waiting in one transaction. While a write is on its way the next one
+// gathers, so a database one round trip away or 250 ms away costs the same
+// few round trips per write, and the more results per write the farther it
+// is: the fetches never wait for the database. Writes go in lanes, each one
+// write at a time: a batch's updates always take the same lane, so they are
+// written in the order it sent them, and the lanes' writes overlap (the
+// store locks the rows they share only for a write's last round trip). A
+// write that fails is tried again, with what arrived meanwhile, until it
+// goes through.
 type Writer struct {
 	store RecordStore
 	log   *slog.Logger
 	// ended hears of each job the writes find ended, once per write.
 	ended func(ctx context.Context, jobID string)
 
-	in chan writeReq
+	lanes []chan writeReq
+	using atomic.Int32 // lanes in use, from the first
 
 	mu      sync.Mutex
 	status  map[string]warm.Status // as the last write that had the job saw it
@@ -53,17 +59,38 @@ const (
 	writerWriteBudget = time.Minute
 )
 
-// NewWriter returns a writer to st; Run writes. ended, if not nil, is told
-// of each job a write finds ended.
+// NewWriter returns a writer to st, writing in one lane (see SetLanes);
+// Run writes. ended, if not nil, is told of each job a write finds ended.
 func NewWriter(st RecordStore, log *slog.Logger, ended func(ctx context.Context, jobID string)) *Writer {
-	return &Writer{store: st, log: log, ended: ended, in: make(chan writeReq, writerQueue), status: map[string]warm.Status{}}
+	w := &Writer{store: st, log: log, ended: ended, status: map[string]warm.Status{}}
+	for range maxLanes {
+		w.lanes = append(w.lanes, make(chan writeReq, writerQueue))
+	}
+	w.using.Store(1)
+	return w
+}
+
+// SetLanes sets how many lanes the updates of the batches started from now
+// on go to (1 to maxLanes; see LanesFor). A batch keeps its lane: call it
+// only while no batch runs, as an agent does when it turns active.
+func (w *Writer) SetLanes(n int) { w.using.Store(int32(min(max(n, 1), maxLanes))) }
+
+// lane is where the batch's updates go.
+func (w *Writer) lane(b warm.Batch) chan writeReq {
+	n := uint32(w.using.Load())
+	if n == 1 {
+		return w.lanes[0]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(b.JobID))
+	return w.lanes[(h.Sum32()+uint32(b.Seq))%n]
 }
 
 // Send queues an update without waiting for it to be written. It blocks
 // only while the queue is full, until ctx ends.
 func (w *Writer) Send(ctx context.Context, up warm.BatchUpdate) error {
 	select {
-	case w.in <- writeReq{up: up}:
+	case w.lane(up.Batch) <- writeReq{up: up}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -75,7 +102,7 @@ func (w *Writer) Send(ctx context.Context, up warm.BatchUpdate) error {
 func (w *Writer) Write(ctx context.Context, up warm.BatchUpdate) (warm.Status, error) {
 	done := make(chan error, 1)
 	select {
-	case w.in <- writeReq{up: up, done: done}:
+	case w.lane(up.Batch) <- writeReq{up: up, done: done}:
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -103,23 +130,31 @@ func (w *Writer) Status(jobID string) warm.Status {
 // Run writes until ctx ends; updates still queued then are written with
 // one last try.
 func (w *Writer) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, in := range w.lanes {
+		wg.Go(func() { w.runLane(ctx, in) })
+	}
+	wg.Wait()
+}
+
+func (w *Writer) runLane(ctx context.Context, in chan writeReq) {
 	for {
 		select {
-		case r := <-w.in:
-			w.writeAll(ctx, w.gather([]writeReq{r}))
+		case r := <-in:
+			w.writeAll(ctx, w.gather(in, []writeReq{r}))
 		case <-ctx.Done():
-			w.drain()
+			w.drain(in)
 			return
 		}
 	}
 }
 
 // drain writes, once each, what is queued when the writer stops.
-func (w *Writer) drain() {
+func (w *Writer) drain(in chan writeReq) {
 	for {
 		select {
-		case r := <-w.in:
-			reqs := w.gather([]writeReq{r})
+		case r := <-in:
+			reqs := w.gather(in, []writeReq{r})
 			ctx, cancel := context.WithTimeout(context.Background(), writerWriteBudget)
 			err := w.write(ctx, reqs)
 			cancel()
@@ -131,11 +166,11 @@ func (w *Writer) drain() {
 }
 
 // gather adds what is queued to reqs, up to a write's worth of results.
-func (w *Writer) gather(reqs []writeReq) []writeReq {
+func (w *Writer) gather(in chan writeReq, reqs []writeReq) []writeReq {
 	n := len(reqs[0].up.Results)
 	for n < writerMaxResults {
 		select {
-		case r := <-w.in:
+		case r := <-in:
 			reqs = append(reqs, r)
 			n += len(r.up.Results)
 		default:
@@ -240,3 +275,21 @@ func mergeUpdates(reqs []writeReq) []warm.BatchUpdate {
 	}
 	return out
 }
+
+// LanesFor is how many writes an agent whose database is rtt away has on
+// their way at once: one next to the database, where a second lane only
+// splits the same work into smaller writes that wait for each other's
+// locks (the re-warm bench lost a fifth), and two from farWrites on, where
+// a write's round trips are most of its time.
+func LanesFor(rtt time.Duration) int {
+	if rtt >= farWrites {
+		return maxLanes
+	}
+	return 1
+}
+
+// Bounds of LanesFor.
+const (
+	maxLanes  = 2
+	farWrites = 10 * time.Millisecond
+)

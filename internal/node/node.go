@@ -91,6 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	// One keeper of budget shares for the whole process, so that a host
 	// pausing here pauses every fetch and probe of the process at once.
 	n.budgets = agent.NewBudgets(n.Store, "node-"+uuid.NewString(), cfg.Log, time.Now)
+	n.budgets.SetCapacity(cfg.Concurrency * max(cfg.Agents, 1))
 	var sys metrics.System
 	if cfg.Control {
 		sys = n.Service

@@ -21,16 +21,30 @@ func (s *Store) Lease(ctx context.Context, agentID string, wants []warm.Want, tt
 	wants = slices.Clone(wants)
 	// One order for every agent: PostgreSQL's locks are then taken in it.
 	slices.SortFunc(wants, func(a, b warm.Want) int { return cmpString(a.Key, b.Key) })
-	out := make([]warm.Share, 0, len(wants))
+	var out []warm.Share
 	err := s.inTx(ctx, func(tx Tx) error {
-		out = out[:0]
 		now := s.now()
-		for _, w := range wants {
-			sh, err := s.lease(ctx, tx, agentID, w, now, now.Add(ttl))
-			if err != nil {
-				return fmt.Errorf("lease %s: %w", w.Key, err)
+		others := make([][]otherShare, len(wants))
+		var stmts []Stmt
+		for i, w := range wants {
+			stmts = append(stmts, s.leaseReadStmts(agentID, w.Key, now, &others[i])...)
+		}
+		if err := tx.Pipeline(ctx, stmts); err != nil {
+			return fmt.Errorf("lease: %w", err)
+		}
+		out, stmts = out[:0], nil
+		for i, w := range wants {
+			if w.Demand <= 0 && w.Held <= 0 {
+				out = append(out, warm.Share{Key: w.Key})
+				continue
 			}
+			sh, slots := divide(w, others[i])
 			out = append(out, sh)
+			stmts = append(stmts, Stmt{SQL: `INSERT INTO budget_shares (key, agent, slots, rate, demand, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
+				Args: []any{w.Key, agentID, slots, max(sh.Rate, 0), w.Demand, micros(now.Add(ttl))}})
+		}
+		if err := tx.Pipeline(ctx, stmts); err != nil {
+			return fmt.Errorf("lease: %w", err)
 		}
 		return nil
 	})
@@ -52,38 +66,23 @@ type otherShare struct {
 	rate          float64
 }
 
-func (s *Store) lease(ctx context.Context, tx Tx, agentID string, w warm.Want, now, expires time.Time) (warm.Share, error) {
+// leaseReadStmts take the budget's lock (PostgreSQL; SQLite has one
+// writer at a time already), drop the agent's own and expired shares, and
+// read the others' into others: a lease's first round trip, for every
+// budget it renews.
+func (s *Store) leaseReadStmts(agentID, key string, now time.Time, others *[]otherShare) []Stmt {
+	var stmts []Stmt
 	if s.db.Dialect().Name == "postgres" {
-		// SQLite has one writer at a time already.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, w.Key); err != nil {
-			return warm.Share{}, err
-		}
+		stmts = append(stmts, Stmt{SQL: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, Args: []any{key},
+			Rows: func(Rows) error { return nil }})
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM budget_shares WHERE key = $1 AND (expires_at < $2 OR agent = $3)`,
-		w.Key, micros(now), agentID); err != nil {
-		return warm.Share{}, err
-	}
-	if w.Demand <= 0 && w.Held <= 0 {
-		return warm.Share{Key: w.Key}, nil
-	}
-	others, err := s.otherShares(ctx, tx, w.Key)
-	if err != nil {
-		return warm.Share{}, err
-	}
-	sh, slots := divide(w, others)
-	_, err = tx.Exec(ctx, `INSERT INTO budget_shares (key, agent, slots, rate, demand, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
-		w.Key, agentID, slots, max(sh.Rate, 0), w.Demand, micros(expires))
-	return sh, err
-}
-
-func (s *Store) otherShares(ctx context.Context, tx Tx, key string) ([]otherShare, error) {
-	rows, err := tx.Query(ctx, `SELECT slots, rate, demand FROM budget_shares WHERE key = $1`, key)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, func(rows Rows, o *otherShare) error {
-		return rows.Scan(&o.slots, &o.rate, &o.demand)
-	})
+	return append(stmts,
+		Stmt{SQL: `DELETE FROM budget_shares WHERE key = $1 AND (expires_at < $2 OR agent = $3)`, Args: []any{key, micros(now), agentID}},
+		Stmt{SQL: `SELECT slots, rate, demand FROM budget_shares WHERE key = $1`, Args: []any{key}, Rows: func(rows Rows) error {
+			var err error
+			*others, err = collect(rows, func(rows Rows, o *otherShare) error { return rows.Scan(&o.slots, &o.rate, &o.demand) })
+			return err
+		}})
 }
 
 // divide is an agent's share of a budget beside the others', and the slots

@@ -139,7 +139,8 @@ type recordWrite struct {
 	kept    keepCounts
 
 	firstDone []int64            // per update: 1 if it made its batch done
-	windows   map[string]*window // per job with a batch done: its queue window
+	unqueued  map[string]bool    // jobs with a batch done and batches not yet queued
+	windows   map[string]*window // per job of unqueued: its queue window
 	fin       finishing
 }
 
@@ -149,7 +150,7 @@ func (s *Store) newRecordWrite(ups []warm.BatchUpdate) *recordWrite {
 		return cmp.Or(strings.Compare(a.Batch.JobID, b.Batch.JobID), a.Batch.Seq-b.Batch.Seq)
 	})
 	w := &recordWrite{s: s, ups: ups, tally: newTally(), kept: keepCounts{}, firstDone: make([]int64, len(ups)),
-		windows: map[string]*window{}, fin: finishing{plain: map[string]bool{}}}
+		unqueued: map[string]bool{}, windows: map[string]*window{}, fin: finishing{plain: map[string]bool{}}}
 	for _, u := range ups {
 		if !slices.Contains(w.jobs, u.Batch.JobID) {
 			w.jobs = append(w.jobs, u.Batch.JobID)
@@ -166,22 +167,38 @@ func (s *Store) newRecordWrite(ups []warm.BatchUpdate) *recordWrite {
 	return w
 }
 
-// run is the transaction: two pipelines, then what they found to do.
+// run is the transaction: the results, then the batches' states, the
+// queue windows they open, and last the rows every writer of a job shares —
+// its counters, its POPs' — so that those are locked only for the last
+// round trip: writers of one job (an agent's writer lanes, other agents)
+// overlap all the rest.
 func (w *recordWrite) run(ctx context.Context, tx Tx) error {
 	// Claims first (they reset a batch's count), then every result.
 	stmts := append(w.claimStmts(), w.s.resultStmts(w.owners, w.results, w.tally.add)...)
 	stmts = append(stmts, w.s.keepStmts(w.owners, w.results, w.kept)...)
+	stmts = append(stmts, w.unqueuedStmts()...)
 	if err := tx.Pipeline(ctx, stmts); err != nil {
 		return err
 	}
-	// The counters, the batches' states, the jobs that may be done, the
-	// queue windows of jobs with a batch done, and every job's status.
-	stmts = append(w.tally.counterStmts(w.s.now()), w.kept.stmts()...)
-	stmts = append(stmts, w.stateStmts()...)
+	// The batches' states, and the queue windows of jobs with a batch done
+	// and more to queue; with none (a write with no batch done, and every
+	// write near a job's end), the shared rows go in the same round trip.
+	stmts = append(w.stateStmts(), w.windowStmts()...)
+	if len(w.windows) > 0 {
+		if err := tx.Pipeline(ctx, stmts); err != nil {
+			return err
+		}
+		stmts = nil
+		if err := w.fillWindows(ctx, tx); err != nil {
+			return err
+		}
+	}
+	// The counters, the jobs that may be done, and every job's status.
+	stmts = append(stmts, w.tally.counterStmts(w.s.now())...)
+	stmts = append(stmts, w.kept.stmts()...)
 	for _, id := range w.tally.jobsWithNew() {
 		stmts = append(stmts, w.s.finishStmts(id, &w.fin)...)
 	}
-	stmts = append(stmts, w.windowStmts()...)
 	stmts = append(stmts, w.s.statusStmt(w.jobs, w.statuses))
 	if err := tx.Pipeline(ctx, stmts); err != nil {
 		return err
@@ -193,10 +210,15 @@ func (w *recordWrite) run(ctx context.Context, tx Tx) error {
 	for _, id := range idle {
 		w.statuses[id] = warm.StatusFinished
 	}
-	// A job with a batch done for the first time queues more.
+	return nil
+}
+
+// fillWindows queues more of each job that had a batch done for the
+// first time.
+func (w *recordWrite) fillWindows(ctx context.Context, tx Tx) error {
 	var filled []string
 	for i, u := range w.ups {
-		if id := u.Batch.JobID; w.firstDone[i] > 0 && !slices.Contains(filled, id) {
+		if id := u.Batch.JobID; w.firstDone[i] > 0 && w.windows[id] != nil && !slices.Contains(filled, id) {
 			filled = append(filled, id)
 			if err := w.s.fillWindow(ctx, tx, id, *w.windows[id]); err != nil {
 				return err
@@ -215,6 +237,27 @@ func (w *recordWrite) claimStmts() []Stmt {
 				updated_at = $5 WHERE job_id = $1 AND seq = $2 AND state <> 'done'`,
 				Args: []any{u.Batch.JobID, u.Batch.Seq, u.Agent, u.Tasks, micros(w.s.now())}})
 		}
+	}
+	return stmts
+}
+
+// unqueuedStmts find which jobs with a batch done have batches left to
+// queue: only those need their window read and filled.
+func (w *recordWrite) unqueuedStmts() []Stmt {
+	var stmts []Stmt
+	for _, u := range w.ups {
+		id := u.Batch.JobID
+		if _, seen := w.unqueued[id]; seen || u.State != warm.BatchDone {
+			continue
+		}
+		w.unqueued[id] = false
+		stmts = append(stmts, Stmt{SQL: `SELECT 1 FROM batches WHERE job_id = $1 AND NOT queued LIMIT 1`, Args: []any{id},
+			Rows: func(rows Rows) error {
+				for rows.Next() {
+					w.unqueued[id] = true
+				}
+				return nil
+			}})
 	}
 	return stmts
 }
@@ -250,7 +293,7 @@ func (w *recordWrite) windowStmts() []Stmt {
 			continue
 		}
 		stmts = append(stmts, w.s.readyStmt(u.Batch.JobID, u.Batch.From, u.Batch.From+1, u.Batch.POP))
-		if w.windows[u.Batch.JobID] == nil {
+		if w.unqueued[u.Batch.JobID] && w.windows[u.Batch.JobID] == nil {
 			w.windows[u.Batch.JobID] = &window{}
 			stmts = append(stmts, w.s.windowStmt(u.Batch.JobID, w.windows[u.Batch.JobID]))
 		}

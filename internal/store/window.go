@@ -107,7 +107,9 @@ func (s *Store) fillWindow(ctx context.Context, tx Tx, jobID string, w window) e
 	if room <= 0 || warm.Status(w.status).Terminal() {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `UPDATE batches SET queued = TRUE WHERE job_id = $1 AND seq IN (
+	// NOT queued outside the subquery too: a writer that waited for
+	// another's claim on these rows finds them queued and skips them.
+	rows, err := tx.Query(ctx, `UPDATE batches SET queued = TRUE WHERE job_id = $1 AND NOT queued AND seq IN (
 		SELECT seq FROM batches WHERE job_id = $1 AND NOT queued AND after_pop = '' ORDER BY seq LIMIT $2)
 		RETURNING seq, pop, url_from, url_to, location`,
 		jobID, room)
