@@ -295,19 +295,19 @@ func (a *Agent) setActive(ctx context.Context, active bool) bool {
 
 // BusyBatches is how many batches an agent that fetches n at once keeps
 // busy, for the queue windows (see Agent.batches): next to the database,
-// n; farther, twice as many again beyond the default, so that the window
-// holds the batches taken but not fetching (TakenBatches) and as many
-// more queued behind them.
-func BusyBatches(n int) int { return n + 2*extraBatches(n) }
+// n; farther, three times as many again beyond the default, so that the
+// window holds the batches taken but not fetching (TakenBatches) and more
+// queued behind them.
+func BusyBatches(n int) int { return n + 3*extraBatches(n) }
 
 // TakenBatches is how many batches an agent that fetches n at once takes
 // from the queue: twice n — the others have fetched and wait for their
 // last write, or wait for a fetch slot, having read their tasks and sent
-// their claims — and, far from the database, once more what it fetches
+// their claims — and, far from the database, twice more what it fetches
 // beyond the default: there a batch's last write and the next batch's
 // start each cost round trips, and a far agent that took twice n fetched
-// in waves, idle while the window refilled.
-func TakenBatches(n int) int { return 2*n + extraBatches(n) }
+// in waves, idle while the batches it held waited for their writes.
+func TakenBatches(n int) int { return 2*n + 2*extraBatches(n) }
 
 // extraBatches is what an agent fetching n batches at once fetches beyond
 // the default: what a far database costs it.

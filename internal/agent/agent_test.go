@@ -445,14 +445,14 @@ func TestAnAgentFarFromItsDatabaseWorksMoreBatches(t *testing.T) {
 		q.mu.Unlock()
 		// Each takes twice the batches it fetches at once from the queue
 		// (the others wait for their last write, or for a fetch slot), and
-		// the far one the 64 it fetches beyond the default once more.
-		if far != 2*80+64 || next != 2*DefaultBatches {
-			t.Fatalf("batches taken: %d 100 ms away, %d next to it; want 224 and %d", far, next, 2*DefaultBatches)
+		// the far one the 64 it fetches beyond the default twice more.
+		if far != 2*80+2*64 || next != 2*DefaultBatches {
+			t.Fatalf("batches taken: %d 100 ms away, %d next to it; want 288 and %d", far, next, 2*DefaultBatches)
 		}
 		for _, ag := range e.fleet() {
-			// Its queue window counts the 64 beyond the default three
+			// Its queue window counts the 64 beyond the default four
 			// times: the window holds what it took and more behind.
-			if ag.ID == "far" && (ag.Batches != 80+2*64 || ag.DBRoundTrip != 100*time.Millisecond) {
+			if ag.ID == "far" && (ag.Batches != 80+3*64 || ag.DBRoundTrip != 100*time.Millisecond) {
 				t.Fatalf("the fleet sees %+v", ag)
 			}
 		}
