@@ -316,18 +316,17 @@ func extraBatches(n int) int { return max(n-DefaultBatches, 0) }
 // batches is how many batches the agent fetches at once while active: as
 // configured, or sized from the database's round trip, measured now (a
 // failed measurement keeps the default); the writer's lanes follow the
-// round trip too. The fleet hears in the heartbeats how many batches the
+// round trip in either case. The fleet hears in the heartbeats how many batches the
 // agent keeps busy (BusyBatches) — a job's window of queued batches
 // follows it (next to the database a deeper queue would only make a small
 // job wait longer behind a big one).
 func (a *Agent) batches(ctx context.Context) int {
+	rtt, err := a.store.RoundTrip(ctx)
+	if err != nil {
+		a.log.Warn("measuring the database's round trip", "agent", a.cfg.ID, "err", err)
+	}
 	n := a.cfg.Batches
-	var rtt time.Duration
 	if n <= 0 {
-		var err error
-		if rtt, err = a.store.RoundTrip(ctx); err != nil {
-			a.log.Warn("measuring the database's round trip", "agent", a.cfg.ID, "err", err)
-		}
 		n = BatchesFor(rtt)
 	}
 	a.runner.Writer.SetLanes(LanesFor(rtt))
