@@ -297,8 +297,12 @@ func (bs *Budgets) kickLease() {
 func (bs *Budgets) Run(ctx context.Context) {
 	t := time.NewTicker(bs.interval)
 	defer t.Stop()
-	for {
-		if err := bs.round(ctx); err != nil && ctx.Err() == nil {
+	var hostsRead time.Time
+	for readHosts := true; ; {
+		if readHosts {
+			hostsRead = bs.now()
+		}
+		if err := bs.round(ctx, readHosts); err != nil && ctx.Err() == nil {
 			bs.log.Warn("renewing budget shares", "agent", bs.agentID, "err", err)
 		}
 		select {
@@ -306,20 +310,28 @@ func (bs *Budgets) Run(ctx context.Context) {
 			bs.giveBack(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
+			readHosts = true
 		case <-bs.kick:
+			// A fetch waits for a share: the host states read less than
+			// an interval ago will do, a round trip sooner.
+			readHosts = bs.now().Sub(hostsRead) >= bs.interval
 		}
 	}
 }
 
-// round reads the host states, then renews the shares of the limited
-// budgets in use and forgets the idle ones.
-func (bs *Budgets) round(ctx context.Context) error {
-	hosts, err := bs.store.HostLimits(ctx)
-	if err != nil {
-		return err
+// round reads the host states (if readHosts), then renews the shares of
+// the limited budgets in use and forgets the idle ones.
+func (bs *Budgets) round(ctx context.Context, readHosts bool) error {
+	if readHosts {
+		hosts, err := bs.store.HostLimits(ctx)
+		if err != nil {
+			return err
+		}
+		bs.mu.Lock()
+		bs.mergeHosts(hosts)
+	} else {
+		bs.mu.Lock()
 	}
-	bs.mu.Lock()
-	bs.mergeHosts(hosts)
 	var wants []warm.Want
 	for key, b := range bs.budgets {
 		if host, ok := hostOf(key); ok {

@@ -14,11 +14,12 @@ import (
 // budgetStore keeps shares and host states in memory, dividing budgets as
 // the store does: the fair share, within what the others leave free.
 type budgetStore struct {
-	mu       sync.Mutex
-	shares   map[string]map[string]warm.Share // key → agent → share
-	hosts    warm.HostLimits
-	warnings []string
-	leases   int
+	mu        sync.Mutex
+	shares    map[string]map[string]warm.Share // key → agent → share
+	hosts     warm.HostLimits
+	warnings  []string
+	leases    int
+	hostReads int
 }
 
 func newBudgetStore() *budgetStore {
@@ -59,6 +60,7 @@ func (s *budgetStore) Lease(_ context.Context, agent string, wants []warm.Want, 
 func (s *budgetStore) HostLimits(context.Context) (warm.HostLimits, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hostReads++
 	out := warm.HostLimits{Default: s.hosts.Default, Hosts: map[string]warm.HostState{}}
 	for k, v := range s.hosts.Hosts {
 		out.Hosts[k] = v
@@ -265,7 +267,12 @@ func TestBudgetsFirstLeaseAsksForTheCapacity(t *testing.T) {
 		if got := st.held(warm.HostBudget("a.test")); got != 1000 {
 			t.Fatalf("the first lease granted %d, want the capacity, 1000", got)
 		}
-		leases := st.leaseCount()
+		st.mu.Lock()
+		leases, reads := st.leases, st.hostReads
+		st.mu.Unlock()
+		if reads != 1 || leases != 1 {
+			t.Fatalf("%d host reads and %d leases before the first fetch, want 1 and 1: the round a waiting fetch asks for reuses host states read less than an interval ago", reads, leases)
+		}
 		more := hold(t, 999, func() (func(), error) { return bs.Enter(ctx, testJob, u) })
 		if n := st.leaseCount() - leases; n != 0 {
 			t.Fatalf("%d more leases before the capacity's fetches ran, want none", n)
