@@ -133,6 +133,9 @@ func TestInvalidateCallerReferenceUnique(t *testing.T) {
 		}
 	}
 	creates, markers := f.Creates(), f.Markers()
+	if len(creates) != 3 {
+		t.Errorf("%d invalidations made by 3 calls: a caller reference was reused", len(creates))
+	}
 	seen := map[string]bool{}
 	for _, c := range creates {
 		if seen[c.CallerReference] {

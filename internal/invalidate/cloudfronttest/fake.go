@@ -250,7 +250,11 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request) {
 
 func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	var b xmlBatch
-	if err := xml.NewDecoder(r.Body).Decode(&b); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		err = xml.Unmarshal(body, &b)
+	}
+	if err != nil {
 		writeError(w, APIError{400, "MalformedXML", err.Error()})
 		return
 	}
@@ -264,7 +268,16 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.MaxActive > 0 {
+	dist := r.PathValue("id")
+	id := ""
+	for _, c := range f.creates {
+		// As CloudFront does: the same caller reference again (a retried
+		// call whose answer was lost) is the invalidation already made.
+		if c.Distribution == dist && c.CallerReference == b.CallerReference {
+			id = c.ID
+		}
+	}
+	if f.MaxActive > 0 && id == "" {
 		active := 0
 		for _, c := range f.creates {
 			if !f.completed[c.ID] {
@@ -278,10 +291,11 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id := fmt.Sprintf("I%dTEST", len(f.creates)+1)
-	dist := r.PathValue("id")
-	f.creates = append(f.creates, Create{Distribution: dist, CallerReference: b.CallerReference, ID: id, Paths: b.Paths})
-	f.order = append(f.order, "create "+id)
+	if id == "" {
+		id = fmt.Sprintf("I%dTEST", len(f.creates)+1)
+		f.creates = append(f.creates, Create{Distribution: dist, CallerReference: b.CallerReference, ID: id, Paths: b.Paths})
+		f.order = append(f.order, "create "+id)
+	}
 	out := xmlInvalidation{Xmlns: cfNS, ID: id, Status: "InProgress", CreateTime: "2026-01-02T03:04:05Z"}
 	out.Batch.Quantity, out.Batch.Paths, out.Batch.CallerReference = b.Quantity, b.Paths, b.CallerReference
 	w.Header().Set("Location", "https://cloudfront.amazonaws.com/2020-05-31/distribution/"+dist+"/invalidation/"+id)
