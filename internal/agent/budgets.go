@@ -322,15 +322,16 @@ func (bs *Budgets) Run(ctx context.Context) {
 // round reads the host states (if readHosts), then renews the shares of
 // the limited budgets in use and forgets the idle ones.
 func (bs *Budgets) round(ctx context.Context, readHosts bool) error {
+	var hosts warm.HostLimits
 	if readHosts {
-		hosts, err := bs.store.HostLimits(ctx)
-		if err != nil {
+		var err error
+		if hosts, err = bs.store.HostLimits(ctx); err != nil {
 			return err
 		}
-		bs.mu.Lock()
+	}
+	bs.mu.Lock()
+	if readHosts {
 		bs.mergeHosts(hosts)
-	} else {
-		bs.mu.Lock()
 	}
 	var wants []warm.Want
 	for key, b := range bs.budgets {

@@ -105,17 +105,22 @@ func (r *Runner) readJob(ctx context.Context, jobID string) (*warm.Job, []warm.P
 	if !ok || now.Sub(jr.at) >= jobReadTTL {
 		// The batches of a job that start together share one read: a far
 		// agent's first batches of a job would each wait their turn for a
-		// connection to read the same rows.
-		// The read outlives a batch that gives up waiting for it.
-		v, err, _ := r.jobReads.Do(jobID, func() (any, error) {
+		// connection to read the same rows. The read outlives a batch that
+		// stops waiting for it, for the others.
+		read := r.jobReads.DoChan(jobID, func() (any, error) {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobReadTimeout)
 			defer cancel()
 			return r.readJobNow(rctx, jobID, now)
 		})
-		if err != nil {
-			return nil, nil, err
+		select {
+		case res := <-read:
+			if res.Err != nil {
+				return nil, nil, res.Err
+			}
+			jr = res.Val.(jobRead)
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
 		}
-		jr = v.(jobRead)
 	}
 	job := *jr.job
 	if st := r.Writer.Status(jobID); st.Terminal() {
