@@ -107,7 +107,11 @@ func (q *Queue) Enqueue(ctx context.Context, tx store.Tx, steps ...warm.Step) er
 	if err != nil {
 		return err
 	}
-	return q.river.enqueue(ctx, tx.Driver(), params)
+	driverTx, err := tx.Driver(ctx)
+	if err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	return q.river.enqueue(ctx, driverTx, params)
 }
 
 // StartControl starts this process's planning and timeout work.

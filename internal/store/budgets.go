@@ -43,7 +43,7 @@ func (s *Store) Lease(ctx context.Context, agentID string, wants []warm.Want, tt
 			stmts = append(stmts, Stmt{SQL: `INSERT INTO budget_shares (key, agent, slots, rate, demand, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
 				Args: []any{w.Key, agentID, slots, max(sh.Rate, 0), w.Demand, micros(now.Add(ttl))}})
 		}
-		if err := tx.Pipeline(ctx, stmts); err != nil {
+		if err := tx.CommitWith(ctx, stmts); err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
 		return nil

@@ -40,8 +40,8 @@ type Row interface {
 }
 
 // Tx is a transaction. Driver returns the driver's own transaction value
-// (*sql.Tx, pgx.Tx), so the queue can insert its jobs in the same
-// transaction.
+// (*sql.Tx, pgx.Tx), begun if it was not yet, so the queue can insert its
+// jobs in the same transaction.
 type Tx interface {
 	Querier
 	// Pipeline runs statements in order, each seeing what the ones before
@@ -49,9 +49,16 @@ type Tx interface {
 	// them (SQLite, in process, runs them one by one). For statements that
 	// need no answer from the one before, which is most of a write.
 	Pipeline(ctx context.Context, stmts []Stmt) error
+	// CommitWith is Pipeline and Commit in one: on PostgreSQL the COMMIT
+	// goes with the statements, a round trip saved, and the rows they
+	// lock are held for no round trip at all. The transaction is over once
+	// it returns nil (Commit after it does nothing); the statements'
+	// answers are read, but reading one cannot undo the commit, so they
+	// must be answers to use, not checks to pass.
+	CommitWith(ctx context.Context, stmts []Stmt) error
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
-	Driver() any
+	Driver(ctx context.Context) (any, error)
 }
 
 // Stmt is one statement of a pipeline. Rows, if set, reads its rows;

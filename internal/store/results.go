@@ -200,6 +200,12 @@ func (w *recordWrite) run(ctx context.Context, tx Tx) error {
 		stmts = append(stmts, w.s.finishStmts(id, &w.fin)...)
 	}
 	stmts = append(stmts, w.s.statusStmt(w.jobs, w.statuses))
+	// Unless a keep-warm job may have to end next, that is the last round
+	// trip, and the COMMIT goes with it: the shared rows are then locked
+	// for no round trip.
+	if !slices.ContainsFunc(w.tally.jobsWithNew(), w.fin.keepsWarm) {
+		return tx.CommitWith(ctx, stmts)
+	}
 	if err := tx.Pipeline(ctx, stmts); err != nil {
 		return err
 	}

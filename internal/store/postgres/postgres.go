@@ -116,15 +116,6 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) store.Row {
 	return querier{d.Pool}.QueryRow(ctx, q, args...)
 }
 
-// Begin starts a transaction.
-func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
-	tx, err := d.Pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return pgTx{querier{tx}, tx}, nil
-}
-
 // execer is what a pool and a transaction share.
 type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
@@ -167,50 +158,3 @@ func translate(err error) error {
 type fullRow struct{ store.Row }
 
 func (r fullRow) Scan(dest ...any) error { return translate(r.Row.Scan(dest...)) }
-
-type pgTx struct {
-	querier
-	tx pgx.Tx
-}
-
-// Pipeline sends the statements as one batch: a single round trip, or two
-// the first time a connection meets a statement (pgx prepares it).
-func (t pgTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
-	if len(stmts) == 0 {
-		return nil
-	}
-	b := &pgx.Batch{}
-	for _, st := range stmts {
-		b.Queue(st.SQL, st.Args...)
-	}
-	br := t.tx.SendBatch(ctx, b)
-	err := readBatch(br, stmts)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return translate(err)
-}
-
-func readBatch(br pgx.BatchResults, stmts []store.Stmt) error {
-	exec := func() (int64, error) {
-		tag, err := br.Exec()
-		return tag.RowsAffected(), err
-	}
-	query := func() (store.Rows, error) {
-		rows, err := br.Query()
-		if err != nil {
-			return nil, err
-		}
-		return rows, nil
-	}
-	for _, st := range stmts {
-		if err := st.Answer(exec, query); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t pgTx) Commit(ctx context.Context) error   { return translate(t.tx.Commit(ctx)) }
-func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
-func (t pgTx) Driver() any                        { return t.tx }

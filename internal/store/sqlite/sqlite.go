@@ -135,7 +135,7 @@ func (d *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	return sqlTx{querier{tx}, tx}, nil
+	return &sqlTx{querier: querier{tx}, tx: tx}, nil
 }
 
 // execer is what *sql.DB and *sql.Tx share.
@@ -236,13 +236,33 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 type sqlTx struct {
 	querier
-	tx *sql.Tx
+	tx        *sql.Tx
+	committed bool // by CommitWith
 }
 
-func (t sqlTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
+func (t *sqlTx) Pipeline(ctx context.Context, stmts []store.Stmt) error {
 	return store.RunStmts(ctx, t, stmts)
 }
 
-func (t sqlTx) Commit(context.Context) error   { return translate(t.tx.Commit()) }
-func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
-func (t sqlTx) Driver() any                    { return t.tx }
+// CommitWith runs the statements and commits: in process, nothing to
+// save by sending them together.
+func (t *sqlTx) CommitWith(ctx context.Context, stmts []store.Stmt) error {
+	if err := t.Pipeline(ctx, stmts); err != nil {
+		return err
+	}
+	if err := t.Commit(ctx); err != nil {
+		return err
+	}
+	t.committed = true
+	return nil
+}
+
+func (t *sqlTx) Commit(context.Context) error {
+	if t.committed {
+		return nil
+	}
+	return translate(t.tx.Commit())
+}
+
+func (t *sqlTx) Rollback(context.Context) error      { return t.tx.Rollback() }
+func (t *sqlTx) Driver(context.Context) (any, error) { return t.tx, nil }

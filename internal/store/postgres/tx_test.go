@@ -1,0 +1,145 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"prewarm/internal/store"
+	"prewarm/internal/store/pgtest"
+	"prewarm/internal/store/postgres"
+)
+
+// txDB is a database with one table, t (v int), for the transaction tests.
+func txDB(t *testing.T) *postgres.DB {
+	db := open(t, pgtest.Shared(t).DatabaseT(t))
+	if _, err := db.Exec(context.Background(), `CREATE TABLE t (v int)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func insert(v int) store.Stmt {
+	return store.Stmt{SQL: `INSERT INTO t (v) VALUES ($1)`, Args: []any{v}}
+}
+
+// count is how many rows of t other connections see, and checks that no
+// transaction kept its connection.
+func count(t *testing.T, db *postgres.DB) int {
+	t.Helper()
+	if n := db.Pool.Stat().AcquiredConns(); n != 0 {
+		t.Errorf("%d connections still acquired after the transaction", n)
+	}
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// The BEGIN goes with the first pipeline and the COMMIT with the last:
+// what they wrote is committed, and a Commit after it does nothing.
+func TestCommitWith(t *testing.T) {
+	ctx := context.Background()
+	db := txDB(t)
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Pipeline(ctx, []store.Stmt{insert(1), insert(2)}); err != nil {
+		t.Fatal(err)
+	}
+	var seen int64
+	read := store.Stmt{SQL: `SELECT v FROM t`, Rows: func(rows store.Rows) error {
+		for rows.Next() {
+			seen++
+		}
+		return nil
+	}}
+	if err := tx.CommitWith(ctx, []store.Stmt{insert(3), read}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 3 {
+		t.Errorf("the last pipeline read %d rows, want the 3 of its transaction", seen)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Errorf("Commit after CommitWith: %v", err)
+	}
+	if n := count(t, db); n != 3 {
+		t.Errorf("%d rows committed, want 3", n)
+	}
+}
+
+// A statement that fails in the committing pipeline commits nothing of
+// the transaction, even what earlier pipelines wrote, and its connection
+// goes back to the pool usable.
+func TestCommitWithFailingStatementCommitsNothing(t *testing.T) {
+	ctx := context.Background()
+	db := txDB(t)
+	for _, first := range []bool{true, false} {
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !first {
+			if err := tx.Pipeline(ctx, []store.Stmt{insert(1)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err = tx.CommitWith(ctx, []store.Stmt{insert(2), {SQL: `SELECT 1/0`, Rows: func(store.Rows) error { return nil }}, insert(3)})
+		if err == nil {
+			t.Fatal("CommitWith with a failing statement returned nil")
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Errorf("Rollback: %v", err)
+		}
+	}
+	if n := count(t, db); n != 0 {
+		t.Errorf("%d rows committed by failed transactions, want 0", n)
+	}
+}
+
+// A statement before any pipeline, or the queue's through Driver, begins
+// the transaction on its own; a rollback undoes all of it.
+func TestDriverAndRollback(t *testing.T) {
+	ctx := context.Background()
+	db := txDB(t)
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := tx.Driver(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptx, ok := d.(pgx.Tx)
+	if !ok {
+		t.Fatalf("Driver returned %T, want pgx.Tx", d)
+	}
+	if _, err := ptx.Exec(ctx, `INSERT INTO t (v) VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Pipeline(ctx, []store.Stmt{insert(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db); n != 0 {
+		t.Errorf("%d rows after a rollback, want 0", n)
+	}
+	tx, err = db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO t (v) VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db); n != 1 {
+		t.Errorf("%d rows after a commit, want 1", n)
+	}
+}
