@@ -120,18 +120,33 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// resolveCodes resolves host through each code as a job would through
+// targets the user named: POPs, or with discover set the countries whose
+// edges it finds. Private addresses count as answers: a cache fleet on a
+// private network is checked with these commands too.
+func resolveCodes(cmd *cobra.Command, cat *edge.Catalog, dnsServer, host string, codes []string, discover string) ([]warm.POPState, error) {
+	res, err := edge.NewResolver(cat, edge.ResolverConfig{DNSServer: dnsServer, AllowPrivate: true})
+	if err != nil {
+		return nil, err
+	}
+	targets := make([]warm.Target, len(codes))
+	for i, code := range codes {
+		targets[i] = warm.Target{Code: code, Explicit: true, Discover: discover}
+	}
+	return res.Resolve(cmd.Context(), host, targets), nil
+}
+
 // checkPOPs resolves each site for the distribution of cfDomain and lists
 // which answer: what a job's country or region defaults would reach.
 func checkPOPs(cmd *cobra.Command, cat *edge.Catalog, sites []edge.Site, cfDomain, dnsServer, output string) error {
-	res, err := edge.NewResolver(cat, edge.ResolverConfig{DNSServer: dnsServer, AllowPrivate: true})
+	codes := make([]string, len(sites))
+	for i, s := range sites {
+		codes[i] = s.Code
+	}
+	states, err := resolveCodes(cmd, cat, dnsServer, cfDomain, codes, "")
 	if err != nil {
 		return err
 	}
-	targets := make([]warm.Target, len(sites))
-	for i, s := range sites {
-		targets[i] = warm.Target{Code: s.Code, Explicit: true}
-	}
-	states := res.Resolve(cmd.Context(), cfDomain, targets)
 	type row struct {
 		Code      string   `json:"code"`
 		Answers   bool     `json:"answers"`
@@ -181,15 +196,10 @@ func discoverEdges(cmd *cobra.Command, cat *edge.Catalog, host, region string, c
 	if err != nil {
 		return err
 	}
-	res, err := edge.NewResolver(cat, edge.ResolverConfig{DNSServer: dnsServer, AllowPrivate: true})
+	states, err := resolveCodes(cmd, cat, dnsServer, host, ccs, warm.DiscoverECS)
 	if err != nil {
 		return err
 	}
-	targets := make([]warm.Target, len(ccs))
-	for i, cc := range ccs {
-		targets[i] = warm.Target{Code: cc, Explicit: true, Discover: warm.DiscoverECS}
-	}
-	states := res.Resolve(cmd.Context(), host, targets)
 	if err := printDiscovered(cmd, states, output); err != nil {
 		return err
 	}

@@ -69,6 +69,9 @@ type asset struct {
 	hash        string // short content hash: the cache-busting query and the ETag
 }
 
+// column is a table heading the "table" partial writes.
+type column struct{ Label, Class string }
+
 type handler struct {
 	shell     []byte
 	shellETag string
@@ -108,7 +111,27 @@ func newHandler(opts Options) (*handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template.New("index.html").Funcs(template.FuncMap{
+	tmpl, err := template.New("index.html").Funcs(h.shellFuncs()).Parse(shellSource)
+	if err != nil {
+		return nil, err
+	}
+	version := strings.TrimSpace(opts.Version)
+	if version == "" {
+		version = "dev"
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, struct{ Version string }{version}); err != nil {
+		return nil, err
+	}
+	h.shell = buf.Bytes()
+	sum := sha256.Sum256(h.shell)
+	h.shellETag = `"` + hex.EncodeToString(sum[:8]) + `"`
+	return h, nil
+}
+
+// shellFuncs are the functions the page's template calls.
+func (h *handler) shellFuncs() template.FuncMap {
+	return template.FuncMap{
 		// asset links carry the content hash, so a new build is fetched at
 		// once while an unchanged asset is cached for good.
 		"asset": func(name string) (string, error) {
@@ -135,22 +158,19 @@ func newHandler(opts Options) (*handler, error) {
 			return m, nil
 		},
 		"list": func(v ...any) []any { return v },
-	}).Parse(shellSource)
-	if err != nil {
-		return nil, err
+		// cols names a table's columns for the "table" partial: label and
+		// class by turns, an empty class for none.
+		"cols": func(pairs ...string) ([]column, error) {
+			if len(pairs)%2 != 0 {
+				return nil, fmt.Errorf("cols: %d values, not label-class pairs", len(pairs))
+			}
+			cs := make([]column, 0, len(pairs)/2)
+			for i := 0; i < len(pairs); i += 2 {
+				cs = append(cs, column{Label: pairs[i], Class: pairs[i+1]})
+			}
+			return cs, nil
+		},
 	}
-	version := strings.TrimSpace(opts.Version)
-	if version == "" {
-		version = "dev"
-	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, struct{ Version string }{version}); err != nil {
-		return nil, err
-	}
-	h.shell = buf.Bytes()
-	sum := sha256.Sum256(h.shell)
-	h.shellETag = `"` + hex.EncodeToString(sum[:8]) + `"`
-	return h, nil
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -6,12 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"prewarm/internal/awstest"
 )
 
 // The static credentials Env puts in the environment; Start reports any
@@ -331,33 +332,13 @@ func (f *Fake) get(w http.ResponseWriter, r *http.Request) {
 }
 
 // Env returns the environment that points the AWS SDK's standard
-// credential chain at the test keys and away from anything on the machine:
-// shared config and credentials files under dir (which need not exist),
-// no profile, session token, web identity or container credentials, IMDS
-// disabled, endpoint overrides cleared. withKeys=false leaves the keys
-// empty, so no credentials resolve at all.
-//
-// Apply it with t.Setenv for each entry, or append it as KEY=VALUE to a
-// subprocess's environment.
+// credential chain at the test keys and away from anything on the machine
+// (see awstest.Env), the CloudFront endpoint override cleared too.
+// withKeys=false leaves the keys empty, so no credentials resolve at all.
 func Env(dir string, withKeys bool) map[string]string {
 	key, secret := "", ""
 	if withKeys {
 		key, secret = AccessKey, SecretKey
 	}
-	return map[string]string{
-		"AWS_ACCESS_KEY_ID":                      key,
-		"AWS_SECRET_ACCESS_KEY":                  secret,
-		"AWS_SESSION_TOKEN":                      "",
-		"AWS_PROFILE":                            "",
-		"AWS_DEFAULT_PROFILE":                    "",
-		"AWS_CONFIG_FILE":                        filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE":            filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":              "true",
-		"AWS_ENDPOINT_URL":                       "",
-		"AWS_ENDPOINT_URL_CLOUDFRONT":            "",
-		"AWS_WEB_IDENTITY_TOKEN_FILE":            "",
-		"AWS_ROLE_ARN":                           "",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "",
-	}
+	return awstest.Env(dir, key, secret, "CLOUDFRONT")
 }

@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"prewarm/internal/awstest"
 )
 
 // The static credentials Env puts in the environment; requests not signed
@@ -178,24 +179,10 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 }
 
 // Env is the environment that points the AWS SDK at the test credentials
-// and region and away from any real configuration on the machine; dir
-// holds the (absent) shared config files.
+// and region and away from any real configuration on the machine (see
+// awstest.Env); dir holds the (absent) shared config files.
 func Env(dir string) map[string]string {
-	return map[string]string{
-		"AWS_ACCESS_KEY_ID":                      AccessKey,
-		"AWS_SECRET_ACCESS_KEY":                  SecretKey,
-		"AWS_REGION":                             Region,
-		"AWS_SESSION_TOKEN":                      "",
-		"AWS_PROFILE":                            "",
-		"AWS_DEFAULT_PROFILE":                    "",
-		"AWS_CONFIG_FILE":                        filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE":            filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":              "true",
-		"AWS_ENDPOINT_URL":                       "",
-		"AWS_ENDPOINT_URL_AUTO_SCALING":          "",
-		"AWS_WEB_IDENTITY_TOKEN_FILE":            "",
-		"AWS_ROLE_ARN":                           "",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "",
-	}
+	env := awstest.Env(dir, AccessKey, SecretKey, "AUTO_SCALING")
+	env["AWS_REGION"] = Region
+	return env
 }
