@@ -27,6 +27,11 @@ var (
 // database; and what crossed the link per 1,000 tasks. -far-urls sets the
 // job's size: a small job is bound by the round trips of its start and end,
 // a large one shows the rate an agent keeps up.
+//
+// Every round trip has its own database, node and agent, all started
+// first; the runs then take turns (run 1 at 0 ms, then at 100 ms, then
+// run 2…), so that what drifts over the bench (the caches' files, the
+// cluster's WAL) weighs on every case alike.
 func (b *bench) far(pg func() string) error {
 	if pg == nil {
 		return fmt.Errorf("far: needs PostgreSQL (-postgres auto or a URL)")
@@ -37,85 +42,112 @@ func (b *bench) far(pg func() string) error {
 		return err
 	}
 	defer cdn.Close()
-	var near [2]float64 // first warm, re-warm, at the first round trip
-	for _, rtt := range farRTTList {
-		rates, stats, tasks, err := b.farCase(cdn, codes, pg(), rtt)
+	cases := make([]*farCase, len(farRTTList))
+	for i, rtt := range farRTTList {
+		c, err := b.startFarCase(cdn, pg(), rtt)
+		if c != nil {
+			defer c.stop()
+		}
 		if err != nil {
 			return fmt.Errorf("far, %s: %w", rtt, err)
 		}
-		for i, what := range []string{"first warm (MISS, then verified)", "re-warm (cached)"} {
-			m := median(rates[i])
-			if rtt == farRTTList[0] {
-				near[i] = m
+		cases[i] = c
+	}
+	for run := range b.runs {
+		for _, c := range cases {
+			if err := c.run(cdn, codes, run); err != nil {
+				return fmt.Errorf("far, %s: %w", c.rtt, err)
 			}
-			r := row{
-				what:     fmt.Sprintf("agent %s from PostgreSQL, %s, tasks/s (%d URLs × 4 POPs)", rtt, what, farURLs),
-				prewarm:  fmt.Sprintf("%.0f", m),
-				baseline: fmt.Sprintf("%.0f (the agent %s from it)", near[i], farRTTList[0]),
-				ratio:    fmt.Sprintf("%.2f", m/near[i]),
-			}
-			if rtt == 100*time.Millisecond {
-				r.bar = fmt.Sprintf("≥ 0.8: %s", verdict(m >= 0.8*near[i]))
-			}
-			b.add(r)
 		}
-		k := float64(tasks) / 1000
-		b.add(row{
-			what: fmt.Sprintf("agent %s from PostgreSQL: what crossed the link per 1,000 tasks (all runs, heartbeats included)", rtt),
-			prewarm: fmt.Sprintf("%.0f KiB up, %.0f KiB down, %.0f flights", float64(stats.BytesUp)/1024/k,
-				float64(stats.BytesDown)/1024/k, float64(stats.Flights)/k),
-		})
+	}
+	for _, c := range cases {
+		b.farRows(c, cases[0])
 	}
 	return nil
 }
 
-// farCase runs the jobs with the agent rtt away from a fresh database and
-// returns the rates (first warm, re-warm), what crossed the link and the
-// tasks done.
-func (b *bench) farCase(cdn *minicdn.CDN, codes []string, database string, rtt time.Duration) ([2][]float64, minicdn.LinkStats, int, error) {
-	var rates [2][]float64
-	ctx := context.Background()
+// farRows reports a case beside the baseline case near.
+func (b *bench) farRows(c, near *farCase) {
+	for i, what := range []string{"first warm (MISS, then verified)", "re-warm (cached)"} {
+		m, base := median(c.rates[i]), median(near.rates[i])
+		r := row{
+			what:     fmt.Sprintf("agent %s from PostgreSQL, %s, tasks/s (%d URLs × 4 POPs)", c.rtt, what, farURLs),
+			prewarm:  fmt.Sprintf("%.0f", m),
+			baseline: fmt.Sprintf("%.0f (the agent %s from it)", base, near.rtt),
+			ratio:    fmt.Sprintf("%.2f", m/base),
+		}
+		if c.rtt == 100*time.Millisecond {
+			r.bar = fmt.Sprintf("≥ 0.8: %s", verdict(m >= 0.8*base))
+		}
+		b.add(r)
+	}
+	stats, k := c.link.Stats(), float64(c.tasks)/1000
+	b.add(row{
+		what: fmt.Sprintf("agent %s from PostgreSQL: what crossed the link per 1,000 tasks (all runs, heartbeats included)", c.rtt),
+		prewarm: fmt.Sprintf("%.0f KiB up, %.0f KiB down, %.0f flights", float64(stats.BytesUp)/1024/k,
+			float64(stats.BytesDown)/1024/k, float64(stats.Flights)/k),
+	})
+}
+
+// farCase is an agent rtt away from a database of its own, with the API
+// node beside that database, and the rates (first warm, re-warm) and tasks
+// of its runs so far.
+type farCase struct {
+	rtt   time.Duration
+	link  *minicdn.Link
+	api   *serve
+	agent *agentProc
+	rates [2][]float64
+	tasks int
+}
+
+// startFarCase starts a case on a fresh database; stop it even when it
+// returns an error.
+func (b *bench) startFarCase(cdn *minicdn.CDN, database string, rtt time.Duration) (*farCase, error) {
 	u, err := url.Parse(database)
 	if err != nil {
-		return rates, minicdn.LinkStats{}, 0, err
+		return nil, err
 	}
-	link, err := minicdn.StartLink("127.0.0.1", u.Host, rtt)
-	if err != nil {
-		return rates, minicdn.LinkStats{}, 0, err
+	c := &farCase{rtt: rtt}
+	if c.link, err = minicdn.StartLink("127.0.0.1", u.Host, rtt); err != nil {
+		return nil, err
 	}
-	defer link.Close()
-	u.Host = link.Addr
-	api, err := b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "far-"+rtt.String()), database), "--agents", "0")...)
-	if err != nil {
-		return rates, minicdn.LinkStats{}, 0, err
+	u.Host = c.link.Addr
+	if c.api, err = b.startServe(append(fetchArgs(cdn, filepath.Join(b.dir, "far-"+rtt.String()), database), "--agents", "0")...); err != nil {
+		return c, err
 	}
-	defer api.stop()
-	agent, err := b.startAgent(append([]string{"--database", u.String()}, cdnArgs(cdn)...)...)
-	if err != nil {
-		return rates, minicdn.LinkStats{}, 0, err
+	if c.agent, err = b.startAgent(append([]string{"--database", u.String()}, cdnArgs(cdn)...)...); err != nil {
+		return c, err
 	}
-	defer agent.Stop()
-	if err := untilActive(ctx, api); err != nil {
-		return rates, minicdn.LinkStats{}, 0, err
+	return c, untilActive(context.Background(), c.api)
+}
+
+// run warms the case's URLs of run twice: first warm, then re-warm.
+func (c *farCase) run(cdn *minicdn.CDN, codes []string, run int) error {
+	urls := make([]string, farURLs)
+	for i := range urls {
+		urls[i] = cdn.URL(fmt.Sprintf("/far-%s/%d/%d?size=1024", c.rtt, run, i))
 	}
-	nURLs := farURLs
-	tasks := 0
-	for run := range b.runs {
-		urls := make([]string, nURLs)
-		for i := range urls {
-			urls[i] = cdn.URL(fmt.Sprintf("/far-%s/%d/%d?size=1024", rtt, run, i))
+	job := client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(30.0)}
+	for i := range c.rates {
+		_, rate, err := c.api.warm(context.Background(), job)
+		if err != nil {
+			return err
 		}
-		job := client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes, Timeout: new(30.0)}
-		for i := range rates {
-			_, rate, err := api.warm(ctx, job)
-			if err != nil {
-				return rates, minicdn.LinkStats{}, 0, err
-			}
-			rates[i] = append(rates[i], rate)
-			tasks += nURLs * len(codes)
-		}
+		c.rates[i] = append(c.rates[i], rate)
+		c.tasks += len(urls) * len(codes)
 	}
-	return rates, link.Stats(), tasks, nil
+	return nil
+}
+
+func (c *farCase) stop() {
+	if c.agent != nil {
+		c.agent.Stop()
+	}
+	if c.api != nil {
+		c.api.stop()
+	}
+	c.link.Close()
 }
 
 // untilActive waits for an active agent.
