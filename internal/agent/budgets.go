@@ -312,9 +312,10 @@ func (bs *Budgets) Run(ctx context.Context) {
 		case <-t.C:
 			readHosts = true
 		case <-bs.kick:
-			// A fetch waits for a share: the host states read less than
-			// an interval ago will do, a round trip sooner.
-			readHosts = bs.now().Sub(hostsRead) >= bs.interval
+			// A fetch waits for a share: the host states the last
+			// periodic round read will do, a round trip sooner (the next
+			// reads them again).
+			readHosts = hostsRead.IsZero()
 		}
 	}
 }

@@ -271,7 +271,7 @@ func TestBudgetsFirstLeaseAsksForTheCapacity(t *testing.T) {
 		leases, reads := st.leases, st.hostReads
 		st.mu.Unlock()
 		if reads != 1 || leases != 1 {
-			t.Fatalf("%d host reads and %d leases before the first fetch, want 1 and 1: the round a waiting fetch asks for reuses host states read less than an interval ago", reads, leases)
+			t.Fatalf("%d host reads and %d leases before the first fetch, want 1 and 1: the round a waiting fetch asks for reuses the host states the last round read", reads, leases)
 		}
 		more := hold(t, 999, func() (func(), error) { return bs.Enter(ctx, testJob, u) })
 		if n := st.leaseCount() - leases; n != 0 {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -137,41 +136,62 @@ func (s *Store) SetHostLimits(ctx context.Context, l warm.Limit) error {
 	})
 }
 
-// HostLimits reads the per-host limits and the hosts that pushed back.
+// HostLimits reads the per-host limits and the hosts that pushed back, in
+// one round trip: every budget round of every agent reads them.
 func (s *Store) HostLimits(ctx context.Context) (warm.HostLimits, error) {
 	out := warm.HostLimits{Hosts: map[string]warm.HostState{}}
-	r := s.db.Reader()
-	for key, set := range map[string]func(string) error{
-		hostConcurrencyKey: func(v string) (err error) { out.Default.Concurrency, err = strconv.Atoi(v); return },
-		hostRPSKey:         func(v string) (err error) { out.Default.RPS, err = strconv.ParseFloat(v, 64); return },
-	} {
-		var v string
-		err := r.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
-		if errors.Is(err, ErrNoRows) {
-			continue
-		}
-		if err == nil {
-			err = set(v)
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", key, err)
-		}
+	settings := Stmt{SQL: `SELECT key, value FROM settings WHERE key IN ($1, $2)`, Args: []any{hostConcurrencyKey, hostRPSKey},
+		Rows: func(rows Rows) error {
+			for rows.Next() {
+				var key, v string
+				err := rows.Scan(&key, &v)
+				switch {
+				case err != nil:
+				case key == hostConcurrencyKey:
+					out.Default.Concurrency, err = strconv.Atoi(v)
+				default:
+					out.Default.RPS, err = strconv.ParseFloat(v, 64)
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", key, err)
+				}
+			}
+			return nil
+		}}
+	hosts := Stmt{SQL: `SELECT host, paused_until, resume_window, strikes, reason, updated_at FROM host_states`,
+		Rows: func(rows Rows) error {
+			for rows.Next() {
+				var h warm.HostState
+				var until, updated int64
+				if err := rows.Scan(&h.Host, &until, &h.ResumeWindow, &h.Strikes, &h.Reason, &updated); err != nil {
+					return fmt.Errorf("host states: %w", err)
+				}
+				h.PausedUntil, h.UpdatedAt = fromMicros(until), fromMicros(updated)
+				out.Hosts[h.Host] = h
+			}
+			return nil
+		}}
+	return out, s.readTogether(ctx, []Stmt{settings, hosts})
+}
+
+// readTogether runs read statements in one round trip: on PostgreSQL a
+// transaction of their own on the write pool, whose BEGIN and COMMIT go
+// with them (the read pool may be queued deep with the batches' reads; a
+// budget round must not wait behind them). SQLite, in process, reads them
+// one by one from its readers.
+func (s *Store) readTogether(ctx context.Context, stmts []Stmt) error {
+	if s.db.Dialect().Name != "postgres" {
+		return RunStmts(ctx, s.db.Reader(), stmts)
 	}
-	rows, err := r.Query(ctx, `SELECT host, paused_until, resume_window, strikes, reason, updated_at FROM host_states`)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return out, fmt.Errorf("host states: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var h warm.HostState
-		var until, updated int64
-		if err := rows.Scan(&h.Host, &until, &h.ResumeWindow, &h.Strikes, &h.Reason, &updated); err != nil {
-			return out, err
-		}
-		h.PausedUntil, h.UpdatedAt = fromMicros(until), fromMicros(updated)
-		out.Hosts[h.Host] = h
+	if err := tx.CommitWith(ctx, stmts); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
 	}
-	return out, rows.Err()
+	return nil
 }
 
 // PauseHost records that a host pushed back, unless a pause already

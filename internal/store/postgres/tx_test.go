@@ -4,11 +4,14 @@ import (
 	"context"
 	"testing"
 
+	"time"
+
 	"github.com/jackc/pgx/v5"
 
 	"prewarm/internal/store"
 	"prewarm/internal/store/pgtest"
 	"prewarm/internal/store/postgres"
+	"prewarm/internal/warm"
 )
 
 // txDB is a database with one table, t (v int), for the transaction tests.
@@ -141,5 +144,36 @@ func TestDriverAndRollback(t *testing.T) {
 	}
 	if n := count(t, db); n != 1 {
 		t.Errorf("%d rows after a commit, want 1", n)
+	}
+}
+
+// A budget round's read of the host limits does not wait behind the
+// batches' reads, which fill the read pool of an agent far from the
+// database: it reads on the write pool, in one round trip.
+func TestHostLimitsDoNotWaitForTheReadPool(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, pgtest.Shared(t).DatabaseT(t))
+	if err := db.Migrate(ctx, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, nil, nil)
+	if err := st.SetHostLimits(ctx, warm.Limit{Concurrency: 64}); err != nil {
+		t.Fatal(err)
+	}
+	for range postgres.MaxReadConns {
+		rows, err := db.Reader().Query(ctx, `SELECT 1`) // holds its connection until closed
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	hl, err := st.HostLimits(wait)
+	if err != nil {
+		t.Fatalf("host limits with the read pool full: %v", err)
+	}
+	if hl.Default.Concurrency != 64 {
+		t.Errorf("host concurrency %d, want 64", hl.Default.Concurrency)
 	}
 }
