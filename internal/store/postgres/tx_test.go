@@ -23,6 +23,16 @@ func txDB(t *testing.T) *postgres.DB {
 	return db
 }
 
+// begin starts a transaction on db.
+func begin(t *testing.T, db *postgres.DB) store.Tx {
+	t.Helper()
+	tx, err := db.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 func insert(v int) store.Stmt {
 	return store.Stmt{SQL: `INSERT INTO t (v) VALUES ($1)`, Args: []any{v}}
 }
@@ -46,10 +56,7 @@ func count(t *testing.T, db *postgres.DB) int {
 func TestCommitWith(t *testing.T) {
 	ctx := context.Background()
 	db := txDB(t)
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := begin(t, db)
 	if err := tx.Pipeline(ctx, []store.Stmt{insert(1), insert(2)}); err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +88,13 @@ func TestCommitWithFailingStatementCommitsNothing(t *testing.T) {
 	ctx := context.Background()
 	db := txDB(t)
 	for _, first := range []bool{true, false} {
-		tx, err := db.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := begin(t, db)
 		if !first {
 			if err := tx.Pipeline(ctx, []store.Stmt{insert(1)}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		err = tx.CommitWith(ctx, []store.Stmt{insert(2), {SQL: `SELECT 1/0`, Rows: func(store.Rows) error { return nil }}, insert(3)})
+		err := tx.CommitWith(ctx, []store.Stmt{insert(2), {SQL: `SELECT 1/0`, Rows: func(store.Rows) error { return nil }}, insert(3)})
 		if err == nil {
 			t.Fatal("CommitWith with a failing statement returned nil")
 		}
@@ -108,10 +112,7 @@ func TestCommitWithFailingStatementCommitsNothing(t *testing.T) {
 func TestDriverAndRollback(t *testing.T) {
 	ctx := context.Background()
 	db := txDB(t)
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := begin(t, db)
 	d, err := tx.Driver(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -132,10 +133,7 @@ func TestDriverAndRollback(t *testing.T) {
 	if n := count(t, db); n != 0 {
 		t.Errorf("%d rows after a rollback, want 0", n)
 	}
-	tx, err = db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx = begin(t, db)
 	if _, err := tx.Exec(ctx, `INSERT INTO t (v) VALUES (1)`); err != nil {
 		t.Fatal(err)
 	}
