@@ -183,6 +183,13 @@ func (s *Store) readTogether(ctx context.Context, stmts []Stmt) error {
 	if s.db.Dialect().Name != "postgres" {
 		return RunStmts(ctx, s.db.Reader(), stmts)
 	}
+	return s.pipelineTx(ctx, stmts)
+}
+
+// pipelineTx runs stmts in a transaction of their own, in one pipeline
+// with its BEGIN and COMMIT: one round trip to PostgreSQL. Unlike inTx it
+// leaves the "writes failing" mark to its caller.
+func (s *Store) pipelineTx(ctx context.Context, stmts []Stmt) error {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err

@@ -10,43 +10,62 @@ import (
 )
 
 // Heartbeat records the agent and returns the live agents, ranked by start
-// time, and the desired capacity.
+// time, and the desired capacity: one round trip, in a transaction whose
+// BEGIN and COMMIT go with it, on a connection of the writes (a far
+// agent's read pool may be queued deep with its batches' reads).
 func (s *Store) Heartbeat(ctx context.Context, a warm.Agent, liveSince time.Time) ([]warm.Agent, int, error) {
-	_, err := s.db.Exec(ctx, `INSERT INTO agents (id, name, host, concurrency, busy, active, started_at, last_heartbeat,
-		batches, db_rtt_us, location) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-		ON CONFLICT (id) DO UPDATE SET busy = excluded.busy, active = excluded.active, last_heartbeat = excluded.last_heartbeat,
-		batches = excluded.batches, db_rtt_us = excluded.db_rtt_us, location = excluded.location`,
-		a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat),
-		cmp.Or(a.Batches, minWindowSlots), a.DBRoundTrip.Microseconds(), a.Location)
+	var live []warm.Agent
+	desired := -1
+	err := s.pipelineTx(ctx, []Stmt{
+		{SQL: `INSERT INTO agents (id, name, host, concurrency, busy, active, started_at, last_heartbeat,
+			batches, db_rtt_us, location) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+			ON CONFLICT (id) DO UPDATE SET busy = excluded.busy, active = excluded.active, last_heartbeat = excluded.last_heartbeat,
+			batches = excluded.batches, db_rtt_us = excluded.db_rtt_us, location = excluded.location`,
+			Args: []any{a.ID, a.Name, a.Host, a.Concurrency, a.Busy, a.Active, micros(a.StartedAt), micros(a.LastHeartbeat),
+				cmp.Or(a.Batches, minWindowSlots), a.DBRoundTrip.Microseconds(), a.Location}},
+		{SQL: agentsSQL, Args: []any{micros(liveSince)}, Rows: func(rows Rows) (err error) {
+			live, err = collect(rows, scanAgent)
+			return err
+		}},
+		{SQL: desiredSQL, Args: []any{desiredCapacityKey}, Rows: func(rows Rows) error {
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					return err
+				}
+				return parseDesired(v, &desired)
+			}
+			return nil
+		}},
+	})
 	s.wrote(err, fullHold) // a heartbeat is a write every second: it notices a full disk, and room again
 	if err != nil {
 		return nil, 0, fmt.Errorf("heartbeat: %w", err)
 	}
-	live, err := s.Agents(ctx, liveSince)
-	if err != nil {
-		return nil, 0, err
-	}
-	desired, err := s.DesiredCapacity(ctx)
-	return live, desired, err
+	return live, desired, nil
 }
+
+const agentsSQL = `SELECT id, name, host, concurrency, busy, active, started_at, last_heartbeat,
+	batches, db_rtt_us, location FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`
 
 // Agents lists agents whose last heartbeat is not older than liveSince,
 // oldest first.
 func (s *Store) Agents(ctx context.Context, liveSince time.Time) ([]warm.Agent, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT id, name, host, concurrency, busy, active, started_at, last_heartbeat,
-		batches, db_rtt_us, location FROM agents WHERE last_heartbeat >= $1 ORDER BY started_at, id`, micros(liveSince))
+	rows, err := s.db.Reader().Query(ctx, agentsSQL, micros(liveSince))
 	if err != nil {
 		return nil, fmt.Errorf("agents: %w", err)
 	}
-	return collect(rows, func(rows Rows, a *warm.Agent) error {
-		var started, beat, rtt int64
-		if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat, &a.Batches, &rtt, &a.Location); err != nil {
-			return err
-		}
-		a.StartedAt, a.LastHeartbeat = fromMicros(started), fromMicros(beat)
-		a.DBRoundTrip = time.Duration(rtt) * time.Microsecond
-		return nil
-	})
+	return collect(rows, scanAgent)
+}
+
+func scanAgent(rows Rows, a *warm.Agent) error {
+	var started, beat, rtt int64
+	if err := rows.Scan(&a.ID, &a.Name, &a.Host, &a.Concurrency, &a.Busy, &a.Active, &started, &beat, &a.Batches, &rtt, &a.Location); err != nil {
+		return fmt.Errorf("agents: %w", err)
+	}
+	a.StartedAt, a.LastHeartbeat = fromMicros(started), fromMicros(beat)
+	a.DBRoundTrip = time.Duration(rtt) * time.Microsecond
+	return nil
 }
 
 // RoundTrip measures the database's round trip as this process sees it:

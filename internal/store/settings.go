@@ -14,14 +14,26 @@ const desiredCapacityKey = "desired_capacity"
 // DesiredCapacity is how many agents should take work. Unset, it is -1.
 func (s *Store) DesiredCapacity(ctx context.Context) (int, error) {
 	var v string
-	err := s.db.Reader().QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, desiredCapacityKey).Scan(&v)
+	err := s.db.Reader().QueryRow(ctx, desiredSQL, desiredCapacityKey).Scan(&v)
 	if errors.Is(err, ErrNoRows) {
 		return -1, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("desired capacity: %w", err)
 	}
-	return strconv.Atoi(v)
+	n := -1
+	return n, parseDesired(v, &n)
+}
+
+const desiredSQL = `SELECT value FROM settings WHERE key = $1`
+
+func parseDesired(v string, n *int) error {
+	d, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("desired capacity: %w", err)
+	}
+	*n = d
+	return nil
 }
 
 // SetDesiredCapacity sets how many agents take work.

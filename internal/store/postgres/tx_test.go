@@ -145,10 +145,10 @@ func TestDriverAndRollback(t *testing.T) {
 	}
 }
 
-// A budget round's read of the host limits does not wait behind the
-// batches' reads, which fill the read pool of an agent far from the
-// database: it reads on the write pool, in one round trip.
-func TestHostLimitsDoNotWaitForTheReadPool(t *testing.T) {
+// A budget round's read of the host limits, and a heartbeat, do not wait
+// behind the batches' reads, which fill the read pool of an agent far from
+// the database: each is one round trip on the write pool.
+func TestHostLimitsAndHeartbeatDoNotWaitForTheReadPool(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, pgtest.Shared(t).DatabaseT(t))
 	if err := db.Migrate(ctx, func(context.Context) error { return nil }); err != nil {
@@ -173,5 +173,13 @@ func TestHostLimitsDoNotWaitForTheReadPool(t *testing.T) {
 	}
 	if hl.Default.Concurrency != 64 {
 		t.Errorf("host concurrency %d, want 64", hl.Default.Concurrency)
+	}
+	now := time.Now()
+	live, desired, err := st.Heartbeat(wait, warm.Agent{ID: "far-1", StartedAt: now, LastHeartbeat: now}, now.Add(-time.Minute))
+	if err != nil {
+		t.Fatalf("heartbeat with the read pool full: %v", err)
+	}
+	if len(live) != 1 || live[0].ID != "far-1" || desired != -1 {
+		t.Errorf("heartbeat saw %+v live and a desired capacity of %d, want far-1 and -1 (unset)", live, desired)
 	}
 }
