@@ -190,15 +190,7 @@ func (s *Store) readTogether(ctx context.Context, stmts []Stmt) error {
 // with its BEGIN and COMMIT: one round trip to PostgreSQL. Unlike inTx it
 // leaves the "writes failing" mark to its caller.
 func (s *Store) pipelineTx(ctx context.Context, stmts []Stmt) error {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	if err := tx.CommitWith(ctx, stmts); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return err
-	}
-	return nil
+	return s.transact(ctx, func(tx Tx) error { return tx.CommitWith(ctx, stmts) }, nil)
 }
 
 // PauseHost records that a host pushed back, unless a pause already

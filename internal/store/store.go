@@ -59,8 +59,16 @@ func New(db DB, enq Enqueuer, now func() time.Time) *Store {
 // DB returns the database the store works on.
 func (s *Store) DB() DB { return s.db }
 
-// inTx runs fn in a transaction, committing if it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx Tx) error) (err error) {
+// inTx runs fn in a transaction, committing if it returns nil, and notes
+// how the write ended (see wrote).
+func (s *Store) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	return s.transact(ctx, fn, func(err error) { s.wrote(err, 0) })
+}
+
+// transact runs fn in a transaction, committing if it returns nil (a
+// commit after CommitWith does nothing); ended, if set, hears how the
+// transaction ended once it had begun.
+func (s *Store) transact(ctx context.Context, fn func(tx Tx) error, ended func(error)) (err error) {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -69,16 +77,16 @@ func (s *Store) inTx(ctx context.Context, fn func(tx Tx) error) (err error) {
 		if err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
+		if ended != nil {
+			ended(err)
+		}
 	}()
 	if err = fn(tx); err != nil {
-		s.wrote(err, 0)
 		return err
 	}
 	if err = tx.Commit(ctx); err != nil {
-		s.wrote(err, 0)
 		return fmt.Errorf("commit: %w", err)
 	}
-	s.wrote(nil, 0)
 	return nil
 }
 
