@@ -126,10 +126,17 @@ func (s *Store) QueueRewarms(ctx context.Context, now time.Time, limit int) (int
 			AND job_id IN (SELECT id FROM jobs WHERE status IN `+endedStatuses+`)`, micros(now)); err != nil {
 			return fmt.Errorf("drop ended re-warms: %w", err)
 		}
+		// On PostgreSQL nodes claiming at once pass over the rows another
+		// is claiming instead of waiting for them: waiting, two claimers
+		// deadlocked (the race test failed once). SQLite has one writer.
+		lock := ""
+		if s.db.Dialect().Name == "postgres" {
+			lock = " FOR UPDATE OF r SKIP LOCKED"
+		}
 		rows, err := tx.Query(ctx, `UPDATE rewarms SET queued = TRUE WHERE due_at > 0 AND NOT queued AND due_at <= $1
 			AND (job_id, pop, url_idx, variant) IN (SELECT r.job_id, r.pop, r.url_idx, r.variant FROM rewarms r
 				JOIN jobs j ON j.id = r.job_id WHERE r.due_at > 0 AND NOT r.queued AND r.due_at <= $1
-				AND j.status = 'IN_PROGRESS' ORDER BY r.due_at LIMIT $2)
+				AND j.status = 'IN_PROGRESS' ORDER BY r.due_at LIMIT $2`+lock+`)
 			RETURNING job_id, pop, url_idx, variant,
 				(SELECT p.location FROM job_pops p WHERE p.job_id = rewarms.job_id AND p.code = rewarms.pop)`, micros(now), limit)
 		if err != nil {
