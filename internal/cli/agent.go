@@ -3,8 +3,6 @@ package cli
 import (
 	"log/slog"
 	"net/http"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,7 +70,7 @@ func (f *agentFlags) run(cmd *cobra.Command, _ []string) error {
 	f.fetchFlags.apply(&cfg)
 	f.fleetFlags.apply(&cfg)
 	cfg.Control, cfg.AgentName, cfg.AgentLocation, cfg.Log = false, f.name, f.location, log
-	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := untilStopped(cmd.Context())
 	defer stop()
 	n, err := node.Open(ctx, cfg)
 	if err != nil {

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -508,7 +506,7 @@ func followJob(cmd *cobra.Command, c *apiClient, id string, interval time.Durati
 	if interval < 10*time.Millisecond {
 		return nil, fmt.Errorf("--interval %s: use at least 10ms", interval)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := untilStopped(cmd.Context())
 	defer stop()
 	stderr := cmd.ErrOrStderr()
 	view := NewProgressView(stderr, isTerminal(stderr))

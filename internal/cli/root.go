@@ -5,13 +5,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -67,6 +70,13 @@ func command(c *cobra.Command, f commandFlags) *cobra.Command {
 	f.register(c.Flags())
 	c.RunE = f.run
 	return c
+}
+
+// untilStopped is ctx until the process is asked to stop, by Ctrl-C
+// (SIGINT) or SIGTERM: what ends serve and agent, stops run's job and
+// ends a watch. Call stop to let the signals kill the process again.
+func untilStopped(ctx context.Context) (_ context.Context, stop context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // Main runs the CLI and returns the process's exit code.

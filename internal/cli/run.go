@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,7 +83,7 @@ func (f *runFlags) run(cmd *cobra.Command, args []string) error {
 	}
 	// A Ctrl-C stops the job and the command reports what was done, or,
 	// with a data directory, leaves the job there to resume.
-	sig, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	sig, stop := untilStopped(cmd.Context())
 	defer stop()
 	ctx := context.WithoutCancel(sig)
 	n, err := node.Open(ctx, cfg)
