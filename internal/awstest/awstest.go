@@ -1,9 +1,19 @@
 // Package awstest holds what the stand-ins of AWS APIs share: the
 // environment that keeps the AWS SDK off the machine's own configuration,
-// so a test never signs with, or sends to, a real account.
+// so a test never signs with, or sends to, a real account; the test server
+// that checks each request is signed with the test key; and the XML
+// answers.
 package awstest
 
-import "path/filepath"
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // Env is the environment that points the AWS SDK's standard credential
 // chain at key and secret and away from anything on the machine: shared
@@ -35,4 +45,29 @@ func Env(dir, key, secret string, services ...string) map[string]string {
 		env["AWS_ENDPOINT_URL_"+s] = ""
 	}
 	return env
+}
+
+// Serve serves h on an httptest server, closed at t's cleanup. A request
+// not signed (SigV4) with accessKey for service in region is reported with
+// t.Errorf: the SDK must sign with the test credentials of Env, from its
+// standard chain.
+func Serve(t testing.TB, h http.Handler, accessKey, region, service string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+accessKey+"/") ||
+			!strings.Contains(auth, "/"+region+"/"+service+"/aws4_request") {
+			t.Errorf("%s %s: Authorization %q is not a SigV4 signature by the test key for %s/%s", r.Method, r.URL, auth, service, region)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// WriteXML answers status with v as an XML document.
+func WriteXML(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(v)
 }

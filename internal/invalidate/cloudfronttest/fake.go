@@ -81,17 +81,7 @@ func (f *Fake) Start(t testing.TB) *httptest.Server {
 	mux.HandleFunc("GET /2020-05-31/distribution", f.list)
 	mux.HandleFunc("POST /2020-05-31/distribution/{id}/invalidation", f.create)
 	mux.HandleFunc("GET /2020-05-31/distribution/{id}/invalidation/{inv}", f.get)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The SDK must sign with the test credentials from the standard
-		// chain, for the cloudfront service in us-east-1.
-		auth := r.Header.Get("Authorization")
-		if !strings.Contains(auth, "Credential="+AccessKey+"/") || !strings.Contains(auth, "/us-east-1/cloudfront/aws4_request") {
-			t.Errorf("%s %s: Authorization %q is not a SigV4 signature by the test key for cloudfront/us-east-1", r.Method, r.URL, auth)
-		}
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return awstest.Serve(t, mux, AccessKey, "us-east-1", "cloudfront")
 }
 
 // Creates returns a copy of the accepted CreateInvalidation calls, in
@@ -190,17 +180,6 @@ type xmlInvalidation struct {
 	} `xml:"InvalidationBatch"`
 }
 
-func writeXML(w http.ResponseWriter, status int, v any) {
-	b, err := xml.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	io.WriteString(w, xml.Header)
-	w.Write(b)
-}
-
 // writeError answers the way CloudFront does: the status plus an
 // ErrorResponse document.
 func writeError(w http.ResponseWriter, e APIError) {
@@ -246,7 +225,7 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request) {
 		s.Aliases.Items = d.Aliases
 		out.Items = append(out.Items, s)
 	}
-	writeXML(w, http.StatusOK, out)
+	awstest.WriteXML(w, http.StatusOK, out)
 }
 
 func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +279,7 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	out := xmlInvalidation{Xmlns: cfNS, ID: id, Status: "InProgress", CreateTime: "2026-01-02T03:04:05Z"}
 	out.Batch.Quantity, out.Batch.Paths, out.Batch.CallerReference = b.Quantity, b.Paths, b.CallerReference
 	w.Header().Set("Location", "https://cloudfront.amazonaws.com/2020-05-31/distribution/"+dist+"/invalidation/"+id)
-	writeXML(w, http.StatusCreated, out)
+	awstest.WriteXML(w, http.StatusCreated, out)
 }
 
 func (f *Fake) get(w http.ResponseWriter, r *http.Request) {
@@ -328,7 +307,7 @@ func (f *Fake) get(w http.ResponseWriter, r *http.Request) {
 		f.completed[id] = true
 	}
 	f.order = append(f.order, "get "+id+" "+status)
-	writeXML(w, http.StatusOK, xmlInvalidation{Xmlns: cfNS, ID: id, Status: status, CreateTime: "2026-01-02T03:04:05Z"})
+	awstest.WriteXML(w, http.StatusOK, xmlInvalidation{Xmlns: cfNS, ID: id, Status: status, CreateTime: "2026-01-02T03:04:05Z"})
 }
 
 // Env returns the environment that points the AWS SDK's standard

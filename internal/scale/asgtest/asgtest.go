@@ -57,18 +57,10 @@ func (f *Fake) Current() int {
 	return f.Desired
 }
 
-// Start serves the fake on an httptest server closed at t's cleanup.
+// Start serves the fake on an httptest server closed at t's cleanup; requests
+// not signed with AccessKey for autoscaling in Region are reported.
 func (f *Fake) Start(t testing.TB) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		want := "AWS4-HMAC-SHA256 Credential=" + AccessKey + "/"
-		if !strings.HasPrefix(auth, want) || !strings.Contains(auth, "/"+Region+"/autoscaling/aws4_request") {
-			t.Errorf("%s %s: Authorization %q is not a SigV4 signature by the test key for autoscaling/%s", r.Method, r.URL, auth, Region)
-		}
-		f.serve(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return awstest.Serve(t, http.HandlerFunc(f.serve), AccessKey, Region, "autoscaling")
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +101,7 @@ func (f *Fake) setDesired(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.Desired = n
 		f.sets = append(f.sets, n)
-		writeXML(w, http.StatusOK, struct {
+		awstest.WriteXML(w, http.StatusOK, struct {
 			XMLName xml.Name `xml:"SetDesiredCapacityResponse"`
 			NS      string   `xml:"xmlns,attr"`
 			Meta    meta     `xml:"ResponseMetadata"`
@@ -152,7 +144,7 @@ func (f *Fake) describe(w http.ResponseWriter, r *http.Request) {
 			groups = append(groups, g)
 		}
 	}
-	writeXML(w, http.StatusOK, struct {
+	awstest.WriteXML(w, http.StatusOK, struct {
 		XMLName xml.Name `xml:"DescribeAutoScalingGroupsResponse"`
 		NS      string   `xml:"xmlns,attr"`
 		Groups  []group  `xml:"DescribeAutoScalingGroupsResult>AutoScalingGroups>member"`
@@ -161,7 +153,7 @@ func (f *Fake) describe(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
-	writeXML(w, status, struct {
+	awstest.WriteXML(w, status, struct {
 		XMLName   xml.Name `xml:"ErrorResponse"`
 		NS        string   `xml:"xmlns,attr"`
 		Type      string   `xml:"Error>Type"`
@@ -169,13 +161,6 @@ func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
 		Message   string   `xml:"Error>Message"`
 		RequestID string   `xml:"RequestId"`
 	}{NS: ns, Type: typ, Code: code, Message: msg, RequestID: "req-error"})
-}
-
-func writeXML(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).Encode(v)
 }
 
 // Env is the environment that points the AWS SDK at the test credentials
