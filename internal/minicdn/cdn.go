@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"prewarm/internal/every"
 )
 
 // Kind is the cache software behind a POP.
@@ -492,26 +494,15 @@ func (c *CDN) waitCaches(ctx context.Context, checks []readyCheck) error {
 func waitReady(ctx context.Context, client *http.Client, proc *process, urls []string) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			out := proc.output()
-			switch {
-			case strings.Contains(out, "Address already in use"):
-				cancel(fmt.Errorf("%s: %w: %s", proc.name, errAddrInUse, lastLines(out, 3)))
-				return
-			case proc.exited():
-				cancel(fmt.Errorf("%s exited during start (%v): %s", proc.name, proc.waitErr, lastLines(out, 10)))
-				return
-			}
+	go every.Tick(ctx, 10*time.Millisecond, func(context.Context) {
+		out := proc.output()
+		switch {
+		case strings.Contains(out, "Address already in use"):
+			cancel(fmt.Errorf("%s: %w: %s", proc.name, errAddrInUse, lastLines(out, 3)))
+		case proc.exited():
+			cancel(fmt.Errorf("%s exited during start (%v): %s", proc.name, proc.waitErr, lastLines(out, 10)))
 		}
-	}()
+	})
 	pending := urls
 	for {
 		var still []string
