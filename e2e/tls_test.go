@@ -2,16 +2,10 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +13,7 @@ import (
 	"time"
 
 	"prewarm/client"
+	"prewarm/internal/tlsfile/tlsfiletest"
 )
 
 // serve --tls-cert/--tls-key speaks HTTPS with the certificate, and a
@@ -72,26 +67,10 @@ func TestServeTLS(t *testing.T) {
 // returns its serial.
 func writeCert(t *testing.T, certFile, keyFile string, n int64, pool *x509.CertPool) *big.Int {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(n), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool.AddCert(cert)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
-		if err := os.WriteFile(file+".new", pem.EncodeToMemory(block), 0o600); err != nil {
+	p := tlsfiletest.SelfSigned(t, n, time.Now().Add(time.Hour))
+	pool.AddCert(p.Cert)
+	for file, data := range map[string][]byte{certFile: p.CertPEM, keyFile: p.KeyPEM} {
+		if err := os.WriteFile(file+".new", data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,5 +81,5 @@ func writeCert(t *testing.T, certFile, keyFile string, n int64, pool *x509.CertP
 			t.Fatal(err)
 		}
 	}
-	return tmpl.SerialNumber
+	return p.Cert.SerialNumber
 }

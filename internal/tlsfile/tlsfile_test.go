@@ -2,16 +2,10 @@ package tlsfile
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -20,51 +14,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"prewarm/internal/tlsfile/tlsfiletest"
 )
 
-// pair is a self-signed certificate for 127.0.0.1 and its key, in PEM.
-type pair struct {
-	cert            *x509.Certificate
-	certPEM, keyPEM []byte
-}
-
-func newPair(t *testing.T, serial int64, notAfter time.Time) pair {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:             notAfter.Add(-48 * time.Hour),
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair{
-		cert:    cert,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
-}
-
-func valid(t *testing.T, serial int64) pair {
-	return newPair(t, serial, time.Now().Add(24*time.Hour))
+// valid is a certificate for 127.0.0.1 valid for a day.
+func valid(t *testing.T, serial int64) tlsfiletest.Pair {
+	return tlsfiletest.SelfSigned(t, serial, time.Now().Add(24*time.Hour))
 }
 
 // replace writes data beside path and renames it over, as renewal tools do.
@@ -79,18 +35,18 @@ func replace(t *testing.T, path string, data []byte) {
 	}
 }
 
-func files(t *testing.T, p pair) (certFile, keyFile string) {
+func files(t *testing.T, p tlsfiletest.Pair) (certFile, keyFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	replace(t, certFile, p.certPEM)
-	replace(t, keyFile, p.keyPEM)
+	replace(t, certFile, p.CertPEM)
+	replace(t, keyFile, p.KeyPEM)
 	return certFile, keyFile
 }
 
 // loaded writes p's files and loads them with New, failing the test if New
 // refuses them.
-func loaded(t *testing.T, p pair, log *slog.Logger) (l *Loader, certFile, keyFile string) {
+func loaded(t *testing.T, p tlsfiletest.Pair, log *slog.Logger) (l *Loader, certFile, keyFile string) {
 	t.Helper()
 	certFile, keyFile = files(t, p)
 	l, err := New(certFile, keyFile, log)
@@ -125,10 +81,10 @@ func serve(t *testing.T, l *Loader) string {
 
 // client trusts the given certificates and opens a connection per request,
 // so each request sees the certificate served at that moment.
-func client(trusted ...pair) *http.Client {
+func client(trusted ...tlsfiletest.Pair) *http.Client {
 	pool := x509.NewCertPool()
 	for _, p := range trusted {
-		pool.AddCert(p.cert)
+		pool.AddCert(p.Cert)
 	}
 	return &http.Client{
 		Timeout: 5 * time.Second,
@@ -184,11 +140,11 @@ func TestRenewedPairIsServed(t *testing.T) {
 	}
 	// Two renames, so a handshake between them sees B's certificate with
 	// A's key; that must not break anything either.
-	replace(t, certFile, b.certPEM)
+	replace(t, certFile, b.CertPEM)
 	if got := servedSerial(t, c, url); got != 1001 {
 		t.Fatalf("serial %d with only the certificate replaced, want 1001 (cert A)", got)
 	}
-	replace(t, keyFile, b.keyPEM)
+	replace(t, keyFile, b.KeyPEM)
 	if got := servedSerial(t, c, url); got != 2002 {
 		t.Fatalf("serial %d once both files were replaced, want 2002 (cert B)", got)
 	}
@@ -202,8 +158,8 @@ func TestHalfWrittenKeyKeepsPrevious(t *testing.T) {
 	url := serve(t, l)
 	c := client(a, b)
 
-	replace(t, certFile, b.certPEM)
-	if err := os.WriteFile(keyFile, b.keyPEM[:len(b.keyPEM)/2], 0o600); err != nil { // written in place, cut short
+	replace(t, certFile, b.CertPEM)
+	if err := os.WriteFile(keyFile, b.KeyPEM[:len(b.KeyPEM)/2], 0o600); err != nil { // written in place, cut short
 		t.Fatal(err)
 	}
 	for range 3 {
@@ -220,7 +176,7 @@ func TestHalfWrittenKeyKeepsPrevious(t *testing.T) {
 	}
 
 	// The rest of the key arrives.
-	if err := os.WriteFile(keyFile, b.keyPEM, 0o600); err != nil {
+	if err := os.WriteFile(keyFile, b.KeyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if got := servedSerial(t, c, url); got != 2002 {
@@ -235,8 +191,8 @@ func TestChecksAtMostOncePerInterval(t *testing.T) {
 	a, b := valid(t, 1001), valid(t, 2002)
 	l, certFile, keyFile := loaded(t, a, nil)
 	l.interval = time.Hour
-	replace(t, certFile, b.certPEM)
-	replace(t, keyFile, b.keyPEM)
+	replace(t, certFile, b.CertPEM)
+	replace(t, keyFile, b.KeyPEM)
 	cert, err := l.GetCertificate(&tls.ClientHelloInfo{})
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +204,7 @@ func TestChecksAtMostOncePerInterval(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	a, b := valid(t, 1001), valid(t, 2002)
-	expired := newPair(t, 3003, time.Now().Add(-time.Hour))
+	expired := tlsfiletest.SelfSigned(t, 3003, time.Now().Add(-time.Hour))
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
 		path := filepath.Join(dir, name)
@@ -257,9 +213,9 @@ func TestNewErrors(t *testing.T) {
 		}
 		return path
 	}
-	aCert, aKey := write("a.crt", a.certPEM), write("a.key", a.keyPEM)
-	bKey := write("b.key", b.keyPEM)
-	oldCert, oldKey := write("old.crt", expired.certPEM), write("old.key", expired.keyPEM)
+	aCert, aKey := write("a.crt", a.CertPEM), write("a.key", a.KeyPEM)
+	bKey := write("b.key", b.KeyPEM)
+	oldCert, oldKey := write("old.crt", expired.CertPEM), write("old.key", expired.KeyPEM)
 	junk := write("junk.pem", []byte("not a pem file\n"))
 	missing := filepath.Join(dir, "missing.pem")
 
