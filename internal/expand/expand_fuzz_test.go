@@ -59,3 +59,18 @@ func (o *fuzzOutput) take(u *url.URL) {
 	o.bytes += len(s)
 	o.longest = max(o.longest, len(s))
 }
+
+// wantGrowth fails the test unless what was taken stays within what
+// resolving the document's text against base can make, when each byte of
+// the text grows at most grow-fold: a URL at most the base plus its text,
+// all of them together at most a base each plus the whole text. doc names
+// the document in the failure.
+func (o *fuzzOutput) wantGrowth(base *url.URL, data []byte, grow int, doc string) {
+	o.t.Helper()
+	if limit := len(base.String()) + grow*len(data) + 8; o.longest > limit {
+		o.t.Fatalf("a URL of %d bytes from a %d-byte base and a %d-byte %s", o.longest, len(base.String()), len(data), doc)
+	}
+	if limit := o.count*(len(base.String())+8) + grow*len(data); o.bytes > limit {
+		o.t.Fatalf("%d bytes of URLs from a %d-byte %s (bound %d)", o.bytes, len(data), doc, limit)
+	}
+}

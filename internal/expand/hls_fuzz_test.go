@@ -47,11 +47,6 @@ func FuzzHLS(f *testing.F) {
 		if out.count > lines {
 			t.Fatalf("%d URLs from %d lines", out.count, lines)
 		}
-		if limit := len(base.String()) + 3*len(data) + 8; out.longest > limit {
-			t.Fatalf("a URL of %d bytes from a %d-byte base and a %d-byte playlist", out.longest, len(base.String()), len(data))
-		}
-		if limit := out.count*(len(base.String())+8) + 3*len(data); out.bytes > limit {
-			t.Fatalf("%d bytes of URLs from a %d-byte playlist (bound %d)", out.bytes, len(data), limit)
-		}
+		out.wantGrowth(base, data, 3, "playlist")
 	})
 }

@@ -54,11 +54,6 @@ func FuzzSitemap(f *testing.F) {
 		if locs := bytes.Count(data, []byte("loc")) / 2; out.count > locs {
 			t.Fatalf("%d URLs from %d <loc> elements at most", out.count, locs)
 		}
-		if limit := len(base.String()) + 6*len(data) + 8; out.longest > limit {
-			t.Fatalf("a URL of %d bytes from a %d-byte base and a %d-byte sitemap", out.longest, len(base.String()), len(data))
-		}
-		if limit := out.count*(len(base.String())+8) + 6*len(data); out.bytes > limit {
-			t.Fatalf("%d bytes of URLs from a %d-byte sitemap (bound %d)", out.bytes, len(data), limit)
-		}
+		out.wantGrowth(base, data, 6, "sitemap")
 	})
 }
