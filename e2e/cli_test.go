@@ -144,7 +144,7 @@ func TestRunResumesFromItsDataDir(t *testing.T) {
 func TestClientCommands(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	urls := strings.Join(urlsOf(cdn, "/cli/", 4), "\n")
 
@@ -194,7 +194,7 @@ func TestClientCommands(t *testing.T) {
 func TestSubmitMinVerifiedGate(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	good := strings.Join(urlsOf(cdn, "/gate/", 9), "\n")
 	_, errOut, code := prewarmCmd(t, good, env, "submit", "-", "--cf-domain", cdn.CFDomain, "--pops", "NGX1-P1",

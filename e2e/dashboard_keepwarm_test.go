@@ -14,7 +14,7 @@ import (
 func TestDashboardKeepWarmAndSchedules(t *testing.T) {
 	t.Parallel()
 	cdn := keepWarmCDN(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/maxage/30/ui"), cdn.URL("/nostore/ui")}, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1"},
 		KeepWarmUntil: time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339), RefreshHeader: "X-Prewarm-Refresh: 1"})
 	srv.waitUntil(id, 20*time.Second, func(p *client.ProgressResponse) bool { return p.KeepWarm != nil && p.KeepWarm.State == "keeping" })

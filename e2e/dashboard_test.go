@@ -18,7 +18,7 @@ import (
 func TestDashboardAgainstTheRealServer(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	dir := os.Getenv("PREWARM_ARTIFACTS")
 	if dir == "" {
 		dir = t.TempDir()

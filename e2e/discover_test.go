@@ -36,7 +36,7 @@ func TestDiscoverECSWarmsEachCountrysEdge(t *testing.T) {
 		t.Fatalf("pops --discover: exit %d\n%s\n%s", code, out, errOut)
 	}
 
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	var urls []string
 	for i := range 6 {
 		urls = append(urls, cdn.URL(fmt.Sprintf("/ecs/%d.bin?size=%d", i, 2000+i)))

@@ -36,7 +36,7 @@ func TestEdgesFileFleet(t *testing.T) {
 	if err := os.WriteFile(edges, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
+	srv := serveOn(t, cdn, "--edges", edges)
 	urls := urlsOf(cdn, "/e/", 10)
 	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: "cdn.example.test", TargetType: "region", Regions: []string{"europe"}})
 	p := srv.wait(id, 30*time.Second)
@@ -70,7 +70,7 @@ func TestEdgesFileFleet(t *testing.T) {
 func TestAllPOPsDead(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "DED1-P1", Dead: true}, {Code: "DED2-P1", Dead: true}}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	id := srv.submit(client.JobRequest{URLs: urlsOf(cdn, "/d/", 3), CFDomain: cdn.CFDomain, POPs: []string{"DED1-P1", "DED2-P1"}})
 	p := srv.wait(id, 60*time.Second)
 	if p.Status != client.StatusFinished || p.FailedCount != 6 {

@@ -40,7 +40,7 @@ func TestExpandHLSAndSitemaps(t *testing.T) {
 		pl.WriteString("#EXT-X-ENDLIST\n")
 		serveDoc(cdn, "/hls/"+r+"/index.m3u8", "application/vnd.apple.mpegurl", []byte(pl.String()))
 	}
-	srv := startServe(t, "", append(serveArgs(cdn), "--max-urls", "30")...)
+	srv := serveOn(t, cdn, "--max-urls", "30")
 
 	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/hls/master.m3u8")}, CFDomain: cdn.CFDomain,
 		POPs: []string{"EXP1-P1", "EXP2-P1"}, Expand: []string{"hls"}})
@@ -108,7 +108,7 @@ func TestExpandHLSAndSitemaps(t *testing.T) {
 func TestMetricsAndDashboardAreServed(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	id := srv.submit(job(cdn, urlsOf(cdn, "/m/", 5)))
 	if p := srv.wait(id, 30*time.Second); p.Status != client.StatusFinished {
 		t.Fatalf("job: %+v", p)
@@ -159,7 +159,7 @@ func TestSitemapChangedSince(t *testing.T) {
 	}
 	doc.WriteString(`</urlset>`)
 	serveDoc(cdn, "/changed/sitemap.xml", "application/xml", []byte(doc.String()))
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/changed/sitemap.xml")}, CFDomain: cdn.CFDomain,
 		POPs: []string{"CHG1-P1"}, Expand: []string{"sitemap"}, ChangedSince: "2026-11-28"})
 	p := srv.wait(id, 30*time.Second)

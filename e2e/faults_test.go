@@ -83,7 +83,7 @@ func badEdgeBeside(t *testing.T, cdn *minicdn.CDN, ip string, fault minicdn.Faul
 	if err := os.WriteFile(edges, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startServe(t, "", append(append(serveArgs(cdn), "--edges", edges), flags...)...)
+	return serveOn(t, cdn, append([]string{"--edges", edges}, flags...)...)
 }
 
 // A black hole (accepts, never answers), on default timeouts: its
@@ -134,7 +134,7 @@ func TestFaultDNSServerTimesOut(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "NGX1-P1"}, {Code: "NGX2-P1"}}})
 	cdn.DNS().Silence(cdn.POPs[1].DNSName)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	urls := urlsOf(cdn, "/dns/", 100)
 	start := time.Now()
 	id := srv.submit(withTimeout(client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: []string{"NGX1-P1", "NGX2-P1"}}, 1.5))

@@ -94,8 +94,8 @@ func TestFleetTwoServesAndRemoteStop(t *testing.T) {
 	cdn := twoPOPs(t)
 	slowAfterFirst(cdn, time.Minute)
 	db := pgtest.Shared(t).DatabaseT(t)
-	one := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
-	two := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
+	one := serveOn(t, cdn, "--database", db, "--agents", "0")
+	two := serveOn(t, cdn, "--database", db, "--agents", "0")
 	startAgent(t, db, "remote", serveArgs(cdn)...)
 	id := one.submit(job(cdn, urlsOf(cdn, "/lag/r", 4)))
 	waitFor(t, 20*time.Second, func() bool {
@@ -131,7 +131,7 @@ func TestFleetSurvivesPostgresRestart(t *testing.T) {
 	slowObjects(cdn, 10*time.Millisecond)
 	cluster := pgtest.StartT(t)
 	db := cluster.DatabaseT(t)
-	srv := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
+	srv := serveOn(t, cdn, "--database", db, "--agents", "0")
 	startAgent(t, db, "survivor", append(serveArgs(cdn), "--concurrency", "4")...)
 	waitFor(t, 20*time.Second, func() bool { return agentsOf(srv)["survivor"] != nil })
 	urls := urlsOf(cdn, "/k/", 300)
@@ -182,7 +182,7 @@ func TestFleetFarAgents(t *testing.T) {
 			t.Cleanup(link.Close)
 			u.Host = link.Addr
 			far := u.String()
-			srv := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agent-timeout", "3s", "--agents", "0")...)
+			srv := serveOn(t, cdn, "--database", db, "--agent-timeout", "3s", "--agents", "0")
 			agentArgs := append(serveArgs(cdn), "--concurrency", "8", "--agent-timeout", "3s")
 			first := startAgent(t, far, "far-1", agentArgs...)
 			waitFor(t, 60*time.Second, func() bool { return stateOf(agentsOf(srv), "far-1") == "active" })

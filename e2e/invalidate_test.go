@@ -33,7 +33,7 @@ func varnishEdge(t *testing.T, pop, code string) (*minicdn.CDN, string) {
 func TestNeedInvalidatePurgesEdges(t *testing.T) {
 	t.Parallel()
 	cdn, edges := varnishEdge(t, "VAR1-P1", "var-a")
-	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
+	srv := serveOn(t, cdn, "--edges", edges)
 	urls := urlsOf(cdn, "/rel/v", 5)
 	urls = append(urls, cdn.URL("/rel/app.js?v=2"))
 	origin := func() (n int) {
@@ -79,7 +79,7 @@ func TestNeedInvalidateExpandsTheNewPlaylist(t *testing.T) {
 		}
 		fmt.Fprint(w, "#EXT-X-ENDLIST\n")
 	})
-	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
+	srv := serveOn(t, cdn, "--edges", edges)
 	warm := func(invalidate bool) string {
 		id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/live/index.m3u8")}, POPs: []string{"var-b"},
 			Expand: []string{"hls"}, NeedInvalidate: invalidate})

@@ -27,7 +27,7 @@ func keepWarmCDN(t *testing.T) *minicdn.CDN {
 func TestKeepWarmUntil(t *testing.T) {
 	t.Parallel()
 	cdn := keepWarmCDN(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	const path = "/maxage/4/kept"
 	u := cdn.URL(path)
 	until := time.Now().Add(30 * time.Second)
@@ -94,7 +94,7 @@ func TestKeepWarmUntil(t *testing.T) {
 func TestKeepWarmNotKept(t *testing.T) {
 	t.Parallel()
 	cdn := keepWarmCDN(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	const nostore = "/nostore/kept"
 	kept := cdn.URL("/maxage/2/kept")
 	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL(nostore), kept}, CFDomain: cdn.CFDomain,
@@ -144,7 +144,7 @@ func TestKeepWarmNothingToKeep(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("cached by proxy_cache_valid only"))
 	})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/plain/a")}, CFDomain: cdn.CFDomain,
 		POPs: []string{"NGX1-P1", "NGX2-P1"}, KeepWarmUntil: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
 	p := srv.waitUntil(id, 20*time.Second, func(p *client.ProgressResponse) bool {
@@ -174,8 +174,8 @@ func TestKeepWarmOnTwoNodes(t *testing.T) {
 	cdn := minicdn.StartT(t, minicdn.Options{RefreshHeader: "X-Prewarm-Refresh", AccessLogs: true,
 		POPs: []minicdn.POPSpec{{Code: codes[0]}, {Code: codes[1]}, {Code: codes[2]}}})
 	db := pgtest.Shared(t).DatabaseT(t)
-	one := startServe(t, "", append(serveArgs(cdn), "--database", db)...)
-	two := startServe(t, "", append(serveArgs(cdn), "--database", db)...)
+	one := serveOn(t, cdn, "--database", db)
+	two := serveOn(t, cdn, "--database", db)
 	urls := urlsOf(cdn, "/maxage/4/fleet-", 4)
 	until := time.Now().Add(25 * time.Second)
 	id := one.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CFDomain, POPs: codes,
@@ -238,7 +238,7 @@ func TestKeepWarmOnTwoNodes(t *testing.T) {
 func TestKeepWarmPipelineAndSchedule(t *testing.T) {
 	t.Parallel()
 	cdn := keepWarmCDN(t)
-	srv := startServe(t, "", append(serveArgs(cdn), "--schedule-min-gap", "1s")...)
+	srv := serveOn(t, cdn, "--schedule-min-gap", "1s")
 	env := []string{"PREWARM_SERVER=" + srv.URL, "PREWARM_API_KEY=" + apiKey}
 	out, errOut, code := prewarmCmd(t, strings.Join(urlsOf(cdn, "/maxage/60/gate-", 3), "\n"), env, "submit", "-",
 		"--cf-domain", cdn.CFDomain, "--pops", "NGX1-P1,NGX2-P1", "--keep-warm-until", "10m", "--wait", "--min-verified", "99")

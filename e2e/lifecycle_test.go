@@ -82,7 +82,7 @@ func TestTimeoutEndsOnlyItsJob(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
 	slowAfterFirst(cdn, time.Minute)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	slow := srv.submit(withTimeout(job(cdn, urlsOf(cdn, "/lag/t", 3)), 0.05)) // 3 s
 	fast := srv.submit(withTimeout(job(cdn, urlsOf(cdn, "/fast/", 20)), 5))
 	start := time.Now()
@@ -127,7 +127,7 @@ func TestForceStopStopsOnlyThatJob(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
 	slowAfterFirst(cdn, time.Minute)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	victim := srv.submit(job(cdn, urlsOf(cdn, "/lag/v", 4)))
 	other := srv.submit(job(cdn, urlsOf(cdn, "/other/", 30)))
 	if p := srv.waitUntil(victim, 10*time.Second, func(p *client.ProgressResponse) bool { return p.InProgressTaskCount > 0 }); p.Ended() {
@@ -180,7 +180,7 @@ func TestKillNineResumesAndCountsOnce(t *testing.T) {
 		mu.Unlock()
 		cacheable(w, r, 15*time.Millisecond, "k")
 	})
-	srv := startServe(t, "", append(serveArgs(cdn), "--concurrency", "4")...)
+	srv := serveOn(t, cdn, "--concurrency", "4")
 	urls := urlsOf(cdn, "/k/", 300)
 	id := srv.submit(withTimeout(job(cdn, urls), 10))
 	srv.waitUntil(id, 30*time.Second, func(p *client.ProgressResponse) bool { return p.DownloadCount >= 150 })
@@ -218,7 +218,7 @@ func checkOnce(t *testing.T, srv *server, id string, want int) {
 func TestCapacityZeroPauses(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	setAt := srv.setInstances(client.InstancesRequest{DesiredCapacity: 0}).Timestamp
 	waitFor(t, 5*time.Second, func() bool { // the agent reported standby after the change
 		inst := srv.instances()

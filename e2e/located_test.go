@@ -64,7 +64,7 @@ func TestLocatedAgentsFetchOnlyTheirPlace(t *testing.T) {
 	cdn := minicdn.StartT(t, minicdn.Options{AccessLogs: true,
 		POPs: []minicdn.POPSpec{{Code: "NRT57-C1"}, {Code: "FRA56-P1"}, {Code: "IAD89-C1"}}})
 	db := pgtest.Shared(t).DatabaseT(t)
-	srv := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0")...)
+	srv := serveOn(t, cdn, "--database", db, "--agents", "0")
 	tokyoMetrics, frankfurtMetrics := metricsAddr(t), metricsAddr(t)
 	startAgent(t, db, "tokyo", append(serveArgs(cdn), "--location", "japan", "--metrics-listen", tokyoMetrics)...)
 	startAgent(t, db, "frankfurt", append(serveArgs(cdn), "--location", "Europe", "--metrics-listen", frankfurtMetrics)...)

@@ -62,7 +62,7 @@ func TestBudgetsHoldAcrossAgentsAndJobs(t *testing.T) {
 	counts.serve(cdn, "/b1/", 40*time.Millisecond)
 	counts.serve(cdn, "/b2/", 40*time.Millisecond)
 	db := pgtest.Shared(t).DatabaseT(t)
-	srv := startServe(t, "", append(serveArgs(cdn), "--database", db, "--agents", "0", "--host-concurrency", "5")...)
+	srv := serveOn(t, cdn, "--database", db, "--agents", "0", "--host-concurrency", "5")
 	for _, name := range []string{"one", "two"} {
 		startAgent(t, db, name, append(serveArgs(cdn), "--concurrency", "16")...)
 	}
@@ -123,7 +123,7 @@ func TestThrottledHostIsPaused(t *testing.T) {
 		}
 		cacheable(w, r, 20*time.Millisecond, "object")
 	})
-	srv := startServe(t, "", append(serveArgs(cdn), "--concurrency", "4")...)
+	srv := serveOn(t, cdn, "--concurrency", "4")
 	// Fewer URLs than are size-probed: a probe racing the warm of the same
 	// URL through the same POP would make that nginx hold the second
 	// request on its cache lock, and send it upstream itself at the lock's
@@ -179,7 +179,7 @@ func TestTierFirstAsksTheOriginOnce(t *testing.T) {
 	if err := os.WriteFile(edges, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServe(t, "", append(serveArgs(cdn), "--edges", edges)...)
+	srv := serveOn(t, cdn, "--edges", edges)
 	all := []string{"shield", "edge-a", "edge-b", "edge-c"}
 	const n = 40
 	gets := func(prefix string) int {
@@ -224,7 +224,7 @@ func TestTierFirstAsksTheOriginOnce(t *testing.T) {
 func TestDryRunTouchesNoPOP(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{AccessLogs: true, POPs: []minicdn.POPSpec{{Code: "AAA1-P1"}, {Code: "BBB1-P1"}}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	var urls []string
 	for i := range 5 {
 		urls = append(urls, fmt.Sprintf("%s/d/%d?size=1000", cdn.Origin.URL, i))

@@ -20,7 +20,7 @@ func TestVerificationReportsWhatDidNotCache(t *testing.T) {
 		{Code: "VER1-P1", CloudFront: true},
 		{Code: "VER2-P1", CloudFront: true, ServedBy: "VER9-P1"},
 	}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	cached, noStore, cookie, lang := cdn.URL("/v/ok.js"), cdn.URL("/nostore/a.json"), cdn.URL("/cookie/b.html"), cdn.URL("/vary-lang/c.html")
 	id := srv.submit(client.JobRequest{URLs: []string{cached, noStore, cookie, lang}, CFDomain: cdn.CFDomain,
 		POPs: []string{"VER1-P1", "VER2-P1"}, Header: []string{"Accept-Language: en"}})
@@ -65,7 +65,7 @@ func TestVerificationReportsWhatDidNotCache(t *testing.T) {
 func TestEncodingsWarmEachVariant(t *testing.T) {
 	t.Parallel()
 	cdn := twoPOPs(t)
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	u := cdn.URL("/vary-encoding/app.js")
 	encodings := []string{"br", "gzip", "identity"}
 	j := job(cdn, []string{u})

@@ -20,7 +20,7 @@ func TestWarmFillsEveryPOP(t *testing.T) {
 		{Code: "TST2-P1", CloudFront: true},
 		{Code: "TST3-P1", Kind: minicdn.Varnish},
 	}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	var urls []string
 	for i := range 40 {
 		urls = append(urls, cdn.URL(fmt.Sprintf("/assets/%d.bin?size=%d", i, 1000+i*100)))
@@ -63,7 +63,7 @@ func TestWarmFillsEveryPOP(t *testing.T) {
 func TestWarmHTTPSThroughCustomDomain(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "SEC1-P1", CloudFront: true}, {Code: "SEC2-P1"}}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	urls := []string{cdn.URLTLS("/s/a.css"), cdn.URLTLS("/s/b.js"), strings.Replace(cdn.URLTLS("/s/c.png"), minicdn.SiteHost, minicdn.StaticHost, 1)}
 	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CustomDomain, POPs: []string{"SEC1-P1", "SEC2-P1"}})
 	p := srv.wait(id, 30*time.Second)
@@ -80,7 +80,7 @@ func TestWarmWarnsOfHostsOfAnotherDistribution(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "HST1-P1"}}})
 	cdn.DNS().SetCNAME("old.example.test", "d999999example.cloudfront.net")
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	urls := []string{cdn.URL("/h/a"), strings.Replace(cdn.URL("/h/b"), minicdn.SiteHost, "old.example.test", 1),
 		strings.Replace(cdn.URL("/h/c"), minicdn.SiteHost, "typo.example.test", 1)}
 	id := srv.submit(client.JobRequest{URLs: urls, CFDomain: cdn.CustomDomain, POPs: []string{"HST1-P1"}})
@@ -108,7 +108,7 @@ func TestFailuresAreReported(t *testing.T) {
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{
 		{Code: "LIV1-P1"}, {Code: "GNE1-P1", Unresolvable: true}, {Code: "DED1-P1", Dead: true},
 	}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	good, missing := cdn.URL("/ok.bin"), cdn.URL("/status/404")
 	id := srv.submit(client.JobRequest{URLs: []string{good, missing}, CFDomain: cdn.CFDomain,
 		POPs: []string{"LIV1-P1", "GNE1-P1", "DED1-P1"}})
@@ -159,7 +159,7 @@ func TestFailuresAreReported(t *testing.T) {
 func TestNoUsablePOPFails(t *testing.T) {
 	t.Parallel()
 	cdn := minicdn.StartT(t, minicdn.Options{POPs: []minicdn.POPSpec{{Code: "GNE1-P1", Unresolvable: true}}})
-	srv := startServe(t, "", serveArgs(cdn)...)
+	srv := serveOn(t, cdn)
 	id := srv.submit(client.JobRequest{URLs: []string{cdn.URL("/a")}, CFDomain: cdn.CFDomain, POPs: []string{"GNE1-P1"}})
 	p := srv.wait(id, 20*time.Second)
 	if p.Status != client.StatusFailed || !strings.Contains(p.Message, "NXDOMAIN") {
