@@ -33,6 +33,7 @@ type Resolver struct {
 	catalog *Catalog
 	cfg     ResolverConfig
 	client  *dns.Client
+	answers *answers
 }
 
 var _ warm.Resolver = (*Resolver)(nil)
@@ -55,7 +56,7 @@ func NewResolver(catalog *Catalog, cfg ResolverConfig) (*Resolver, error) {
 		}
 		cfg.DNSServer = addr
 	}
-	return &Resolver{catalog: catalog, cfg: cfg, client: &dns.Client{Timeout: cfg.Timeout}}, nil
+	return &Resolver{catalog: catalog, cfg: cfg, client: &dns.Client{Timeout: cfg.Timeout}, answers: newAnswers(time.Now)}, nil
 }
 
 // DNSServerAddress reads a DNS server given as host:port, or as a host
@@ -246,11 +247,22 @@ func (r *Resolver) lookupIPs(ctx context.Context, name string) ([]string, error)
 	return slices.Compact(addrs), nil
 }
 
+// query asks the DNS server for name's records of qtype, or answers from
+// what an earlier question was told, within its TTL. The answer is shared:
+// read it, never change it.
 func (r *Resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	k := keyOf(name, qtype)
+	if msg, ok := r.answers.get(k); ok {
+		return msg, nil
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.RecursionDesired = true
-	return r.exchange(ctx, m)
+	msg, err := r.exchange(ctx, m)
+	if err == nil {
+		r.answers.put(k, msg)
+	}
+	return msg, err
 }
 
 // exchange sends m to the DNS server, once more over UDP when it is lost

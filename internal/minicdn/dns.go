@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -31,6 +32,7 @@ type DNSServer struct {
 	Addr string
 
 	udp, tcp *dns.Server
+	queries  atomic.Int64
 
 	mu      sync.RWMutex
 	records map[string]*dnsRecord // key: lower-case FQDN with trailing dot
@@ -183,7 +185,11 @@ func (s *DNSServer) Lookup(name string) []string {
 	return nil
 }
 
+// Queries is how many questions the server has been asked.
+func (s *DNSServer) Queries() int { return int(s.queries.Load()) }
+
 func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
+	s.queries.Add(1)
 	m := new(dns.Msg)
 	m.SetReply(req)
 	// Go's resolver treats a NOERROR answer that is neither authoritative
@@ -204,6 +210,7 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	subnet := clientSubnet(req)
 	s.answer(m, q, subnet)
+	addNegativeSOA(m, q)
 	udpSize := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		udpSize = int(opt.UDPSize())
@@ -218,6 +225,23 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 		m.Truncate(udpSize)
 	}
 	_ = w.WriteMsg(m)
+}
+
+// addNegativeSOA puts the zone's SOA in the authority section of an answer
+// that has no record of the type asked (a name that does not exist, or
+// exists without that type), as an authoritative server does: resolvers
+// keep such an answer for the SOA's negative TTL (RFC 2308).
+func addNegativeSOA(m *dns.Msg, q dns.Question) {
+	if m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError {
+		return
+	}
+	for _, rr := range m.Answer {
+		if rr.Header().Rrtype == q.Qtype {
+			return
+		}
+	}
+	m.Ns = append(m.Ns, &dns.SOA{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: dnsTTL},
+		Ns: "ns.minicdn.test.", Mbox: "hostmaster.minicdn.test.", Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: dnsTTL})
 }
 
 // answer fills m for one question, following CNAMEs inside the table the
