@@ -119,7 +119,8 @@ func (s *Store) SavePlanChunk(ctx context.Context, jobID string, c warm.PlanChun
 		if err := s.insertURLRows(ctx, tx, jobID, c.URLs); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE jobs SET planned_urls = $2, updated_at = $3 WHERE id = $1`, jobID, c.PlannedURLs, micros(s.now()))
+		_, err := tx.Exec(ctx, `UPDATE jobs SET planned_urls = $2, updated_at = $3, planned = planned OR $4, probed = probed OR $5
+			WHERE id = $1`, jobID, c.PlannedURLs, micros(s.now()), c.Planned, c.Probed)
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}

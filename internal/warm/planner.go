@@ -151,18 +151,24 @@ func (p *Planner) plan(ctx context.Context, jobID string) error {
 			return err
 		}
 	}
+	probes := p.probes(job, all)
 	if !prog.Planned {
 		if prog.PlannedURLs == 0 {
 			p.checkHosts(ctx, job, all)
 		}
-		if err := p.queueTasks(ctx, job, usable, all, prog.PlannedURLs); err != nil {
+		wrote, err := p.queueTasks(ctx, job, usable, all, prog.PlannedURLs)
+		switch {
+		case err != nil:
 			return err
-		}
-		if err := p.Store.FinishPlanning(ctx, jobID); err != nil {
-			return err
+		case wrote && !probes:
+			return nil // the last chunk marked the job planned and probed
+		case !wrote: // every URL was planned before a restart
+			if err := p.Store.FinishPlanning(ctx, jobID); err != nil {
+				return err
+			}
 		}
 	}
-	if p.probes(job, all) {
+	if probes {
 		if err := p.probeFrom(ctx, job, usable, all, prog.ProbedURLs); err != nil {
 			if ctx.Err() != nil {
 				return p.cutShort(ctx, job)
@@ -321,12 +327,14 @@ func (p *Planner) fail(ctx context.Context, job *Job, msg string) error {
 // queueTasks writes the URLs' rows and queues their batches — one per POP
 // per BatchSize URLs — a chunk at a time, each a checkpoint. It fetches
 // nothing, so a million tasks are queued in seconds and warming starts at
-// once; the size probe follows.
-func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, all []string, from int) error {
-	tiered := tiered(usable)
+// once; the size probe follows. wroteLast: it wrote the last chunk, which
+// marks the job planned (and probed, when it is not probed).
+func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, all []string, from int) (wroteLast bool, err error) {
+	tiered, probes := tiered(usable), p.probes(job, all)
 	for start := from; start < len(all); start += p.ChunkSize {
 		end := min(start+p.ChunkSize, len(all))
-		chunk := PlanChunk{URLs: make([]URL, 0, end-start), PlannedURLs: end}
+		chunk := PlanChunk{URLs: make([]URL, 0, end-start), PlannedURLs: end, Planned: end == len(all)}
+		chunk.Probed = chunk.Planned && !probes
 		for i := start; i < end; i++ {
 			chunk.URLs = append(chunk.URLs, URL{Index: i, URL: all[i], Size: -1})
 		}
@@ -334,7 +342,7 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 			for k, pop := range usable {
 				seq := (b/p.BatchSize)*len(usable) + k
 				after := pop.After
-				if after == "" && tiered && p.probes(job, all) {
+				if after == "" && tiered && probes {
 					after = AfterProbe
 				}
 				chunk.Batches = append(chunk.Batches, Batch{JobID: job.ID, Seq: seq, POP: pop.Code, From: b, To: min(b+p.BatchSize, end),
@@ -342,10 +350,11 @@ func (p *Planner) queueTasks(ctx context.Context, job *Job, usable []POPState, a
 			}
 		}
 		if err := p.Store.SavePlanChunk(ctx, job.ID, chunk); err != nil {
-			return err
+			return false, err
 		}
+		wroteLast = chunk.Planned
 	}
-	return nil
+	return wroteLast, nil
 }
 
 // invalidate clears the caches before anything is fetched and waits for

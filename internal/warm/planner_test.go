@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -615,4 +616,61 @@ func TestPlannerWarnsWhenEveryCountryGotTheSameEdge(t *testing.T) {
 			}
 		}
 	})
+}
+
+// finishes counts the planner's separate writes that end planning and
+// probing.
+type finishes struct {
+	*store.Store
+	planning, probing atomic.Int32
+}
+
+func (f *finishes) FinishPlanning(ctx context.Context, jobID string) error {
+	f.planning.Add(1)
+	return f.Store.FinishPlanning(ctx, jobID)
+}
+
+func (f *finishes) FinishProbing(ctx context.Context, jobID string) error {
+	f.probing.Add(1)
+	return f.Store.FinishProbing(ctx, jobID)
+}
+
+// The last chunk of a plan marks the job planned, and, when the job is not
+// size-probed, probed too, in the transaction that queues its batches: a
+// small job's plan takes two writes fewer. A probed job still ends its
+// probing apart, after the probe.
+func TestPlannerEndsPlanningWithTheLastChunk(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		urls, minURLs int
+		wantProbing   int32
+	}{
+		{"not probed", 6, 100, 0},
+		{"probed", 6, 1, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t)
+				p := e.planner(&resolver{pops: []warm.POPState{pop("AAA1-P1", "192.0.2.1")}}, &prober{})
+				f := &finishes{Store: e.St}
+				p.Store, p.ProbeMinURLs = f, c.minURLs
+				e.submit("j1", urlList(c.urls), time.Hour, nil)
+				if err := p.Plan(e.Ctx, "j1"); err != nil {
+					t.Fatal(err)
+				}
+				if n := f.planning.Load(); n != 0 {
+					t.Errorf("FinishPlanning written %d times, want 0: the last chunk marks the job planned", n)
+				}
+				if n := f.probing.Load(); n != c.wantProbing {
+					t.Errorf("FinishProbing written %d times, want %d", n, c.wantProbing)
+				}
+				if prog := e.Progress("j1"); !prog.Planned || !prog.Probed || prog.Total != int64(c.urls) || prog.PlannedURLs != c.urls {
+					t.Fatalf("progress after the plan: planned %v, probed %v, counts %+v", prog.Planned, prog.Probed, prog.Counts)
+				}
+				if got := len(e.Q.Batches()); got != 3 {
+					t.Fatalf("%d batches queued, want 3", got)
+				}
+			})
+		})
+	}
 }

@@ -49,6 +49,10 @@ type PlanChunk struct {
 	// PlannedURLs is the number of URLs planned once this chunk is written;
 	// the planner resumes from it after a crash.
 	PlannedURLs int
+	// Planned: this is the job's last chunk, and the job is planned once it
+	// is written. Probed: the job is not size-probed, and is probed too.
+	// Written with the batches, they spare a small job two transactions.
+	Planned, Probed bool
 }
 
 // ProbeChunk is what the size probe found for one range of a job's URLs,

@@ -148,6 +148,30 @@ func (f *fixture) planned(id string, n int) []warm.Batch {
 	return batches
 }
 
+// The last chunk of a plan marks the job planned, and probed when it says
+// so; the job then ends with its last results, with no other write.
+func testLastPlanChunk(t *testing.T, f *fixture) {
+	for _, probed := range []bool{false, true} {
+		id := fmt.Sprintf("j-%v", probed)
+		f.job(id, "https://example.test/0", "https://example.test/1")
+		_, err := f.s.Transition(f.ctx, id, []warm.Status{warm.StatusCreated}, warm.StatusInProgress, "")
+		f.must(err)
+		f.must(f.s.SavePOPs(f.ctx, id, []warm.POPState{{Code: "AAA1-P1", Explicit: true, Addresses: []string{"192.0.2.1"}}}))
+		us, err := f.s.URLs(f.ctx, id, 0, 2)
+		f.must(err)
+		b := warm.Batch{JobID: id, Seq: 0, POP: "AAA1-P1", From: 0, To: 2}
+		f.must(f.s.SavePlanChunk(f.ctx, id, warm.PlanChunk{URLs: us, Batches: []warm.Batch{b}, PlannedURLs: 2, Planned: true, Probed: probed}))
+		if p := f.progress(id); !p.Planned || p.Probed != probed || p.PlannedURLs != 2 || p.Total != 2 {
+			t.Fatalf("%s after its last chunk: planned %v, probed %v, %+v", id, p.Planned, p.Probed, p.Counts)
+		}
+		_, err = f.s.RecordResults(f.ctx, b, results("AAA1-P1", 0, 2, true), warm.BatchDone)
+		f.must(err)
+		if p := f.progress(id); p.Status != warm.StatusFinished || p.Done != 2 {
+			t.Fatalf("%s after its results: %s %+v, want FINISHED", id, p.Status, p.Counts)
+		}
+	}
+}
+
 func results(pop string, from, to int, ok bool) []warm.Result {
 	var out []warm.Result
 	for i := from; i < to; i++ {
@@ -168,6 +192,7 @@ func Run(t *testing.T, open Opener) {
 		"CreateJobRollsBackOnQueueFail":  testCreateJobRollback,
 		"Transition":                     testTransition,
 		"PlanAndPending":                 testPlanAndPending,
+		"LastPlanChunk":                  testLastPlanChunk,
 		"ResultsCountOnce":               testResultsCountOnce,
 		"FinishAndInProgress":            testFinishAndInProgress,
 		"NotDoneWhenAJobEnds":            testNotDoneWhenAJobEnds,
