@@ -362,9 +362,9 @@ func (b *bench) plan(database string, nURLs int) error {
 			srv.stop()
 			return err
 		}
-		// The figures are of a server at work: an agent left standing by
-		// (once, behind the last run's agent still counted live) made later
-		// runs measure an idle one.
+		// The figures are of a server at work: once, later runs queued
+		// their batches behind those the last run's stopped job had left,
+		// and measured a server whose agent fetched nothing.
 		if p, err := srv.Progress(ctx, id); err != nil || p.DownloadCount == 0 {
 			srv.stop()
 			return fmt.Errorf("plan, run %d: the job did no task while its latency was sampled (%v): the figures would be of an idle server", run+1, err)
