@@ -38,10 +38,13 @@ type Loader struct {
 	checked time.Time
 }
 
-// fileState tells versions of the pair apart without reading them.
+// fileState tells versions of the pair apart without reading them. The
+// inode tells a file renamed over the old one (as renewal tools write),
+// even within the few milliseconds the file system's clock may not tell.
 type fileState struct {
 	certMod, certSize int64
 	keyMod, keySize   int64
+	certIno, keyIno   uint64
 	err               string // a failed stat is a state too, warned about once
 }
 
@@ -128,8 +131,8 @@ func (l *Loader) state() fileState {
 		return fileState{err: err.Error()}
 	}
 	return fileState{
-		certMod: ci.ModTime().UnixNano(), certSize: ci.Size(),
-		keyMod: ki.ModTime().UnixNano(), keySize: ki.Size(),
+		certMod: ci.ModTime().UnixNano(), certSize: ci.Size(), certIno: inode(ci),
+		keyMod: ki.ModTime().UnixNano(), keySize: ki.Size(), keyIno: inode(ki),
 	}
 }
 

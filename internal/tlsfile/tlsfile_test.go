@@ -150,6 +150,38 @@ func TestRenewedPairIsServed(t *testing.T) {
 	}
 }
 
+// A renewal renamed over the old files within one tick of the file
+// system's clock, so with the same modification times (and a key of the
+// same size), is seen all the same.
+func TestRenewalWithinOneClockTick(t *testing.T) {
+	a, b := valid(t, 1001), valid(t, 2002)
+	l, certFile, keyFile := loaded(t, a, nil)
+	l.interval = 0
+	url := serve(t, l)
+	c := client(a, b)
+	tick := time.Now().Truncate(time.Second)
+	pin := func() {
+		t.Helper()
+		for _, f := range []string{certFile, keyFile} {
+			if err := os.Chtimes(f, tick, tick); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pin()
+	if got := servedSerial(t, c, url); got != 1001 {
+		t.Fatalf("serial %d, want 1001 (cert A)", got)
+	}
+	replace(t, certFile, b.CertPEM)
+	pin()
+	servedSerial(t, c, url) // B's certificate with A's key: refused, A kept
+	replace(t, keyFile, b.KeyPEM)
+	pin()
+	if got := servedSerial(t, c, url); got != 2002 {
+		t.Fatalf("serial %d once both files were renamed over within one tick, want 2002 (cert B)", got)
+	}
+}
+
 func TestHalfWrittenKeyKeepsPrevious(t *testing.T) {
 	a, b := valid(t, 1001), valid(t, 2002)
 	var logs syncBuffer
