@@ -146,7 +146,12 @@ func readmeTry(t *testing.T) (setup string, warm []string) {
 
 // tidyTry does what the README's last words say: stop nginx and prewarm,
 // remove the directory.
+// Both are waited for, so that a next run finds the addresses free.
 func tidyTry(t *testing.T, dir string, pid int) {
+	var master int
+	if b, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil {
+		fmt.Sscan(string(b), &master)
+	}
 	stop := exec.Command("nginx", "-p", dir, "-c", "edge.conf", "-s", "stop")
 	stop.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin")
 	if out, err := stop.CombinedOutput(); err != nil {
@@ -154,7 +159,11 @@ func tidyTry(t *testing.T, dir string, pid int) {
 	}
 	if pid > 0 {
 		syscall.Kill(pid, syscall.SIGTERM)
-		poll(10*time.Second, 50*time.Millisecond, func() bool { return syscall.Kill(pid, 0) != nil })
+	}
+	for _, p := range []int{master, pid} {
+		if p > 0 && !poll(10*time.Second, 20*time.Millisecond, func() bool { return syscall.Kill(p, 0) != nil }) {
+			t.Errorf("process %d still runs 10 s after being stopped", p)
+		}
 	}
 	os.RemoveAll(dir)
 }
